@@ -1,0 +1,73 @@
+// Package store defines the Store interface every storage backend implements
+// (local directories now; object stores and URL lists later), the Entry it
+// lists, and the sentinel errors callers classify failures by. Backends live
+// in sub-packages, one each, and all pass the suite in store/storetest.
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Kind says what a listed entry is. Only regular files are copied; the others
+// are reported by the scanner as skipped, with the reason in Entry.Detail.
+type Kind uint8
+
+const (
+	File    Kind = iota // a regular file or object: copied
+	Symlink             // a symbolic link that is not followed
+	Special             // a device, fifo, socket, or a symlink loop / dangling link
+)
+
+// Entry describes one file or object. Keys are bytes held in a Go string:
+// names that are not UTF-8 pass through unchanged. Keys use '/' as separator
+// and are relative to the store's root.
+type Entry struct {
+	Key    string
+	Size   int64
+	MTime  time.Time
+	ETag   string // where the backend knows one; empty otherwise
+	CRC64  uint64 // CRC64-ECMA of the content, when known (HasCRC)
+	HasCRC bool
+	Kind   Kind
+	Detail string // why a non-File entry is listed (e.g. "symlink not followed")
+}
+
+// Store is one storage system rooted at a directory or bucket prefix.
+type Store interface {
+	// List calls fn for each entry under prefix whose key is after
+	// startAfter, in byte order, streaming: it never holds the whole
+	// listing. An error from fn stops the listing and is returned.
+	List(ctx context.Context, prefix, startAfter string, fn func(Entry) error) error
+	// Stat returns the entry for key, or an error wrapping ErrNotExist.
+	Stat(ctx context.Context, key string) (Entry, error)
+	// Open reads n bytes of key from off (n < 0: to the end).
+	Open(ctx context.Context, key string, off, n int64) (io.ReadCloser, error)
+	// Put writes key atomically from r: readers see the old content or the
+	// whole new content, never a part. The returned Entry describes what
+	// landed; when the backend can tell, it carries the CRC64 of the bytes
+	// as stored (HasCRC), so the caller can compare it with what it sent.
+	Put(ctx context.Context, key string, r io.Reader, e Entry) (Entry, error)
+}
+
+// Syncer is implemented by stores whose Put is not durable on its own. Sync
+// makes every Put that returned before it durable (for a local disk, one
+// syncfs for a whole task instead of one fsync per file).
+type Syncer interface {
+	Sync(ctx context.Context) error
+}
+
+// Deleter is implemented by stores that can remove a key.
+type Deleter interface {
+	Delete(ctx context.Context, key string) error
+}
+
+// Sentinel errors. Backends wrap them with the key and the cause so callers
+// can test with errors.Is and still print something useful.
+var (
+	ErrNotExist   = errors.New("not found")
+	ErrInvalidKey = errors.New("invalid key")
+	ErrPermission = errors.New("permission denied")
+)
