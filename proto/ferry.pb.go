@@ -872,6 +872,7 @@ type CompleteRequest struct {
 	Lease    *LeaseRef              `protobuf:"bytes,2,opt,name=lease,proto3" json:"lease,omitempty"`
 	// Entries that were skipped or failed; every other entry succeeded.
 	Results       []*EntryResult `protobuf:"bytes,3,rep,name=results,proto3" json:"results,omitempty"`
+	StartedUnixMs int64          `protobuf:"varint,4,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -925,6 +926,13 @@ func (x *CompleteRequest) GetResults() []*EntryResult {
 		return x.Results
 	}
 	return nil
+}
+
+func (x *CompleteRequest) GetStartedUnixMs() int64 {
+	if x != nil {
+		return x.StartedUnixMs
+	}
+	return 0
 }
 
 type CompleteReply struct {
@@ -2116,11 +2124,12 @@ const file_ferry_proto_rawDesc = "" +
 	"\vEntryResult\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12(\n" +
 	"\x06result\x18\x02 \x01(\x0e2\x10.ferry.v1.ResultR\x06result\x12\x16\n" +
-	"\x06detail\x18\x03 \x01(\tR\x06detail\"\x89\x01\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\"\xb1\x01\n" +
 	"\x0fCompleteRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12(\n" +
 	"\x05lease\x18\x02 \x01(\v2\x12.ferry.v1.LeaseRefR\x05lease\x12/\n" +
-	"\aresults\x18\x03 \x03(\v2\x15.ferry.v1.EntryResultR\aresults\"0\n" +
+	"\aresults\x18\x03 \x03(\v2\x15.ferry.v1.EntryResultR\aresults\x12&\n" +
+	"\x0fstarted_unix_ms\x18\x04 \x01(\x03R\rstartedUnixMs\"0\n" +
 	"\rCompleteReply\x12\x1f\n" +
 	"\vattempt_dir\x18\x01 \x01(\tR\n" +
 	"attemptDir\"\xc6\x01\n" +

@@ -1,0 +1,274 @@
+package conf
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// jobBase is a minimal valid job; jobText edits it.
+var jobBase = [][2]string{
+	{"jobName", "t1"},           // line 1
+	{"srcType", "local"},        // line 2
+	{"srcPrefix", "/data/src"},  // line 3
+	{"destType", "local"},       // line 4
+	{"destPrefix", "/data/dst"}, // line 5
+}
+
+// jobText returns jobBase with the given key=value edits: a key of the base
+// is replaced in place ("-" as value deletes the line), any other is appended.
+func jobText(edits ...string) string {
+	var b strings.Builder
+	done := map[string]bool{}
+	for _, kv := range jobBase {
+		v := kv[1]
+		for _, e := range edits {
+			if k, nv, _ := strings.Cut(e, "="); k == kv[0] {
+				v, done[e] = nv, true
+			}
+		}
+		if v != "-" {
+			b.WriteString(kv[0] + "=" + v + "\n")
+		}
+	}
+	for _, e := range edits {
+		if !done[e] {
+			b.WriteString(e + "\n")
+		}
+	}
+	return b.String()
+}
+
+func TestParseJobDefaults(t *testing.T) {
+	j, err := ParseJob(strings.NewReader(jobText()), "conf/job.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Job{
+		File: "conf/job.cfg", Name: "t1", Type: "import",
+		SrcType: "local", SrcPrefix: "/data/src", DestType: "local", DestPrefix: "/data/dst",
+		IncrementalModeInterval: 86400 * time.Second,
+		TaskObjectCountLimit:    10000, TaskObjectSizeLimit: 1000000000,
+		ScanThreadCount: 1, MaxMultiThreadScanDepth: 1,
+	}
+	want.props = j.props
+	if !jobEqual(j, want) {
+		t.Errorf("got  %+v\nwant %+v", j, want)
+	}
+	if v, line, ok := j.Get("srcPrefix"); v != "/data/src" || line != 3 || !ok {
+		t.Errorf("Get(srcPrefix) = %q, %d, %v", v, line, ok)
+	}
+	if _, _, ok := j.Get("srcBucket"); ok {
+		t.Error("Get(srcBucket) found an unset key")
+	}
+}
+
+func jobEqual(a, b *Job) bool {
+	return a.File == b.File && a.Name == b.Name && a.Type == b.Type &&
+		a.SrcType == b.SrcType && a.SrcPrefix == b.SrcPrefix && a.SrcDomain == b.SrcDomain &&
+		a.SrcBucket == b.SrcBucket && a.SrcAccessKey == b.SrcAccessKey && a.SrcSecretKey == b.SrcSecretKey &&
+		a.DestType == b.DestType && a.DestPrefix == b.DestPrefix && a.DestDomain == b.DestDomain &&
+		a.DestBucket == b.DestBucket && a.DestAccessKey == b.DestAccessKey && a.DestSecretKey == b.DestSecretKey &&
+		a.IsIncremental == b.IsIncremental && a.IncrementalModeInterval == b.IncrementalModeInterval &&
+		a.ImportSince == b.ImportSince && a.IsSkipExistFile == b.IsSkipExistFile &&
+		a.IsAllowSymbolicLink == b.IsAllowSymbolicLink && a.TaskObjectCountLimit == b.TaskObjectCountLimit &&
+		a.TaskObjectSizeLimit == b.TaskObjectSizeLimit && a.ScanThreadCount == b.ScanThreadCount &&
+		a.MaxMultiThreadScanDepth == b.MaxMultiThreadScanDepth && slices.Equal(a.Warnings, b.Warnings)
+}
+
+func TestParseJobValues(t *testing.T) {
+	tests := []struct {
+		edit  []string
+		check func(*Job) bool
+	}{
+		{[]string{"taskObjectCountLimit=1"}, func(j *Job) bool { return j.TaskObjectCountLimit == 1 }},
+		{[]string{"taskObjectSizeLimit=4096"}, func(j *Job) bool { return j.TaskObjectSizeLimit == 4096 }},
+		{[]string{"taskObjectSizeLimit=2G"}, func(j *Job) bool { return j.TaskObjectSizeLimit == 2<<30 }},
+		{[]string{"taskObjectSizeLimit=512k"}, func(j *Job) bool { return j.TaskObjectSizeLimit == 512<<10 }},
+		{[]string{"taskObjectSizeLimit=3MiB"}, func(j *Job) bool { return j.TaskObjectSizeLimit == 3<<20 }},
+		{[]string{"taskObjectSizeLimit=1TB"}, func(j *Job) bool { return j.TaskObjectSizeLimit == 1<<40 }},
+		{[]string{"taskObjectSizeLimit=100B"}, func(j *Job) bool { return j.TaskObjectSizeLimit == 100 }},
+		{[]string{"taskObjectSizeLimit="}, func(j *Job) bool { return j.TaskObjectSizeLimit == 1000000000 }},
+		{[]string{"isSkipExistFile=TRUE"}, func(j *Job) bool { return j.IsSkipExistFile }},
+		{[]string{"isAllowSymbolicLink=True"}, func(j *Job) bool { return j.IsAllowSymbolicLink }},
+		{[]string{"scanThreadCount=32", "maxMultiThreadScanDepth=16"},
+			func(j *Job) bool { return j.ScanThreadCount == 32 && j.MaxMultiThreadScanDepth == 16 }},
+		{[]string{"jobType="}, func(j *Job) bool { return j.Type == "import" }},
+		{[]string{"jobName=a"}, func(j *Job) bool { return j.Name == "a" }},
+		{[]string{"jobName=" + strings.Repeat("x", 128)}, func(j *Job) bool { return len(j.Name) == 128 }},
+		{[]string{"jobName=v1.2_final-3"}, func(j *Job) bool { return j.Name == "v1.2_final-3" }},
+		{[]string{"srcPrefix=C:\\data\\"}, func(j *Job) bool { return j.SrcPrefix == `C:\data\` }},
+		{[]string{"importSince=1700000000"}, func(j *Job) bool { return j.ImportSince == 1700000000 }},
+		{[]string{"incrementalModeInterval=900"}, func(j *Job) bool { return j.IncrementalModeInterval == 15*time.Minute }},
+	}
+	for _, tc := range tests {
+		j, err := ParseJob(strings.NewReader(jobText(tc.edit...)), "job.cfg")
+		if err != nil {
+			t.Errorf("%v: %v", tc.edit, err)
+			continue
+		}
+		if !tc.check(j) {
+			t.Errorf("%v: wrong value in %+v", tc.edit, j)
+		}
+	}
+}
+
+func TestParseJobErrors(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // the whole error
+	}{
+		{jobText("srcPrefx=/x"), "conf/job.cfg:6: srcPrefx: unknown key (did you mean srcPrefix?)"},
+		{jobText("SRCPREFIX=/x"), "conf/job.cfg:6: SRCPREFIX: unknown key (did you mean srcPrefix?)"},
+		{jobText("workerTaskThreadNum=4"), "conf/job.cfg:6: workerTaskThreadNum: belongs in sys.properties, not job.cfg"},
+		{jobText("workerTaskThreadNm=4"), "conf/job.cfg:6: workerTaskThreadNm: unknown key (did you mean workerTaskThreadNum? it belongs in sys.properties)"},
+		{jobText("src prefix=/x"), `conf/job.cfg:6: "src prefix": unknown key (did you mean srcPrefix?)`},
+		{jobText("jobName=-"), "conf/job.cfg: jobName: required, not set"},
+		{jobText("jobName="), "conf/job.cfg:1: jobName: required, not set"},
+		{jobText("jobName=my job"), `conf/job.cfg:1: jobName: "my job" has " " (want only A-Z a-z 0-9 . _ -)`},
+		{jobText("jobName=.."), `conf/job.cfg:1: jobName: ".." starts with "." (want a letter, digit or _)`},
+		{jobText("jobName=-rf"), `conf/job.cfg:1: jobName: "-rf" starts with "-" (want a letter, digit or _)`},
+		{jobText("jobName=a/b"), `conf/job.cfg:1: jobName: "a/b" has "/" (want only A-Z a-z 0-9 . _ -)`},
+		{jobText("jobName=" + strings.Repeat("x", 129)), "conf/job.cfg:1: jobName: 129 characters long (want at most 128)"},
+		{jobText("jobType=audit"), `conf/job.cfg:6: jobType: "audit" is not supported yet (supported: import)`},
+		{jobText("jobType=copy"), `conf/job.cfg:6: jobType: "copy" is not a known jobType (known: import, audit; supported: import)`},
+		{jobText("srcType=-"), "conf/job.cfg: srcType: required, not set (supported: local)"},
+		{jobText("srcType=oss"), `conf/job.cfg:2: srcType: "oss" is not supported yet (supported: local)`},
+		{jobText("srcType=Local"), `conf/job.cfg:2: srcType: "Local" is not a known srcType; values are case-sensitive (did you mean "local"?)`},
+		{jobText("srcType=ftp"), `conf/job.cfg:2: srcType: "ftp" is not a known srcType (known: local, oss, qiniu, bos, ks3, s3, youpai, http, cos, azure; supported: local)`},
+		{jobText("destType=oss"), `conf/job.cfg:4: destType: "oss" is not supported yet (supported: local)`},
+		{jobText("destType=s3"), `conf/job.cfg:4: destType: "s3" is not supported yet (supported: local)`},
+		{jobText("destType=-"), "conf/job.cfg: destType: not set, which means oss as in ossimport, and oss is not supported yet; set destType=local"},
+		{jobText("destType="), "conf/job.cfg:4: destType: not set, which means oss as in ossimport, and oss is not supported yet; set destType=local"},
+		{jobText("srcPrefix=-"), "conf/job.cfg: srcPrefix: required, not set (the directory to copy from)"},
+		{jobText("destPrefix="), "conf/job.cfg:5: destPrefix: required, not set (the directory to copy into)"},
+		{jobText("taskObjectCountLimit=0"), "conf/job.cfg:6: taskObjectCountLimit: 0 is out of range (want 1 to 1000000)"},
+		{jobText("taskObjectCountLimit=-5"), "conf/job.cfg:6: taskObjectCountLimit: -5 is out of range (want 1 to 1000000)"},
+		{jobText("taskObjectCountLimit=ten"), `conf/job.cfg:6: taskObjectCountLimit: "ten" is not an integer`},
+		{jobText("taskObjectCountLimit=10 # files"), `conf/job.cfg:6: taskObjectCountLimit: "10 # files" is not an integer (a comment must be on a line of its own)`},
+		{jobText("taskObjectCountLimit=99999999999999999999"), `conf/job.cfg:6: taskObjectCountLimit: "99999999999999999999" is out of range (want 1 to 1000000)`},
+		{jobText("taskObjectSizeLimit=0"), `conf/job.cfg:6: taskObjectSizeLimit: "0" is out of range (want at least 1 bytes)`},
+		{jobText("taskObjectSizeLimit=1.5G"), `conf/job.cfg:6: taskObjectSizeLimit: "1.5G" is not a size (want bytes, or a number with K, M, G or T)`},
+		{jobText("taskObjectSizeLimit=GiB"), `conf/job.cfg:6: taskObjectSizeLimit: "GiB" is not a size (want bytes, or a number with K, M, G or T)`},
+		{jobText("taskObjectSizeLimit=5iB"), `conf/job.cfg:6: taskObjectSizeLimit: "5iB" is not a size (want bytes, or a number with K, M, G or T)`},
+		{jobText("taskObjectSizeLimit=-1"), `conf/job.cfg:6: taskObjectSizeLimit: "-1" is not a size (want bytes, or a number with K, M, G or T)`},
+		{jobText("taskObjectSizeLimit=9000000T"), `conf/job.cfg:6: taskObjectSizeLimit: "9000000T" is out of range (want at least 1 bytes)`},
+		{jobText("isSkipExistFile=yes"), `conf/job.cfg:6: isSkipExistFile: "yes" is not a boolean (want true or false)`},
+		{jobText("scanThreadCount=33"), "conf/job.cfg:6: scanThreadCount: 33 is out of range (want 1 to 32)"},
+		{jobText("maxMultiThreadScanDepth=0"), "conf/job.cfg:6: maxMultiThreadScanDepth: 0 is out of range (want 1 to 16)"},
+		{jobText("incrementalModeInterval=60"), "conf/job.cfg:6: incrementalModeInterval: 60 is out of range (want 900 to 315360000)"},
+		{jobText("importSince=-1"), "conf/job.cfg:6: importSince: -1 is out of range (want at least 0)"},
+		{jobText("jobName=t2"), ""}, // control: valid
+		// The first error wins, by line.
+		{jobText("srcType=oss", "bogus=1"), `conf/job.cfg:2: srcType: "oss" is not supported yet (supported: local)`},
+		{"bogus=1\n" + jobText("srcType=oss"), "conf/job.cfg:1: bogus: unknown key (did you mean appId?)"},
+		{jobText() + "srcPrefix=/b\n", "conf/job.cfg:6: srcPrefix: set twice (first on line 3); keep one"},
+		{"jobName\n" + jobText(), `conf/job.cfg:1: expected key=value, found no "="`},
+	}
+	for _, tc := range tests {
+		_, err := ParseJob(strings.NewReader(tc.in), "conf/job.cfg")
+		got := ""
+		if err != nil {
+			got = err.Error()
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Errorf("%T is not *Error", err)
+			}
+		}
+		if got != tc.want {
+			t.Errorf("input:\n%s\ngot  %q\nwant %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestParseJobWarnings(t *testing.T) {
+	tests := []struct {
+		edit []string
+		want []string
+	}{
+		{nil, nil},
+		// Unimplemented keys at ossimport's defaults (or shipped values) are quiet.
+		{[]string{"isIncremental=false", "incrementalModeInterval=86400", "importSince=0", "appId=0",
+			"httpListFilePath=c:/example/http.list", "auditMode=General", "isAuditAfterImport=true",
+			"multipartUploadThreshold=150m", "expressTunnelAuthToken=", "srcBucket="}, nil},
+		{[]string{"isIncremental=true"}, []string{"job.cfg:6: isIncremental: accepted but not implemented by ferry yet; ignored"}},
+		{[]string{"auditMode=detailed", "isAuditAfterImport=false"}, []string{
+			"job.cfg:6: auditMode: ferry always verifies size and checksum of each copy; ignored",
+			"job.cfg:7: isAuditAfterImport: ferry always verifies what it copies; ignored"}},
+		// Object-store keys with a local side are unused; secrets are not quoted.
+		{[]string{"destSecretKey=hunter2", "srcBucket=b"}, []string{
+			"job.cfg:6: destSecretKey: not used with destType=local; ignored",
+			"job.cfg:7: srcBucket: not used with srcType=local; ignored"}},
+		{[]string{"expressTunnelAuthToken=tok3n"}, []string{"job.cfg:6: expressTunnelAuthToken: accepted but not implemented by ferry yet; ignored"}},
+	}
+	for _, tc := range tests {
+		j, err := ParseJob(strings.NewReader(jobText(tc.edit...)), "job.cfg")
+		if err != nil {
+			t.Errorf("%v: %v", tc.edit, err)
+			continue
+		}
+		if !slices.Equal(j.Warnings, tc.want) {
+			t.Errorf("%v: warnings\n%q\nwant\n%q", tc.edit, j.Warnings, tc.want)
+		}
+	}
+}
+
+func TestParseJobSecrets(t *testing.T) {
+	j, err := ParseJob(strings.NewReader(jobText("destSecretKey=hunter2", "srcSecretKey=s3cr3t")), "job.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.DestSecretKey.Reveal() != "hunter2" || j.SrcSecretKey.Reveal() != "s3cr3t" {
+		t.Errorf("secrets not kept: %q %q", j.DestSecretKey.Reveal(), j.SrcSecretKey.Reveal())
+	}
+	for _, w := range j.Warnings {
+		if strings.Contains(w, "hunter2") || strings.Contains(w, "s3cr3t") {
+			t.Errorf("warning leaks a secret: %s", w)
+		}
+	}
+}
+
+func TestLoadJob(t *testing.T) {
+	dir := t.TempDir()
+	_, err := LoadJob(filepath.Join(dir, "none.cfg"))
+	if !errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(err.Error(), filepath.Join(dir, "none.cfg")+": cannot read: open ") {
+		t.Errorf("missing file: %v", err)
+	}
+	// A directory opens but does not read.
+	if _, err := LoadJob(dir); err == nil || !strings.Contains(err.Error(), ": cannot read: ") {
+		t.Errorf("directory: %v", err)
+	}
+	p := filepath.Join(dir, "job.cfg")
+	if err := os.WriteFile(p, []byte(jobText()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	j, err := LoadJob(p)
+	if err != nil || j.File != p || j.Name != "t1" {
+		t.Fatalf("LoadJob = %+v, %v", j, err)
+	}
+	if os.Geteuid() != 0 { // root reads anything
+		os.Chmod(p, 0)
+		_, err := LoadJob(p)
+		if !errors.Is(err, fs.ErrPermission) || err.Error() != p+": cannot read: open "+p+": permission denied" {
+			t.Errorf("unreadable file: %v", err)
+		}
+	}
+}
+
+func TestLoadJobBOMCRLF(t *testing.T) {
+	j, err := LoadJob("testdata/bom_crlf_job.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Name != "bom_crlf" || j.SrcPrefix != "/srv/in/" || j.DestPrefix != "/srv/out/" || len(j.Warnings) != 0 {
+		t.Errorf("got %+v", j)
+	}
+	if _, line, _ := j.Get("destPrefix"); line != 7 {
+		t.Errorf("destPrefix on line %d, want 7", line)
+	}
+}

@@ -1,0 +1,152 @@
+package conf
+
+import "strings"
+
+// fileKind names which of the two key=value files a key belongs to.
+type fileKind uint8
+
+const (
+	jobFile fileKind = 1 + iota
+	sysFile
+)
+
+func (k fileKind) String() string {
+	if k == jobFile {
+		return "job.cfg"
+	}
+	return "sys.properties"
+}
+
+// keyInfo describes one key that ossimport or ferry knows.
+type keyInfo struct {
+	name  string
+	file  fileKind
+	ferry bool // ferry's own key, unknown to ossimport
+	// impl: ferry acts on the key now. A key with impl false is accepted,
+	// kept (Job.Get, Sys.Get) and warned about when set to a value that is
+	// not empty, not def and not in quiet.
+	impl  bool
+	def   string   // the value absence means, as written in a file
+	quiet []string // other values ossimport's shipped templates carry
+	// note replaces the generic warning for an unimplemented key.
+	note string
+	// remote names the type key ("srcType", "destType") whose object-store
+	// values use this key; with that type set to local the key is unused,
+	// and a non-empty value is warned about as ignored.
+	remote string
+	secret bool   // never quoted in a message
+	alias  string // the key this one is another spelling of
+}
+
+// notImplemented is the generic warning for an accepted, unimplemented key.
+const notImplemented = "accepted but not implemented by ferry yet; ignored"
+
+// keyTable lists every key of ossimport 2.x's job.cfg (the same keys as the
+// standalone edition's local_job.cfg) and sys.properties, as found in the
+// templates of aliyun/ossimport (conf/*/job.cfg) and the standalone 2.3.x
+// package, and in Alibaba Cloud's "Architectures and configurations" page;
+// then ferry's own keys. Defaults are ossimport's where it has one.
+//
+// To implement a key, set impl and give Job or Sys a field and a setter.
+var keyTable = []keyInfo{
+	// job.cfg: the job.
+	{name: "jobName", file: jobFile, impl: true},
+	{name: "jobType", file: jobFile, impl: true, def: "import"},
+	{name: "isIncremental", file: jobFile, def: "false"},
+	{name: "incrementalModeInterval", file: jobFile, def: "86400"},
+	{name: "importSince", file: jobFile, def: "0"},
+	{name: "lastModify", file: jobFile, def: "0"},
+	{name: "isSkipExistFile", file: jobFile, impl: true, def: "false"},
+	{name: "taskObjectCountLimit", file: jobFile, impl: true, def: "10000"},
+	{name: "taskObjectSizeLimit", file: jobFile, impl: true, def: "1000000000"},
+	{name: "scanThreadCount", file: jobFile, impl: true, def: "1"},
+	{name: "maxMultiThreadScanDepth", file: jobFile, impl: true, def: "1"},
+	{name: "isAllowSymbolicLink", file: jobFile, impl: true, def: "false"},
+
+	// job.cfg: source.
+	{name: "srcType", file: jobFile, impl: true},
+	{name: "srcPrefix", file: jobFile, impl: true},
+	{name: "srcAccessKey", file: jobFile, remote: "srcType"},
+	{name: "srcSecretKey", file: jobFile, remote: "srcType", secret: true},
+	{name: "srcDomain", file: jobFile, remote: "srcType"},
+	{name: "srcBucket", file: jobFile, remote: "srcType"},
+	{name: "appId", file: jobFile, def: "0"},
+	{name: "isDownloadFromCdn", file: jobFile, def: "false"},
+	{name: "cdnDomain", file: jobFile},
+	{name: "httpListFilePath", file: jobFile, quiet: []string{"c:/example/http.list"}},
+	{name: "httpPrefixColumn", file: jobFile, def: "1"},
+	{name: "relativePathColumn", file: jobFile, def: "2"},
+	{name: "getObjectMetaMode", file: jobFile, def: "stat"},
+
+	// job.cfg: destination.
+	{name: "destType", file: jobFile, ferry: true, impl: true, def: "oss"},
+	{name: "destPrefix", file: jobFile, impl: true},
+	{name: "destAccessKey", file: jobFile, remote: "destType"},
+	{name: "destSecretKey", file: jobFile, remote: "destType", secret: true},
+	{name: "destDomain", file: jobFile, remote: "destType"},
+	{name: "destBucket", file: jobFile, remote: "destType"},
+	{name: "uploadThreadNumPerLargeFile", file: jobFile, def: "3"},
+	{name: "multipartUploadThreshold", file: jobFile, def: "150m"},
+	{name: "multipartUploadPartSize", file: jobFile, def: "50m"},
+	{name: "isServerSideEncryption", file: jobFile, def: "false"},
+
+	// job.cfg: verification.
+	{name: "isAuditAfterImport", file: jobFile, def: "true",
+		note: "ferry always verifies what it copies; ignored"},
+	{name: "auditMode", file: jobFile, def: "general",
+		note: "ferry always verifies size and checksum of each copy; ignored"},
+
+	// job.cfg: Express Connect tunnel (ossimport 2.3.0).
+	{name: "isUseExpressTunnel", file: jobFile, def: "false"},
+	{name: "expressTunnelProxyHost", file: jobFile},
+	{name: "expressTunnelProxyType", file: jobFile},
+	{name: "expressTunnelProxyUser", file: jobFile},
+	{name: "expressTunnelProxyDest", file: jobFile},
+	{name: "expressTunnelAuthToken", file: jobFile, secret: true},
+
+	// sys.properties: ossimport's keys.
+	{name: "workingDir", file: sysFile, impl: true, def: "workdir"},
+	{name: "workerUser", file: sysFile, impl: true},
+	{name: "workerUserName", file: sysFile, impl: true, alias: "workerUser"},
+	{name: "workerPassword", file: sysFile, impl: true, secret: true},
+	{name: "privateKeyFile", file: sysFile, impl: true},
+	{name: "sshPort", file: sysFile, impl: true, def: "22"},
+	{name: "workerTaskThreadNum", file: sysFile, impl: true, def: "60"},
+	{name: "workerMaxThroughput(KB/s)", file: sysFile, def: "0", quiet: []string{"100000000"},
+		note: "parsed but not enforced by ferry yet; no bandwidth limit applies"},
+	{name: "workerRecordMd5", file: sysFile, impl: true, def: "false"},
+	{name: "dispatcherThreadNum", file: sysFile, def: "1"},
+	{name: "workerAbortWhenUncatchedException", file: sysFile, def: "false"},
+	{name: "javaHeapMaxSize", file: sysFile, def: "1024m",
+		note: "ferry is not a Java program; ignored"},
+
+	// sys.properties: ferry's keys.
+	{name: "masterAddress", file: sysFile, ferry: true, impl: true, def: "127.0.0.1:7790"},
+	{name: "knownHostsFile", file: sysFile, ferry: true, impl: true, def: "~/.ssh/known_hosts"},
+	{name: "taskLeaseSeconds", file: sysFile, ferry: true, impl: true, def: "60"},
+	{name: "workerMaxTaskNum", file: sysFile, ferry: true, impl: true, def: "2"},
+}
+
+// keyIndex finds a keyTable entry by exact (case-sensitive) name.
+var keyIndex = func() map[string]*keyInfo {
+	m := make(map[string]*keyInfo, len(keyTable))
+	for i := range keyTable {
+		m[keyTable[i].name] = &keyTable[i]
+	}
+	return m
+}()
+
+// isDefault reports whether v is a value for which an unimplemented key stays
+// quiet: empty, its default, or a value ossimport's templates ship with.
+// Comparison ignores case, as ossimport's parsing of booleans did.
+func (k *keyInfo) isDefault(v string) bool {
+	if v == "" || strings.EqualFold(v, k.def) {
+		return true
+	}
+	for _, q := range k.quiet {
+		if strings.EqualFold(v, q) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,243 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"ferry/conf"
+	"ferry/master"
+	pb "ferry/proto"
+	"ferry/worker"
+)
+
+func (e *env) pidFile() string { return filepath.Join(e.masterDir, "master.pid") }
+
+func startCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "start",
+		Usage: "start the master daemon (with a local worker when conf/workers lists no host)",
+		Description: "The master listens on masterAddress from sys.properties and logs to\n" +
+			"workdir/logs/master.log. Submit jobs with `console.sh submit`, follow them with\n" +
+			"`console.sh stat`, stop it with `console.sh stop`.",
+		Action: func(c *cli.Context) error {
+			e, err := loadEnv(c)
+			if err != nil {
+				return err
+			}
+			if cl, err := e.dialRunning(c.Context); err == nil {
+				cl.close()
+				fmt.Fprintf(e.out, "master already running at %s\n", e.readAddress())
+				return nil
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return failErr("find ferry binary: %v", err)
+			}
+			if err := os.MkdirAll(e.logsDir, 0o755); err != nil {
+				return failErr("create %s: %v", e.logsDir, err)
+			}
+			out, err := os.OpenFile(filepath.Join(e.logsDir, "master.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+			if err != nil {
+				return failErr("open master log: %v", err)
+			}
+			defer out.Close()
+			os.Remove(e.addressFile())
+			cmd := exec.Command(exe, "--home", e.home, "--sys", e.sys.File, "master")
+			cmd.Stdout, cmd.Stderr = out, out
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+			if err := cmd.Start(); err != nil {
+				return failErr("start master: %v", err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			deadline := time.After(20 * time.Second)
+			for {
+				select {
+				case err := <-exited:
+					return failErr("master exited at start (%v); see %s", err, rel(filepath.Join(e.logsDir, "master.log")))
+				case <-deadline:
+					return failErr("master did not answer within 20s; see %s", rel(filepath.Join(e.logsDir, "master.log")))
+				case <-time.After(100 * time.Millisecond):
+				}
+				if cl, err := e.dialRunning(c.Context); err == nil {
+					cl.close()
+					mode := "distributed: deploy workers with `console.sh deploy`"
+					if e.standalone() {
+						mode = "standalone: with a local worker"
+					}
+					fmt.Fprintf(e.out, "master started (pid %d) on %s, %s\n", cmd.Process.Pid, e.readAddress(), mode)
+					return nil
+				}
+			}
+		},
+	}
+}
+
+// standalone reports whether conf/workers lists no host.
+func (e *env) standalone() bool {
+	hosts, err := conf.LoadWorkers(filepath.Join(e.home, "conf", "workers"))
+	return err != nil || len(hosts) == 0
+}
+
+func stopCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "stop",
+		Usage: "stop the master daemon gracefully (in-flight tasks are abandoned cleanly and resumed at the next start)",
+		Action: func(c *cli.Context) error {
+			e, err := loadEnv(c)
+			if err != nil {
+				return err
+			}
+			pid := e.readPid()
+			cl, err := e.dialRunning(c.Context)
+			if err == nil {
+				_, err = cl.Stop(c.Context, &pb.StopRequest{})
+				cl.close()
+			}
+			if err != nil {
+				if pid == 0 || !alive(pid) {
+					fmt.Fprintln(e.out, "no master is running")
+					return nil
+				}
+				syscall.Kill(pid, syscall.SIGTERM)
+			}
+			for i := 0; i < 300 && pid != 0 && alive(pid); i++ {
+				time.Sleep(100 * time.Millisecond)
+			}
+			if pid != 0 && alive(pid) {
+				return failErr("master (pid %d) did not stop within 30s", pid)
+			}
+			fmt.Fprintln(e.out, "master stopped")
+			return nil
+		},
+	}
+}
+
+func (e *env) readPid() int {
+	b, err := os.ReadFile(e.pidFile())
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
+
+func alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+func masterCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "master",
+		Usage:  "run the master daemon in the foreground (what `start` runs)",
+		Hidden: true,
+		Action: func(c *cli.Context) error {
+			e, err := loadEnv(c)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			eng, err := e.startEngine(ctx, engineOpts{listen: e.sys.MasterAddress, schedule: true, advertise: true, stop: cancel})
+			if err != nil {
+				return err
+			}
+			defer eng.close()
+			if err := writeFileAtomic(e.pidFile(), strconv.Itoa(os.Getpid())+"\n", 0o644); err != nil {
+				return failErr("write pid file: %v", err)
+			}
+			defer os.Remove(e.pidFile())
+			var wdone chan struct{}
+			if e.standalone() {
+				wlog, wcl, err := e.logger("worker")
+				if err != nil {
+					return err
+				}
+				defer wcl.Close()
+				conn, err := master.Dial(eng.addr, eng.token)
+				if err != nil {
+					return failErr("connect local worker: %v", err)
+				}
+				defer conn.Close()
+				host, _ := os.Hostname()
+				w := worker.New(worker.Config{ID: "local", Host: host, Threads: e.sys.WorkerTaskThreadNum,
+					MaxTasks: e.sys.WorkerMaxTaskNum, Log: wlog, OpenSource: openSource, OpenDest: openDest}, worker.NewGRPC(conn))
+				wdone = make(chan struct{})
+				go func() { defer close(wdone); w.Run(ctx) }()
+			}
+			<-ctx.Done()
+			if wdone != nil {
+				<-wdone
+			}
+			return nil
+		},
+	}
+}
+
+func workerCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "worker",
+		Usage:  "run a worker in the foreground against a master",
+		Hidden: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "master", Usage: "master address host:port (default masterAddress)"},
+			&cli.StringFlag{Name: "token-file", Usage: "file holding the master's token (mode 0600; default workdir/master/token)"},
+			&cli.StringFlag{Name: "id", Usage: "worker ID (default: the host name)"},
+		},
+		Action: func(c *cli.Context) error {
+			e, err := loadEnv(c)
+			if err != nil {
+				return err
+			}
+			addr := c.String("master")
+			if addr == "" {
+				addr = e.sys.MasterAddress
+			}
+			tf := c.String("token-file")
+			if tf == "" {
+				tf = master.TokenFile(e.masterDir)
+			}
+			tok, err := master.ReadToken(tf)
+			if err != nil {
+				return failErr("read token: %v", err)
+			}
+			host, _ := os.Hostname()
+			id := c.String("id")
+			if id == "" {
+				id = host
+			}
+			wlog, wcl, err := e.logger("worker")
+			if err != nil {
+				return err
+			}
+			defer wcl.Close()
+			conn, err := master.Dial(addr, tok)
+			if err != nil {
+				return failErr("connect to master %s: %v", addr, err)
+			}
+			defer conn.Close()
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			w := worker.New(worker.Config{ID: id, Host: host, Threads: e.sys.WorkerTaskThreadNum,
+				MaxTasks: e.sys.WorkerMaxTaskNum, Log: wlog, OpenSource: openSource, OpenDest: openDest}, worker.NewGRPC(conn))
+			return w.Run(ctx)
+		},
+	}
+}

@@ -1,0 +1,142 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"ferry/master"
+)
+
+// engine is a master in this process, serving gRPC: the daemon, the
+// foreground `run`, or a short-lived offline one that lets commands like
+// `stat` read the database when no master is running.
+type engine struct {
+	m       *master.Master
+	addr    string
+	token   string
+	cancel  context.CancelFunc
+	g       *errgroup.Group
+	ctx     context.Context
+	addrF   string // address file to remove on close, if written
+	closers []io.Closer
+}
+
+type engineOpts struct {
+	listen    string // address to listen on
+	fallback  bool   // if listen is taken, use a free loopback port instead
+	schedule  bool   // scan and reap: a real master, not an offline reader
+	advertise bool   // write workdir/master/address for other commands
+	stop      func() // what Control.Stop does
+}
+
+func (e *env) addressFile() string { return filepath.Join(e.masterDir, "address") }
+
+func (e *env) startEngine(parent context.Context, o engineOpts) (*engine, error) {
+	mlog, mcl, err := e.logger("master")
+	if err != nil {
+		return nil, err
+	}
+	tlog, tcl, err := e.logger("tracker")
+	if err != nil {
+		mcl.Close()
+		return nil, err
+	}
+	m, err := master.Open(master.Config{Dir: e.masterDir, LeaseDur: time.Duration(e.sys.TaskLeaseSeconds) * time.Second,
+		Log: mlog, TrackerLog: tlog, OpenSource: openSource})
+	if err != nil {
+		mcl.Close()
+		tcl.Close()
+		if errors.Is(err, master.ErrLocked) {
+			return nil, failErr("workdir %s is in use by another ferry process (a `run`, or the master started by `console.sh start`): %v", rel(e.workdir), err)
+		}
+		return nil, failErr("open master state in %s: %v", rel(e.masterDir), err)
+	}
+	eng := &engine{m: m, closers: []io.Closer{mcl, tcl}}
+	eng.token, err = master.LoadOrCreateToken(e.masterDir)
+	if err != nil {
+		eng.close()
+		return nil, failErr("master token: %v", err)
+	}
+	lis, err := net.Listen("tcp", o.listen)
+	if err != nil && o.fallback {
+		lis, err = net.Listen("tcp", "127.0.0.1:0")
+	}
+	if err != nil {
+		eng.close()
+		return nil, failErr("listen on %s (masterAddress in %s): %v", o.listen, rel(e.sys.File), err)
+	}
+	eng.addr = lis.Addr().String()
+	ctx, cancel := context.WithCancel(parent)
+	eng.ctx, eng.cancel = ctx, cancel
+	g, gctx := errgroup.WithContext(ctx)
+	eng.g = g
+	stop := o.stop
+	if stop == nil {
+		stop = cancel
+	}
+	g.Go(func() error { return m.Serve(gctx, lis, eng.token, stop) })
+	if o.schedule {
+		g.Go(func() error { return m.Run(gctx) })
+	}
+	if o.advertise {
+		eng.addrF = e.addressFile()
+		if err := writeFileAtomic(eng.addrF, eng.addr+"\n", 0o644); err != nil {
+			eng.close()
+			return nil, failErr("write %s: %v", eng.addrF, err)
+		}
+	}
+	mlog.Info("master serving", "addr", eng.addr, "schedule", o.schedule)
+	return eng, nil
+}
+
+// close stops serving and scanning and closes the database.
+func (eng *engine) close() error {
+	if eng.cancel != nil {
+		eng.cancel()
+	}
+	var err error
+	if eng.g != nil {
+		err = eng.g.Wait()
+	}
+	if eng.addrF != "" {
+		os.Remove(eng.addrF)
+	}
+	if cerr := eng.m.Close(); err == nil {
+		err = cerr
+	}
+	for _, c := range eng.closers {
+		c.Close()
+	}
+	return err
+}
+
+func writeFileAtomic(path, body string, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(body), mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// readAddress returns the address a running master advertised, if any.
+func (e *env) readAddress() string {
+	b, err := os.ReadFile(e.addressFile())
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+var errNoMaster = fmt.Errorf("no master is running")

@@ -1,0 +1,126 @@
+package console
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"ferry/conf"
+	"ferry/master"
+	"ferry/store"
+	"ferry/store/backend"
+)
+
+// env is what every command needs: the home, sys.properties, the workdir.
+type env struct {
+	home      string
+	sys       *conf.Sys
+	workdir   string
+	masterDir string
+	logsDir   string
+	out, errw io.Writer
+}
+
+func loadEnv(c *cli.Context) (*env, error) {
+	home, err := filepath.Abs(c.String("home"))
+	if err != nil {
+		return nil, usageErr("--home %s: %v", c.String("home"), err)
+	}
+	sysPath := c.String("sys")
+	if sysPath == "" {
+		sysPath = filepath.Join(home, "conf", "sys.properties")
+	}
+	sys, err := conf.LoadSys(sysPath)
+	if err != nil {
+		return nil, confErr(err)
+	}
+	if err := sys.Resolve(home); err != nil {
+		return nil, confErr(err)
+	}
+	e := &env{home: home, sys: sys, workdir: sys.WorkingDir, out: c.App.Writer, errw: c.App.ErrWriter}
+	e.masterDir = filepath.Join(e.workdir, "master")
+	e.logsDir = filepath.Join(e.workdir, "logs")
+	for _, w := range sys.Warnings {
+		fmt.Fprintln(e.errw, "warning: "+w)
+	}
+	return e, nil
+}
+
+// confErr turns a configuration error into exit status 2.
+func confErr(err error) error {
+	var ce *conf.Error
+	if errors.As(err, &ce) {
+		return usageErr("%s", ce.Error())
+	}
+	return usageErr("%v", err)
+}
+
+// jobPath is the job.cfg named on the command line, or the default one.
+func (e *env) jobPath(arg string) string {
+	if arg == "" {
+		return filepath.Join(e.home, "conf", "job.cfg")
+	}
+	return arg
+}
+
+// loadJob reads and checks a job.cfg; warnings go to stderr.
+func (e *env) loadJob(path string) (*conf.Job, error) {
+	j, err := conf.LoadJob(path)
+	if err != nil {
+		return nil, confErr(err)
+	}
+	if err := j.Resolve(e.home); err != nil {
+		return nil, confErr(err)
+	}
+	for _, w := range j.Warnings {
+		fmt.Fprintln(e.errw, "warning: "+w)
+	}
+	return j, nil
+}
+
+// specOf is the master's view of a job.cfg.
+func specOf(j *conf.Job) master.Spec {
+	return master.Spec{Name: j.Name, SrcType: j.SrcType, SrcPrefix: j.SrcPrefix, DestType: j.DestType,
+		DestPrefix: j.DestPrefix, FollowSymlinks: j.IsAllowSymbolicLink, SkipExist: j.IsSkipExistFile,
+		CountLimit: j.TaskObjectCountLimit, SizeLimit: j.TaskObjectSizeLimit, ConfigFile: j.File}
+}
+
+func openSource(s master.Spec) (store.Store, error) {
+	return backend.Source(s.SrcType, s.SrcPrefix, backend.Options{FollowSymlinks: s.FollowSymlinks})
+}
+
+func openDest(s master.Spec) (store.Store, error) {
+	return backend.Dest(s.DestType, s.DestPrefix, backend.Options{})
+}
+
+// logger opens workdir/logs/<name>.log for appending.
+func (e *env) logger(name string) (*slog.Logger, io.Closer, error) {
+	if err := os.MkdirAll(e.logsDir, 0o755); err != nil {
+		return nil, nil, failErr("create %s: %v", e.logsDir, err)
+	}
+	path := filepath.Join(e.logsDir, name+".log")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, failErr("open log %s: %v", path, err)
+	}
+	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo})), f, nil
+}
+
+// rel shows path relative to the current directory when that is shorter.
+func rel(path string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return path
+	}
+	r, err := filepath.Rel(wd, path)
+	if err != nil || strings.HasPrefix(r, "../..") {
+		return path
+	}
+	return r
+}

@@ -1,0 +1,211 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"ferry/master"
+	"ferry/worker"
+)
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run a job in the foreground, standalone: master, tracker and one local worker in this process",
+		ArgsUsage: "[job.cfg]",
+		Description: "Default job.cfg: conf/job.cfg, which copies the bundled sample/ tree into\n" +
+			"workdir/dest/local_test/. Shows live progress on a terminal and a summary at the end.\n" +
+			"Run it again after a crash or Ctrl-C and it resumes the job where it stopped.\n" +
+			"Exit status: 0 every entry copied (or skipped), 1 some entries failed, 2 bad configuration.",
+		Action: func(c *cli.Context) error {
+			e, err := loadEnv(c)
+			if err != nil {
+				return err
+			}
+			if c.NArg() > 1 {
+				return usageErr("run takes one job.cfg, got %d arguments", c.NArg())
+			}
+			j, err := e.loadJob(e.jobPath(c.Args().First()))
+			if err != nil {
+				return err
+			}
+			spec := specOf(j)
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return e.run(ctx, spec)
+		},
+	}
+}
+
+func (e *env) run(ctx context.Context, spec master.Spec) error {
+	eng, err := e.startEngine(ctx, engineOpts{listen: e.sys.MasterAddress, fallback: true, schedule: true, advertise: true})
+	if err != nil {
+		return err
+	}
+	defer eng.close()
+	name := spec.Name
+	job, err := eng.m.DB().Job(name)
+	switch {
+	case errors.Is(err, master.ErrNoJob):
+		if err := eng.m.Submit(ctx, spec); err != nil {
+			return failErr("submit job %s: %v", name, err)
+		}
+		fmt.Fprintf(e.out, "job %s: copying %s -> %s\n", name, spec.SrcPrefix, spec.DestPrefix)
+	case err != nil:
+		return failErr("job %s: %v", name, err)
+	case job.Spec.SrcPrefix != spec.SrcPrefix || job.Spec.DestPrefix != spec.DestPrefix ||
+		job.Spec.SrcType != spec.SrcType || job.Spec.DestType != spec.DestType:
+		return usageErr("job %s already exists with source %s and destination %s; run `console.sh clean %s` to start it afresh, or give this job another jobName",
+			name, job.Spec.SrcPrefix, job.Spec.DestPrefix, name)
+	case !job.Active():
+		fmt.Fprintf(e.out, "job %s has already finished (use `console.sh clean %s` to run it again from scratch)\n", name, name)
+		return e.summary(eng, name, 0)
+	default:
+		fmt.Fprintf(e.out, "job %s: resuming (%d of %d files done)\n", name, job.Counters.FilesDone, job.Counters.FilesTotal)
+	}
+
+	wlog, wcl, err := e.logger("worker")
+	if err != nil {
+		return err
+	}
+	defer wcl.Close()
+	conn, err := master.Dial(eng.addr, eng.token)
+	if err != nil {
+		return failErr("connect local worker: %v", err)
+	}
+	defer conn.Close()
+	host, _ := os.Hostname()
+	w := worker.New(worker.Config{ID: "local", Host: host, Threads: e.sys.WorkerTaskThreadNum,
+		MaxTasks: e.sys.WorkerMaxTaskNum, Log: wlog, OpenSource: openSource, OpenDest: openDest}, worker.NewGRPC(conn))
+	wctx, wcancel := context.WithCancel(ctx)
+	wdone := make(chan struct{})
+	go func() { defer close(wdone); w.Run(wctx) }()
+	defer func() { wcancel(); <-wdone }()
+
+	start := time.Now()
+	tty := isTerminal(e.out)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if tty {
+				fmt.Fprint(e.out, "\r\x1b[K")
+			}
+			fmt.Fprintf(e.out, "interrupted: job %s stops here; run the same command again to resume it\n", name)
+			return silentExit(ExitFailed)
+		case <-tick.C:
+		}
+		stats, err := eng.m.Stat(ctx, name)
+		if err != nil {
+			if ctx.Err() != nil {
+				continue
+			}
+			return failErr("job %s: %v", name, err)
+		}
+		s := stats[0]
+		if tty {
+			fmt.Fprint(e.out, "\r"+progressLine(s)+"\x1b[K")
+		}
+		if !s.Active() {
+			if tty {
+				fmt.Fprint(e.out, "\r\x1b[K")
+			}
+			wcancel()
+			<-wdone
+			return e.summary(eng, name, time.Since(start))
+		}
+	}
+}
+
+// progressLine is run's live line: files, bytes, rate, ETA. It counts the
+// entries of unfinished tasks too, so it moves smoothly.
+func progressLine(s master.JobStat) string {
+	c := s.Counters
+	files := c.FilesDone + c.FilesFailed + s.InFlightFiles
+	bytes := c.BytesDone + s.InFlightBytes
+	total := fmt.Sprint(c.FilesTotal)
+	btotal := humanBytes(float64(c.BytesTotal))
+	if !s.ScanFinished {
+		total += "+"
+		btotal += "+"
+	}
+	eta := "-"
+	if s.HasETA {
+		eta = s.ETA.String()
+	}
+	state := strings.ToLower(s.State)
+	return fmt.Sprintf("[%s] files %d/%s  bytes %s/%s  %s/s  ETA %s  failed %d",
+		state, min(files, max(c.FilesTotal, files)), total, humanBytes(float64(bytes)), btotal, humanBytes(s.Throughput), eta, c.FilesFailed)
+}
+
+// summary prints how a job ended and returns its exit status.
+func (e *env) summary(eng *engine, name string, took time.Duration) error {
+	stats, err := eng.m.Stat(context.Background(), name)
+	if err != nil {
+		return failErr("job %s: %v", name, err)
+	}
+	s := stats[0]
+	c := s.Counters
+	w := e.out
+	fmt.Fprintf(w, "job %s: %s\n", name, s.State)
+	fmt.Fprintf(w, "  files  %d copied, %d skipped, %d failed, of %d\n", c.FilesDone-c.FilesSkipped, c.FilesSkipped, c.FilesFailed, c.FilesTotal)
+	if took > 0 {
+		rate := float64(c.BytesDone-c.BytesSkipped) / took.Seconds()
+		fmt.Fprintf(w, "  bytes  %s in %s (%s/s), every file verified by CRC64\n", humanBytes(float64(c.BytesDone)), took.Round(10*time.Millisecond), humanBytes(rate))
+	} else {
+		fmt.Fprintf(w, "  bytes  %s\n", humanBytes(float64(c.BytesDone)))
+	}
+	fmt.Fprintf(w, "  from   %s\n  to     %s\n", s.Spec.SrcPrefix, s.Spec.DestPrefix)
+	jobDir := filepath.Join(e.masterDir, "jobs", name)
+	fmt.Fprintf(w, "  audit  %s\n", rel(jobDir)+string(filepath.Separator))
+	if s.Error != "" {
+		fmt.Fprintf(w, "  error  %s\n", s.Error)
+	}
+	switch s.State {
+	case master.StateSucceed:
+		return nil
+	case master.StateFailed:
+		if c.FilesFailed > 0 {
+			listFailures(w, jobDir, 5)
+			fmt.Fprintf(w, "  the failed keys are in %s, the reasons in each audit.log;\n  fix them, then: ./console.sh retry %s && ./console.sh run\n",
+				rel(filepath.Join(jobDir, "failed_tasks", "*", "error.list")), name)
+		} else {
+			fmt.Fprintf(w, "  fix the cause, then: ./console.sh retry %s && ./console.sh run\n", name)
+		}
+	}
+	return silentExit(ExitFailed)
+}
+
+// listFailures prints the first n FAIL lines of the failed attempts.
+func listFailures(w io.Writer, jobDir string, n int) {
+	logs, _ := filepath.Glob(filepath.Join(jobDir, "failed_tasks", "*", "audit.log"))
+	shown := 0
+	for _, l := range logs {
+		b, err := os.ReadFile(l)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Split(line, "\t")
+			if len(f) == 6 && f[1] == "FAIL" {
+				if shown == n {
+					fmt.Fprintln(w, "  ...")
+					return
+				}
+				fmt.Fprintf(w, "  FAIL   %s: %s\n", f[4], f[5])
+				shown++
+			}
+		}
+	}
+}

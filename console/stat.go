@@ -1,0 +1,182 @@
+package console
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	pb "ferry/proto"
+)
+
+// formatStat prints a job as `stat` does: ossimport's lines, then ferry's.
+func formatStat(w io.Writer, s *pb.JobStat) {
+	fmt.Fprintf(w, "JobName:%s\nJobState:%s\n", s.Name, s.State)
+	fmt.Fprintf(w, "PendingTasks:%d\nDispatchedTasks:%d\nRunningTasks:%d\nSucceedTasks:%d\nFailedTasks:%d\n",
+		s.PendingTasks, s.DispatchedTasks, s.RunningTasks, s.SucceedTasks, s.FailedTasks)
+	fmt.Fprintf(w, "ScanFinished:%t\n", s.ScanFinished)
+	fmt.Fprintf(w, "Files:%d/%d Bytes:%d/%d Failed:%d Skipped:%d\n",
+		s.FilesDone, s.FilesTotal, s.BytesDone, s.BytesTotal, s.FilesFailed, s.FilesSkipped)
+	fmt.Fprintf(w, "Throughput:%s/s ETA:%s\n", humanBytes(s.ThroughputBps), eta(s))
+	if s.Error != "" {
+		fmt.Fprintf(w, "Error:%s\n", s.Error)
+	}
+}
+
+func eta(s *pb.JobStat) string {
+	switch {
+	case s.State != "Scanning" && s.State != "Running":
+		return "0s"
+	case s.EtaSeconds < 0:
+		return "-"
+	}
+	return (time.Duration(s.EtaSeconds) * time.Second).String()
+}
+
+// humanBytes prints a size with a binary unit: 35.2MB.
+func humanBytes(n float64) string {
+	units := []string{"B", "KB", "MB", "GB", "TB", "PB"}
+	i := 0
+	for n >= 1024 && i < len(units)-1 {
+		n /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%.0f%s", n, units[i])
+	}
+	return fmt.Sprintf("%.1f%s", n, units[i])
+}
+
+// jsonStat is the --json form: stable lower-case names.
+type jsonStat struct {
+	JobName         string  `json:"jobName"`
+	JobState        string  `json:"jobState"`
+	PendingTasks    int64   `json:"pendingTasks"`
+	DispatchedTasks int64   `json:"dispatchedTasks"`
+	RunningTasks    int64   `json:"runningTasks"`
+	SucceedTasks    int64   `json:"succeedTasks"`
+	FailedTasks     int64   `json:"failedTasks"`
+	ScanFinished    bool    `json:"scanFinished"`
+	FilesDone       int64   `json:"filesDone"`
+	FilesTotal      int64   `json:"filesTotal"`
+	BytesDone       int64   `json:"bytesDone"`
+	BytesTotal      int64   `json:"bytesTotal"`
+	FilesFailed     int64   `json:"filesFailed"`
+	FilesSkipped    int64   `json:"filesSkipped"`
+	Throughput      float64 `json:"throughputBytesPerSec"`
+	ETASeconds      int64   `json:"etaSeconds"`
+	Source          string  `json:"source"`
+	Destination     string  `json:"destination"`
+	Submitted       string  `json:"submitted"`
+	Finished        string  `json:"finished,omitempty"`
+	Error           string  `json:"error,omitempty"`
+}
+
+func toJSON(s *pb.JobStat) jsonStat {
+	j := jsonStat{s.Name, s.State, s.PendingTasks, s.DispatchedTasks, s.RunningTasks, s.SucceedTasks,
+		s.FailedTasks, s.ScanFinished, s.FilesDone, s.FilesTotal, s.BytesDone, s.BytesTotal, s.FilesFailed,
+		s.FilesSkipped, s.ThroughputBps, s.EtaSeconds, s.Src, s.Dest,
+		time.UnixMilli(s.SubmittedUnixMs).UTC().Format(time.RFC3339), "", s.Error}
+	if s.FinishedUnixMs > 0 {
+		j.Finished = time.UnixMilli(s.FinishedUnixMs).UTC().Format(time.RFC3339)
+	}
+	return j
+}
+
+func formatWorkers(w io.Writer, ws []*pb.WorkerStat) {
+	sort.Slice(ws, func(i, j int) bool { return ws[i].WorkerId < ws[j].WorkerId })
+	fmt.Fprintf(w, "%-24s %-20s %-6s %6s %12s\n", "WORKER", "HOST", "STATE", "TASKS", "THROUGHPUT")
+	for _, x := range ws {
+		fmt.Fprintf(w, "%-24s %-20s %-6s %6d %10s/s\n", x.WorkerId, x.Host, x.State, x.TasksRunning, humanBytes(x.ThroughputBps))
+	}
+}
+
+func statCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "stat",
+		Usage:     "show a job's state and progress (every job when none is named)",
+		ArgsUsage: "[job]",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print JSON (one object per job, in an array)"},
+			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "refresh every --interval until interrupted"},
+			&cli.DurationFlag{Name: "interval", Value: 2 * time.Second, Usage: "refresh period for --watch"},
+			&cli.BoolFlag{Name: "workers", Usage: "also list the workers the running master knows"},
+		},
+		Action: func(c *cli.Context) error {
+			e, err := loadEnv(c)
+			if err != nil {
+				return err
+			}
+			if c.NArg() > 1 {
+				return usageErr("stat takes at most one job name, got %d arguments", c.NArg())
+			}
+			name := c.Args().First()
+			cl, err := e.control(c.Context)
+			if err != nil {
+				return err
+			}
+			defer cl.close()
+			tty := isTerminal(e.out)
+			for {
+				r, err := cl.Stat(c.Context, &pb.StatRequest{Job: name, Workers: c.Bool("workers")})
+				if err != nil {
+					return rpcErr("stat", err)
+				}
+				var b strings.Builder
+				switch {
+				case c.Bool("json"):
+					out := make([]jsonStat, len(r.Jobs))
+					for i, s := range r.Jobs {
+						out[i] = toJSON(s)
+					}
+					enc := json.NewEncoder(&b)
+					enc.SetIndent("", "  ")
+					enc.Encode(out)
+				case len(r.Jobs) == 0:
+					b.WriteString("No jobs. Submit one with `console.sh submit [job.cfg]` or `console.sh run`.\n")
+				default:
+					for i, s := range r.Jobs {
+						if i > 0 {
+							b.WriteString("\n")
+						}
+						formatStat(&b, s)
+					}
+				}
+				if c.Bool("workers") && !c.Bool("json") {
+					b.WriteString("\n")
+					if cl.offline != nil {
+						b.WriteString("(no master is running: no workers)\n")
+					} else {
+						formatWorkers(&b, r.Workers)
+					}
+				}
+				if c.Bool("watch") && tty {
+					fmt.Fprint(e.out, "\x1b[H\x1b[2J") // redraw in place
+				}
+				fmt.Fprint(e.out, b.String())
+				if !c.Bool("watch") {
+					return nil
+				}
+				if !tty {
+					fmt.Fprintln(e.out)
+				}
+				select {
+				case <-c.Context.Done():
+					return nil
+				case <-time.After(c.Duration("interval")):
+				}
+			}
+		},
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

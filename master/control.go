@@ -1,0 +1,141 @@
+package master
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Submit stores a new job and starts scanning it.
+func (m *Master) Submit(ctx context.Context, spec Spec) error {
+	if spec.Name == "" {
+		return errors.New("submit: job has no name")
+	}
+	if err := m.db.CreateJob(spec); err != nil {
+		return err
+	}
+	m.log.Info("job submitted", "job", spec.Name, "src", spec.SrcPrefix, "dest", spec.DestPrefix)
+	m.startScan(spec)
+	return nil
+}
+
+// JobStat is one job's state as `stat` shows it.
+type JobStat struct {
+	Job
+	Running    int
+	Throughput float64 // bytes/s
+	ETA        time.Duration
+	HasETA     bool
+	// InFlight counts what leases not yet completed have done so far; it
+	// is not part of the durable counters.
+	InFlightFiles, InFlightBytes int64
+}
+
+// Stat returns the named job, or every job when name is empty.
+func (m *Master) Stat(ctx context.Context, name string) ([]JobStat, error) {
+	var jobs []*Job
+	if name != "" {
+		j, err := m.db.Job(name)
+		if err != nil {
+			return nil, err
+		}
+		jobs = []*Job{j}
+	} else {
+		var err error
+		if jobs, err = m.db.Jobs(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]JobStat, 0, len(jobs))
+	for _, j := range jobs {
+		s := JobStat{Job: *j}
+		if j.Active() {
+			v := m.tr.Job(j.Spec.Name)
+			s.Running = v.Running
+			s.Throughput = v.Rate
+			s.InFlightFiles, s.InFlightBytes = v.InFlightFiles, v.InFlightBytes
+			c := j.Counters
+			left := c.BytesTotal - c.BytesDone - c.BytesFailed - v.InFlightBytes
+			if left < 0 {
+				left = 0
+			}
+			if j.ScanFinished && v.Rate > 0 {
+				s.ETA = time.Duration(float64(left) / v.Rate * float64(time.Second)).Round(time.Second)
+				s.HasETA = true
+			}
+			if s.Running > int(c.Tasks[Dispatched]) {
+				s.Running = int(c.Tasks[Dispatched])
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Retry re-queues the failed entries of a job, and restarts a scan that
+// failed. It reports how many tasks and entries went back to pending.
+func (m *Master) Retry(ctx context.Context, name string) (int64, int64, error) {
+	tasks, entries, err := m.db.Retry(name)
+	if err != nil {
+		return 0, 0, err
+	}
+	if tasks > 0 {
+		j, err := m.db.Job(name)
+		if err == nil && !j.ScanFinished {
+			m.startScan(j.Spec)
+		}
+		m.notify()
+	}
+	return tasks, entries, nil
+}
+
+// Clean forgets a job: its tasks, counters and audit logs. The copied data
+// stays. An active job is refused unless force is set.
+func (m *Master) Clean(ctx context.Context, name string, force bool) error {
+	if err := m.db.DeleteJob(name, force); err != nil {
+		return err
+	}
+	m.stopScan(name)
+	if err := m.tr.RemoveJob(name); err != nil {
+		return fmt.Errorf("clean job %s: remove audit logs: %w", name, err)
+	}
+	m.log.Info("job cleaned", "job", name)
+	return nil
+}
+
+// WorkerStat is one worker as `stat --workers` shows it.
+type WorkerStat struct {
+	ID, Host   string
+	Alive      bool
+	Running    int
+	Throughput float64
+	LastSeen   time.Time
+}
+
+// Workers lists the workers that registered since the master started.
+func (m *Master) Workers() []WorkerStat {
+	m.mu.Lock()
+	ids := make([]string, 0, len(m.workers))
+	infos := make(map[string]workerInfo, len(m.workers))
+	for id, w := range m.workers {
+		ids = append(ids, id)
+		infos[id] = *w
+	}
+	m.mu.Unlock()
+	sort.Strings(ids)
+	now := time.Now()
+	out := make([]WorkerStat, 0, len(ids))
+	for _, id := range ids {
+		w := infos[id]
+		v := m.tr.Worker(id)
+		last := w.lastSeen
+		if v.LastSeen.After(last) {
+			last = v.LastSeen
+		}
+		out = append(out, WorkerStat{ID: id, Host: w.host, Alive: now.Sub(last) < m.cfg.LeaseDur,
+			Running: v.Running, Throughput: v.Rate, LastSeen: last})
+	}
+	return out
+}

@@ -1,0 +1,336 @@
+package master
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterr "go.etcd.io/bbolt/errors"
+
+	"ferry/store"
+)
+
+// DB is the master's durable state in one bbolt file. Every task is in
+// exactly one of its job's four state buckets; every change of state is one
+// transaction that also updates the job's counters, so a crash at any
+// moment leaves a consistent picture.
+//
+// Layout: jobs/<name>/{meta:job, pending, dispatched, failed, succeeded,
+// manifests}; task keys are 8-byte big-endian IDs; lease IDs come from the
+// root jobs bucket's sequence, so they never repeat across restarts.
+type DB struct {
+	bolt     *bolt.DB
+	leaseDur time.Duration
+	now      func() time.Time
+}
+
+var (
+	bktJobs      = []byte("jobs")
+	bktMeta      = []byte("meta")
+	bktManifests = []byte("manifests")
+	keyJob       = []byte("job")
+)
+
+// ErrLocked means another ferry process holds the database.
+var ErrLocked = errors.New("database is in use by another ferry process")
+
+// OpenDB opens (creating if needed) the database at path.
+func OpenDB(path string, leaseDur time.Duration) (*DB, error) {
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 500 * time.Millisecond, FreelistType: bolt.FreelistMapType})
+	if errors.Is(err, bolterr.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w (stop the running master with `console.sh stop`, or wait for `run` to finish)", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	err = b.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bktJobs)
+		return err
+	})
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("init %s: %w", path, err)
+	}
+	return &DB{bolt: b, leaseDur: leaseDur, now: time.Now}, nil
+}
+
+// OpenDBReadOnly opens the database for reading while no master runs.
+func OpenDBReadOnly(path string) (*DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 500 * time.Millisecond})
+	if errors.Is(err, bolterr.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &DB{bolt: b, now: time.Now}, nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.bolt.Close() }
+
+func taskKey(id uint64) []byte {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], id)
+	return k[:]
+}
+
+// jobTx is one job's buckets and decoded record inside a transaction.
+type jobTx struct {
+	b   *bolt.Bucket
+	job *Job
+}
+
+func openJob(tx *bolt.Tx, name string) (*jobTx, error) {
+	jb := tx.Bucket(bktJobs).Bucket([]byte(name))
+	if jb == nil {
+		return nil, fmt.Errorf("job %s: %w", name, ErrNoJob)
+	}
+	var j Job
+	if err := json.Unmarshal(jb.Bucket(bktMeta).Get(keyJob), &j); err != nil {
+		return nil, fmt.Errorf("job %s: decode: %w", name, err)
+	}
+	return &jobTx{b: jb, job: &j}, nil
+}
+
+func (jt *jobTx) save() error {
+	v, err := json.Marshal(jt.job)
+	if err != nil {
+		return err
+	}
+	return jt.b.Bucket(bktMeta).Put(keyJob, v)
+}
+
+func (jt *jobTx) bucket(s TaskState) *bolt.Bucket { return jt.b.Bucket(stateBuckets[s]) }
+
+func (jt *jobTx) get(s TaskState, id uint64) (*Task, error) {
+	v := jt.bucket(s).Get(taskKey(id))
+	if v == nil {
+		return nil, nil
+	}
+	var t Task
+	if err := json.Unmarshal(v, &t); err != nil {
+		return nil, fmt.Errorf("job %s task %d: decode: %w", jt.job.Spec.Name, id, err)
+	}
+	return &t, nil
+}
+
+// find returns the task and the state it is in.
+func (jt *jobTx) find(id uint64) (*Task, TaskState, error) {
+	for s := TaskState(0); s < numStates; s++ {
+		t, err := jt.get(s, id)
+		if err != nil || t != nil {
+			return t, s, err
+		}
+	}
+	return nil, 0, nil
+}
+
+func (jt *jobTx) put(s TaskState, t *Task) error {
+	v, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	return jt.bucket(s).Put(taskKey(t.ID), v)
+}
+
+// move puts t into state to, removing it from from. The counters follow.
+func (jt *jobTx) move(t *Task, from, to TaskState) error {
+	if err := jt.bucket(from).Delete(taskKey(t.ID)); err != nil {
+		return err
+	}
+	jt.job.Counters.Tasks[from]--
+	jt.job.Counters.Tasks[to]++
+	return jt.put(to, t)
+}
+
+func (jt *jobTx) manifest(id uint64) ([]store.Entry, error) {
+	v := jt.b.Bucket(bktManifests).Get(taskKey(id))
+	if v == nil {
+		return nil, fmt.Errorf("job %s task %d: manifest missing", jt.job.Spec.Name, id)
+	}
+	return decodeManifest(v)
+}
+
+// finish ends a job whose scan is done and whose tasks have all come back.
+func (jt *jobTx) finish(now time.Time) {
+	j := jt.job
+	c := &j.Counters
+	if !j.Active() || !j.ScanFinished || c.Tasks[Pending] != 0 || c.Tasks[Dispatched] != 0 {
+		return
+	}
+	j.State = StateSucceed
+	if c.Tasks[Failed] != 0 {
+		j.State = StateFailed
+	}
+	j.Finished = now
+}
+
+// update runs fn on job name in one write transaction and saves the job.
+func (d *DB) update(name string, fn func(jt *jobTx) error) error {
+	return d.bolt.Update(func(tx *bolt.Tx) error {
+		jt, err := openJob(tx, name)
+		if err != nil {
+			return err
+		}
+		if err := fn(jt); err != nil {
+			return err
+		}
+		return jt.save()
+	})
+}
+
+// CreateJob stores a new job in state Scanning.
+func (d *DB) CreateJob(spec Spec) error {
+	return d.bolt.Update(func(tx *bolt.Tx) error {
+		root := tx.Bucket(bktJobs)
+		if root.Bucket([]byte(spec.Name)) != nil {
+			return fmt.Errorf("job %s: %w", spec.Name, ErrJobExists)
+		}
+		jb, err := root.CreateBucket([]byte(spec.Name))
+		if err != nil {
+			return err
+		}
+		for _, n := range [][]byte{bktMeta, bktManifests, stateBuckets[Pending], stateBuckets[Dispatched], stateBuckets[Failed], stateBuckets[Succeeded]} {
+			if _, err := jb.CreateBucket(n); err != nil {
+				return err
+			}
+		}
+		jt := &jobTx{b: jb, job: &Job{Spec: spec, State: StateScanning, Submitted: d.now()}}
+		return jt.save()
+	})
+}
+
+// Job returns a copy of one job's record.
+func (d *DB) Job(name string) (*Job, error) {
+	var j *Job
+	err := d.bolt.View(func(tx *bolt.Tx) error {
+		jt, err := openJob(tx, name)
+		if err == nil {
+			j = jt.job
+		}
+		return err
+	})
+	return j, err
+}
+
+// Jobs returns every job, by name.
+func (d *DB) Jobs() ([]*Job, error) {
+	var out []*Job
+	err := d.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktJobs).ForEachBucket(func(k []byte) error {
+			jt, err := openJob(tx, string(k))
+			if err != nil {
+				return err
+			}
+			out = append(out, jt.job)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// AddTask stores one scanned task and the scan position after it in the
+// same transaction; final marks the scan finished. entries may be empty.
+func (d *DB) AddTask(name string, entries []store.Entry, final bool) error {
+	return d.update(name, func(jt *jobTx) error {
+		if !jt.job.Active() {
+			return fmt.Errorf("job %s is %s: %w", name, jt.job.State, ErrJobActive)
+		}
+		c := &jt.job.Counters
+		if len(entries) > 0 {
+			id, err := jt.b.NextSequence()
+			if err != nil {
+				return err
+			}
+			t := &Task{ID: id, Files: int64(len(entries))}
+			for i := range entries {
+				t.Bytes += entries[i].Size
+			}
+			if err := jt.b.Bucket(bktManifests).Put(taskKey(id), encodeManifest(entries)); err != nil {
+				return err
+			}
+			if err := jt.put(Pending, t); err != nil {
+				return err
+			}
+			c.Tasks[Pending]++
+			c.FilesTotal += t.Files
+			c.BytesTotal += t.Bytes
+			jt.job.ScanAfter = entries[len(entries)-1].Key
+		}
+		if final {
+			jt.job.ScanFinished = true
+			if jt.job.State == StateScanning {
+				jt.job.State = StateRunning
+			}
+			jt.finish(d.now())
+		}
+		return nil
+	})
+}
+
+// FailJob ends a job that cannot go on (its source cannot be listed, say).
+func (d *DB) FailJob(name string, cause error) error {
+	return d.update(name, func(jt *jobTx) error {
+		if !jt.job.Active() {
+			return nil
+		}
+		jt.job.State = StateFailed
+		jt.job.Error = cause.Error()
+		jt.job.Finished = d.now()
+		return nil
+	})
+}
+
+// DeleteJob removes a job and all its tasks. It refuses an active job
+// unless force is set.
+func (d *DB) DeleteJob(name string, force bool) error {
+	return d.bolt.Update(func(tx *bolt.Tx) error {
+		jt, err := openJob(tx, name)
+		if err != nil {
+			return err
+		}
+		if jt.job.Active() && !force {
+			return fmt.Errorf("job %s is %s: %w", name, jt.job.State, ErrJobActive)
+		}
+		return tx.Bucket(bktJobs).DeleteBucket([]byte(name))
+	})
+}
+
+// Tasks calls fn for every task of a job in state s (for tests and tools).
+func (d *DB) Tasks(name string, s TaskState, fn func(*Task) error) error {
+	return d.bolt.View(func(tx *bolt.Tx) error {
+		jt, err := openJob(tx, name)
+		if err != nil {
+			return err
+		}
+		return jt.bucket(s).ForEach(func(k, v []byte) error {
+			var t Task
+			if err := json.Unmarshal(v, &t); err != nil {
+				return err
+			}
+			return fn(&t)
+		})
+	})
+}
+
+// Manifest returns a task's current entries.
+func (d *DB) Manifest(name string, id uint64) ([]store.Entry, error) {
+	var out []store.Entry
+	err := d.bolt.View(func(tx *bolt.Tx) error {
+		jt, err := openJob(tx, name)
+		if err != nil {
+			return err
+		}
+		out, err = jt.manifest(id)
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,242 @@
+// Package master is ferry's coordinator: it keeps jobs and tasks in bbolt
+// (db.go, four state buckets per job), scans sources into tasks (scan.go),
+// hands tasks to workers under fenced leases (lease.go), answers the
+// console (control.go) and adapts all of it to gRPC (server.go). The
+// tracker package keeps the audit logs and live progress beside it.
+package master
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"ferry/store"
+	"ferry/tracker"
+)
+
+// Config is what a master needs to run.
+type Config struct {
+	Dir      string        // workdir/master: ferry.db, jobs/, token
+	LeaseDur time.Duration // default 60s
+	Log      *slog.Logger
+	// TrackerLog receives one line per finished task attempt.
+	TrackerLog *slog.Logger
+	// OpenSource opens a job's source for scanning.
+	OpenSource func(Spec) (store.Store, error)
+}
+
+// Master owns the database, the tracker, the scanners and the reaper.
+type Master struct {
+	cfg Config
+	db  *DB
+	tr  *tracker.Tracker
+	log *slog.Logger
+
+	mu        sync.Mutex
+	scanners  map[string]context.CancelFunc
+	workers   map[string]*workerInfo
+	completes map[LeaseRef]bool
+	lastJob   string
+	wake      chan struct{} // closed when tasks may have become pending
+	runCtx    context.Context
+	wg        sync.WaitGroup
+}
+
+type workerInfo struct {
+	host       string
+	registered time.Time
+	lastSeen   time.Time
+	threads    int
+}
+
+// Open opens the master's state in cfg.Dir, settling what a crash left
+// behind: in-flight audit directories, and leases, which get one lease
+// period for their workers to come back.
+func Open(cfg Config) (*Master, error) {
+	if cfg.LeaseDur <= 0 {
+		cfg.LeaseDur = 60 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.TrackerLog == nil {
+		cfg.TrackerLog = cfg.Log
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Dir, "jobs"), 0o755); err != nil {
+		return nil, err
+	}
+	db, err := OpenDB(filepath.Join(cfg.Dir, "ferry.db"), cfg.LeaseDur)
+	if err != nil {
+		return nil, err
+	}
+	m := &Master{cfg: cfg, db: db, tr: tracker.New(filepath.Join(cfg.Dir, "jobs")), log: cfg.Log,
+		scanners: make(map[string]context.CancelFunc), workers: make(map[string]*workerInfo),
+		completes: make(map[LeaseRef]bool), wake: make(chan struct{})}
+	if err := db.ExtendLeases(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := m.recover(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// recover publishes or drops in-flight audit directories left by a crash.
+func (m *Master) recover() error {
+	jobs, err := m.db.Jobs()
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		name := j.Spec.Name
+		err := m.tr.Recover(name, func(task, lease uint64) (string, bool) {
+			var final string
+			var keep bool
+			m.db.bolt.View(func(tx *bolt.Tx) error {
+				jt, err := openJob(tx, name)
+				if err != nil {
+					return err
+				}
+				t, s, err := jt.find(task)
+				if err != nil || t == nil {
+					return err
+				}
+				if t.LastLease == lease {
+					final = t.AttemptDir
+				}
+				keep = s == Dispatched && t.LeaseID == lease
+				return nil
+			})
+			return final, keep
+		})
+		if err != nil {
+			return fmt.Errorf("recover audit logs of job %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// DB returns the master's database (for tests and offline tools).
+func (m *Master) DB() *DB { return m.db }
+
+// Tracker returns the master's tracker.
+func (m *Master) Tracker() *tracker.Tracker { return m.tr }
+
+// Close closes the database. Call it after Run has returned.
+func (m *Master) Close() error { return m.db.Close() }
+
+// Run scans active jobs and reaps expired leases until ctx is done, then
+// waits for its scanners.
+func (m *Master) Run(ctx context.Context) error {
+	m.mu.Lock()
+	m.runCtx = ctx
+	m.mu.Unlock()
+	jobs, err := m.db.Jobs()
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if j.Active() && !j.ScanFinished {
+			m.startScan(j.Spec)
+		}
+	}
+	tick := time.NewTicker(m.reapEvery())
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			m.mu.Lock()
+			for _, cancel := range m.scanners {
+				cancel()
+			}
+			m.mu.Unlock()
+			m.wg.Wait()
+			return nil
+		case <-tick.C:
+			refs, err := m.db.Reap()
+			if err != nil {
+				m.log.Error("reap leases", "err", err)
+			}
+			m.dropLeases(refs, "lease expired; task back to pending")
+		}
+	}
+}
+
+func (m *Master) reapEvery() time.Duration {
+	d := m.cfg.LeaseDur / 10
+	if d > time.Second {
+		d = time.Second
+	}
+	if d < 50*time.Millisecond {
+		d = 50 * time.Millisecond
+	}
+	return d
+}
+
+// notify wakes workers waiting in Lease.
+func (m *Master) notify() {
+	m.mu.Lock()
+	close(m.wake)
+	m.wake = make(chan struct{})
+	m.mu.Unlock()
+}
+
+// startScan runs a job's scanner in the background unless one runs.
+func (m *Master) startScan(spec Spec) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.runCtx == nil || m.scanners[spec.Name] != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(m.runCtx)
+	m.scanners[spec.Name] = cancel
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		err := m.scan(ctx, spec)
+		m.mu.Lock()
+		delete(m.scanners, spec.Name)
+		m.mu.Unlock()
+		cancel()
+		switch {
+		case err == nil, errors.Is(err, context.Canceled):
+		case errors.Is(err, ErrNoJob), errors.Is(err, ErrJobActive):
+			m.log.Info("scan stopped", "job", spec.Name, "why", err)
+		default:
+			m.log.Error("scan failed", "job", spec.Name, "err", err)
+			if ferr := m.db.FailJob(spec.Name, err); ferr != nil {
+				m.log.Error("mark job failed", "job", spec.Name, "err", ferr)
+			}
+		}
+		m.notify()
+	}()
+}
+
+func (m *Master) stopScan(job string) {
+	m.mu.Lock()
+	cancel := m.scanners[job]
+	m.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// dropLeases forgets the in-flight audit records of leases taken back.
+func (m *Master) dropLeases(refs []LeaseRef, why string) {
+	for _, r := range refs {
+		m.tr.Discard(r.Job, r.TaskID, r.LeaseID)
+		m.log.Warn(why, "job", r.Job, "task", r.TaskID, "lease", r.LeaseID)
+	}
+	if len(refs) > 0 {
+		m.notify()
+	}
+}

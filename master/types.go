@@ -1,0 +1,132 @@
+package master
+
+import (
+	"errors"
+	"time"
+
+	"ferry/store"
+)
+
+// Job states, as `stat` prints them.
+const (
+	StateScanning  = "Scanning"
+	StateRunning   = "Running"
+	StateSucceed   = "Succeed"
+	StateFailed    = "Failed"
+	StateCancelled = "Cancelled"
+)
+
+// Task states: the four buckets every task lives in, exactly one at a time.
+type TaskState int
+
+const (
+	Pending TaskState = iota
+	Dispatched
+	Failed
+	Succeeded
+	numStates
+)
+
+var stateBuckets = [numStates][]byte{
+	Pending:    []byte("pending"),
+	Dispatched: []byte("dispatched"),
+	Failed:     []byte("failed"),
+	Succeeded:  []byte("succeeded"),
+}
+
+func (s TaskState) String() string { return string(stateBuckets[s]) }
+
+// Sentinel errors; the gRPC adapter maps them to status codes.
+var (
+	ErrJobExists   = errors.New("job already exists")
+	ErrNoJob       = errors.New("no such job")
+	ErrStaleLease  = errors.New("lease is not current")
+	ErrJobActive   = errors.New("job is still running")
+	ErrNotFinished = errors.New("job has not finished")
+)
+
+// Spec is a submitted job as the master and workers need it: resolved paths
+// and limits, no config-file syntax.
+type Spec struct {
+	Name           string
+	SrcType        string
+	SrcPrefix      string
+	DestType       string
+	DestPrefix     string
+	FollowSymlinks bool
+	SkipExist      bool
+	RecordMD5      bool
+	CountLimit     int
+	SizeLimit      int64
+	ConfigFile     string
+	Extra          map[string]string `json:",omitempty"`
+}
+
+// Counters are a job's progress, changed only in the transaction that moves
+// a task, so no entry is ever counted twice.
+type Counters struct {
+	FilesTotal, BytesTotal     int64
+	FilesDone, BytesDone       int64 // copied-and-verified or skipped
+	FilesFailed, BytesFailed   int64
+	FilesSkipped, BytesSkipped int64
+	Tasks                      [numStates]int64
+}
+
+// Job is the master's record of one submitted job.
+type Job struct {
+	Spec         Spec
+	State        string
+	Submitted    time.Time
+	Finished     time.Time `json:",omitzero"`
+	ScanFinished bool
+	ScanAfter    string // last key put in a task: where a restarted scan resumes
+	Error        string `json:",omitempty"`
+	Counters     Counters
+}
+
+// Active reports whether the job still has work to hand out or scan.
+func (j *Job) Active() bool { return j.State == StateScanning || j.State == StateRunning }
+
+// Task is one task's record in its state bucket. The entries themselves live
+// in the job's manifests bucket, written once per attempt set.
+type Task struct {
+	ID       uint64
+	Attempt  int
+	LeaseID  uint64 `json:",omitempty"`
+	Deadline int64  `json:",omitempty"` // unix ms, while dispatched
+	Worker   string `json:",omitempty"`
+	Files    int64
+	Bytes    int64
+	// Failed lists, while the task is in the failed bucket, the manifest
+	// positions that failed.
+	Failed []uint32 `json:",omitempty"`
+	// LastLease and AttemptDir name the latest accepted completion, so a
+	// restart can finish publishing its audit directory.
+	LastLease  uint64 `json:",omitempty"`
+	AttemptDir string `json:",omitempty"`
+}
+
+// Lease is a task handed to a worker.
+type Lease struct {
+	Job      string
+	Spec     Spec
+	TaskID   uint64
+	LeaseID  uint64
+	Attempt  int
+	Deadline time.Time
+	Entries  []store.Entry
+}
+
+// LeaseRef names one lease.
+type LeaseRef struct {
+	Job     string
+	TaskID  uint64
+	LeaseID uint64
+}
+
+// Result of one entry that did not simply succeed.
+type EntryResult struct {
+	Index  uint32
+	Skip   bool // skipped (else failed)
+	Detail string
+}

@@ -1,0 +1,168 @@
+package master
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"ferry/tracker"
+)
+
+// Register records a worker that has just started. It holds no lease yet,
+// so any lease still recorded under its ID (from before a crash) goes back
+// to pending at once instead of waiting for the deadline.
+func (m *Master) Register(ctx context.Context, id, host string, threads int) error {
+	now := time.Now()
+	m.mu.Lock()
+	m.workers[id] = &workerInfo{host: host, registered: now, lastSeen: now, threads: threads}
+	m.mu.Unlock()
+	refs, err := m.db.ReleaseWorker(id)
+	if err != nil {
+		return err
+	}
+	m.dropLeases(refs, "worker restarted; its old lease is pending again")
+	m.log.Info("worker registered", "worker", id, "host", host, "threads", threads)
+	return nil
+}
+
+func (m *Master) seen(id string) {
+	m.mu.Lock()
+	if w := m.workers[id]; w != nil {
+		w.lastSeen = time.Now()
+	}
+	m.mu.Unlock()
+}
+
+// LeaseDuration is how long a lease lasts without renewal.
+func (m *Master) LeaseDuration() time.Duration { return m.cfg.LeaseDur }
+
+// Lease grants up to max tasks to a worker, waiting up to wait for work to
+// appear when there is none.
+func (m *Master) Lease(ctx context.Context, worker string, max int, wait time.Duration) ([]Lease, error) {
+	m.seen(worker)
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		m.mu.Lock()
+		after, wake := m.lastJob, m.wake
+		m.mu.Unlock()
+		leases, err := m.db.LeaseTasks(worker, max, after)
+		if err != nil || len(leases) > 0 {
+			if len(leases) > 0 {
+				m.mu.Lock()
+				m.lastJob = leases[len(leases)-1].Job
+				m.mu.Unlock()
+			}
+			return leases, err
+		}
+		select {
+		case <-wake:
+		case <-deadline.C:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Renew extends a worker's leases and names those it has lost.
+func (m *Master) Renew(ctx context.Context, worker string, refs []LeaseRef) ([]LeaseRef, time.Time, error) {
+	m.seen(worker)
+	return m.db.Renew(worker, refs)
+}
+
+// ErrBusy means the same completion is already being recorded.
+var ErrBusy = errors.New("completion already in progress")
+
+// Complete records a task attempt's outcome if ref is still the task's
+// current lease, and publishes its audit directory. It returns that
+// directory, relative to the job's. A stale lease gets ErrStaleLease and
+// the attempt's audit records are dropped, so nothing counts twice.
+func (m *Master) Complete(ctx context.Context, worker string, ref LeaseRef, results []EntryResult, started time.Time) (string, error) {
+	m.seen(worker)
+	if started.IsZero() || started.Unix() <= 0 {
+		started = time.Now()
+	}
+	m.mu.Lock()
+	if m.completes[ref] {
+		m.mu.Unlock()
+		return "", ErrBusy
+	}
+	m.completes[ref] = true
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.completes, ref)
+		m.mu.Unlock()
+	}()
+
+	job, keys, err := m.db.CheckLease(ref)
+	if err != nil {
+		if errors.Is(err, ErrStaleLease) {
+			m.tr.Discard(ref.Job, ref.TaskID, ref.LeaseID)
+			m.log.Warn("stale completion refused", "worker", worker, "job", ref.Job, "task", ref.TaskID, "lease", ref.LeaseID)
+		}
+		return "", err
+	}
+	var failed []string
+	for _, r := range results {
+		if int(r.Index) >= len(keys) {
+			return "", fmt.Errorf("job %s task %d: result for entry %d of %d", ref.Job, ref.TaskID, r.Index, len(keys))
+		}
+		if !r.Skip {
+			failed = append(failed, keys[r.Index])
+		}
+	}
+	var attempt int
+	if t, err := m.taskOf(ref); err == nil && t != nil {
+		attempt = t.Attempt
+	}
+	final, err := m.tr.Prepare(tracker.Attempt{Job: ref.Job, Task: ref.TaskID, Lease: ref.LeaseID,
+		Attempt: attempt, Worker: worker, Failed: failed, Files: len(keys), Started: started})
+	if err != nil {
+		return "", fmt.Errorf("job %s task %d: write audit: %w", ref.Job, ref.TaskID, err)
+	}
+	if err := m.db.Complete(ref, results, final); err != nil {
+		m.tr.Discard(ref.Job, ref.TaskID, ref.LeaseID)
+		return "", err
+	}
+	if err := m.tr.Seal(ref.Job, ref.TaskID, ref.LeaseID, final); err != nil {
+		// The completion is committed; Recover publishes it at the next start.
+		m.log.Error("publish audit directory", "job", ref.Job, "task", ref.TaskID, "err", err)
+	}
+	m.cfg.TrackerLog.Info("attempt recorded", "job", job.Spec.Name, "task", ref.TaskID, "lease", ref.LeaseID,
+		"worker", worker, "entries", len(keys), "failed", len(failed), "dir", final)
+	return final, nil
+}
+
+func (m *Master) taskOf(ref LeaseRef) (*Task, error) {
+	var t *Task
+	err := m.db.bolt.View(func(tx *bolt.Tx) error {
+		jt, err := openJob(tx, ref.Job)
+		if err != nil {
+			return err
+		}
+		t, err = jt.get(Dispatched, ref.TaskID)
+		return err
+	})
+	return t, err
+}
+
+// Report passes a worker's audit records and progress to the tracker. Audit
+// records of a lease that is no longer current are dropped.
+func (m *Master) Report(ctx context.Context, worker string, copied int64, audits map[LeaseRef][]tracker.Record, progress []tracker.TaskProgress) error {
+	m.seen(worker)
+	for ref, recs := range audits {
+		if !m.db.IsCurrent(ref) {
+			continue
+		}
+		if err := m.tr.Append(ref.Job, ref.TaskID, ref.LeaseID, recs); err != nil {
+			return err
+		}
+	}
+	m.tr.Report(worker, copied, progress)
+	return nil
+}

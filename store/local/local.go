@@ -1,0 +1,288 @@
+// Package local is the Store backend for a directory of the local file
+// system (destType=local, or a local source).
+//
+// A key is a path relative to the root directory, '/'-separated, checked with
+// store.CheckKey so it can never leave the root. Names are bytes: names that
+// are not UTF-8, or hold tabs, newlines, quotes or '%', are keys like any
+// other.
+//
+// What List reports:
+//   - regular files, with size and mtime;
+//   - symbolic links as store.Symlink when Options.FollowSymlinks is off;
+//     when it is on, a link to a file as that file, a link to a directory
+//     as that directory (keys continue under the link's name), and a link
+//     that loops back to a directory on the current path, or dangles, as
+//     store.Special;
+//   - fifos, sockets and devices as store.Special;
+//   - a directory that cannot be read as store.Special, with the key of the
+//     directory followed by '/' (so the listing stays in byte order; such a
+//     key is never copied) and a Detail starting "cannot read directory:".
+//
+// Empty directories are not listed: ferry copies files, and a directory
+// exists in a destination only as the parent of a file.
+//
+// Put writes to a temporary file in the destination directory, named
+// ".ferry-[<tag>-]<16 hex digits>.tmp", and renames it into place. List skips
+// names of that exact pattern, so the leftovers of a crash are never copied
+// or counted; Put refuses keys whose last component has that pattern, and
+// CleanTemps removes the leftovers of one task (its tag, see
+// store.WithTempTag).
+//
+// Put does not fsync: Sync makes every earlier Put durable with one syncfs.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"ferry/store"
+)
+
+var (
+	_ store.Store       = (*Local)(nil)
+	_ store.Syncer      = (*Local)(nil)
+	_ store.Deleter     = (*Local)(nil)
+	_ store.TempCleaner = (*Local)(nil)
+	_ io.Closer         = (*Local)(nil)
+)
+
+// Options tune a Local store.
+type Options struct {
+	// FollowSymlinks lists and opens what symbolic links point to, instead
+	// of reporting them as store.Symlink entries.
+	FollowSymlinks bool
+	// Create makes the root directory (mode 0755, with its parents) when it
+	// does not exist, as a destination needs; a source root must exist.
+	Create bool
+}
+
+// Local is a Store over the directory tree below a root. It is safe for
+// concurrent use.
+type Local struct {
+	root    string // absolute and clean
+	rootDev uint64 // device of root, synced by Sync
+	opt     Options
+
+	mu   sync.Mutex
+	devs map[uint64]int // other devices Put wrote to -> an open directory fd on it
+}
+
+// New returns the store rooted at the directory root. A missing root is an
+// error wrapping store.ErrNotExist unless opt.Create is set.
+func New(root string, opt Options) (*Local, error) {
+	if root == "" {
+		return nil, errors.New("local store: empty root path")
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("local store: root %s: %w", root, err)
+	}
+	fi, err := os.Stat(abs)
+	if errors.Is(err, fs.ErrNotExist) && opt.Create {
+		if err = os.MkdirAll(abs, 0o755); err == nil {
+			fi, err = os.Stat(abs)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("local store: root %s: %w", abs, classify(err))
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("local store: root %s is not a directory", abs)
+	}
+	st, _ := fi.Sys().(*syscall.Stat_t)
+	l := &Local{root: abs, opt: opt, devs: make(map[uint64]int)}
+	if st != nil {
+		l.rootDev = uint64(st.Dev)
+	}
+	return l, nil
+}
+
+// Root returns the absolute path of the root directory.
+func (l *Local) Root() string { return l.root }
+
+// path returns the file name of a checked key.
+func (l *Local) path(key string) string { return filepath.Join(l.root, key) }
+
+// Stat returns the entry for key: a regular file, or, like List, a symlink or
+// special file with the reason in Detail. A missing key, or one that names a
+// directory, is an error wrapping store.ErrNotExist.
+func (l *Local) Stat(ctx context.Context, key string) (store.Entry, error) {
+	if err := store.CheckKey(key); err != nil {
+		return store.Entry{}, fmt.Errorf("stat: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return store.Entry{}, err
+	}
+	p := l.path(key)
+	var st unix.Stat_t
+	var err error
+	if l.opt.FollowSymlinks {
+		err = ignoringEINTR(func() error { return unix.Stat(p, &st) })
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ELOOP) {
+			// Report a dangling or looping link as List does.
+			if lerr := unix.Lstat(p, &st); lerr == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+				e := entryOf(key, &st)
+				e.Kind, e.Detail = store.Special, "dangling symlink"
+				if errors.Is(err, unix.ELOOP) {
+					e.Detail = "symlink loop"
+				}
+				return e, nil
+			}
+		}
+	} else {
+		err = ignoringEINTR(func() error { return unix.Lstat(p, &st) })
+	}
+	if err != nil {
+		return store.Entry{}, opError("stat", key, &fs.PathError{Op: "stat", Path: p, Err: err})
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return store.Entry{}, fmt.Errorf("stat %q: %w: %s is a directory", key, store.ErrNotExist, p)
+	}
+	return entryOf(key, &st), nil
+}
+
+// Open returns the n bytes of key from off (n < 0: up to the end). Only
+// regular files can be opened; a symlink is refused unless FollowSymlinks is
+// set. A fifo is refused without waiting for a writer.
+func (l *Local) Open(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+	if err := store.CheckKey(key); err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	if off < 0 {
+		return nil, fmt.Errorf("open %q: negative offset %d", key, off)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	flags := os.O_RDONLY | syscall.O_NONBLOCK // O_NONBLOCK: do not wait on a fifo
+	if !l.opt.FollowSymlinks {
+		flags |= syscall.O_NOFOLLOW
+	}
+	f, err := os.OpenFile(l.path(key), flags, 0)
+	if err != nil {
+		if !l.opt.FollowSymlinks && errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("open %q: symlink not followed: %w", key, err)
+		}
+		return nil, opError("open", key, err)
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			err = fmt.Errorf("%w: %s is a directory", store.ErrNotExist, f.Name())
+		} else {
+			err = fmt.Errorf("not a regular file (%s)", typeName(uint32(fi.Sys().(*syscall.Stat_t).Mode)))
+		}
+	}
+	if err == nil && off > 0 {
+		_, err = f.Seek(off, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open %q: %w", key, err)
+	}
+	if n < 0 {
+		return f, nil
+	}
+	return &rangeReader{Reader: io.LimitReader(f, n), f: f}, nil
+}
+
+// rangeReader reads a range of an open file and closes the file.
+type rangeReader struct {
+	io.Reader
+	f *os.File
+}
+
+func (r *rangeReader) Close() error { return r.f.Close() }
+
+// Close releases the descriptors Sync keeps on devices other than the
+// root's. The store stays usable.
+func (l *Local) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var first error
+	for dev, fd := range l.devs {
+		if err := unix.Close(fd); err != nil && first == nil {
+			first = err
+		}
+		delete(l.devs, dev)
+	}
+	return first
+}
+
+// entryOf describes a stat result the way List and Stat report it.
+func entryOf(key string, st *unix.Stat_t) store.Entry {
+	e := store.Entry{Key: key, MTime: time.Unix(st.Mtim.Unix())}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		e.Kind, e.Size = store.File, st.Size
+	case unix.S_IFLNK:
+		e.Kind, e.Detail = store.Symlink, "symlink not followed"
+	default:
+		e.Kind, e.Detail = store.Special, "not a regular file ("+typeName(st.Mode)+")"
+	}
+	return e
+}
+
+// typeName names the file type in a stat mode.
+func typeName(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		return "regular file"
+	case unix.S_IFDIR:
+		return "directory"
+	case unix.S_IFLNK:
+		return "symlink"
+	case unix.S_IFIFO:
+		return "fifo"
+	case unix.S_IFSOCK:
+		return "socket"
+	case unix.S_IFCHR:
+		return "character device"
+	case unix.S_IFBLK:
+		return "block device"
+	}
+	return fmt.Sprintf("unknown type %#o", mode&unix.S_IFMT)
+}
+
+// classify returns the store sentinel an OS error belongs to, or err itself
+// when none fits. A missing parent (ENOTDIR) is a missing key; a name longer
+// than the file system allows is a key this store cannot hold.
+func classify(err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+		return store.ErrNotExist
+	case errors.Is(err, fs.ErrPermission):
+		return store.ErrPermission
+	case errors.Is(err, syscall.ENAMETOOLONG):
+		return store.ErrInvalidKey
+	}
+	return err
+}
+
+// opError wraps err for op on key, with the store sentinel it belongs to.
+func opError(op, key string, err error) error {
+	if s := classify(err); s != err {
+		return fmt.Errorf("%s %q: %w: %w", op, key, s, err)
+	}
+	return fmt.Errorf("%s %q: %w", op, key, err)
+}
+
+// ignoringEINTR retries fn while it is interrupted by a signal, which Go's
+// own preemption signals make likely on slow (network, FUSE) file systems.
+func ignoringEINTR(fn func() error) error {
+	for {
+		if err := fn(); err != unix.EINTR {
+			return err
+		}
+	}
+}

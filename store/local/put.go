@@ -1,0 +1,349 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"ferry/store"
+)
+
+// bufPool holds the 1 MiB copy buffers of Put, shared by all stores: with
+// many copy threads, a buffer per call would be most of the garbage.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+// Temporary file names: ".ferry-" [tag "-"] 16 lowercase hex digits ".tmp",
+// where tag is the one store.WithTempTag put in Put's context (letters,
+// digits and '-', at most maxTagLen). They are short, so a destination name
+// of 255 bytes still has a sibling temporary file.
+const (
+	tempPrefix = ".ferry-"
+	tempSuffix = ".tmp"
+	tempDigits = 16
+	maxTagLen  = 64
+)
+
+// tempName returns a new temporary file name carrying tag.
+func tempName(tag string) string {
+	if tag != "" {
+		tag += "-"
+	}
+	return fmt.Sprintf("%s%s%016x%s", tempPrefix, tag, rand.Uint64(), tempSuffix)
+}
+
+// parseTempName reports whether name has the exact pattern of Put's
+// temporary files, and returns its tag ("" for none).
+func parseTempName(name string) (tag string, ok bool) {
+	if !strings.HasPrefix(name, tempPrefix) || !strings.HasSuffix(name, tempSuffix) ||
+		len(name) < len(tempPrefix)+tempDigits+len(tempSuffix) {
+		return "", false
+	}
+	mid := name[len(tempPrefix) : len(name)-len(tempSuffix)]
+	for _, c := range []byte(mid[len(mid)-tempDigits:]) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return "", false
+		}
+	}
+	tag = mid[:len(mid)-tempDigits]
+	if tag == "" {
+		return "", true
+	}
+	if !strings.HasSuffix(tag, "-") {
+		return "", false
+	}
+	tag = tag[:len(tag)-1]
+	return tag, validTag(tag)
+}
+
+// isTempName reports whether name is one of Put's temporary files.
+func isTempName(name string) bool {
+	_, ok := parseTempName(name)
+	return ok
+}
+
+// validTag reports whether tag can name temporary files.
+func validTag(tag string) bool {
+	if tag == "" || len(tag) > maxTagLen {
+		return false
+	}
+	for _, c := range []byte(tag) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// Put writes key from r atomically: the bytes go to a temporary file in the
+// destination directory (created with its parents, mode 0755, when missing),
+// which is renamed over key only once it is complete. Readers see the old
+// content or the new, never a part; after an error nothing is left behind.
+//
+// The returned Entry carries the size and mtime of the file and the CRC64 of
+// its content read back after writing, so the caller can compare it with the
+// checksum it computed from the source. Of e, only MTime is used: when it is
+// set, it becomes the file's mtime.
+//
+// Under a context from store.WithTempTag, the temporary file's name carries
+// the tag, so that CleanTemps can remove it if the process dies first.
+//
+// Put does not fsync: call Sync before relying on durability.
+func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry) (store.Entry, error) {
+	if err := store.CheckKey(key); err != nil {
+		return store.Entry{}, fmt.Errorf("put: %w", err)
+	}
+	if isTempName(filepath.Base(key)) {
+		return store.Entry{}, fmt.Errorf("put: %w %q: name reserved for temporary files", store.ErrInvalidKey, key)
+	}
+	if err := ctx.Err(); err != nil {
+		return store.Entry{}, err
+	}
+	tag := store.TempTag(ctx)
+	if tag != "" && !validTag(tag) {
+		return store.Entry{}, fmt.Errorf("put %q: invalid temporary file tag %q (want 1-%d letters, digits or '-')", key, tag, maxTagLen)
+	}
+	dst := l.path(key)
+	f, err := l.createTemp(key, filepath.Dir(dst), tag)
+	if err != nil {
+		return store.Entry{}, err
+	}
+	tmp, closed, done := f.Name(), false, false
+	defer func() {
+		if !closed {
+			f.Close()
+		}
+		if !done {
+			os.Remove(tmp)
+		}
+	}()
+
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	written, err := copyBuffer(ctx, f, r, *bp)
+	if err != nil {
+		return store.Entry{}, fmt.Errorf("put %q: %w", key, err)
+	}
+	// Read back what landed: this catches short writes and corruption
+	// between the caller's checksum and the file system.
+	sum, landed, err := checksum(f, *bp)
+	if err != nil {
+		return store.Entry{}, fmt.Errorf("put %q: reading back %s: %w", key, tmp, err)
+	}
+	if landed != written {
+		return store.Entry{}, fmt.Errorf("put %q: wrote %d bytes but %d landed", key, written, landed)
+	}
+	if !e.MTime.IsZero() {
+		if err := os.Chtimes(tmp, time.Time{}, e.MTime); err != nil {
+			return store.Entry{}, fmt.Errorf("put %q: %w", key, err)
+		}
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return store.Entry{}, fmt.Errorf("put %q: %w", key, err)
+	}
+	closed = true
+	if err := f.Close(); err != nil {
+		return store.Entry{}, fmt.Errorf("put %q: %w", key, err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		if errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTEMPTY) {
+			return store.Entry{}, fmt.Errorf("put %q: %s is a directory", key, dst)
+		}
+		return store.Entry{}, opError("put", key, err)
+	}
+	done = true
+	l.noteDevice(fi, filepath.Dir(dst))
+	return store.Entry{Key: key, Kind: store.File, Size: fi.Size(), MTime: fi.ModTime(), CRC64: sum, HasCRC: true}, nil
+}
+
+// createTemp creates a new temporary file in dir, making dir first if it is
+// missing. It tries the create first: when dir exists, as it usually does,
+// that costs one system call.
+func (l *Local) createTemp(key, dir, tag string) (*os.File, error) {
+	for try := 0; ; try++ {
+		name := filepath.Join(dir, tempName(tag))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		switch {
+		case err == nil:
+			return f, nil
+		case try >= 100:
+			return nil, opError("put", key, err)
+		case errors.Is(err, fs.ErrExist):
+			continue
+		case errors.Is(err, fs.ErrNotExist): // dir missing, or removed by a concurrent Delete
+			err = os.MkdirAll(dir, 0o755)
+		}
+		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EEXIST) {
+			return nil, fmt.Errorf("put %q: %s", key, l.notDirectory(dir))
+		}
+		if err != nil {
+			return nil, opError("put", key, err)
+		}
+	}
+}
+
+// notDirectory says which ancestor of dir, below the root, is in the way of
+// making dir because it exists and is not a directory.
+func (l *Local) notDirectory(dir string) string {
+	for d := dir; len(d) > len(l.root); d = filepath.Dir(d) {
+		if fi, err := os.Lstat(d); err == nil && !fi.IsDir() {
+			rel, _ := filepath.Rel(l.root, d)
+			return fmt.Sprintf("%q (%s) exists and is not a directory", rel, d)
+		}
+	}
+	return fmt.Sprintf("cannot make directory %s: a path component is not a directory", dir)
+}
+
+// copyBuffer copies r to w through buf, checking ctx between chunks. Errors
+// say whether reading the source or writing the file failed.
+func copyBuffer(ctx context.Context, w io.Writer, r io.Reader, buf []byte) (int64, error) {
+	var written int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return written, err
+		}
+		n, rerr := r.Read(buf)
+		if n > 0 {
+			m, werr := w.Write(buf[:n])
+			written += int64(m)
+			if werr != nil {
+				return written, fmt.Errorf("writing: %w", werr)
+			}
+		}
+		if rerr == io.EOF {
+			return written, nil
+		}
+		if rerr != nil {
+			return written, fmt.Errorf("reading source: %w", rerr)
+		}
+	}
+}
+
+// checksum returns the CRC64 and length of f's content, read from the start.
+func checksum(f *os.File, buf []byte) (uint64, int64, error) {
+	h := store.NewCRC64()
+	n, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, 1<<62), buf)
+	return h.Sum64(), n, err
+}
+
+// noteDevice remembers a directory on each device other than the root's that
+// Put wrote to (a mount point below the root), so Sync flushes it too.
+func (l *Local) noteDevice(fi fs.FileInfo, dir string) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || uint64(st.Dev) == l.rootDev {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.devs[uint64(st.Dev)]; ok {
+		return
+	}
+	if fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+		l.devs[uint64(st.Dev)] = fd
+	}
+}
+
+// Sync makes every Put that returned before Sync was called durable: the
+// data, the metadata and the rename into place all reach stable storage. It
+// is one syncfs(2) of the file system holding the root (and of each other file
+// system below the root that Put wrote to), which replaces an fsync per file:
+// a worker calls it once per task, before reporting the task done. A write-back
+// error on those file systems since the last Sync is returned (Linux 5.8+).
+func (l *Local) Sync(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	fd, err := unix.Open(l.root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", l.root, err)
+	}
+	defer unix.Close(fd)
+	if err := ignoringEINTR(func() error { return unix.Syncfs(fd) }); err != nil {
+		return fmt.Errorf("sync %s: syncfs: %w", l.root, err)
+	}
+	l.mu.Lock() // held so that Close cannot close these descriptors meanwhile
+	defer l.mu.Unlock()
+	for _, fd := range l.devs {
+		if err := ignoringEINTR(func() error { return unix.Syncfs(fd) }); err != nil {
+			return fmt.Errorf("sync %s: syncfs of a file system mounted below it: %w", l.root, err)
+		}
+	}
+	return nil
+}
+
+// CleanTemps removes the temporary files named with tag (see
+// store.WithTempTag) in the directory dirKey ("" is the root): what an
+// earlier attempt of the same task left when its process died. Other tasks'
+// temporary files, and all other files, are left alone. A missing directory
+// has nothing to clean.
+func (l *Local) CleanTemps(ctx context.Context, dirKey, tag string) error {
+	if !validTag(tag) {
+		return fmt.Errorf("clean temporary files: invalid tag %q", tag)
+	}
+	dir := l.root
+	if dirKey != "" {
+		if err := store.CheckKey(dirKey); err != nil {
+			return fmt.Errorf("clean temporary files: %w", err)
+		}
+		dir = l.path(dirKey)
+	}
+	des, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("clean temporary files in %q: %w", dirKey, wrapSentinel(err))
+	}
+	for _, de := range des {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if t, ok := parseTempName(de.Name()); !ok || t != tag || !de.Type().IsRegular() {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, de.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("clean temporary files in %q: %w", dirKey, err)
+		}
+	}
+	return nil
+}
+
+// Delete removes key, then each parent directory that this leaves empty, up
+// to but not including the root. A missing key, or one naming a directory,
+// is an error wrapping store.ErrNotExist. It does not fsync.
+func (l *Local) Delete(ctx context.Context, key string) error {
+	if err := store.CheckKey(key); err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p := l.path(key)
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return opError("delete", key, err)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("delete %q: %w: %s is a directory", key, store.ErrNotExist, p)
+	}
+	if err := os.Remove(p); err != nil {
+		return opError("delete", key, err)
+	}
+	for d := filepath.Dir(p); len(d) > len(l.root); d = filepath.Dir(d) {
+		if unix.Rmdir(d) != nil { // not empty (ENOTEMPTY), or in use: stop
+			break
+		}
+	}
+	return nil
+}

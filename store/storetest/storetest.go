@@ -1,0 +1,353 @@
+// Package storetest is the conformance suite of the store.Store contract.
+// Every backend runs it from its own tests:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store { return newEmptyStore(t) })
+//	}
+//
+// It tests only what the interface promises, so that object stores can pass
+// it too: round trips, ranges, atomic replacement, sentinel errors, keys
+// that are awkward bytes, and the order, resumption and prefix rules of
+// List. Optional powers (Syncer, Deleter) are tested when implemented.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc64"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"ferry/store"
+)
+
+// Run runs the suite. newStore must return an empty store that is cleaned up
+// when the test ends; it is called once per subtest.
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, store.Store)
+	}{
+		{"RoundTrip", testRoundTrip},
+		{"LargeRoundTrip", testLargeRoundTrip},
+		{"EmptyFile", testEmptyFile},
+		{"OpenRanges", testOpenRanges},
+		{"Overwrite", testOverwrite},
+		{"NotExist", testNotExist},
+		{"InvalidKeys", testInvalidKeys},
+		{"AwkwardKeys", testAwkwardKeys},
+		{"FailedPutLeavesNothing", testFailedPut},
+		{"CancelledPut", testCancelledPut},
+		{"ConcurrentPuts", testConcurrentPuts},
+		{"ListOrder", testListOrder},
+		{"ListStartAfter", testListStartAfter},
+		{"ListPrefix", testListPrefix},
+		{"ListRandomTree", testListRandomTree},
+		{"ListFnError", testListFnError},
+		{"ListCancelled", testListCancelled},
+		{"Sync", testSync},
+		{"Delete", testDelete},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
+	}
+}
+
+// Put stores content under key and checks what Put reports.
+func Put(t *testing.T, s store.Store, key, content string) store.Entry {
+	t.Helper()
+	e, err := s.Put(context.Background(), key, strings.NewReader(content), store.Entry{})
+	if err != nil {
+		t.Fatalf("Put(%q): %v", key, err)
+	}
+	if e.Key != key || e.Size != int64(len(content)) || e.Kind != store.File {
+		t.Fatalf("Put(%q) = key %q size %d kind %d, want key %q size %d kind File", key, e.Key, e.Size, e.Kind, key, len(content))
+	}
+	if want := crc64.Checksum([]byte(content), store.CRC64Table); e.HasCRC && e.CRC64 != want {
+		t.Fatalf("Put(%q) CRC64 = %#x, want %#x", key, e.CRC64, want)
+	}
+	return e
+}
+
+// Read returns n bytes of key from off (n < 0: to the end).
+func Read(t *testing.T, s store.Store, key string, off, n int64) string {
+	t.Helper()
+	rc, err := s.Open(context.Background(), key, off, n)
+	if err != nil {
+		t.Fatalf("Open(%q, %d, %d): %v", key, off, n, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatalf("reading %q: %v", key, err)
+	}
+	return string(b)
+}
+
+func testRoundTrip(t *testing.T, s store.Store) {
+	const key, content = "dir/sub/file.txt", "hello, ferry\n"
+	e := Put(t, s, key, content)
+	if !e.HasCRC {
+		t.Logf("Put does not report a CRC64 (allowed)")
+	}
+	st, err := s.Stat(context.Background(), key)
+	if err != nil {
+		t.Fatalf("Stat: %v", err)
+	}
+	if st.Key != key || st.Size != int64(len(content)) || st.Kind != store.File {
+		t.Fatalf("Stat = %+v, want key %q size %d kind File", st, key, len(content))
+	}
+	if got := Read(t, s, key, 0, -1); got != content {
+		t.Fatalf("content = %q, want %q", got, content)
+	}
+}
+
+func testLargeRoundTrip(t *testing.T, s store.Store) {
+	// Larger than common copy buffers, and not a multiple of any of them.
+	b := make([]byte, 3<<20+17)
+	for i := range b {
+		b[i] = byte(i*7 + i>>13)
+	}
+	Put(t, s, "big.bin", string(b))
+	if got := Read(t, s, "big.bin", 0, -1); got != string(b) {
+		t.Fatalf("content of big.bin differs (got %d bytes, want %d)", len(got), len(b))
+	}
+	if got := Read(t, s, "big.bin", 1<<20-3, 1<<20+5); got != string(b[1<<20-3:2<<20+2]) {
+		t.Fatalf("range across 1 MiB boundaries differs")
+	}
+}
+
+func testEmptyFile(t *testing.T, s store.Store) {
+	e := Put(t, s, "empty", "")
+	if e.HasCRC && e.CRC64 != 0 {
+		t.Fatalf("CRC64 of an empty file = %#x, want 0", e.CRC64)
+	}
+	if got := Read(t, s, "empty", 0, -1); got != "" {
+		t.Fatalf("content = %q, want empty", got)
+	}
+	if got := List(t, s, "", ""); !slices.Equal(got, []string{"empty"}) {
+		t.Fatalf("List = %q, want [empty]", got)
+	}
+}
+
+func testOpenRanges(t *testing.T, s store.Store) {
+	content := strings.Repeat("0123456789", 100)
+	Put(t, s, "r", content)
+	for _, c := range []struct{ off, n int64 }{
+		{0, -1}, {0, 10}, {10, 20}, {500, 1}, {990, -1}, {990, 10}, {990, 100},
+		{999, -1}, {1000, -1}, {0, 0}, {1000, 5}, {0, 1000}, {0, 5000},
+	} {
+		end := min(int64(len(content)), c.off+c.n)
+		if c.n < 0 {
+			end = int64(len(content))
+		}
+		want := content[c.off:end]
+		if got := Read(t, s, "r", c.off, c.n); got != want {
+			t.Errorf("Open(off=%d, n=%d) = %d bytes %.20q, want %d bytes %.20q", c.off, c.n, len(got), got, len(want), want)
+		}
+	}
+}
+
+func testOverwrite(t *testing.T, s store.Store) {
+	Put(t, s, "o", strings.Repeat("long content ", 1000))
+	Put(t, s, "o", "short")
+	if got := Read(t, s, "o", 0, -1); got != "short" {
+		t.Fatalf("after overwrite content = %.40q, want %q", got, "short")
+	}
+	if e, err := s.Stat(context.Background(), "o"); err != nil || e.Size != 5 {
+		t.Fatalf("Stat after overwrite = %+v, %v; want size 5", e, err)
+	}
+	if got := List(t, s, "", ""); !slices.Equal(got, []string{"o"}) {
+		t.Fatalf("List = %q, want [o]", got)
+	}
+}
+
+func testNotExist(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	Put(t, s, "present/file", "x")
+	for _, key := range []string{"missing", "present/missing", "missing/dir/file", "present/file/below"} {
+		if _, err := s.Stat(ctx, key); !errors.Is(err, store.ErrNotExist) {
+			t.Errorf("Stat(%q) = %v, want ErrNotExist", key, err)
+		}
+		if rc, err := s.Open(ctx, key, 0, -1); !errors.Is(err, store.ErrNotExist) {
+			if rc != nil {
+				rc.Close()
+			}
+			t.Errorf("Open(%q) = %v, want ErrNotExist", key, err)
+		}
+	}
+}
+
+// InvalidKeys are keys every backend refuses with store.ErrInvalidKey.
+var InvalidKeys = []string{"", "/abs", "/", "a//b", "a/", "a/./b", "./a", ".", "..", "a/../b", "../up", "a/..", "nul\x00byte"}
+
+func testInvalidKeys(t *testing.T, s store.Store) {
+	for _, key := range InvalidKeys {
+		_, err := s.Put(context.Background(), key, strings.NewReader("x"), store.Entry{})
+		if !errors.Is(err, store.ErrInvalidKey) {
+			t.Errorf("Put(%q) = %v, want ErrInvalidKey", key, err)
+		}
+	}
+	if got := List(t, s, "", ""); len(got) != 0 {
+		t.Fatalf("after refused Puts List = %q, want nothing", got)
+	}
+}
+
+// AwkwardKeys are valid keys that are easy to mangle: URL and shell
+// specials, whitespace, control characters, non-ASCII and non-UTF-8 bytes.
+var AwkwardKeys = []string{
+	"with space", "  lead and trail  ", `double"quote`, "single'quote", "back\\slash",
+	"100%", "%2F-not-a-slash", "hash#tag", "what?", "star*", "semi;colon", "plus+", "amp&er",
+	"tab\there", "new\nline", "cr\rhere", "bell\x07", "del\x7f",
+	"ünïcödé/ファイル", "emoji 🚀", "bad\xffbyte", "\xfe\xfd/\xc3", "-dash", "~tilde", "...dots",
+	"dir with space/file with space", "a.b/c.d", ".hidden/.file",
+}
+
+func testAwkwardKeys(t *testing.T, s store.Store) {
+	for _, key := range AwkwardKeys {
+		Put(t, s, key, "content of "+key)
+	}
+	got := List(t, s, "", "")
+	if want := sorted(AwkwardKeys); !slices.Equal(got, want) {
+		t.Fatalf("List =\n%q\nwant\n%q", got, want)
+	}
+	for _, key := range AwkwardKeys {
+		if c := Read(t, s, key, 0, -1); c != "content of "+key {
+			t.Errorf("content of %q = %q", key, c)
+		}
+		if e, err := s.Stat(context.Background(), key); err != nil || e.Key != key {
+			t.Errorf("Stat(%q) = %+v, %v", key, e, err)
+		}
+	}
+}
+
+// failingReader returns n bytes, then err.
+type failingReader struct {
+	n   int
+	err error
+}
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, r.err
+	}
+	k := min(len(p), r.n)
+	for i := range p[:k] {
+		p[i] = 'p'
+	}
+	r.n -= k
+	return k, nil
+}
+
+func testFailedPut(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	boom := errors.New("source broke")
+	if _, err := s.Put(ctx, "new/partial", &failingReader{n: 100 << 10, err: boom}, store.Entry{}); err == nil {
+		t.Fatalf("Put from a failing reader succeeded")
+	}
+	if _, err := s.Stat(ctx, "new/partial"); !errors.Is(err, store.ErrNotExist) {
+		t.Fatalf("Stat after a failed Put = %v, want ErrNotExist", err)
+	}
+	Put(t, s, "old", "old content")
+	if _, err := s.Put(ctx, "old", &failingReader{n: 5000, err: boom}, store.Entry{}); err == nil {
+		t.Fatalf("Put from a failing reader succeeded")
+	}
+	if got := Read(t, s, "old", 0, -1); got != "old content" {
+		t.Fatalf("after a failed overwrite content = %.40q, want the old content", got)
+	}
+	if got := List(t, s, "", ""); !slices.Equal(got, []string{"old"}) {
+		t.Fatalf("after failed Puts List = %q, want [old]", got)
+	}
+}
+
+func testCancelledPut(t *testing.T, s store.Store) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Put(ctx, "c", strings.NewReader("x"), store.Entry{}); err == nil {
+		t.Fatalf("Put with a cancelled context succeeded")
+	}
+	if _, err := s.Stat(context.Background(), "c"); !errors.Is(err, store.ErrNotExist) {
+		t.Fatalf("Stat after a cancelled Put = %v, want ErrNotExist", err)
+	}
+}
+
+func testConcurrentPuts(t *testing.T, s store.Store) {
+	const n = 8
+	contents := make([]string, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i := range n {
+		contents[i] = strings.Repeat(fmt.Sprintf("writer %d ", i), 10000+i)
+		wg.Go(func() {
+			ctx := context.Background()
+			if _, err := s.Put(ctx, "same", strings.NewReader(contents[i]), store.Entry{}); err != nil {
+				errs <- err
+			}
+			if _, err := s.Put(ctx, fmt.Sprintf("d/f%d", i), strings.NewReader(contents[i]), store.Entry{}); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("concurrent Put: %v", err)
+	}
+	got := Read(t, s, "same", 0, -1)
+	found := false
+	for _, c := range contents {
+		found = found || got == c
+	}
+	if !found {
+		t.Fatalf("after concurrent Puts content of same (%d bytes) is none of the writes", len(got))
+	}
+	for i := range n {
+		if Read(t, s, fmt.Sprintf("d/f%d", i), 0, -1) != contents[i] {
+			t.Fatalf("content of d/f%d differs", i)
+		}
+	}
+}
+
+func testSync(t *testing.T, s store.Store) {
+	sy, ok := s.(store.Syncer)
+	if !ok {
+		t.Skip("store does not implement Syncer")
+	}
+	Put(t, s, "synced/file", "durable")
+	if err := sy.Sync(context.Background()); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	if got := Read(t, s, "synced/file", 0, -1); got != "durable" {
+		t.Fatalf("content after Sync = %q", got)
+	}
+}
+
+func testDelete(t *testing.T, s store.Store) {
+	d, ok := s.(store.Deleter)
+	if !ok {
+		t.Skip("store does not implement Deleter")
+	}
+	ctx := context.Background()
+	Put(t, s, "x/y/z", "1")
+	Put(t, s, "x/keep", "2")
+	if err := d.Delete(ctx, "x/y/z"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if _, err := s.Stat(ctx, "x/y/z"); !errors.Is(err, store.ErrNotExist) {
+		t.Fatalf("Stat after Delete = %v, want ErrNotExist", err)
+	}
+	if got := List(t, s, "", ""); !slices.Equal(got, []string{"x/keep"}) {
+		t.Fatalf("List after Delete = %q, want [x/keep]", got)
+	}
+	if err := d.Delete(ctx, "x/y/z"); !errors.Is(err, store.ErrNotExist) {
+		t.Fatalf("second Delete = %v, want ErrNotExist", err)
+	}
+	Put(t, s, "x/y/z", "again") // the emptied directories can be made again
+	if got := Read(t, s, "x/y/z", 0, -1); got != "again" {
+		t.Fatalf("content = %q", got)
+	}
+}

@@ -1,0 +1,192 @@
+package tracker
+
+import (
+	"sync"
+	"time"
+)
+
+// Progress: workers report, for each lease they hold, how many files and
+// bytes of it are done so far. The tracker turns the increments into a
+// per-job and per-worker byte rate over a sliding window, which `stat`
+// shows as throughput and uses for the ETA.
+
+const window = 10 * time.Second
+
+type sample struct {
+	at    time.Time
+	bytes int64
+}
+
+// meter is a cumulative byte counter with a short history.
+type meter struct {
+	total   int64
+	samples []sample
+}
+
+func (m *meter) add(now time.Time, n int64) {
+	m.total += n
+	m.samples = append(m.samples, sample{now, m.total})
+	cut := 0
+	for cut < len(m.samples)-1 && now.Sub(m.samples[cut].at) > window {
+		cut++
+	}
+	m.samples = m.samples[cut:]
+}
+
+func (m *meter) rate(now time.Time) float64 {
+	if len(m.samples) == 0 {
+		return 0
+	}
+	first := m.samples[0]
+	last := m.samples[len(m.samples)-1]
+	if now.Sub(last.at) > window {
+		return 0
+	}
+	dt := now.Sub(first.at).Seconds()
+	if dt < 1 {
+		dt = 1
+	}
+	return float64(last.bytes-first.bytes) / dt
+}
+
+type leaseKey struct {
+	job         string
+	task, lease uint64
+}
+
+type leaseProgress struct {
+	worker       string
+	files, bytes int64
+	lastReport   time.Time
+}
+
+type jobProgress struct {
+	meter meter
+}
+
+type workerProgress struct {
+	meter    meter
+	copied   int64
+	lastSeen time.Time
+}
+
+// Tracker keeps per-attempt audit logs under dir (the master's jobs
+// directory) and live progress in memory.
+type Tracker struct {
+	dir string
+	now func() time.Time
+
+	mu      sync.Mutex
+	leases  map[leaseKey]*leaseProgress
+	jobs    map[string]*jobProgress
+	workers map[string]*workerProgress
+}
+
+// New returns a tracker writing under dir.
+func New(dir string) *Tracker {
+	return &Tracker{dir: dir, now: time.Now,
+		leases:  make(map[leaseKey]*leaseProgress),
+		jobs:    make(map[string]*jobProgress),
+		workers: make(map[string]*workerProgress)}
+}
+
+// TaskProgress is one lease's progress as a worker reports it.
+type TaskProgress struct {
+	Job         string
+	Task, Lease uint64
+	Files       int64
+	Bytes       int64
+}
+
+// Report records a worker's progress.
+func (t *Tracker) Report(worker string, copied int64, tasks []TaskProgress) {
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w := t.workers[worker]
+	if w == nil {
+		w = &workerProgress{copied: copied}
+		t.workers[worker] = w
+	}
+	if d := copied - w.copied; d > 0 {
+		w.meter.add(now, d)
+	}
+	w.copied = copied
+	w.lastSeen = now
+	for _, p := range tasks {
+		k := leaseKey{p.Job, p.Task, p.Lease}
+		lp := t.leases[k]
+		if lp == nil {
+			lp = &leaseProgress{worker: worker}
+			t.leases[k] = lp
+		}
+		if d := p.Bytes - lp.bytes; d > 0 {
+			j := t.jobs[p.Job]
+			if j == nil {
+				j = &jobProgress{}
+				t.jobs[p.Job] = j
+			}
+			j.meter.add(now, d)
+		}
+		lp.files, lp.bytes, lp.lastReport = p.Files, p.Bytes, now
+	}
+}
+
+func (t *Tracker) forget(job string, task, lease uint64) {
+	t.mu.Lock()
+	delete(t.leases, leaseKey{job, task, lease})
+	t.mu.Unlock()
+}
+
+// JobView is a job's live progress.
+type JobView struct {
+	Rate          float64 // bytes per second over the last few seconds
+	Running       int     // leases reported on recently
+	InFlightFiles int64   // files done in leases not yet completed
+	InFlightBytes int64
+}
+
+// Job returns a job's live progress.
+func (t *Tracker) Job(job string) JobView {
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var v JobView
+	if j := t.jobs[job]; j != nil {
+		v.Rate = j.meter.rate(now)
+	}
+	for k, lp := range t.leases {
+		if k.job != job || now.Sub(lp.lastReport) > window {
+			continue
+		}
+		v.Running++
+		v.InFlightFiles += lp.files
+		v.InFlightBytes += lp.bytes
+	}
+	return v
+}
+
+// WorkerView is one worker's live progress.
+type WorkerView struct {
+	Rate     float64
+	Running  int
+	LastSeen time.Time
+}
+
+// Worker returns a worker's live progress.
+func (t *Tracker) Worker(id string) WorkerView {
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var v WorkerView
+	if w := t.workers[id]; w != nil {
+		v.Rate = w.meter.rate(now)
+		v.LastSeen = w.lastSeen
+	}
+	for _, lp := range t.leases {
+		if lp.worker == id && now.Sub(lp.lastReport) <= window {
+			v.Running++
+		}
+	}
+	return v
+}

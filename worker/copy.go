@@ -1,0 +1,155 @@
+package worker
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"ferry/master"
+	"ferry/store"
+	"ferry/tracker"
+)
+
+// Failure reasons: short fixed codes, then the cause.
+const (
+	SourceMissing    = "SOURCE_MISSING"
+	SourceChanged    = "SOURCE_CHANGED"
+	SizeNotMatch     = "SIZE_NOT_MATCH"
+	ChecksumMismatch = "CHECKSUM_MISMATCH"
+	InvalidKey       = "INVALID_KEY"
+	ReadError        = "READ_ERROR"
+	WriteError       = "WRITE_ERROR"
+)
+
+func failRecord(e store.Entry, code string, err error) tracker.Record {
+	d := code
+	if err != nil {
+		d += ": " + err.Error()
+	}
+	return tracker.Record{Time: time.Now(), Result: tracker.Fail, Size: e.Size, Key: e.Key, Detail: d}
+}
+
+// sourceReader hashes and counts what it reads, and marks its own errors so
+// a failed Put can be blamed on the right side.
+type sourceReader struct {
+	r        io.Reader
+	crc      hash.Hash64
+	md5      hash.Hash
+	n        int64
+	progress *atomic.Int64
+	copied   *atomic.Int64
+	err      error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.crc.Write(p[:n])
+		if s.md5 != nil {
+			s.md5.Write(p[:n])
+		}
+		s.n += int64(n)
+		s.progress.Add(int64(n))
+		s.copied.Add(int64(n))
+	}
+	if err != nil && err != io.EOF {
+		s.err = err
+	}
+	return n, err
+}
+
+// copyEntry copies one entry and verifies it, returning its audit record.
+// bytes counts the task's bytes in flight for progress reports; it is
+// corrected to count only verified entries.
+func (w *Worker) copyEntry(ctx context.Context, src, dst store.Store, spec master.Spec, e store.Entry, bytes *atomic.Int64) tracker.Record {
+	switch e.Kind {
+	case store.Symlink, store.Special:
+		res := tracker.Skip
+		if strings.HasPrefix(e.Detail, "cannot read") {
+			return failRecord(e, ReadError, errors.New(e.Detail))
+		}
+		return tracker.Record{Time: time.Now(), Result: res, Key: e.Key, Detail: e.Detail}
+	}
+	if err := store.CheckKey(e.Key); err != nil {
+		return failRecord(e, InvalidKey, err)
+	}
+	before, err := src.Stat(ctx, e.Key)
+	if err != nil {
+		return failRecord(e, sourceCode(err), err)
+	}
+	if spec.SkipExist {
+		if d, err := dst.Stat(ctx, e.Key); err == nil && d.Size == before.Size && sameTime(d.MTime, before.MTime) {
+			return tracker.Record{Time: time.Now(), Result: tracker.Skip, Size: d.Size, CRC64: d.CRC64, HasCRC: d.HasCRC,
+				Key: e.Key, Detail: "exists with same size and mtime"}
+		}
+	}
+	r, err := src.Open(ctx, e.Key, 0, -1)
+	if err != nil {
+		return failRecord(e, sourceCode(err), err)
+	}
+	sr := &sourceReader{r: r, crc: store.NewCRC64(), progress: bytes, copied: &w.copied}
+	if spec.RecordMD5 {
+		sr.md5 = md5.New()
+	}
+	put, err := dst.Put(ctx, e.Key, sr, store.Entry{Key: e.Key, Size: before.Size, MTime: before.MTime})
+	r.Close()
+	// Progress counted every byte read; keep only what is verified below.
+	bytes.Add(-sr.n)
+	if err != nil {
+		if sr.err != nil {
+			return failRecord(e, ReadError, sr.err)
+		}
+		if ctx.Err() != nil {
+			return failRecord(e, WriteError, ctx.Err())
+		}
+		if errors.Is(err, store.ErrInvalidKey) {
+			return failRecord(e, InvalidKey, err)
+		}
+		return failRecord(e, WriteError, err)
+	}
+	crc := sr.crc.Sum64()
+	fail := func(code string, err error) tracker.Record {
+		// What landed is not a faithful copy: take it away.
+		if d, ok := dst.(store.Deleter); ok {
+			d.Delete(context.WithoutCancel(ctx), e.Key)
+		}
+		return failRecord(e, code, err)
+	}
+	after, err := src.Stat(ctx, e.Key)
+	switch {
+	case err != nil:
+		return fail(SourceChanged, fmt.Errorf("source vanished while read: %w", err))
+	case after.Size != before.Size || !sameTime(after.MTime, before.MTime) || sr.n != before.Size:
+		return fail(SourceChanged, fmt.Errorf("size/mtime %d/%s before, %d/%s after, %d bytes read",
+			before.Size, before.MTime.Format(time.RFC3339Nano), after.Size, after.MTime.Format(time.RFC3339Nano), sr.n))
+	case put.Size != sr.n:
+		return fail(SizeNotMatch, fmt.Errorf("read %d bytes, destination has %d", sr.n, put.Size))
+	case put.HasCRC && put.CRC64 != crc:
+		return fail(ChecksumMismatch, fmt.Errorf("crc64 read %016x, destination %016x", crc, put.CRC64))
+	}
+	bytes.Add(sr.n)
+	rec := tracker.Record{Time: time.Now(), Result: tracker.OK, Size: sr.n, CRC64: crc, HasCRC: true, Key: e.Key}
+	if sr.md5 != nil {
+		rec.Detail = "md5=" + hex.EncodeToString(sr.md5.Sum(nil))
+	}
+	return rec
+}
+
+func sourceCode(err error) string {
+	if errors.Is(err, store.ErrNotExist) {
+		return SourceMissing
+	}
+	if errors.Is(err, store.ErrInvalidKey) {
+		return InvalidKey
+	}
+	return ReadError
+}
+
+func sameTime(a, b time.Time) bool { return a.Equal(b) }

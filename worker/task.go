@@ -1,0 +1,213 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"ferry/master"
+	"ferry/store"
+	"ferry/tracker"
+)
+
+// stores returns a job's source and destination, opened once per job.
+func (w *Worker) storesFor(spec master.Spec) (store.Store, store.Store, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if s, ok := w.stores[spec.Name]; ok {
+		return s[0], s[1], nil
+	}
+	src, err := w.cfg.OpenSource(spec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open source %s: %w", spec.SrcPrefix, err)
+	}
+	dst, err := w.cfg.OpenDest(spec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open destination %s: %w", spec.DestPrefix, err)
+	}
+	w.stores[spec.Name] = [2]store.Store{src, dst}
+	return src, dst, nil
+}
+
+// runTask copies a leased task's entries, makes them durable, reports them
+// and completes the task. Every entry yields exactly one audit record.
+func (w *Worker) runTask(parent context.Context, l master.Lease) {
+	ref := master.LeaseRef{Job: l.Job, TaskID: l.TaskID, LeaseID: l.LeaseID}
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	t := &running{lease: l, cancel: cancel}
+	t.deadline.Store(l.Deadline.UnixMilli())
+	w.mu.Lock()
+	w.tasks[ref] = t
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		delete(w.tasks, ref)
+		w.mu.Unlock()
+	}()
+	started := time.Now()
+	log := w.log.With("job", l.Job, "task", l.TaskID, "lease", l.LeaseID, "attempt", l.Attempt)
+	log.Info("task started", "entries", len(l.Entries))
+
+	results := make([]master.EntryResult, 0)
+	var resMu sync.Mutex
+	record := func(i int, rec tracker.Record) {
+		t.mu.Lock()
+		t.audit = append(t.audit, rec)
+		t.mu.Unlock()
+		t.files.Add(1)
+		if rec.Result != tracker.OK {
+			resMu.Lock()
+			results = append(results, master.EntryResult{Index: uint32(i), Skip: rec.Result == tracker.Skip, Detail: rec.Detail})
+			resMu.Unlock()
+		}
+	}
+
+	src, dst, err := w.storesFor(l.Spec)
+	if err != nil {
+		for i, e := range l.Entries {
+			record(i, failRecord(e, "READ_ERROR", err))
+		}
+	} else {
+		ctx = store.WithTempTag(ctx, tempTag(l.Job, l.TaskID))
+		if l.Attempt > 1 {
+			w.cleanTemps(ctx, dst, l)
+		}
+		var wg sync.WaitGroup
+		for i, e := range l.Entries {
+			select {
+			case w.sem <- struct{}{}:
+			case <-ctx.Done():
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-w.sem }()
+				rec := w.copyEntry(ctx, src, dst, l.Spec, e, &t.bytes)
+				if ctx.Err() == nil {
+					record(i, rec)
+				}
+			}()
+		}
+		wg.Wait()
+		if ctx.Err() == nil {
+			if s, ok := dst.(store.Syncer); ok {
+				if err := s.Sync(ctx); err != nil {
+					// Nothing of this attempt is known durable: fail it all.
+					log.Error("sync destination failed", "err", err)
+					t.mu.Lock()
+					t.audit = t.audit[:0]
+					t.mu.Unlock()
+					results = results[:0]
+					for i, e := range l.Entries {
+						record(i, failRecord(e, "WRITE_ERROR", fmt.Errorf("sync: %w", err)))
+					}
+				}
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		log.Warn("task abandoned", "why", context.Cause(ctx))
+		return
+	}
+	// Audit records first, then the completion, both under the lease.
+	for {
+		err := w.report(ctx)
+		if err == nil {
+			err = w.client.Complete(ctx, w.cfg.ID, ref, results, started)
+		}
+		switch {
+		case err == nil:
+			log.Info("task completed", "entries", len(l.Entries), "not_ok", len(results), "took", time.Since(started).Round(time.Millisecond))
+			return
+		case errors.Is(err, ErrStale):
+			log.Warn("completion refused: lease is no longer current; abandoning task")
+			return
+		}
+		log.Warn("complete failed; retrying", "err", err)
+		if !sleep(ctx, time.Second) {
+			return
+		}
+	}
+}
+
+// report sends every queued audit record and the progress of every task.
+// When it returns nil, all records queued before the call were delivered.
+func (w *Worker) report(ctx context.Context) error {
+	w.sendMu.Lock()
+	defer w.sendMu.Unlock()
+	w.mu.Lock()
+	type pending struct {
+		t *running
+		n int
+	}
+	var batch []pending
+	audits := make(map[master.LeaseRef][]tracker.Record)
+	var progress []tracker.TaskProgress
+	for ref, t := range w.tasks {
+		t.mu.Lock()
+		if n := len(t.audit); n > 0 {
+			audits[ref] = append([]tracker.Record(nil), t.audit...)
+			batch = append(batch, pending{t, n})
+		}
+		t.mu.Unlock()
+		progress = append(progress, tracker.TaskProgress{Job: ref.Job, Task: ref.TaskID, Lease: ref.LeaseID,
+			Files: t.files.Load(), Bytes: t.bytes.Load()})
+	}
+	w.mu.Unlock()
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := w.client.Report(rctx, w.cfg.ID, w.copied.Load(), audits, progress); err != nil {
+		return err
+	}
+	for _, p := range batch {
+		p.t.mu.Lock()
+		p.t.audit = append(p.t.audit[:0], p.t.audit[p.n:]...)
+		p.t.mu.Unlock()
+	}
+	return nil
+}
+
+// tempTag names a task's temporary files, so a later attempt of the same
+// task can remove what a crashed one left, and nothing else.
+func tempTag(job string, task uint64) string {
+	h := uint32(2166136261)
+	for i := 0; i < len(job); i++ {
+		h = (h ^ uint32(job[i])) * 16777619
+	}
+	return fmt.Sprintf("%08x-%d", h, task)
+}
+
+// cleanTemps removes temporary files an earlier attempt of this task left
+// in the directories it writes to.
+func (w *Worker) cleanTemps(ctx context.Context, dst store.Store, l master.Lease) {
+	c, ok := dst.(store.TempCleaner)
+	if !ok {
+		return
+	}
+	seen := make(map[string]bool)
+	for _, e := range l.Entries {
+		dir := parentKey(e.Key)
+		if seen[dir] {
+			continue
+		}
+		seen[dir] = true
+		if err := c.CleanTemps(ctx, dir, store.TempTag(ctx)); err != nil {
+			w.log.Warn("clean temporary files", "dir", dir, "err", err)
+		}
+	}
+}
+
+func parentKey(key string) string {
+	for i := len(key) - 1; i >= 0; i-- {
+		if key[i] == '/' {
+			return key[:i]
+		}
+	}
+	return ""
+}

@@ -1,0 +1,250 @@
+// Package worker is ferry's copier: it registers with the master, leases
+// tasks, copies their entries with a bounded number of threads, verifies
+// each one (CRC64-ECMA while streaming, compared with what landed), makes
+// the task durable, reports audit records and progress to the tracker, and
+// completes the task under its lease. A lease it loses (expired, taken
+// back) stops its task at once: the master has already given it to
+// someone else.
+package worker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ferry/master"
+	"ferry/store"
+	"ferry/tracker"
+)
+
+// Client is the worker's view of the master and tracker; worker/client.go
+// implements it over gRPC.
+type Client interface {
+	Register(ctx context.Context, id, host string, threads int) (leaseDur time.Duration, err error)
+	Lease(ctx context.Context, id string, max int) ([]master.Lease, error)
+	Renew(ctx context.Context, id string, refs []master.LeaseRef) (lost []master.LeaseRef, err error)
+	Complete(ctx context.Context, id string, ref master.LeaseRef, results []master.EntryResult, started time.Time) error
+	Report(ctx context.Context, id string, copied int64, audits map[master.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) error
+}
+
+// ErrStale is what Client.Complete returns when the lease is not current.
+var ErrStale = errors.New("lease is no longer current")
+
+// Config is a worker's configuration.
+type Config struct {
+	ID       string
+	Host     string
+	Threads  int // entries copied at once (workerTaskThreadNum)
+	MaxTasks int // tasks held at once (workerMaxTaskNum)
+	Log      *slog.Logger
+	// OpenSource and OpenDest open a job's stores.
+	OpenSource func(master.Spec) (store.Store, error)
+	OpenDest   func(master.Spec) (store.Store, error)
+}
+
+// Worker runs tasks for one master.
+type Worker struct {
+	cfg    Config
+	client Client
+	log    *slog.Logger
+	sem    chan struct{} // one slot per copying thread
+	copied atomic.Int64
+
+	mu       sync.Mutex
+	tasks    map[master.LeaseRef]*running
+	stores   map[string][2]store.Store // job -> source, destination
+	leaseDur time.Duration
+
+	sendMu sync.Mutex // one Report in flight, so audit records arrive before Complete
+}
+
+// running is one task in progress.
+type running struct {
+	lease    master.Lease
+	cancel   context.CancelFunc
+	deadline atomic.Int64 // unix ms; past it the lease is surely gone
+	files    atomic.Int64
+	bytes    atomic.Int64
+
+	mu    sync.Mutex
+	audit []tracker.Record // not yet reported
+}
+
+// New returns a worker that talks to the master through c.
+func New(cfg Config, c Client) *Worker {
+	if cfg.Threads <= 0 {
+		cfg.Threads = 16
+	}
+	if cfg.MaxTasks <= 0 {
+		cfg.MaxTasks = 2
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Worker{cfg: cfg, client: c, log: cfg.Log, sem: make(chan struct{}, cfg.Threads),
+		tasks: make(map[master.LeaseRef]*running), stores: make(map[string][2]store.Store)}
+}
+
+// Run registers and works until ctx is done. In-flight entries are
+// abandoned cleanly on the way out (atomic writes leave no partial file);
+// their leases expire and the tasks go to other workers.
+func (w *Worker) Run(ctx context.Context) error {
+	var leaseDur time.Duration
+	for {
+		var err error
+		leaseDur, err = w.client.Register(ctx, w.cfg.ID, w.cfg.Host, w.cfg.Threads)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		w.log.Warn("register with master failed; retrying", "err", err)
+		if !sleep(ctx, time.Second) {
+			return ctx.Err()
+		}
+	}
+	w.mu.Lock()
+	w.leaseDur = leaseDur
+	w.mu.Unlock()
+	w.log.Info("worker registered", "id", w.cfg.ID, "threads", w.cfg.Threads, "lease", leaseDur)
+
+	var wg sync.WaitGroup
+	hbCtx, stopHB := context.WithCancel(context.WithoutCancel(ctx))
+	wg.Add(1)
+	go func() { defer wg.Done(); w.heartbeat(hbCtx, leaseDur) }()
+
+	slots := make(chan struct{}, w.cfg.MaxTasks) // one per task held
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			continue
+		}
+		free := 1
+	grab:
+		for free < w.cfg.MaxTasks {
+			select {
+			case slots <- struct{}{}:
+				free++
+			default:
+				break grab
+			}
+		}
+		leases, err := w.client.Lease(ctx, w.cfg.ID, free)
+		for i := len(leases); i < free; i++ {
+			<-slots
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Warn("lease failed; retrying", "err", err)
+				sleep(ctx, backoff)
+				backoff = min(backoff*2, 5*time.Second)
+			}
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		for _, l := range leases {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-slots }()
+				w.runTask(ctx, l)
+			}()
+		}
+	}
+	stopHB()
+	wg.Wait()
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// heartbeat renews leases every third of a lease and reports progress and
+// audit records every second. A lease the master says is lost, or whose
+// deadline has passed without a successful renewal, is cancelled.
+func (w *Worker) heartbeat(ctx context.Context, leaseDur time.Duration) {
+	renewEvery := leaseDur / 3
+	if renewEvery <= 0 {
+		renewEvery = time.Second
+	}
+	report := time.NewTicker(min(time.Second, renewEvery))
+	defer report.Stop()
+	lastRenew := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-report.C:
+		}
+		if err := w.report(ctx); err != nil {
+			w.log.Warn("report to tracker failed", "err", err)
+		}
+		if time.Since(lastRenew) >= renewEvery {
+			w.renew(ctx)
+			lastRenew = time.Now()
+		}
+		now := time.Now().UnixMilli()
+		w.mu.Lock()
+		for ref, t := range w.tasks {
+			if now > t.deadline.Load() {
+				w.log.Warn("lease deadline passed without renewal; abandoning task", "job", ref.Job, "task", ref.TaskID)
+				t.cancel()
+			}
+		}
+		w.mu.Unlock()
+	}
+}
+
+func (w *Worker) renew(ctx context.Context) {
+	w.mu.Lock()
+	refs := make([]master.LeaseRef, 0, len(w.tasks))
+	for ref := range w.tasks {
+		refs = append(refs, ref)
+	}
+	leaseDur := w.leaseDur
+	w.mu.Unlock()
+	if len(refs) == 0 {
+		return
+	}
+	sent := time.Now()
+	rctx, cancel := context.WithTimeout(ctx, leaseDur/3+time.Second)
+	lost, err := w.client.Renew(rctx, w.cfg.ID, refs)
+	cancel()
+	if err != nil {
+		w.log.Warn("renew leases failed", "err", err)
+		return
+	}
+	gone := make(map[master.LeaseRef]bool, len(lost))
+	for _, r := range lost {
+		gone[r] = true
+	}
+	deadline := sent.Add(leaseDur).UnixMilli()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, ref := range refs {
+		t := w.tasks[ref]
+		if t == nil {
+			continue
+		}
+		if gone[ref] {
+			w.log.Warn("lease lost; abandoning task", "job", ref.Job, "task", ref.TaskID, "lease", ref.LeaseID)
+			t.cancel()
+			continue
+		}
+		t.deadline.Store(deadline)
+	}
+}
