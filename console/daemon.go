@@ -18,7 +18,6 @@ import (
 	"ferry/conf"
 	"ferry/master"
 	pb "ferry/proto"
-	"ferry/worker"
 )
 
 func (e *env) pidFile() string { return filepath.Join(e.masterDir, "master.pid") }
@@ -177,8 +176,7 @@ func masterCommand() *cli.Command {
 				}
 				defer conn.Close()
 				host, _ := os.Hostname()
-				w := worker.New(worker.Config{ID: "local", Host: host, Threads: e.sys.WorkerTaskThreadNum,
-					MaxTasks: e.sys.WorkerMaxTaskNum, Log: wlog, OpenSource: openSource, OpenDest: openDest}, worker.NewGRPC(conn))
+				w := e.newWorker("local", host, conn, wlog)
 				wdone = make(chan struct{})
 				go func() { defer close(wdone); w.Run(ctx) }()
 			}
@@ -235,8 +233,7 @@ func workerCommand() *cli.Command {
 			defer conn.Close()
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			w := worker.New(worker.Config{ID: id, Host: host, Threads: e.sys.WorkerTaskThreadNum,
-				MaxTasks: e.sys.WorkerMaxTaskNum, Log: wlog, OpenSource: openSource, OpenDest: openDest}, worker.NewGRPC(conn))
+			w := e.newWorker(id, host, conn, wlog)
 			return w.Run(ctx)
 		},
 	}

@@ -10,11 +10,13 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"google.golang.org/grpc"
 
 	"ferry/conf"
 	"ferry/master"
 	"ferry/store"
 	"ferry/store/backend"
+	"ferry/worker"
 )
 
 // env is what every command needs: the home, sys.properties, the workdir.
@@ -123,4 +125,11 @@ func rel(path string) string {
 		return path
 	}
 	return r
+}
+
+// newWorker is a worker configured from sys.properties, talking over conn.
+func (e *env) newWorker(id, host string, conn *grpc.ClientConn, log *slog.Logger) *worker.Worker {
+	return worker.New(worker.Config{ID: id, Host: host, Threads: e.sys.WorkerTaskThreadNum,
+		MaxTasks: e.sys.WorkerMaxTaskNum, RecordMD5: e.sys.WorkerRecordMd5, Log: log,
+		OpenSource: openSource, OpenDest: openDest}, worker.NewGRPC(conn))
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"ferry/master"
-	"ferry/worker"
 )
 
 func runCommand() *cli.Command {
@@ -85,8 +84,7 @@ func (e *env) run(ctx context.Context, spec master.Spec) error {
 	}
 	defer conn.Close()
 	host, _ := os.Hostname()
-	w := worker.New(worker.Config{ID: "local", Host: host, Threads: e.sys.WorkerTaskThreadNum,
-		MaxTasks: e.sys.WorkerMaxTaskNum, Log: wlog, OpenSource: openSource, OpenDest: openDest}, worker.NewGRPC(conn))
+	w := e.newWorker("local", host, conn, wlog)
 	wctx, wcancel := context.WithCancel(ctx)
 	wdone := make(chan struct{})
 	go func() { defer close(wdone); w.Run(wctx) }()

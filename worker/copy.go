@@ -95,7 +95,7 @@ func (w *Worker) copyEntry(ctx context.Context, src, dst store.Store, spec maste
 		return failRecord(e, sourceCode(err), err)
 	}
 	sr := &sourceReader{r: r, crc: store.NewCRC64(), progress: bytes, copied: &w.copied}
-	if spec.RecordMD5 {
+	if spec.RecordMD5 || w.cfg.RecordMD5 {
 		sr.md5 = md5.New()
 	}
 	put, err := dst.Put(ctx, e.Key, sr, store.Entry{Key: e.Key, Size: before.Size, MTime: before.MTime})

@@ -39,6 +39,9 @@ type Config struct {
 	Host     string
 	Threads  int // entries copied at once (workerTaskThreadNum)
 	MaxTasks int // tasks held at once (workerMaxTaskNum)
+	// RecordMD5 also computes each file's MD5 for the audit log
+	// (workerRecordMd5).
+	RecordMD5 bool
 	Log      *slog.Logger
 	// OpenSource and OpenDest open a job's stores.
 	OpenSource func(master.Spec) (store.Store, error)
