@@ -144,10 +144,10 @@ func (j *Job) check(d *decoder) error {
 			"not set, which means oss as in ossimport, and oss is not supported yet; set destType=local")
 	}
 	if j.SrcType == "local" && j.SrcPrefix == "" {
-		return errAt(d.file, d.line("srcPrefix"), "srcPrefix", "required, not set (the directory to copy from)")
+		return errAt(d.file, d.line("srcPrefix"), "srcPrefix", "required, not set")
 	}
 	if j.DestType == "local" && j.DestPrefix == "" {
-		return errAt(d.file, d.line("destPrefix"), "destPrefix", "required, not set (the directory to copy into)")
+		return errAt(d.file, d.line("destPrefix"), "destPrefix", "required, not set")
 	}
 	// Keys for object stores, set while the side is local: say they are
 	// unused rather than drop them silently.
