@@ -232,7 +232,8 @@ func (w *walker) entry(dirfd int, key string, it *item) (store.Entry, bool) {
 
 // enter opens the subdirectory name of dirfd. It returns -1 and no error
 // when there is nothing to walk: the name vanished, is no longer a
-// directory, or is a symlink not to be followed.
+// directory, is a symlink not to be followed, or (in a prefix) is longer
+// than any name can be.
 func (w *walker) enter(dirfd int, name string, follow bool) (int, error) {
 	flags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
 	if !follow {
@@ -243,7 +244,8 @@ func (w *walker) enter(dirfd int, name string, follow bool) (int, error) {
 		fd, err = unix.Openat(dirfd, name, flags, 0)
 		return err
 	})
-	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) ||
+		errors.Is(err, unix.ENAMETOOLONG) {
 		return -1, nil
 	}
 	return fd, err

@@ -250,6 +250,9 @@ func TestInvalidPrefix(t *testing.T) {
 			t.Errorf("List(prefix %q) = %v, want ErrInvalidKey", p, err)
 		}
 	}
+	if got := keysOf(mustEntries(t, l, strings.Repeat("n", 300)+"/x")); len(got) != 0 {
+		t.Errorf("List(300-byte component) = %q", got)
+	}
 	// A partial last component may be anything a key component starts with.
 	if got := keysOf(mustEntries(t, l, "a/.")); len(got) != 0 {
 		t.Errorf("List(a/.) = %q", got)
