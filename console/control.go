@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -38,7 +39,7 @@ func (e *env) control(ctx context.Context) (*ctl, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := master.Dial(eng.addr, eng.token)
+	conn, err := eng.dial()
 	if err != nil {
 		eng.close()
 		return nil, failErr("connect to offline master: %v", err)
@@ -56,7 +57,11 @@ func (e *env) dialRunning(ctx context.Context) (*ctl, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := master.Dial(addr, tok)
+	cert, err := os.ReadFile(master.CertFile(e.masterDir))
+	if err != nil {
+		return nil, err
+	}
+	conn, err := master.DialPinned(addr, tok, cert)
 	if err != nil {
 		return nil, err
 	}

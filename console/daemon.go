@@ -170,7 +170,7 @@ func masterCommand() *cli.Command {
 					return err
 				}
 				defer wcl.Close()
-				conn, err := master.Dial(eng.addr, eng.token)
+				conn, err := eng.dial()
 				if err != nil {
 					return failErr("connect local worker: %v", err)
 				}
@@ -197,6 +197,7 @@ func workerCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "master", Usage: "master address host:port (default masterAddress)"},
 			&cli.StringFlag{Name: "token-file", Usage: "file holding the master's token (mode 0600; default workdir/master/token)"},
+			&cli.StringFlag{Name: "cert-file", Usage: "the master's TLS certificate to pin (default workdir/master/tls.crt)"},
 			&cli.StringFlag{Name: "id", Usage: "worker ID (default: the host name)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -216,6 +217,14 @@ func workerCommand() *cli.Command {
 			if err != nil {
 				return failErr("read token: %v", err)
 			}
+			cf := c.String("cert-file")
+			if cf == "" {
+				cf = master.CertFile(e.masterDir)
+			}
+			cert, err := os.ReadFile(cf)
+			if err != nil {
+				return failErr("read master certificate: %v", err)
+			}
 			host, _ := os.Hostname()
 			id := c.String("id")
 			if id == "" {
@@ -226,7 +235,7 @@ func workerCommand() *cli.Command {
 				return err
 			}
 			defer wcl.Close()
-			conn, err := master.Dial(addr, tok)
+			conn, err := master.DialPinned(addr, tok, cert)
 			if err != nil {
 				return failErr("connect to master %s: %v", addr, err)
 			}

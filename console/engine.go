@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
 
 	"ferry/master"
 )
@@ -23,6 +24,7 @@ type engine struct {
 	m       *master.Master
 	addr    string
 	token   string
+	cert    []byte // the master's TLS certificate, pinned by clients
 	cancel  context.CancelFunc
 	g       *errgroup.Group
 	ctx     context.Context
@@ -66,6 +68,17 @@ func (e *env) startEngine(parent context.Context, o engineOpts) (*engine, error)
 		eng.close()
 		return nil, failErr("master token: %v", err)
 	}
+	var key []byte
+	eng.cert, key, err = master.LoadOrCreateCert(e.masterDir)
+	if err != nil {
+		eng.close()
+		return nil, failErr("master TLS certificate: %v", err)
+	}
+	creds, err := master.ServerTLS(eng.cert, key)
+	if err != nil {
+		eng.close()
+		return nil, failErr("%v", err)
+	}
 	lis, err := net.Listen("tcp", o.listen)
 	if err != nil && o.fallback {
 		lis, err = net.Listen("tcp", "127.0.0.1:0")
@@ -83,7 +96,7 @@ func (e *env) startEngine(parent context.Context, o engineOpts) (*engine, error)
 	if stop == nil {
 		stop = cancel
 	}
-	g.Go(func() error { return m.Serve(gctx, lis, eng.token, stop) })
+	g.Go(func() error { return m.Serve(gctx, lis, eng.token, stop, creds) })
 	if o.schedule {
 		g.Go(func() error { return m.Run(gctx) })
 	}
@@ -140,3 +153,8 @@ func (e *env) readAddress() string {
 }
 
 var errNoMaster = fmt.Errorf("no master is running")
+
+// dial connects to this engine as its own clients do: TLS, pinned, token.
+func (eng *engine) dial() (*grpc.ClientConn, error) {
+	return master.DialPinned(eng.addr, eng.token, eng.cert)
+}

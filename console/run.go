@@ -78,7 +78,7 @@ func (e *env) run(ctx context.Context, spec master.Spec) error {
 		return err
 	}
 	defer wcl.Close()
-	conn, err := master.Dial(eng.addr, eng.token)
+	conn, err := eng.dial()
 	if err != nil {
 		return failErr("connect local worker: %v", err)
 	}
