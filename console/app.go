@@ -44,7 +44,7 @@ func silentExit(code int) error { return &exitErr{code: code} }
 // Main runs the console with args (os.Args) and returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.Run(args)
+	err := app.Run(permuteArgs(app, args))
 	if err == nil {
 		return ExitOK
 	}
@@ -80,6 +80,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			runCommand(),
 			startCommand(),
 			stopCommand(),
+			deployCommand(),
 			submitCommand(),
 			statCommand(),
 			retryCommand(),

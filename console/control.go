@@ -118,7 +118,7 @@ func submitCommand() *cli.Command {
 			defer cl.close()
 			spec := specOf(j)
 			_, err = cl.Submit(c.Context, &pb.SubmitRequest{Spec: master.SpecToPB(spec),
-				TaskObjectCountLimit: int32(spec.CountLimit), TaskObjectSizeLimit: spec.SizeLimit, ConfigFile: spec.ConfigFile})
+				TaskObjectCountLimit: int32(spec.CountLimit), TaskObjectSizeLimit: spec.SizeLimit, ConfigFile: []byte(spec.ConfigFile)})
 			if status.Code(err) == codes.AlreadyExists {
 				return failErr("job %s already exists; run `console.sh clean %s` first to submit it again, or give the job another jobName", j.Name, j.Name)
 			}

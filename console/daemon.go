@@ -39,53 +39,62 @@ func startCommand() *cli.Command {
 				fmt.Fprintf(e.out, "master already running at %s\n", e.readAddress())
 				return nil
 			}
-			exe, err := os.Executable()
-			if err != nil {
-				return failErr("find ferry binary: %v", err)
-			}
-			if err := os.MkdirAll(e.logsDir, 0o755); err != nil {
-				return failErr("create %s: %v", e.logsDir, err)
-			}
-			out, err := os.OpenFile(filepath.Join(e.logsDir, "master.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-			if err != nil {
-				return failErr("open master log: %v", err)
-			}
-			defer out.Close()
-			os.Remove(e.addressFile())
-			cmd := exec.Command(exe, "--home", e.home, "--sys", e.sys.File, "master")
-			cmd.Stdout, cmd.Stderr = out, out
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-			if err := cmd.Start(); err != nil {
-				return failErr("start master: %v", err)
-			}
-			exited := make(chan error, 1)
-			go func() { exited <- cmd.Wait() }()
-			deadline := time.After(20 * time.Second)
-			for {
-				select {
-				case err := <-exited:
-					return failErr("master exited at start (%v); see %s", err, rel(filepath.Join(e.logsDir, "master.log")))
-				case <-deadline:
-					return failErr("master did not answer within 20s; see %s", rel(filepath.Join(e.logsDir, "master.log")))
-				case <-time.After(100 * time.Millisecond):
-				}
-				if cl, err := e.dialRunning(c.Context); err == nil {
-					cl.close()
-					mode := "distributed: deploy workers with `console.sh deploy`"
-					if e.standalone() {
-						mode = "standalone: with a local worker"
-					}
-					fmt.Fprintf(e.out, "master started (pid %d) on %s, %s\n", cmd.Process.Pid, e.readAddress(), mode)
-					return nil
-				}
-			}
+			return e.startDaemon(c.Context)
 		},
+	}
+}
+
+// startDaemon starts `ferry master` in the background and waits until it
+// answers.
+func (e *env) startDaemon(ctx context.Context) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return failErr("find ferry binary: %v", err)
+	}
+	if err := os.MkdirAll(e.logsDir, 0o755); err != nil {
+		return failErr("create %s: %v", e.logsDir, err)
+	}
+	logPath := filepath.Join(e.logsDir, "master.log")
+	out, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return failErr("open master log: %v", err)
+	}
+	defer out.Close()
+	os.Remove(e.addressFile())
+	cmd := exec.Command(exe, "--home", e.home, "--sys", e.sys.File, "master")
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return failErr("start master: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			return failErr("master exited at start (%v); see %s", err, rel(logPath))
+		case <-deadline:
+			return failErr("master did not answer within 20s; see %s", rel(logPath))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if cl, err := e.dialRunning(ctx); err == nil {
+			cl.close()
+			mode := "distributed: deploy workers with `console.sh deploy`"
+			if e.standalone() {
+				mode = "standalone: with a local worker"
+			}
+			fmt.Fprintf(e.out, "master started (pid %d) on %s, %s\n", cmd.Process.Pid, e.readAddress(), mode)
+			return nil
+		}
 	}
 }
 
 // standalone reports whether conf/workers lists no host.
 func (e *env) standalone() bool {
-	hosts, err := conf.LoadWorkers(filepath.Join(e.home, "conf", "workers"))
+	hosts, err := conf.LoadWorkers(e.workersFile())
 	return err != nil || len(hosts) == 0
 }
 
@@ -101,8 +110,13 @@ func stopCommand() *cli.Command {
 			pid := e.readPid()
 			cl, err := e.dialRunning(c.Context)
 			if err == nil {
-				_, err = cl.Stop(c.Context, &pb.StopRequest{})
+				fmt.Fprintln(e.out, "stopping: asking the workers to leave...")
+				var r *pb.StopReply
+				r, err = cl.Stop(c.Context, &pb.StopRequest{})
 				cl.close()
+				if err == nil {
+					e.stopRemaining(c.Context, r.Remaining)
+				}
 			}
 			if err != nil {
 				if pid == 0 || !alive(pid) {

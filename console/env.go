@@ -37,6 +37,9 @@ func loadEnv(c *cli.Context) (*env, error) {
 	sysPath := c.String("sys")
 	if sysPath == "" {
 		sysPath = filepath.Join(home, "conf", "sys.properties")
+	} else if _, err := os.Stat(sysPath); err != nil {
+		// Only the default file may be missing (then defaults apply).
+		return nil, usageErr("%s: cannot read: %v", sysPath, errors.Unwrap(err))
 	}
 	sys, err := conf.LoadSys(sysPath)
 	if err != nil {
@@ -79,6 +82,9 @@ func (e *env) loadJob(path string) (*conf.Job, error) {
 	}
 	if err := j.Resolve(e.home); err != nil {
 		return nil, confErr(err)
+	}
+	if err := checkSource(j); err != nil {
+		return nil, err
 	}
 	for _, w := range j.Warnings {
 		fmt.Fprintln(e.errw, "warning: "+w)
@@ -132,4 +138,22 @@ func (e *env) newWorker(id, host string, conn *grpc.ClientConn, log *slog.Logger
 	return worker.New(worker.Config{ID: id, Host: host, Threads: e.sys.WorkerTaskThreadNum,
 		MaxTasks: e.sys.WorkerMaxTaskNum, RecordMD5: e.sys.WorkerRecordMd5, Log: log,
 		OpenSource: openSource, OpenDest: openDest}, worker.NewGRPC(conn))
+}
+
+// checkSource refuses, as a configuration error, a local source directory
+// that does not exist or is not a directory: better than a job that fails
+// at once and must be cleaned before it can be fixed.
+func checkSource(j *conf.Job) error {
+	if j.SrcType != "local" {
+		return nil
+	}
+	_, line, _ := j.Get("srcPrefix")
+	fi, err := os.Stat(j.SrcPrefix)
+	switch {
+	case err != nil:
+		return usageErr("%s:%d: srcPrefix: %s: %v", j.File, line, j.SrcPrefix, errors.Unwrap(err))
+	case !fi.IsDir():
+		return usageErr("%s:%d: srcPrefix: %s is not a directory", j.File, line, j.SrcPrefix)
+	}
+	return nil
 }

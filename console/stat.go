@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	pb "ferry/proto"
+	"ferry/tracker"
 )
 
 // formatStat prints a job as `stat` does: ossimport's lines, then ferry's.
@@ -24,7 +25,7 @@ func formatStat(w io.Writer, s *pb.JobStat) {
 	fmt.Fprintf(w, "Files:%d/%d Bytes:%d/%d Failed:%d Skipped:%d\n",
 		s.FilesDone, s.FilesTotal, s.BytesDone, s.BytesTotal, s.FilesFailed, s.FilesSkipped)
 	fmt.Fprintf(w, "Throughput:%s/s ETA:%s\n", humanBytes(s.ThroughputBps), eta(s))
-	if s.Error != "" {
+	if len(s.Error) > 0 {
 		fmt.Fprintf(w, "Error:%s\n", s.Error)
 	}
 }
@@ -71,18 +72,20 @@ type jsonStat struct {
 	FilesSkipped    int64   `json:"filesSkipped"`
 	Throughput      float64 `json:"throughputBytesPerSec"`
 	ETASeconds      int64   `json:"etaSeconds"`
-	Source          string  `json:"source"`
-	Destination     string  `json:"destination"`
-	Submitted       string  `json:"submitted"`
-	Finished        string  `json:"finished,omitempty"`
-	Error           string  `json:"error,omitempty"`
+	// Paths and the error are escaped as in audit.log (\xHH for bytes
+	// that are not UTF-8), so the JSON stays valid and lossless.
+	Source      string `json:"source"`
+	Destination string `json:"destination"`
+	Submitted   string `json:"submitted"`
+	Finished    string `json:"finished,omitempty"`
+	Error       string `json:"error,omitempty"`
 }
 
 func toJSON(s *pb.JobStat) jsonStat {
 	j := jsonStat{s.Name, s.State, s.PendingTasks, s.DispatchedTasks, s.RunningTasks, s.SucceedTasks,
 		s.FailedTasks, s.ScanFinished, s.FilesDone, s.FilesTotal, s.BytesDone, s.BytesTotal, s.FilesFailed,
-		s.FilesSkipped, s.ThroughputBps, s.EtaSeconds, s.Src, s.Dest,
-		time.UnixMilli(s.SubmittedUnixMs).UTC().Format(time.RFC3339), "", s.Error}
+		s.FilesSkipped, s.ThroughputBps, s.EtaSeconds, tracker.Escape(string(s.Src)), tracker.Escape(string(s.Dest)),
+		time.UnixMilli(s.SubmittedUnixMs).UTC().Format(time.RFC3339), "", tracker.Escape(string(s.Error))}
 	if s.FinishedUnixMs > 0 {
 		j.Finished = time.UnixMilli(s.FinishedUnixMs).UTC().Format(time.RFC3339)
 	}

@@ -109,6 +109,8 @@ func (m *Master) Clean(ctx context.Context, name string, force bool) error {
 type WorkerStat struct {
 	ID, Host   string
 	Alive      bool
+	Left       bool
+	Registered time.Time
 	Running    int
 	Throughput float64
 	LastSeen   time.Time
@@ -134,7 +136,8 @@ func (m *Master) Workers() []WorkerStat {
 		if v.LastSeen.After(last) {
 			last = v.LastSeen
 		}
-		out = append(out, WorkerStat{ID: id, Host: w.host, Alive: now.Sub(last) < m.cfg.LeaseDur,
+		out = append(out, WorkerStat{ID: id, Host: w.host, Alive: !w.left && now.Sub(last) < m.cfg.LeaseDur,
+			Left: w.left, Registered: w.registered,
 			Running: v.Running, Throughput: v.Rate, LastSeen: last})
 	}
 	return out

@@ -88,20 +88,33 @@ type jobTx struct {
 	job *Job
 }
 
+// storedJob is a job as the database holds it. JSON would replace the
+// bytes of a key that is not UTF-8 (U+FFFD), and a scan resumed after such
+// a checkpoint would list entries twice or skip some; ScanAfterRaw keeps
+// the key's bytes exactly.
+type storedJob struct {
+	*Job
+	ScanAfterRaw []byte `json:",omitempty"`
+}
+
 func openJob(tx *bolt.Tx, name string) (*jobTx, error) {
 	jb := tx.Bucket(bktJobs).Bucket([]byte(name))
 	if jb == nil {
 		return nil, fmt.Errorf("job %s: %w", name, ErrNoJob)
 	}
 	var j Job
-	if err := json.Unmarshal(jb.Bucket(bktMeta).Get(keyJob), &j); err != nil {
+	sj := storedJob{Job: &j}
+	if err := json.Unmarshal(jb.Bucket(bktMeta).Get(keyJob), &sj); err != nil {
 		return nil, fmt.Errorf("job %s: decode: %w", name, err)
+	}
+	if sj.ScanAfterRaw != nil {
+		j.ScanAfter = string(sj.ScanAfterRaw)
 	}
 	return &jobTx{b: jb, job: &j}, nil
 }
 
 func (jt *jobTx) save() error {
-	v, err := json.Marshal(jt.job)
+	v, err := json.Marshal(storedJob{Job: jt.job, ScanAfterRaw: []byte(jt.job.ScanAfter)})
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,7 @@ type Master struct {
 	completes map[LeaseRef]bool
 	lastJob   string
 	wake      chan struct{} // closed when tasks may have become pending
+	stopping  bool          // draining: workers are told to leave
 	runCtx    context.Context
 	wg        sync.WaitGroup
 }
@@ -54,6 +55,7 @@ type workerInfo struct {
 	registered time.Time
 	lastSeen   time.Time
 	threads    int
+	left       bool // said Leave
 }
 
 // Open opens the master's state in cfg.Dir, settling what a crash left

@@ -113,6 +113,7 @@ func (s *masterServer) Lease(ctx context.Context, r *pb.LeaseRequest) (*pb.Lease
 	if len(out.Tasks) == 0 {
 		out.RetryAfterMs = 200
 	}
+	out.Stop = s.m.Stopping()
 	return out, nil
 }
 
@@ -125,7 +126,7 @@ func (s *masterServer) Renew(ctx context.Context, r *pb.RenewRequest) (*pb.Renew
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	out := &pb.RenewReply{DeadlineUnixMs: deadline.UnixMilli()}
+	out := &pb.RenewReply{DeadlineUnixMs: deadline.UnixMilli(), Stop: s.m.Stopping()}
 	for _, l := range lost {
 		out.Lost = append(out.Lost, RefToPB(l))
 	}
@@ -135,13 +136,20 @@ func (s *masterServer) Renew(ctx context.Context, r *pb.RenewRequest) (*pb.Renew
 func (s *masterServer) Complete(ctx context.Context, r *pb.CompleteRequest) (*pb.CompleteReply, error) {
 	results := make([]EntryResult, len(r.Results))
 	for i, e := range r.Results {
-		results[i] = EntryResult{Index: e.Index, Skip: e.Result == pb.Result_RESULT_SKIP, Detail: e.Detail}
+		results[i] = EntryResult{Index: e.Index, Skip: e.Result == pb.Result_RESULT_SKIP, Detail: string(e.Detail)}
 	}
 	dir, err := s.m.Complete(ctx, r.WorkerId, RefFromPB(r.Lease), results, time.UnixMilli(r.StartedUnixMs))
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	return &pb.CompleteReply{AttemptDir: dir}, nil
+}
+
+func (s *masterServer) Leave(ctx context.Context, r *pb.LeaveRequest) (*pb.LeaveReply, error) {
+	if err := s.m.Leave(ctx, r.WorkerId); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.LeaveReply{}, nil
 }
 
 type trackerServer struct {
@@ -156,7 +164,7 @@ func (s *trackerServer) Report(ctx context.Context, r *pb.ReportRequest) (*pb.Re
 		for _, a := range b.Records {
 			audits[ref] = append(audits[ref], tracker.Record{Time: time.UnixMilli(a.TimeUnixMs),
 				Result: tracker.Result(a.Result), Size: a.Size, CRC64: a.Crc64, HasCRC: a.HasCrc,
-				Key: string(a.Key), Detail: a.Detail})
+				Key: string(a.Key), Detail: string(a.Detail)})
 		}
 	}
 	progress := make([]tracker.TaskProgress, len(r.Progress))
@@ -167,7 +175,7 @@ func (s *trackerServer) Report(ctx context.Context, r *pb.ReportRequest) (*pb.Re
 	if err := s.m.Report(ctx, r.WorkerId, r.BytesCopied, audits, progress); err != nil {
 		return nil, toStatus(err)
 	}
-	return &pb.ReportReply{}, nil
+	return &pb.ReportReply{Stop: s.m.Stopping()}, nil
 }
 
 type controlServer struct {
@@ -178,7 +186,7 @@ type controlServer struct {
 
 func (s *controlServer) Submit(ctx context.Context, r *pb.SubmitRequest) (*pb.SubmitReply, error) {
 	spec := SpecFromPB(r.Spec)
-	spec.CountLimit, spec.SizeLimit, spec.ConfigFile = int(r.TaskObjectCountLimit), r.TaskObjectSizeLimit, r.ConfigFile
+	spec.CountLimit, spec.SizeLimit, spec.ConfigFile = int(r.TaskObjectCountLimit), r.TaskObjectSizeLimit, string(r.ConfigFile)
 	if err := s.m.Submit(ctx, spec); err != nil {
 		return nil, toStatus(err)
 	}
@@ -201,7 +209,8 @@ func (s *controlServer) Stat(ctx context.Context, r *pb.StatRequest) (*pb.StatRe
 				state = "alive"
 			}
 			out.Workers = append(out.Workers, &pb.WorkerStat{WorkerId: w.ID, Host: w.Host, State: state,
-				TasksRunning: int32(w.Running), ThroughputBps: w.Throughput, LastSeenUnixMs: w.LastSeen.UnixMilli()})
+				TasksRunning: int32(w.Running), ThroughputBps: w.Throughput, LastSeenUnixMs: w.LastSeen.UnixMilli(),
+				RegisteredUnixMs: w.Registered.UnixMilli()})
 		}
 	}
 	return out, nil
@@ -226,6 +235,9 @@ func (s *controlServer) Stop(ctx context.Context, r *pb.StopRequest) (*pb.StopRe
 	if s.stop == nil {
 		return nil, status.Error(codes.Unimplemented, "this master cannot be stopped remotely")
 	}
+	dctx, cancel := context.WithTimeout(ctx, 2*s.m.cfg.LeaseDur/3+2*time.Second)
+	remaining := s.m.Drain(dctx)
+	cancel()
 	go s.stop()
-	return &pb.StopReply{}, nil
+	return &pb.StopReply{Remaining: remaining}, nil
 }

@@ -13,8 +13,8 @@ import (
 
 // SpecToPB converts a job spec for the wire.
 func SpecToPB(s Spec) *pb.JobSpec {
-	return &pb.JobSpec{Name: s.Name, SrcType: s.SrcType, SrcPrefix: s.SrcPrefix, DestType: s.DestType,
-		DestPrefix: s.DestPrefix, FollowSymlinks: s.FollowSymlinks, SkipExist: s.SkipExist,
+	return &pb.JobSpec{Name: s.Name, SrcType: s.SrcType, SrcPrefix: []byte(s.SrcPrefix), DestType: s.DestType,
+		DestPrefix: []byte(s.DestPrefix), FollowSymlinks: s.FollowSymlinks, SkipExist: s.SkipExist,
 		RecordMd5: s.RecordMD5, Extra: s.Extra}
 }
 
@@ -23,8 +23,8 @@ func SpecFromPB(p *pb.JobSpec) Spec {
 	if p == nil {
 		return Spec{}
 	}
-	return Spec{Name: p.Name, SrcType: p.SrcType, SrcPrefix: p.SrcPrefix, DestType: p.DestType,
-		DestPrefix: p.DestPrefix, FollowSymlinks: p.FollowSymlinks, SkipExist: p.SkipExist,
+	return Spec{Name: p.Name, SrcType: p.SrcType, SrcPrefix: string(p.SrcPrefix), DestType: p.DestType,
+		DestPrefix: string(p.DestPrefix), FollowSymlinks: p.FollowSymlinks, SkipExist: p.SkipExist,
 		RecordMD5: p.RecordMd5, Extra: p.Extra}
 }
 
@@ -35,12 +35,12 @@ func EntryToPB(e store.Entry) *pb.ManifestEntry {
 		mt = e.MTime.UnixNano()
 	}
 	return &pb.ManifestEntry{Key: []byte(e.Key), Size: e.Size, MtimeNs: mt, Etag: e.ETag,
-		Kind: pb.Kind(e.Kind), Detail: e.Detail}
+		Kind: pb.Kind(e.Kind), Detail: []byte(e.Detail)}
 }
 
 // EntryFromPB converts a wire manifest entry.
 func EntryFromPB(p *pb.ManifestEntry) store.Entry {
-	e := store.Entry{Key: string(p.Key), Size: p.Size, ETag: p.Etag, Kind: store.Kind(p.Kind), Detail: p.Detail}
+	e := store.Entry{Key: string(p.Key), Size: p.Size, ETag: p.Etag, Kind: store.Kind(p.Kind), Detail: string(p.Detail)}
 	if p.MtimeNs != 0 {
 		e.MTime = time.Unix(0, p.MtimeNs)
 	}
@@ -94,8 +94,8 @@ func StatToPB(s JobStat) *pb.JobStat {
 		SucceedTasks: c.Tasks[Succeeded], FailedTasks: c.Tasks[Failed], ScanFinished: s.ScanFinished,
 		FilesDone: c.FilesDone, FilesTotal: c.FilesTotal, BytesDone: c.BytesDone, BytesTotal: c.BytesTotal,
 		FilesFailed: c.FilesFailed, FilesSkipped: c.FilesSkipped, ThroughputBps: s.Throughput, EtaSeconds: eta,
-		Src: s.Spec.SrcType + ":" + s.Spec.SrcPrefix, Dest: s.Spec.DestType + ":" + s.Spec.DestPrefix,
-		SubmittedUnixMs: s.Submitted.UnixMilli(), Error: s.Error}
+		Src: []byte(s.Spec.SrcType + ":" + s.Spec.SrcPrefix), Dest: []byte(s.Spec.DestType + ":" + s.Spec.DestPrefix),
+		SubmittedUnixMs: s.Submitted.UnixMilli(), Error: []byte(s.Error)}
 	if !s.Finished.IsZero() {
 		out.FinishedUnixMs = s.Finished.UnixMilli()
 	}

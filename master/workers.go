@@ -36,6 +36,58 @@ func (m *Master) seen(id string) {
 	m.mu.Unlock()
 }
 
+// Leave records that a worker is exiting; its leases go back to pending
+// at once.
+func (m *Master) Leave(ctx context.Context, id string) error {
+	m.mu.Lock()
+	if w := m.workers[id]; w != nil {
+		w.left = true
+	}
+	m.mu.Unlock()
+	refs, err := m.db.ReleaseWorker(id)
+	if err != nil {
+		return err
+	}
+	m.dropLeases(refs, "worker left; its lease is pending again")
+	m.log.Info("worker left", "worker", id)
+	return nil
+}
+
+// Stopping reports whether the master is draining its workers.
+func (m *Master) Stopping() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stopping
+}
+
+// Drain tells every worker to leave (through its next lease or renewal)
+// and waits until the live ones have, or ctx ends. It returns the IDs of
+// workers still alive that did not leave.
+func (m *Master) Drain(ctx context.Context) []string {
+	m.mu.Lock()
+	m.stopping = true
+	m.mu.Unlock()
+	m.notify()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var remaining []string
+		for _, w := range m.Workers() {
+			if w.Alive && !w.Left {
+				remaining = append(remaining, w.ID)
+			}
+		}
+		if len(remaining) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return remaining
+		case <-tick.C:
+		}
+	}
+}
+
 // LeaseDuration is how long a lease lasts without renewal.
 func (m *Master) LeaseDuration() time.Duration { return m.cfg.LeaseDur }
 
@@ -47,8 +99,11 @@ func (m *Master) Lease(ctx context.Context, worker string, max int, wait time.Du
 	defer deadline.Stop()
 	for {
 		m.mu.Lock()
-		after, wake := m.lastJob, m.wake
+		after, wake, stopping := m.lastJob, m.wake, m.stopping
 		m.mu.Unlock()
+		if stopping {
+			return nil, nil
+		}
 		leases, err := m.db.LeaseTasks(worker, max, after)
 		if err != nil || len(leases) > 0 {
 			if len(leases) > 0 {

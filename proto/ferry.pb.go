@@ -307,7 +307,9 @@ type LeaseReply struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Tasks []*TaskLease           `protobuf:"bytes,1,rep,name=tasks,proto3" json:"tasks,omitempty"`
 	// When no task was granted: how long to wait before asking again.
-	RetryAfterMs  int32 `protobuf:"varint,2,opt,name=retry_after_ms,json=retryAfterMs,proto3" json:"retry_after_ms,omitempty"`
+	RetryAfterMs int32 `protobuf:"varint,2,opt,name=retry_after_ms,json=retryAfterMs,proto3" json:"retry_after_ms,omitempty"`
+	// The master is stopping: the worker should abandon its tasks and exit.
+	Stop          bool `protobuf:"varint,3,opt,name=stop,proto3" json:"stop,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -356,14 +358,21 @@ func (x *LeaseReply) GetRetryAfterMs() int32 {
 	return 0
 }
 
+func (x *LeaseReply) GetStop() bool {
+	if x != nil {
+		return x.Stop
+	}
+	return false
+}
+
 // JobSpec is what a worker needs to copy a job's entries.
 type JobSpec struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Name           string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	SrcType        string                 `protobuf:"bytes,2,opt,name=src_type,json=srcType,proto3" json:"src_type,omitempty"`
-	SrcPrefix      string                 `protobuf:"bytes,3,opt,name=src_prefix,json=srcPrefix,proto3" json:"src_prefix,omitempty"`
+	SrcPrefix      []byte                 `protobuf:"bytes,3,opt,name=src_prefix,json=srcPrefix,proto3" json:"src_prefix,omitempty"` // paths are bytes: they may not be UTF-8
 	DestType       string                 `protobuf:"bytes,4,opt,name=dest_type,json=destType,proto3" json:"dest_type,omitempty"`
-	DestPrefix     string                 `protobuf:"bytes,5,opt,name=dest_prefix,json=destPrefix,proto3" json:"dest_prefix,omitempty"`
+	DestPrefix     []byte                 `protobuf:"bytes,5,opt,name=dest_prefix,json=destPrefix,proto3" json:"dest_prefix,omitempty"`
 	FollowSymlinks bool                   `protobuf:"varint,6,opt,name=follow_symlinks,json=followSymlinks,proto3" json:"follow_symlinks,omitempty"`
 	SkipExist      bool                   `protobuf:"varint,7,opt,name=skip_exist,json=skipExist,proto3" json:"skip_exist,omitempty"`
 	RecordMd5      bool                   `protobuf:"varint,8,opt,name=record_md5,json=recordMd5,proto3" json:"record_md5,omitempty"`
@@ -416,11 +425,11 @@ func (x *JobSpec) GetSrcType() string {
 	return ""
 }
 
-func (x *JobSpec) GetSrcPrefix() string {
+func (x *JobSpec) GetSrcPrefix() []byte {
 	if x != nil {
 		return x.SrcPrefix
 	}
-	return ""
+	return nil
 }
 
 func (x *JobSpec) GetDestType() string {
@@ -430,11 +439,11 @@ func (x *JobSpec) GetDestType() string {
 	return ""
 }
 
-func (x *JobSpec) GetDestPrefix() string {
+func (x *JobSpec) GetDestPrefix() []byte {
 	if x != nil {
 		return x.DestPrefix
 	}
-	return ""
+	return nil
 }
 
 func (x *JobSpec) GetFollowSymlinks() bool {
@@ -472,7 +481,7 @@ type ManifestEntry struct {
 	MtimeNs       int64                  `protobuf:"varint,3,opt,name=mtime_ns,json=mtimeNs,proto3" json:"mtime_ns,omitempty"`
 	Etag          string                 `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
 	Kind          Kind                   `protobuf:"varint,5,opt,name=kind,proto3,enum=ferry.v1.Kind" json:"kind,omitempty"`
-	Detail        string                 `protobuf:"bytes,6,opt,name=detail,proto3" json:"detail,omitempty"`
+	Detail        []byte                 `protobuf:"bytes,6,opt,name=detail,proto3" json:"detail,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -542,11 +551,11 @@ func (x *ManifestEntry) GetKind() Kind {
 	return Kind_KIND_FILE
 }
 
-func (x *ManifestEntry) GetDetail() string {
+func (x *ManifestEntry) GetDetail() []byte {
 	if x != nil {
 		return x.Detail
 	}
-	return ""
+	return nil
 }
 
 type TaskLease struct {
@@ -757,6 +766,7 @@ type RenewReply struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Lost           []*LeaseRef            `protobuf:"bytes,1,rep,name=lost,proto3" json:"lost,omitempty"`
 	DeadlineUnixMs int64                  `protobuf:"varint,2,opt,name=deadline_unix_ms,json=deadlineUnixMs,proto3" json:"deadline_unix_ms,omitempty"`
+	Stop           bool                   `protobuf:"varint,3,opt,name=stop,proto3" json:"stop,omitempty"` // as in LeaseReply
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -805,19 +815,106 @@ func (x *RenewReply) GetDeadlineUnixMs() int64 {
 	return 0
 }
 
+func (x *RenewReply) GetStop() bool {
+	if x != nil {
+		return x.Stop
+	}
+	return false
+}
+
+type LeaveRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	WorkerId      string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaveRequest) Reset() {
+	*x = LeaveRequest{}
+	mi := &file_ferry_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaveRequest) ProtoMessage() {}
+
+func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
+func (*LeaveRequest) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *LeaveRequest) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+type LeaveReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaveReply) Reset() {
+	*x = LeaveReply{}
+	mi := &file_ferry_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaveReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaveReply) ProtoMessage() {}
+
+func (x *LeaveReply) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
+func (*LeaveReply) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{11}
+}
+
 // EntryResult reports one entry of a task that did not simply succeed.
 type EntryResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Index         uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"` // position in the task's manifest
 	Result        Result                 `protobuf:"varint,2,opt,name=result,proto3,enum=ferry.v1.Result" json:"result,omitempty"`
-	Detail        string                 `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"` // reason code and cause, e.g. "SOURCE_MISSING: ..."
+	Detail        []byte                 `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"` // reason code and cause, e.g. "SOURCE_MISSING: ..."; may hold a key
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EntryResult) Reset() {
 	*x = EntryResult{}
-	mi := &file_ferry_proto_msgTypes[10]
+	mi := &file_ferry_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -829,7 +926,7 @@ func (x *EntryResult) String() string {
 func (*EntryResult) ProtoMessage() {}
 
 func (x *EntryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[10]
+	mi := &file_ferry_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -842,7 +939,7 @@ func (x *EntryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntryResult.ProtoReflect.Descriptor instead.
 func (*EntryResult) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{10}
+	return file_ferry_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *EntryResult) GetIndex() uint32 {
@@ -859,11 +956,11 @@ func (x *EntryResult) GetResult() Result {
 	return Result_RESULT_OK
 }
 
-func (x *EntryResult) GetDetail() string {
+func (x *EntryResult) GetDetail() []byte {
 	if x != nil {
 		return x.Detail
 	}
-	return ""
+	return nil
 }
 
 type CompleteRequest struct {
@@ -879,7 +976,7 @@ type CompleteRequest struct {
 
 func (x *CompleteRequest) Reset() {
 	*x = CompleteRequest{}
-	mi := &file_ferry_proto_msgTypes[11]
+	mi := &file_ferry_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -891,7 +988,7 @@ func (x *CompleteRequest) String() string {
 func (*CompleteRequest) ProtoMessage() {}
 
 func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[11]
+	mi := &file_ferry_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -904,7 +1001,7 @@ func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteRequest.ProtoReflect.Descriptor instead.
 func (*CompleteRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{11}
+	return file_ferry_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CompleteRequest) GetWorkerId() string {
@@ -944,7 +1041,7 @@ type CompleteReply struct {
 
 func (x *CompleteReply) Reset() {
 	*x = CompleteReply{}
-	mi := &file_ferry_proto_msgTypes[12]
+	mi := &file_ferry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +1053,7 @@ func (x *CompleteReply) String() string {
 func (*CompleteReply) ProtoMessage() {}
 
 func (x *CompleteReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[12]
+	mi := &file_ferry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +1066,7 @@ func (x *CompleteReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReply.ProtoReflect.Descriptor instead.
 func (*CompleteReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{12}
+	return file_ferry_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CompleteReply) GetAttemptDir() string {
@@ -987,14 +1084,14 @@ type AuditRecord struct {
 	Crc64         uint64                 `protobuf:"varint,4,opt,name=crc64,proto3" json:"crc64,omitempty"`
 	HasCrc        bool                   `protobuf:"varint,5,opt,name=has_crc,json=hasCrc,proto3" json:"has_crc,omitempty"`
 	Key           []byte                 `protobuf:"bytes,6,opt,name=key,proto3" json:"key,omitempty"`
-	Detail        string                 `protobuf:"bytes,7,opt,name=detail,proto3" json:"detail,omitempty"`
+	Detail        []byte                 `protobuf:"bytes,7,opt,name=detail,proto3" json:"detail,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_ferry_proto_msgTypes[13]
+	mi := &file_ferry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1006,7 +1103,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[13]
+	mi := &file_ferry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1019,7 +1116,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{13}
+	return file_ferry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AuditRecord) GetTimeUnixMs() int64 {
@@ -1064,11 +1161,11 @@ func (x *AuditRecord) GetKey() []byte {
 	return nil
 }
 
-func (x *AuditRecord) GetDetail() string {
+func (x *AuditRecord) GetDetail() []byte {
 	if x != nil {
 		return x.Detail
 	}
-	return ""
+	return nil
 }
 
 type AuditBatch struct {
@@ -1081,7 +1178,7 @@ type AuditBatch struct {
 
 func (x *AuditBatch) Reset() {
 	*x = AuditBatch{}
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1093,7 +1190,7 @@ func (x *AuditBatch) String() string {
 func (*AuditBatch) ProtoMessage() {}
 
 func (x *AuditBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1106,7 +1203,7 @@ func (x *AuditBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditBatch.ProtoReflect.Descriptor instead.
 func (*AuditBatch) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{14}
+	return file_ferry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AuditBatch) GetLease() *LeaseRef {
@@ -1134,7 +1231,7 @@ type TaskProgress struct {
 
 func (x *TaskProgress) Reset() {
 	*x = TaskProgress{}
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1146,7 +1243,7 @@ func (x *TaskProgress) String() string {
 func (*TaskProgress) ProtoMessage() {}
 
 func (x *TaskProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1159,7 +1256,7 @@ func (x *TaskProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskProgress.ProtoReflect.Descriptor instead.
 func (*TaskProgress) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{15}
+	return file_ferry_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TaskProgress) GetLease() *LeaseRef {
@@ -1196,7 +1293,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1208,7 +1305,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1221,7 +1318,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{16}
+	return file_ferry_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReportRequest) GetWorkerId() string {
@@ -1254,13 +1351,14 @@ func (x *ReportRequest) GetBytesCopied() int64 {
 
 type ReportReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	Stop          bool                   `protobuf:"varint,1,opt,name=stop,proto3" json:"stop,omitempty"` // as in LeaseReply
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReportReply) Reset() {
 	*x = ReportReply{}
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1370,7 @@ func (x *ReportReply) String() string {
 func (*ReportReply) ProtoMessage() {}
 
 func (x *ReportReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1383,14 @@ func (x *ReportReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReply.ProtoReflect.Descriptor instead.
 func (*ReportReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{17}
+	return file_ferry_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ReportReply) GetStop() bool {
+	if x != nil {
+		return x.Stop
+	}
+	return false
 }
 
 type SubmitRequest struct {
@@ -1293,7 +1398,7 @@ type SubmitRequest struct {
 	Spec                 *JobSpec               `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
 	TaskObjectCountLimit int32                  `protobuf:"varint,2,opt,name=task_object_count_limit,json=taskObjectCountLimit,proto3" json:"task_object_count_limit,omitempty"`
 	TaskObjectSizeLimit  int64                  `protobuf:"varint,3,opt,name=task_object_size_limit,json=taskObjectSizeLimit,proto3" json:"task_object_size_limit,omitempty"`
-	ConfigFile           string                 `protobuf:"bytes,4,opt,name=config_file,json=configFile,proto3" json:"config_file,omitempty"`
+	ConfigFile           []byte                 `protobuf:"bytes,4,opt,name=config_file,json=configFile,proto3" json:"config_file,omitempty"`
 	ConfigText           []byte                 `protobuf:"bytes,5,opt,name=config_text,json=configText,proto3" json:"config_text,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
@@ -1301,7 +1406,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1313,7 +1418,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1326,7 +1431,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{18}
+	return file_ferry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SubmitRequest) GetSpec() *JobSpec {
@@ -1350,11 +1455,11 @@ func (x *SubmitRequest) GetTaskObjectSizeLimit() int64 {
 	return 0
 }
 
-func (x *SubmitRequest) GetConfigFile() string {
+func (x *SubmitRequest) GetConfigFile() []byte {
 	if x != nil {
 		return x.ConfigFile
 	}
-	return ""
+	return nil
 }
 
 func (x *SubmitRequest) GetConfigText() []byte {
@@ -1373,7 +1478,7 @@ type SubmitReply struct {
 
 func (x *SubmitReply) Reset() {
 	*x = SubmitReply{}
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1385,7 +1490,7 @@ func (x *SubmitReply) String() string {
 func (*SubmitReply) ProtoMessage() {}
 
 func (x *SubmitReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1398,7 +1503,7 @@ func (x *SubmitReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitReply.ProtoReflect.Descriptor instead.
 func (*SubmitReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{19}
+	return file_ferry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SubmitReply) GetJob() string {
@@ -1418,7 +1523,7 @@ type StatRequest struct {
 
 func (x *StatRequest) Reset() {
 	*x = StatRequest{}
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1430,7 +1535,7 @@ func (x *StatRequest) String() string {
 func (*StatRequest) ProtoMessage() {}
 
 func (x *StatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1443,7 +1548,7 @@ func (x *StatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatRequest.ProtoReflect.Descriptor instead.
 func (*StatRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{20}
+	return file_ferry_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StatRequest) GetJob() string {
@@ -1478,18 +1583,18 @@ type JobStat struct {
 	FilesSkipped    int64                  `protobuf:"varint,14,opt,name=files_skipped,json=filesSkipped,proto3" json:"files_skipped,omitempty"`
 	ThroughputBps   float64                `protobuf:"fixed64,15,opt,name=throughput_bps,json=throughputBps,proto3" json:"throughput_bps,omitempty"`
 	EtaSeconds      int64                  `protobuf:"varint,16,opt,name=eta_seconds,json=etaSeconds,proto3" json:"eta_seconds,omitempty"` // -1 when unknown
-	Src             string                 `protobuf:"bytes,17,opt,name=src,proto3" json:"src,omitempty"`
-	Dest            string                 `protobuf:"bytes,18,opt,name=dest,proto3" json:"dest,omitempty"`
+	Src             []byte                 `protobuf:"bytes,17,opt,name=src,proto3" json:"src,omitempty"`
+	Dest            []byte                 `protobuf:"bytes,18,opt,name=dest,proto3" json:"dest,omitempty"`
 	SubmittedUnixMs int64                  `protobuf:"varint,19,opt,name=submitted_unix_ms,json=submittedUnixMs,proto3" json:"submitted_unix_ms,omitempty"`
 	FinishedUnixMs  int64                  `protobuf:"varint,20,opt,name=finished_unix_ms,json=finishedUnixMs,proto3" json:"finished_unix_ms,omitempty"`
-	Error           string                 `protobuf:"bytes,21,opt,name=error,proto3" json:"error,omitempty"`
+	Error           []byte                 `protobuf:"bytes,21,opt,name=error,proto3" json:"error,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
 
 func (x *JobStat) Reset() {
 	*x = JobStat{}
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1501,7 +1606,7 @@ func (x *JobStat) String() string {
 func (*JobStat) ProtoMessage() {}
 
 func (x *JobStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1514,7 +1619,7 @@ func (x *JobStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobStat.ProtoReflect.Descriptor instead.
 func (*JobStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{21}
+	return file_ferry_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *JobStat) GetName() string {
@@ -1629,18 +1734,18 @@ func (x *JobStat) GetEtaSeconds() int64 {
 	return 0
 }
 
-func (x *JobStat) GetSrc() string {
+func (x *JobStat) GetSrc() []byte {
 	if x != nil {
 		return x.Src
 	}
-	return ""
+	return nil
 }
 
-func (x *JobStat) GetDest() string {
+func (x *JobStat) GetDest() []byte {
 	if x != nil {
 		return x.Dest
 	}
-	return ""
+	return nil
 }
 
 func (x *JobStat) GetSubmittedUnixMs() int64 {
@@ -1657,28 +1762,29 @@ func (x *JobStat) GetFinishedUnixMs() int64 {
 	return 0
 }
 
-func (x *JobStat) GetError() string {
+func (x *JobStat) GetError() []byte {
 	if x != nil {
 		return x.Error
 	}
-	return ""
+	return nil
 }
 
 type WorkerStat struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	WorkerId       string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
-	Host           string                 `protobuf:"bytes,2,opt,name=host,proto3" json:"host,omitempty"`
-	State          string                 `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
-	TasksRunning   int32                  `protobuf:"varint,4,opt,name=tasks_running,json=tasksRunning,proto3" json:"tasks_running,omitempty"`
-	ThroughputBps  float64                `protobuf:"fixed64,5,opt,name=throughput_bps,json=throughputBps,proto3" json:"throughput_bps,omitempty"`
-	LastSeenUnixMs int64                  `protobuf:"varint,6,opt,name=last_seen_unix_ms,json=lastSeenUnixMs,proto3" json:"last_seen_unix_ms,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	WorkerId         string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	Host             string                 `protobuf:"bytes,2,opt,name=host,proto3" json:"host,omitempty"`
+	State            string                 `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	TasksRunning     int32                  `protobuf:"varint,4,opt,name=tasks_running,json=tasksRunning,proto3" json:"tasks_running,omitempty"`
+	ThroughputBps    float64                `protobuf:"fixed64,5,opt,name=throughput_bps,json=throughputBps,proto3" json:"throughput_bps,omitempty"`
+	LastSeenUnixMs   int64                  `protobuf:"varint,6,opt,name=last_seen_unix_ms,json=lastSeenUnixMs,proto3" json:"last_seen_unix_ms,omitempty"`
+	RegisteredUnixMs int64                  `protobuf:"varint,7,opt,name=registered_unix_ms,json=registeredUnixMs,proto3" json:"registered_unix_ms,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *WorkerStat) Reset() {
 	*x = WorkerStat{}
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1690,7 +1796,7 @@ func (x *WorkerStat) String() string {
 func (*WorkerStat) ProtoMessage() {}
 
 func (x *WorkerStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1703,7 +1809,7 @@ func (x *WorkerStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStat.ProtoReflect.Descriptor instead.
 func (*WorkerStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{22}
+	return file_ferry_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *WorkerStat) GetWorkerId() string {
@@ -1748,6 +1854,13 @@ func (x *WorkerStat) GetLastSeenUnixMs() int64 {
 	return 0
 }
 
+func (x *WorkerStat) GetRegisteredUnixMs() int64 {
+	if x != nil {
+		return x.RegisteredUnixMs
+	}
+	return 0
+}
+
 type StatReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Jobs          []*JobStat             `protobuf:"bytes,1,rep,name=jobs,proto3" json:"jobs,omitempty"`
@@ -1758,7 +1871,7 @@ type StatReply struct {
 
 func (x *StatReply) Reset() {
 	*x = StatReply{}
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1770,7 +1883,7 @@ func (x *StatReply) String() string {
 func (*StatReply) ProtoMessage() {}
 
 func (x *StatReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1783,7 +1896,7 @@ func (x *StatReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatReply.ProtoReflect.Descriptor instead.
 func (*StatReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{23}
+	return file_ferry_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StatReply) GetJobs() []*JobStat {
@@ -1809,7 +1922,7 @@ type RetryRequest struct {
 
 func (x *RetryRequest) Reset() {
 	*x = RetryRequest{}
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1821,7 +1934,7 @@ func (x *RetryRequest) String() string {
 func (*RetryRequest) ProtoMessage() {}
 
 func (x *RetryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1834,7 +1947,7 @@ func (x *RetryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRequest.ProtoReflect.Descriptor instead.
 func (*RetryRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{24}
+	return file_ferry_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RetryRequest) GetJob() string {
@@ -1854,7 +1967,7 @@ type RetryReply struct {
 
 func (x *RetryReply) Reset() {
 	*x = RetryReply{}
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1866,7 +1979,7 @@ func (x *RetryReply) String() string {
 func (*RetryReply) ProtoMessage() {}
 
 func (x *RetryReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1879,7 +1992,7 @@ func (x *RetryReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryReply.ProtoReflect.Descriptor instead.
 func (*RetryReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{25}
+	return file_ferry_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RetryReply) GetTasks() int64 {
@@ -1906,7 +2019,7 @@ type CleanRequest struct {
 
 func (x *CleanRequest) Reset() {
 	*x = CleanRequest{}
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1918,7 +2031,7 @@ func (x *CleanRequest) String() string {
 func (*CleanRequest) ProtoMessage() {}
 
 func (x *CleanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1931,7 +2044,7 @@ func (x *CleanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanRequest.ProtoReflect.Descriptor instead.
 func (*CleanRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{26}
+	return file_ferry_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CleanRequest) GetJob() string {
@@ -1956,7 +2069,7 @@ type CleanReply struct {
 
 func (x *CleanReply) Reset() {
 	*x = CleanReply{}
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1968,7 +2081,7 @@ func (x *CleanReply) String() string {
 func (*CleanReply) ProtoMessage() {}
 
 func (x *CleanReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1981,7 +2094,7 @@ func (x *CleanReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanReply.ProtoReflect.Descriptor instead.
 func (*CleanReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{27}
+	return file_ferry_proto_rawDescGZIP(), []int{29}
 }
 
 type StopRequest struct {
@@ -1992,7 +2105,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2004,7 +2117,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2017,18 +2130,20 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{28}
+	return file_ferry_proto_rawDescGZIP(), []int{30}
 }
 
 type StopReply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Workers that had not left when the drain ended (stop them over SSH).
+	Remaining     []string `protobuf:"bytes,1,rep,name=remaining,proto3" json:"remaining,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StopReply) Reset() {
 	*x = StopReply{}
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2040,7 +2155,7 @@ func (x *StopReply) String() string {
 func (*StopReply) ProtoMessage() {}
 
 func (x *StopReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2053,7 +2168,14 @@ func (x *StopReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopReply.ProtoReflect.Descriptor instead.
 func (*StopReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{29}
+	return file_ferry_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *StopReply) GetRemaining() []string {
+	if x != nil {
+		return x.Remaining
+	}
+	return nil
 }
 
 var File_ferry_proto protoreflect.FileDescriptor
@@ -2072,18 +2194,19 @@ const file_ferry_proto_rawDesc = "" +
 	"\rlease_seconds\x18\x02 \x01(\x05R\fleaseSeconds\"H\n" +
 	"\fLeaseRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x1b\n" +
-	"\tmax_tasks\x18\x02 \x01(\x05R\bmaxTasks\"]\n" +
+	"\tmax_tasks\x18\x02 \x01(\x05R\bmaxTasks\"q\n" +
 	"\n" +
 	"LeaseReply\x12)\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x13.ferry.v1.TaskLeaseR\x05tasks\x12$\n" +
-	"\x0eretry_after_ms\x18\x02 \x01(\x05R\fretryAfterMs\"\xea\x02\n" +
+	"\x0eretry_after_ms\x18\x02 \x01(\x05R\fretryAfterMs\x12\x12\n" +
+	"\x04stop\x18\x03 \x01(\bR\x04stop\"\xea\x02\n" +
 	"\aJobSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\bsrc_type\x18\x02 \x01(\tR\asrcType\x12\x1d\n" +
 	"\n" +
-	"src_prefix\x18\x03 \x01(\tR\tsrcPrefix\x12\x1b\n" +
+	"src_prefix\x18\x03 \x01(\fR\tsrcPrefix\x12\x1b\n" +
 	"\tdest_type\x18\x04 \x01(\tR\bdestType\x12\x1f\n" +
-	"\vdest_prefix\x18\x05 \x01(\tR\n" +
+	"\vdest_prefix\x18\x05 \x01(\fR\n" +
 	"destPrefix\x12'\n" +
 	"\x0ffollow_symlinks\x18\x06 \x01(\bR\x0efollowSymlinks\x12\x1d\n" +
 	"\n" +
@@ -2101,7 +2224,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\bmtime_ns\x18\x03 \x01(\x03R\amtimeNs\x12\x12\n" +
 	"\x04etag\x18\x04 \x01(\tR\x04etag\x12\"\n" +
 	"\x04kind\x18\x05 \x01(\x0e2\x0e.ferry.v1.KindR\x04kind\x12\x16\n" +
-	"\x06detail\x18\x06 \x01(\tR\x06detail\"\xef\x01\n" +
+	"\x06detail\x18\x06 \x01(\fR\x06detail\"\xef\x01\n" +
 	"\tTaskLease\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\x12\x17\n" +
 	"\atask_id\x18\x02 \x01(\x04R\x06taskId\x12\x19\n" +
@@ -2116,15 +2239,20 @@ const file_ferry_proto_rawDesc = "" +
 	"\blease_id\x18\x03 \x01(\x04R\aleaseId\"W\n" +
 	"\fRenewRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12*\n" +
-	"\x06leases\x18\x02 \x03(\v2\x12.ferry.v1.LeaseRefR\x06leases\"^\n" +
+	"\x06leases\x18\x02 \x03(\v2\x12.ferry.v1.LeaseRefR\x06leases\"r\n" +
 	"\n" +
 	"RenewReply\x12&\n" +
 	"\x04lost\x18\x01 \x03(\v2\x12.ferry.v1.LeaseRefR\x04lost\x12(\n" +
-	"\x10deadline_unix_ms\x18\x02 \x01(\x03R\x0edeadlineUnixMs\"e\n" +
+	"\x10deadline_unix_ms\x18\x02 \x01(\x03R\x0edeadlineUnixMs\x12\x12\n" +
+	"\x04stop\x18\x03 \x01(\bR\x04stop\"+\n" +
+	"\fLeaveRequest\x12\x1b\n" +
+	"\tworker_id\x18\x01 \x01(\tR\bworkerId\"\f\n" +
+	"\n" +
+	"LeaveReply\"e\n" +
 	"\vEntryResult\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12(\n" +
 	"\x06result\x18\x02 \x01(\x0e2\x10.ferry.v1.ResultR\x06result\x12\x16\n" +
-	"\x06detail\x18\x03 \x01(\tR\x06detail\"\xb1\x01\n" +
+	"\x06detail\x18\x03 \x01(\fR\x06detail\"\xb1\x01\n" +
 	"\x0fCompleteRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12(\n" +
 	"\x05lease\x18\x02 \x01(\v2\x12.ferry.v1.LeaseRefR\x05lease\x12/\n" +
@@ -2141,7 +2269,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\x05crc64\x18\x04 \x01(\x04R\x05crc64\x12\x17\n" +
 	"\ahas_crc\x18\x05 \x01(\bR\x06hasCrc\x12\x10\n" +
 	"\x03key\x18\x06 \x01(\fR\x03key\x12\x16\n" +
-	"\x06detail\x18\a \x01(\tR\x06detail\"g\n" +
+	"\x06detail\x18\a \x01(\fR\x06detail\"g\n" +
 	"\n" +
 	"AuditBatch\x12(\n" +
 	"\x05lease\x18\x01 \x01(\v2\x12.ferry.v1.LeaseRefR\x05lease\x12/\n" +
@@ -2156,13 +2284,14 @@ const file_ferry_proto_rawDesc = "" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12,\n" +
 	"\x06audits\x18\x02 \x03(\v2\x14.ferry.v1.AuditBatchR\x06audits\x122\n" +
 	"\bprogress\x18\x03 \x03(\v2\x16.ferry.v1.TaskProgressR\bprogress\x12!\n" +
-	"\fbytes_copied\x18\x04 \x01(\x03R\vbytesCopied\"\r\n" +
-	"\vReportReply\"\xe4\x01\n" +
+	"\fbytes_copied\x18\x04 \x01(\x03R\vbytesCopied\"!\n" +
+	"\vReportReply\x12\x12\n" +
+	"\x04stop\x18\x01 \x01(\bR\x04stop\"\xe4\x01\n" +
 	"\rSubmitRequest\x12%\n" +
 	"\x04spec\x18\x01 \x01(\v2\x11.ferry.v1.JobSpecR\x04spec\x125\n" +
 	"\x17task_object_count_limit\x18\x02 \x01(\x05R\x14taskObjectCountLimit\x123\n" +
 	"\x16task_object_size_limit\x18\x03 \x01(\x03R\x13taskObjectSizeLimit\x12\x1f\n" +
-	"\vconfig_file\x18\x04 \x01(\tR\n" +
+	"\vconfig_file\x18\x04 \x01(\fR\n" +
 	"configFile\x12\x1f\n" +
 	"\vconfig_text\x18\x05 \x01(\fR\n" +
 	"configText\"\x1f\n" +
@@ -2194,11 +2323,11 @@ const file_ferry_proto_rawDesc = "" +
 	"\x0ethroughput_bps\x18\x0f \x01(\x01R\rthroughputBps\x12\x1f\n" +
 	"\veta_seconds\x18\x10 \x01(\x03R\n" +
 	"etaSeconds\x12\x10\n" +
-	"\x03src\x18\x11 \x01(\tR\x03src\x12\x12\n" +
-	"\x04dest\x18\x12 \x01(\tR\x04dest\x12*\n" +
+	"\x03src\x18\x11 \x01(\fR\x03src\x12\x12\n" +
+	"\x04dest\x18\x12 \x01(\fR\x04dest\x12*\n" +
 	"\x11submitted_unix_ms\x18\x13 \x01(\x03R\x0fsubmittedUnixMs\x12(\n" +
 	"\x10finished_unix_ms\x18\x14 \x01(\x03R\x0efinishedUnixMs\x12\x14\n" +
-	"\x05error\x18\x15 \x01(\tR\x05error\"\xca\x01\n" +
+	"\x05error\x18\x15 \x01(\fR\x05error\"\xf8\x01\n" +
 	"\n" +
 	"WorkerStat\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x12\n" +
@@ -2206,7 +2335,8 @@ const file_ferry_proto_rawDesc = "" +
 	"\x05state\x18\x03 \x01(\tR\x05state\x12#\n" +
 	"\rtasks_running\x18\x04 \x01(\x05R\ftasksRunning\x12%\n" +
 	"\x0ethroughput_bps\x18\x05 \x01(\x01R\rthroughputBps\x12)\n" +
-	"\x11last_seen_unix_ms\x18\x06 \x01(\x03R\x0elastSeenUnixMs\"b\n" +
+	"\x11last_seen_unix_ms\x18\x06 \x01(\x03R\x0elastSeenUnixMs\x12,\n" +
+	"\x12registered_unix_ms\x18\a \x01(\x03R\x10registeredUnixMs\"b\n" +
 	"\tStatReply\x12%\n" +
 	"\x04jobs\x18\x01 \x03(\v2\x11.ferry.v1.JobStatR\x04jobs\x12.\n" +
 	"\aworkers\x18\x02 \x03(\v2\x14.ferry.v1.WorkerStatR\aworkers\" \n" +
@@ -2221,8 +2351,9 @@ const file_ferry_proto_rawDesc = "" +
 	"\x05force\x18\x02 \x01(\bR\x05force\"\f\n" +
 	"\n" +
 	"CleanReply\"\r\n" +
-	"\vStopRequest\"\v\n" +
-	"\tStopReply*9\n" +
+	"\vStopRequest\")\n" +
+	"\tStopReply\x12\x1c\n" +
+	"\tremaining\x18\x01 \x03(\tR\tremaining*9\n" +
 	"\x04Kind\x12\r\n" +
 	"\tKIND_FILE\x10\x00\x12\x10\n" +
 	"\fKIND_SYMLINK\x10\x01\x12\x10\n" +
@@ -2230,12 +2361,13 @@ const file_ferry_proto_rawDesc = "" +
 	"\x06Result\x12\r\n" +
 	"\tRESULT_OK\x10\x00\x12\x0f\n" +
 	"\vRESULT_SKIP\x10\x01\x12\x0f\n" +
-	"\vRESULT_FAIL\x10\x022\xf6\x01\n" +
+	"\vRESULT_FAIL\x10\x022\xad\x02\n" +
 	"\x06Master\x12>\n" +
 	"\bRegister\x12\x19.ferry.v1.RegisterRequest\x1a\x17.ferry.v1.RegisterReply\x125\n" +
 	"\x05Lease\x12\x16.ferry.v1.LeaseRequest\x1a\x14.ferry.v1.LeaseReply\x125\n" +
 	"\x05Renew\x12\x16.ferry.v1.RenewRequest\x1a\x14.ferry.v1.RenewReply\x12>\n" +
-	"\bComplete\x12\x19.ferry.v1.CompleteRequest\x1a\x17.ferry.v1.CompleteReply2C\n" +
+	"\bComplete\x12\x19.ferry.v1.CompleteRequest\x1a\x17.ferry.v1.CompleteReply\x125\n" +
+	"\x05Leave\x12\x16.ferry.v1.LeaveRequest\x1a\x14.ferry.v1.LeaveReply2C\n" +
 	"\aTracker\x128\n" +
 	"\x06Report\x12\x17.ferry.v1.ReportRequest\x1a\x15.ferry.v1.ReportReply2\x99\x02\n" +
 	"\aControl\x128\n" +
@@ -2258,7 +2390,7 @@ func file_ferry_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_ferry_proto_goTypes = []any{
 	(Kind)(0),               // 0: ferry.v1.Kind
 	(Result)(0),             // 1: ferry.v1.Result
@@ -2272,31 +2404,33 @@ var file_ferry_proto_goTypes = []any{
 	(*LeaseRef)(nil),        // 9: ferry.v1.LeaseRef
 	(*RenewRequest)(nil),    // 10: ferry.v1.RenewRequest
 	(*RenewReply)(nil),      // 11: ferry.v1.RenewReply
-	(*EntryResult)(nil),     // 12: ferry.v1.EntryResult
-	(*CompleteRequest)(nil), // 13: ferry.v1.CompleteRequest
-	(*CompleteReply)(nil),   // 14: ferry.v1.CompleteReply
-	(*AuditRecord)(nil),     // 15: ferry.v1.AuditRecord
-	(*AuditBatch)(nil),      // 16: ferry.v1.AuditBatch
-	(*TaskProgress)(nil),    // 17: ferry.v1.TaskProgress
-	(*ReportRequest)(nil),   // 18: ferry.v1.ReportRequest
-	(*ReportReply)(nil),     // 19: ferry.v1.ReportReply
-	(*SubmitRequest)(nil),   // 20: ferry.v1.SubmitRequest
-	(*SubmitReply)(nil),     // 21: ferry.v1.SubmitReply
-	(*StatRequest)(nil),     // 22: ferry.v1.StatRequest
-	(*JobStat)(nil),         // 23: ferry.v1.JobStat
-	(*WorkerStat)(nil),      // 24: ferry.v1.WorkerStat
-	(*StatReply)(nil),       // 25: ferry.v1.StatReply
-	(*RetryRequest)(nil),    // 26: ferry.v1.RetryRequest
-	(*RetryReply)(nil),      // 27: ferry.v1.RetryReply
-	(*CleanRequest)(nil),    // 28: ferry.v1.CleanRequest
-	(*CleanReply)(nil),      // 29: ferry.v1.CleanReply
-	(*StopRequest)(nil),     // 30: ferry.v1.StopRequest
-	(*StopReply)(nil),       // 31: ferry.v1.StopReply
-	nil,                     // 32: ferry.v1.JobSpec.ExtraEntry
+	(*LeaveRequest)(nil),    // 12: ferry.v1.LeaveRequest
+	(*LeaveReply)(nil),      // 13: ferry.v1.LeaveReply
+	(*EntryResult)(nil),     // 14: ferry.v1.EntryResult
+	(*CompleteRequest)(nil), // 15: ferry.v1.CompleteRequest
+	(*CompleteReply)(nil),   // 16: ferry.v1.CompleteReply
+	(*AuditRecord)(nil),     // 17: ferry.v1.AuditRecord
+	(*AuditBatch)(nil),      // 18: ferry.v1.AuditBatch
+	(*TaskProgress)(nil),    // 19: ferry.v1.TaskProgress
+	(*ReportRequest)(nil),   // 20: ferry.v1.ReportRequest
+	(*ReportReply)(nil),     // 21: ferry.v1.ReportReply
+	(*SubmitRequest)(nil),   // 22: ferry.v1.SubmitRequest
+	(*SubmitReply)(nil),     // 23: ferry.v1.SubmitReply
+	(*StatRequest)(nil),     // 24: ferry.v1.StatRequest
+	(*JobStat)(nil),         // 25: ferry.v1.JobStat
+	(*WorkerStat)(nil),      // 26: ferry.v1.WorkerStat
+	(*StatReply)(nil),       // 27: ferry.v1.StatReply
+	(*RetryRequest)(nil),    // 28: ferry.v1.RetryRequest
+	(*RetryReply)(nil),      // 29: ferry.v1.RetryReply
+	(*CleanRequest)(nil),    // 30: ferry.v1.CleanRequest
+	(*CleanReply)(nil),      // 31: ferry.v1.CleanReply
+	(*StopRequest)(nil),     // 32: ferry.v1.StopRequest
+	(*StopReply)(nil),       // 33: ferry.v1.StopReply
+	nil,                     // 34: ferry.v1.JobSpec.ExtraEntry
 }
 var file_ferry_proto_depIdxs = []int32{
 	8,  // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
-	32, // 1: ferry.v1.JobSpec.extra:type_name -> ferry.v1.JobSpec.ExtraEntry
+	34, // 1: ferry.v1.JobSpec.extra:type_name -> ferry.v1.JobSpec.ExtraEntry
 	0,  // 2: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
 	6,  // 3: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
 	7,  // 4: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
@@ -2304,38 +2438,40 @@ var file_ferry_proto_depIdxs = []int32{
 	9,  // 6: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
 	1,  // 7: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
 	9,  // 8: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
-	12, // 9: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
+	14, // 9: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
 	1,  // 10: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
 	9,  // 11: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
-	15, // 12: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
+	17, // 12: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
 	9,  // 13: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
-	16, // 14: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
-	17, // 15: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
+	18, // 14: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
+	19, // 15: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
 	6,  // 16: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
-	23, // 17: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
-	24, // 18: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
+	25, // 17: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
+	26, // 18: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
 	2,  // 19: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
 	4,  // 20: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
 	10, // 21: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
-	13, // 22: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
-	18, // 23: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
-	20, // 24: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
-	22, // 25: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
-	26, // 26: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
-	28, // 27: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
-	30, // 28: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
-	3,  // 29: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
-	5,  // 30: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
-	11, // 31: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
-	14, // 32: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
-	19, // 33: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
-	21, // 34: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
-	25, // 35: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
-	27, // 36: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
-	29, // 37: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
-	31, // 38: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
-	29, // [29:39] is the sub-list for method output_type
-	19, // [19:29] is the sub-list for method input_type
+	15, // 22: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
+	12, // 23: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
+	20, // 24: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
+	22, // 25: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
+	24, // 26: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
+	28, // 27: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
+	30, // 28: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
+	32, // 29: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
+	3,  // 30: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
+	5,  // 31: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
+	11, // 32: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
+	16, // 33: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
+	13, // 34: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
+	21, // 35: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
+	23, // 36: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
+	27, // 37: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
+	29, // 38: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
+	31, // 39: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
+	33, // 40: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
+	30, // [30:41] is the sub-list for method output_type
+	19, // [19:30] is the sub-list for method input_type
 	19, // [19:19] is the sub-list for extension type_name
 	19, // [19:19] is the sub-list for extension extendee
 	0,  // [0:19] is the sub-list for field type_name
@@ -2352,7 +2488,7 @@ func file_ferry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_proto_rawDesc), len(file_ferry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   31,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

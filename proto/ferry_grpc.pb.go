@@ -27,6 +27,7 @@ const (
 	Master_Lease_FullMethodName    = "/ferry.v1.Master/Lease"
 	Master_Renew_FullMethodName    = "/ferry.v1.Master/Renew"
 	Master_Complete_FullMethodName = "/ferry.v1.Master/Complete"
+	Master_Leave_FullMethodName    = "/ferry.v1.Master/Leave"
 )
 
 // MasterClient is the client API for Master service.
@@ -41,6 +42,8 @@ type MasterClient interface {
 	Renew(ctx context.Context, in *RenewRequest, opts ...grpc.CallOption) (*RenewReply, error)
 	// Complete is accepted only with the task's current lease ID.
 	Complete(ctx context.Context, in *CompleteRequest, opts ...grpc.CallOption) (*CompleteReply, error)
+	// Leave says the worker is exiting: its leases go back to pending now.
+	Leave(ctx context.Context, in *LeaveRequest, opts ...grpc.CallOption) (*LeaveReply, error)
 }
 
 type masterClient struct {
@@ -91,6 +94,16 @@ func (c *masterClient) Complete(ctx context.Context, in *CompleteRequest, opts .
 	return out, nil
 }
 
+func (c *masterClient) Leave(ctx context.Context, in *LeaveRequest, opts ...grpc.CallOption) (*LeaveReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LeaveReply)
+	err := c.cc.Invoke(ctx, Master_Leave_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MasterServer is the server API for Master service.
 // All implementations must embed UnimplementedMasterServer
 // for forward compatibility.
@@ -103,6 +116,8 @@ type MasterServer interface {
 	Renew(context.Context, *RenewRequest) (*RenewReply, error)
 	// Complete is accepted only with the task's current lease ID.
 	Complete(context.Context, *CompleteRequest) (*CompleteReply, error)
+	// Leave says the worker is exiting: its leases go back to pending now.
+	Leave(context.Context, *LeaveRequest) (*LeaveReply, error)
 	mustEmbedUnimplementedMasterServer()
 }
 
@@ -124,6 +139,9 @@ func (UnimplementedMasterServer) Renew(context.Context, *RenewRequest) (*RenewRe
 }
 func (UnimplementedMasterServer) Complete(context.Context, *CompleteRequest) (*CompleteReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method Complete not implemented")
+}
+func (UnimplementedMasterServer) Leave(context.Context, *LeaveRequest) (*LeaveReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method Leave not implemented")
 }
 func (UnimplementedMasterServer) mustEmbedUnimplementedMasterServer() {}
 func (UnimplementedMasterServer) testEmbeddedByValue()                {}
@@ -218,6 +236,24 @@ func _Master_Complete_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Master_Leave_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LeaveRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MasterServer).Leave(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Master_Leave_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MasterServer).Leave(ctx, req.(*LeaveRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Master_ServiceDesc is the grpc.ServiceDesc for Master service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -240,6 +276,10 @@ var Master_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Complete",
 			Handler:    _Master_Complete_Handler,
+		},
+		{
+			MethodName: "Leave",
+			Handler:    _Master_Leave_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -33,6 +33,9 @@ type Entry struct {
 	HasCRC bool
 	Kind   Kind
 	Detail string // why a non-File entry is listed (e.g. "symlink not followed")
+	// Meta is HTTP metadata (content-type, user metadata, ...) that object
+	// stores report and keep; keys are listed in meta.go. Nil elsewhere.
+	Meta map[string]string
 }
 
 // Store is one storage system rooted at a directory or bucket prefix.

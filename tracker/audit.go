@@ -198,6 +198,8 @@ func (t *Tracker) Seal(job string, task, lease uint64, final string) error {
 	}
 	if err := os.Rename(src, dst); err != nil {
 		if _, serr := os.Stat(dst); serr == nil {
+			// Published already; what is in flight now came too late.
+			t.Discard(job, task, lease)
 			return nil
 		}
 		return fmt.Errorf("publish audit %s: %w", final, err)

@@ -25,6 +25,13 @@ type meter struct {
 
 func (m *meter) add(now time.Time, n int64) {
 	m.total += n
+	if k := len(m.samples); k > 0 && m.samples[k-1].at.Equal(now) {
+		// Several leases in one report are one sample: else the window
+		// would start between them and the rate would count bytes from
+		// before its start.
+		m.samples[k-1].bytes = m.total
+		return
+	}
 	m.samples = append(m.samples, sample{now, m.total})
 	cut := 0
 	for cut < len(m.samples)-1 && now.Sub(m.samples[cut].at) > window {

@@ -43,6 +43,9 @@ func (g *GRPC) Lease(ctx context.Context, id string, max int) ([]master.Lease, e
 	for i, t := range r.Tasks {
 		out[i] = master.LeaseFromPB(t)
 	}
+	if r.Stop && len(out) == 0 {
+		return nil, ErrStopping
+	}
 	if len(out) == 0 && r.RetryAfterMs > 0 {
 		sleep(ctx, time.Duration(r.RetryAfterMs)*time.Millisecond)
 	}
@@ -62,6 +65,9 @@ func (g *GRPC) Renew(ctx context.Context, id string, refs []master.LeaseRef) ([]
 	for i, l := range r.Lost {
 		lost[i] = master.RefFromPB(l)
 	}
+	if r.Stop {
+		return lost, ErrStopping
+	}
 	return lost, nil
 }
 
@@ -73,7 +79,7 @@ func (g *GRPC) Complete(ctx context.Context, id string, ref master.LeaseRef, res
 		if r.Skip {
 			res = pb.Result_RESULT_SKIP
 		}
-		req.Results[i] = &pb.EntryResult{Index: r.Index, Result: res, Detail: r.Detail}
+		req.Results[i] = &pb.EntryResult{Index: r.Index, Result: res, Detail: []byte(r.Detail)}
 	}
 	_, err := g.m.Complete(ctx, req)
 	if status.Code(err) == codes.FailedPrecondition || status.Code(err) == codes.NotFound {
@@ -88,7 +94,7 @@ func (g *GRPC) Report(ctx context.Context, id string, copied int64, audits map[m
 		b := &pb.AuditBatch{Lease: master.RefToPB(ref), Records: make([]*pb.AuditRecord, len(recs))}
 		for i, r := range recs {
 			b.Records[i] = &pb.AuditRecord{TimeUnixMs: r.Time.UnixMilli(), Result: pb.Result(r.Result), Size: r.Size,
-				Crc64: r.CRC64, HasCrc: r.HasCRC, Key: []byte(r.Key), Detail: r.Detail}
+				Crc64: r.CRC64, HasCrc: r.HasCRC, Key: []byte(r.Key), Detail: []byte(r.Detail)}
 		}
 		req.Audits = append(req.Audits, b)
 	}
@@ -96,6 +102,14 @@ func (g *GRPC) Report(ctx context.Context, id string, copied int64, audits map[m
 		req.Progress = append(req.Progress, &pb.TaskProgress{Lease: master.RefToPB(master.LeaseRef{Job: p.Job, TaskID: p.Task, LeaseID: p.Lease}),
 			FilesDone: p.Files, BytesDone: p.Bytes})
 	}
-	_, err := g.t.Report(ctx, req)
+	r, err := g.t.Report(ctx, req)
+	if err == nil && r.Stop {
+		return ErrStopping
+	}
+	return err
+}
+
+func (g *GRPC) Leave(ctx context.Context, id string) error {
+	_, err := g.m.Leave(ctx, &pb.LeaveRequest{WorkerId: id})
 	return err
 }

@@ -118,7 +118,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease) {
 	// Audit records first, then the completion, both under the lease.
 	for {
 		err := w.report(ctx)
-		if err == nil {
+		if err == nil || errors.Is(err, ErrStopping) { // records delivered either way
 			err = w.client.Complete(ctx, w.cfg.ID, ref, results, started)
 		}
 		switch {

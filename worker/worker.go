@@ -28,10 +28,16 @@ type Client interface {
 	Renew(ctx context.Context, id string, refs []master.LeaseRef) (lost []master.LeaseRef, err error)
 	Complete(ctx context.Context, id string, ref master.LeaseRef, results []master.EntryResult, started time.Time) error
 	Report(ctx context.Context, id string, copied int64, audits map[master.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) error
+	Leave(ctx context.Context, id string) error
 }
 
-// ErrStale is what Client.Complete returns when the lease is not current.
-var ErrStale = errors.New("lease is no longer current")
+var (
+	// ErrStale is what Client.Complete returns when the lease is not current.
+	ErrStale = errors.New("lease is no longer current")
+	// ErrStopping is what Lease, Renew and Report return when the master
+	// asks its workers to leave. (Renew and Report have done their work.)
+	ErrStopping = errors.New("the master is stopping")
+)
 
 // Config is a worker's configuration.
 type Config struct {
@@ -62,6 +68,8 @@ type Worker struct {
 	leaseDur time.Duration
 
 	sendMu sync.Mutex // one Report in flight, so audit records arrive before Complete
+
+	stop context.CancelCauseFunc // ends Run when the master says to leave
 }
 
 // running is one task in progress.
@@ -95,6 +103,11 @@ func New(cfg Config, c Client) *Worker {
 // abandoned cleanly on the way out (atomic writes leave no partial file);
 // their leases expire and the tasks go to other workers.
 func (w *Worker) Run(ctx context.Context) error {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	w.mu.Lock()
+	w.stop = stop
+	w.mu.Unlock()
 	var leaseDur time.Duration
 	for {
 		var err error
@@ -142,6 +155,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		for i := len(leases); i < free; i++ {
 			<-slots
 		}
+		if w.stopping(err) {
+			continue
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				w.log.Warn("lease failed; retrying", "err", err)
@@ -162,7 +178,27 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	stopHB()
 	wg.Wait()
+	// Tell the master our leases are free, rather than letting them expire.
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := w.client.Leave(lctx, w.cfg.ID); err != nil {
+		w.log.Warn("leave", "err", err)
+	}
+	w.log.Info("worker stopped", "why", context.Cause(ctx))
 	return nil
+}
+
+// stopping ends Run when err says the master is stopping.
+func (w *Worker) stopping(err error) bool {
+	if !errors.Is(err, ErrStopping) {
+		return false
+	}
+	w.mu.Lock()
+	stop := w.stop
+	w.mu.Unlock()
+	w.log.Info("the master asked this worker to leave")
+	stop(ErrStopping)
+	return true
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
@@ -193,7 +229,7 @@ func (w *Worker) heartbeat(ctx context.Context, leaseDur time.Duration) {
 			return
 		case <-report.C:
 		}
-		if err := w.report(ctx); err != nil {
+		if err := w.report(ctx); err != nil && !w.stopping(err) {
 			w.log.Warn("report to tracker failed", "err", err)
 		}
 		if time.Since(lastRenew) >= renewEvery {
@@ -227,6 +263,9 @@ func (w *Worker) renew(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(ctx, leaseDur/3+time.Second)
 	lost, err := w.client.Renew(rctx, w.cfg.ID, refs)
 	cancel()
+	if w.stopping(err) {
+		return
+	}
 	if err != nil {
 		w.log.Warn("renew leases failed", "err", err)
 		return
