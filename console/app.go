@@ -81,6 +81,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			startCommand(),
 			stopCommand(),
 			deployCommand(),
+			verifyCommand(),
 			submitCommand(),
 			statCommand(),
 			retryCommand(),

@@ -89,12 +89,16 @@ type jobTx struct {
 }
 
 // storedJob is a job as the database holds it. JSON would replace the
-// bytes of a key that is not UTF-8 (U+FFFD), and a scan resumed after such
-// a checkpoint would list entries twice or skip some; ScanAfterRaw keeps
-// the key's bytes exactly.
+// bytes of a string that is not UTF-8 with U+FFFD: a scan resumed after such
+// a checkpoint would list entries twice or skip some, and a non-UTF-8
+// source or destination path would silently name another directory. The
+// Raw fields keep those strings' bytes exactly.
 type storedJob struct {
 	*Job
-	ScanAfterRaw []byte `json:",omitempty"`
+	ScanAfterRaw  []byte `json:",omitempty"`
+	SrcPrefixRaw  []byte `json:",omitempty"`
+	DestPrefixRaw []byte `json:",omitempty"`
+	ErrorRaw      []byte `json:",omitempty"`
 }
 
 func openJob(tx *bolt.Tx, name string) (*jobTx, error) {
@@ -107,14 +111,21 @@ func openJob(tx *bolt.Tx, name string) (*jobTx, error) {
 	if err := json.Unmarshal(jb.Bucket(bktMeta).Get(keyJob), &sj); err != nil {
 		return nil, fmt.Errorf("job %s: decode: %w", name, err)
 	}
-	if sj.ScanAfterRaw != nil {
-		j.ScanAfter = string(sj.ScanAfterRaw)
+	for _, f := range []struct {
+		raw []byte
+		dst *string
+	}{{sj.ScanAfterRaw, &j.ScanAfter}, {sj.SrcPrefixRaw, &j.Spec.SrcPrefix}, {sj.DestPrefixRaw, &j.Spec.DestPrefix}, {sj.ErrorRaw, &j.Error}} {
+		if f.raw != nil {
+			*f.dst = string(f.raw)
+		}
 	}
 	return &jobTx{b: jb, job: &j}, nil
 }
 
 func (jt *jobTx) save() error {
-	v, err := json.Marshal(storedJob{Job: jt.job, ScanAfterRaw: []byte(jt.job.ScanAfter)})
+	j := jt.job
+	v, err := json.Marshal(storedJob{Job: j, ScanAfterRaw: []byte(j.ScanAfter),
+		SrcPrefixRaw: []byte(j.Spec.SrcPrefix), DestPrefixRaw: []byte(j.Spec.DestPrefix), ErrorRaw: []byte(j.Error)})
 	if err != nil {
 		return err
 	}

@@ -95,7 +95,7 @@ func StatToPB(s JobStat) *pb.JobStat {
 		FilesDone: c.FilesDone, FilesTotal: c.FilesTotal, BytesDone: c.BytesDone, BytesTotal: c.BytesTotal,
 		FilesFailed: c.FilesFailed, FilesSkipped: c.FilesSkipped, ThroughputBps: s.Throughput, EtaSeconds: eta,
 		Src: []byte(s.Spec.SrcType + ":" + s.Spec.SrcPrefix), Dest: []byte(s.Spec.DestType + ":" + s.Spec.DestPrefix),
-		SubmittedUnixMs: s.Submitted.UnixMilli(), Error: []byte(s.Error)}
+		SubmittedUnixMs: s.Submitted.UnixMilli(), Error: []byte(s.Error), Spec: SpecToPB(s.Spec)}
 	if !s.Finished.IsZero() {
 		out.FinishedUnixMs = s.Finished.UnixMilli()
 	}

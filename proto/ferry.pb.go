@@ -1588,6 +1588,7 @@ type JobStat struct {
 	SubmittedUnixMs int64                  `protobuf:"varint,19,opt,name=submitted_unix_ms,json=submittedUnixMs,proto3" json:"submitted_unix_ms,omitempty"`
 	FinishedUnixMs  int64                  `protobuf:"varint,20,opt,name=finished_unix_ms,json=finishedUnixMs,proto3" json:"finished_unix_ms,omitempty"`
 	Error           []byte                 `protobuf:"bytes,21,opt,name=error,proto3" json:"error,omitempty"`
+	Spec            *JobSpec               `protobuf:"bytes,22,opt,name=spec,proto3" json:"spec,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -1765,6 +1766,13 @@ func (x *JobStat) GetFinishedUnixMs() int64 {
 func (x *JobStat) GetError() []byte {
 	if x != nil {
 		return x.Error
+	}
+	return nil
+}
+
+func (x *JobStat) GetSpec() *JobSpec {
+	if x != nil {
+		return x.Spec
 	}
 	return nil
 }
@@ -2299,7 +2307,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\x03job\x18\x01 \x01(\tR\x03job\"9\n" +
 	"\vStatRequest\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\x12\x18\n" +
-	"\aworkers\x18\x02 \x01(\bR\aworkers\"\xb7\x05\n" +
+	"\aworkers\x18\x02 \x01(\bR\aworkers\"\xde\x05\n" +
 	"\aJobStat\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12#\n" +
@@ -2327,7 +2335,8 @@ const file_ferry_proto_rawDesc = "" +
 	"\x04dest\x18\x12 \x01(\fR\x04dest\x12*\n" +
 	"\x11submitted_unix_ms\x18\x13 \x01(\x03R\x0fsubmittedUnixMs\x12(\n" +
 	"\x10finished_unix_ms\x18\x14 \x01(\x03R\x0efinishedUnixMs\x12\x14\n" +
-	"\x05error\x18\x15 \x01(\fR\x05error\"\xf8\x01\n" +
+	"\x05error\x18\x15 \x01(\fR\x05error\x12%\n" +
+	"\x04spec\x18\x16 \x01(\v2\x11.ferry.v1.JobSpecR\x04spec\"\xf8\x01\n" +
 	"\n" +
 	"WorkerStat\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x12\n" +
@@ -2446,35 +2455,36 @@ var file_ferry_proto_depIdxs = []int32{
 	18, // 14: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
 	19, // 15: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
 	6,  // 16: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
-	25, // 17: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
-	26, // 18: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
-	2,  // 19: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
-	4,  // 20: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
-	10, // 21: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
-	15, // 22: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
-	12, // 23: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
-	20, // 24: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
-	22, // 25: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
-	24, // 26: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
-	28, // 27: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
-	30, // 28: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
-	32, // 29: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
-	3,  // 30: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
-	5,  // 31: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
-	11, // 32: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
-	16, // 33: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
-	13, // 34: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
-	21, // 35: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
-	23, // 36: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
-	27, // 37: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
-	29, // 38: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
-	31, // 39: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
-	33, // 40: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
-	30, // [30:41] is the sub-list for method output_type
-	19, // [19:30] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	6,  // 17: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
+	25, // 18: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
+	26, // 19: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
+	2,  // 20: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
+	4,  // 21: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
+	10, // 22: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
+	15, // 23: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
+	12, // 24: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
+	20, // 25: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
+	22, // 26: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
+	24, // 27: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
+	28, // 28: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
+	30, // 29: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
+	32, // 30: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
+	3,  // 31: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
+	5,  // 32: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
+	11, // 33: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
+	16, // 34: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
+	13, // 35: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
+	21, // 36: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
+	23, // 37: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
+	27, // 38: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
+	29, // 39: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
+	31, // 40: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
+	33, // 41: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
+	31, // [31:42] is the sub-list for method output_type
+	20, // [20:31] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_ferry_proto_init() }

@@ -1,0 +1,228 @@
+// Package verify compares a job's source with its destination: it merges
+// the two sorted listings as streams (no listing is held in memory) and
+// reports keys missing at the destination, keys whose content differs, and
+// keys only the destination has. How hard it looks is the mode: simple
+// compares sizes, general sizes and mtimes, detailed the CRC64 of the
+// content too, reading what stored metadata cannot answer.
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"ferry/store"
+)
+
+// Mode says how closely entries are compared.
+type Mode string
+
+const (
+	Simple   Mode = "simple"   // size
+	General  Mode = "general"  // size and mtime
+	Detailed Mode = "detailed" // size and CRC64 of the content
+)
+
+// ParseMode checks a mode name.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case Simple, General, Detailed:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown verify mode %q (simple, general or detailed)", s)
+}
+
+// Kind of a difference.
+type Kind string
+
+const (
+	Missing   Kind = "MISSING"   // in the source, not at the destination
+	Different Kind = "DIFFERENT" // at both, not the same
+	Extra     Kind = "EXTRA"     // at the destination only
+)
+
+// Diff is one key that does not match.
+type Diff struct {
+	Kind   Kind
+	Key    string
+	Reason string
+}
+
+// Counts sums up a comparison.
+type Counts struct {
+	Source, Dest int64 // files listed on each side
+	Match        int64
+	Missing      int64
+	Different    int64
+	Extra        int64
+	Bytes        int64 // bytes read to compute checksums
+}
+
+// OK reports whether the destination matches the source.
+func (c Counts) OK() bool { return c.Missing == 0 && c.Different == 0 && c.Extra == 0 }
+
+// Options tune Compare.
+type Options struct {
+	Mode    Mode
+	Threads int // content comparisons at once (detailed mode)
+}
+
+// Compare walks src and dst in key order and calls report for every key
+// that does not match, from one goroutine, in no particular order.
+func Compare(ctx context.Context, src, dst store.Store, opt Options, report func(Diff)) (Counts, error) {
+	if opt.Threads <= 0 {
+		opt.Threads = 8
+	}
+	var c Counts
+	var mu sync.Mutex
+	emit := func(d Diff) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch d.Kind {
+		case Missing:
+			c.Missing++
+		case Different:
+			c.Different++
+		case Extra:
+			c.Extra++
+		}
+		report(d)
+	}
+	matched := func() { mu.Lock(); c.Match++; mu.Unlock() }
+
+	g, ctx := errgroup.WithContext(ctx)
+	srcCh := make(chan store.Entry, 256)
+	dstCh := make(chan store.Entry, 256)
+	list := func(s store.Store, ch chan<- store.Entry, side string) func() error {
+		return func() error {
+			defer close(ch)
+			err := s.List(ctx, "", "", func(e store.Entry) error {
+				if e.Kind != store.File {
+					return nil // symlinks and special files are not copied
+				}
+				select {
+				case ch <- e:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			})
+			if err != nil {
+				return fmt.Errorf("list %s: %w", side, err)
+			}
+			return nil
+		}
+	}
+	g.Go(list(src, srcCh, "source"))
+	g.Go(list(dst, dstCh, "destination"))
+
+	work := new(errgroup.Group)
+	work.SetLimit(opt.Threads)
+	var bytes int64
+	g.Go(func() error {
+		defer work.Wait()
+		s, sok := <-srcCh
+		d, dok := <-dstCh
+		for sok || dok {
+			switch {
+			case dok && (!sok || d.Key < s.Key):
+				c.Dest++
+				emit(Diff{Extra, d.Key, "not in the source"})
+				d, dok = <-dstCh
+			case sok && (!dok || s.Key < d.Key):
+				c.Source++
+				emit(Diff{Missing, s.Key, "not at the destination"})
+				s, sok = <-srcCh
+			default:
+				c.Source++
+				c.Dest++
+				if reason := quick(opt.Mode, s, d); reason != "" {
+					emit(Diff{Different, s.Key, reason})
+				} else if opt.Mode == Detailed {
+					s, d := s, d
+					work.Go(func() error {
+						reason, n, err := deep(ctx, src, dst, s, d)
+						mu.Lock()
+						bytes += n
+						mu.Unlock()
+						switch {
+						case err != nil:
+							emit(Diff{Different, s.Key, "cannot compare: " + err.Error()})
+						case reason != "":
+							emit(Diff{Different, s.Key, reason})
+						default:
+							matched()
+						}
+						return nil
+					})
+				} else {
+					matched()
+				}
+				s, sok = <-srcCh
+				d, dok = <-dstCh
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+		return nil
+	})
+	err := g.Wait()
+	c.Bytes = bytes
+	return c, err
+}
+
+// quick compares what the listings say.
+func quick(m Mode, s, d store.Entry) string {
+	if s.Size != d.Size {
+		return fmt.Sprintf("size %d at the source, %d at the destination", s.Size, d.Size)
+	}
+	if m == General && !s.MTime.IsZero() && !d.MTime.IsZero() && !s.MTime.Equal(d.MTime) {
+		return fmt.Sprintf("mtime %s at the source, %s at the destination", s.MTime.UTC().Format("2006-01-02T15:04:05.999999999Z"), d.MTime.UTC().Format("2006-01-02T15:04:05.999999999Z"))
+	}
+	if s.HasCRC && d.HasCRC && s.CRC64 != d.CRC64 {
+		return fmt.Sprintf("crc64 %016x at the source, %016x at the destination", s.CRC64, d.CRC64)
+	}
+	return ""
+}
+
+// deep compares CRC64s, reading a side whose listing did not carry one.
+func deep(ctx context.Context, src, dst store.Store, s, d store.Entry) (string, int64, error) {
+	var read int64
+	sum := func(st store.Store, e store.Entry) (uint64, error) {
+		if e.HasCRC {
+			return e.CRC64, nil
+		}
+		r, err := st.Open(ctx, e.Key, 0, -1)
+		if err != nil {
+			return 0, err
+		}
+		defer r.Close()
+		h := store.NewCRC64()
+		n, err := io.Copy(h, r)
+		read += n
+		if err != nil {
+			return 0, err
+		}
+		if n != e.Size {
+			return 0, errors.New("size changed while read")
+		}
+		return h.Sum64(), nil
+	}
+	sc, err := sum(src, s)
+	if err != nil {
+		return "", read, fmt.Errorf("source: %w", err)
+	}
+	dc, err := sum(dst, d)
+	if err != nil {
+		return "", read, fmt.Errorf("destination: %w", err)
+	}
+	if sc != dc {
+		return fmt.Sprintf("crc64 %016x at the source, %016x at the destination", sc, dc), read, nil
+	}
+	return "", read, nil
+}
