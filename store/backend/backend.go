@@ -3,31 +3,66 @@
 package backend
 
 import (
+	"context"
 	"fmt"
 
 	"ferry/store"
+	httpstore "ferry/store/http"
 	"ferry/store/local"
+	"ferry/store/s3"
 )
 
 // Options carry what opening a store may need beyond type and prefix.
 type Options struct {
 	FollowSymlinks bool
+
+	// Object stores (types s3, oss, cos, bos, ks3, qiniu): job.cfg's
+	// *Domain, *Bucket, *AccessKey and *SecretKey; Region and PathStyle
+	// are ferry keys. The prefix is the store's root in the bucket.
+	Domain, Bucket, AccessKey, SecretKey, Region string
+	PathStyle                                    bool
+	// PutThreshold and PartSize are multipartUploadThreshold and
+	// multipartUploadPartSize (0: the backend's defaults).
+	PutThreshold, PartSize int64
+
+	// http sources: httpListFilePath, httpPrefixColumn, relativePathColumn.
+	HTTPListFile                         string
+	HTTPPrefixColumn, RelativePathColumn int
 }
+
+// objectTypes are the srcType/destType values served by store/s3.
+var objectTypes = map[string]bool{"s3": true, "oss": true, "cos": true, "bos": true, "ks3": true, "qiniu": true}
 
 // Source opens a job's source for listing and reading.
 func Source(typ, prefix string, opt Options) (store.Store, error) {
-	switch typ {
-	case "local":
+	switch {
+	case typ == "local":
 		return local.New(prefix, local.Options{FollowSymlinks: opt.FollowSymlinks})
+	case typ == "http":
+		return httpstore.New(opt.HTTPListFile, opt.HTTPPrefixColumn, opt.RelativePathColumn, nil)
+	case objectTypes[typ]:
+		return s3.New(context.Background(), objectConfig("src", typ, prefix, opt))
 	}
 	return nil, fmt.Errorf("source type %q is not supported yet", typ)
 }
 
-// Dest opens a job's destination for writing, creating a local root.
+// Dest opens a job's destination for writing, creating a local root. An
+// empty type is "oss", as in ossimport.
 func Dest(typ, prefix string, opt Options) (store.Store, error) {
-	switch typ {
-	case "local":
+	switch {
+	case typ == "local":
 		return local.New(prefix, local.Options{Create: true})
+	case typ == "":
+		typ = "oss"
+		fallthrough
+	case objectTypes[typ]:
+		return s3.New(context.Background(), objectConfig("dest", typ, prefix, opt))
 	}
 	return nil, fmt.Errorf("destination type %q is not supported yet", typ)
+}
+
+func objectConfig(role, typ, prefix string, opt Options) s3.Config {
+	return s3.Config{Endpoint: opt.Domain, Bucket: opt.Bucket, Prefix: prefix, AccessKey: opt.AccessKey,
+		SecretKey: opt.SecretKey, Region: opt.Region, PathStyle: opt.PathStyle, Provider: typ, Role: role,
+		PutThreshold: opt.PutThreshold, PartSize: opt.PartSize}
 }

@@ -80,27 +80,30 @@ func putAll(t *testing.T, s store.Store, keys []string) {
 	}
 }
 
-func testListOrder(t *testing.T, s store.Store) {
-	putAll(t, s, OrderKeys)
-	if got, want := List(t, s, "", ""), sorted(OrderKeys); !slices.Equal(got, want) {
+func testListOrder(t *testing.T, s store.Store, opt Options) {
+	keys := opt.keys(OrderKeys)
+	putAll(t, s, keys)
+	if got, want := List(t, s, "", ""), sorted(keys); !slices.Equal(got, want) {
 		t.Fatalf("List =\n%q\nwant\n%q", got, want)
 	}
 }
 
-func testListStartAfter(t *testing.T, s store.Store) {
-	putAll(t, s, OrderKeys)
+func testListStartAfter(t *testing.T, s store.Store, opt Options) {
+	keys := opt.keys(OrderKeys)
+	putAll(t, s, keys)
 	for _, after := range afterCandidates {
-		if got, want := List(t, s, "", after), filter(OrderKeys, "", after); !slices.Equal(got, want) {
+		if got, want := List(t, s, "", after), filter(keys, "", after); !slices.Equal(got, want) {
 			t.Errorf("List(startAfter=%q) =\n%q\nwant\n%q", after, got, want)
 		}
 	}
 }
 
-func testListPrefix(t *testing.T, s store.Store) {
-	putAll(t, s, OrderKeys)
+func testListPrefix(t *testing.T, s store.Store, opt Options) {
+	keys := opt.keys(OrderKeys)
+	putAll(t, s, keys)
 	for _, prefix := range prefixes {
 		for _, after := range afterCandidates {
-			if got, want := List(t, s, prefix, after), filter(OrderKeys, prefix, after); !slices.Equal(got, want) {
+			if got, want := List(t, s, prefix, after), filter(keys, prefix, after); !slices.Equal(got, want) {
 				t.Errorf("List(prefix=%q, startAfter=%q) =\n%q\nwant\n%q", prefix, after, got, want)
 			}
 		}
@@ -144,9 +147,9 @@ func cut(r *rand.Rand, keys []string) string {
 	return k[:r.IntN(len(k)+1)]
 }
 
-func testListRandomTree(t *testing.T, s store.Store) {
+func testListRandomTree(t *testing.T, s store.Store, opt Options) {
 	r := rand.New(rand.NewPCG(1, 2))
-	keys := randomKeys(r, 300)
+	keys := opt.keys(randomKeys(r, 300))
 	putAll(t, s, keys)
 	if got, want := List(t, s, "", ""), sorted(keys); !slices.Equal(got, want) {
 		t.Fatalf("List =\n%q\nwant\n%q", got, want)

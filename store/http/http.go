@@ -1,0 +1,423 @@
+// Package httpstore is the read-only Store of ossimport's srcType=http: a
+// list file (httpListFilePath) names the files, one a line, each as a URL
+// prefix (column httpPrefixColumn) and a relative path (column
+// relativePathColumn, counted from 1). The key is the relative path; the
+// URL is the prefix followed by the relative path with each segment
+// percent-encoded, so the list holds names as they are (spaces, '#', '?',
+// '%', UTF-8), not URL-encoded. Columns are separated by runs of blanks, as
+// ossimport splits them, or by tabs when a line has one (then names may
+// hold spaces). Blank lines and lines starting with '#' are skipped; a
+// prefix without a scheme gets "http://".
+//
+// The list need not be sorted: it is sorted once per store, by an external
+// merge sort in a temporary directory with bounded memory (see index.go),
+// so List yields byte order as every store must. A key listed twice with
+// the same URL is listed once; with two URLs, it is an error naming both
+// lines.
+//
+// List asks each URL for its size and mtime (HEAD, headThreads at a time);
+// a URL that cannot be asked is listed with size 0 and the reason in
+// Detail, and fails when copied. Stat is a HEAD (a GET of one byte when the
+// server refuses HEAD or gives no length); Open is a GET with a Range,
+// resumed after a cut connection and pinned to the version first read.
+// Failures are retried as store.RetryPolicy says: 408, 429, 5xx and cut
+// connections, not 4xx.
+package httpstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"ferry/store"
+)
+
+var (
+	_ store.Store = (*HTTP)(nil)
+	_ io.Closer   = (*HTTP)(nil)
+)
+
+// headThreads is the number of HEAD requests List has in flight.
+const headThreads = 16
+
+// ErrReadOnly is returned by Put.
+var ErrReadOnly = errors.New("an http source is read-only")
+
+// HTTP is a Store over the files a URL list names. It is safe for
+// concurrent use; Close removes its temporary files.
+type HTTP struct {
+	listFile          string
+	prefixCol, relCol int
+	client            *http.Client
+	retry             store.RetryPolicy
+
+	once   sync.Once
+	dir    string
+	idx    *index
+	idxErr error
+}
+
+// New returns the store of the list file listFile, whose URL prefixes are
+// in column prefixCol and relative paths in column relCol (from 1). The
+// list is read on first use. client nil means http.DefaultClient.
+func New(listFile string, prefixCol, relCol int, client *http.Client) (*HTTP, error) {
+	switch {
+	case listFile == "":
+		return nil, errors.New("http source: httpListFilePath is empty")
+	case prefixCol < 1 || relCol < 1:
+		return nil, fmt.Errorf("http source: httpPrefixColumn=%d and relativePathColumn=%d must be 1 or more", prefixCol, relCol)
+	case prefixCol == relCol:
+		return nil, fmt.Errorf("http source: httpPrefixColumn and relativePathColumn are both %d", prefixCol)
+	}
+	f, err := os.Open(listFile)
+	if err != nil {
+		return nil, fmt.Errorf("http source: httpListFilePath: %w", err)
+	}
+	f.Close()
+	if client == nil {
+		client = http.DefaultClient
+	}
+	return &HTTP{listFile: listFile, prefixCol: prefixCol, relCol: relCol, client: client, retry: store.DefaultRetry}, nil
+}
+
+// SetRetry changes the retry policy (tests).
+func (h *HTTP) SetRetry(p store.RetryPolicy) { h.retry = p }
+
+// index returns the sorted list, building it on first use.
+func (h *HTTP) index() (*index, error) {
+	h.once.Do(func() {
+		h.dir, h.idxErr = os.MkdirTemp("", "ferry-httplist-")
+		if h.idxErr == nil {
+			h.idx, h.idxErr = h.buildIndex(h.dir)
+		}
+	})
+	return h.idx, h.idxErr
+}
+
+// Close removes the sorted copy of the list.
+func (h *HTTP) Close() error {
+	h.index() // a later use must not build it again
+	if h.idx != nil {
+		h.idx.f.Close()
+	}
+	if h.dir != "" {
+		return os.RemoveAll(h.dir)
+	}
+	return nil
+}
+
+// List calls fn for each listed key that starts with prefix and sorts
+// after startAfter, in byte order, with size and mtime from a HEAD.
+func (h *HTTP) List(ctx context.Context, prefix, startAfter string, fn func(store.Entry) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	x, err := h.index()
+	if err != nil {
+		return err
+	}
+	from := max(prefix, startAfter)
+	var batch []record
+	flush := func() error {
+		entries := make([]store.Entry, len(batch))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(headThreads)
+		for i, r := range batch {
+			g.Go(func() error {
+				e, err := h.head(gctx, r.key, r.url)
+				if err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					e = store.Entry{Key: r.key, Kind: store.File, Detail: "size unknown: " + err.Error()}
+				}
+				entries[i] = e
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		batch = batch[:0]
+		for _, e := range entries {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err = x.scan(from, func(r record) (bool, error) {
+		if r.key <= startAfter {
+			return true, nil
+		}
+		if !strings.HasPrefix(r.key, prefix) {
+			return false, nil // past the prefix
+		}
+		batch = append(batch, r)
+		if len(batch) == 4*headThreads {
+			return true, flush()
+		}
+		return true, nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	return err
+}
+
+// url returns the URL of key.
+func (h *HTTP) url(key string) (string, error) {
+	x, err := h.index()
+	if err != nil {
+		return "", err
+	}
+	u, err := x.lookup(key)
+	if err == nil && u == "" {
+		err = fmt.Errorf("%w: %q is not in %s", store.ErrNotExist, key, h.listFile)
+	}
+	return u, err
+}
+
+// Stat returns size and mtime of key's URL.
+func (h *HTTP) Stat(ctx context.Context, key string) (store.Entry, error) {
+	u, err := h.url(key)
+	if err != nil {
+		return store.Entry{}, fmt.Errorf("stat: %w", err)
+	}
+	e, err := h.head(ctx, key, u)
+	if err != nil {
+		return store.Entry{}, fmt.Errorf("stat %q: %w", key, err)
+	}
+	return e, nil
+}
+
+// head asks the server for the size and mtime of u.
+func (h *HTTP) head(ctx context.Context, key, u string) (store.Entry, error) {
+	var e store.Entry
+	err := h.retry.Do(ctx, func(int) error {
+		resp, err := h.do(ctx, http.MethodHead, u, nil)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		e = entryOf(key, resp)
+		if resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotImplemented || resp.ContentLength < 0 {
+			// No HEAD, or no length: ask for the first byte.
+			resp, err = h.do(ctx, http.MethodGet, u, http.Header{"Range": {"bytes=0-0"}})
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			e = entryOf(key, resp)
+		}
+		return statusError(resp)
+	})
+	return e, err
+}
+
+// entryOf describes the file of a response to HEAD or GET.
+func entryOf(key string, resp *http.Response) store.Entry {
+	e := store.Entry{Key: key, Size: resp.ContentLength, Kind: store.File, ETag: strings.Trim(resp.Header.Get("ETag"), `"`)}
+	if cr := resp.Header.Get("Content-Range"); resp.StatusCode == http.StatusPartialContent && cr != "" {
+		if i := strings.LastIndexByte(cr, '/'); i >= 0 {
+			e.Size, _ = strconv.ParseInt(cr[i+1:], 10, 64)
+		}
+	}
+	e.Size = max(e.Size, 0)
+	if t, err := http.ParseTime(resp.Header.Get("Last-Modified")); err == nil {
+		e.MTime = t
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		e.Meta = map[string]string{store.MetaContentType: ct}
+	}
+	return e
+}
+
+// do sends one request; transport failures are classified.
+func (h *HTTP) do(ctx context.Context, method, u string, hdr http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	if err != nil {
+		return nil, store.Permanent(err)
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	// The bytes as stored: no transparent gzip, whose length is unknown.
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := h.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, store.Transient(err)
+	}
+	return resp, nil
+}
+
+// statusError classifies a response that is not a success.
+func statusError(resp *http.Response) error {
+	st := resp.StatusCode
+	switch {
+	case st < 300:
+		return nil
+	case st == http.StatusNotFound || st == http.StatusGone:
+		return store.Permanent(fmt.Errorf("%w (HTTP %d)", store.ErrNotExist, st))
+	case st == http.StatusUnauthorized || st == http.StatusForbidden:
+		return store.Permanent(fmt.Errorf("%w (HTTP %d)", store.ErrPermission, st))
+	case st == http.StatusRequestTimeout || st == http.StatusTooManyRequests || st >= 500:
+		return store.Transient(fmt.Errorf("HTTP %s", resp.Status))
+	}
+	return store.Permanent(fmt.Errorf("HTTP %s", resp.Status))
+}
+
+// Put refuses: an http source is read-only.
+func (h *HTTP) Put(ctx context.Context, key string, r io.Reader, e store.Entry) (store.Entry, error) {
+	return store.Entry{}, fmt.Errorf("put %q: %w: %w", key, store.ErrPermission, ErrReadOnly)
+}
+
+// Open returns n bytes of key from off (n < 0: to the end).
+func (h *HTTP) Open(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+	if off < 0 {
+		return nil, fmt.Errorf("open %q: negative offset %d", key, off)
+	}
+	u, err := h.url(key)
+	if err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	r := &reader{h: h, ctx: ctx, key: key, url: u, off: off, end: -1}
+	if n >= 0 {
+		r.end = off + n
+	}
+	if n == 0 {
+		if _, err := h.head(ctx, key, u); err != nil {
+			return nil, fmt.Errorf("open %q: %w", key, err)
+		}
+		return r, nil
+	}
+	if err := h.retry.Do(ctx, func(int) error { return r.get() }); err != nil {
+		return nil, fmt.Errorf("open %q: %w", key, err)
+	}
+	return r, nil
+}
+
+// reader reads a range of a URL, resuming after failures.
+type reader struct {
+	h        *HTTP
+	ctx      context.Context
+	key, url string
+	off, end int64 // next byte, one past the last wanted (-1: the end)
+	body     io.ReadCloser
+	pin      http.Header // If-Match / If-Unmodified-Since of the first response
+	fails    int
+}
+
+func (r *reader) get() error {
+	hdr := http.Header{}
+	for k, v := range r.pin {
+		hdr[k] = v
+	}
+	switch {
+	case r.end >= 0:
+		hdr.Set("Range", fmt.Sprintf("bytes=%d-%d", r.off, r.end-1))
+	case r.off > 0:
+		hdr.Set("Range", fmt.Sprintf("bytes=%d-", r.off))
+	}
+	resp, err := r.h.do(r.ctx, http.MethodGet, r.url, hdr)
+	if err != nil {
+		return err
+	}
+	switch {
+	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
+		resp.Body.Close()
+		r.end = r.off // past the end
+		return nil
+	case resp.StatusCode == http.StatusPreconditionFailed:
+		resp.Body.Close()
+		return store.Permanent(fmt.Errorf("%s changed while it was read", r.url))
+	case resp.StatusCode == http.StatusOK && hdr.Get("Range") != "":
+		// The server ignored the range: skip to it.
+		if _, err := io.CopyN(io.Discard, resp.Body, r.off); err != nil {
+			resp.Body.Close()
+			return store.Transient(err)
+		}
+	}
+	if err := statusError(resp); err != nil {
+		resp.Body.Close()
+		return err
+	}
+	if r.pin == nil {
+		r.pin = http.Header{}
+		if et := resp.Header.Get("ETag"); et != "" {
+			r.pin.Set("If-Match", et)
+		} else if lm := resp.Header.Get("Last-Modified"); lm != "" {
+			r.pin.Set("If-Unmodified-Since", lm)
+		}
+	}
+	r.body = resp.Body
+	return nil
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	for {
+		if r.end >= 0 && r.off >= r.end {
+			return 0, io.EOF
+		}
+		if r.body == nil {
+			if err := r.h.retry.Do(r.ctx, func(int) error { return r.get() }); err != nil {
+				return 0, fmt.Errorf("read %q at %d: %w", r.key, r.off, err)
+			}
+			continue
+		}
+		if r.end >= 0 && int64(len(p)) > r.end-r.off {
+			p = p[:r.end-r.off]
+		}
+		n, err := r.body.Read(p)
+		r.off += int64(n)
+		if n > 0 {
+			r.fails = 0
+		}
+		switch {
+		case err == nil:
+			return n, nil
+		case err == io.EOF && (r.end < 0 || r.off >= r.end):
+			return n, io.EOF
+		case err == io.EOF:
+			err = io.ErrUnexpectedEOF
+		}
+		r.body.Close()
+		r.body = nil
+		r.fails++
+		if !store.IsRetryable(err) || r.fails >= r.h.retry.Attempts || r.ctx.Err() != nil {
+			return n, &store.AttemptsError{Err: fmt.Errorf("read %q at %d: %w", r.key, r.off, err), Attempts: r.fails}
+		}
+		select {
+		case <-r.ctx.Done():
+			return n, r.ctx.Err()
+		case <-time.After(r.h.retry.Delay(r.fails)):
+		}
+		if n > 0 {
+			return n, nil
+		}
+	}
+}
+
+func (r *reader) Close() error {
+	if r.body != nil {
+		err := r.body.Close()
+		r.body = nil
+		return err
+	}
+	return nil
+}

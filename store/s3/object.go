@@ -1,0 +1,332 @@
+package s3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/minio/minio-go/v7"
+
+	"ferry/store"
+)
+
+// readableKey refuses keys no object can have. Reads are more lenient than
+// Put: a key store.CheckKey refuses (such as "a//b") can exist in a bucket,
+// and copying it elsewhere is refused by the destination.
+func (s *S3) readableKey(key string) error {
+	if key == "" || !utf8.ValidString(key) || strings.IndexByte(key, 0) >= 0 {
+		return fmt.Errorf("%w %q: not a possible S3 key", store.ErrInvalidKey, key)
+	}
+	return nil
+}
+
+// Stat returns the entry of key, with its metadata; a missing key is an
+// error wrapping store.ErrNotExist.
+func (s *S3) Stat(ctx context.Context, key string) (store.Entry, error) {
+	if err := s.readableKey(key); err != nil {
+		return store.Entry{}, fmt.Errorf("stat: %w", err)
+	}
+	var info minio.ObjectInfo
+	err := s.do(ctx, key, func(ctx context.Context) (err error) {
+		info, err = s.client.StatObject(ctx, s.cfg.Bucket, s.fullKey(key), minio.StatObjectOptions{})
+		return err
+	})
+	if err != nil {
+		return store.Entry{}, fmt.Errorf("stat %q: %w", key, err)
+	}
+	return entryOf(key, info, info.Metadata), nil
+}
+
+// entryOf describes an object from its info and response headers (nil for
+// a listing).
+func entryOf(key string, info minio.ObjectInfo, h http.Header) store.Entry {
+	e := store.Entry{Key: key, Size: info.Size, MTime: info.LastModified, ETag: strings.Trim(info.ETag, `"`), Kind: store.File}
+	if h == nil {
+		return e
+	}
+	if v := h.Get("X-Oss-Hash-Crc64ecma"); v != "" {
+		if c, err := strconv.ParseUint(v, 10, 64); err == nil {
+			e.CRC64, e.HasCRC = c, true
+		}
+	}
+	if v := h.Get("X-Amz-Meta-" + crcMetaKey); v != "" && !e.HasCRC {
+		if c, err := strconv.ParseUint(v, 16, 64); err == nil {
+			e.CRC64, e.HasCRC = c, true
+		}
+	}
+	if v := h.Get("X-Amz-Meta-" + mtimeMetaKey); v != "" {
+		if ns, err := strconv.ParseInt(v, 10, 64); err == nil {
+			e.MTime = time.Unix(0, ns)
+		}
+	}
+	e.Meta = map[string]string{}
+	for _, name := range store.MetaHeaders {
+		if v := h.Get(name); v != "" {
+			e.Meta[name] = v
+		}
+	}
+	for k, vv := range h {
+		lk := strings.ToLower(k)
+		if strings.HasPrefix(lk, store.MetaUserPrefix) && !strings.HasPrefix(lk, store.MetaUserPrefix+"ferry-") && len(vv) > 0 {
+			e.Meta[lk] = vv[0]
+		}
+	}
+	return e
+}
+
+// Open returns n bytes of key from off (n < 0: to the end). The reader
+// resumes after a cut connection where it stopped, asking for the same
+// version of the object (by ETag): if the object changed meanwhile, reading
+// fails instead of mixing versions. It implements store.Describer.
+func (s *S3) Open(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+	if err := s.readableKey(key); err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	if off < 0 {
+		return nil, fmt.Errorf("open %q: negative offset %d", key, off)
+	}
+	r := &reader{s: s, ctx: ctx, key: key, off: off, end: -1}
+	if n >= 0 {
+		r.end = off + n
+	}
+	if n == 0 {
+		e, err := s.Stat(ctx, key)
+		if err != nil {
+			return nil, fmt.Errorf("open: %w", err)
+		}
+		r.entry = e
+		return r, nil
+	}
+	if err := s.do(ctx, key, r.get); err != nil {
+		return nil, fmt.Errorf("open %q: %w", key, err)
+	}
+	return r, nil
+}
+
+// reader reads a range of an object, resuming after failures.
+type reader struct {
+	s        *S3
+	ctx      context.Context
+	key      string
+	off, end int64 // next byte, and one past the last one wanted (-1: the end)
+	body     io.ReadCloser
+	entry    store.Entry
+	etag     string // pinned by the first response
+	fails    int    // failed resumptions since the last byte read
+}
+
+// get starts a GET from r.off.
+func (r *reader) get(ctx context.Context) error {
+	opts := minio.GetObjectOptions{}
+	if r.etag != "" {
+		opts.SetMatchETag(r.etag)
+	}
+	switch {
+	case r.end >= 0:
+		if err := opts.SetRange(r.off, r.end-1); err != nil {
+			return store.Permanent(err)
+		}
+	case r.off > 0:
+		if err := opts.SetRange(r.off, 0); err != nil {
+			return store.Permanent(err)
+		}
+	}
+	body, info, h, err := r.s.core.GetObject(ctx, r.s.cfg.Bucket, r.s.fullKey(r.key), opts)
+	var er minio.ErrorResponse
+	if errors.As(err, &er) && er.Code == "InvalidRange" {
+		r.end = r.off // past the end: nothing to read
+		return nil
+	}
+	if err != nil {
+		if errors.As(err, &er) && er.Code == "PreconditionFailed" {
+			return store.Permanent(fmt.Errorf("object changed while it was read (ETag is no longer %s)", r.etag))
+		}
+		return err
+	}
+	if r.etag == "" {
+		r.etag = info.ETag
+		r.entry = entryOf(r.key, info, h)
+		if cr := h.Get("Content-Range"); cr != "" { // the size of the object, not of the range
+			if i := strings.LastIndexByte(cr, '/'); i >= 0 {
+				if size, err := strconv.ParseInt(cr[i+1:], 10, 64); err == nil {
+					r.entry.Size = size
+				}
+			}
+		}
+	}
+	r.body = body
+	return nil
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	for {
+		if r.end >= 0 && r.off >= r.end {
+			return 0, io.EOF
+		}
+		if r.body == nil {
+			if err := r.ctx.Err(); err != nil {
+				return 0, err
+			}
+			if err := r.s.do(r.ctx, r.key, r.get); err != nil {
+				return 0, fmt.Errorf("read %q at %d: %w", r.key, r.off, err)
+			}
+			continue
+		}
+		if r.end >= 0 && int64(len(p)) > r.end-r.off {
+			p = p[:r.end-r.off]
+		}
+		n, err := r.body.Read(p)
+		r.off += int64(n)
+		if n > 0 {
+			r.fails = 0
+		}
+		switch {
+		case err == nil:
+			return n, nil
+		case err == io.EOF && (r.end < 0 || r.off >= r.end):
+			return n, io.EOF
+		case err == io.EOF:
+			err = io.ErrUnexpectedEOF // the body ended short
+		}
+		r.body.Close()
+		r.body = nil
+		r.fails++
+		if !store.IsRetryable(classifyTransport(err)) || r.fails >= r.s.retry.Attempts || r.ctx.Err() != nil {
+			return n, &store.AttemptsError{Err: fmt.Errorf("read %q at %d: %w", r.key, r.off, err), Attempts: r.fails}
+		}
+		select {
+		case <-r.ctx.Done():
+			return n, r.ctx.Err()
+		case <-time.After(r.s.retry.Delay(r.fails)):
+		}
+		if n > 0 {
+			return n, nil
+		}
+	}
+}
+
+func (r *reader) Close() error {
+	if r.body != nil {
+		err := r.body.Close()
+		r.body = nil
+		return err
+	}
+	return nil
+}
+
+// Entry returns what the first response said about the object.
+func (r *reader) Entry() store.Entry { return r.entry }
+
+// List calls fn for each object whose key (relative to Config.Prefix)
+// starts with prefix and sorts after startAfter, in the server's order
+// (byte order on S3). Directory markers (keys ending in '/' of size 0)
+// are skipped; a key ending in '/' with content is listed as
+// store.Special. A listing cut by a retryable failure resumes after the
+// last key listed.
+func (s *S3) List(ctx context.Context, prefix, startAfter string, fn func(store.Entry) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	full := s.fullKey(prefix)
+	// S3 takes UTF-8 only; a byte prefix or marker cut inside a character
+	// is sent cut back to a whole one, and the rest is filtered here.
+	sentPrefix := validPrefix(full)
+	after := ""
+	if startAfter != "" {
+		after = s.fullKey(startAfter)
+	}
+	marker := validPrefix(after)
+	fails := 0
+	for {
+		progressed := false
+		err := func() error {
+			for o := range s.client.ListObjectsIter(ctx, s.cfg.Bucket, minio.ListObjectsOptions{
+				Prefix: sentPrefix, StartAfter: marker, Recursive: true, UseV1: true, MaxKeys: listPage}) {
+				if o.Err != nil {
+					return s.classify("", o.Err)
+				}
+				marker, progressed = o.Key, true
+				switch {
+				case o.Key <= after:
+					continue
+				case !strings.HasPrefix(o.Key, full):
+					if o.Key > full {
+						return errDone
+					}
+					continue
+				}
+				key := o.Key[len(s.cfg.Prefix):]
+				if key == "" || strings.HasSuffix(key, "/") && o.Size == 0 {
+					continue // a directory marker
+				}
+				e := entryOf(key, o, nil)
+				if strings.HasSuffix(key, "/") {
+					e.Kind, e.Detail = store.Special, "object key ends with '/' (not a file name)"
+				}
+				if err := fn(e); err != nil {
+					return fnError{err}
+				}
+			}
+			return ctx.Err()
+		}()
+		var fe fnError
+		switch {
+		case err == nil || err == errDone:
+			return nil
+		case errors.As(err, &fe):
+			return fe.err
+		}
+		if progressed {
+			fails = 0
+		}
+		fails++
+		if !store.IsRetryable(err) || fails >= s.retry.Attempts || ctx.Err() != nil {
+			return fmt.Errorf("list %q: %w", prefix, &store.AttemptsError{Err: err, Attempts: fails})
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(s.retry.Delay(fails)):
+		}
+	}
+}
+
+// errDone stops a listing that is past the prefix.
+var errDone = errors.New("done")
+
+// fnError carries the error of List's fn out of the listing loop.
+type fnError struct{ err error }
+
+func (e fnError) Error() string { return e.err.Error() }
+
+// validPrefix returns the longest prefix of s that is valid UTF-8.
+func validPrefix(s string) string {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return s[:i]
+		}
+		i += size
+	}
+	return s
+}
+
+// Delete removes key; a missing key is an error wrapping store.ErrNotExist.
+func (s *S3) Delete(ctx context.Context, key string) error {
+	if _, err := s.Stat(ctx, key); err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	err := s.do(ctx, key, func(ctx context.Context) error {
+		return s.client.RemoveObject(ctx, s.cfg.Bucket, s.fullKey(key), minio.RemoveObjectOptions{})
+	})
+	if err != nil {
+		return fmt.Errorf("delete %q: %w", key, err)
+	}
+	return nil
+}

@@ -1,0 +1,256 @@
+package s3test
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Faults says what a Proxy does to the requests it passes.
+type Faults struct {
+	// Rate503 is the fraction of requests answered "503 SlowDown" without
+	// reaching the server.
+	Rate503 float64
+	// CutRate is the fraction of requests whose connection is cut: half of
+	// them while the request body is read (the server never sees the
+	// request), half while the response is sent (after the server acted on
+	// the request, so the client cannot know whether it did).
+	CutRate float64
+	// Kinds limits the faults to requests of these kinds (see Kind); empty
+	// means every request.
+	Kinds []string
+	// Seed makes the faults repeatable; 0 picks one at random.
+	Seed uint64
+}
+
+// Request kinds, as Kind names them.
+const (
+	KindList       = "list"       // GET bucket (list objects)
+	KindListParts  = "list-parts" // GET ?uploadId
+	KindListUpload = "list-uploads"
+	KindGet        = "get"
+	KindHead       = "head"
+	KindPut        = "put"  // PUT object
+	KindPart       = "part" // PUT ?partNumber&uploadId
+	KindCopy       = "copy" // PUT with x-amz-copy-source
+	KindCreate     = "create"
+	KindComplete   = "complete"
+	KindAbort      = "abort"
+	KindDelete     = "delete"
+	KindOther      = "other"
+)
+
+// Kind names the S3 operation of a path-style request.
+func Kind(r *http.Request) string {
+	q := r.URL.Query()
+	_, uploads := q["uploads"]
+	hasUpload := q.Get("uploadId") != ""
+	isObject := strings.Contains(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	switch r.Method {
+	case http.MethodGet:
+		switch {
+		case hasUpload:
+			return KindListParts
+		case uploads:
+			return KindListUpload
+		case isObject:
+			return KindGet
+		}
+		return KindList
+	case http.MethodHead:
+		return KindHead
+	case http.MethodPut:
+		switch {
+		case hasUpload:
+			return KindPart
+		case r.Header.Get("X-Amz-Copy-Source") != "":
+			return KindCopy
+		case isObject:
+			return KindPut
+		}
+	case http.MethodPost:
+		switch {
+		case uploads:
+			return KindCreate
+		case hasUpload:
+			return KindComplete
+		}
+	case http.MethodDelete:
+		if hasUpload {
+			return KindAbort
+		}
+		return KindDelete
+	}
+	return KindOther
+}
+
+// Proxy forwards requests to an S3 server, injecting faults, and counts
+// them by kind. Its URL is the endpoint to give the client. It keeps the
+// Host header, so signatures made for the proxy still hold at the server.
+type Proxy struct {
+	URL      string // "http://127.0.0.1:port"
+	Endpoint string // "127.0.0.1:port"
+
+	target *url.URL
+	client *http.Client
+
+	mu        sync.Mutex
+	faults    Faults
+	rng       *rand.Rand
+	forwarded map[string]int
+	injected  map[string]int
+}
+
+// NewProxy starts a proxy to target (a server URL), stopped when the test
+// ends.
+func NewProxy(t testing.TB, target string, f Faults) *Proxy {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatalf("s3test: proxy target %q: %v", target, err)
+	}
+	tr := &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 32}
+	p := &Proxy{target: u, client: &http.Client{Transport: tr}}
+	p.SetFaults(f)
+	hs := httptest.NewServer(p)
+	t.Cleanup(func() { hs.Close(); tr.CloseIdleConnections() })
+	p.URL = hs.URL
+	p.Endpoint = strings.TrimPrefix(hs.URL, "http://")
+	return p
+}
+
+// SetFaults changes the faults from now on, and restarts the counts.
+func (p *Proxy) SetFaults(f Faults) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	seed := f.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	p.faults, p.rng = f, rand.New(rand.NewPCG(seed, seed>>1|1))
+	p.forwarded, p.injected = map[string]int{}, map[string]int{}
+}
+
+// Count returns how many requests of kind reached the server since the
+// last SetFaults (a request whose response was then cut counts).
+func (p *Proxy) Count(kind string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.forwarded[kind]
+}
+
+// Injected returns how many requests of kind got a fault.
+func (p *Proxy) Injected(kind string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.injected[kind]
+}
+
+// String summarizes the counts, for test logs.
+func (p *Proxy) String() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return fmt.Sprintf("forwarded %v, faults %v", p.forwarded, p.injected)
+}
+
+// fault is what happens to one request.
+type fault int
+
+const (
+	none fault = iota
+	slowDown
+	cutRequest
+	cutResponse
+)
+
+func (p *Proxy) decide(kind string) fault {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f := p.faults
+	if len(f.Kinds) > 0 && !contains(f.Kinds, kind) {
+		return none
+	}
+	x := p.rng.Float64()
+	switch {
+	case x < f.Rate503:
+		p.injected[kind]++
+		return slowDown
+	case x < f.Rate503+f.CutRate:
+		p.injected[kind]++
+		if p.rng.IntN(2) == 0 {
+			return cutRequest
+		}
+		return cutResponse
+	}
+	return none
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	kind := Kind(r)
+	f := p.decide(kind)
+	switch f {
+	case slowDown:
+		io.Copy(io.Discard, r.Body)
+		writeError(w, r, http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate (s3test proxy).")
+		return
+	case cutRequest:
+		if r.ContentLength > 0 {
+			io.CopyN(io.Discard, r.Body, r.ContentLength/2)
+		}
+		panic(http.ErrAbortHandler) // net/http closes the connection, logging nothing
+	}
+
+	u := *p.target
+	u.Path, u.RawPath = r.URL.Path, r.URL.RawPath
+	u.RawQuery = r.URL.RawQuery
+	body := io.Reader(r.Body)
+	if r.ContentLength == 0 {
+		body = nil
+	}
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, u.String(), body)
+	if err != nil {
+		writeError(w, r, http.StatusBadGateway, "InternalError", "s3test proxy: "+err.Error())
+		return
+	}
+	out.Host = r.Host
+	out.Header = r.Header.Clone()
+	out.ContentLength = r.ContentLength
+	resp, err := p.client.Do(out)
+	if err != nil {
+		writeError(w, r, http.StatusBadGateway, "InternalError", "s3test proxy: "+err.Error())
+		return
+	}
+	defer resp.Body.Close()
+	p.mu.Lock()
+	p.forwarded[kind]++
+	p.mu.Unlock()
+
+	for k, vv := range resp.Header {
+		w.Header()[k] = vv
+	}
+	if f == cutResponse {
+		if resp.ContentLength > 0 {
+			w.WriteHeader(resp.StatusCode)
+			io.CopyN(w, resp.Body, resp.ContentLength/2)
+			w.(http.Flusher).Flush()
+		}
+		panic(http.ErrAbortHandler)
+	}
+	w.WriteHeader(resp.StatusCode)
+	io.Copy(w, resp.Body)
+}
