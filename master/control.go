@@ -97,9 +97,11 @@ func (m *Master) Clean(ctx context.Context, name string, force bool) error {
 	if err := m.db.DeleteJob(name, force); err != nil {
 		return err
 	}
-	m.stopScan(name)
 	if err := m.tr.RemoveJob(name); err != nil {
 		return fmt.Errorf("clean job %s: remove audit logs: %w", name, err)
+	}
+	if err := m.stopScan(ctx, name); err != nil {
+		return fmt.Errorf("clean job %s: stop its scan: %w", name, err)
 	}
 	m.log.Info("job cleaned", "job", name)
 	return nil

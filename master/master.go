@@ -223,12 +223,22 @@ func (m *Master) startScan(spec Spec) {
 	}()
 }
 
-func (m *Master) stopScan(job string) {
-	m.mu.Lock()
-	cancel := m.scanners[job]
-	m.mu.Unlock()
-	if cancel != nil {
+// stopScan cancels a job's scanner and waits until it has stopped, so that
+// a job submitted again under the same name gets a scanner of its own.
+func (m *Master) stopScan(ctx context.Context, job string) error {
+	for {
+		m.mu.Lock()
+		cancel, wake := m.scanners[job], m.wake
+		m.mu.Unlock()
+		if cancel == nil {
+			return nil
+		}
 		cancel()
+		select { // a scanner notifies when it has stopped
+		case <-wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 

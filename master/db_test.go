@@ -1,0 +1,53 @@
+package master
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"ferry/store"
+)
+
+// The scan checkpoint, the paths and the error keep their bytes exactly,
+// and a record written before the Raw fields existed still reads back.
+func TestScanCheckpointBytes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ferry.db")
+	d, err := OpenDB(path, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"new", "legacy"} {
+		if err := d.CreateJob(Spec{Name: name, SrcPrefix: "/src/\xff" + name, DestPrefix: "/dst/\xfe"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.AddTask("new", []store.Entry{{Key: "k\x80\xff"}}, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.FailJob("new", errors.New("list /src/\xffnew: boom")); err != nil {
+		t.Fatal(err)
+	}
+	legacy := `{"Spec":{"Name":"legacy"},"State":"Scanning","Submitted":"2025-01-01T00:00:00Z","ScanAfter":"dir/é"}`
+	err = d.bolt.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktJobs).Bucket([]byte("legacy")).Bucket(bktMeta).Put(keyJob, []byte(legacy))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if d, err = OpenDB(path, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	j, err := d.Job("new")
+	if err != nil || j.ScanAfter != "k\x80\xff" || j.Spec.SrcPrefix != "/src/\xffnew" || j.Spec.DestPrefix != "/dst/\xfe" ||
+		j.Error != "list /src/\xffnew: boom" || j.State != StateFailed {
+		t.Errorf("job new: %+v, %v", j, err)
+	}
+	if j, err := d.Job("legacy"); err != nil || j.ScanAfter != "dir/é" || j.State != StateScanning {
+		t.Errorf("legacy job: %+v, %v; want ScanAfter %q", j, err, "dir/é")
+	}
+}

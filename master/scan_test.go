@@ -1,0 +1,137 @@
+package master_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"ferry/master"
+	"ferry/store"
+	"ferry/store/local"
+)
+
+// A master restarted mid-scan resumes after the last key it stored, even
+// when that key is not UTF-8: nothing listed twice, nothing skipped.
+func TestScanResumesAfterNonUTF8Key(t *testing.T) {
+	keys := []string{"a\x80", "a\xc3\xa9", "a\xff", "b"} // byte order
+	files := make(map[string]string)
+	for _, k := range keys {
+		files[k] = "x"
+	}
+	src := tree(t, files)
+	dir := t.TempDir()
+	cfg := master.Config{Dir: dir, LeaseDur: time.Minute,
+		OpenSource: func(s master.Spec) (store.Store, error) { return local.New(s.SrcPrefix, local.Options{}) }}
+
+	// The first run stored one task, then died.
+	m, err := master.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.DB().CreateJob(master.Spec{Name: "j", SrcPrefix: src, CountLimit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.DB().AddTask("j", []store.Entry{{Key: keys[0], Size: 1}}, false); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+
+	m, err = master.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if j, err := m.DB().Job("j"); err != nil || j.ScanAfter != keys[0] {
+		t.Fatalf("checkpoint after a restart: %q, %v; want %q", j.ScanAfter, err, keys[0])
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		j, err := m.DB().Job("j")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.ScanFinished {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("scan did not finish: %+v", j)
+		}
+	}
+	var got []string
+	err = m.DB().Tasks("j", master.Pending, func(task *master.Task) error {
+		es, err := m.DB().Manifest("j", task.ID)
+		for _, e := range es {
+			got = append(got, e.Key)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, keys) {
+		t.Fatalf("tasks hold %q, want each of %q once", got, keys)
+	}
+}
+
+// slowList is a source whose listing hangs until cancelled and then takes
+// a while to return, as a remote listing with a request in flight does.
+type slowList struct{ store.Store }
+
+func (s slowList) List(ctx context.Context, prefix, after string, fn func(store.Entry) error) error {
+	<-ctx.Done()
+	time.Sleep(300 * time.Millisecond)
+	return ctx.Err()
+}
+
+// A job cleaned by force while its scan runs, and submitted again at once
+// under the same name, is scanned from its own source.
+func TestCleanForceThenResubmit(t *testing.T) {
+	src := tree(t, map[string]string{"a": "1", "b": "2"})
+	dir := t.TempDir()
+	m, err := master.Open(master.Config{Dir: dir, LeaseDur: time.Minute,
+		OpenSource: func(s master.Spec) (store.Store, error) {
+			l, err := local.New(s.SrcPrefix, local.Options{})
+			if s.Extra["slow"] != "" {
+				return slowList{l}, err
+			}
+			return l, err
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	if err := m.Submit(ctx, master.Spec{Name: "j", SrcPrefix: src, Extra: map[string]string{"slow": "1"}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the scan is listing
+	if err := m.Clean(ctx, "j", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Submit(ctx, master.Spec{Name: "j", SrcPrefix: src}); err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		j, err := m.DB().Job("j")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.ScanFinished {
+			if j.Counters.FilesTotal != 2 {
+				t.Fatalf("resubmitted job: %+v", j.Counters)
+			}
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the resubmitted job was never scanned: %s, %+v", j.State, j.Counters)
+		}
+	}
+}

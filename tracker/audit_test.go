@@ -1,0 +1,123 @@
+package tracker
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRecordLine(t *testing.T) {
+	at := time.Date(2025, 3, 4, 5, 6, 7, 0, time.FixedZone("CET", 3600))
+	tests := []struct {
+		r    Record
+		line string
+	}{
+		{Record{Time: at, Result: OK, Size: 5, CRC64: 0xdeadbeef, HasCRC: true, Key: "a.txt"},
+			"2025-03-04T04:06:07Z\tOK\t5\t00000000deadbeef\ta.txt\t\n"},
+		{Record{Time: at, Result: Skip, Size: 0, Key: "dir/é", Detail: "exists"},
+			"2025-03-04T04:06:07Z\tSKIP\t0\t-\tdir/é\texists\n"},
+		{Record{Time: at, Result: Fail, Size: -1, Key: "a\tb\nc\xff\\", Detail: "READ_ERROR: bad\tthing\n"},
+			"2025-03-04T04:06:07Z\tFAIL\t-1\t-\t" + `a\tb\nc\xff\\` + "\t" + `READ_ERROR: bad\tthing\n` + "\n"},
+		{Record{Time: at, Size: math.MaxInt64, CRC64: math.MaxUint64, HasCRC: true, Key: "k"},
+			"2025-03-04T04:06:07Z\tOK\t9223372036854775807\tffffffffffffffff\tk\t\n"},
+	}
+	for _, tt := range tests {
+		line := tt.r.Line()
+		if line != tt.line {
+			t.Errorf("Line() = %q, want %q", line, tt.line)
+		}
+		got, err := ParseLine(strings.TrimSuffix(line, "\n"))
+		if err != nil {
+			t.Errorf("ParseLine(%q): %v", line, err)
+			continue
+		}
+		want := tt.r
+		want.Time = want.Time.UTC()
+		if !got.Time.Equal(want.Time) || got.Time.Location() != time.UTC {
+			t.Errorf("ParseLine(%q) time %v, want %v UTC", line, got.Time, want.Time)
+		}
+		got.Time, want.Time = time.Time{}, time.Time{}
+		if got != want {
+			t.Errorf("ParseLine(%q) = %+v, want %+v", line, got, want)
+		}
+	}
+}
+
+func TestRecordLineDropsSubseconds(t *testing.T) {
+	r := Record{Time: time.Date(2025, 1, 1, 0, 0, 0, 999_999_999, time.UTC), Key: "k"}
+	got, err := ParseLine(strings.TrimSuffix(r.Line(), "\n"))
+	if err != nil || !got.Time.Equal(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("ParseLine: %v, %v", got.Time, err)
+	}
+}
+
+func TestParseLineErrors(t *testing.T) {
+	for _, line := range []string{
+		"",
+		"2025-03-04T04:06:07Z\tOK\t5\t-\tk", // five fields
+		"2025-03-04T04:06:07Z\tOK\t5\t-\tk\td\textra", // seven
+		"yesterday\tOK\t5\t-\tk\t",
+		"2025-03-04T04:06:07Z\tMAYBE\t5\t-\tk\t",
+		"2025-03-04T04:06:07Z\tOK\tfive\t-\tk\t",
+		"2025-03-04T04:06:07Z\tOK\t5\tnothex\tk\t",
+		"2025-03-04T04:06:07Z\tOK\t5\t-\tbad\\q\t",
+		"2025-03-04T04:06:07Z\tOK\t5\t-\tk\ttrailing\\",
+	} {
+		if r, err := ParseLine(line); err == nil {
+			t.Errorf("ParseLine(%q) = %+v, want an error", line, r)
+		}
+	}
+}
+
+// FuzzRecordLine: any key and detail survive a line, which stays one line
+// of six fields.
+func FuzzRecordLine(f *testing.F) {
+	f.Add("a\tb", "d\n", int64(3), uint64(7))
+	f.Add("\xff\x00", "", int64(-1), uint64(0))
+	f.Fuzz(func(t *testing.T, key, detail string, size int64, crc uint64) {
+		r := Record{Time: time.Unix(1_700_000_000, 0).UTC(), Result: Result(size & 1), Size: size, CRC64: crc,
+			HasCRC: crc != 0, Key: key, Detail: detail}
+		line := r.Line()
+		if strings.Count(line, "\n") != 1 || strings.Count(line, "\t") != 5 {
+			t.Fatalf("Line() = %q is not one line of six fields", line)
+		}
+		got, err := ParseLine(strings.TrimSuffix(line, "\n"))
+		if err != nil || got != r {
+			t.Fatalf("ParseLine(%q) = %+v, %v, want %+v", line, got, err, r)
+		}
+	})
+}
+
+// Seal publishes once; calling it again (a restart) changes nothing.
+func TestSealIdempotent(t *testing.T) {
+	tr := New(t.TempDir())
+	if err := tr.Append("j", 1, 2, []Record{{Key: "k"}}); err != nil {
+		t.Fatal(err)
+	}
+	final, err := tr.Prepare(Attempt{Job: "j", Task: 1, Lease: 2, Worker: "w/x", Files: 1, Started: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(final, filepath.Join("succeed_tasks", "1_")) || !strings.HasSuffix(final, "@w_x") {
+		t.Fatalf("final dir %q", final)
+	}
+	for i := 0; i < 2; i++ {
+		if err := tr.Seal("j", 1, 2, final); err != nil {
+			t.Fatalf("seal %d: %v", i, err)
+		}
+	}
+	des, err := os.ReadDir(filepath.Join(tr.dir, "j", "succeed_tasks"))
+	if err != nil || len(des) != 1 {
+		t.Fatalf("published: %v, %v", des, err)
+	}
+	b, err := os.ReadFile(filepath.Join(tr.dir, "j", final, "audit.log"))
+	if err != nil || strings.Count(string(b), "\n") != 1 {
+		t.Fatalf("audit.log %q, %v", b, err)
+	}
+	if _, err := os.Stat(tr.inflight("j", 1, 2)); !os.IsNotExist(err) {
+		t.Fatalf("in-flight dir after Seal: %v", err)
+	}
+}
