@@ -180,22 +180,29 @@ func (d *DB) Complete(r LeaseRef, results []EntryResult, attemptDir string) erro
 			return err
 		}
 		c := &jt.job.Counters
-		failed := make(map[uint32]bool)
+		// One outcome per entry: a failure outranks a skip, repeats count once.
+		outcome := make(map[uint32]bool, len(results)) // index -> skipped (else failed)
 		for _, res := range results {
 			if int(res.Index) >= len(entries) {
 				return fmt.Errorf("job %s task %d: result for entry %d of %d", r.Job, r.TaskID, res.Index, len(entries))
 			}
-			size := entries[res.Index].Size
-			if res.Skip {
-				c.FilesSkipped++
-				c.BytesSkipped += size
-				continue
+			if skip, seen := outcome[res.Index]; !seen || skip {
+				outcome[res.Index] = res.Skip
 			}
-			if !failed[res.Index] {
-				failed[res.Index] = true
-				t.Failed = append(t.Failed, res.Index)
+		}
+		failed := make(map[uint32]bool)
+		for i := range entries {
+			skip, seen := outcome[uint32(i)]
+			size := entries[i].Size
+			switch {
+			case seen && !skip:
+				failed[uint32(i)] = true
+				t.Failed = append(t.Failed, uint32(i))
 				c.FilesFailed++
 				c.BytesFailed += size
+			case seen && skip:
+				c.FilesSkipped++
+				c.BytesSkipped += size
 			}
 		}
 		for i := range entries {

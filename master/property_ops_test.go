@@ -201,15 +201,24 @@ func (p *prop) complete(t *propTask, results []EntryResult) error {
 		return fmt.Errorf("Complete(%v) of a current lease: %w", ref, err)
 	}
 	j := p.jobs[ref.Job]
-	failed := make(map[uint32]bool)
+	// One outcome per entry: a failure outranks a skip; repeats count once;
+	// the failed list is in manifest order.
+	outcome := make(map[uint32]bool) // index -> skipped
 	for _, res := range results {
-		e := t.entries[res.Index]
-		if res.Skip {
+		if skip, seen := outcome[res.Index]; !seen || skip {
+			outcome[res.Index] = res.Skip
+		}
+	}
+	failed := make(map[uint32]bool)
+	for i, e := range t.entries {
+		skip, seen := outcome[uint32(i)]
+		switch {
+		case seen && !skip:
+			failed[uint32(i)] = true
+			t.failed = append(t.failed, uint32(i))
+		case seen && skip:
 			j.skipped++
 			j.skippedBytes += e.Size
-		} else if !failed[res.Index] {
-			failed[res.Index] = true
-			t.failed = append(t.failed, res.Index)
 		}
 	}
 	for i, e := range t.entries {

@@ -185,7 +185,16 @@ func (t *Tracker) Prepare(a Attempt) (string, error) {
 		}
 		return r
 	}, a.Worker)
-	return filepath.Join(parent, fmt.Sprintf("%d_%d@%s", a.Task, now.UnixMilli(), worker)), nil
+	// Two attempts of one task by one worker in the same millisecond would
+	// share a name: take the next free millisecond.
+	ms := now.UnixMilli()
+	for {
+		name := filepath.Join(parent, fmt.Sprintf("%d_%d@%s", a.Task, ms, worker))
+		if _, err := os.Lstat(filepath.Join(t.jobDir(a.Job), name)); errors.Is(err, fs.ErrNotExist) {
+			return name, nil
+		}
+		ms++
+	}
 }
 
 // Seal publishes a prepared in-flight directory under its final name. It
