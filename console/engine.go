@@ -53,7 +53,7 @@ func (e *env) startEngine(parent context.Context, o engineOpts) (*engine, error)
 		return nil, err
 	}
 	m, err := master.Open(master.Config{Dir: e.masterDir, LeaseDur: time.Duration(e.sys.TaskLeaseSeconds) * time.Second,
-		Log: mlog, TrackerLog: tlog, OpenSource: openSource})
+		Log: mlog, TrackerLog: tlog, OpenSource: openSource, OpenDest: openDest})
 	if err != nil {
 		mcl.Close()
 		tcl.Close()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -100,11 +101,27 @@ func specOf(j *conf.Job) master.Spec {
 }
 
 func openSource(s master.Spec) (store.Store, error) {
-	return backend.Source(s.SrcType, s.SrcPrefix, backend.Options{FollowSymlinks: s.FollowSymlinks})
+	return backend.Source(s.SrcType, s.SrcPrefix, storeOptions(s, "src"))
 }
 
 func openDest(s master.Spec) (store.Store, error) {
-	return backend.Dest(s.DestType, s.DestPrefix, backend.Options{})
+	return backend.Dest(s.DestType, s.DestPrefix, storeOptions(s, "dest"))
+}
+
+// storeOptions reads one side's store settings from a spec's Extra, where
+// specOf put them under their job.cfg names.
+func storeOptions(s master.Spec, side string) backend.Options {
+	x := s.Extra
+	num := func(k string) int64 { n, _ := strconv.ParseInt(x[k], 10, 64); return n }
+	return backend.Options{
+		FollowSymlinks: s.FollowSymlinks,
+		Domain:         x[side+"Domain"], Bucket: x[side+"Bucket"],
+		AccessKey: x[side+"AccessKey"], SecretKey: x[side+"SecretKey"],
+		Region: x[side+"Region"], PathStyle: x[side+"PathStyle"] == "true",
+		PutThreshold: num("multipartUploadThreshold"), PartSize: num("multipartUploadPartSize"),
+		HTTPListFile:     x["httpListFilePath"],
+		HTTPPrefixColumn: int(num("httpPrefixColumn")), RelativePathColumn: int(num("relativePathColumn")),
+	}
 }
 
 // logger opens workdir/logs/<name>.log for appending.

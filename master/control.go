@@ -2,10 +2,13 @@ package master
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"time"
+
+	"ferry/store"
 )
 
 // Submit stores a new job and starts scanning it.
@@ -94,17 +97,56 @@ func (m *Master) Retry(ctx context.Context, name string) (int64, int64, error) {
 // Clean forgets a job: its tasks, counters and audit logs. The copied data
 // stays. An active job is refused unless force is set.
 func (m *Master) Clean(ctx context.Context, name string, force bool) error {
+	j, err := m.db.Job(name)
+	if err != nil {
+		return err
+	}
+	ups, err := m.db.JobUploads(name)
+	if err != nil {
+		return err
+	}
 	if err := m.db.DeleteJob(name, force); err != nil {
 		return err
 	}
+	stopped := m.stopScan(ctx, name)
 	if err := m.tr.RemoveJob(name); err != nil {
 		return fmt.Errorf("clean job %s: remove audit logs: %w", name, err)
 	}
-	if err := m.stopScan(ctx, name); err != nil {
-		return fmt.Errorf("clean job %s: stop its scan: %w", name, err)
+	m.abortUploads(ctx, j.Spec, ups)
+	if stopped != nil {
+		return fmt.Errorf("clean job %s: %w", name, stopped)
 	}
 	m.log.Info("job cleaned", "job", name)
 	return nil
+}
+
+// abortUploads abandons the unfinished multipart uploads of a cleaned job,
+// so their parts stop costing storage. Failures are logged, not fatal.
+func (m *Master) abortUploads(ctx context.Context, spec Spec, ups []UploadState) {
+	if len(ups) == 0 || m.cfg.OpenDest == nil {
+		return
+	}
+	dst, err := m.cfg.OpenDest(spec)
+	if err != nil {
+		m.log.Error("abort uploads: open destination", "job", spec.Name, "err", err)
+		return
+	}
+	mp, ok := dst.(store.MultipartPutter)
+	if !ok {
+		return
+	}
+	for _, u := range ups {
+		var st store.MultipartState
+		if err := json.Unmarshal(u.State, &st); err != nil || st.UploadID == "" {
+			continue
+		}
+		err := mp.AbortUpload(ctx, u.Key, st.UploadID)
+		if err != nil && !errors.Is(err, store.ErrNotExist) {
+			m.log.Error("abort upload", "job", spec.Name, "key", u.Key, "err", err)
+			continue
+		}
+		m.log.Info("aborted unfinished upload", "job", spec.Name, "key", u.Key)
+	}
 }
 
 // WorkerStat is one worker as `stat --workers` shows it.

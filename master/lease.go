@@ -73,8 +73,12 @@ func (d *DB) LeaseTasks(worker string, max int, after string) ([]Lease, error) {
 				if err != nil {
 					return err
 				}
+				ups, err := jt.taskUploads(id)
+				if err != nil {
+					return err
+				}
 				out = append(out, Lease{Job: name, Spec: jt.job.Spec, TaskID: id, LeaseID: lid,
-					Attempt: t.Attempt, Deadline: time.UnixMilli(t.Deadline), Entries: entries})
+					Attempt: t.Attempt, Deadline: time.UnixMilli(t.Deadline), Entries: entries, Uploads: ups})
 			}
 			if err := jt.save(); err != nil {
 				return err
@@ -218,6 +222,8 @@ func (d *DB) Complete(r LeaseRef, results []EntryResult, attemptDir string) erro
 		if len(t.Failed) > 0 {
 			to = Failed
 		} else if err := jt.b.Bucket(bktManifests).Delete(taskKey(t.ID)); err != nil {
+			return err
+		} else if err := jt.dropUploads(t.ID); err != nil {
 			return err
 		}
 		if err := jt.move(t, Dispatched, to); err != nil {

@@ -30,6 +30,9 @@ type Config struct {
 	TrackerLog *slog.Logger
 	// OpenSource opens a job's source for scanning.
 	OpenSource func(Spec) (store.Store, error)
+	// OpenDest opens a job's destination (to abort its unfinished uploads
+	// when it is cleaned).
+	OpenDest func(Spec) (store.Store, error)
 }
 
 // Master owns the database, the tracker, the scanners and the reaper.

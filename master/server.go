@@ -152,6 +152,18 @@ func (s *masterServer) Leave(ctx context.Context, r *pb.LeaveRequest) (*pb.Leave
 	return &pb.LeaveReply{}, nil
 }
 
+func (s *masterServer) SaveUpload(ctx context.Context, r *pb.SaveUploadRequest) (*pb.SaveUploadReply, error) {
+	if r.Upload == nil {
+		return nil, status.Error(codes.InvalidArgument, "save upload: no upload")
+	}
+	s.m.seen(r.WorkerId)
+	err := s.m.db.SaveUpload(RefFromPB(r.Lease), UploadState{Key: string(r.Upload.Key), State: r.Upload.State})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.SaveUploadReply{}, nil
+}
+
 type trackerServer struct {
 	pb.UnimplementedTrackerServer
 	m *Master

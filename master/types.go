@@ -115,6 +115,7 @@ type Lease struct {
 	Attempt  int
 	Deadline time.Time
 	Entries  []store.Entry
+	Uploads  []UploadState // unfinished multipart uploads of earlier attempts
 }
 
 // LeaseRef names one lease.

@@ -55,6 +55,9 @@ func LeaseToPB(l Lease) *pb.TaskLease {
 	for i, e := range l.Entries {
 		out.Entries[i] = EntryToPB(e)
 	}
+	for _, u := range l.Uploads {
+		out.Uploads = append(out.Uploads, &pb.UploadState{Key: []byte(u.Key), State: u.State})
+	}
 	return out
 }
 
@@ -65,6 +68,9 @@ func LeaseFromPB(p *pb.TaskLease) Lease {
 		Entries: make([]store.Entry, len(p.Entries))}
 	for i, e := range p.Entries {
 		l.Entries[i] = EntryFromPB(e)
+	}
+	for _, u := range p.Uploads {
+		l.Uploads = append(l.Uploads, UploadState{Key: string(u.Key), State: u.State})
 	}
 	return l
 }

@@ -567,8 +567,10 @@ type TaskLease struct {
 	DeadlineUnixMs int64                  `protobuf:"varint,5,opt,name=deadline_unix_ms,json=deadlineUnixMs,proto3" json:"deadline_unix_ms,omitempty"`
 	Spec           *JobSpec               `protobuf:"bytes,6,opt,name=spec,proto3" json:"spec,omitempty"`
 	Entries        []*ManifestEntry       `protobuf:"bytes,7,rep,name=entries,proto3" json:"entries,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Multipart uploads an earlier attempt left unfinished, by key.
+	Uploads       []*UploadState `protobuf:"bytes,8,rep,name=uploads,proto3" json:"uploads,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskLease) Reset() {
@@ -650,6 +652,161 @@ func (x *TaskLease) GetEntries() []*ManifestEntry {
 	return nil
 }
 
+func (x *TaskLease) GetUploads() []*UploadState {
+	if x != nil {
+		return x.Uploads
+	}
+	return nil
+}
+
+type UploadState struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           []byte                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	State         []byte                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"` // JSON of the store's multipart state
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadState) Reset() {
+	*x = UploadState{}
+	mi := &file_ferry_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadState) ProtoMessage() {}
+
+func (x *UploadState) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadState.ProtoReflect.Descriptor instead.
+func (*UploadState) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *UploadState) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *UploadState) GetState() []byte {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+type SaveUploadRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	WorkerId      string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	Lease         *LeaseRef              `protobuf:"bytes,2,opt,name=lease,proto3" json:"lease,omitempty"`
+	Upload        *UploadState           `protobuf:"bytes,3,opt,name=upload,proto3" json:"upload,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SaveUploadRequest) Reset() {
+	*x = SaveUploadRequest{}
+	mi := &file_ferry_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SaveUploadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SaveUploadRequest) ProtoMessage() {}
+
+func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SaveUploadRequest.ProtoReflect.Descriptor instead.
+func (*SaveUploadRequest) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SaveUploadRequest) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *SaveUploadRequest) GetLease() *LeaseRef {
+	if x != nil {
+		return x.Lease
+	}
+	return nil
+}
+
+func (x *SaveUploadRequest) GetUpload() *UploadState {
+	if x != nil {
+		return x.Upload
+	}
+	return nil
+}
+
+type SaveUploadReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SaveUploadReply) Reset() {
+	*x = SaveUploadReply{}
+	mi := &file_ferry_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SaveUploadReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SaveUploadReply) ProtoMessage() {}
+
+func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SaveUploadReply.ProtoReflect.Descriptor instead.
+func (*SaveUploadReply) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{9}
+}
+
 type LeaseRef struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Job           string                 `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
@@ -661,7 +818,7 @@ type LeaseRef struct {
 
 func (x *LeaseRef) Reset() {
 	*x = LeaseRef{}
-	mi := &file_ferry_proto_msgTypes[7]
+	mi := &file_ferry_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -673,7 +830,7 @@ func (x *LeaseRef) String() string {
 func (*LeaseRef) ProtoMessage() {}
 
 func (x *LeaseRef) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[7]
+	mi := &file_ferry_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -686,7 +843,7 @@ func (x *LeaseRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseRef.ProtoReflect.Descriptor instead.
 func (*LeaseRef) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{7}
+	return file_ferry_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *LeaseRef) GetJob() string {
@@ -720,7 +877,7 @@ type RenewRequest struct {
 
 func (x *RenewRequest) Reset() {
 	*x = RenewRequest{}
-	mi := &file_ferry_proto_msgTypes[8]
+	mi := &file_ferry_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -732,7 +889,7 @@ func (x *RenewRequest) String() string {
 func (*RenewRequest) ProtoMessage() {}
 
 func (x *RenewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[8]
+	mi := &file_ferry_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -745,7 +902,7 @@ func (x *RenewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewRequest.ProtoReflect.Descriptor instead.
 func (*RenewRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{8}
+	return file_ferry_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RenewRequest) GetWorkerId() string {
@@ -773,7 +930,7 @@ type RenewReply struct {
 
 func (x *RenewReply) Reset() {
 	*x = RenewReply{}
-	mi := &file_ferry_proto_msgTypes[9]
+	mi := &file_ferry_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -785,7 +942,7 @@ func (x *RenewReply) String() string {
 func (*RenewReply) ProtoMessage() {}
 
 func (x *RenewReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[9]
+	mi := &file_ferry_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -798,7 +955,7 @@ func (x *RenewReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewReply.ProtoReflect.Descriptor instead.
 func (*RenewReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{9}
+	return file_ferry_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RenewReply) GetLost() []*LeaseRef {
@@ -831,7 +988,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_ferry_proto_msgTypes[10]
+	mi := &file_ferry_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -843,7 +1000,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[10]
+	mi := &file_ferry_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -856,7 +1013,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{10}
+	return file_ferry_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *LeaveRequest) GetWorkerId() string {
@@ -874,7 +1031,7 @@ type LeaveReply struct {
 
 func (x *LeaveReply) Reset() {
 	*x = LeaveReply{}
-	mi := &file_ferry_proto_msgTypes[11]
+	mi := &file_ferry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -886,7 +1043,7 @@ func (x *LeaveReply) String() string {
 func (*LeaveReply) ProtoMessage() {}
 
 func (x *LeaveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[11]
+	mi := &file_ferry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -899,7 +1056,7 @@ func (x *LeaveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
 func (*LeaveReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{11}
+	return file_ferry_proto_rawDescGZIP(), []int{14}
 }
 
 // EntryResult reports one entry of a task that did not simply succeed.
@@ -914,7 +1071,7 @@ type EntryResult struct {
 
 func (x *EntryResult) Reset() {
 	*x = EntryResult{}
-	mi := &file_ferry_proto_msgTypes[12]
+	mi := &file_ferry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -926,7 +1083,7 @@ func (x *EntryResult) String() string {
 func (*EntryResult) ProtoMessage() {}
 
 func (x *EntryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[12]
+	mi := &file_ferry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -939,7 +1096,7 @@ func (x *EntryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntryResult.ProtoReflect.Descriptor instead.
 func (*EntryResult) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{12}
+	return file_ferry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *EntryResult) GetIndex() uint32 {
@@ -976,7 +1133,7 @@ type CompleteRequest struct {
 
 func (x *CompleteRequest) Reset() {
 	*x = CompleteRequest{}
-	mi := &file_ferry_proto_msgTypes[13]
+	mi := &file_ferry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -988,7 +1145,7 @@ func (x *CompleteRequest) String() string {
 func (*CompleteRequest) ProtoMessage() {}
 
 func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[13]
+	mi := &file_ferry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1001,7 +1158,7 @@ func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteRequest.ProtoReflect.Descriptor instead.
 func (*CompleteRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{13}
+	return file_ferry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CompleteRequest) GetWorkerId() string {
@@ -1041,7 +1198,7 @@ type CompleteReply struct {
 
 func (x *CompleteReply) Reset() {
 	*x = CompleteReply{}
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1053,7 +1210,7 @@ func (x *CompleteReply) String() string {
 func (*CompleteReply) ProtoMessage() {}
 
 func (x *CompleteReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1066,7 +1223,7 @@ func (x *CompleteReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReply.ProtoReflect.Descriptor instead.
 func (*CompleteReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{14}
+	return file_ferry_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CompleteReply) GetAttemptDir() string {
@@ -1091,7 +1248,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1103,7 +1260,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1116,7 +1273,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{15}
+	return file_ferry_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AuditRecord) GetTimeUnixMs() int64 {
@@ -1178,7 +1335,7 @@ type AuditBatch struct {
 
 func (x *AuditBatch) Reset() {
 	*x = AuditBatch{}
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1190,7 +1347,7 @@ func (x *AuditBatch) String() string {
 func (*AuditBatch) ProtoMessage() {}
 
 func (x *AuditBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1203,7 +1360,7 @@ func (x *AuditBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditBatch.ProtoReflect.Descriptor instead.
 func (*AuditBatch) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{16}
+	return file_ferry_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AuditBatch) GetLease() *LeaseRef {
@@ -1231,7 +1388,7 @@ type TaskProgress struct {
 
 func (x *TaskProgress) Reset() {
 	*x = TaskProgress{}
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1243,7 +1400,7 @@ func (x *TaskProgress) String() string {
 func (*TaskProgress) ProtoMessage() {}
 
 func (x *TaskProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1256,7 +1413,7 @@ func (x *TaskProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskProgress.ProtoReflect.Descriptor instead.
 func (*TaskProgress) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{17}
+	return file_ferry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TaskProgress) GetLease() *LeaseRef {
@@ -1293,7 +1450,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1305,7 +1462,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1318,7 +1475,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{18}
+	return file_ferry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ReportRequest) GetWorkerId() string {
@@ -1358,7 +1515,7 @@ type ReportReply struct {
 
 func (x *ReportReply) Reset() {
 	*x = ReportReply{}
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1370,7 +1527,7 @@ func (x *ReportReply) String() string {
 func (*ReportReply) ProtoMessage() {}
 
 func (x *ReportReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1383,7 +1540,7 @@ func (x *ReportReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReply.ProtoReflect.Descriptor instead.
 func (*ReportReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{19}
+	return file_ferry_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ReportReply) GetStop() bool {
@@ -1406,7 +1563,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1418,7 +1575,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1431,7 +1588,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{20}
+	return file_ferry_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SubmitRequest) GetSpec() *JobSpec {
@@ -1478,7 +1635,7 @@ type SubmitReply struct {
 
 func (x *SubmitReply) Reset() {
 	*x = SubmitReply{}
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +1647,7 @@ func (x *SubmitReply) String() string {
 func (*SubmitReply) ProtoMessage() {}
 
 func (x *SubmitReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +1660,7 @@ func (x *SubmitReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitReply.ProtoReflect.Descriptor instead.
 func (*SubmitReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{21}
+	return file_ferry_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SubmitReply) GetJob() string {
@@ -1523,7 +1680,7 @@ type StatRequest struct {
 
 func (x *StatRequest) Reset() {
 	*x = StatRequest{}
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1692,7 @@ func (x *StatRequest) String() string {
 func (*StatRequest) ProtoMessage() {}
 
 func (x *StatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1548,7 +1705,7 @@ func (x *StatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatRequest.ProtoReflect.Descriptor instead.
 func (*StatRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{22}
+	return file_ferry_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StatRequest) GetJob() string {
@@ -1595,7 +1752,7 @@ type JobStat struct {
 
 func (x *JobStat) Reset() {
 	*x = JobStat{}
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1607,7 +1764,7 @@ func (x *JobStat) String() string {
 func (*JobStat) ProtoMessage() {}
 
 func (x *JobStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1620,7 +1777,7 @@ func (x *JobStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobStat.ProtoReflect.Descriptor instead.
 func (*JobStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{23}
+	return file_ferry_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *JobStat) GetName() string {
@@ -1792,7 +1949,7 @@ type WorkerStat struct {
 
 func (x *WorkerStat) Reset() {
 	*x = WorkerStat{}
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1804,7 +1961,7 @@ func (x *WorkerStat) String() string {
 func (*WorkerStat) ProtoMessage() {}
 
 func (x *WorkerStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1817,7 +1974,7 @@ func (x *WorkerStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStat.ProtoReflect.Descriptor instead.
 func (*WorkerStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{24}
+	return file_ferry_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *WorkerStat) GetWorkerId() string {
@@ -1879,7 +2036,7 @@ type StatReply struct {
 
 func (x *StatReply) Reset() {
 	*x = StatReply{}
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1891,7 +2048,7 @@ func (x *StatReply) String() string {
 func (*StatReply) ProtoMessage() {}
 
 func (x *StatReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1904,7 +2061,7 @@ func (x *StatReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatReply.ProtoReflect.Descriptor instead.
 func (*StatReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{25}
+	return file_ferry_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *StatReply) GetJobs() []*JobStat {
@@ -1930,7 +2087,7 @@ type RetryRequest struct {
 
 func (x *RetryRequest) Reset() {
 	*x = RetryRequest{}
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1942,7 +2099,7 @@ func (x *RetryRequest) String() string {
 func (*RetryRequest) ProtoMessage() {}
 
 func (x *RetryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1955,7 +2112,7 @@ func (x *RetryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRequest.ProtoReflect.Descriptor instead.
 func (*RetryRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{26}
+	return file_ferry_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RetryRequest) GetJob() string {
@@ -1975,7 +2132,7 @@ type RetryReply struct {
 
 func (x *RetryReply) Reset() {
 	*x = RetryReply{}
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1987,7 +2144,7 @@ func (x *RetryReply) String() string {
 func (*RetryReply) ProtoMessage() {}
 
 func (x *RetryReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2000,7 +2157,7 @@ func (x *RetryReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryReply.ProtoReflect.Descriptor instead.
 func (*RetryReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{27}
+	return file_ferry_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RetryReply) GetTasks() int64 {
@@ -2027,7 +2184,7 @@ type CleanRequest struct {
 
 func (x *CleanRequest) Reset() {
 	*x = CleanRequest{}
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2039,7 +2196,7 @@ func (x *CleanRequest) String() string {
 func (*CleanRequest) ProtoMessage() {}
 
 func (x *CleanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2052,7 +2209,7 @@ func (x *CleanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanRequest.ProtoReflect.Descriptor instead.
 func (*CleanRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{28}
+	return file_ferry_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CleanRequest) GetJob() string {
@@ -2077,7 +2234,7 @@ type CleanReply struct {
 
 func (x *CleanReply) Reset() {
 	*x = CleanReply{}
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2089,7 +2246,7 @@ func (x *CleanReply) String() string {
 func (*CleanReply) ProtoMessage() {}
 
 func (x *CleanReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2102,7 +2259,7 @@ func (x *CleanReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanReply.ProtoReflect.Descriptor instead.
 func (*CleanReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{29}
+	return file_ferry_proto_rawDescGZIP(), []int{32}
 }
 
 type StopRequest struct {
@@ -2113,7 +2270,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2125,7 +2282,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2138,7 +2295,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{30}
+	return file_ferry_proto_rawDescGZIP(), []int{33}
 }
 
 type StopReply struct {
@@ -2151,7 +2308,7 @@ type StopReply struct {
 
 func (x *StopReply) Reset() {
 	*x = StopReply{}
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2163,7 +2320,7 @@ func (x *StopReply) String() string {
 func (*StopReply) ProtoMessage() {}
 
 func (x *StopReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2176,7 +2333,7 @@ func (x *StopReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopReply.ProtoReflect.Descriptor instead.
 func (*StopReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{31}
+	return file_ferry_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *StopReply) GetRemaining() []string {
@@ -2232,7 +2389,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\bmtime_ns\x18\x03 \x01(\x03R\amtimeNs\x12\x12\n" +
 	"\x04etag\x18\x04 \x01(\tR\x04etag\x12\"\n" +
 	"\x04kind\x18\x05 \x01(\x0e2\x0e.ferry.v1.KindR\x04kind\x12\x16\n" +
-	"\x06detail\x18\x06 \x01(\fR\x06detail\"\xef\x01\n" +
+	"\x06detail\x18\x06 \x01(\fR\x06detail\"\xa0\x02\n" +
 	"\tTaskLease\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\x12\x17\n" +
 	"\atask_id\x18\x02 \x01(\x04R\x06taskId\x12\x19\n" +
@@ -2240,7 +2397,16 @@ const file_ferry_proto_rawDesc = "" +
 	"\aattempt\x18\x04 \x01(\x05R\aattempt\x12(\n" +
 	"\x10deadline_unix_ms\x18\x05 \x01(\x03R\x0edeadlineUnixMs\x12%\n" +
 	"\x04spec\x18\x06 \x01(\v2\x11.ferry.v1.JobSpecR\x04spec\x121\n" +
-	"\aentries\x18\a \x03(\v2\x17.ferry.v1.ManifestEntryR\aentries\"P\n" +
+	"\aentries\x18\a \x03(\v2\x17.ferry.v1.ManifestEntryR\aentries\x12/\n" +
+	"\auploads\x18\b \x03(\v2\x15.ferry.v1.UploadStateR\auploads\"5\n" +
+	"\vUploadState\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\fR\x03key\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\fR\x05state\"\x89\x01\n" +
+	"\x11SaveUploadRequest\x12\x1b\n" +
+	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12(\n" +
+	"\x05lease\x18\x02 \x01(\v2\x12.ferry.v1.LeaseRefR\x05lease\x12-\n" +
+	"\x06upload\x18\x03 \x01(\v2\x15.ferry.v1.UploadStateR\x06upload\"\x11\n" +
+	"\x0fSaveUploadReply\"P\n" +
 	"\bLeaseRef\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\x12\x17\n" +
 	"\atask_id\x18\x02 \x01(\x04R\x06taskId\x12\x19\n" +
@@ -2370,13 +2536,15 @@ const file_ferry_proto_rawDesc = "" +
 	"\x06Result\x12\r\n" +
 	"\tRESULT_OK\x10\x00\x12\x0f\n" +
 	"\vRESULT_SKIP\x10\x01\x12\x0f\n" +
-	"\vRESULT_FAIL\x10\x022\xad\x02\n" +
+	"\vRESULT_FAIL\x10\x022\xf3\x02\n" +
 	"\x06Master\x12>\n" +
 	"\bRegister\x12\x19.ferry.v1.RegisterRequest\x1a\x17.ferry.v1.RegisterReply\x125\n" +
 	"\x05Lease\x12\x16.ferry.v1.LeaseRequest\x1a\x14.ferry.v1.LeaseReply\x125\n" +
 	"\x05Renew\x12\x16.ferry.v1.RenewRequest\x1a\x14.ferry.v1.RenewReply\x12>\n" +
 	"\bComplete\x12\x19.ferry.v1.CompleteRequest\x1a\x17.ferry.v1.CompleteReply\x125\n" +
-	"\x05Leave\x12\x16.ferry.v1.LeaveRequest\x1a\x14.ferry.v1.LeaveReply2C\n" +
+	"\x05Leave\x12\x16.ferry.v1.LeaveRequest\x1a\x14.ferry.v1.LeaveReply\x12D\n" +
+	"\n" +
+	"SaveUpload\x12\x1b.ferry.v1.SaveUploadRequest\x1a\x19.ferry.v1.SaveUploadReply2C\n" +
 	"\aTracker\x128\n" +
 	"\x06Report\x12\x17.ferry.v1.ReportRequest\x1a\x15.ferry.v1.ReportReply2\x99\x02\n" +
 	"\aControl\x128\n" +
@@ -2399,92 +2567,100 @@ func file_ferry_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_ferry_proto_goTypes = []any{
-	(Kind)(0),               // 0: ferry.v1.Kind
-	(Result)(0),             // 1: ferry.v1.Result
-	(*RegisterRequest)(nil), // 2: ferry.v1.RegisterRequest
-	(*RegisterReply)(nil),   // 3: ferry.v1.RegisterReply
-	(*LeaseRequest)(nil),    // 4: ferry.v1.LeaseRequest
-	(*LeaseReply)(nil),      // 5: ferry.v1.LeaseReply
-	(*JobSpec)(nil),         // 6: ferry.v1.JobSpec
-	(*ManifestEntry)(nil),   // 7: ferry.v1.ManifestEntry
-	(*TaskLease)(nil),       // 8: ferry.v1.TaskLease
-	(*LeaseRef)(nil),        // 9: ferry.v1.LeaseRef
-	(*RenewRequest)(nil),    // 10: ferry.v1.RenewRequest
-	(*RenewReply)(nil),      // 11: ferry.v1.RenewReply
-	(*LeaveRequest)(nil),    // 12: ferry.v1.LeaveRequest
-	(*LeaveReply)(nil),      // 13: ferry.v1.LeaveReply
-	(*EntryResult)(nil),     // 14: ferry.v1.EntryResult
-	(*CompleteRequest)(nil), // 15: ferry.v1.CompleteRequest
-	(*CompleteReply)(nil),   // 16: ferry.v1.CompleteReply
-	(*AuditRecord)(nil),     // 17: ferry.v1.AuditRecord
-	(*AuditBatch)(nil),      // 18: ferry.v1.AuditBatch
-	(*TaskProgress)(nil),    // 19: ferry.v1.TaskProgress
-	(*ReportRequest)(nil),   // 20: ferry.v1.ReportRequest
-	(*ReportReply)(nil),     // 21: ferry.v1.ReportReply
-	(*SubmitRequest)(nil),   // 22: ferry.v1.SubmitRequest
-	(*SubmitReply)(nil),     // 23: ferry.v1.SubmitReply
-	(*StatRequest)(nil),     // 24: ferry.v1.StatRequest
-	(*JobStat)(nil),         // 25: ferry.v1.JobStat
-	(*WorkerStat)(nil),      // 26: ferry.v1.WorkerStat
-	(*StatReply)(nil),       // 27: ferry.v1.StatReply
-	(*RetryRequest)(nil),    // 28: ferry.v1.RetryRequest
-	(*RetryReply)(nil),      // 29: ferry.v1.RetryReply
-	(*CleanRequest)(nil),    // 30: ferry.v1.CleanRequest
-	(*CleanReply)(nil),      // 31: ferry.v1.CleanReply
-	(*StopRequest)(nil),     // 32: ferry.v1.StopRequest
-	(*StopReply)(nil),       // 33: ferry.v1.StopReply
-	nil,                     // 34: ferry.v1.JobSpec.ExtraEntry
+	(Kind)(0),                 // 0: ferry.v1.Kind
+	(Result)(0),               // 1: ferry.v1.Result
+	(*RegisterRequest)(nil),   // 2: ferry.v1.RegisterRequest
+	(*RegisterReply)(nil),     // 3: ferry.v1.RegisterReply
+	(*LeaseRequest)(nil),      // 4: ferry.v1.LeaseRequest
+	(*LeaseReply)(nil),        // 5: ferry.v1.LeaseReply
+	(*JobSpec)(nil),           // 6: ferry.v1.JobSpec
+	(*ManifestEntry)(nil),     // 7: ferry.v1.ManifestEntry
+	(*TaskLease)(nil),         // 8: ferry.v1.TaskLease
+	(*UploadState)(nil),       // 9: ferry.v1.UploadState
+	(*SaveUploadRequest)(nil), // 10: ferry.v1.SaveUploadRequest
+	(*SaveUploadReply)(nil),   // 11: ferry.v1.SaveUploadReply
+	(*LeaseRef)(nil),          // 12: ferry.v1.LeaseRef
+	(*RenewRequest)(nil),      // 13: ferry.v1.RenewRequest
+	(*RenewReply)(nil),        // 14: ferry.v1.RenewReply
+	(*LeaveRequest)(nil),      // 15: ferry.v1.LeaveRequest
+	(*LeaveReply)(nil),        // 16: ferry.v1.LeaveReply
+	(*EntryResult)(nil),       // 17: ferry.v1.EntryResult
+	(*CompleteRequest)(nil),   // 18: ferry.v1.CompleteRequest
+	(*CompleteReply)(nil),     // 19: ferry.v1.CompleteReply
+	(*AuditRecord)(nil),       // 20: ferry.v1.AuditRecord
+	(*AuditBatch)(nil),        // 21: ferry.v1.AuditBatch
+	(*TaskProgress)(nil),      // 22: ferry.v1.TaskProgress
+	(*ReportRequest)(nil),     // 23: ferry.v1.ReportRequest
+	(*ReportReply)(nil),       // 24: ferry.v1.ReportReply
+	(*SubmitRequest)(nil),     // 25: ferry.v1.SubmitRequest
+	(*SubmitReply)(nil),       // 26: ferry.v1.SubmitReply
+	(*StatRequest)(nil),       // 27: ferry.v1.StatRequest
+	(*JobStat)(nil),           // 28: ferry.v1.JobStat
+	(*WorkerStat)(nil),        // 29: ferry.v1.WorkerStat
+	(*StatReply)(nil),         // 30: ferry.v1.StatReply
+	(*RetryRequest)(nil),      // 31: ferry.v1.RetryRequest
+	(*RetryReply)(nil),        // 32: ferry.v1.RetryReply
+	(*CleanRequest)(nil),      // 33: ferry.v1.CleanRequest
+	(*CleanReply)(nil),        // 34: ferry.v1.CleanReply
+	(*StopRequest)(nil),       // 35: ferry.v1.StopRequest
+	(*StopReply)(nil),         // 36: ferry.v1.StopReply
+	nil,                       // 37: ferry.v1.JobSpec.ExtraEntry
 }
 var file_ferry_proto_depIdxs = []int32{
 	8,  // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
-	34, // 1: ferry.v1.JobSpec.extra:type_name -> ferry.v1.JobSpec.ExtraEntry
+	37, // 1: ferry.v1.JobSpec.extra:type_name -> ferry.v1.JobSpec.ExtraEntry
 	0,  // 2: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
 	6,  // 3: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
 	7,  // 4: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
-	9,  // 5: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
-	9,  // 6: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
-	1,  // 7: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
-	9,  // 8: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
-	14, // 9: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
-	1,  // 10: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
-	9,  // 11: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
-	17, // 12: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
-	9,  // 13: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
-	18, // 14: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
-	19, // 15: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
-	6,  // 16: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
-	6,  // 17: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
-	25, // 18: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
-	26, // 19: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
-	2,  // 20: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
-	4,  // 21: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
-	10, // 22: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
-	15, // 23: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
-	12, // 24: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
-	20, // 25: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
-	22, // 26: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
-	24, // 27: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
-	28, // 28: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
-	30, // 29: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
-	32, // 30: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
-	3,  // 31: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
-	5,  // 32: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
-	11, // 33: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
-	16, // 34: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
-	13, // 35: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
-	21, // 36: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
-	23, // 37: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
-	27, // 38: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
-	29, // 39: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
-	31, // 40: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
-	33, // 41: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
-	31, // [31:42] is the sub-list for method output_type
-	20, // [20:31] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	9,  // 5: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
+	12, // 6: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
+	9,  // 7: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
+	12, // 8: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
+	12, // 9: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
+	1,  // 10: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
+	12, // 11: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
+	17, // 12: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
+	1,  // 13: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
+	12, // 14: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
+	20, // 15: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
+	12, // 16: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
+	21, // 17: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
+	22, // 18: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
+	6,  // 19: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
+	6,  // 20: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
+	28, // 21: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
+	29, // 22: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
+	2,  // 23: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
+	4,  // 24: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
+	13, // 25: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
+	18, // 26: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
+	15, // 27: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
+	10, // 28: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
+	23, // 29: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
+	25, // 30: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
+	27, // 31: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
+	31, // 32: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
+	33, // 33: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
+	35, // 34: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
+	3,  // 35: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
+	5,  // 36: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
+	14, // 37: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
+	19, // 38: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
+	16, // 39: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
+	11, // 40: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
+	24, // 41: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
+	26, // 42: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
+	30, // 43: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
+	32, // 44: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
+	34, // 45: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
+	36, // 46: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
+	35, // [35:47] is the sub-list for method output_type
+	23, // [23:35] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_ferry_proto_init() }
@@ -2498,7 +2674,7 @@ func file_ferry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_proto_rawDesc), len(file_ferry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   33,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

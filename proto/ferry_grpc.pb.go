@@ -23,11 +23,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Master_Register_FullMethodName = "/ferry.v1.Master/Register"
-	Master_Lease_FullMethodName    = "/ferry.v1.Master/Lease"
-	Master_Renew_FullMethodName    = "/ferry.v1.Master/Renew"
-	Master_Complete_FullMethodName = "/ferry.v1.Master/Complete"
-	Master_Leave_FullMethodName    = "/ferry.v1.Master/Leave"
+	Master_Register_FullMethodName   = "/ferry.v1.Master/Register"
+	Master_Lease_FullMethodName      = "/ferry.v1.Master/Lease"
+	Master_Renew_FullMethodName      = "/ferry.v1.Master/Renew"
+	Master_Complete_FullMethodName   = "/ferry.v1.Master/Complete"
+	Master_Leave_FullMethodName      = "/ferry.v1.Master/Leave"
+	Master_SaveUpload_FullMethodName = "/ferry.v1.Master/SaveUpload"
 )
 
 // MasterClient is the client API for Master service.
@@ -44,6 +45,9 @@ type MasterClient interface {
 	Complete(ctx context.Context, in *CompleteRequest, opts ...grpc.CallOption) (*CompleteReply, error)
 	// Leave says the worker is exiting: its leases go back to pending now.
 	Leave(ctx context.Context, in *LeaveRequest, opts ...grpc.CallOption) (*LeaveReply, error)
+	// SaveUpload keeps a multipart upload's progress with the task, under
+	// the current lease, so that a re-leased task resumes it.
+	SaveUpload(ctx context.Context, in *SaveUploadRequest, opts ...grpc.CallOption) (*SaveUploadReply, error)
 }
 
 type masterClient struct {
@@ -104,6 +108,16 @@ func (c *masterClient) Leave(ctx context.Context, in *LeaveRequest, opts ...grpc
 	return out, nil
 }
 
+func (c *masterClient) SaveUpload(ctx context.Context, in *SaveUploadRequest, opts ...grpc.CallOption) (*SaveUploadReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SaveUploadReply)
+	err := c.cc.Invoke(ctx, Master_SaveUpload_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MasterServer is the server API for Master service.
 // All implementations must embed UnimplementedMasterServer
 // for forward compatibility.
@@ -118,6 +132,9 @@ type MasterServer interface {
 	Complete(context.Context, *CompleteRequest) (*CompleteReply, error)
 	// Leave says the worker is exiting: its leases go back to pending now.
 	Leave(context.Context, *LeaveRequest) (*LeaveReply, error)
+	// SaveUpload keeps a multipart upload's progress with the task, under
+	// the current lease, so that a re-leased task resumes it.
+	SaveUpload(context.Context, *SaveUploadRequest) (*SaveUploadReply, error)
 	mustEmbedUnimplementedMasterServer()
 }
 
@@ -142,6 +159,9 @@ func (UnimplementedMasterServer) Complete(context.Context, *CompleteRequest) (*C
 }
 func (UnimplementedMasterServer) Leave(context.Context, *LeaveRequest) (*LeaveReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method Leave not implemented")
+}
+func (UnimplementedMasterServer) SaveUpload(context.Context, *SaveUploadRequest) (*SaveUploadReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method SaveUpload not implemented")
 }
 func (UnimplementedMasterServer) mustEmbedUnimplementedMasterServer() {}
 func (UnimplementedMasterServer) testEmbeddedByValue()                {}
@@ -254,6 +274,24 @@ func _Master_Leave_Handler(srv interface{}, ctx context.Context, dec func(interf
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Master_SaveUpload_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SaveUploadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MasterServer).SaveUpload(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Master_SaveUpload_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MasterServer).SaveUpload(ctx, req.(*SaveUploadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Master_ServiceDesc is the grpc.ServiceDesc for Master service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -280,6 +318,10 @@ var Master_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Leave",
 			Handler:    _Master_Leave_Handler,
+		},
+		{
+			MethodName: "SaveUpload",
+			Handler:    _Master_SaveUpload_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

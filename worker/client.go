@@ -113,3 +113,12 @@ func (g *GRPC) Leave(ctx context.Context, id string) error {
 	_, err := g.m.Leave(ctx, &pb.LeaveRequest{WorkerId: id})
 	return err
 }
+
+func (g *GRPC) SaveUpload(ctx context.Context, id string, ref master.LeaseRef, u master.UploadState) error {
+	_, err := g.m.SaveUpload(ctx, &pb.SaveUploadRequest{WorkerId: id, Lease: master.RefToPB(ref),
+		Upload: &pb.UploadState{Key: []byte(u.Key), State: u.State}})
+	if status.Code(err) == codes.FailedPrecondition || status.Code(err) == codes.NotFound {
+		return ErrStale
+	}
+	return err
+}

@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"ferry/master"
 	"ferry/store"
 	"ferry/tracker"
 )
@@ -32,6 +31,9 @@ func failRecord(e store.Entry, code string, err error) tracker.Record {
 	d := code
 	if err != nil {
 		d += ": " + err.Error()
+		if n := store.Attempts(err); n > 1 {
+			d += fmt.Sprintf(" (after %d attempts)", n)
+		}
 	}
 	return tracker.Record{Time: time.Now(), Result: tracker.Fail, Size: e.Size, Key: e.Key, Detail: d}
 }
@@ -66,9 +68,19 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 }
 
 // copyEntry copies one entry and verifies it, returning its audit record.
-// bytes counts the task's bytes in flight for progress reports; it is
+// t.bytes counts the task's bytes in flight for progress reports; it is
 // corrected to count only verified entries.
-func (w *Worker) copyEntry(ctx context.Context, src, dst store.Store, spec master.Spec, e store.Entry, bytes *atomic.Int64) tracker.Record {
+func (w *Worker) copyEntry(ctx context.Context, src, dst store.Store, t *running, e store.Entry) tracker.Record {
+	ctx, retries := store.WithRetryCounter(ctx)
+	rec := w.copyOne(ctx, src, dst, t, e)
+	if n := retries.Retries(); n > 0 {
+		rec.Detail = strings.TrimPrefix(rec.Detail+fmt.Sprintf("; retries=%d", n), "; ")
+	}
+	return rec
+}
+
+func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, e store.Entry) tracker.Record {
+	spec, bytes := t.lease.Spec, &t.bytes
 	switch e.Kind {
 	case store.Symlink, store.Special:
 		res := tracker.Skip
@@ -76,9 +88,6 @@ func (w *Worker) copyEntry(ctx context.Context, src, dst store.Store, spec maste
 			return failRecord(e, ReadError, errors.New(e.Detail))
 		}
 		return tracker.Record{Time: time.Now(), Result: res, Key: e.Key, Detail: e.Detail}
-	}
-	if err := store.CheckKey(e.Key); err != nil {
-		return failRecord(e, InvalidKey, err)
 	}
 	before, err := src.Stat(ctx, e.Key)
 	if err != nil {
@@ -90,6 +99,9 @@ func (w *Worker) copyEntry(ctx context.Context, src, dst store.Store, spec maste
 				Key: e.Key, Detail: "exists with same size and mtime"}
 		}
 	}
+	if mp, ok := dst.(store.MultipartPutter); ok && before.Size >= multipartThreshold(spec) {
+		return w.copyMultipart(ctx, src, mp, t, e, before)
+	}
 	r, err := src.Open(ctx, e.Key, 0, -1)
 	if err != nil {
 		return failRecord(e, sourceCode(err), err)
@@ -98,7 +110,7 @@ func (w *Worker) copyEntry(ctx context.Context, src, dst store.Store, spec maste
 	if spec.RecordMD5 || w.cfg.RecordMD5 {
 		sr.md5 = md5.New()
 	}
-	put, err := dst.Put(ctx, e.Key, sr, store.Entry{Key: e.Key, Size: before.Size, MTime: before.MTime})
+	put, err := dst.Put(ctx, e.Key, sr, store.Entry{Key: e.Key, Size: before.Size, MTime: before.MTime, Meta: before.Meta})
 	r.Close()
 	// Progress counted every byte read; keep only what is verified below.
 	bytes.Add(-sr.n)
@@ -133,6 +145,8 @@ func (w *Worker) copyEntry(ctx context.Context, src, dst store.Store, spec maste
 		return fail(SizeNotMatch, fmt.Errorf("read %d bytes, destination has %d", sr.n, put.Size))
 	case put.HasCRC && put.CRC64 != crc:
 		return fail(ChecksumMismatch, fmt.Errorf("crc64 read %016x, destination %016x", crc, put.CRC64))
+	case before.HasCRC && before.CRC64 != crc:
+		return fail(ChecksumMismatch, fmt.Errorf("crc64 read %016x, source says %016x", crc, before.CRC64))
 	}
 	bytes.Add(sr.n)
 	rec := tracker.Record{Time: time.Now(), Result: tracker.OK, Size: sr.n, CRC64: crc, HasCRC: true, Key: e.Key}

@@ -88,7 +88,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease) {
 			go func() {
 				defer wg.Done()
 				defer func() { <-w.sem }()
-				rec := w.copyEntry(ctx, src, dst, l.Spec, e, &t.bytes)
+				rec := w.copyEntry(ctx, src, dst, t, e)
 				if ctx.Err() == nil {
 					record(i, rec)
 				}

@@ -29,6 +29,7 @@ type Client interface {
 	Complete(ctx context.Context, id string, ref master.LeaseRef, results []master.EntryResult, started time.Time) error
 	Report(ctx context.Context, id string, copied int64, audits map[master.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) error
 	Leave(ctx context.Context, id string) error
+	SaveUpload(ctx context.Context, id string, ref master.LeaseRef, u master.UploadState) error
 }
 
 var (
@@ -48,7 +49,7 @@ type Config struct {
 	// RecordMD5 also computes each file's MD5 for the audit log
 	// (workerRecordMd5).
 	RecordMD5 bool
-	Log      *slog.Logger
+	Log       *slog.Logger
 	// OpenSource and OpenDest open a job's stores.
 	OpenSource func(master.Spec) (store.Store, error)
 	OpenDest   func(master.Spec) (store.Store, error)

@@ -1,0 +1,133 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"ferry/master"
+	"ferry/store"
+	"ferry/tracker"
+)
+
+// Large files go to object stores as multipart uploads, several parts at
+// once. After each finished part the upload's state is saved with the task
+// in the master (SaveUpload, fenced by the lease), so a task re-leased
+// after a crash resumes the upload and sends only the missing parts.
+
+// defaultMultipartThreshold is ossimport's multipartUploadThreshold (150m).
+const defaultMultipartThreshold = 150 << 20
+
+func extraInt(spec master.Spec, key string, def int64) int64 {
+	if n, err := strconv.ParseInt(spec.Extra[key], 10, 64); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+func multipartThreshold(spec master.Spec) int64 {
+	return extraInt(spec, "multipartUploadThreshold", defaultMultipartThreshold)
+}
+
+// countingReader reports bytes read to the task's and worker's counters.
+type countingReader struct {
+	io.ReadCloser
+	n               int64
+	progress, total *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n += int64(n)
+	c.progress.Add(int64(n))
+	c.total.Add(int64(n))
+	return n, err
+}
+
+func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.MultipartPutter, t *running, e, before store.Entry) tracker.Record {
+	spec := t.lease.Spec
+	ref := master.LeaseRef{Job: t.lease.Job, TaskID: t.lease.TaskID, LeaseID: t.lease.LeaseID}
+	var state store.MultipartState
+	for _, u := range t.lease.Uploads {
+		if u.Key == e.Key {
+			if err := json.Unmarshal(u.State, &state); err != nil {
+				w.log.Warn("saved upload state unreadable; starting afresh", "key", e.Key, "err", err)
+				state = store.MultipartState{}
+			}
+		}
+	}
+	resumed := len(state.Parts)
+	var read atomic.Int64
+	open := func(off, n int64) (io.ReadCloser, error) {
+		r, err := src.Open(ctx, e.Key, off, n)
+		if err != nil {
+			return nil, err
+		}
+		return &countingReader{ReadCloser: r, progress: &read, total: &w.copied}, nil
+	}
+	opt := store.MultipartOptions{
+		PartSize: extraInt(spec, "multipartUploadPartSize", 0),
+		Threads:  int(extraInt(spec, "uploadThreadNumPerLargeFile", 3)),
+		OnPart: func(st store.MultipartState) error {
+			b, err := json.Marshal(st)
+			if err != nil {
+				return err
+			}
+			return w.client.SaveUpload(ctx, w.cfg.ID, ref, master.UploadState{Key: e.Key, State: b})
+		},
+	}
+	// Progress: report what has been read so far for this file.
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		var shown int64
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				t.bytes.Add(-shown)
+				return
+			case <-tick.C:
+				n := read.Load()
+				t.bytes.Add(n - shown)
+				shown = n
+			}
+		}
+	}()
+	put, err := dst.PutMultipart(ctx, e.Key, open, before.Size,
+		store.Entry{Key: e.Key, Size: before.Size, MTime: before.MTime, Meta: before.Meta, CRC64: before.CRC64, HasCRC: before.HasCRC},
+		opt, &state)
+	if err != nil {
+		if errors.Is(err, ErrStale) {
+			t.cancel() // the task is someone else's now
+		}
+		if errors.Is(err, store.ErrNotExist) {
+			return failRecord(e, SourceMissing, err)
+		}
+		return failRecord(e, WriteError, err)
+	}
+	after, err := src.Stat(ctx, e.Key)
+	switch {
+	case err != nil:
+		return failRecord(e, SourceChanged, fmt.Errorf("source vanished while read: %w", err))
+	case after.Size != before.Size || !sameTime(after.MTime, before.MTime):
+		return failRecord(e, SourceChanged, fmt.Errorf("size/mtime %d/%s before, %d/%s after", before.Size,
+			before.MTime.Format(time.RFC3339Nano), after.Size, after.MTime.Format(time.RFC3339Nano)))
+	case put.Size != before.Size:
+		return failRecord(e, SizeNotMatch, fmt.Errorf("source has %d bytes, destination %d", before.Size, put.Size))
+	case before.HasCRC && put.HasCRC && before.CRC64 != put.CRC64:
+		return failRecord(e, ChecksumMismatch, fmt.Errorf("crc64 source %016x, destination %016x", before.CRC64, put.CRC64))
+	}
+	t.bytes.Add(before.Size)
+	detail := fmt.Sprintf("multipart parts=%d", len(state.Parts))
+	if resumed > 0 {
+		detail += fmt.Sprintf(" resumed=%d", resumed)
+	}
+	return tracker.Record{Time: time.Now(), Result: tracker.OK, Size: put.Size, CRC64: put.CRC64, HasCRC: put.HasCRC, Key: e.Key, Detail: detail}
+}
