@@ -140,12 +140,12 @@ func Compare(ctx context.Context, src, dst store.Store, opt Options, report func
 			default:
 				c.Source++
 				c.Dest++
-				if reason := quick(opt.Mode, s, d); reason != "" {
+				if reason := Quick(opt.Mode, s, d); reason != "" {
 					emit(Diff{Different, s.Key, reason})
 				} else if opt.Mode == Detailed {
 					s, d := s, d
 					work.Go(func() error {
-						reason, n, err := deep(ctx, src, dst, s, d)
+						reason, n, err := Deep(ctx, src, dst, s, d)
 						mu.Lock()
 						bytes += n
 						mu.Unlock()
@@ -176,8 +176,9 @@ func Compare(ctx context.Context, src, dst store.Store, opt Options, report func
 	return c, err
 }
 
-// quick compares what the listings say.
-func quick(m Mode, s, d store.Entry) string {
+// Quick compares what listings say of a source entry s and its copy d,
+// returning why they differ or "".
+func Quick(m Mode, s, d store.Entry) string {
 	if s.Size != d.Size {
 		return fmt.Sprintf("size %d at the source, %d at the destination", s.Size, d.Size)
 	}
@@ -190,8 +191,9 @@ func quick(m Mode, s, d store.Entry) string {
 	return ""
 }
 
-// deep compares CRC64s, reading a side whose listing did not carry one.
-func deep(ctx context.Context, src, dst store.Store, s, d store.Entry) (string, int64, error) {
+// Deep compares the CRC64s of s and d, reading a side whose entry does not
+// carry one; it returns why they differ (or "") and the bytes it read.
+func Deep(ctx context.Context, src, dst store.Store, s, d store.Entry) (string, int64, error) {
 	var read int64
 	sum := func(st store.Store, e store.Entry) (uint64, error) {
 		if e.HasCRC {

@@ -72,7 +72,19 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 // corrected to count only verified entries.
 func (w *Worker) copyEntry(ctx context.Context, src, dst store.Store, t *running, e store.Entry) tracker.Record {
 	ctx, retries := store.WithRetryCounter(ctx)
-	rec := w.copyOne(ctx, src, dst, t, e)
+	var rec tracker.Record
+	x := t.lease.Spec.Extra
+	switch {
+	case x["jobType"] == "audit":
+		rec = w.auditEntry(ctx, src, dst, t, e)
+	default:
+		rec = w.copyOne(ctx, src, dst, t, e)
+		if rec.Result == tracker.OK && x["isAuditAfterImport"] == "true" {
+			if a := w.check(ctx, src, dst, t, store.Entry{Key: e.Key, Size: rec.Size, CRC64: rec.CRC64, HasCRC: rec.HasCRC}); a.Result != tracker.OK {
+				rec = a
+			}
+		}
+	}
 	if n := retries.Retries(); n > 0 {
 		rec.Detail = strings.TrimPrefix(rec.Detail+fmt.Sprintf("; retries=%d", n), "; ")
 	}
@@ -167,3 +179,9 @@ func sourceCode(err error) string {
 }
 
 func sameTime(a, b time.Time) bool { return a.Equal(b) }
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+func errorsIsNotExist(err error) bool { return errors.Is(err, store.ErrNotExist) }

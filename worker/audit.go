@@ -1,0 +1,71 @@
+package worker
+
+import (
+	"context"
+	"time"
+
+	"ferry/store"
+	"ferry/tracker"
+	"ferry/verify"
+)
+
+// Auditing: a job of jobType=audit copies nothing and checks that every
+// source entry is at the destination and the same; with isAuditAfterImport
+// an import job checks each copy again once it has landed. auditMode says
+// how closely: simple (size), general (size and mtime), detailed (CRC64 of
+// the content, read where no stored checksum answers).
+
+// Audit failure codes.
+const (
+	Missing   = "MISSING"
+	Different = "DIFFERENT"
+)
+
+func auditMode(extra map[string]string) verify.Mode {
+	if m, err := verify.ParseMode(extra["auditMode"]); err == nil {
+		return m
+	}
+	return verify.General
+}
+
+// auditEntry checks one source entry against the destination.
+func (w *Worker) auditEntry(ctx context.Context, src, dst store.Store, t *running, e store.Entry) tracker.Record {
+	if e.Kind != store.File {
+		return tracker.Record{Time: time.Now(), Result: tracker.Skip, Key: e.Key, Detail: e.Detail}
+	}
+	s, err := src.Stat(ctx, e.Key)
+	if err != nil {
+		return failRecord(e, sourceCode(err), err)
+	}
+	rec := w.check(ctx, src, dst, t, s)
+	if rec.Result == tracker.OK {
+		t.bytes.Add(s.Size)
+	}
+	return rec
+}
+
+// check compares source entry s with what the destination holds.
+func (w *Worker) check(ctx context.Context, src, dst store.Store, t *running, s store.Entry) tracker.Record {
+	mode := auditMode(t.lease.Spec.Extra)
+	d, err := dst.Stat(ctx, s.Key)
+	if err != nil {
+		if errorsIsNotExist(err) {
+			return failRecord(s, Missing, err)
+		}
+		return failRecord(s, ReadError, err)
+	}
+	if why := verify.Quick(mode, s, d); why != "" {
+		return failRecord(s, Different, errString(why))
+	}
+	if mode == verify.Detailed {
+		why, _, err := verify.Deep(ctx, src, dst, s, d)
+		if err != nil {
+			return failRecord(s, ReadError, err)
+		}
+		if why != "" {
+			return failRecord(s, ChecksumMismatch, errString(why))
+		}
+	}
+	return tracker.Record{Time: time.Now(), Result: tracker.OK, Size: d.Size, CRC64: d.CRC64, HasCRC: d.HasCRC,
+		Key: s.Key, Detail: "audit " + string(mode)}
+}
