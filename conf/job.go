@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -13,9 +15,9 @@ import (
 // them as stores and job types are implemented; a known value outside them
 // is an error saying it is not supported yet.
 var (
-	SupportedJobTypes  = []string{"import"}
-	SupportedSrcTypes  = []string{"local"}
-	SupportedDestTypes = []string{"local"}
+	SupportedJobTypes  = []string{"import", "audit"}
+	SupportedSrcTypes  = []string{"local", "s3", "oss", "cos", "bos", "ks3", "qiniu", "http"}
+	SupportedDestTypes = []string{"local", "oss", "s3"}
 )
 
 // The values ossimport (and, for destType, ferry) define for the type keys.
@@ -32,6 +34,9 @@ const (
 	maxTaskObjects = 1_000_000
 	// maxIncrementalInterval is ten years; it keeps the Duration in range.
 	maxIncrementalInterval = 10 * 365 * 24 * 3600
+	// maxScanThreads is the most scan threads ferry runs; larger values
+	// (ossimport's s3 template ships 10000) are lowered to it.
+	maxScanThreads = 32
 )
 
 // Job is one migration job, read from a job.cfg. Zero-valued fields that
@@ -40,16 +45,42 @@ type Job struct {
 	File string // path it was loaded from, as given
 
 	Name string // jobName
-	Type string // jobType: "import" (default)
+	Type string // jobType: "import" (default) or "audit"
 
 	// SrcPrefix and DestPrefix are absolute and clean after Resolve when
-	// the matching type is local; as written before.
-	SrcType, SrcDomain, SrcBucket, SrcPrefix, SrcAccessKey string
-	SrcSecretKey                                           Secret
+	// the matching type is local. For an object store (IsObjectStore)
+	// they are key prefixes, as written: "" or not starting with "/".
+	//
+	// For an object store, Domain, Bucket, AccessKey and SecretKey are set
+	// (checked). Domain is the endpoint as written: host[:port], maybe
+	// after http:// or https:// and before a "/"; it does not start with
+	// the bucket. Region is empty unless set (the client finds it);
+	// PathStyle false lets the client choose (see job.cfg).
+	SrcType, SrcDomain, SrcBucket, SrcPrefix, SrcAccessKey, SrcRegion string
+	SrcSecretKey                                                      Secret
+	SrcPathStyle                                                      bool
 
 	// DestType is "oss" when job.cfg does not set it, as in ossimport.
-	DestType, DestDomain, DestBucket, DestPrefix, DestAccessKey string
-	DestSecretKey                                               Secret
+	DestType, DestDomain, DestBucket, DestPrefix, DestAccessKey, DestRegion string
+	DestSecretKey                                                           Secret
+	DestPathStyle                                                           bool
+
+	// srcType=http: the list file (absolute and clean after Resolve; set,
+	// but not checked to exist) and its two columns, counted from 1,
+	// which differ. Defaults 1 and 2.
+	HTTPListFilePath                     string
+	HTTPPrefixColumn, RelativePathColumn int
+
+	// Object-store destinations: files larger than the threshold (1 MiB
+	// to 5 GiB; default 150 MiB) are sent in parts of the part size
+	// (100 KiB to 5 GiB; default 50 MiB), UploadThreadNumPerLargeFile
+	// (1 to 64; default 3) at a time.
+	MultipartUploadThreshold    int64
+	MultipartUploadPartSize     int64
+	UploadThreadNumPerLargeFile int
+
+	IsAuditAfterImport bool   // verify after import; default true
+	AuditMode          string // "simple", "general" (default) or "detailed"
 
 	IsIncremental           bool          // not implemented yet
 	IncrementalModeInterval time.Duration // not implemented yet; default 86400 s
@@ -58,7 +89,7 @@ type Job struct {
 	IsAllowSymbolicLink     bool
 	TaskObjectCountLimit    int   // entries per task; default 10000
 	TaskObjectSizeLimit     int64 // bytes per task; default 1000000000
-	ScanThreadCount         int   // default 1
+	ScanThreadCount         int   // default 1; at most 32
 	MaxMultiThreadScanDepth int   // default 1
 
 	// Warnings lists, in line order, one line each formatted like an
@@ -88,6 +119,14 @@ func newJob(file string) *Job {
 		TaskObjectSizeLimit:     1000000000,
 		ScanThreadCount:         1,
 		MaxMultiThreadScanDepth: 1,
+
+		HTTPPrefixColumn:            1,
+		RelativePathColumn:          2,
+		MultipartUploadThreshold:    150 << 20,
+		MultipartUploadPartSize:     50 << 20,
+		UploadThreadNumPerLargeFile: 3,
+		IsAuditAfterImport:          true,
+		AuditMode:                   "general",
 	}
 }
 
@@ -139,32 +178,165 @@ func (j *Job) check(d *decoder) error {
 		return errAt(d.file, d.line("srcType"), "srcType",
 			fmt.Sprintf("required, not set (supported: %s)", strings.Join(SupportedSrcTypes, ", ")))
 	}
-	if v, _, _ := d.p.get("destType"); v == "" {
-		return errAt(d.file, d.line("destType"), "destType",
-			"not set, which means oss as in ossimport, and oss is not supported yet; set destType=local")
-	}
-	if j.SrcType == "local" && j.SrcPrefix == "" {
+	switch {
+	case j.SrcType == "local" && j.SrcPrefix == "":
 		return errAt(d.file, d.line("srcPrefix"), "srcPrefix", "required, not set")
+	case j.SrcType == "http":
+		if err := j.checkHTTP(d); err != nil {
+			return err
+		}
+	case IsObjectStore(j.SrcType):
+		if err := checkObject(d, "src", j.SrcType, j.SrcDomain, j.SrcBucket, j.SrcPrefix, j.SrcAccessKey, j.SrcSecretKey); err != nil {
+			return err
+		}
 	}
-	if j.DestType == "local" && j.DestPrefix == "" {
+	switch {
+	case j.DestType == "local" && j.DestPrefix == "":
 		return errAt(d.file, d.line("destPrefix"), "destPrefix", "required, not set")
+	case IsObjectStore(j.DestType):
+		if err := checkObject(d, "dest", j.DestType, j.DestDomain, j.DestBucket, j.DestPrefix, j.DestAccessKey, j.DestSecretKey); err != nil {
+			return err
+		}
 	}
-	// Keys for object stores, set while the side is local: say they are
-	// unused rather than drop them silently.
+	if err := j.checkSameBucket(d); err != nil {
+		return err
+	}
+	if v, line, _ := d.p.get("scanThreadCount"); !keyIndex["scanThreadCount"].isDefault(v) {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > maxScanThreads {
+			d.warn(line, "scanThreadCount", fmt.Sprintf("%d is more scan threads than ferry runs; using %d", n, maxScanThreads))
+		}
+	}
+	// Keys for another type of source or destination than the job's: say
+	// they are unused rather than drop them silently.
 	for _, p := range d.p.list {
 		k := keyIndex[p.Key]
-		if k == nil || k.remote == "" || p.Value == "" {
+		if k == nil || k.remote == "" || k.isDefault(p.Value) {
 			continue
 		}
 		typ := j.SrcType
 		if k.remote == "destType" {
 			typ = j.DestType
 		}
-		if typ == "local" {
-			d.warn(p.Line, p.Key, fmt.Sprintf("not used with %s=local; ignored", k.remote))
+		if !k.usedWith(typ) {
+			d.warn(p.Line, p.Key, fmt.Sprintf("not used with %s=%s; ignored", k.remote, typ))
 		}
 	}
+	if j.SrcType == "http" && j.SrcPrefix != "" {
+		d.warn(d.line("srcPrefix"), "srcPrefix", "not used with srcType=http; ignored")
+	}
 	return nil
+}
+
+// checkHTTP checks the keys of srcType=http.
+func (j *Job) checkHTTP(d *decoder) error {
+	if j.HTTPListFilePath == "" {
+		return errAt(d.file, d.line("httpListFilePath"), "httpListFilePath", "required with srcType=http, not set")
+	}
+	if j.HTTPPrefixColumn == j.RelativePathColumn {
+		key, other := "relativePathColumn", "httpPrefixColumn"
+		if v, _, _ := d.p.get(key); v == "" {
+			key, other = other, key
+		}
+		where := "its default"
+		if v, n, _ := d.p.get(other); v != "" {
+			where = fmt.Sprintf("line %d", n)
+		}
+		return errAt(d.file, d.line(key), key, fmt.Sprintf("%d is also %s (%s); the two columns must differ",
+			j.HTTPPrefixColumn, other, where))
+	}
+	return nil
+}
+
+// checkObject checks one object-store side of a job; role is "src" or
+// "dest", typ its type. Messages never quote the secret.
+func checkObject(d *decoder, role, typ, domain, bucket, prefix, accessKey string, secretKey Secret) error {
+	typeKey := role + "Type"
+	required := func(key, more string) error {
+		return errAt(d.file, d.line(key), key, fmt.Sprintf("required with %s=%s, not set%s", typeKey, typ, more))
+	}
+	domainKey, bucketKey, prefixKey := role+"Domain", role+"Bucket", role+"Prefix"
+	if domain == "" {
+		return required(domainKey, fmt.Sprintf(" (the endpoint, e.g. %s)", exampleEndpoint[typ]))
+	}
+	ep, err := parseDomain(domain, role)
+	if err != nil {
+		return errAt(d.file, d.line(domainKey), domainKey, err.Error())
+	}
+	if bucket == "" {
+		return required(bucketKey, "")
+	}
+	warning, err := checkBucket(bucket, role)
+	if err != nil {
+		return errAt(d.file, d.line(bucketKey), bucketKey, err.Error())
+	}
+	if warning != "" {
+		d.warn(d.line(bucketKey), bucketKey, warning)
+	}
+	if ep.hasBucket(bucket) {
+		fixed := ep.withoutBucket(bucket)
+		msg := "includes the bucket name; use " + fixed
+		if typ == "qiniu" && !strings.Contains(strings.ToLower(fixed), "qiniucs.com") {
+			msg = fmt.Sprintf("includes the bucket name: it is the bucket's download domain, and ferry reads qiniu "+
+				"through its S3-compatible API; use the region's S3 endpoint, e.g. %s", exampleEndpoint[typ])
+		}
+		return errAt(d.file, d.line(domainKey), domainKey, msg)
+	}
+	if typ == "cos" && !strings.Contains(ep.host, ".") && !strings.EqualFold(ep.host, "localhost") && net.ParseIP(ep.host) == nil {
+		return errAt(d.file, d.line(domainKey), domainKey, fmt.Sprintf(
+			"%q looks like a COS v4 region code; ferry reads cos through its S3-compatible API: use its endpoint, e.g. %s",
+			domain, exampleEndpoint[typ]))
+	}
+	if accessKey == "" {
+		more := ""
+		if secretKey == "" {
+			more = fmt.Sprintf(" (nor is %sSecretKey)", role)
+		}
+		return required(role+"AccessKey", more)
+	}
+	if secretKey == "" {
+		return required(role+"SecretKey", "")
+	}
+	if err := checkKeyPrefix(prefix); err != nil {
+		return errAt(d.file, d.line(prefixKey), prefixKey, err.Error())
+	}
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		msg := fmt.Sprintf("%q does not end with \"/\": it selects every key starting with it, such as %q; end it with / to copy one folder",
+			prefix, prefix+"-old/a.txt")
+		if role == "dest" {
+			msg = fmt.Sprintf("%q does not end with \"/\": a file a.txt becomes the key %q; end it with / to write into a folder",
+				prefix, prefix+"a.txt")
+		}
+		d.warn(d.line(prefixKey), prefixKey, msg)
+	}
+	return nil
+}
+
+// checkSameBucket refuses an import from an object store into the same
+// bucket at an overlapping prefix, as Resolve does for local directories.
+// Endpoints are compared as written (without scheme): two names of one
+// endpoint, such as OSS's internal and public ones, are not recognised.
+func (j *Job) checkSameBucket(d *decoder) error {
+	if j.Type != "import" || !IsObjectStore(j.SrcType) || !IsObjectStore(j.DestType) || j.SrcBucket != j.DestBucket {
+		return nil
+	}
+	se, err1 := parseDomain(j.SrcDomain, "src")
+	de, err2 := parseDomain(j.DestDomain, "dest")
+	if err1 != nil || err2 != nil || !strings.EqualFold(se.hostPort, de.hostPort) {
+		return nil
+	}
+	src, dst, line := j.SrcPrefix, j.DestPrefix, d.line("srcPrefix")
+	msg := ""
+	switch {
+	case src == dst:
+		msg = fmt.Sprintf("%q is srcPrefix (line %d) in the same bucket; the copy would overwrite its source", dst, line)
+	case strings.HasPrefix(dst, src):
+		msg = fmt.Sprintf("%q is inside srcPrefix %q (line %d) in the same bucket; the copy would copy itself", dst, src, line)
+	case strings.HasPrefix(src, dst):
+		msg = fmt.Sprintf("%q contains srcPrefix %q (line %d) in the same bucket; the copy could overwrite its source", dst, src, line)
+	default:
+		return nil
+	}
+	return errAt(d.file, d.line("destPrefix"), "destPrefix", msg)
 }
 
 // jobSetters parse the job.cfg keys that Job has a field for.
@@ -185,6 +357,8 @@ var jobSetters = map[string]setter[Job]{
 		j.DestType = v
 		return checkType(v, "destType", knownDestTypes, SupportedDestTypes)
 	},
+	// The object-store keys are checked by check, once the types are
+	// known: a value for a side that does not use it is only warned about.
 	"srcPrefix":     func(j *Job, v string) error { j.SrcPrefix = v; return nil },
 	"srcDomain":     func(j *Job, v string) error { j.SrcDomain = v; return nil },
 	"srcBucket":     func(j *Job, v string) error { j.SrcBucket = v; return nil },
@@ -195,6 +369,51 @@ var jobSetters = map[string]setter[Job]{
 	"destBucket":    func(j *Job, v string) error { j.DestBucket = v; return nil },
 	"destAccessKey": func(j *Job, v string) error { j.DestAccessKey = v; return nil },
 	"destSecretKey": func(j *Job, v string) error { j.DestSecretKey = Secret(v); return nil },
+	"srcRegion": func(j *Job, v string) error {
+		j.SrcRegion = v
+		return checkRegion(v)
+	},
+	"destRegion": func(j *Job, v string) error {
+		j.DestRegion = v
+		return checkRegion(v)
+	},
+	"srcPathStyle": func(j *Job, v string) (err error) {
+		j.SrcPathStyle, err = parseBool(v)
+		return err
+	},
+	"destPathStyle": func(j *Job, v string) (err error) {
+		j.DestPathStyle, err = parseBool(v)
+		return err
+	},
+	"httpListFilePath": func(j *Job, v string) error { j.HTTPListFilePath = v; return nil },
+	"httpPrefixColumn": func(j *Job, v string) (err error) {
+		j.HTTPPrefixColumn, err = parseColumn(v)
+		return err
+	},
+	"relativePathColumn": func(j *Job, v string) (err error) {
+		j.RelativePathColumn, err = parseColumn(v)
+		return err
+	},
+	"multipartUploadThreshold": func(j *Job, v string) (err error) {
+		j.MultipartUploadThreshold, err = parseThreshold(v)
+		return err
+	},
+	"multipartUploadPartSize": func(j *Job, v string) (err error) {
+		j.MultipartUploadPartSize, err = parsePartSize(v)
+		return err
+	},
+	"uploadThreadNumPerLargeFile": func(j *Job, v string) (err error) {
+		j.UploadThreadNumPerLargeFile, err = parseInt(v, 1, maxPartThreads)
+		return err
+	},
+	"isAuditAfterImport": func(j *Job, v string) (err error) {
+		j.IsAuditAfterImport, err = parseBool(v)
+		return err
+	},
+	"auditMode": func(j *Job, v string) (err error) {
+		j.AuditMode, err = checkAuditMode(v)
+		return err
+	},
 	"isIncremental": func(j *Job, v string) (err error) {
 		j.IsIncremental, err = parseBool(v)
 		return err
@@ -225,11 +444,20 @@ var jobSetters = map[string]setter[Job]{
 		return err
 	},
 	"scanThreadCount": func(j *Job, v string) (err error) {
-		j.ScanThreadCount, err = parseInt(v, 1, 32)
+		n, err := parseIntIn(v, 1, math.MaxInt64)
+		j.ScanThreadCount = int(min(n, maxScanThreads))
 		return err
 	},
 	"maxMultiThreadScanDepth": func(j *Job, v string) (err error) {
 		j.MaxMultiThreadScanDepth, err = parseInt(v, 1, 16)
 		return err
 	},
+}
+
+// parseColumn parses httpPrefixColumn or relativePathColumn: a column of
+// the list file, from 1. A column past any line's end is the http store's
+// error, naming the line.
+func parseColumn(v string) (int, error) {
+	n, err := parseIntIn(v, 1, math.MaxInt64)
+	return int(min(n, math.MaxInt32)), err
 }

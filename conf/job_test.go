@@ -20,12 +20,34 @@ var jobBase = [][2]string{
 	{"destPrefix", "/data/dst"}, // line 5
 }
 
+// objBase is a minimal valid job from an object store (s3) to the default
+// destination (oss); objText edits it.
+var objBase = [][2]string{
+	{"jobName", "t1"}, // line 1
+	{"srcType", "s3"}, // line 2
+	{"srcDomain", "s3.us-east-1.amazonaws.com"},           // line 3
+	{"srcBucket", "src-bucket"},                           // line 4
+	{"srcAccessKey", "AKIDSRC"},                           // line 5
+	{"srcSecretKey", "srcs3cret"},                         // line 6
+	{"srcPrefix", "docs/"},                                // line 7
+	{"destDomain", "http://oss-cn-hangzhou.aliyuncs.com"}, // line 8
+	{"destBucket", "dest-bucket"},                         // line 9
+	{"destAccessKey", "AKIDDEST"},                         // line 10
+	{"destSecretKey", "dests3cret"},                       // line 11
+	{"destPrefix", "backup/"},                             // line 12
+}
+
 // jobText returns jobBase with the given key=value edits: a key of the base
 // is replaced in place ("-" as value deletes the line), any other is appended.
-func jobText(edits ...string) string {
+func jobText(edits ...string) string { return editText(jobBase, edits) }
+
+// objText is jobText for objBase.
+func objText(edits ...string) string { return editText(objBase, edits) }
+
+func editText(base [][2]string, edits []string) string {
 	var b strings.Builder
 	done := map[string]bool{}
-	for _, kv := range jobBase {
+	for _, kv := range base {
 		v := kv[1]
 		for _, e := range edits {
 			if k, nv, _ := strings.Cut(e, "="); k == kv[0] {
@@ -55,6 +77,9 @@ func TestParseJobDefaults(t *testing.T) {
 		IncrementalModeInterval: 86400 * time.Second,
 		TaskObjectCountLimit:    10000, TaskObjectSizeLimit: 1000000000,
 		ScanThreadCount: 1, MaxMultiThreadScanDepth: 1,
+		HTTPPrefixColumn: 1, RelativePathColumn: 2,
+		MultipartUploadThreshold: 150 << 20, MultipartUploadPartSize: 50 << 20, UploadThreadNumPerLargeFile: 3,
+		IsAuditAfterImport: true, AuditMode: "general",
 	}
 	want.props = j.props
 	if !jobEqual(j, want) {
@@ -78,7 +103,13 @@ func jobEqual(a, b *Job) bool {
 		a.ImportSince == b.ImportSince && a.IsSkipExistFile == b.IsSkipExistFile &&
 		a.IsAllowSymbolicLink == b.IsAllowSymbolicLink && a.TaskObjectCountLimit == b.TaskObjectCountLimit &&
 		a.TaskObjectSizeLimit == b.TaskObjectSizeLimit && a.ScanThreadCount == b.ScanThreadCount &&
-		a.MaxMultiThreadScanDepth == b.MaxMultiThreadScanDepth && slices.Equal(a.Warnings, b.Warnings)
+		a.MaxMultiThreadScanDepth == b.MaxMultiThreadScanDepth && slices.Equal(a.Warnings, b.Warnings) &&
+		a.SrcRegion == b.SrcRegion && a.DestRegion == b.DestRegion &&
+		a.SrcPathStyle == b.SrcPathStyle && a.DestPathStyle == b.DestPathStyle &&
+		a.HTTPListFilePath == b.HTTPListFilePath && a.HTTPPrefixColumn == b.HTTPPrefixColumn &&
+		a.RelativePathColumn == b.RelativePathColumn && a.MultipartUploadThreshold == b.MultipartUploadThreshold &&
+		a.MultipartUploadPartSize == b.MultipartUploadPartSize && a.UploadThreadNumPerLargeFile == b.UploadThreadNumPerLargeFile &&
+		a.IsAuditAfterImport == b.IsAuditAfterImport && a.AuditMode == b.AuditMode
 }
 
 func TestParseJobValues(t *testing.T) {
@@ -105,6 +136,32 @@ func TestParseJobValues(t *testing.T) {
 		{[]string{"srcPrefix=C:\\data\\"}, func(j *Job) bool { return j.SrcPrefix == `C:\data\` }},
 		{[]string{"importSince=1700000000"}, func(j *Job) bool { return j.ImportSince == 1700000000 }},
 		{[]string{"incrementalModeInterval=900"}, func(j *Job) bool { return j.IncrementalModeInterval == 15*time.Minute }},
+		{[]string{"jobType=audit"}, func(j *Job) bool { return j.Type == "audit" }},
+		{[]string{"scanThreadCount=10000"}, func(j *Job) bool { return j.ScanThreadCount == 32 }},
+		{[]string{"scanThreadCount=33"}, func(j *Job) bool { return j.ScanThreadCount == 32 }},
+		{[]string{"auditMode=DETAILED", "isAuditAfterImport=false"},
+			func(j *Job) bool { return j.AuditMode == "detailed" && !j.IsAuditAfterImport }},
+		{[]string{"auditMode=simple"}, func(j *Job) bool { return j.AuditMode == "simple" }},
+		{[]string{"auditMode="}, func(j *Job) bool { return j.AuditMode == "general" && j.IsAuditAfterImport }},
+		{[]string{"multipartUploadThreshold=1m", "multipartUploadPartSize=100k", "uploadThreadNumPerLargeFile=64"},
+			func(j *Job) bool {
+				return j.MultipartUploadThreshold == 1<<20 && j.MultipartUploadPartSize == 100<<10 && j.UploadThreadNumPerLargeFile == 64
+			}},
+		{[]string{"multipartUploadThreshold=5G", "multipartUploadPartSize=5g", "uploadThreadNumPerLargeFile=1"},
+			func(j *Job) bool {
+				return j.MultipartUploadThreshold == 5<<30 && j.MultipartUploadPartSize == 5<<30 && j.UploadThreadNumPerLargeFile == 1
+			}},
+		{[]string{"multipartUploadThreshold=157286400", "multipartUploadPartSize=2MiB"},
+			func(j *Job) bool { return j.MultipartUploadThreshold == 150<<20 && j.MultipartUploadPartSize == 2<<20 }},
+		// A threshold below the part size is allowed, as in ossimport.
+		{[]string{"multipartUploadThreshold=1m", "multipartUploadPartSize=1g"},
+			func(j *Job) bool { return j.MultipartUploadThreshold == 1<<20 && j.MultipartUploadPartSize == 1<<30 }},
+		{[]string{"srcType=http", "srcPrefix=-", "httpListFilePath=lists/urls.txt", "httpPrefixColumn=2", "relativePathColumn=1"},
+			func(j *Job) bool {
+				return j.SrcType == "http" && j.HTTPListFilePath == "lists/urls.txt" && j.HTTPPrefixColumn == 2 && j.RelativePathColumn == 1
+			}},
+		{[]string{"srcType=http", "srcPrefix=-", "httpListFilePath=/l", "httpPrefixColumn=3"},
+			func(j *Job) bool { return j.HTTPPrefixColumn == 3 && j.RelativePathColumn == 2 }},
 	}
 	for _, tc := range tests {
 		j, err := ParseJob(strings.NewReader(jobText(tc.edit...)), "job.cfg")
@@ -135,16 +192,20 @@ func TestParseJobErrors(t *testing.T) {
 		{jobText("jobName=-rf"), `conf/job.cfg:1: jobName: "-rf" starts with "-" (want a letter, digit or _)`},
 		{jobText("jobName=a/b"), `conf/job.cfg:1: jobName: "a/b" has "/" (want only A-Z a-z 0-9 . _ -)`},
 		{jobText("jobName=" + strings.Repeat("x", 129)), "conf/job.cfg:1: jobName: 129 characters long (want at most 128)"},
-		{jobText("jobType=audit"), `conf/job.cfg:6: jobType: "audit" is not supported yet (supported: import)`},
-		{jobText("jobType=copy"), `conf/job.cfg:6: jobType: "copy" is not a known jobType (known: import, audit; supported: import)`},
-		{jobText("srcType=-"), "conf/job.cfg: srcType: required, not set (supported: local)"},
-		{jobText("srcType=oss"), `conf/job.cfg:2: srcType: "oss" is not supported yet (supported: local)`},
+		{jobText("jobType=copy"), `conf/job.cfg:6: jobType: "copy" is not a known jobType (known: import, audit; supported: import, audit)`},
+		{jobText("jobType=Audit"), `conf/job.cfg:6: jobType: "Audit" is not a known jobType; values are case-sensitive (did you mean "audit"?)`},
+		{jobText("srcType=-"), "conf/job.cfg: srcType: required, not set (supported: local, s3, oss, cos, bos, ks3, qiniu, http)"},
+		{jobText("srcType=youpai"), `conf/job.cfg:2: srcType: "youpai" is not supported yet (supported: local, s3, oss, cos, bos, ks3, qiniu, http)`},
+		{jobText("srcType=azure"), `conf/job.cfg:2: srcType: "azure" is not supported yet (supported: local, s3, oss, cos, bos, ks3, qiniu, http)`},
 		{jobText("srcType=Local"), `conf/job.cfg:2: srcType: "Local" is not a known srcType; values are case-sensitive (did you mean "local"?)`},
-		{jobText("srcType=ftp"), `conf/job.cfg:2: srcType: "ftp" is not a known srcType (known: local, oss, qiniu, bos, ks3, s3, youpai, http, cos, azure; supported: local)`},
-		{jobText("destType=oss"), `conf/job.cfg:4: destType: "oss" is not supported yet (supported: local)`},
-		{jobText("destType=s3"), `conf/job.cfg:4: destType: "s3" is not supported yet (supported: local)`},
-		{jobText("destType=-"), "conf/job.cfg: destType: not set, which means oss as in ossimport, and oss is not supported yet; set destType=local"},
-		{jobText("destType="), "conf/job.cfg:4: destType: not set, which means oss as in ossimport, and oss is not supported yet; set destType=local"},
+		{jobText("srcType=ftp"), `conf/job.cfg:2: srcType: "ftp" is not a known srcType (known: local, oss, qiniu, bos, ks3, s3, youpai, http, cos, azure; supported: local, s3, oss, cos, bos, ks3, qiniu, http)`},
+		{jobText("destType=cos"), `conf/job.cfg:4: destType: "cos" is not a known destType (known: local, oss, s3; supported: local, oss, s3)`},
+		{jobText("destType=OSS"), `conf/job.cfg:4: destType: "OSS" is not a known destType; values are case-sensitive (did you mean "oss"?)`},
+		{jobText("destType=oss"), "conf/job.cfg: destDomain: required with destType=oss, not set (the endpoint, e.g. oss-cn-hangzhou.aliyuncs.com)"},
+		{jobText("destType=s3"), "conf/job.cfg: destDomain: required with destType=s3, not set (the endpoint, e.g. s3.us-east-1.amazonaws.com)"},
+		// No destType means oss, as in ossimport.
+		{jobText("destType=-"), "conf/job.cfg: destDomain: required with destType=oss, not set (the endpoint, e.g. oss-cn-hangzhou.aliyuncs.com)"},
+		{jobText("destType=", "destDomain="), "conf/job.cfg:6: destDomain: required with destType=oss, not set (the endpoint, e.g. oss-cn-hangzhou.aliyuncs.com)"},
 		{jobText("srcPrefix=-"), "conf/job.cfg: srcPrefix: required, not set"},
 		{jobText("destPrefix="), "conf/job.cfg:5: destPrefix: required, not set"},
 		{jobText("taskObjectCountLimit=0"), "conf/job.cfg:6: taskObjectCountLimit: 0 is out of range (want 1 to 1000000)"},
@@ -159,14 +220,14 @@ func TestParseJobErrors(t *testing.T) {
 		{jobText("taskObjectSizeLimit=-1"), `conf/job.cfg:6: taskObjectSizeLimit: "-1" is not a size (want bytes, or a number with K, M, G or T)`},
 		{jobText("taskObjectSizeLimit=9000000T"), `conf/job.cfg:6: taskObjectSizeLimit: "9000000T" is out of range (want at least 1 bytes)`},
 		{jobText("isSkipExistFile=yes"), `conf/job.cfg:6: isSkipExistFile: "yes" is not a boolean (want true or false)`},
-		{jobText("scanThreadCount=33"), "conf/job.cfg:6: scanThreadCount: 33 is out of range (want 1 to 32)"},
+		{jobText("scanThreadCount=0"), "conf/job.cfg:6: scanThreadCount: 0 is out of range (want at least 1)"},
 		{jobText("maxMultiThreadScanDepth=0"), "conf/job.cfg:6: maxMultiThreadScanDepth: 0 is out of range (want 1 to 16)"},
 		{jobText("incrementalModeInterval=60"), "conf/job.cfg:6: incrementalModeInterval: 60 is out of range (want 900 to 315360000)"},
 		{jobText("importSince=-1"), "conf/job.cfg:6: importSince: -1 is out of range (want at least 0)"},
 		{jobText("jobName=t2"), ""}, // control: valid
 		// The first error wins, by line.
-		{jobText("srcType=oss", "bogus=1"), `conf/job.cfg:2: srcType: "oss" is not supported yet (supported: local)`},
-		{"bogus=1\n" + jobText("srcType=oss"), "conf/job.cfg:1: bogus: unknown key (did you mean appId?)"},
+		{jobText("srcType=youpai", "bogus=1"), `conf/job.cfg:2: srcType: "youpai" is not supported yet (supported: local, s3, oss, cos, bos, ks3, qiniu, http)`},
+		{"bogus=1\n" + jobText("srcType=youpai"), "conf/job.cfg:1: bogus: unknown key (did you mean appId?)"},
 		{jobText() + "srcPrefix=/b\n", "conf/job.cfg:6: srcPrefix: set twice (first on line 3); keep one"},
 		{"jobName\n" + jobText(), `conf/job.cfg:1: expected key=value, found no "="`},
 	}
@@ -197,14 +258,38 @@ func TestParseJobWarnings(t *testing.T) {
 			"httpListFilePath=c:/example/http.list", "auditMode=General", "isAuditAfterImport=true",
 			"multipartUploadThreshold=150m", "expressTunnelAuthToken=", "srcBucket="}, nil},
 		{[]string{"isIncremental=true"}, []string{"job.cfg:6: isIncremental: accepted but not implemented by ferry yet; ignored"}},
-		{[]string{"auditMode=detailed", "isAuditAfterImport=false"}, []string{
-			"job.cfg:6: auditMode: ferry always verifies size and checksum of each copy; ignored",
-			"job.cfg:7: isAuditAfterImport: ferry always verifies what it copies; ignored"}},
+		// Implemented now: no warning.
+		{[]string{"auditMode=detailed", "isAuditAfterImport=false"}, nil},
+		{[]string{"scanThreadCount=10000"}, nil},
+		{[]string{"scanThreadCount=33"}, []string{"job.cfg:6: scanThreadCount: 33 is more scan threads than ferry runs; using 32"}},
+		{[]string{"appId=1250000000"}, []string{"job.cfg:6: appId: ferry reads cos through its S3-compatible API, where the bucket name ends in the app ID (srcBucket=mybucket-1250000000); ignored"}},
 		// Object-store keys with a local side are unused; secrets are not quoted.
 		{[]string{"destSecretKey=hunter2", "srcBucket=b"}, []string{
 			"job.cfg:6: destSecretKey: not used with destType=local; ignored",
 			"job.cfg:7: srcBucket: not used with srcType=local; ignored"}},
 		{[]string{"expressTunnelAuthToken=tok3n"}, []string{"job.cfg:6: expressTunnelAuthToken: accepted but not implemented by ferry yet; ignored"}},
+		// Keys of other types than the job's, at their defaults (or values
+		// ossimport's templates ship), are quiet; other values are ignored.
+		{[]string{"srcRegion=", "srcPathStyle=false", "destRegion=", "destPathStyle=FALSE", "httpListFilePath=d:/work/oss/http.list",
+			"httpPrefixColumn=1", "relativePathColumn=2", "multipartUploadThreshold=150M", "multipartUploadPartSize=50m",
+			"uploadThreadNumPerLargeFile=3"}, nil},
+		{[]string{"srcRegion=us-east-1", "srcPathStyle=true", "destRegion=oss-cn-hangzhou", "destPathStyle=true"}, []string{
+			"job.cfg:6: srcRegion: not used with srcType=local; ignored",
+			"job.cfg:7: srcPathStyle: not used with srcType=local; ignored",
+			"job.cfg:8: destRegion: not used with destType=local; ignored",
+			"job.cfg:9: destPathStyle: not used with destType=local; ignored"}},
+		{[]string{"httpListFilePath=/srv/urls.txt", "httpPrefixColumn=3"}, []string{
+			"job.cfg:6: httpListFilePath: not used with srcType=local; ignored",
+			"job.cfg:7: httpPrefixColumn: not used with srcType=local; ignored"}},
+		{[]string{"multipartUploadThreshold=10m", "multipartUploadPartSize=5m", "uploadThreadNumPerLargeFile=8"}, []string{
+			"job.cfg:6: multipartUploadThreshold: not used with destType=local; ignored",
+			"job.cfg:7: multipartUploadPartSize: not used with destType=local; ignored",
+			"job.cfg:8: uploadThreadNumPerLargeFile: not used with destType=local; ignored"}},
+		// srcType=http uses neither a prefix nor the object-store keys.
+		{[]string{"srcType=http", "httpListFilePath=/srv/urls.txt", "srcBucket=b", "srcPathStyle=true"}, []string{
+			"job.cfg:3: srcPrefix: not used with srcType=http; ignored",
+			"job.cfg:7: srcBucket: not used with srcType=http; ignored",
+			"job.cfg:8: srcPathStyle: not used with srcType=http; ignored"}},
 	}
 	for _, tc := range tests {
 		j, err := ParseJob(strings.NewReader(jobText(tc.edit...)), "job.cfg")

@@ -30,12 +30,15 @@ type keyInfo struct {
 	quiet []string // other values ossimport's shipped templates carry
 	// note replaces the generic warning for an unimplemented key.
 	note string
-	// remote names the type key ("srcType", "destType") whose object-store
-	// values use this key; with that type set to local the key is unused,
-	// and a non-empty value is warned about as ignored.
-	remote string
-	secret bool   // never quoted in a message
-	alias  string // the key this one is another spelling of
+	// remote names the type key ("srcType", "destType") whose value
+	// decides whether this key is used: by the object-store types (s3,
+	// oss, cos, bos, ks3, qiniu), or by the one type remoteType names.
+	// With any other type the key is unused, and a value that is not its
+	// default (or quiet) is warned about as ignored.
+	remote     string
+	remoteType string
+	secret     bool   // never quoted in a message
+	alias      string // the key this one is another spelling of
 }
 
 // notImplemented is the generic warning for an accepted, unimplemented key.
@@ -59,42 +62,47 @@ var keyTable = []keyInfo{
 	{name: "isSkipExistFile", file: jobFile, impl: true, def: "false"},
 	{name: "taskObjectCountLimit", file: jobFile, impl: true, def: "10000"},
 	{name: "taskObjectSizeLimit", file: jobFile, impl: true, def: "1000000000"},
-	{name: "scanThreadCount", file: jobFile, impl: true, def: "1"},
+	// ossimport's s3 template ships scanThreadCount=10000; ferry caps it.
+	{name: "scanThreadCount", file: jobFile, impl: true, def: "1", quiet: []string{"10000"}},
 	{name: "maxMultiThreadScanDepth", file: jobFile, impl: true, def: "1"},
 	{name: "isAllowSymbolicLink", file: jobFile, impl: true, def: "false"},
 
 	// job.cfg: source.
 	{name: "srcType", file: jobFile, impl: true},
 	{name: "srcPrefix", file: jobFile, impl: true},
-	{name: "srcAccessKey", file: jobFile, remote: "srcType"},
-	{name: "srcSecretKey", file: jobFile, remote: "srcType", secret: true},
-	{name: "srcDomain", file: jobFile, remote: "srcType"},
-	{name: "srcBucket", file: jobFile, remote: "srcType"},
-	{name: "appId", file: jobFile, def: "0"},
+	{name: "srcAccessKey", file: jobFile, impl: true, remote: "srcType"},
+	{name: "srcSecretKey", file: jobFile, impl: true, remote: "srcType", secret: true},
+	{name: "srcDomain", file: jobFile, impl: true, remote: "srcType"},
+	{name: "srcBucket", file: jobFile, impl: true, remote: "srcType"},
+	{name: "srcRegion", file: jobFile, ferry: true, impl: true, remote: "srcType"},
+	{name: "srcPathStyle", file: jobFile, ferry: true, impl: true, remote: "srcType", def: "false"},
+	{name: "appId", file: jobFile, def: "0",
+		note: "ferry reads cos through its S3-compatible API, where the bucket name ends in the app ID (srcBucket=mybucket-1250000000); ignored"},
 	{name: "isDownloadFromCdn", file: jobFile, def: "false"},
 	{name: "cdnDomain", file: jobFile},
-	{name: "httpListFilePath", file: jobFile, quiet: []string{"c:/example/http.list"}},
-	{name: "httpPrefixColumn", file: jobFile, def: "1"},
-	{name: "relativePathColumn", file: jobFile, def: "2"},
+	{name: "httpListFilePath", file: jobFile, impl: true, remote: "srcType", remoteType: "http",
+		quiet: []string{"c:/example/http.list", "d:/work/oss/http.list"}},
+	{name: "httpPrefixColumn", file: jobFile, impl: true, remote: "srcType", remoteType: "http", def: "1"},
+	{name: "relativePathColumn", file: jobFile, impl: true, remote: "srcType", remoteType: "http", def: "2"},
 	{name: "getObjectMetaMode", file: jobFile, def: "stat"},
 
 	// job.cfg: destination.
 	{name: "destType", file: jobFile, ferry: true, impl: true, def: "oss"},
 	{name: "destPrefix", file: jobFile, impl: true},
-	{name: "destAccessKey", file: jobFile, remote: "destType"},
-	{name: "destSecretKey", file: jobFile, remote: "destType", secret: true},
-	{name: "destDomain", file: jobFile, remote: "destType"},
-	{name: "destBucket", file: jobFile, remote: "destType"},
-	{name: "uploadThreadNumPerLargeFile", file: jobFile, def: "3"},
-	{name: "multipartUploadThreshold", file: jobFile, def: "150m"},
-	{name: "multipartUploadPartSize", file: jobFile, def: "50m"},
+	{name: "destAccessKey", file: jobFile, impl: true, remote: "destType"},
+	{name: "destSecretKey", file: jobFile, impl: true, remote: "destType", secret: true},
+	{name: "destDomain", file: jobFile, impl: true, remote: "destType"},
+	{name: "destBucket", file: jobFile, impl: true, remote: "destType"},
+	{name: "destRegion", file: jobFile, ferry: true, impl: true, remote: "destType"},
+	{name: "destPathStyle", file: jobFile, ferry: true, impl: true, remote: "destType", def: "false"},
+	{name: "uploadThreadNumPerLargeFile", file: jobFile, impl: true, remote: "destType", def: "3"},
+	{name: "multipartUploadThreshold", file: jobFile, impl: true, remote: "destType", def: "150m"},
+	{name: "multipartUploadPartSize", file: jobFile, impl: true, remote: "destType", def: "50m"},
 	{name: "isServerSideEncryption", file: jobFile, def: "false"},
 
 	// job.cfg: verification.
-	{name: "isAuditAfterImport", file: jobFile, def: "true",
-		note: "ferry always verifies what it copies; ignored"},
-	{name: "auditMode", file: jobFile, def: "general",
-		note: "ferry always verifies size and checksum of each copy; ignored"},
+	{name: "isAuditAfterImport", file: jobFile, impl: true, def: "true"},
+	{name: "auditMode", file: jobFile, impl: true, def: "general"},
 
 	// job.cfg: Express Connect tunnel (ossimport 2.3.0).
 	{name: "isUseExpressTunnel", file: jobFile, def: "false"},
@@ -135,6 +143,18 @@ var keyIndex = func() map[string]*keyInfo {
 	}
 	return m
 }()
+
+// usedWith reports whether the key is used when its remote type key has
+// the value typ. Keys without remote are always used.
+func (k *keyInfo) usedWith(typ string) bool {
+	switch {
+	case k.remote == "":
+		return true
+	case k.remoteType != "":
+		return typ == k.remoteType
+	}
+	return IsObjectStore(typ)
+}
 
 // isDefault reports whether v is a value for which an unimplemented key stays
 // quiet: empty, its default, or a value ossimport's templates ship with.

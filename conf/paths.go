@@ -9,7 +9,9 @@ import (
 )
 
 // Resolve makes the local paths of the job absolute: srcPrefix when srcType
-// is local and destPrefix when destType is local. A relative path is taken
+// is local, destPrefix when destType is local and httpListFilePath when
+// srcType is http (whether it exists is left to the caller). Object-store
+// prefixes are key prefixes and stay as written. A relative path is taken
 // against home (the ferry home, the directory holding console.sh); a leading
 // "~/" against the user's home directory. The results are clean, without a
 // trailing slash. Then it runs the checks that need absolute paths: source
@@ -28,6 +30,13 @@ func (j *Job) Resolve(home string) error {
 			return errAt(j.File, j.line("srcPrefix"), "srcPrefix", err.Error())
 		}
 		j.SrcPrefix = p
+	}
+	if j.SrcType == "http" && j.HTTPListFilePath != "" {
+		p, err := absPath(home, j.HTTPListFilePath)
+		if err != nil {
+			return errAt(j.File, j.line("httpListFilePath"), "httpListFilePath", err.Error())
+		}
+		j.HTTPListFilePath = p
 	}
 	if j.DestType == "local" {
 		p, err := absPath(home, j.DestPrefix)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 )
@@ -56,6 +57,16 @@ func FuzzJob(f *testing.F) {
 	f.Add([]byte(jobText("destSecretKey=x", "srcBucket=b", "isIncremental=true")))
 	f.Add([]byte("workerPassword=p\nsshPort=22\nworkerUserName=u\n"))
 	f.Add([]byte("destSecretKey\n"))
+	f.Add([]byte(objText()))
+	f.Add([]byte(objText("srcSecretKey=-", "destSecretKey=-", "srcType=oss")))
+	f.Add([]byte(objText("destDomain=mybucket.oss-cn-hangzhou.aliyuncs.com", "destBucket=mybucket", "destPrefix=/x")))
+	f.Add([]byte(objText("srcType=qiniu", "srcDomain=http://src-bucket.u.qiniudn.com", "srcPrefix=docs")))
+	f.Add([]byte(objText("srcType=cos", "srcDomain=sh", "multipartUploadPartSize=99k", "auditMode=Detailed")))
+	f.Add([]byte(objText("destType=s3", "destDomain=s3.us-east-1.amazonaws.com", "destBucket=src-bucket")))
+	f.Add([]byte(jobText("srcType=http", "httpListFilePath=c:/example/http.list", "relativePathColumn=1")))
+	if data, err := os.ReadFile("testdata/ossimport-s3-to-oss.cfg"); err == nil {
+		f.Add(data)
+	}
 	const secret = "Zq7-SENTINEL-wK3"
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if bytes.Contains(in, []byte(secret)) {

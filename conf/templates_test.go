@@ -124,11 +124,21 @@ func TestOssimportFiles(t *testing.T) {
 			t.Errorf("%s: %v, warnings %q", f, err, s.Warnings)
 		}
 	}
+	// ossimport's local-to-OSS job reads as such (no destType: oss), and
+	// only its Windows source directory is refused, by Resolve.
 	const f = "testdata/ossimport_local_job.cfg"
-	_, err := LoadJob(f)
-	want := f + ": destType: not set, which means oss as in ossimport, and oss is not supported yet; set destType=local"
-	if err == nil || err.Error() != want {
-		t.Errorf("%s: %v, want %q", f, err, want)
+	oj, err := LoadJob(f)
+	if err != nil || len(oj.Warnings) != 0 {
+		t.Fatalf("%s: %v, warnings %q", f, err, oj.Warnings)
+	}
+	if oj.SrcType != "local" || oj.DestType != "oss" || oj.DestDomain != "http://oss-cn-hangzhou-zmf.aliyuncs.com" ||
+		oj.DestBucket != "mybucket" || oj.DestPrefix != "docs/" || oj.DestSecretKey.Reveal() != "ir8Qt*****jwh5b0eF******xM5QE" {
+		t.Errorf("%s: %+v", f, oj)
+	}
+	if runtime.GOOS != "windows" {
+		if err := oj.Resolve("/opt/ferry"); err == nil || !strings.Contains(err.Error(), `:13: srcPrefix: "D:/work/oss/data/" is a Windows path`) {
+			t.Errorf("Resolve: %v", err)
+		}
 	}
 	// Told to write locally, the same job warns only that the OSS
 	// destination settings are unused, and Resolve refuses its Windows path.
