@@ -93,11 +93,44 @@ func (e *env) loadJob(path string) (*conf.Job, error) {
 	return j, nil
 }
 
-// specOf is the master's view of a job.cfg.
+// specOf is the master's view of a job.cfg. Store settings travel in
+// Extra under their job.cfg names; secrets among them stay out of logs and
+// stat (they are stored in the master's database, mode 0600, and sent to
+// workers over TLS).
 func specOf(j *conf.Job) master.Spec {
+	b := strconv.FormatBool
+	n := func(v int64) string { return strconv.FormatInt(v, 10) }
+	x := map[string]string{
+		"jobType":                     j.Type,
+		"srcDomain":                   j.SrcDomain,
+		"srcBucket":                   j.SrcBucket,
+		"srcAccessKey":                j.SrcAccessKey,
+		"srcSecretKey":                j.SrcSecretKey.Reveal(),
+		"srcRegion":                   j.SrcRegion,
+		"srcPathStyle":                b(j.SrcPathStyle),
+		"destDomain":                  j.DestDomain,
+		"destBucket":                  j.DestBucket,
+		"destAccessKey":               j.DestAccessKey,
+		"destSecretKey":               j.DestSecretKey.Reveal(),
+		"destRegion":                  j.DestRegion,
+		"destPathStyle":               b(j.DestPathStyle),
+		"multipartUploadThreshold":    n(j.MultipartUploadThreshold),
+		"multipartUploadPartSize":     n(j.MultipartUploadPartSize),
+		"uploadThreadNumPerLargeFile": n(int64(j.UploadThreadNumPerLargeFile)),
+		"httpListFilePath":            j.HTTPListFilePath,
+		"httpPrefixColumn":            n(int64(j.HTTPPrefixColumn)),
+		"relativePathColumn":          n(int64(j.RelativePathColumn)),
+		"isAuditAfterImport":          b(j.IsAuditAfterImport),
+		"auditMode":                   j.AuditMode,
+	}
+	for k, v := range x {
+		if v == "" {
+			delete(x, k)
+		}
+	}
 	return master.Spec{Name: j.Name, SrcType: j.SrcType, SrcPrefix: j.SrcPrefix, DestType: j.DestType,
 		DestPrefix: j.DestPrefix, FollowSymlinks: j.IsAllowSymbolicLink, SkipExist: j.IsSkipExistFile,
-		CountLimit: j.TaskObjectCountLimit, SizeLimit: j.TaskObjectSizeLimit, ConfigFile: j.File}
+		CountLimit: j.TaskObjectCountLimit, SizeLimit: j.TaskObjectSizeLimit, ConfigFile: j.File, Extra: x}
 }
 
 func openSource(s master.Spec) (store.Store, error) {
@@ -118,7 +151,10 @@ func storeOptions(s master.Spec, side string) backend.Options {
 		Domain:         x[side+"Domain"], Bucket: x[side+"Bucket"],
 		AccessKey: x[side+"AccessKey"], SecretKey: x[side+"SecretKey"],
 		Region: x[side+"Region"], PathStyle: x[side+"PathStyle"] == "true",
-		PutThreshold: num("multipartUploadThreshold"), PartSize: num("multipartUploadPartSize"),
+		// Files above multipartUploadThreshold are resumable multipart
+		// uploads driven by the worker; below it, the store's Put buffers at
+		// most its own default (32 MiB) at a time, so memory stays bounded.
+		PartSize:         num("multipartUploadPartSize"),
 		HTTPListFile:     x["httpListFilePath"],
 		HTTPPrefixColumn: int(num("httpPrefixColumn")), RelativePathColumn: int(num("relativePathColumn")),
 	}
