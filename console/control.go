@@ -111,6 +111,9 @@ func submitCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if err := probeStores(j); err != nil {
+				return err
+			}
 			cl, err := e.control(c.Context)
 			if err != nil {
 				return err

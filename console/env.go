@@ -210,3 +210,22 @@ func checkSource(j *conf.Job) error {
 	}
 	return nil
 }
+
+// probeStores opens a job's object-store and URL-list sides before anything
+// is written, so that the classic mistakes (wrong keys, a missing bucket,
+// the bucket in the endpoint, a skewed clock) stop the command with one
+// line and exit status 2 instead of a job that fails at once.
+func probeStores(j *conf.Job) error {
+	spec := specOf(j)
+	if j.SrcType != "local" {
+		if _, err := openSource(spec); err != nil {
+			return usageErr("%s: source: %v", j.File, err)
+		}
+	}
+	if j.DestType != "local" {
+		if _, err := openDest(spec); err != nil {
+			return usageErr("%s: destination: %v", j.File, err)
+		}
+	}
+	return nil
+}

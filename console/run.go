@@ -38,6 +38,9 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if err := probeStores(j); err != nil {
+				return err
+			}
 			spec := specOf(j)
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
