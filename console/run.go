@@ -146,8 +146,11 @@ func progressLine(s master.JobStat) string {
 		eta = s.ETA.String()
 	}
 	state := strings.ToLower(s.State)
+	if s.ScanFinished {
+		files, bytes = min(files, c.FilesTotal), min(bytes, c.BytesTotal)
+	}
 	return fmt.Sprintf("[%s] files %d/%s  bytes %s/%s  %s/s  ETA %s  failed %d",
-		state, min(files, max(c.FilesTotal, files)), total, humanBytes(float64(bytes)), btotal, humanBytes(s.Throughput), eta, c.FilesFailed)
+		state, files, total, humanBytes(float64(bytes)), btotal, humanBytes(s.Throughput), eta, c.FilesFailed)
 }
 
 // summary prints how a job ended and returns its exit status.

@@ -54,6 +54,10 @@ func (m *Master) Stat(ctx context.Context, name string) ([]JobStat, error) {
 	out := make([]JobStat, 0, len(jobs))
 	for _, j := range jobs {
 		s := JobStat{Job: *j}
+		if !j.Active() && j.Finished.After(j.Submitted) {
+			// A finished job shows its average rate.
+			s.Throughput = float64(j.Counters.BytesDone-j.Counters.BytesSkipped) / j.Finished.Sub(j.Submitted).Seconds()
+		}
 		if j.Active() {
 			v := m.tr.Job(j.Spec.Name)
 			s.Running = v.Running

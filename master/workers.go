@@ -218,6 +218,14 @@ func (m *Master) Report(ctx context.Context, worker string, copied int64, audits
 			return err
 		}
 	}
-	m.tr.Report(worker, copied, progress)
+	// Progress of a lease that is no longer current (completed, expired)
+	// would count its files twice in the in-flight figures.
+	live := progress[:0]
+	for _, p := range progress {
+		if m.db.IsCurrent(LeaseRef{Job: p.Job, TaskID: p.Task, LeaseID: p.Lease}) {
+			live = append(live, p)
+		}
+	}
+	m.tr.Report(worker, copied, live)
 	return nil
 }
