@@ -177,27 +177,14 @@ func masterCommand() *cli.Command {
 				return failErr("write pid file: %v", err)
 			}
 			defer os.Remove(e.pidFile())
-			var wdone chan struct{}
 			if e.standalone() {
-				wlog, wcl, err := e.logger("worker")
+				stopWorker, err := e.startLocalWorker(ctx, eng)
 				if err != nil {
 					return err
 				}
-				defer wcl.Close()
-				conn, err := eng.dial()
-				if err != nil {
-					return failErr("connect local worker: %v", err)
-				}
-				defer conn.Close()
-				host, _ := os.Hostname()
-				w := e.newWorker("local", host, conn, wlog)
-				wdone = make(chan struct{})
-				go func() { defer close(wdone); w.Run(ctx) }()
+				defer stopWorker()
 			}
 			<-ctx.Done()
-			if wdone != nil {
-				<-wdone
-			}
 			return nil
 		},
 	}

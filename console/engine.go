@@ -158,3 +158,28 @@ var errNoMaster = fmt.Errorf("no master is running")
 func (eng *engine) dial() (*grpc.ClientConn, error) {
 	return master.DialPinned(eng.addr, eng.token, eng.cert)
 }
+
+// startLocalWorker runs a worker in this process against the engine, as
+// standalone mode does. stop cancels it and waits until it has left.
+func (e *env) startLocalWorker(ctx context.Context, eng *engine) (stop func(), err error) {
+	wlog, wcl, err := e.logger("worker")
+	if err != nil {
+		return nil, err
+	}
+	conn, err := eng.dial()
+	if err != nil {
+		wcl.Close()
+		return nil, failErr("connect local worker: %v", err)
+	}
+	host, _ := os.Hostname()
+	w := e.newWorker("local", host, conn, wlog)
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx) }()
+	return func() {
+		cancel()
+		<-done
+		conn.Close()
+		wcl.Close()
+	}, nil
+}

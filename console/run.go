@@ -76,22 +76,15 @@ func (e *env) run(ctx context.Context, spec master.Spec) error {
 		fmt.Fprintf(e.out, "job %s: resuming (%d of %d files done)\n", name, job.Counters.FilesDone, job.Counters.FilesTotal)
 	}
 
-	wlog, wcl, err := e.logger("worker")
+	stopWorker, err := e.startLocalWorker(ctx, eng)
 	if err != nil {
 		return err
 	}
-	defer wcl.Close()
-	conn, err := eng.dial()
-	if err != nil {
-		return failErr("connect local worker: %v", err)
-	}
-	defer conn.Close()
-	host, _ := os.Hostname()
-	w := e.newWorker("local", host, conn, wlog)
-	wctx, wcancel := context.WithCancel(ctx)
-	wdone := make(chan struct{})
-	go func() { defer close(wdone); w.Run(wctx) }()
-	defer func() { wcancel(); <-wdone }()
+	defer func() {
+		if stopWorker != nil {
+			stopWorker()
+		}
+	}()
 
 	start := time.Now()
 	tty := isTerminal(e.out)
@@ -122,8 +115,8 @@ func (e *env) run(ctx context.Context, spec master.Spec) error {
 			if tty {
 				fmt.Fprint(e.out, "\r\x1b[K")
 			}
-			wcancel()
-			<-wdone
+			stopWorker()
+			stopWorker = nil
 			return e.summary(eng, name, time.Since(start))
 		}
 	}
