@@ -204,7 +204,9 @@ func TestHostKeyChecks(t *testing.T) {
 func TestProcWatch(t *testing.T) {
 	secret := randomSecret(t)
 	w := watchProcs(secret)
-	exec.Command("/bin/sh", "-c", "sleep 0.2", "sh", secret).Run()
+	// "; true" keeps sh (whose argv holds the secret) from exec-ing sleep
+	// in its place; a second lets a loaded machine take several samples.
+	exec.Command("/bin/sh", "-c", "sleep 1; true", "sh", secret).Run()
 	time.Sleep(10 * time.Millisecond)
 	if hits, n := w.done(); len(hits) == 0 {
 		t.Errorf("no hit in %d samples", n)
