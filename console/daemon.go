@@ -244,7 +244,10 @@ func workerCommand() *cli.Command {
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			w := e.newWorker(id, host, conn, wlog)
-			return w.Run(ctx)
+			if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				return failErr("worker %s: %v", id, err)
+			}
+			return nil
 		},
 	}
 }

@@ -41,6 +41,16 @@ func deployCommand() *cli.Command {
 			if err != nil {
 				return failErr("find ferry binary: %v", err)
 			}
+			// The token and certificate are the master's: made now if this
+			// is its first start, read by the master when it starts.
+			tok, err := master.LoadOrCreateToken(e.masterDir)
+			if err != nil {
+				return failErr("master token: %v", err)
+			}
+			cfg.Token = conf.Secret(tok)
+			if cfg.CACert, _, err = master.LoadOrCreateCert(e.masterDir); err != nil {
+				return failErr("master certificate: %v", err)
+			}
 			if err := cfg.Validate(); err != nil {
 				return usageErr("%v", err)
 			}
@@ -54,14 +64,6 @@ func deployCommand() *cli.Command {
 				}
 			}
 			defer cl.close()
-			tok, err := master.ReadToken(master.TokenFile(e.masterDir))
-			if err != nil {
-				return failErr("read master token: %v", err)
-			}
-			cfg.Token = conf.Secret(tok)
-			if cfg.CACert, err = os.ReadFile(master.CertFile(e.masterDir)); err != nil {
-				return failErr("read master certificate: %v", err)
-			}
 			since := time.Now()
 			cfg.Registered = func(ctx context.Context, id string) error { return registered(ctx, cl, id, since) }
 			fmt.Fprintf(e.out, "deploying to %d host(s)...\n", len(hosts))

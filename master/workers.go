@@ -60,9 +60,10 @@ func (m *Master) Stopping() bool {
 	return m.stopping
 }
 
-// Drain tells every worker to leave (through its next lease or renewal)
-// and waits until the live ones have, or ctx ends. It returns the IDs of
-// workers still alive that did not leave.
+// Drain tells every worker to leave (through its next lease, renewal or
+// report) and waits until the live ones have, or ctx ends. It returns the
+// IDs of the workers that did not leave, alive or lost, for the caller to
+// stop another way (SSH).
 func (m *Master) Drain(ctx context.Context) []string {
 	m.mu.Lock()
 	m.stopping = true
@@ -71,14 +72,17 @@ func (m *Master) Drain(ctx context.Context) []string {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		var remaining []string
+		var alive, remaining []string
 		for _, w := range m.Workers() {
-			if w.Alive && !w.Left {
+			if !w.Left {
 				remaining = append(remaining, w.ID)
+				if w.Alive {
+					alive = append(alive, w.ID)
+				}
 			}
 		}
-		if len(remaining) == 0 {
-			return nil
+		if len(alive) == 0 {
+			return remaining // lost workers too: they may still run, cut off
 		}
 		select {
 		case <-ctx.Done():

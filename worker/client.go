@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"google.golang.org/grpc"
@@ -28,6 +29,9 @@ func NewGRPC(conn *grpc.ClientConn) *GRPC {
 
 func (g *GRPC) Register(ctx context.Context, id, host string, threads int) (time.Duration, error) {
 	r, err := g.m.Register(ctx, &pb.RegisterRequest{WorkerId: id, Host: host, Threads: int32(threads), Version: master.Version})
+	if status.Code(err) == codes.Unauthenticated {
+		return 0, fmt.Errorf("%w: %v", ErrRefused, err)
+	}
 	if err != nil {
 		return 0, err
 	}

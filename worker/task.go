@@ -131,6 +131,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease) {
 		}
 		log.Warn("complete failed; retrying", "err", err)
 		if !sleep(ctx, time.Second) {
+			log.Warn("task abandoned while completing", "why", context.Cause(ctx))
 			return
 		}
 	}

@@ -38,6 +38,9 @@ var (
 	// ErrStopping is what Lease, Renew and Report return when the master
 	// asks its workers to leave. (Renew and Report have done their work.)
 	ErrStopping = errors.New("the master is stopping")
+	// ErrRefused is what Register returns when the master refuses this
+	// worker's credentials.
+	ErrRefused = errors.New("the master refused this worker's token")
 )
 
 // Config is a worker's configuration.
@@ -118,6 +121,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if errors.Is(err, ErrRefused) {
+			return err // a wrong token or certificate will not get better
 		}
 		w.log.Warn("register with master failed; retrying", "err", err)
 		if !sleep(ctx, time.Second) {
