@@ -190,6 +190,14 @@ func (jt *jobTx) finish(now time.Time) {
 	if !j.Active() || !j.ScanFinished || c.Tasks[Pending] != 0 || c.Tasks[Dispatched] != 0 {
 		return
 	}
+	if inc, every := j.Spec.Incremental(); inc {
+		// An incremental job stays Running: the next round rescans after
+		// the interval (failed entries wait for retry meanwhile).
+		if j.NextRound.IsZero() {
+			j.NextRound = now.Add(every)
+		}
+		return
+	}
 	j.State = StateSucceed
 	if c.Tasks[Failed] != 0 {
 		j.State = StateFailed
@@ -227,7 +235,7 @@ func (d *DB) CreateJob(spec Spec) error {
 				return err
 			}
 		}
-		jt := &jobTx{b: jb, job: &Job{Spec: spec, State: StateScanning, Submitted: d.now()}}
+		jt := &jobTx{b: jb, job: &Job{Spec: spec, State: StateScanning, Submitted: d.now(), Round: 1}}
 		return jt.save()
 	})
 }
@@ -261,14 +269,31 @@ func (d *DB) Jobs() ([]*Job, error) {
 	return out, err
 }
 
+// ScanCounts are what a scan decided besides the entries it queued.
+type ScanCounts struct {
+	Excluded, ExcludedBytes   int64
+	Unchanged, UnchangedBytes int64
+}
+
 // AddTask stores one scanned task and the scan position after it in the
 // same transaction; final marks the scan finished. entries may be empty.
 func (d *DB) AddTask(name string, entries []store.Entry, final bool) error {
+	return d.AddScanned(name, 0, entries, ScanCounts{}, final)
+}
+
+// AddScanned is AddTask for round round of the job (0: whatever round it
+// is in), also adding what the scan excluded or found unchanged since the
+// last call. A scanner of a round that has ended gets ErrJobActive.
+func (d *DB) AddScanned(name string, round int, entries []store.Entry, sc ScanCounts, final bool) error {
 	return d.update(name, func(jt *jobTx) error {
-		if !jt.job.Active() {
-			return fmt.Errorf("job %s is %s: %w", name, jt.job.State, ErrJobActive)
+		if !jt.job.Active() || round != 0 && jt.job.Round != round {
+			return fmt.Errorf("job %s is %s (round %d): %w", name, jt.job.State, jt.job.Round, ErrJobActive)
 		}
 		c := &jt.job.Counters
+		c.FilesExcluded += sc.Excluded
+		c.BytesExcluded += sc.ExcludedBytes
+		c.FilesUnchanged += sc.Unchanged
+		c.BytesUnchanged += sc.UnchangedBytes
 		if len(entries) > 0 {
 			id, err := jt.b.NextSequence()
 			if err != nil {
@@ -298,6 +323,40 @@ func (d *DB) AddTask(name string, entries []store.Entry, final bool) error {
 		}
 		return nil
 	})
+}
+
+// AddDeleted counts destination keys a mirror deleted.
+func (d *DB) AddDeleted(name string, n int64) error {
+	return d.update(name, func(jt *jobTx) error {
+		jt.job.Counters.FilesDeleted += n
+		return nil
+	})
+}
+
+// StartDueRounds begins the next round of every incremental job whose
+// round is done and whose wait is over, and returns their specs.
+func (d *DB) StartDueRounds() ([]Spec, error) {
+	var out []Spec
+	now := d.now()
+	err := d.bolt.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktJobs).ForEachBucket(func(k []byte) error {
+			jt, err := openJob(tx, string(k))
+			if err != nil {
+				return err
+			}
+			j := jt.job
+			c := j.Counters
+			if !j.Active() || !j.ScanFinished || j.NextRound.IsZero() || now.Before(j.NextRound) ||
+				c.Tasks[Pending] != 0 || c.Tasks[Dispatched] != 0 {
+				return nil
+			}
+			j.Round++
+			j.ScanFinished, j.ScanAfter, j.NextRound = false, "", time.Time{}
+			out = append(out, j.Spec)
+			return jt.save()
+		})
+	})
+	return out, err
 }
 
 // FailJob ends a job that cannot go on (its source cannot be listed, say).

@@ -382,3 +382,27 @@ func (d *DB) IsCurrent(r LeaseRef) bool {
 	})
 	return ok
 }
+
+// Holders returns, for every job with leases out, the workers holding them.
+func (d *DB) Holders() (map[string]map[string]bool, error) {
+	out := make(map[string]map[string]bool)
+	err := d.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktJobs).ForEachBucket(func(k []byte) error {
+			jt, err := openJob(tx, string(k))
+			if err != nil || jt.job.Counters.Tasks[Dispatched] == 0 {
+				return err
+			}
+			ws := make(map[string]bool)
+			err = jt.bucket(Dispatched).ForEach(func(k, _ []byte) error {
+				t, err := jt.get(Dispatched, be64(k))
+				if err == nil {
+					ws[t.Worker] = true
+				}
+				return err
+			})
+			out[string(k)] = ws
+			return err
+		})
+	})
+	return out, err
+}

@@ -167,6 +167,14 @@ func (m *Master) Run(ctx context.Context) error {
 			m.wg.Wait()
 			return nil
 		case <-tick.C:
+			specs, err := m.db.StartDueRounds()
+			if err != nil {
+				m.log.Error("start incremental rounds", "err", err)
+			}
+			for _, s := range specs {
+				m.log.Info("incremental round starts", "job", s.Name)
+				m.startScan(s)
+			}
 			refs, err := m.db.Reap()
 			if err != nil {
 				m.log.Error("reap leases", "err", err)

@@ -2,9 +2,15 @@ package master
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"time"
 
+	"ferry/plan"
 	"ferry/store"
+	"ferry/tracker"
 )
 
 // scan lists a job's source in key order from its checkpoint and closes a
@@ -12,10 +18,21 @@ import (
 // stored with the scan position after it in one transaction, so a master
 // killed at any moment resumes exactly where the last stored task ended:
 // no entry is lost or put in two tasks. Memory is bounded by one task.
+//
+// Entries the filters exclude are counted, not queued. When the job has an
+// update rule that needs the destination (updateMode other than always,
+// isSkipExistFile, or any round of an incremental job after the first),
+// the scan merges the source listing with the destination's and queues
+// only what is new or changed. A mirror then deletes, within maxDelete,
+// the destination keys the source no longer has.
 func (m *Master) scan(ctx context.Context, spec Spec) error {
 	job, err := m.db.Job(spec.Name)
 	if err != nil {
 		return err
+	}
+	opt, err := spec.PlanOptions()
+	if err != nil {
+		return fmt.Errorf("job rules: %w", err)
 	}
 	src, err := m.cfg.OpenSource(spec)
 	if err != nil {
@@ -28,20 +45,34 @@ func (m *Master) scan(ctx context.Context, spec Spec) error {
 	if sizeLimit <= 0 {
 		sizeLimit = 1 << 30
 	}
+	round := job.Round
 	var batch []store.Entry
 	var bytes int64
+	var counts ScanCounts
 	flush := func(final bool) error {
-		if err := m.db.AddTask(spec.Name, batch, final); err != nil {
+		if err := m.db.AddScanned(spec.Name, round, batch, counts, final); err != nil {
 			return err
 		}
 		if len(batch) > 0 {
 			m.notify()
 		}
-		batch, bytes = batch[:0], 0
+		batch, bytes, counts = batch[:0], 0, ScanCounts{}
 		return nil
 	}
-	m.log.Info("scan", "job", spec.Name, "after", job.ScanAfter)
-	err = src.List(ctx, "", job.ScanAfter, func(e store.Entry) error {
+	take := func(it plan.Item) error {
+		e := it.Entry
+		switch it.Action {
+		case plan.Exclude:
+			counts.Excluded++
+			counts.ExcludedBytes += e.Size
+			return nil
+		case plan.Skip:
+			counts.Unchanged++
+			counts.UnchangedBytes += e.Size
+			return nil
+		case plan.Delete:
+			return nil
+		}
 		if e.Kind != store.File {
 			e.Size = 0
 		}
@@ -51,13 +82,101 @@ func (m *Master) scan(ctx context.Context, spec Spec) error {
 			return flush(false)
 		}
 		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("list source %s: %w", spec.SrcPrefix, err)
+	}
+	m.log.Info("scan", "job", spec.Name, "round", round, "after", job.ScanAfter)
+	needDest := round > 1 || opt.Update != plan.Always || opt.SkipExist
+	if (needDest || opt.Mirror) && m.cfg.OpenDest == nil {
+		return errors.New("this master cannot open destinations (no OpenDest)")
+	}
+	if needDest {
+		dst, err := m.cfg.OpenDest(spec)
+		if err != nil {
+			return fmt.Errorf("open destination %s: %w", spec.DestPrefix, err)
+		}
+		noMirror := opt
+		noMirror.Mirror = false
+		err = plan.Diff(ctx, src, dst, noMirror, job.ScanAfter, take)
+		if err != nil {
+			return fmt.Errorf("compare source and destination: %w", err)
+		}
+	} else {
+		err = src.List(ctx, "", job.ScanAfter, func(e store.Entry) error { return take(plan.Filter(opt, e)) })
+		if err != nil {
+			return fmt.Errorf("list source %s: %w", spec.SrcPrefix, err)
+		}
+	}
+	if opt.Mirror {
+		if err := m.mirror(ctx, spec, opt, src); err != nil {
+			return err
+		}
 	}
 	if err := flush(true); err != nil {
 		return err
 	}
-	m.log.Info("scan finished", "job", spec.Name)
+	m.log.Info("scan finished", "job", spec.Name, "round", round)
 	return nil
+}
+
+// ErrTooManyDeletes stops a mirror that would delete more than maxDelete.
+var ErrTooManyDeletes = errors.New("mirror would delete more than maxDelete")
+
+// mirror deletes the destination keys the source lacks, after counting
+// them: over maxDelete, it deletes nothing and fails the job. Each deleted
+// key is recorded in jobs/<job>/deleted.log.
+func (m *Master) mirror(ctx context.Context, spec Spec, opt plan.Options, src store.Store) error {
+	_, maxDelete := spec.Mirror()
+	dst, err := m.cfg.OpenDest(spec)
+	if err != nil {
+		return fmt.Errorf("open destination %s: %w", spec.DestPrefix, err)
+	}
+	del, ok := dst.(store.Deleter)
+	if !ok {
+		return fmt.Errorf("mirror: destination %s cannot delete", spec.DestType)
+	}
+	var n int64
+	err = plan.Diff(ctx, src, dst, opt, "", func(it plan.Item) error {
+		if it.Action == plan.Delete {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("mirror: %w", err)
+	}
+	if n > maxDelete {
+		return fmt.Errorf("%w: %d destination keys are not in the source, maxDelete=%d; nothing was deleted (raise maxDelete or check srcPrefix)",
+			ErrTooManyDeletes, n, maxDelete)
+	}
+	if n == 0 {
+		return nil
+	}
+	logPath := filepath.Join(m.cfg.Dir, "jobs", spec.Name, "deleted.log")
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var deleted int64
+	err = plan.Diff(ctx, src, dst, opt, "", func(it plan.Item) error {
+		if it.Action != plan.Delete {
+			return nil
+		}
+		if deleted >= maxDelete {
+			return nil // the destination changed since the count; stay within the limit
+		}
+		if err := del.Delete(ctx, it.Entry.Key); err != nil && !errors.Is(err, store.ErrNotExist) {
+			return fmt.Errorf("mirror: delete %q: %w", it.Entry.Key, err)
+		}
+		deleted++
+		fmt.Fprintf(f, "%s\tDELETE\t%d\t%s\n", time.Now().UTC().Format(time.RFC3339), it.Entry.Size, tracker.Escape(it.Entry.Key))
+		return nil
+	})
+	if cerr := m.db.AddDeleted(spec.Name, deleted); err == nil {
+		err = cerr
+	}
+	m.log.Info("mirror deleted destination keys", "job", spec.Name, "deleted", deleted)
+	return err
 }

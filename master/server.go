@@ -114,6 +114,9 @@ func (s *masterServer) Lease(ctx context.Context, r *pb.LeaseRequest) (*pb.Lease
 		out.RetryAfterMs = 200
 	}
 	out.Stop = s.m.Stopping()
+	if len(out.Tasks) > 0 {
+		out.Limits = limitsToPB(s.m.WorkerLimits(r.WorkerId))
+	}
 	return out, nil
 }
 
@@ -187,7 +190,7 @@ func (s *trackerServer) Report(ctx context.Context, r *pb.ReportRequest) (*pb.Re
 	if err := s.m.Report(ctx, r.WorkerId, r.BytesCopied, audits, progress); err != nil {
 		return nil, toStatus(err)
 	}
-	return &pb.ReportReply{Stop: s.m.Stopping()}, nil
+	return &pb.ReportReply{Stop: s.m.Stopping(), Limits: limitsToPB(s.m.WorkerLimits(r.WorkerId))}, nil
 }
 
 type controlServer struct {
@@ -243,6 +246,14 @@ func (s *controlServer) Clean(ctx context.Context, r *pb.CleanRequest) (*pb.Clea
 	return &pb.CleanReply{}, nil
 }
 
+func (s *controlServer) Throttle(ctx context.Context, r *pb.ThrottleRequest) (*pb.ThrottleReply, error) {
+	n, err := s.m.Throttle(ctx, r.Job, r.BytesPerSec, r.Reset_)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.ThrottleReply{BytesPerSec: n}, nil
+}
+
 func (s *controlServer) Stop(ctx context.Context, r *pb.StopRequest) (*pb.StopReply, error) {
 	if s.stop == nil {
 		return nil, status.Error(codes.Unimplemented, "this master cannot be stopped remotely")
@@ -252,4 +263,12 @@ func (s *controlServer) Stop(ctx context.Context, r *pb.StopRequest) (*pb.StopRe
 	cancel()
 	go s.stop()
 	return &pb.StopReply{Remaining: remaining}, nil
+}
+
+func limitsToPB(ls map[string]Limits) []*pb.JobLimit {
+	var out []*pb.JobLimit
+	for job, l := range ls {
+		out = append(out, &pb.JobLimit{Job: job, BytesPerSec: l.BytesPerSec, RequestsPerSec: l.RequestsPerSec})
+	}
+	return out
 }

@@ -69,7 +69,13 @@ type Counters struct {
 	FilesDone, BytesDone       int64 // copied-and-verified or skipped
 	FilesFailed, BytesFailed   int64
 	FilesSkipped, BytesSkipped int64
-	Tasks                      [numStates]int64
+	// Decided at scan time, not part of FilesTotal: entries the filters
+	// excluded, entries an update rule found unchanged at the destination,
+	// and destination keys a mirror deleted.
+	FilesExcluded, BytesExcluded   int64
+	FilesUnchanged, BytesUnchanged int64
+	FilesDeleted                   int64
+	Tasks                          [numStates]int64
 }
 
 // Job is the master's record of one submitted job.
@@ -81,7 +87,14 @@ type Job struct {
 	ScanFinished bool
 	ScanAfter    string // last key put in a task: where a restarted scan resumes
 	Error        string `json:",omitempty"`
-	Counters     Counters
+	// Round counts the passes of an incremental job (1 for the first);
+	// NextRound is when the next one starts, once this one is done.
+	Round     int       `json:",omitempty"`
+	NextRound time.Time `json:",omitzero"`
+	// Throttle, when set, overrides the configured bandwidth limit
+	// (bytes/s, 0 unlimited): `console.sh throttle`.
+	Throttle *int64 `json:",omitempty"`
+	Counters Counters
 }
 
 // Active reports whether the job still has work to hand out or scan.
@@ -116,6 +129,8 @@ type Lease struct {
 	Deadline time.Time
 	Entries  []store.Entry
 	Uploads  []UploadState // unfinished multipart uploads of earlier attempts
+	// Limits are the granted worker's share of the job's limits.
+	Limits Limits
 }
 
 // LeaseRef names one lease.

@@ -105,5 +105,11 @@ func StatToPB(s JobStat) *pb.JobStat {
 	if !s.Finished.IsZero() {
 		out.FinishedUnixMs = s.Finished.UnixMilli()
 	}
+	out.FilesExcluded, out.FilesUnchanged, out.FilesDeleted = c.FilesExcluded, c.FilesUnchanged, c.FilesDeleted
+	out.Round = int32(s.Round)
+	if !s.NextRound.IsZero() {
+		out.NextRoundUnixMs = s.NextRound.UnixMilli()
+	}
+	out.LimitBytesPerSec = s.JobLimits(time.Now()).BytesPerSec
 	return out
 }

@@ -123,6 +123,170 @@ func (Result) EnumDescriptor() ([]byte, []int) {
 	return file_ferry_proto_rawDescGZIP(), []int{1}
 }
 
+type ThrottleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Job           string                 `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
+	BytesPerSec   int64                  `protobuf:"varint,2,opt,name=bytes_per_sec,json=bytesPerSec,proto3" json:"bytes_per_sec,omitempty"` // 0: unlimited
+	Reset_        bool                   `protobuf:"varint,3,opt,name=reset,proto3" json:"reset,omitempty"`                                  // back to the job's configured limit
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ThrottleRequest) Reset() {
+	*x = ThrottleRequest{}
+	mi := &file_ferry_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ThrottleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ThrottleRequest) ProtoMessage() {}
+
+func (x *ThrottleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ThrottleRequest.ProtoReflect.Descriptor instead.
+func (*ThrottleRequest) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ThrottleRequest) GetJob() string {
+	if x != nil {
+		return x.Job
+	}
+	return ""
+}
+
+func (x *ThrottleRequest) GetBytesPerSec() int64 {
+	if x != nil {
+		return x.BytesPerSec
+	}
+	return 0
+}
+
+func (x *ThrottleRequest) GetReset_() bool {
+	if x != nil {
+		return x.Reset_
+	}
+	return false
+}
+
+type ThrottleReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	BytesPerSec   int64                  `protobuf:"varint,1,opt,name=bytes_per_sec,json=bytesPerSec,proto3" json:"bytes_per_sec,omitempty"` // the limit now in force
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ThrottleReply) Reset() {
+	*x = ThrottleReply{}
+	mi := &file_ferry_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ThrottleReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ThrottleReply) ProtoMessage() {}
+
+func (x *ThrottleReply) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ThrottleReply.ProtoReflect.Descriptor instead.
+func (*ThrottleReply) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ThrottleReply) GetBytesPerSec() int64 {
+	if x != nil {
+		return x.BytesPerSec
+	}
+	return 0
+}
+
+type JobLimit struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Job            string                 `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
+	BytesPerSec    int64                  `protobuf:"varint,2,opt,name=bytes_per_sec,json=bytesPerSec,proto3" json:"bytes_per_sec,omitempty"`          // this worker's share; 0: unlimited
+	RequestsPerSec int64                  `protobuf:"varint,3,opt,name=requests_per_sec,json=requestsPerSec,proto3" json:"requests_per_sec,omitempty"` // this worker's share; 0: unlimited
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *JobLimit) Reset() {
+	*x = JobLimit{}
+	mi := &file_ferry_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobLimit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobLimit) ProtoMessage() {}
+
+func (x *JobLimit) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobLimit.ProtoReflect.Descriptor instead.
+func (*JobLimit) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *JobLimit) GetJob() string {
+	if x != nil {
+		return x.Job
+	}
+	return ""
+}
+
+func (x *JobLimit) GetBytesPerSec() int64 {
+	if x != nil {
+		return x.BytesPerSec
+	}
+	return 0
+}
+
+func (x *JobLimit) GetRequestsPerSec() int64 {
+	if x != nil {
+		return x.RequestsPerSec
+	}
+	return 0
+}
+
 type RegisterRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	WorkerId      string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"` // stable per host+workdir; empty asks the master to assign one
@@ -136,7 +300,7 @@ type RegisterRequest struct {
 
 func (x *RegisterRequest) Reset() {
 	*x = RegisterRequest{}
-	mi := &file_ferry_proto_msgTypes[0]
+	mi := &file_ferry_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -148,7 +312,7 @@ func (x *RegisterRequest) String() string {
 func (*RegisterRequest) ProtoMessage() {}
 
 func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[0]
+	mi := &file_ferry_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -161,7 +325,7 @@ func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterRequest.ProtoReflect.Descriptor instead.
 func (*RegisterRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{0}
+	return file_ferry_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RegisterRequest) GetWorkerId() string {
@@ -209,7 +373,7 @@ type RegisterReply struct {
 
 func (x *RegisterReply) Reset() {
 	*x = RegisterReply{}
-	mi := &file_ferry_proto_msgTypes[1]
+	mi := &file_ferry_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -221,7 +385,7 @@ func (x *RegisterReply) String() string {
 func (*RegisterReply) ProtoMessage() {}
 
 func (x *RegisterReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[1]
+	mi := &file_ferry_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -234,7 +398,7 @@ func (x *RegisterReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterReply.ProtoReflect.Descriptor instead.
 func (*RegisterReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{1}
+	return file_ferry_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RegisterReply) GetWorkerId() string {
@@ -261,7 +425,7 @@ type LeaseRequest struct {
 
 func (x *LeaseRequest) Reset() {
 	*x = LeaseRequest{}
-	mi := &file_ferry_proto_msgTypes[2]
+	mi := &file_ferry_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -273,7 +437,7 @@ func (x *LeaseRequest) String() string {
 func (*LeaseRequest) ProtoMessage() {}
 
 func (x *LeaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[2]
+	mi := &file_ferry_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -286,7 +450,7 @@ func (x *LeaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseRequest.ProtoReflect.Descriptor instead.
 func (*LeaseRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{2}
+	return file_ferry_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *LeaseRequest) GetWorkerId() string {
@@ -309,14 +473,16 @@ type LeaseReply struct {
 	// When no task was granted: how long to wait before asking again.
 	RetryAfterMs int32 `protobuf:"varint,2,opt,name=retry_after_ms,json=retryAfterMs,proto3" json:"retry_after_ms,omitempty"`
 	// The master is stopping: the worker should abandon its tasks and exit.
-	Stop          bool `protobuf:"varint,3,opt,name=stop,proto3" json:"stop,omitempty"`
+	Stop bool `protobuf:"varint,3,opt,name=stop,proto3" json:"stop,omitempty"`
+	// Limits for the jobs this worker now holds leases of (as in ReportReply).
+	Limits        []*JobLimit `protobuf:"bytes,4,rep,name=limits,proto3" json:"limits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LeaseReply) Reset() {
 	*x = LeaseReply{}
-	mi := &file_ferry_proto_msgTypes[3]
+	mi := &file_ferry_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -328,7 +494,7 @@ func (x *LeaseReply) String() string {
 func (*LeaseReply) ProtoMessage() {}
 
 func (x *LeaseReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[3]
+	mi := &file_ferry_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -341,7 +507,7 @@ func (x *LeaseReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseReply.ProtoReflect.Descriptor instead.
 func (*LeaseReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{3}
+	return file_ferry_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *LeaseReply) GetTasks() []*TaskLease {
@@ -365,6 +531,13 @@ func (x *LeaseReply) GetStop() bool {
 	return false
 }
 
+func (x *LeaseReply) GetLimits() []*JobLimit {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
 // JobSpec is what a worker needs to copy a job's entries.
 type JobSpec struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -383,7 +556,7 @@ type JobSpec struct {
 
 func (x *JobSpec) Reset() {
 	*x = JobSpec{}
-	mi := &file_ferry_proto_msgTypes[4]
+	mi := &file_ferry_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -395,7 +568,7 @@ func (x *JobSpec) String() string {
 func (*JobSpec) ProtoMessage() {}
 
 func (x *JobSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[4]
+	mi := &file_ferry_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -408,7 +581,7 @@ func (x *JobSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobSpec.ProtoReflect.Descriptor instead.
 func (*JobSpec) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{4}
+	return file_ferry_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *JobSpec) GetName() string {
@@ -488,7 +661,7 @@ type ManifestEntry struct {
 
 func (x *ManifestEntry) Reset() {
 	*x = ManifestEntry{}
-	mi := &file_ferry_proto_msgTypes[5]
+	mi := &file_ferry_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -500,7 +673,7 @@ func (x *ManifestEntry) String() string {
 func (*ManifestEntry) ProtoMessage() {}
 
 func (x *ManifestEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[5]
+	mi := &file_ferry_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -513,7 +686,7 @@ func (x *ManifestEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestEntry.ProtoReflect.Descriptor instead.
 func (*ManifestEntry) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{5}
+	return file_ferry_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ManifestEntry) GetKey() []byte {
@@ -575,7 +748,7 @@ type TaskLease struct {
 
 func (x *TaskLease) Reset() {
 	*x = TaskLease{}
-	mi := &file_ferry_proto_msgTypes[6]
+	mi := &file_ferry_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -587,7 +760,7 @@ func (x *TaskLease) String() string {
 func (*TaskLease) ProtoMessage() {}
 
 func (x *TaskLease) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[6]
+	mi := &file_ferry_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -600,7 +773,7 @@ func (x *TaskLease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLease.ProtoReflect.Descriptor instead.
 func (*TaskLease) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{6}
+	return file_ferry_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TaskLease) GetJob() string {
@@ -669,7 +842,7 @@ type UploadState struct {
 
 func (x *UploadState) Reset() {
 	*x = UploadState{}
-	mi := &file_ferry_proto_msgTypes[7]
+	mi := &file_ferry_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -681,7 +854,7 @@ func (x *UploadState) String() string {
 func (*UploadState) ProtoMessage() {}
 
 func (x *UploadState) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[7]
+	mi := &file_ferry_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -694,7 +867,7 @@ func (x *UploadState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadState.ProtoReflect.Descriptor instead.
 func (*UploadState) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{7}
+	return file_ferry_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UploadState) GetKey() []byte {
@@ -722,7 +895,7 @@ type SaveUploadRequest struct {
 
 func (x *SaveUploadRequest) Reset() {
 	*x = SaveUploadRequest{}
-	mi := &file_ferry_proto_msgTypes[8]
+	mi := &file_ferry_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -734,7 +907,7 @@ func (x *SaveUploadRequest) String() string {
 func (*SaveUploadRequest) ProtoMessage() {}
 
 func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[8]
+	mi := &file_ferry_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -747,7 +920,7 @@ func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadRequest.ProtoReflect.Descriptor instead.
 func (*SaveUploadRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{8}
+	return file_ferry_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SaveUploadRequest) GetWorkerId() string {
@@ -779,7 +952,7 @@ type SaveUploadReply struct {
 
 func (x *SaveUploadReply) Reset() {
 	*x = SaveUploadReply{}
-	mi := &file_ferry_proto_msgTypes[9]
+	mi := &file_ferry_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -791,7 +964,7 @@ func (x *SaveUploadReply) String() string {
 func (*SaveUploadReply) ProtoMessage() {}
 
 func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[9]
+	mi := &file_ferry_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -804,7 +977,7 @@ func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadReply.ProtoReflect.Descriptor instead.
 func (*SaveUploadReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{9}
+	return file_ferry_proto_rawDescGZIP(), []int{12}
 }
 
 type LeaseRef struct {
@@ -818,7 +991,7 @@ type LeaseRef struct {
 
 func (x *LeaseRef) Reset() {
 	*x = LeaseRef{}
-	mi := &file_ferry_proto_msgTypes[10]
+	mi := &file_ferry_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -830,7 +1003,7 @@ func (x *LeaseRef) String() string {
 func (*LeaseRef) ProtoMessage() {}
 
 func (x *LeaseRef) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[10]
+	mi := &file_ferry_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -843,7 +1016,7 @@ func (x *LeaseRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseRef.ProtoReflect.Descriptor instead.
 func (*LeaseRef) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{10}
+	return file_ferry_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *LeaseRef) GetJob() string {
@@ -877,7 +1050,7 @@ type RenewRequest struct {
 
 func (x *RenewRequest) Reset() {
 	*x = RenewRequest{}
-	mi := &file_ferry_proto_msgTypes[11]
+	mi := &file_ferry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -889,7 +1062,7 @@ func (x *RenewRequest) String() string {
 func (*RenewRequest) ProtoMessage() {}
 
 func (x *RenewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[11]
+	mi := &file_ferry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -902,7 +1075,7 @@ func (x *RenewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewRequest.ProtoReflect.Descriptor instead.
 func (*RenewRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{11}
+	return file_ferry_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RenewRequest) GetWorkerId() string {
@@ -930,7 +1103,7 @@ type RenewReply struct {
 
 func (x *RenewReply) Reset() {
 	*x = RenewReply{}
-	mi := &file_ferry_proto_msgTypes[12]
+	mi := &file_ferry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -942,7 +1115,7 @@ func (x *RenewReply) String() string {
 func (*RenewReply) ProtoMessage() {}
 
 func (x *RenewReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[12]
+	mi := &file_ferry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -955,7 +1128,7 @@ func (x *RenewReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewReply.ProtoReflect.Descriptor instead.
 func (*RenewReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{12}
+	return file_ferry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RenewReply) GetLost() []*LeaseRef {
@@ -988,7 +1161,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_ferry_proto_msgTypes[13]
+	mi := &file_ferry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1000,7 +1173,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[13]
+	mi := &file_ferry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1013,7 +1186,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{13}
+	return file_ferry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *LeaveRequest) GetWorkerId() string {
@@ -1031,7 +1204,7 @@ type LeaveReply struct {
 
 func (x *LeaveReply) Reset() {
 	*x = LeaveReply{}
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1043,7 +1216,7 @@ func (x *LeaveReply) String() string {
 func (*LeaveReply) ProtoMessage() {}
 
 func (x *LeaveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1056,7 +1229,7 @@ func (x *LeaveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
 func (*LeaveReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{14}
+	return file_ferry_proto_rawDescGZIP(), []int{17}
 }
 
 // EntryResult reports one entry of a task that did not simply succeed.
@@ -1071,7 +1244,7 @@ type EntryResult struct {
 
 func (x *EntryResult) Reset() {
 	*x = EntryResult{}
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1083,7 +1256,7 @@ func (x *EntryResult) String() string {
 func (*EntryResult) ProtoMessage() {}
 
 func (x *EntryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1096,7 +1269,7 @@ func (x *EntryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntryResult.ProtoReflect.Descriptor instead.
 func (*EntryResult) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{15}
+	return file_ferry_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *EntryResult) GetIndex() uint32 {
@@ -1133,7 +1306,7 @@ type CompleteRequest struct {
 
 func (x *CompleteRequest) Reset() {
 	*x = CompleteRequest{}
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1145,7 +1318,7 @@ func (x *CompleteRequest) String() string {
 func (*CompleteRequest) ProtoMessage() {}
 
 func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1158,7 +1331,7 @@ func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteRequest.ProtoReflect.Descriptor instead.
 func (*CompleteRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{16}
+	return file_ferry_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CompleteRequest) GetWorkerId() string {
@@ -1198,7 +1371,7 @@ type CompleteReply struct {
 
 func (x *CompleteReply) Reset() {
 	*x = CompleteReply{}
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1210,7 +1383,7 @@ func (x *CompleteReply) String() string {
 func (*CompleteReply) ProtoMessage() {}
 
 func (x *CompleteReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1223,7 +1396,7 @@ func (x *CompleteReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReply.ProtoReflect.Descriptor instead.
 func (*CompleteReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{17}
+	return file_ferry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CompleteReply) GetAttemptDir() string {
@@ -1248,7 +1421,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1260,7 +1433,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1273,7 +1446,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{18}
+	return file_ferry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AuditRecord) GetTimeUnixMs() int64 {
@@ -1335,7 +1508,7 @@ type AuditBatch struct {
 
 func (x *AuditBatch) Reset() {
 	*x = AuditBatch{}
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1347,7 +1520,7 @@ func (x *AuditBatch) String() string {
 func (*AuditBatch) ProtoMessage() {}
 
 func (x *AuditBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1360,7 +1533,7 @@ func (x *AuditBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditBatch.ProtoReflect.Descriptor instead.
 func (*AuditBatch) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{19}
+	return file_ferry_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AuditBatch) GetLease() *LeaseRef {
@@ -1388,7 +1561,7 @@ type TaskProgress struct {
 
 func (x *TaskProgress) Reset() {
 	*x = TaskProgress{}
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1400,7 +1573,7 @@ func (x *TaskProgress) String() string {
 func (*TaskProgress) ProtoMessage() {}
 
 func (x *TaskProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1413,7 +1586,7 @@ func (x *TaskProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskProgress.ProtoReflect.Descriptor instead.
 func (*TaskProgress) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{20}
+	return file_ferry_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *TaskProgress) GetLease() *LeaseRef {
@@ -1450,7 +1623,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1462,7 +1635,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1475,7 +1648,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{21}
+	return file_ferry_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReportRequest) GetWorkerId() string {
@@ -1507,15 +1680,17 @@ func (x *ReportRequest) GetBytesCopied() int64 {
 }
 
 type ReportReply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Stop          bool                   `protobuf:"varint,1,opt,name=stop,proto3" json:"stop,omitempty"` // as in LeaseReply
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Stop  bool                   `protobuf:"varint,1,opt,name=stop,proto3" json:"stop,omitempty"` // as in LeaseReply
+	// Limits for the jobs this worker holds leases of.
+	Limits        []*JobLimit `protobuf:"bytes,2,rep,name=limits,proto3" json:"limits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReportReply) Reset() {
 	*x = ReportReply{}
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1527,7 +1702,7 @@ func (x *ReportReply) String() string {
 func (*ReportReply) ProtoMessage() {}
 
 func (x *ReportReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1540,7 +1715,7 @@ func (x *ReportReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReply.ProtoReflect.Descriptor instead.
 func (*ReportReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{22}
+	return file_ferry_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ReportReply) GetStop() bool {
@@ -1548,6 +1723,13 @@ func (x *ReportReply) GetStop() bool {
 		return x.Stop
 	}
 	return false
+}
+
+func (x *ReportReply) GetLimits() []*JobLimit {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
 }
 
 type SubmitRequest struct {
@@ -1563,7 +1745,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1575,7 +1757,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1588,7 +1770,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{23}
+	return file_ferry_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SubmitRequest) GetSpec() *JobSpec {
@@ -1635,7 +1817,7 @@ type SubmitReply struct {
 
 func (x *SubmitReply) Reset() {
 	*x = SubmitReply{}
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1647,7 +1829,7 @@ func (x *SubmitReply) String() string {
 func (*SubmitReply) ProtoMessage() {}
 
 func (x *SubmitReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1660,7 +1842,7 @@ func (x *SubmitReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitReply.ProtoReflect.Descriptor instead.
 func (*SubmitReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{24}
+	return file_ferry_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SubmitReply) GetJob() string {
@@ -1680,7 +1862,7 @@ type StatRequest struct {
 
 func (x *StatRequest) Reset() {
 	*x = StatRequest{}
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1692,7 +1874,7 @@ func (x *StatRequest) String() string {
 func (*StatRequest) ProtoMessage() {}
 
 func (x *StatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1705,7 +1887,7 @@ func (x *StatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatRequest.ProtoReflect.Descriptor instead.
 func (*StatRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{25}
+	return file_ferry_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *StatRequest) GetJob() string {
@@ -1723,36 +1905,42 @@ func (x *StatRequest) GetWorkers() bool {
 }
 
 type JobStat struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	Name            string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	State           string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
-	PendingTasks    int64                  `protobuf:"varint,3,opt,name=pending_tasks,json=pendingTasks,proto3" json:"pending_tasks,omitempty"`
-	DispatchedTasks int64                  `protobuf:"varint,4,opt,name=dispatched_tasks,json=dispatchedTasks,proto3" json:"dispatched_tasks,omitempty"`
-	RunningTasks    int64                  `protobuf:"varint,5,opt,name=running_tasks,json=runningTasks,proto3" json:"running_tasks,omitempty"`
-	SucceedTasks    int64                  `protobuf:"varint,6,opt,name=succeed_tasks,json=succeedTasks,proto3" json:"succeed_tasks,omitempty"`
-	FailedTasks     int64                  `protobuf:"varint,7,opt,name=failed_tasks,json=failedTasks,proto3" json:"failed_tasks,omitempty"`
-	ScanFinished    bool                   `protobuf:"varint,8,opt,name=scan_finished,json=scanFinished,proto3" json:"scan_finished,omitempty"`
-	FilesDone       int64                  `protobuf:"varint,9,opt,name=files_done,json=filesDone,proto3" json:"files_done,omitempty"`
-	FilesTotal      int64                  `protobuf:"varint,10,opt,name=files_total,json=filesTotal,proto3" json:"files_total,omitempty"`
-	BytesDone       int64                  `protobuf:"varint,11,opt,name=bytes_done,json=bytesDone,proto3" json:"bytes_done,omitempty"`
-	BytesTotal      int64                  `protobuf:"varint,12,opt,name=bytes_total,json=bytesTotal,proto3" json:"bytes_total,omitempty"`
-	FilesFailed     int64                  `protobuf:"varint,13,opt,name=files_failed,json=filesFailed,proto3" json:"files_failed,omitempty"`
-	FilesSkipped    int64                  `protobuf:"varint,14,opt,name=files_skipped,json=filesSkipped,proto3" json:"files_skipped,omitempty"`
-	ThroughputBps   float64                `protobuf:"fixed64,15,opt,name=throughput_bps,json=throughputBps,proto3" json:"throughput_bps,omitempty"`
-	EtaSeconds      int64                  `protobuf:"varint,16,opt,name=eta_seconds,json=etaSeconds,proto3" json:"eta_seconds,omitempty"` // -1 when unknown
-	Src             []byte                 `protobuf:"bytes,17,opt,name=src,proto3" json:"src,omitempty"`
-	Dest            []byte                 `protobuf:"bytes,18,opt,name=dest,proto3" json:"dest,omitempty"`
-	SubmittedUnixMs int64                  `protobuf:"varint,19,opt,name=submitted_unix_ms,json=submittedUnixMs,proto3" json:"submitted_unix_ms,omitempty"`
-	FinishedUnixMs  int64                  `protobuf:"varint,20,opt,name=finished_unix_ms,json=finishedUnixMs,proto3" json:"finished_unix_ms,omitempty"`
-	Error           []byte                 `protobuf:"bytes,21,opt,name=error,proto3" json:"error,omitempty"`
-	Spec            *JobSpec               `protobuf:"bytes,22,opt,name=spec,proto3" json:"spec,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Name             string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	State            string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	PendingTasks     int64                  `protobuf:"varint,3,opt,name=pending_tasks,json=pendingTasks,proto3" json:"pending_tasks,omitempty"`
+	DispatchedTasks  int64                  `protobuf:"varint,4,opt,name=dispatched_tasks,json=dispatchedTasks,proto3" json:"dispatched_tasks,omitempty"`
+	RunningTasks     int64                  `protobuf:"varint,5,opt,name=running_tasks,json=runningTasks,proto3" json:"running_tasks,omitempty"`
+	SucceedTasks     int64                  `protobuf:"varint,6,opt,name=succeed_tasks,json=succeedTasks,proto3" json:"succeed_tasks,omitempty"`
+	FailedTasks      int64                  `protobuf:"varint,7,opt,name=failed_tasks,json=failedTasks,proto3" json:"failed_tasks,omitempty"`
+	ScanFinished     bool                   `protobuf:"varint,8,opt,name=scan_finished,json=scanFinished,proto3" json:"scan_finished,omitempty"`
+	FilesDone        int64                  `protobuf:"varint,9,opt,name=files_done,json=filesDone,proto3" json:"files_done,omitempty"`
+	FilesTotal       int64                  `protobuf:"varint,10,opt,name=files_total,json=filesTotal,proto3" json:"files_total,omitempty"`
+	BytesDone        int64                  `protobuf:"varint,11,opt,name=bytes_done,json=bytesDone,proto3" json:"bytes_done,omitempty"`
+	BytesTotal       int64                  `protobuf:"varint,12,opt,name=bytes_total,json=bytesTotal,proto3" json:"bytes_total,omitempty"`
+	FilesFailed      int64                  `protobuf:"varint,13,opt,name=files_failed,json=filesFailed,proto3" json:"files_failed,omitempty"`
+	FilesSkipped     int64                  `protobuf:"varint,14,opt,name=files_skipped,json=filesSkipped,proto3" json:"files_skipped,omitempty"`
+	ThroughputBps    float64                `protobuf:"fixed64,15,opt,name=throughput_bps,json=throughputBps,proto3" json:"throughput_bps,omitempty"`
+	EtaSeconds       int64                  `protobuf:"varint,16,opt,name=eta_seconds,json=etaSeconds,proto3" json:"eta_seconds,omitempty"` // -1 when unknown
+	Src              []byte                 `protobuf:"bytes,17,opt,name=src,proto3" json:"src,omitempty"`
+	Dest             []byte                 `protobuf:"bytes,18,opt,name=dest,proto3" json:"dest,omitempty"`
+	SubmittedUnixMs  int64                  `protobuf:"varint,19,opt,name=submitted_unix_ms,json=submittedUnixMs,proto3" json:"submitted_unix_ms,omitempty"`
+	FinishedUnixMs   int64                  `protobuf:"varint,20,opt,name=finished_unix_ms,json=finishedUnixMs,proto3" json:"finished_unix_ms,omitempty"`
+	Error            []byte                 `protobuf:"bytes,21,opt,name=error,proto3" json:"error,omitempty"`
+	Spec             *JobSpec               `protobuf:"bytes,22,opt,name=spec,proto3" json:"spec,omitempty"`
+	FilesExcluded    int64                  `protobuf:"varint,23,opt,name=files_excluded,json=filesExcluded,proto3" json:"files_excluded,omitempty"`
+	FilesUnchanged   int64                  `protobuf:"varint,24,opt,name=files_unchanged,json=filesUnchanged,proto3" json:"files_unchanged,omitempty"`
+	FilesDeleted     int64                  `protobuf:"varint,25,opt,name=files_deleted,json=filesDeleted,proto3" json:"files_deleted,omitempty"`
+	Round            int32                  `protobuf:"varint,26,opt,name=round,proto3" json:"round,omitempty"`
+	NextRoundUnixMs  int64                  `protobuf:"varint,27,opt,name=next_round_unix_ms,json=nextRoundUnixMs,proto3" json:"next_round_unix_ms,omitempty"`
+	LimitBytesPerSec int64                  `protobuf:"varint,28,opt,name=limit_bytes_per_sec,json=limitBytesPerSec,proto3" json:"limit_bytes_per_sec,omitempty"` // 0: unlimited
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *JobStat) Reset() {
 	*x = JobStat{}
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1764,7 +1952,7 @@ func (x *JobStat) String() string {
 func (*JobStat) ProtoMessage() {}
 
 func (x *JobStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1777,7 +1965,7 @@ func (x *JobStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobStat.ProtoReflect.Descriptor instead.
 func (*JobStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{26}
+	return file_ferry_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *JobStat) GetName() string {
@@ -1934,6 +2122,48 @@ func (x *JobStat) GetSpec() *JobSpec {
 	return nil
 }
 
+func (x *JobStat) GetFilesExcluded() int64 {
+	if x != nil {
+		return x.FilesExcluded
+	}
+	return 0
+}
+
+func (x *JobStat) GetFilesUnchanged() int64 {
+	if x != nil {
+		return x.FilesUnchanged
+	}
+	return 0
+}
+
+func (x *JobStat) GetFilesDeleted() int64 {
+	if x != nil {
+		return x.FilesDeleted
+	}
+	return 0
+}
+
+func (x *JobStat) GetRound() int32 {
+	if x != nil {
+		return x.Round
+	}
+	return 0
+}
+
+func (x *JobStat) GetNextRoundUnixMs() int64 {
+	if x != nil {
+		return x.NextRoundUnixMs
+	}
+	return 0
+}
+
+func (x *JobStat) GetLimitBytesPerSec() int64 {
+	if x != nil {
+		return x.LimitBytesPerSec
+	}
+	return 0
+}
+
 type WorkerStat struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	WorkerId         string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
@@ -1949,7 +2179,7 @@ type WorkerStat struct {
 
 func (x *WorkerStat) Reset() {
 	*x = WorkerStat{}
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1961,7 +2191,7 @@ func (x *WorkerStat) String() string {
 func (*WorkerStat) ProtoMessage() {}
 
 func (x *WorkerStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1974,7 +2204,7 @@ func (x *WorkerStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStat.ProtoReflect.Descriptor instead.
 func (*WorkerStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{27}
+	return file_ferry_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *WorkerStat) GetWorkerId() string {
@@ -2036,7 +2266,7 @@ type StatReply struct {
 
 func (x *StatReply) Reset() {
 	*x = StatReply{}
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2048,7 +2278,7 @@ func (x *StatReply) String() string {
 func (*StatReply) ProtoMessage() {}
 
 func (x *StatReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2061,7 +2291,7 @@ func (x *StatReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatReply.ProtoReflect.Descriptor instead.
 func (*StatReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{28}
+	return file_ferry_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *StatReply) GetJobs() []*JobStat {
@@ -2087,7 +2317,7 @@ type RetryRequest struct {
 
 func (x *RetryRequest) Reset() {
 	*x = RetryRequest{}
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2099,7 +2329,7 @@ func (x *RetryRequest) String() string {
 func (*RetryRequest) ProtoMessage() {}
 
 func (x *RetryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2112,7 +2342,7 @@ func (x *RetryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRequest.ProtoReflect.Descriptor instead.
 func (*RetryRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{29}
+	return file_ferry_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RetryRequest) GetJob() string {
@@ -2132,7 +2362,7 @@ type RetryReply struct {
 
 func (x *RetryReply) Reset() {
 	*x = RetryReply{}
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2144,7 +2374,7 @@ func (x *RetryReply) String() string {
 func (*RetryReply) ProtoMessage() {}
 
 func (x *RetryReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2157,7 +2387,7 @@ func (x *RetryReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryReply.ProtoReflect.Descriptor instead.
 func (*RetryReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{30}
+	return file_ferry_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RetryReply) GetTasks() int64 {
@@ -2184,7 +2414,7 @@ type CleanRequest struct {
 
 func (x *CleanRequest) Reset() {
 	*x = CleanRequest{}
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2196,7 +2426,7 @@ func (x *CleanRequest) String() string {
 func (*CleanRequest) ProtoMessage() {}
 
 func (x *CleanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2209,7 +2439,7 @@ func (x *CleanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanRequest.ProtoReflect.Descriptor instead.
 func (*CleanRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{31}
+	return file_ferry_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CleanRequest) GetJob() string {
@@ -2234,7 +2464,7 @@ type CleanReply struct {
 
 func (x *CleanReply) Reset() {
 	*x = CleanReply{}
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2246,7 +2476,7 @@ func (x *CleanReply) String() string {
 func (*CleanReply) ProtoMessage() {}
 
 func (x *CleanReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2259,7 +2489,7 @@ func (x *CleanReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanReply.ProtoReflect.Descriptor instead.
 func (*CleanReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{32}
+	return file_ferry_proto_rawDescGZIP(), []int{35}
 }
 
 type StopRequest struct {
@@ -2270,7 +2500,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2282,7 +2512,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2295,7 +2525,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{33}
+	return file_ferry_proto_rawDescGZIP(), []int{36}
 }
 
 type StopReply struct {
@@ -2308,7 +2538,7 @@ type StopReply struct {
 
 func (x *StopReply) Reset() {
 	*x = StopReply{}
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2320,7 +2550,7 @@ func (x *StopReply) String() string {
 func (*StopReply) ProtoMessage() {}
 
 func (x *StopReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2333,7 +2563,7 @@ func (x *StopReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopReply.ProtoReflect.Descriptor instead.
 func (*StopReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{34}
+	return file_ferry_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *StopReply) GetRemaining() []string {
@@ -2347,7 +2577,17 @@ var File_ferry_proto protoreflect.FileDescriptor
 
 const file_ferry_proto_rawDesc = "" +
 	"\n" +
-	"\vferry.proto\x12\bferry.v1\"\x88\x01\n" +
+	"\vferry.proto\x12\bferry.v1\"]\n" +
+	"\x0fThrottleRequest\x12\x10\n" +
+	"\x03job\x18\x01 \x01(\tR\x03job\x12\"\n" +
+	"\rbytes_per_sec\x18\x02 \x01(\x03R\vbytesPerSec\x12\x14\n" +
+	"\x05reset\x18\x03 \x01(\bR\x05reset\"3\n" +
+	"\rThrottleReply\x12\"\n" +
+	"\rbytes_per_sec\x18\x01 \x01(\x03R\vbytesPerSec\"j\n" +
+	"\bJobLimit\x12\x10\n" +
+	"\x03job\x18\x01 \x01(\tR\x03job\x12\"\n" +
+	"\rbytes_per_sec\x18\x02 \x01(\x03R\vbytesPerSec\x12(\n" +
+	"\x10requests_per_sec\x18\x03 \x01(\x03R\x0erequestsPerSec\"\x88\x01\n" +
 	"\x0fRegisterRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x12\n" +
 	"\x04host\x18\x02 \x01(\tR\x04host\x12\x10\n" +
@@ -2359,12 +2599,13 @@ const file_ferry_proto_rawDesc = "" +
 	"\rlease_seconds\x18\x02 \x01(\x05R\fleaseSeconds\"H\n" +
 	"\fLeaseRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x1b\n" +
-	"\tmax_tasks\x18\x02 \x01(\x05R\bmaxTasks\"q\n" +
+	"\tmax_tasks\x18\x02 \x01(\x05R\bmaxTasks\"\x9d\x01\n" +
 	"\n" +
 	"LeaseReply\x12)\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x13.ferry.v1.TaskLeaseR\x05tasks\x12$\n" +
 	"\x0eretry_after_ms\x18\x02 \x01(\x05R\fretryAfterMs\x12\x12\n" +
-	"\x04stop\x18\x03 \x01(\bR\x04stop\"\xea\x02\n" +
+	"\x04stop\x18\x03 \x01(\bR\x04stop\x12*\n" +
+	"\x06limits\x18\x04 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\xea\x02\n" +
 	"\aJobSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\bsrc_type\x18\x02 \x01(\tR\asrcType\x12\x1d\n" +
@@ -2458,9 +2699,10 @@ const file_ferry_proto_rawDesc = "" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12,\n" +
 	"\x06audits\x18\x02 \x03(\v2\x14.ferry.v1.AuditBatchR\x06audits\x122\n" +
 	"\bprogress\x18\x03 \x03(\v2\x16.ferry.v1.TaskProgressR\bprogress\x12!\n" +
-	"\fbytes_copied\x18\x04 \x01(\x03R\vbytesCopied\"!\n" +
+	"\fbytes_copied\x18\x04 \x01(\x03R\vbytesCopied\"M\n" +
 	"\vReportReply\x12\x12\n" +
-	"\x04stop\x18\x01 \x01(\bR\x04stop\"\xe4\x01\n" +
+	"\x04stop\x18\x01 \x01(\bR\x04stop\x12*\n" +
+	"\x06limits\x18\x02 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\xe4\x01\n" +
 	"\rSubmitRequest\x12%\n" +
 	"\x04spec\x18\x01 \x01(\v2\x11.ferry.v1.JobSpecR\x04spec\x125\n" +
 	"\x17task_object_count_limit\x18\x02 \x01(\x05R\x14taskObjectCountLimit\x123\n" +
@@ -2473,7 +2715,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\x03job\x18\x01 \x01(\tR\x03job\"9\n" +
 	"\vStatRequest\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\x12\x18\n" +
-	"\aworkers\x18\x02 \x01(\bR\aworkers\"\xde\x05\n" +
+	"\aworkers\x18\x02 \x01(\bR\aworkers\"\xc5\a\n" +
 	"\aJobStat\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12#\n" +
@@ -2502,7 +2744,13 @@ const file_ferry_proto_rawDesc = "" +
 	"\x11submitted_unix_ms\x18\x13 \x01(\x03R\x0fsubmittedUnixMs\x12(\n" +
 	"\x10finished_unix_ms\x18\x14 \x01(\x03R\x0efinishedUnixMs\x12\x14\n" +
 	"\x05error\x18\x15 \x01(\fR\x05error\x12%\n" +
-	"\x04spec\x18\x16 \x01(\v2\x11.ferry.v1.JobSpecR\x04spec\"\xf8\x01\n" +
+	"\x04spec\x18\x16 \x01(\v2\x11.ferry.v1.JobSpecR\x04spec\x12%\n" +
+	"\x0efiles_excluded\x18\x17 \x01(\x03R\rfilesExcluded\x12'\n" +
+	"\x0ffiles_unchanged\x18\x18 \x01(\x03R\x0efilesUnchanged\x12#\n" +
+	"\rfiles_deleted\x18\x19 \x01(\x03R\ffilesDeleted\x12\x14\n" +
+	"\x05round\x18\x1a \x01(\x05R\x05round\x12+\n" +
+	"\x12next_round_unix_ms\x18\x1b \x01(\x03R\x0fnextRoundUnixMs\x12-\n" +
+	"\x13limit_bytes_per_sec\x18\x1c \x01(\x03R\x10limitBytesPerSec\"\xf8\x01\n" +
 	"\n" +
 	"WorkerStat\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x12\n" +
@@ -2546,13 +2794,14 @@ const file_ferry_proto_rawDesc = "" +
 	"\n" +
 	"SaveUpload\x12\x1b.ferry.v1.SaveUploadRequest\x1a\x19.ferry.v1.SaveUploadReply2C\n" +
 	"\aTracker\x128\n" +
-	"\x06Report\x12\x17.ferry.v1.ReportRequest\x1a\x15.ferry.v1.ReportReply2\x99\x02\n" +
+	"\x06Report\x12\x17.ferry.v1.ReportRequest\x1a\x15.ferry.v1.ReportReply2\xd9\x02\n" +
 	"\aControl\x128\n" +
 	"\x06Submit\x12\x17.ferry.v1.SubmitRequest\x1a\x15.ferry.v1.SubmitReply\x122\n" +
 	"\x04Stat\x12\x15.ferry.v1.StatRequest\x1a\x13.ferry.v1.StatReply\x125\n" +
 	"\x05Retry\x12\x16.ferry.v1.RetryRequest\x1a\x14.ferry.v1.RetryReply\x125\n" +
 	"\x05Clean\x12\x16.ferry.v1.CleanRequest\x1a\x14.ferry.v1.CleanReply\x122\n" +
-	"\x04Stop\x12\x15.ferry.v1.StopRequest\x1a\x13.ferry.v1.StopReplyB\x15Z\x13ferry/proto;ferrypbb\x06proto3"
+	"\x04Stop\x12\x15.ferry.v1.StopRequest\x1a\x13.ferry.v1.StopReply\x12>\n" +
+	"\bThrottle\x12\x19.ferry.v1.ThrottleRequest\x1a\x17.ferry.v1.ThrottleReplyB\x15Z\x13ferry/proto;ferrypbb\x06proto3"
 
 var (
 	file_ferry_proto_rawDescOnce sync.Once
@@ -2567,100 +2816,107 @@ func file_ferry_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_ferry_proto_goTypes = []any{
 	(Kind)(0),                 // 0: ferry.v1.Kind
 	(Result)(0),               // 1: ferry.v1.Result
-	(*RegisterRequest)(nil),   // 2: ferry.v1.RegisterRequest
-	(*RegisterReply)(nil),     // 3: ferry.v1.RegisterReply
-	(*LeaseRequest)(nil),      // 4: ferry.v1.LeaseRequest
-	(*LeaseReply)(nil),        // 5: ferry.v1.LeaseReply
-	(*JobSpec)(nil),           // 6: ferry.v1.JobSpec
-	(*ManifestEntry)(nil),     // 7: ferry.v1.ManifestEntry
-	(*TaskLease)(nil),         // 8: ferry.v1.TaskLease
-	(*UploadState)(nil),       // 9: ferry.v1.UploadState
-	(*SaveUploadRequest)(nil), // 10: ferry.v1.SaveUploadRequest
-	(*SaveUploadReply)(nil),   // 11: ferry.v1.SaveUploadReply
-	(*LeaseRef)(nil),          // 12: ferry.v1.LeaseRef
-	(*RenewRequest)(nil),      // 13: ferry.v1.RenewRequest
-	(*RenewReply)(nil),        // 14: ferry.v1.RenewReply
-	(*LeaveRequest)(nil),      // 15: ferry.v1.LeaveRequest
-	(*LeaveReply)(nil),        // 16: ferry.v1.LeaveReply
-	(*EntryResult)(nil),       // 17: ferry.v1.EntryResult
-	(*CompleteRequest)(nil),   // 18: ferry.v1.CompleteRequest
-	(*CompleteReply)(nil),     // 19: ferry.v1.CompleteReply
-	(*AuditRecord)(nil),       // 20: ferry.v1.AuditRecord
-	(*AuditBatch)(nil),        // 21: ferry.v1.AuditBatch
-	(*TaskProgress)(nil),      // 22: ferry.v1.TaskProgress
-	(*ReportRequest)(nil),     // 23: ferry.v1.ReportRequest
-	(*ReportReply)(nil),       // 24: ferry.v1.ReportReply
-	(*SubmitRequest)(nil),     // 25: ferry.v1.SubmitRequest
-	(*SubmitReply)(nil),       // 26: ferry.v1.SubmitReply
-	(*StatRequest)(nil),       // 27: ferry.v1.StatRequest
-	(*JobStat)(nil),           // 28: ferry.v1.JobStat
-	(*WorkerStat)(nil),        // 29: ferry.v1.WorkerStat
-	(*StatReply)(nil),         // 30: ferry.v1.StatReply
-	(*RetryRequest)(nil),      // 31: ferry.v1.RetryRequest
-	(*RetryReply)(nil),        // 32: ferry.v1.RetryReply
-	(*CleanRequest)(nil),      // 33: ferry.v1.CleanRequest
-	(*CleanReply)(nil),        // 34: ferry.v1.CleanReply
-	(*StopRequest)(nil),       // 35: ferry.v1.StopRequest
-	(*StopReply)(nil),         // 36: ferry.v1.StopReply
-	nil,                       // 37: ferry.v1.JobSpec.ExtraEntry
+	(*ThrottleRequest)(nil),   // 2: ferry.v1.ThrottleRequest
+	(*ThrottleReply)(nil),     // 3: ferry.v1.ThrottleReply
+	(*JobLimit)(nil),          // 4: ferry.v1.JobLimit
+	(*RegisterRequest)(nil),   // 5: ferry.v1.RegisterRequest
+	(*RegisterReply)(nil),     // 6: ferry.v1.RegisterReply
+	(*LeaseRequest)(nil),      // 7: ferry.v1.LeaseRequest
+	(*LeaseReply)(nil),        // 8: ferry.v1.LeaseReply
+	(*JobSpec)(nil),           // 9: ferry.v1.JobSpec
+	(*ManifestEntry)(nil),     // 10: ferry.v1.ManifestEntry
+	(*TaskLease)(nil),         // 11: ferry.v1.TaskLease
+	(*UploadState)(nil),       // 12: ferry.v1.UploadState
+	(*SaveUploadRequest)(nil), // 13: ferry.v1.SaveUploadRequest
+	(*SaveUploadReply)(nil),   // 14: ferry.v1.SaveUploadReply
+	(*LeaseRef)(nil),          // 15: ferry.v1.LeaseRef
+	(*RenewRequest)(nil),      // 16: ferry.v1.RenewRequest
+	(*RenewReply)(nil),        // 17: ferry.v1.RenewReply
+	(*LeaveRequest)(nil),      // 18: ferry.v1.LeaveRequest
+	(*LeaveReply)(nil),        // 19: ferry.v1.LeaveReply
+	(*EntryResult)(nil),       // 20: ferry.v1.EntryResult
+	(*CompleteRequest)(nil),   // 21: ferry.v1.CompleteRequest
+	(*CompleteReply)(nil),     // 22: ferry.v1.CompleteReply
+	(*AuditRecord)(nil),       // 23: ferry.v1.AuditRecord
+	(*AuditBatch)(nil),        // 24: ferry.v1.AuditBatch
+	(*TaskProgress)(nil),      // 25: ferry.v1.TaskProgress
+	(*ReportRequest)(nil),     // 26: ferry.v1.ReportRequest
+	(*ReportReply)(nil),       // 27: ferry.v1.ReportReply
+	(*SubmitRequest)(nil),     // 28: ferry.v1.SubmitRequest
+	(*SubmitReply)(nil),       // 29: ferry.v1.SubmitReply
+	(*StatRequest)(nil),       // 30: ferry.v1.StatRequest
+	(*JobStat)(nil),           // 31: ferry.v1.JobStat
+	(*WorkerStat)(nil),        // 32: ferry.v1.WorkerStat
+	(*StatReply)(nil),         // 33: ferry.v1.StatReply
+	(*RetryRequest)(nil),      // 34: ferry.v1.RetryRequest
+	(*RetryReply)(nil),        // 35: ferry.v1.RetryReply
+	(*CleanRequest)(nil),      // 36: ferry.v1.CleanRequest
+	(*CleanReply)(nil),        // 37: ferry.v1.CleanReply
+	(*StopRequest)(nil),       // 38: ferry.v1.StopRequest
+	(*StopReply)(nil),         // 39: ferry.v1.StopReply
+	nil,                       // 40: ferry.v1.JobSpec.ExtraEntry
 }
 var file_ferry_proto_depIdxs = []int32{
-	8,  // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
-	37, // 1: ferry.v1.JobSpec.extra:type_name -> ferry.v1.JobSpec.ExtraEntry
-	0,  // 2: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
-	6,  // 3: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
-	7,  // 4: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
-	9,  // 5: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
-	12, // 6: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
-	9,  // 7: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
-	12, // 8: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
-	12, // 9: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
-	1,  // 10: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
-	12, // 11: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
-	17, // 12: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
-	1,  // 13: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
-	12, // 14: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
-	20, // 15: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
-	12, // 16: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
-	21, // 17: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
-	22, // 18: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
-	6,  // 19: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
-	6,  // 20: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
-	28, // 21: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
-	29, // 22: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
-	2,  // 23: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
-	4,  // 24: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
-	13, // 25: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
-	18, // 26: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
-	15, // 27: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
-	10, // 28: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
-	23, // 29: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
-	25, // 30: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
-	27, // 31: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
-	31, // 32: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
-	33, // 33: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
-	35, // 34: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
-	3,  // 35: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
-	5,  // 36: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
-	14, // 37: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
-	19, // 38: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
-	16, // 39: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
-	11, // 40: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
-	24, // 41: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
-	26, // 42: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
-	30, // 43: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
-	32, // 44: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
-	34, // 45: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
-	36, // 46: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
-	35, // [35:47] is the sub-list for method output_type
-	23, // [23:35] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	11, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
+	4,  // 1: ferry.v1.LeaseReply.limits:type_name -> ferry.v1.JobLimit
+	40, // 2: ferry.v1.JobSpec.extra:type_name -> ferry.v1.JobSpec.ExtraEntry
+	0,  // 3: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
+	9,  // 4: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
+	10, // 5: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
+	12, // 6: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
+	15, // 7: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
+	12, // 8: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
+	15, // 9: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
+	15, // 10: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
+	1,  // 11: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
+	15, // 12: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
+	20, // 13: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
+	1,  // 14: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
+	15, // 15: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
+	23, // 16: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
+	15, // 17: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
+	24, // 18: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
+	25, // 19: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
+	4,  // 20: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
+	9,  // 21: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
+	9,  // 22: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
+	31, // 23: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
+	32, // 24: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
+	5,  // 25: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
+	7,  // 26: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
+	16, // 27: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
+	21, // 28: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
+	18, // 29: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
+	13, // 30: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
+	26, // 31: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
+	28, // 32: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
+	30, // 33: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
+	34, // 34: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
+	36, // 35: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
+	38, // 36: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
+	2,  // 37: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
+	6,  // 38: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
+	8,  // 39: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
+	17, // 40: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
+	22, // 41: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
+	19, // 42: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
+	14, // 43: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
+	27, // 44: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
+	29, // 45: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
+	33, // 46: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
+	35, // 47: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
+	37, // 48: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
+	39, // 49: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
+	3,  // 50: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
+	38, // [38:51] is the sub-list for method output_type
+	25, // [25:38] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_ferry_proto_init() }
@@ -2674,7 +2930,7 @@ func file_ferry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_proto_rawDesc), len(file_ferry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   36,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -435,11 +435,12 @@ var Tracker_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	Control_Submit_FullMethodName = "/ferry.v1.Control/Submit"
-	Control_Stat_FullMethodName   = "/ferry.v1.Control/Stat"
-	Control_Retry_FullMethodName  = "/ferry.v1.Control/Retry"
-	Control_Clean_FullMethodName  = "/ferry.v1.Control/Clean"
-	Control_Stop_FullMethodName   = "/ferry.v1.Control/Stop"
+	Control_Submit_FullMethodName   = "/ferry.v1.Control/Submit"
+	Control_Stat_FullMethodName     = "/ferry.v1.Control/Stat"
+	Control_Retry_FullMethodName    = "/ferry.v1.Control/Retry"
+	Control_Clean_FullMethodName    = "/ferry.v1.Control/Clean"
+	Control_Stop_FullMethodName     = "/ferry.v1.Control/Stop"
+	Control_Throttle_FullMethodName = "/ferry.v1.Control/Throttle"
 )
 
 // ControlClient is the client API for Control service.
@@ -453,6 +454,8 @@ type ControlClient interface {
 	Retry(ctx context.Context, in *RetryRequest, opts ...grpc.CallOption) (*RetryReply, error)
 	Clean(ctx context.Context, in *CleanRequest, opts ...grpc.CallOption) (*CleanReply, error)
 	Stop(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*StopReply, error)
+	// Throttle changes a running job's bandwidth limit, no restart.
+	Throttle(ctx context.Context, in *ThrottleRequest, opts ...grpc.CallOption) (*ThrottleReply, error)
 }
 
 type controlClient struct {
@@ -513,6 +516,16 @@ func (c *controlClient) Stop(ctx context.Context, in *StopRequest, opts ...grpc.
 	return out, nil
 }
 
+func (c *controlClient) Throttle(ctx context.Context, in *ThrottleRequest, opts ...grpc.CallOption) (*ThrottleReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ThrottleReply)
+	err := c.cc.Invoke(ctx, Control_Throttle_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ControlServer is the server API for Control service.
 // All implementations must embed UnimplementedControlServer
 // for forward compatibility.
@@ -524,6 +537,8 @@ type ControlServer interface {
 	Retry(context.Context, *RetryRequest) (*RetryReply, error)
 	Clean(context.Context, *CleanRequest) (*CleanReply, error)
 	Stop(context.Context, *StopRequest) (*StopReply, error)
+	// Throttle changes a running job's bandwidth limit, no restart.
+	Throttle(context.Context, *ThrottleRequest) (*ThrottleReply, error)
 	mustEmbedUnimplementedControlServer()
 }
 
@@ -548,6 +563,9 @@ func (UnimplementedControlServer) Clean(context.Context, *CleanRequest) (*CleanR
 }
 func (UnimplementedControlServer) Stop(context.Context, *StopRequest) (*StopReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method Stop not implemented")
+}
+func (UnimplementedControlServer) Throttle(context.Context, *ThrottleRequest) (*ThrottleReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method Throttle not implemented")
 }
 func (UnimplementedControlServer) mustEmbedUnimplementedControlServer() {}
 func (UnimplementedControlServer) testEmbeddedByValue()                 {}
@@ -660,6 +678,24 @@ func _Control_Stop_Handler(srv interface{}, ctx context.Context, dec func(interf
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Control_Throttle_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ThrottleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).Throttle(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_Throttle_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).Throttle(ctx, req.(*ThrottleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Control_ServiceDesc is the grpc.ServiceDesc for Control service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -686,6 +722,10 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Stop",
 			Handler:    _Control_Stop_Handler,
+		},
+		{
+			MethodName: "Throttle",
+			Handler:    _Control_Throttle_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

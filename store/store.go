@@ -33,6 +33,9 @@ type Entry struct {
 	HasCRC bool
 	Kind   Kind
 	Detail string // why a non-File entry is listed (e.g. "symlink not followed")
+	// Mode holds permission bits (0o777) where the backend keeps them
+	// (local); 0 is unknown. Put applies them when set.
+	Mode uint32
 	// Meta is HTTP metadata (content-type, user metadata, ...) that object
 	// stores report and keep; keys are listed in meta.go. Nil elsewhere.
 	Meta map[string]string

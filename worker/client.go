@@ -43,9 +43,11 @@ func (g *GRPC) Lease(ctx context.Context, id string, max int) ([]master.Lease, e
 	if err != nil {
 		return nil, err
 	}
+	limits := limitsFromPB(r.Limits)
 	out := make([]master.Lease, len(r.Tasks))
 	for i, t := range r.Tasks {
 		out[i] = master.LeaseFromPB(t)
+		out[i].Limits = limits[out[i].Job]
 	}
 	if r.Stop && len(out) == 0 {
 		return nil, ErrStopping
@@ -92,7 +94,7 @@ func (g *GRPC) Complete(ctx context.Context, id string, ref master.LeaseRef, res
 	return err
 }
 
-func (g *GRPC) Report(ctx context.Context, id string, copied int64, audits map[master.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) error {
+func (g *GRPC) Report(ctx context.Context, id string, copied int64, audits map[master.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]master.Limits, error) {
 	req := &pb.ReportRequest{WorkerId: id, BytesCopied: copied}
 	for ref, recs := range audits {
 		b := &pb.AuditBatch{Lease: master.RefToPB(ref), Records: make([]*pb.AuditRecord, len(recs))}
@@ -107,10 +109,21 @@ func (g *GRPC) Report(ctx context.Context, id string, copied int64, audits map[m
 			FilesDone: p.Files, BytesDone: p.Bytes})
 	}
 	r, err := g.t.Report(ctx, req)
-	if err == nil && r.Stop {
-		return ErrStopping
+	if err != nil {
+		return nil, err
 	}
-	return err
+	if r.Stop {
+		return limitsFromPB(r.Limits), ErrStopping
+	}
+	return limitsFromPB(r.Limits), nil
+}
+
+func limitsFromPB(ls []*pb.JobLimit) map[string]master.Limits {
+	out := make(map[string]master.Limits, len(ls))
+	for _, l := range ls {
+		out[l.Job] = master.Limits{BytesPerSec: l.BytesPerSec, RequestsPerSec: l.RequestsPerSec}
+	}
+	return out
 }
 
 func (g *GRPC) Leave(ctx context.Context, id string) error {

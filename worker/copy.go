@@ -85,9 +85,11 @@ func (w *Worker) copyEntry(ctx context.Context, src, dst store.Store, t *running
 			}
 		}
 	}
-	if n := retries.Retries(); n > 0 {
+	n := retries.Retries()
+	if n > 0 {
 		rec.Detail = strings.TrimPrefix(rec.Detail+fmt.Sprintf("; retries=%d", n), "; ")
 	}
+	w.pace.observe(n)
 	return rec
 }
 
@@ -101,28 +103,40 @@ func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, 
 		}
 		return tracker.Record{Time: time.Now(), Result: res, Key: e.Key, Detail: e.Detail}
 	}
+	job := t.lease.Job
+	if err := w.limits.waitRequest(ctx, job); err != nil {
+		return failRecord(e, ReadError, err)
+	}
 	before, err := src.Stat(ctx, e.Key)
 	if err != nil {
 		return failRecord(e, sourceCode(err), err)
 	}
-	if spec.SkipExist {
-		if d, err := dst.Stat(ctx, e.Key); err == nil && d.Size == before.Size && sameTime(d.MTime, before.MTime) {
-			return tracker.Record{Time: time.Now(), Result: tracker.Skip, Size: d.Size, CRC64: d.CRC64, HasCRC: d.HasCRC,
-				Key: e.Key, Detail: "exists with same size and mtime"}
-		}
+	if skip, why := w.skip(ctx, src, dst, t, before); skip {
+		return tracker.Record{Time: time.Now(), Result: tracker.Skip, Size: before.Size, Key: e.Key, Detail: why}
 	}
 	if mp, ok := dst.(store.MultipartPutter); ok && before.Size >= multipartThreshold(spec) {
 		return w.copyMultipart(ctx, src, mp, t, e, before)
+	}
+	if err := w.limits.waitRequest(ctx, job); err != nil {
+		return failRecord(e, ReadError, err)
 	}
 	r, err := src.Open(ctx, e.Key, 0, -1)
 	if err != nil {
 		return failRecord(e, sourceCode(err), err)
 	}
-	sr := &sourceReader{r: r, crc: store.NewCRC64(), progress: bytes, copied: &w.copied}
+	sr := &sourceReader{r: &limitedReader{ctx: ctx, r: r, l: w.limits, job: job}, crc: store.NewCRC64(), progress: bytes, copied: &w.copied}
 	if spec.RecordMD5 || w.cfg.RecordMD5 {
 		sr.md5 = md5.New()
 	}
-	put, err := dst.Put(ctx, e.Key, sr, store.Entry{Key: e.Key, Size: before.Size, MTime: before.MTime, Meta: before.Meta})
+	if err := w.limits.waitRequest(ctx, job); err != nil {
+		r.Close()
+		return failRecord(e, WriteError, err)
+	}
+	meta := store.Entry{Key: e.Key, Size: before.Size, Meta: before.Meta}
+	if spec.Extra["preserveMetadata"] != "false" {
+		meta.MTime, meta.Mode = before.MTime, before.Mode
+	}
+	put, err := dst.Put(ctx, e.Key, sr, meta)
 	r.Close()
 	// Progress counted every byte read; keep only what is verified below.
 	bytes.Add(-sr.n)

@@ -68,7 +68,12 @@ func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.M
 		if err != nil {
 			return nil, err
 		}
-		return &countingReader{ReadCloser: r, progress: &read, total: &w.copied}, nil
+		if err := w.limits.waitRequest(ctx, t.lease.Job); err != nil {
+			r.Close()
+			return nil, err
+		}
+		lr := &limitedReader{ctx: ctx, r: r, l: w.limits, job: t.lease.Job}
+		return &countingReader{ReadCloser: readCloser{lr, r}, progress: &read, total: &w.copied}, nil
 	}
 	opt := store.MultipartOptions{
 		PartSize: extraInt(spec, "multipartUploadPartSize", 0),
@@ -130,4 +135,10 @@ func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.M
 		detail += fmt.Sprintf(" resumed=%d", resumed)
 	}
 	return tracker.Record{Time: time.Now(), Result: tracker.OK, Size: put.Size, CRC64: put.CRC64, HasCRC: put.HasCRC, Key: e.Key, Detail: detail}
+}
+
+// readCloser reads from one reader and closes another.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }

@@ -38,6 +38,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	t := &running{lease: l, cancel: cancel}
+	t.opt, t.optErr = l.Spec.PlanOptions()
 	t.deadline.Store(l.Deadline.UnixMilli())
 	w.mu.Lock()
 	w.tasks[ref] = t
@@ -48,6 +49,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease) {
 		w.mu.Unlock()
 	}()
 	started := time.Now()
+	w.limits.set(map[string]master.Limits{l.Job: l.Limits})
 	log := w.log.With("job", l.Job, "task", l.TaskID, "lease", l.LeaseID, "attempt", l.Attempt)
 	log.Info("task started", "entries", len(l.Entries))
 
@@ -163,7 +165,9 @@ func (w *Worker) report(ctx context.Context) error {
 	w.mu.Unlock()
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := w.client.Report(rctx, w.cfg.ID, w.copied.Load(), audits, progress); err != nil {
+	limits, err := w.client.Report(rctx, w.cfg.ID, w.copied.Load(), audits, progress)
+	w.limits.set(limits)
+	if err != nil && !errors.Is(err, ErrStopping) {
 		return err
 	}
 	for _, p := range batch {
@@ -171,7 +175,7 @@ func (w *Worker) report(ctx context.Context) error {
 		p.t.audit = append(p.t.audit[:0], p.t.audit[p.n:]...)
 		p.t.mu.Unlock()
 	}
-	return nil
+	return err
 }
 
 // tempTag names a task's temporary files, so a later attempt of the same

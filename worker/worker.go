@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"ferry/master"
+	"ferry/plan"
 	"ferry/store"
 	"ferry/tracker"
 )
@@ -27,7 +28,8 @@ type Client interface {
 	Lease(ctx context.Context, id string, max int) ([]master.Lease, error)
 	Renew(ctx context.Context, id string, refs []master.LeaseRef) (lost []master.LeaseRef, err error)
 	Complete(ctx context.Context, id string, ref master.LeaseRef, results []master.EntryResult, started time.Time) error
-	Report(ctx context.Context, id string, copied int64, audits map[master.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) error
+	// Report also returns the worker's shares of its jobs' limits.
+	Report(ctx context.Context, id string, copied int64, audits map[master.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]master.Limits, error)
 	Leave(ctx context.Context, id string) error
 	SaveUpload(ctx context.Context, id string, ref master.LeaseRef, u master.UploadState) error
 }
@@ -52,7 +54,10 @@ type Config struct {
 	// RecordMD5 also computes each file's MD5 for the audit log
 	// (workerRecordMd5).
 	RecordMD5 bool
-	Log       *slog.Logger
+	// MaxThroughput limits the bytes this worker reads per second, over
+	// all its jobs (workerMaxThroughput); 0 is unlimited.
+	MaxThroughput int64
+	Log           *slog.Logger
 	// OpenSource and OpenDest open a job's stores.
 	OpenSource func(master.Spec) (store.Store, error)
 	OpenDest   func(master.Spec) (store.Store, error)
@@ -64,6 +69,8 @@ type Worker struct {
 	client Client
 	log    *slog.Logger
 	sem    chan struct{} // one slot per copying thread
+	pace   *pacer        // parks slots of sem while the destination pushes back
+	limits *limiters
 	copied atomic.Int64
 
 	mu       sync.Mutex
@@ -79,6 +86,8 @@ type Worker struct {
 // running is one task in progress.
 type running struct {
 	lease    master.Lease
+	opt      plan.Options // the job's update rules and filters
+	optErr   error
 	cancel   context.CancelFunc
 	deadline atomic.Int64 // unix ms; past it the lease is surely gone
 	files    atomic.Int64
@@ -99,8 +108,11 @@ func New(cfg Config, c Client) *Worker {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Worker{cfg: cfg, client: c, log: cfg.Log, sem: make(chan struct{}, cfg.Threads),
-		tasks: make(map[master.LeaseRef]*running), stores: make(map[string][2]store.Store)}
+	w := &Worker{cfg: cfg, client: c, log: cfg.Log, sem: make(chan struct{}, cfg.Threads),
+		limits: newLimiters(cfg.MaxThroughput),
+		tasks:  make(map[master.LeaseRef]*running), stores: make(map[string][2]store.Store)}
+	w.pace = &pacer{sem: w.sem, max: cfg.Threads, log: cfg.Log}
+	return w
 }
 
 // Run registers and works until ctx is done. In-flight entries are

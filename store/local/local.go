@@ -221,7 +221,7 @@ func (l *Local) Close() error {
 
 // entryOf describes a stat result the way List and Stat report it.
 func entryOf(key string, st *unix.Stat_t) store.Entry {
-	e := store.Entry{Key: key, MTime: time.Unix(st.Mtim.Unix())}
+	e := store.Entry{Key: key, MTime: time.Unix(st.Mtim.Unix()), Mode: st.Mode & 0o777}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
 		e.Kind, e.Size = store.File, st.Size

@@ -143,6 +143,11 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 	if landed != written {
 		return store.Entry{}, fmt.Errorf("put %q: wrote %d bytes but %d landed", key, written, landed)
 	}
+	if e.Mode != 0 {
+		if err := os.Chmod(tmp, fs.FileMode(e.Mode&0o777)); err != nil {
+			return store.Entry{}, fmt.Errorf("put %q: %w", key, err)
+		}
+	}
 	if !e.MTime.IsZero() {
 		if err := os.Chtimes(tmp, time.Time{}, e.MTime); err != nil {
 			return store.Entry{}, fmt.Errorf("put %q: %w", key, err)

@@ -215,14 +215,44 @@ func (s *S3) completedEarlier(ctx context.Context, key string, size int64, e sto
 	// Just completed, it has the ETag its parts make; once its CRC was
 	// added by a copy, a new ETag and that CRC.
 	crc := combined(state.Parts)
-	if st.HasCRC && st.CRC64 != crc || !st.HasCRC && !sameETag(st.ETag, multipartETag(state.Parts)) {
-		return store.Entry{}, false
+	switch {
+	case st.HasCRC:
+		if st.CRC64 != crc {
+			return store.Entry{}, false
+		}
+	case sameETag(st.ETag, multipartETag(state.Parts)):
+	default:
+		// Not every server gives a completed upload S3's ETag (the MD5 of
+		// the parts' MD5s, "-", their count; gofakes3 gives the MD5 of
+		// the whole): read the object to know whether it is this upload's.
+		if got, err := s.crcOf(ctx, key, size); err != nil || got != crc {
+			return store.Entry{}, false
+		}
 	}
 	if !st.HasCRC {
 		s.addCRC(ctx, key, size, st.ETag, e, crc)
 	}
 	st.CRC64, st.HasCRC = crc, true
 	return st, true
+}
+
+// crcOf reads key whole and returns the CRC64 of its content, which must
+// be size bytes.
+func (s *S3) crcOf(ctx context.Context, key string, size int64) (uint64, error) {
+	r, err := s.Open(ctx, key, 0, -1)
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	h := store.NewCRC64()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return 0, err
+	}
+	if n != size {
+		return 0, fmt.Errorf("read %d bytes of %q, want %d", n, key, size)
+	}
+	return h.Sum64(), nil
 }
 
 // create starts a multipart upload with metadata m.

@@ -1,0 +1,131 @@
+package worker
+
+import (
+	"context"
+	"io"
+	"math"
+	"sync"
+
+	"golang.org/x/time/rate"
+
+	"ferry/master"
+)
+
+// Bandwidth and request limits. Each job a worker copies for has a byte
+// limiter and a request limiter set to the worker's share of the job's
+// limits (the master sends shares with leases and with every report reply,
+// so `throttle` takes effect within a second); the worker also has its own
+// byte limit (workerMaxThroughput). Reads from a source wait on both.
+
+// limiters holds a worker's limiters.
+type limiters struct {
+	own *rate.Limiter // workerMaxThroughput; nil: unlimited
+
+	mu   sync.Mutex
+	jobs map[string]*jobLimiter
+}
+
+type jobLimiter struct {
+	bytes, reqs *rate.Limiter
+}
+
+func newLimiters(bytesPerSec int64) *limiters {
+	l := &limiters{jobs: make(map[string]*jobLimiter)}
+	if bytesPerSec > 0 {
+		l.own = newLimiter(bytesPerSec)
+	}
+	return l
+}
+
+// newLimiter allows n per second, in bursts of a tenth of a second (at
+// least 64 KiB, so one read is never refused outright).
+func newLimiter(n int64) *rate.Limiter {
+	return rate.NewLimiter(rate.Limit(n), burst(n))
+}
+
+func burst(n int64) int {
+	return int(min(max(n/10, 64<<10), math.MaxInt32))
+}
+
+func setLimit(l *rate.Limiter, n int64) {
+	if n <= 0 {
+		l.SetLimit(rate.Inf)
+		return
+	}
+	l.SetLimit(rate.Limit(n))
+	l.SetBurst(burst(n))
+}
+
+// set applies the shares the master sent; jobs not named keep theirs.
+func (l *limiters) set(shares map[string]master.Limits) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for job, s := range shares {
+		jl := l.jobs[job]
+		if jl == nil {
+			jl = &jobLimiter{bytes: rate.NewLimiter(rate.Inf, 1<<20), reqs: rate.NewLimiter(rate.Inf, 1)}
+			l.jobs[job] = jl
+		}
+		setLimit(jl.bytes, s.BytesPerSec)
+		setLimit(jl.reqs, s.RequestsPerSec)
+		if s.RequestsPerSec > 0 {
+			jl.reqs.SetBurst(int(max(1, s.RequestsPerSec/10)))
+		}
+	}
+}
+
+func (l *limiters) job(job string) *jobLimiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.jobs[job]
+}
+
+// waitBytes blocks until n bytes of job may be read.
+func (l *limiters) waitBytes(ctx context.Context, job string, n int) error {
+	for _, lim := range []*rate.Limiter{l.own, l.jobBytes(job)} {
+		if lim == nil || lim.Limit() == rate.Inf {
+			continue
+		}
+		for left := n; left > 0; {
+			step := min(left, lim.Burst())
+			if err := lim.WaitN(ctx, step); err != nil {
+				return err
+			}
+			left -= step
+		}
+	}
+	return nil
+}
+
+func (l *limiters) jobBytes(job string) *rate.Limiter {
+	if jl := l.job(job); jl != nil {
+		return jl.bytes
+	}
+	return nil
+}
+
+// waitRequest blocks until one more store request of job may be made.
+func (l *limiters) waitRequest(ctx context.Context, job string) error {
+	if jl := l.job(job); jl != nil && jl.reqs.Limit() != rate.Inf {
+		return jl.reqs.Wait(ctx)
+	}
+	return nil
+}
+
+// limitedReader waits on the limiters before handing out what it read.
+type limitedReader struct {
+	ctx context.Context
+	r   io.Reader
+	l   *limiters
+	job string
+}
+
+func (r *limitedReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		if werr := r.l.waitBytes(r.ctx, r.job, n); werr != nil {
+			return n, werr
+		}
+	}
+	return n, err
+}
