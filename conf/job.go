@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"ferry/filter"
 )
 
 // The values of the type keys that ferry supports now. Later work extends
@@ -82,15 +84,52 @@ type Job struct {
 	IsAuditAfterImport bool   // verify after import; default true
 	AuditMode          string // "simple", "general" (default) or "detailed"
 
-	IsIncremental           bool          // not implemented yet
-	IncrementalModeInterval time.Duration // not implemented yet; default 86400 s
-	ImportSince             int64         // unix seconds; not implemented yet
-	IsSkipExistFile         bool
+	// Incremental jobs: after the first full pass the job rescans every
+	// IncrementalModeInterval (default 86400 s; at least 900 s, or
+	// sys.properties incrementalMinInterval when LoadJobWith is given it)
+	// and copies what is new or changed. ImportSince (unix seconds; 0 =
+	// everything) limits the first pass to files modified at or after it.
+	IsIncremental           bool
+	IncrementalModeInterval time.Duration
+	ImportSince             int64
+
+	// What to do with a file that exists at the destination: the keys as
+	// written (UpdateMode lowercased; "" when unset). UpdateRule combines
+	// them. isSkipExistFile=true with updateMode=always is refused.
+	IsSkipExistFile bool
+	UpdateMode      UpdateMode
+
 	IsAllowSymbolicLink     bool
 	TaskObjectCountLimit    int   // entries per task; default 10000
 	TaskObjectSizeLimit     int64 // bytes per task; default 1000000000
 	ScanThreadCount         int   // default 1; at most 32
 	MaxMultiThreadScanDepth int   // default 1
+
+	// Filter selects the entries copied: include, exclude (patterns matched
+	// against the key relative to srcPrefix), minSize, maxSize (bytes; 0 =
+	// no bound), modifiedAfter, modifiedBefore (zero = no bound). See
+	// filter.Set for the rules; the bounds are checked to leave a window.
+	Filter filter.Set
+
+	// Mirror: delete destination keys absent from the source (default
+	// false), at most MaxDelete of them in one pass (default 1000; 0 =
+	// none): a pass that would delete more deletes nothing and fails.
+	Mirror    bool
+	MaxDelete int64
+
+	// PreserveMetadata: a local destination keeps the source's mtime and,
+	// from a local source, its mode bits. Default true.
+	PreserveMetadata bool
+
+	// Throttling. MaxThroughput is the job-wide limit in bytes per second,
+	// shared by all workers (0 = unlimited). ThroughputSchedule gives the
+	// limit by time of day; its Default is MaxThroughput, so
+	// ThroughputSchedule.RateAt(time.Now()) is the limit in force.
+	// MaxRequestsPerSecond limits the job's store requests (source and
+	// destination together), job-wide; 0 = unlimited.
+	MaxThroughput        int64
+	ThroughputSchedule   Schedule
+	MaxRequestsPerSecond int
 
 	// Warnings lists, in line order, one line each formatted like an
 	// *Error, the keys that were accepted but are not acted on.
@@ -127,18 +166,25 @@ func newJob(file string) *Job {
 		UploadThreadNumPerLargeFile: 3,
 		IsAuditAfterImport:          true,
 		AuditMode:                   "general",
+		MaxDelete:                   1000,
+		PreserveMetadata:            true,
 	}
 }
 
 // LoadJob reads and validates the job.cfg at path. Its errors are *Error; an
-// unreadable file gives "PATH: cannot read: <os error>".
-func LoadJob(path string) (*Job, error) {
+// unreadable file gives "PATH: cannot read: <os error>". It is LoadJobWith
+// without sys.properties: ossimport's minimum incremental interval holds.
+func LoadJob(path string) (*Job, error) { return LoadJobWith(path, nil) }
+
+// LoadJobWith is LoadJob under the installation's settings s (nil: the
+// defaults), of which it uses incrementalMinInterval.
+func LoadJobWith(path string, s *Sys) (*Job, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, &Error{File: path, Msg: "cannot read", Err: err}
 	}
 	defer f.Close()
-	return ParseJob(f, path)
+	return ParseJobWith(f, path, s)
 }
 
 // ParseJob reads and validates a job.cfg from r; file names it in messages.
@@ -150,8 +196,14 @@ func LoadJob(path string) (*Job, error) {
 // accepted. Keys are case-sensitive, as in ossimport.
 //
 // It returns the first error, as a *Error. Values are checked for form and
-// range, but paths are not touched: call Resolve next.
-func ParseJob(r io.Reader, file string) (*Job, error) {
+// range, but paths are not touched: call Resolve next. It is ParseJobWith
+// without sys.properties.
+func ParseJob(r io.Reader, file string) (*Job, error) { return ParseJobWith(r, file, nil) }
+
+// ParseJobWith is ParseJob under the installation's settings s (nil: the
+// defaults): sys.properties incrementalMinInterval lowers the minimum of
+// incrementalModeInterval from ossimport's 900 seconds.
+func ParseJobWith(r io.Reader, file string, s *Sys) (*Job, error) {
 	p, err := parseProps(r, file)
 	if err != nil {
 		return nil, err
@@ -163,6 +215,9 @@ func ParseJob(r io.Reader, file string) (*Job, error) {
 		return nil, err
 	}
 	if err := j.check(d); err != nil {
+		return nil, err
+	}
+	if err := j.checkControl(d, s); err != nil {
 		return nil, err
 	}
 	j.Warnings = d.warnings()
@@ -418,9 +473,8 @@ var jobSetters = map[string]setter[Job]{
 		j.IsIncremental, err = parseBool(v)
 		return err
 	},
-	"incrementalModeInterval": func(j *Job, v string) error {
-		n, err := parseInt(v, 900, maxIncrementalInterval)
-		j.IncrementalModeInterval = time.Duration(n) * time.Second
+	"incrementalModeInterval": func(j *Job, v string) (err error) {
+		j.IncrementalModeInterval, err = parseInterval(v)
 		return err
 	},
 	"importSince": func(j *Job, v string) (err error) {
@@ -429,6 +483,58 @@ var jobSetters = map[string]setter[Job]{
 	},
 	"isSkipExistFile": func(j *Job, v string) (err error) {
 		j.IsSkipExistFile, err = parseBool(v)
+		return err
+	},
+	"updateMode": func(j *Job, v string) (err error) {
+		j.UpdateMode, err = parseUpdateMode(v)
+		return err
+	},
+	"include": func(j *Job, v string) (err error) {
+		j.Filter.Include, err = filter.CompileList(v)
+		return err
+	},
+	"exclude": func(j *Job, v string) (err error) {
+		j.Filter.Exclude, err = filter.CompileList(v)
+		return err
+	},
+	"minSize": func(j *Job, v string) (err error) {
+		j.Filter.MinSize, err = parseSize(v, 0, math.MaxInt64)
+		return err
+	},
+	"maxSize": func(j *Job, v string) (err error) {
+		j.Filter.MaxSize, err = parseSize(v, 0, math.MaxInt64)
+		return err
+	},
+	"modifiedAfter": func(j *Job, v string) (err error) {
+		j.Filter.ModifiedAfter, err = parseTimeBound(v)
+		return err
+	},
+	"modifiedBefore": func(j *Job, v string) (err error) {
+		j.Filter.ModifiedBefore, err = parseTimeBound(v)
+		return err
+	},
+	"mirror": func(j *Job, v string) (err error) {
+		j.Mirror, err = parseBool(v)
+		return err
+	},
+	"maxDelete": func(j *Job, v string) (err error) {
+		j.MaxDelete, err = parseIntIn(v, 0, math.MaxInt64)
+		return err
+	},
+	"preserveMetadata": func(j *Job, v string) (err error) {
+		j.PreserveMetadata, err = parseBool(v)
+		return err
+	},
+	"maxThroughput": func(j *Job, v string) (err error) {
+		j.MaxThroughput, err = parseRate(v)
+		return err
+	},
+	"throughputSchedule": func(j *Job, v string) (err error) {
+		j.ThroughputSchedule, err = ParseSchedule(v)
+		return err
+	},
+	"maxRequestsPerSecond": func(j *Job, v string) (err error) {
+		j.MaxRequestsPerSecond, err = parseInt(v, 0, maxRequestRate)
 		return err
 	},
 	"isAllowSymbolicLink": func(j *Job, v string) (err error) {

@@ -80,6 +80,7 @@ func TestParseJobDefaults(t *testing.T) {
 		HTTPPrefixColumn: 1, RelativePathColumn: 2,
 		MultipartUploadThreshold: 150 << 20, MultipartUploadPartSize: 50 << 20, UploadThreadNumPerLargeFile: 3,
 		IsAuditAfterImport: true, AuditMode: "general",
+		MaxDelete: 1000, PreserveMetadata: true,
 	}
 	want.props = j.props
 	if !jobEqual(j, want) {
@@ -109,7 +110,16 @@ func jobEqual(a, b *Job) bool {
 		a.HTTPListFilePath == b.HTTPListFilePath && a.HTTPPrefixColumn == b.HTTPPrefixColumn &&
 		a.RelativePathColumn == b.RelativePathColumn && a.MultipartUploadThreshold == b.MultipartUploadThreshold &&
 		a.MultipartUploadPartSize == b.MultipartUploadPartSize && a.UploadThreadNumPerLargeFile == b.UploadThreadNumPerLargeFile &&
-		a.IsAuditAfterImport == b.IsAuditAfterImport && a.AuditMode == b.AuditMode
+		a.IsAuditAfterImport == b.IsAuditAfterImport && a.AuditMode == b.AuditMode &&
+		a.UpdateMode == b.UpdateMode && a.Mirror == b.Mirror && a.MaxDelete == b.MaxDelete &&
+		a.PreserveMetadata == b.PreserveMetadata && a.MaxThroughput == b.MaxThroughput &&
+		a.MaxRequestsPerSecond == b.MaxRequestsPerSecond &&
+		a.ThroughputSchedule.String() == b.ThroughputSchedule.String() &&
+		a.ThroughputSchedule.Default == b.ThroughputSchedule.Default &&
+		patternsText(a.Filter.Include) == patternsText(b.Filter.Include) &&
+		patternsText(a.Filter.Exclude) == patternsText(b.Filter.Exclude) &&
+		a.Filter.MinSize == b.Filter.MinSize && a.Filter.MaxSize == b.Filter.MaxSize &&
+		a.Filter.ModifiedAfter.Equal(b.Filter.ModifiedAfter) && a.Filter.ModifiedBefore.Equal(b.Filter.ModifiedBefore)
 }
 
 func TestParseJobValues(t *testing.T) {
@@ -222,7 +232,7 @@ func TestParseJobErrors(t *testing.T) {
 		{jobText("isSkipExistFile=yes"), `conf/job.cfg:6: isSkipExistFile: "yes" is not a boolean (want true or false)`},
 		{jobText("scanThreadCount=0"), "conf/job.cfg:6: scanThreadCount: 0 is out of range (want at least 1)"},
 		{jobText("maxMultiThreadScanDepth=0"), "conf/job.cfg:6: maxMultiThreadScanDepth: 0 is out of range (want 1 to 16)"},
-		{jobText("incrementalModeInterval=60"), "conf/job.cfg:6: incrementalModeInterval: 60 is out of range (want 900 to 315360000)"},
+		{jobText("incrementalModeInterval=60"), "conf/job.cfg:6: incrementalModeInterval: 60 is below ossimport's minimum of 900 seconds (incrementalMinInterval in sys.properties lowers it, for tests)"},
 		{jobText("importSince=-1"), "conf/job.cfg:6: importSince: -1 is out of range (want at least 0)"},
 		{jobText("jobName=t2"), ""}, // control: valid
 		// The first error wins, by line.
@@ -257,8 +267,8 @@ func TestParseJobWarnings(t *testing.T) {
 		{[]string{"isIncremental=false", "incrementalModeInterval=86400", "importSince=0", "appId=0",
 			"httpListFilePath=c:/example/http.list", "auditMode=General", "isAuditAfterImport=true",
 			"multipartUploadThreshold=150m", "expressTunnelAuthToken=", "srcBucket="}, nil},
-		{[]string{"isIncremental=true"}, []string{"job.cfg:6: isIncremental: accepted but not implemented by ferry yet; ignored"}},
 		// Implemented now: no warning.
+		{[]string{"isIncremental=true", "incrementalModeInterval=900", "importSince=1700000000"}, nil},
 		{[]string{"auditMode=detailed", "isAuditAfterImport=false"}, nil},
 		{[]string{"scanThreadCount=10000"}, nil},
 		{[]string{"scanThreadCount=33"}, []string{"job.cfg:6: scanThreadCount: 33 is more scan threads than ferry runs; using 32"}},

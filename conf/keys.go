@@ -55,9 +55,9 @@ var keyTable = []keyInfo{
 	// job.cfg: the job.
 	{name: "jobName", file: jobFile, impl: true},
 	{name: "jobType", file: jobFile, impl: true, def: "import"},
-	{name: "isIncremental", file: jobFile, def: "false"},
-	{name: "incrementalModeInterval", file: jobFile, def: "86400"},
-	{name: "importSince", file: jobFile, def: "0"},
+	{name: "isIncremental", file: jobFile, impl: true, def: "false"},
+	{name: "incrementalModeInterval", file: jobFile, impl: true, def: "86400"},
+	{name: "importSince", file: jobFile, impl: true, def: "0"},
 	{name: "lastModify", file: jobFile, def: "0"},
 	{name: "isSkipExistFile", file: jobFile, impl: true, def: "false"},
 	{name: "taskObjectCountLimit", file: jobFile, impl: true, def: "10000"},
@@ -104,6 +104,22 @@ var keyTable = []keyInfo{
 	{name: "isAuditAfterImport", file: jobFile, impl: true, def: "true"},
 	{name: "auditMode", file: jobFile, impl: true, def: "general"},
 
+	// job.cfg: ferry's migration-control keys: update mode, filters,
+	// mirror, local metadata, throttling.
+	{name: "updateMode", file: jobFile, ferry: true, impl: true},
+	{name: "include", file: jobFile, ferry: true, impl: true},
+	{name: "exclude", file: jobFile, ferry: true, impl: true},
+	{name: "minSize", file: jobFile, ferry: true, impl: true, def: "0"},
+	{name: "maxSize", file: jobFile, ferry: true, impl: true, def: "0"},
+	{name: "modifiedAfter", file: jobFile, ferry: true, impl: true},
+	{name: "modifiedBefore", file: jobFile, ferry: true, impl: true},
+	{name: "mirror", file: jobFile, ferry: true, impl: true, def: "false"},
+	{name: "maxDelete", file: jobFile, ferry: true, impl: true, def: "1000"},
+	{name: "preserveMetadata", file: jobFile, ferry: true, impl: true, remote: "destType", remoteType: "local", def: "true"},
+	{name: "maxThroughput", file: jobFile, ferry: true, impl: true, def: "0"},
+	{name: "throughputSchedule", file: jobFile, ferry: true, impl: true},
+	{name: "maxRequestsPerSecond", file: jobFile, ferry: true, impl: true, def: "0"},
+
 	// job.cfg: Express Connect tunnel (ossimport 2.3.0).
 	{name: "isUseExpressTunnel", file: jobFile, def: "false"},
 	{name: "expressTunnelProxyHost", file: jobFile},
@@ -120,8 +136,8 @@ var keyTable = []keyInfo{
 	{name: "privateKeyFile", file: sysFile, impl: true},
 	{name: "sshPort", file: sysFile, impl: true, def: "22"},
 	{name: "workerTaskThreadNum", file: sysFile, impl: true, def: "60"},
-	{name: "workerMaxThroughput(KB/s)", file: sysFile, def: "0", quiet: []string{"100000000"},
-		note: "parsed but not enforced by ferry yet; no bandwidth limit applies"},
+	// ossimport's template ships 100000000 KB/s, in effect no limit.
+	{name: "workerMaxThroughput(KB/s)", file: sysFile, impl: true, def: "0", quiet: []string{"100000000"}},
 	{name: "workerRecordMd5", file: sysFile, impl: true, def: "false"},
 	{name: "dispatcherThreadNum", file: sysFile, def: "1"},
 	{name: "workerAbortWhenUncatchedException", file: sysFile, def: "false"},
@@ -133,6 +149,7 @@ var keyTable = []keyInfo{
 	{name: "knownHostsFile", file: sysFile, ferry: true, impl: true, def: "~/.ssh/known_hosts"},
 	{name: "taskLeaseSeconds", file: sysFile, ferry: true, impl: true, def: "60"},
 	{name: "workerMaxTaskNum", file: sysFile, ferry: true, impl: true, def: "2"},
+	{name: "incrementalMinInterval", file: sysFile, ferry: true, impl: true, def: "900"},
 }
 
 // keyIndex finds a keyTable entry by exact (case-sensitive) name.

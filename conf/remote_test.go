@@ -38,6 +38,7 @@ func TestOssimportS3ToOSS(t *testing.T) {
 		IsAuditAfterImport: true, AuditMode: "general",
 		IncrementalModeInterval: 86400e9, TaskObjectCountLimit: 10000, TaskObjectSizeLimit: 1000000000,
 		ScanThreadCount: 32, MaxMultiThreadScanDepth: 1,
+		MaxDelete: 1000, PreserveMetadata: true,
 	}
 	if !jobEqual(j, want) {
 		t.Errorf("got  %+v\nwant %+v", j, want)

@@ -64,6 +64,11 @@ func FuzzJob(f *testing.F) {
 	f.Add([]byte(objText("srcType=cos", "srcDomain=sh", "multipartUploadPartSize=99k", "auditMode=Detailed")))
 	f.Add([]byte(objText("destType=s3", "destDomain=s3.us-east-1.amazonaws.com", "destBucket=src-bucket")))
 	f.Add([]byte(jobText("srcType=http", "httpListFilePath=c:/example/http.list", "relativePathColumn=1")))
+	f.Add([]byte(jobText("isIncremental=true", "incrementalModeInterval=900", "isSkipExistFile=true", "updateMode=checksum",
+		`include=docs/**,a\,b`, "exclude=**/*.tmp,[a-", "minSize=1k", "maxSize=1G", "modifiedAfter=2024-05-01T00:00:00Z",
+		"modifiedBefore=1714521600", "mirror=true", "maxDelete=-1", "preserveMetadata=false", "maxThroughput=20MB/s",
+		"throughputSchedule=08:00-20:00=20MB,20:00-08:00=0", "maxRequestsPerSecond=100")))
+	f.Add([]byte("workerMaxThroughput(KB/s)=100000000\nincrementalMinInterval=1\n"))
 	if data, err := os.ReadFile("testdata/ossimport-s3-to-oss.cfg"); err == nil {
 		f.Add(data)
 	}

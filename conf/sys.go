@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"time"
 )
 
 // Sys holds the settings of one ferry installation, read from
@@ -24,7 +25,7 @@ type Sys struct {
 	SSHPort        int    // default 22
 
 	WorkerTaskThreadNum int   // copy threads per worker; default 60 as in ossimport
-	WorkerMaxThroughput int64 // KB/s per worker, 0 = unlimited; not enforced yet
+	WorkerMaxThroughput int64 // KB/s (KiB: 1024 bytes) per worker, 0 = unlimited; see WorkerRate
 	WorkerRecordMd5     bool  // also compute MD5 of each file
 	DispatcherThreadNum int   // not implemented yet; default 1
 
@@ -32,6 +33,11 @@ type Sys struct {
 	KnownHostsFile   string // default "~/.ssh/known_hosts"; absolute after Resolve
 	TaskLeaseSeconds int    // default 60
 	WorkerMaxTaskNum int    // tasks one worker holds at once; default 2
+
+	// IncrementalMinInterval is the least incrementalModeInterval a job
+	// may set: ossimport's 900 s by default; lower only for tests (1 s to
+	// 900 s). LoadJobWith applies it.
+	IncrementalMinInterval time.Duration
 
 	// Warnings lists, in line order, one line each formatted like an
 	// *Error, the keys that were accepted but are not acted on.
@@ -59,8 +65,14 @@ func DefaultSys() *Sys {
 		KnownHostsFile:      "~/.ssh/known_hosts",
 		TaskLeaseSeconds:    60,
 		WorkerMaxTaskNum:    2,
+
+		IncrementalMinInterval: defaultMinInterval * time.Second,
 	}
 }
+
+// WorkerRate is workerMaxThroughput(KB/s) in bytes per second (KB/s times
+// 1024); 0 is unlimited.
+func (s *Sys) WorkerRate() int64 { return s.WorkerMaxThroughput * 1024 }
 
 // Get returns the value of any key as written in the file (trimmed), with
 // its line. It returns secrets in clear: do not log what it returns.
@@ -147,6 +159,11 @@ var sysSetters = map[string]setter[Sys]{
 	},
 	"workerMaxTaskNum": func(s *Sys, v string) (err error) {
 		s.WorkerMaxTaskNum, err = parseInt(v, 1, maxTasksHeld)
+		return err
+	},
+	"incrementalMinInterval": func(s *Sys, v string) error {
+		n, err := parseInt(v, 1, defaultMinInterval)
+		s.IncrementalMinInterval = time.Duration(n) * time.Second
 		return err
 	},
 }

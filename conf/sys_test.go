@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseSys(t *testing.T) {
@@ -30,8 +31,17 @@ func TestParseSys(t *testing.T) {
 		{in: "masterAddress=master.example.com:1\n", check: func(s *Sys) bool { return s.MasterAddress == "master.example.com:1" }},
 		{in: "workerPassword=pa55 word\n", check: func(s *Sys) bool { return s.WorkerPassword.Reveal() == "pa55 word" }},
 		{in: "workerMaxThroughput(KB/s)=100000000\njavaHeapMaxSize=1024M\n", check: func(s *Sys) bool { return s.WorkerMaxThroughput == 100000000 }},
-		{in: "workerMaxThroughput(KB/s)=2048\n", check: func(s *Sys) bool { return s.WorkerMaxThroughput == 2048 },
-			warn: []string{"s.p:1: workerMaxThroughput(KB/s): parsed but not enforced by ferry yet; no bandwidth limit applies"}},
+		// Implemented now: no warning.
+		{in: "workerMaxThroughput(KB/s)=2048\n", check: func(s *Sys) bool { return s.WorkerMaxThroughput == 2048 && s.WorkerRate() == 2048*1024 }},
+		{in: "workerMaxThroughput(KB/s)=0\n", check: func(s *Sys) bool { return s.WorkerRate() == 0 }},
+		{in: "", check: func(s *Sys) bool { return s.IncrementalMinInterval == 900*time.Second }},
+		{in: "incrementalMinInterval=1\n", check: func(s *Sys) bool { return s.IncrementalMinInterval == time.Second }},
+		{in: "incrementalMinInterval=900\n", check: func(s *Sys) bool { return s.IncrementalMinInterval == 900*time.Second }},
+		{in: "incrementalMinInterval=0\n", err: "s.p:1: incrementalMinInterval: 0 is out of range (want 1 to 900)"},
+		{in: "incrementalMinInterval=901\n", err: "s.p:1: incrementalMinInterval: 901 is out of range (want 1 to 900)"},
+		{in: "incrementalMinInterval=1m\n", err: `s.p:1: incrementalMinInterval: "1m" is not an integer`},
+		{in: "incrementalModeInterval=60\n", err: "s.p:1: incrementalModeInterval: belongs in job.cfg, not sys.properties"},
+		{in: "maxThroughput=1M\n", err: "s.p:1: maxThroughput: belongs in job.cfg, not sys.properties"},
 		{in: "javaHeapMaxSize=4g\ndispatcherThreadNum=5\nworkerAbortWhenUncatchedException=true\n",
 			check: func(s *Sys) bool { return s.DispatcherThreadNum == 5 },
 			warn: []string{
@@ -88,7 +98,7 @@ func sysEqual(a, b *Sys) bool {
 		a.WorkerRecordMd5 == b.WorkerRecordMd5 && a.DispatcherThreadNum == b.DispatcherThreadNum &&
 		a.MasterAddress == b.MasterAddress && a.KnownHostsFile == b.KnownHostsFile &&
 		a.TaskLeaseSeconds == b.TaskLeaseSeconds && a.WorkerMaxTaskNum == b.WorkerMaxTaskNum &&
-		slices.Equal(a.Warnings, b.Warnings)
+		a.IncrementalMinInterval == b.IncrementalMinInterval && slices.Equal(a.Warnings, b.Warnings)
 }
 
 func TestLoadSys(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestTemplates loads the templates a new user runs with (this directory's
@@ -31,6 +32,12 @@ func TestTemplates(t *testing.T) {
 		j.SrcPrefix != filepath.Join(root, "sample") || j.DestPrefix != filepath.Join(root, "workdir", "dest", "local_test") {
 		t.Errorf("job.cfg: %+v", j)
 	}
+	// The migration-control keys sit at their defaults.
+	if skip, mode := j.UpdateRule(); j.IsIncremental || skip || mode != UpdateAlways || !j.Filter.Empty() || j.Mirror ||
+		j.MaxDelete != 1000 || !j.PreserveMetadata || j.MaxThroughput != 0 || len(j.ThroughputSchedule.Windows) != 0 ||
+		j.MaxRequestsPerSecond != 0 || j.IncrementalModeInterval != 86400*time.Second {
+		t.Errorf("job.cfg migration control: %+v", j)
+	}
 	if fi, err := os.Stat(j.SrcPrefix); err != nil || !fi.IsDir() {
 		t.Errorf("srcPrefix %s: %v", j.SrcPrefix, err)
 	}
@@ -48,7 +55,8 @@ func TestTemplates(t *testing.T) {
 	if err := s.Resolve(root); err != nil {
 		t.Fatal(err)
 	}
-	if s.WorkingDir != filepath.Join(root, "workdir") || s.WorkerTaskThreadNum != 16 || s.MasterAddress != "127.0.0.1:7790" {
+	if s.WorkingDir != filepath.Join(root, "workdir") || s.WorkerTaskThreadNum != 16 || s.MasterAddress != "127.0.0.1:7790" ||
+		s.WorkerRate() != 0 || s.IncrementalMinInterval != 900*time.Second {
 		t.Errorf("sys.properties: %+v", s)
 	}
 

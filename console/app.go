@@ -82,6 +82,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			stopCommand(),
 			deployCommand(),
 			verifyCommand(),
+			throttleCommand(),
 			submitCommand(),
 			statCommand(),
 			retryCommand(),

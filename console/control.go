@@ -99,6 +99,9 @@ func submitCommand() *cli.Command {
 		ArgsUsage: "[job.cfg]",
 		Description: "Checks job.cfg and stores the job; the running master (console.sh start) scans\n" +
 			"and copies it. Without a running master the job waits until one starts.",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "dry-run", Usage: "scan and print how many entries and bytes would be copied, skipped, excluded and deleted; write nothing"},
+		},
 		Action: func(c *cli.Context) error {
 			e, err := loadEnv(c)
 			if err != nil {
@@ -110,6 +113,9 @@ func submitCommand() *cli.Command {
 			j, err := e.loadJob(e.jobPath(c.Args().First()))
 			if err != nil {
 				return err
+			}
+			if c.Bool("dry-run") {
+				return e.dryRun(c.Context, j)
 			}
 			if err := probeStores(j); err != nil {
 				return err

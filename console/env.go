@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"google.golang.org/grpc"
@@ -77,7 +78,7 @@ func (e *env) jobPath(arg string) string {
 
 // loadJob reads and checks a job.cfg; warnings go to stderr.
 func (e *env) loadJob(path string) (*conf.Job, error) {
-	j, err := conf.LoadJob(path)
+	j, err := conf.LoadJobWith(path, e.sys)
 	if err != nil {
 		return nil, confErr(err)
 	}
@@ -98,6 +99,7 @@ func (e *env) loadJob(path string) (*conf.Job, error) {
 // stat (they are stored in the master's database, mode 0600, and sent to
 // workers over TLS).
 func specOf(j *conf.Job) master.Spec {
+	skipSame, mode := j.UpdateRule()
 	b := strconv.FormatBool
 	n := func(v int64) string { return strconv.FormatInt(v, 10) }
 	x := map[string]string{
@@ -122,6 +124,27 @@ func specOf(j *conf.Job) master.Spec {
 		"relativePathColumn":          n(int64(j.RelativePathColumn)),
 		"isAuditAfterImport":          b(j.IsAuditAfterImport),
 		"auditMode":                   j.AuditMode,
+		"isIncremental":               b(j.IsIncremental),
+		"incrementalModeInterval":     n(int64(j.IncrementalModeInterval / time.Second)),
+		"importSince":                 n(j.ImportSince),
+		"updateMode":                  string(mode),
+		"minSize":                     n(j.Filter.MinSize),
+		"maxSize":                     n(j.Filter.MaxSize),
+		"mirror":                      b(j.Mirror),
+		"maxDelete":                   n(j.MaxDelete),
+		"preserveMetadata":            b(j.PreserveMetadata),
+		"maxThroughput":               n(j.MaxThroughput),
+		"throughputSchedule":          j.ThroughputSchedule.String(),
+		"maxRequestsPerSecond":        n(int64(j.MaxRequestsPerSecond)),
+	}
+	for _, k := range []string{"include", "exclude"} {
+		x[k], _, _ = j.Get(k)
+	}
+	if t := j.Filter.ModifiedAfter; !t.IsZero() {
+		x["modifiedAfter"] = n(t.Unix())
+	}
+	if t := j.Filter.ModifiedBefore; !t.IsZero() {
+		x["modifiedBefore"] = n(t.Unix())
 	}
 	for k, v := range x {
 		if v == "" {
@@ -129,7 +152,7 @@ func specOf(j *conf.Job) master.Spec {
 		}
 	}
 	return master.Spec{Name: j.Name, SrcType: j.SrcType, SrcPrefix: j.SrcPrefix, DestType: j.DestType,
-		DestPrefix: j.DestPrefix, FollowSymlinks: j.IsAllowSymbolicLink, SkipExist: j.IsSkipExistFile,
+		DestPrefix: j.DestPrefix, FollowSymlinks: j.IsAllowSymbolicLink, SkipExist: skipSame,
 		CountLimit: j.TaskObjectCountLimit, SizeLimit: j.TaskObjectSizeLimit, ConfigFile: j.File, Extra: x}
 }
 
@@ -189,7 +212,7 @@ func rel(path string) string {
 // newWorker is a worker configured from sys.properties, talking over conn.
 func (e *env) newWorker(id, host string, conn *grpc.ClientConn, log *slog.Logger) *worker.Worker {
 	return worker.New(worker.Config{ID: id, Host: host, Threads: e.sys.WorkerTaskThreadNum,
-		MaxTasks: e.sys.WorkerMaxTaskNum, RecordMD5: e.sys.WorkerRecordMd5, Log: log,
+		MaxTasks: e.sys.WorkerMaxTaskNum, RecordMD5: e.sys.WorkerRecordMd5, MaxThroughput: e.sys.WorkerRate(), Log: log,
 		OpenSource: openSource, OpenDest: openDest}, worker.NewGRPC(conn))
 }
 

@@ -25,6 +25,19 @@ func formatStat(w io.Writer, s *pb.JobStat) {
 	fmt.Fprintf(w, "Files:%d/%d Bytes:%d/%d Failed:%d Skipped:%d\n",
 		s.FilesDone, s.FilesTotal, s.BytesDone, s.BytesTotal, s.FilesFailed, s.FilesSkipped)
 	fmt.Fprintf(w, "Throughput:%s/s ETA:%s\n", humanBytes(s.ThroughputBps), eta(s))
+	if s.FilesExcluded > 0 || s.FilesUnchanged > 0 || s.FilesDeleted > 0 {
+		fmt.Fprintf(w, "Excluded:%d Unchanged:%d Deleted:%d\n", s.FilesExcluded, s.FilesUnchanged, s.FilesDeleted)
+	}
+	if s.Round > 1 || s.NextRoundUnixMs > 0 {
+		next := "-"
+		if s.NextRoundUnixMs > 0 {
+			next = time.UnixMilli(s.NextRoundUnixMs).Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "Round:%d NextRound:%s\n", s.Round, next)
+	}
+	if s.LimitBytesPerSec > 0 {
+		fmt.Fprintf(w, "Limit:%s/s\n", humanBytes(float64(s.LimitBytesPerSec)))
+	}
 	if len(s.Error) > 0 {
 		fmt.Fprintf(w, "Error:%s\n", s.Error)
 	}
@@ -74,20 +87,34 @@ type jsonStat struct {
 	ETASeconds      int64   `json:"etaSeconds"`
 	// Paths and the error are escaped as in audit.log (\xHH for bytes
 	// that are not UTF-8), so the JSON stays valid and lossless.
-	Source      string `json:"source"`
-	Destination string `json:"destination"`
-	Submitted   string `json:"submitted"`
-	Finished    string `json:"finished,omitempty"`
-	Error       string `json:"error,omitempty"`
+	Source         string `json:"source"`
+	Destination    string `json:"destination"`
+	Submitted      string `json:"submitted"`
+	Finished       string `json:"finished,omitempty"`
+	Error          string `json:"error,omitempty"`
+	FilesExcluded  int64  `json:"filesExcluded"`
+	FilesUnchanged int64  `json:"filesUnchanged"`
+	FilesDeleted   int64  `json:"filesDeleted"`
+	Round          int32  `json:"round"`
+	NextRound      string `json:"nextRound,omitempty"`
+	LimitBytesPerS int64  `json:"limitBytesPerSec"`
 }
 
 func toJSON(s *pb.JobStat) jsonStat {
-	j := jsonStat{s.Name, s.State, s.PendingTasks, s.DispatchedTasks, s.RunningTasks, s.SucceedTasks,
-		s.FailedTasks, s.ScanFinished, s.FilesDone, s.FilesTotal, s.BytesDone, s.BytesTotal, s.FilesFailed,
-		s.FilesSkipped, s.ThroughputBps, s.EtaSeconds, tracker.Escape(string(s.Src)), tracker.Escape(string(s.Dest)),
-		time.UnixMilli(s.SubmittedUnixMs).UTC().Format(time.RFC3339), "", tracker.Escape(string(s.Error))}
+	j := jsonStat{JobName: s.Name, JobState: s.State, PendingTasks: s.PendingTasks,
+		DispatchedTasks: s.DispatchedTasks, RunningTasks: s.RunningTasks, SucceedTasks: s.SucceedTasks,
+		FailedTasks: s.FailedTasks, ScanFinished: s.ScanFinished, FilesDone: s.FilesDone, FilesTotal: s.FilesTotal,
+		BytesDone: s.BytesDone, BytesTotal: s.BytesTotal, FilesFailed: s.FilesFailed, FilesSkipped: s.FilesSkipped,
+		Throughput: s.ThroughputBps, ETASeconds: s.EtaSeconds,
+		Source: tracker.Escape(string(s.Src)), Destination: tracker.Escape(string(s.Dest)),
+		Submitted: time.UnixMilli(s.SubmittedUnixMs).UTC().Format(time.RFC3339), Error: tracker.Escape(string(s.Error)),
+		FilesExcluded: s.FilesExcluded, FilesUnchanged: s.FilesUnchanged, FilesDeleted: s.FilesDeleted,
+		Round: s.Round, LimitBytesPerS: s.LimitBytesPerSec}
 	if s.FinishedUnixMs > 0 {
 		j.Finished = time.UnixMilli(s.FinishedUnixMs).UTC().Format(time.RFC3339)
+	}
+	if s.NextRoundUnixMs > 0 {
+		j.NextRound = time.UnixMilli(s.NextRoundUnixMs).UTC().Format(time.RFC3339)
 	}
 	return j
 }

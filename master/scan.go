@@ -46,6 +46,9 @@ func (m *Master) scan(ctx context.Context, spec Spec) error {
 		sizeLimit = 1 << 30
 	}
 	round := job.Round
+	if round > 1 {
+		opt.Since = time.Time{} // importSince limits the first round only
+	}
 	var batch []store.Entry
 	var bytes int64
 	var counts ScanCounts
