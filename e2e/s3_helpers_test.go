@@ -256,9 +256,9 @@ func (h *home) s3Verify(args ...string) s3VerifyResult {
 
 // s3VerifyClean runs verify and wants exit 0, zero differences and the
 // source count n.
-func (h *home) s3VerifyClean(n int) s3VerifyResult {
+func (h *home) s3VerifyClean(n int, args ...string) s3VerifyResult {
 	h.t.Helper()
-	v := h.s3Verify()
+	v := h.s3Verify(args...)
 	if v.code != 0 || v.counts["match"] != int64(n) || v.counts["missing"]+v.counts["different"]+v.counts["extra"] != 0 || len(v.diffs) != 0 {
 		h.t.Errorf("verify: want exit 0 and %d matching, no differences; got counts %v, report %v:\n%s", n, v.counts, v.diffs, v.result)
 	}

@@ -31,7 +31,9 @@ func failRecord(e store.Entry, code string, err error) tracker.Record {
 	d := code
 	if err != nil {
 		d += ": " + err.Error()
-		if n := store.Attempts(err); n > 1 {
+		// An error of an operation tried more than once usually says so
+		// itself (store.AttemptsError); say it once.
+		if n := store.Attempts(err); n > 1 && !strings.Contains(d, fmt.Sprintf("(after %d attempts)", n)) {
 			d += fmt.Sprintf(" (after %d attempts)", n)
 		}
 	}

@@ -46,8 +46,20 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	c.progress.Add(int64(n))
 	c.total.Add(int64(n))
+	if err != nil && err != io.EOF {
+		err = &sourceError{err}
+	}
 	return n, err
 }
+
+// sourceError marks a failure of the source in a multipart upload, whose
+// errors come back mixed with the destination's from PutMultipart: a
+// missing upload (NoSuchUpload) is the destination's ErrNotExist, not a
+// missing source.
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string { return e.err.Error() }
+func (e *sourceError) Unwrap() error { return e.err }
 
 func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.MultipartPutter, t *running, e, before store.Entry) tracker.Record {
 	spec := t.lease.Spec
@@ -66,7 +78,7 @@ func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.M
 	open := func(off, n int64) (io.ReadCloser, error) {
 		r, err := src.Open(ctx, e.Key, off, n)
 		if err != nil {
-			return nil, err
+			return nil, &sourceError{err}
 		}
 		if err := w.limits.waitRequest(ctx, t.lease.Job); err != nil {
 			r.Close()
@@ -112,8 +124,12 @@ func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.M
 		if errors.Is(err, ErrStale) {
 			t.cancel() // the task is someone else's now
 		}
-		if errors.Is(err, store.ErrNotExist) {
+		var se *sourceError
+		switch {
+		case errors.As(err, &se) && errors.Is(se, store.ErrNotExist):
 			return failRecord(e, SourceMissing, err)
+		case errors.As(err, &se):
+			return failRecord(e, ReadError, err)
 		}
 		return failRecord(e, WriteError, err)
 	}
