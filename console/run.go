@@ -62,7 +62,11 @@ func (e *env) run(ctx context.Context, spec master.Spec) error {
 		if err := eng.m.Submit(ctx, spec); err != nil {
 			return failErr("submit job %s: %v", name, err)
 		}
-		fmt.Fprintf(e.out, "job %s: copying %s -> %s\n", name, spec.SrcPrefix, spec.DestPrefix)
+		verb := "copying"
+		if spec.Extra["jobType"] == "audit" {
+			verb = "auditing (nothing is copied)"
+		}
+		fmt.Fprintf(e.out, "job %s: %s %s -> %s\n", name, verb, spec.SrcPrefix, spec.DestPrefix)
 	case err != nil:
 		return failErr("job %s: %v", name, err)
 	case job.Spec.SrcPrefix != spec.SrcPrefix || job.Spec.DestPrefix != spec.DestPrefix ||
@@ -155,11 +159,19 @@ func (e *env) summary(eng *engine, name string, took time.Duration) error {
 	s := stats[0]
 	c := s.Counters
 	w := e.out
+	audit := s.Spec.Extra["jobType"] == "audit"
+	done, checked := "copied", "every file verified by CRC64"
+	if audit {
+		done, checked = "match", "auditMode "+s.Spec.Extra["auditMode"]
+	}
 	fmt.Fprintf(w, "job %s: %s\n", name, s.State)
-	fmt.Fprintf(w, "  files  %d copied, %d skipped, %d failed, of %d\n", c.FilesDone-c.FilesSkipped, c.FilesSkipped, c.FilesFailed, c.FilesTotal)
+	fmt.Fprintf(w, "  files  %d %s, %d skipped, %d failed, of %d\n", c.FilesDone-c.FilesSkipped, done, c.FilesSkipped, c.FilesFailed, c.FilesTotal)
+	if c.FilesExcluded > 0 || c.FilesUnchanged > 0 || c.FilesDeleted > 0 {
+		fmt.Fprintf(w, "  also   %d excluded by filters, %d unchanged, %d deleted (mirror)\n", c.FilesExcluded, c.FilesUnchanged, c.FilesDeleted)
+	}
 	if took > 0 {
 		rate := float64(c.BytesDone-c.BytesSkipped) / took.Seconds()
-		fmt.Fprintf(w, "  bytes  %s in %s (%s/s), every file verified by CRC64\n", humanBytes(float64(c.BytesDone)), took.Round(10*time.Millisecond), humanBytes(rate))
+		fmt.Fprintf(w, "  bytes  %s in %s (%s/s), %s\n", humanBytes(float64(c.BytesDone)), took.Round(10*time.Millisecond), humanBytes(rate), checked)
 	} else {
 		fmt.Fprintf(w, "  bytes  %s\n", humanBytes(float64(c.BytesDone)))
 	}

@@ -140,7 +140,24 @@ func Compare(ctx context.Context, src, dst store.Store, opt Options, report func
 			default:
 				c.Source++
 				c.Dest++
-				if reason := Quick(opt.Mode, s, d); reason != "" {
+				if reason := Quick(opt.Mode, s, d); reason != "" && opt.Mode == General && s.Size == d.Size {
+					// A listing may give an object's upload time, not the
+					// mtime ferry kept in its metadata: ask each side.
+					s, d := s, d
+					work.Go(func() error {
+						s2, err1 := src.Stat(ctx, s.Key)
+						d2, err2 := dst.Stat(ctx, d.Key)
+						if err1 == nil && err2 == nil {
+							reason = Quick(opt.Mode, s2, d2)
+						}
+						if reason != "" {
+							emit(Diff{Different, s.Key, reason})
+						} else {
+							matched()
+						}
+						return nil
+					})
+				} else if reason != "" {
 					emit(Diff{Different, s.Key, reason})
 				} else if opt.Mode == Detailed {
 					s, d := s, d
