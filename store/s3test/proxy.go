@@ -51,7 +51,9 @@ func Kind(r *http.Request) string {
 	q := r.URL.Query()
 	_, uploads := q["uploads"]
 	hasUpload := q.Get("uploadId") != ""
-	isObject := strings.Contains(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	// /bucket/key is an object; /bucket and /bucket/ are the bucket.
+	_, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	isObject := key != ""
 	switch r.Method {
 	case http.MethodGet:
 		switch {
