@@ -1,0 +1,155 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+
+	"ferry/master"
+	pb "ferry/proto"
+	"ferry/store"
+)
+
+// simWorkers is how many workers BenchmarkDispatch simulates.
+const simWorkers = 100
+
+// BenchmarkDispatch measures how many tasks one master hands out and takes
+// back per second: 100 simulated workers, each on its own TLS connection
+// with the master's token, loop Lease (one task) then Complete (all entries
+// succeeded), as deployed workers do, against a real master whose bbolt
+// and audit directories are in a temporary directory. One op is one
+// lease-and-complete cycle; cycles/s is the figure issue 6 sets a target
+// for (2,000). The tasks (one entry each) are scanned from a synthetic
+// source before the timer starts. The -audit variant also sends each
+// task's audit record (Tracker.Report) between the two calls.
+func BenchmarkDispatch(b *testing.B) {
+	for _, loc := range locations {
+		b.Run(loc.name, func(b *testing.B) { benchDispatch(b, loc, false) })
+	}
+	b.Run("shm-audit", func(b *testing.B) { benchDispatch(b, locations[1], true) })
+}
+
+func benchDispatch(b *testing.B, loc location, audit bool) {
+	b.StopTimer()
+	dir := loc.dir(b)
+	n := b.N
+	m, err := master.Open(master.Config{Dir: dir, LeaseDur: time.Minute,
+		OpenSource: func(master.Spec) (store.Store, error) { return synthetic{n: n}, nil }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	token, err := master.LoadOrCreateToken(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cert, key, err := master.LoadOrCreateCert(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	creds, err := master.ServerTLS(cert, key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); m.Serve(ctx, lis, token, nil, creds) }()
+	go func() { defer wg.Done(); m.Run(ctx) }()
+	var conns []*grpc.ClientConn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+		cancel()
+		wg.Wait()
+		if err := m.Close(); err != nil {
+			b.Error(err)
+		}
+	}()
+	const job = "dispatch"
+	if err := m.Submit(ctx, master.Spec{Name: job, SrcType: "local", SrcPrefix: "/synthetic", DestType: "local",
+		DestPrefix: "/synthetic-dest", CountLimit: 1}); err != nil {
+		b.Fatal(err)
+	}
+	waitScan(b, m, job, 30*time.Minute)
+
+	type sim struct {
+		id string
+		mc pb.MasterClient
+		tc pb.TrackerClient
+	}
+	sims := make([]sim, simWorkers)
+	for i := range sims {
+		c, err := master.DialPinned(lis.Addr().String(), token, cert)
+		if err != nil {
+			b.Fatal(err)
+		}
+		conns = append(conns, c)
+		sims[i] = sim{id: fmt.Sprintf("sim%03d", i), mc: pb.NewMasterClient(c), tc: pb.NewTrackerClient(c)}
+		if _, err := sims[i].mc.Register(ctx, &pb.RegisterRequest{WorkerId: sims[i].id, Host: "bench", Threads: 16}); err != nil {
+			b.Fatal(err)
+		}
+	}
+
+	var tickets atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	b.StartTimer()
+	start := time.Now()
+	for _, s := range sims {
+		g.Go(func() error {
+			for tickets.Add(1) <= int64(n) {
+				r, err := s.mc.Lease(gctx, &pb.LeaseRequest{WorkerId: s.id, MaxTasks: 1})
+				if err != nil {
+					return fmt.Errorf("lease: %w", err)
+				}
+				if len(r.Tasks) != 1 {
+					return fmt.Errorf("lease: got %d tasks, want 1", len(r.Tasks))
+				}
+				t := r.Tasks[0]
+				ref := &pb.LeaseRef{Job: t.Job, TaskId: t.TaskId, LeaseId: t.LeaseId}
+				now := time.Now().UnixMilli()
+				if audit {
+					recs := make([]*pb.AuditRecord, len(t.Entries))
+					for i, e := range t.Entries {
+						recs[i] = &pb.AuditRecord{TimeUnixMs: now, Result: pb.Result_RESULT_OK, Size: e.Size,
+							Crc64: 0x1234567890abcdef, HasCrc: true, Key: e.Key}
+					}
+					_, err := s.tc.Report(gctx, &pb.ReportRequest{WorkerId: s.id, BytesCopied: 4096,
+						Audits: []*pb.AuditBatch{{Lease: ref, Records: recs}}})
+					if err != nil {
+						return fmt.Errorf("report: %w", err)
+					}
+				}
+				if _, err := s.mc.Complete(gctx, &pb.CompleteRequest{WorkerId: s.id, Lease: ref, StartedUnixMs: now}); err != nil {
+					return fmt.Errorf("complete: %w", err)
+				}
+			}
+			return nil
+		})
+	}
+	err = g.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "cycles/s")
+	j, err := m.DB().Job(job)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if j.Counters.FilesDone != int64(n) || j.State != master.StateSucceed {
+		b.Fatalf("after %d cycles: state %s, %d files done", n, j.State, j.Counters.FilesDone)
+	}
+}

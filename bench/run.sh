@@ -1,0 +1,419 @@
+#!/usr/bin/env bash
+# bench/run.sh: ferry against `cp -r` and `rclone copy` (issue 6).
+#
+# Generates the workloads (deterministically, with bench/cmd/gen; reused
+# across runs), runs every tool of a workload in the same run, alternating
+# the order each round, N times, and prints a markdown table of medians and
+# ratios with the exact commands. Everything (sources, destinations,
+# ferry's workdir, the S3 server's objects) is on tmpfs (/dev/shm) unless
+# --disk. See bench/RESULTS.md for a run on the reference machine.
+#
+#   bench/run.sh                      # every workload, 5 runs each, tmpfs
+#   bench/run.sh --only small,large -n 5
+#   bench/run.sh --quick              # small sets, 1 run: a smoke test
+#   bench/run.sh --disk               # on disk (bench/out/disk); every timed command ends in `sync`
+#   bench/run.sh --profile            # also a CPU profile of `ferry run` on small (pprof -top)
+#
+# Workloads: small (20,000 x 4 KiB in 200 dirs), large (8 x 256 MiB),
+# s3 (small and large, local -> S3 server on loopback -> local), scan
+# (1,000,000 empty files in 1,000 dirs: master scan time and peak RSS),
+# dispatch (Go benchmark: lease+complete cycles/s, 100 workers over gRPC),
+# scale (Go test: 1, 2, 4 workers in network namespaces shaped to
+# 200 Mbit/s each; needs root, ip, tc, sshd).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+N=5
+DISK=0
+QUICK=0
+PROFILE=0
+ONLY=small,large,s3,scan,dispatch,scale
+ROOT=
+OUT=
+
+usage() {
+	sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+	cat <<EOF
+Options:
+  -n N            runs per tool (default 5; --quick: 1)
+  --only LIST     comma-separated workloads (default $ONLY)
+  --quick         fewer files and 1 run, to check that everything works
+  --disk          run on disk instead of tmpfs; timed commands end in sync
+  --profile       CPU profile of ferry run on the small workload
+  --root DIR      working directory (default /dev/shm/ferry-bench, --disk: bench/out/disk)
+  --out FILE      also write the report there (default ROOT/report.md)
+EOF
+}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	-n) N=$2; shift 2 ;;
+	-n*) N=${1#-n}; shift ;;
+	--only) ONLY=$2; shift 2 ;;
+	--only=*) ONLY=${1#--only=}; shift ;;
+	--quick) QUICK=1; shift ;;
+	--disk) DISK=1; shift ;;
+	--profile) PROFILE=1; shift ;;
+	--root) ROOT=$2; shift 2 ;;
+	--out) OUT=$2; shift 2 ;;
+	-h|--help) usage; exit 0 ;;
+	*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+	esac
+done
+[ "$QUICK" = 1 ] && [ "$N" = 5 ] && N=1
+case $N in ''|*[!0-9]*|0) echo "run.sh: -n wants a positive number" >&2; exit 2 ;; esac
+if [ -z "$ROOT" ]; then
+	if [ "$DISK" = 1 ]; then ROOT=$REPO/bench/out/disk; else ROOT=/dev/shm/ferry-bench; fi
+fi
+OUT=${OUT:-$ROOT/report.md}
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+want() { case ",$ONLY," in *,"$1",*) return 0 ;; esac; return 1; }
+
+# Workload sizes.
+if [ "$QUICK" = 1 ]; then
+	SMALL_FILES=2000 SMALL_DIRS=20 LARGE_FILES=4 LARGE_SIZE=$((16 << 20))
+	SCAN_FILES=20000 SCAN_DIRS=20 DISPATCH_CYCLES=300 SCALE_MB=96
+else
+	SMALL_FILES=20000 SMALL_DIRS=200 LARGE_FILES=8 LARGE_SIZE=$((256 << 20))
+	SCAN_FILES=1000000 SCAN_DIRS=1000 DISPATCH_CYCLES=4000 SCALE_MB=768
+fi
+SMALL_SIZE=4096
+
+mkdir -p "$ROOT"/{bin,data,dst,logs,ferry}
+ROOT=$(cd "$ROOT" && pwd)
+BIN=$ROOT/bin DATA=$ROOT/data DST=$ROOT/dst LOGS=$ROOT/logs
+
+log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+
+# ---- space -----------------------------------------------------------------
+
+# What the selected workloads hold at once on ROOT's file system (each
+# source and one destination) and in memory: the S3 server keeps objects in
+# RAM, and gofakes3 held about five times the large set at its peak (parts,
+# assembled objects and garbage not yet collected) on the reference run.
+need_fs=$((64 << 20))
+small_bytes=$((SMALL_FILES * (SMALL_SIZE + 4096)))
+large_bytes=$((LARGE_FILES * LARGE_SIZE))
+{ want small || want s3; } && need_fs=$((need_fs + 2 * small_bytes))
+{ want large || want s3; } && need_fs=$((need_fs + 2 * large_bytes))
+want scan && need_fs=$((need_fs + SCAN_FILES * 1024))
+need_mem=0
+want s3 && need_mem=$((5 * large_bytes + 2 * small_bytes))
+avail_fs=$(($(df -Pk "$ROOT" | awk 'NR==2{print $4}') * 1024))
+avail_mem=$(($(awk '/^MemAvailable:/{print $2}' /proc/meminfo) * 1024))
+have_data=$(du -sk "$DATA" 2>/dev/null | awk '{printf "%d", $1 * 1024}')
+gib() { awk -v b="$1" 'BEGIN{printf "%.1f GiB", b / 1073741824}'; }
+if [ $((avail_fs + have_data)) -lt "$need_fs" ]; then
+	die "$ROOT has $(gib "$avail_fs") free (+$(gib "$have_data") of generated data), the workloads need $(gib "$need_fs"); free some or use --root / --only"
+fi
+if [ "$DISK" = 0 ] && [ "$avail_mem" -lt $((need_fs - have_data + need_mem)) ]; then
+	die "$(gib "$avail_mem") of memory available; tmpfs data and the S3 server need about $(gib $((need_fs - have_data + need_mem)))"
+fi
+if want scan && [ ! -e "$DATA/scan.stamp" ] && [ "$(df -Pi "$ROOT" | awk 'NR==2{print $4}')" -lt "$SCAN_FILES" ] 2>/dev/null; then
+	die "$ROOT has fewer free inodes than the scan workload's $SCAN_FILES files"
+fi
+
+# ---- build -----------------------------------------------------------------
+
+log "building ferry and the bench tools into $BIN"
+(cd "$REPO" && go build -o "$BIN/ferry" ./cmd/ferry &&
+	go build -o "$BIN/" ./bench/cmd/gen ./bench/cmd/s3server ./bench/cmd/scan ./bench/cmd/ferryprof) ||
+	die "go build"
+FERRY_VERSION=$("$BIN/ferry" version)
+GIT_REV=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$REPO" diff --quiet HEAD 2>/dev/null || GIT_REV="$GIT_REV+dirty"
+RCLONE_VERSION=$(rclone version 2>/dev/null | head -1)
+CP_VERSION=$(cp --version | head -1)
+
+# ---- timing ----------------------------------------------------------------
+
+SYNC=
+[ "$DISK" = 1 ] && SYNC=" && sync"
+
+# timeit LOG CMD: runs CMD (a shell command line) and prints its wall time in
+# seconds; in --disk mode the timed command ends in sync.
+timeit() {
+	local logf=$1 cmd=$2 t0 t1
+	t0=$EPOCHREALTIME
+	if ! bash -c "$cmd$SYNC" >"$logf" 2>&1; then
+		log "command failed: $cmd"
+		tail -20 "$logf" >&2
+		return 1
+	fi
+	t1=$EPOCHREALTIME
+	awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}'
+}
+
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END{if (NR%2) print v[(NR+1)/2]; else printf "%.3f\n", (v[NR/2]+v[NR/2+1])/2}'; }
+
+# Results: one row per workload and tool.
+ROWS=()     # "workload|tool|median|runs|files|bytes|command"
+EXTRA=()    # free-form rows (scan, dispatch, scale)
+NOTES=()
+
+# bench WORKLOAD FILES BYTES CHECK TOOL... : each TOOL is "name|prep|command",
+# prep (untimed) clears the destination; CHECK (untimed, may be empty)
+# prints the number of files that landed, compared with FILES.
+bench() {
+	local wl=$1 files=$2 bytes=$3 check=$4
+	shift 4
+	local tools=("$@") k=${#@} round i idx name prep cmd t got
+	declare -A runs=()
+	for ((round = 0; round < N; round++)); do
+		for ((i = 0; i < k; i++)); do
+			idx=$(((round + i) % k))
+			IFS='|' read -r name prep cmd <<<"${tools[$idx]}"
+			bash -c "$prep" >/dev/null 2>&1 || die "$wl/$name: prep: $prep"
+			[ "$DISK" = 1 ] && sync
+			t=$(timeit "$LOGS/$wl-$name-$round.log" "$cmd") || die "$wl/$name run $((round + 1))"
+			if [ -n "$check" ]; then
+				got=$(bash -c "${check//@TOOL@/$name}")
+				[ "$got" = "$files" ] || die "$wl/$name: $got files landed, want $files (log: $LOGS/$wl-$name-$round.log)"
+			fi
+			runs[$name]="${runs[$name]:-} $t"
+			log "$wl $name run $((round + 1))/$N: ${t}s"
+		done
+	done
+	for ((i = 0; i < k; i++)); do
+		IFS='|' read -r name prep cmd <<<"${tools[$i]}"
+		ROWS+=("$wl|$name|$(echo "${runs[$name]}" | median)|${runs[$name]# }|$files|$bytes|$cmd")
+	done
+}
+
+count_files() { echo "find '$1' -type f | wc -l"; }
+
+# ---- ferry homes -----------------------------------------------------------
+
+# ferry_home NAME KEY=VALUE...: a home with a default sys.properties (only
+# workingDir set) and NAME.cfg holding the given job keys; ferry's
+# verification stays at its defaults (CRC64 of every byte read against what
+# landed, source size/mtime re-check, isAuditAfterImport=true general).
+ferry_home() {
+	local name=$1 h=$ROOT/ferry/$1
+	shift
+	mkdir -p "$h/conf"
+	printf 'workingDir=%s\n' "$h/workdir" >"$h/conf/sys.properties"
+	{
+		printf 'jobName=%s\n' "$name"
+		printf '%s\n' "$@"
+	} >"$h/$name.cfg"
+	echo "$h"
+}
+ferry_cmd() { echo "$BIN/ferry --home $1 run $1/$2.cfg"; }
+ferry_prep() { echo "rm -rf $1/workdir $2"; }
+
+# ---- generation --------------------------------------------------------------
+
+gen() { # name files dirs size
+	log "generating $1: $2 files of $4 bytes in $3 dirs (reused when already there)"
+	"$BIN/gen" -out "$DATA/$1" -files "$2" -dirs "$3" -size "$4" -seed 1 || die "gen $1"
+}
+want small || want s3 && gen small $SMALL_FILES $SMALL_DIRS $SMALL_SIZE
+want large || want s3 && gen large $LARGE_FILES 1 $LARGE_SIZE
+want scan && gen scan $SCAN_FILES $SCAN_DIRS 0
+[ "$DISK" = 1 ] && sync
+
+# ---- local workloads ---------------------------------------------------------
+
+local_workload() { # name files size rclone-flags
+	local wl=$1 files=$2 bytes=$3 rflags=$4 h d
+	h=$(ferry_home "$wl" srcType=local "srcPrefix=$DATA/$wl/" destType=local "destPrefix=$DST/$wl-ferry/")
+	d=$DST/$wl
+	bench "$wl" "$files" "$bytes" "$(count_files "$DST/$wl-@TOOL@")" \
+		"cp|rm -rf $d-cp|cp -r $DATA/$wl $d-cp" \
+		"rclone|rm -rf $d-rclone|rclone copy $rflags $DATA/$wl $d-rclone" \
+		"ferry|$(ferry_prep "$h" "$d-ferry")|$(ferry_cmd "$h" "$wl")"
+	rm -rf "$d"-cp "$d"-rclone "$d"-ferry "$h/workdir"
+}
+
+if want small; then
+	local_workload small $SMALL_FILES $((SMALL_FILES * SMALL_SIZE)) "--transfers 16 --checkers 16"
+fi
+if want large; then
+	local_workload large $LARGE_FILES $((LARGE_FILES * LARGE_SIZE)) "--transfers 4"
+fi
+
+# ---- s3 --------------------------------------------------------------------
+
+S3PID=
+stop_s3() { [ -n "$S3PID" ] && kill "$S3PID" 2>/dev/null && wait "$S3PID" 2>/dev/null; S3PID=; }
+trap stop_s3 EXIT
+
+if want s3; then
+	rm -f "$ROOT/s3.addr"
+	"$BIN/s3server" -addr 127.0.0.1:0 -addr-file "$ROOT/s3.addr" -buckets bench >"$LOGS/s3server.log" 2>&1 &
+	S3PID=$!
+	for _ in $(seq 100); do [ -s "$ROOT/s3.addr" ] && break; sleep 0.05; done
+	[ -s "$ROOT/s3.addr" ] || die "s3server did not start (see $LOGS/s3server.log)"
+	S3=$(cat "$ROOT/s3.addr")
+	log "s3server (gofakes3, in memory) on $S3"
+	# rclone's remote "bs3", from the environment; Debian's rclone 1.60
+	# refuses S3 remotes while AWS_CA_BUNDLE is set.
+	export RCLONE_CONFIG_BS3_TYPE=s3 RCLONE_CONFIG_BS3_PROVIDER=Other RCLONE_CONFIG_BS3_ENDPOINT=http://$S3 \
+		RCLONE_CONFIG_BS3_ACCESS_KEY_ID=benchkey RCLONE_CONFIG_BS3_SECRET_ACCESS_KEY=benchsecret \
+		RCLONE_CONFIG_BS3_REGION=us-east-1 RCLONE_CONFIG_BS3_FORCE_PATH_STYLE=true
+	RC="env -u AWS_CA_BUNDLE rclone"
+	s3keys() { # role prefix
+		printf '%s\n' "${1}Domain=http://$S3" "${1}Bucket=bench" "${1}Prefix=$2" "${1}AccessKey=benchkey" \
+			"${1}SecretKey=benchsecret" "${1}Region=us-east-1" "${1}PathStyle=true"
+	}
+	for set in small large; do
+		if [ $set = small ]; then
+			files=$SMALL_FILES bytes=$((SMALL_FILES * SMALL_SIZE)) rflags="--transfers 16 --checkers 16"
+		else
+			# ferry's multipart defaults: 50m parts, 3 per file; rclone gets the same.
+			files=$LARGE_FILES bytes=$((LARGE_FILES * LARGE_SIZE)) rflags="--transfers 8 --checkers 16 --s3-chunk-size 50M --s3-upload-concurrency 3"
+		fi
+		# Up: local -> S3. Each tool's prefix is emptied before its run.
+		mapfile -t keys < <(echo srcType=local "srcPrefix=$DATA/$set/" destType=s3 | tr ' ' '\n'; s3keys dest "up/$set-ferry/")
+		h=$(ferry_home "s3up-$set" "${keys[@]}")
+		bench "s3-up-$set" "$files" "$bytes" "" \
+			"rclone|$RC purge bs3:bench/up/$set-rclone; true|$RC copy $rflags $DATA/$set bs3:bench/up/$set-rclone" \
+			"ferry|$RC purge bs3:bench/up/$set-ferry; $(ferry_prep "$h" ""); true|$(ferry_cmd "$h" "s3up-$set")"
+		n=$($RC size bs3:bench/up/$set-ferry 2>/dev/null | awk '/Total objects/{gsub(/[()]/,"",$4); print $4}')
+		[ "$n" = "$files" ] || die "s3-up-$set: $n objects under up/$set-ferry, want $files"
+		$RC purge bs3:bench/up/$set-rclone >/dev/null 2>&1 || true
+		$RC purge bs3:bench/up/$set-ferry >/dev/null 2>&1 || true
+		rm -rf "$h/workdir"
+		# Down: S3 -> local, from objects put there by rclone (untimed).
+		log "loading $set into the S3 server"
+		$RC copy $rflags "$DATA/$set" "bs3:bench/data/$set" >"$LOGS/s3-load-$set.log" 2>&1 || die "load $set"
+		mapfile -t keys < <(s3keys src "data/$set/"; echo destType=local "destPrefix=$DST/s3down-$set-ferry/" | tr ' ' '\n'; echo srcType=s3)
+		h=$(ferry_home "s3down-$set" "${keys[@]}")
+		d=$DST/s3down-$set
+		bench "s3-down-$set" "$files" "$bytes" "$(count_files "$d-@TOOL@")" \
+			"rclone|rm -rf $d-rclone|$RC copy $rflags bs3:bench/data/$set $d-rclone" \
+			"ferry|$(ferry_prep "$h" "$d-ferry")|$(ferry_cmd "$h" "s3down-$set")"
+		$RC purge "bs3:bench/data/$set" >/dev/null 2>&1 || true
+		rm -rf "$d"-rclone "$d"-ferry "$h/workdir"
+	done
+	stop_s3
+fi
+
+# ---- profile ---------------------------------------------------------------
+
+if [ "$PROFILE" = 1 ]; then
+	[ -d "$DATA/small" ] || gen small $SMALL_FILES $SMALL_DIRS $SMALL_SIZE
+	h=$(ferry_home small-prof srcType=local "srcPrefix=$DATA/small/" destType=local "destPrefix=$DST/small-prof/")
+	rm -rf "$h/workdir" "$DST/small-prof"
+	log "CPU profile of ferry run on small"
+	FERRY_CPUPROFILE=$ROOT/ferry-small.cpu.pprof FERRY_BLOCKPROFILE=$ROOT/ferry-small.block.pprof \
+		"$BIN/ferryprof" --home "$h" run "$h/small-prof.cfg" >"$LOGS/profile.log" 2>&1 || die "profiled run"
+	(cd "$REPO" && go tool pprof -top -nodecount=30 "$BIN/ferryprof" "$ROOT/ferry-small.cpu.pprof") >"$ROOT/ferry-small.cpu.top" 2>&1
+	(cd "$REPO" && go tool pprof -top -cum -nodecount=40 "$BIN/ferryprof" "$ROOT/ferry-small.cpu.pprof") >"$ROOT/ferry-small.cpu.cum" 2>&1
+	rm -rf "$h/workdir" "$DST/small-prof"
+	NOTES+=("CPU profile of \`ferry run\` on small: $ROOT/ferry-small.cpu.pprof (top: $ROOT/ferry-small.cpu.top, cumulative: $ROOT/ferry-small.cpu.cum)")
+fi
+
+# ---- scan --------------------------------------------------------------------
+
+if want scan; then
+	secs=() rss=()
+	for ((round = 0; round < N; round++)); do
+		[ "$DISK" = 1 ] && sync
+		out=$(/usr/bin/time -f 'maxrss_kib=%M' "$BIN/scan" -src "$DATA/scan" -workdir "$ROOT/ferry/scan-master" 2>&1) ||
+			die "scan: $out"
+		s=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$out")
+		m=$(sed -n 's/.*maxrss_kib=\([0-9]*\).*/\1/p' <<<"$out")
+		e=$(sed -n 's/.*entries=\([0-9]*\).*/\1/p' <<<"$out")
+		[ "$e" = "$SCAN_FILES" ] || die "scan: $e entries, want $SCAN_FILES: $out"
+		secs+=("$s") rss+=("$m")
+		log "scan run $((round + 1))/$N: ${s}s, peak RSS $((m / 1024)) MiB"
+	done
+	rm -rf "$ROOT/ferry/scan-master"
+	s=$(echo "${secs[*]}" | median)
+	m=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
+	EXTRA+=("scan|ferry master|$s s (runs: ${secs[*]})|$(awk -v n="$SCAN_FILES" -v s="$s" 'BEGIN{printf "%.0f entries/s", n / s}'); peak RSS $((m / 1024)) MiB (max of runs, \`/usr/bin/time\` %M)|under 30 s, under 200 MiB|\`/usr/bin/time -f %M $BIN/scan -src $DATA/scan -workdir $ROOT/ferry/scan-master\`")
+fi
+
+# ---- dispatch ----------------------------------------------------------------
+
+if want dispatch; then
+	log "dispatch: go test -bench Dispatch ($DISPATCH_CYCLES cycles, $N times)"
+	cmd="TMPDIR=/tmp go test -run '^\$' -bench 'Dispatch' -benchtime ${DISPATCH_CYCLES}x -count $N ./bench/"
+	(cd "$REPO" && bash -c "$cmd") >"$LOGS/dispatch.log" 2>&1 || { tail -20 "$LOGS/dispatch.log" >&2; die "dispatch benchmark"; }
+	for v in tmpdir shm shm-audit; do
+		vals=$(awk -v v="^BenchmarkDispatch/$v(-[0-9]+)?\$" '$1 ~ v {for (i = 1; i < NF; i++) if ($(i+1) == "cycles/s") print $i}' "$LOGS/dispatch.log" | tr '\n' ' ')
+		[ -n "$vals" ] || continue
+		where="bbolt in /tmp"
+		[ "$v" != tmpdir ] && where="bbolt in /dev/shm"
+		[ "$v" = shm-audit ] && where="$where, plus one audit Report per task"
+		EXTRA+=("dispatch ($v)|ferry master, 100 workers|$(echo "$vals" | median) cycles/s (runs: ${vals% })|$where|at least 2,000 cycles/s|\`$cmd\`")
+	done
+fi
+
+# ---- scale -------------------------------------------------------------------
+
+if want scale; then
+	if [ "$(id -u)" != 0 ] || ! command -v tc >/dev/null || ! command -v ip >/dev/null || [ ! -x /usr/sbin/sshd ]; then
+		NOTES+=("scale: skipped (needs root, ip, tc and /usr/sbin/sshd)")
+		log "scale: skipped (needs root, ip, tc, sshd)"
+	else
+		log "scale: 1, 2, 4 workers in network namespaces, 200 Mbit/s each ($SCALE_MB MB)"
+		cmd="FERRY_BENCH_SCALE=1 FERRY_BENCH_SCALE_MB=$SCALE_MB FERRY_BENCH_ROOT=$ROOT/scale go test -run '^TestScale\$' -v -timeout 60m ./bench/"
+		(cd "$REPO" && bash -c "$cmd") >"$LOGS/scale.log" 2>&1 || { tail -30 "$LOGS/scale.log" >&2; die "scale test"; }
+		one=
+		while read -r w s mbs; do
+			[ -z "$one" ] && one=$mbs
+			EXTRA+=("scale ($w worker$([ "$w" = 1 ] || echo s))|ferry, master + workers|$s s, $mbs MB/s|$(awk -v a="$mbs" -v b="$one" 'BEGIN{printf "%.2fx one worker", a / b}')|4 workers at least 3.6x one|\`$cmd\`")
+		done < <(sed -n 's/.*SCALE workers=\([0-9]*\) seconds=\([0-9.]*\) MBps=\([0-9.]*\).*/\1 \2 \3/p' "$LOGS/scale.log")
+		grep -q '^SCALE-NOTE' "$LOGS/scale.log" && NOTES+=("scale: $(grep -m1 '^SCALE-NOTE' "$LOGS/scale.log" | sed 's/^SCALE-NOTE //')")
+		rm -rf "$ROOT/scale"
+	fi
+fi
+
+# ---- report ------------------------------------------------------------------
+
+report() {
+	local mode="tmpfs ($ROOT)"
+	[ "$DISK" = 1 ] && mode="disk ($ROOT), every timed command followed by sync"
+	echo "## ferry benchmarks, $(date '+%Y-%m-%d %H:%M %Z')"
+	echo
+	echo "- machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr); load average (1, 5, 15 min) at the start: $LOAD_START, at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "- storage: $mode; runs per tool: $N$([ "$QUICK" = 1 ] && echo ' (--quick: reduced workloads)'), order rotated each round"
+	echo "- ferry: $FERRY_VERSION (git $GIT_REV), default settings, **verification on**: CRC64 of every byte read compared with what landed, source size/mtime re-checked, isAuditAfterImport=true (auditMode=general), one syncfs per task"
+	echo "- peers: $CP_VERSION; $RCLONE_VERSION"
+	echo
+	echo "| workload | tool | median s | runs (s) | files/s | MB/s | time vs cp | speed vs rclone | command |"
+	echo "|---|---|---:|---|---:|---:|---:|---:|---|"
+	local row wl tool med runs files bytes cmd cpt rct vcp vrc
+	for row in "${ROWS[@]}"; do
+		IFS='|' read -r wl tool med runs files bytes cmd <<<"$row"
+		cpt= rct=
+		for r in "${ROWS[@]}"; do
+			IFS='|' read -r w2 t2 m2 _ <<<"$r"
+			[ "$w2" = "$wl" ] && [ "$t2" = cp ] && cpt=$m2
+			[ "$w2" = "$wl" ] && [ "$t2" = rclone ] && rct=$m2
+		done
+		vcp=- vrc=-
+		[ -n "$cpt" ] && vcp=$(awk -v a="$med" -v b="$cpt" 'BEGIN{printf "%.2fx", a / b}')
+		[ -n "$rct" ] && vrc=$(awk -v a="$med" -v b="$rct" 'BEGIN{printf "%.2fx", b / a}')
+		local label=$tool
+		[ "$tool" = ferry ] && label="ferry (verify on)"
+		awk -v wl="$wl" -v tool="$label" -v med="$med" -v runs="$runs" -v f="$files" -v b="$bytes" -v vcp="$vcp" -v vrc="$vrc" -v cmd="$cmd" \
+			'BEGIN{fps = f / med; ff = fps >= 100 ? sprintf("%.0f", fps) : sprintf("%.2f", fps)
+			printf "| %s | %s | %.2f | %s | %s | %.1f | %s | %s | `%s` |\n", wl, tool, med, runs, ff, b / 1e6 / med, vcp, vrc, cmd}'
+	done
+	echo
+	echo "\"time vs cp\" is the tool's median time over cp's (issue 6: ferry within 1.25x on small, under 1x on large); \"speed vs rclone\" is rclone's median time over the tool's (ferry at least 2x on small, 4x on large, 1.5x on s3)."
+	if [ "${#EXTRA[@]}" -gt 0 ]; then
+		echo
+		echo "| workload | what | measured | detail | target | command |"
+		echo "|---|---|---|---|---|---|"
+		for row in "${EXTRA[@]}"; do
+			IFS='|' read -r a b c d e f <<<"$row"
+			echo "| $a | $b | $c | $d | $e | $f |"
+		done
+	fi
+	if want s3; then
+		echo
+		echo "S3 server: \`bench/cmd/s3server\` (gofakes3, objects in memory) on 127.0.0.1, one process for both tools. rclone's remote \`bs3\` comes from the environment: RCLONE_CONFIG_BS3_TYPE=s3 RCLONE_CONFIG_BS3_PROVIDER=Other RCLONE_CONFIG_BS3_ENDPOINT=http://127.0.0.1:PORT RCLONE_CONFIG_BS3_ACCESS_KEY_ID=benchkey RCLONE_CONFIG_BS3_SECRET_ACCESS_KEY=benchsecret RCLONE_CONFIG_BS3_REGION=us-east-1 RCLONE_CONFIG_BS3_FORCE_PATH_STYLE=true. ferry's job files: \`$ROOT/ferry/<job>/<job>.cfg\` (destType/srcType=s3, *Domain, *Bucket=bench, *PathStyle=true). Downloads read objects put there by rclone (untimed)."
+	fi
+	for n in "${NOTES[@]}"; do
+		echo
+		echo "$n"
+	done
+}
+report | tee "$OUT"
+log "report written to $OUT"
