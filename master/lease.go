@@ -383,26 +383,22 @@ func (d *DB) IsCurrent(r LeaseRef) bool {
 	return ok
 }
 
-// Holders returns, for every job with leases out, the workers holding them.
-func (d *DB) Holders() (map[string]map[string]bool, error) {
-	out := make(map[string]map[string]bool)
+// HolderCount returns how many workers hold leases of a job, counting
+// worker as one of them.
+func (d *DB) HolderCount(name, worker string) (int64, error) {
+	ws := map[string]bool{worker: true}
 	err := d.bolt.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bktJobs).ForEachBucket(func(k []byte) error {
-			jt, err := openJob(tx, string(k))
-			if err != nil || jt.job.Counters.Tasks[Dispatched] == 0 {
-				return err
+		jt, err := openJob(tx, name)
+		if err != nil || jt.job.Counters.Tasks[Dispatched] == 0 {
+			return err
+		}
+		return jt.bucket(Dispatched).ForEach(func(k, _ []byte) error {
+			t, err := jt.get(Dispatched, be64(k))
+			if err == nil {
+				ws[t.Worker] = true
 			}
-			ws := make(map[string]bool)
-			err = jt.bucket(Dispatched).ForEach(func(k, _ []byte) error {
-				t, err := jt.get(Dispatched, be64(k))
-				if err == nil {
-					ws[t.Worker] = true
-				}
-				return err
-			})
-			out[string(k)] = ws
 			return err
 		})
 	})
-	return out, err
+	return int64(len(ws)), err
 }

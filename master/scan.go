@@ -19,12 +19,14 @@ import (
 // killed at any moment resumes exactly where the last stored task ended:
 // no entry is lost or put in two tasks. Memory is bounded by one task.
 //
-// Entries the filters exclude are counted, not queued. When the job has an
-// update rule that needs the destination (updateMode other than always,
-// isSkipExistFile, or any round of an incremental job after the first),
-// the scan merges the source listing with the destination's and queues
-// only what is new or changed. A mirror then deletes, within maxDelete,
-// the destination keys the source no longer has.
+// Entries the filters exclude are counted, not queued. The first pass
+// queues every other entry: the worker applies the update rule
+// (isSkipExistFile, updateMode) against the destination as it is when it
+// copies, and records each skip as a SKIP audit line with its reason. Each
+// later round of an incremental job merges the source listing with the
+// destination's and queues only what is new or changed, counting the rest
+// as unchanged. A mirror then deletes, within maxDelete, the destination
+// keys the source no longer has.
 func (m *Master) scan(ctx context.Context, spec Spec) error {
 	job, err := m.db.Job(spec.Name)
 	if err != nil {
@@ -69,7 +71,7 @@ func (m *Master) scan(ctx context.Context, spec Spec) error {
 			counts.Excluded++
 			counts.ExcludedBytes += e.Size
 			return nil
-		case plan.Skip:
+		case plan.Skip: // rounds after the first only
 			counts.Unchanged++
 			counts.UnchangedBytes += e.Size
 			return nil
@@ -87,7 +89,9 @@ func (m *Master) scan(ctx context.Context, spec Spec) error {
 		return nil
 	}
 	m.log.Info("scan", "job", spec.Name, "round", round, "after", job.ScanAfter)
-	needDest := round > 1 || opt.Update != plan.Always || opt.SkipExist
+	// The first pass does not list the destination: its update rule is
+	// the worker's, so that every skip is an audit line.
+	needDest := round > 1
 	if (needDest || opt.Mirror) && m.cfg.OpenDest == nil {
 		return errors.New("this master cannot open destinations (no OpenDest)")
 	}

@@ -115,7 +115,11 @@ func (s *masterServer) Lease(ctx context.Context, r *pb.LeaseRequest) (*pb.Lease
 	}
 	out.Stop = s.m.Stopping()
 	if len(out.Tasks) > 0 {
-		out.Limits = limitsToPB(s.m.WorkerLimits(r.WorkerId))
+		jobs := make([]string, len(out.Tasks))
+		for i, t := range out.Tasks {
+			jobs[i] = t.Job
+		}
+		out.Limits = limitsToPB(s.m.WorkerLimits(r.WorkerId, jobs))
 	}
 	return out, nil
 }
@@ -190,7 +194,11 @@ func (s *trackerServer) Report(ctx context.Context, r *pb.ReportRequest) (*pb.Re
 	if err := s.m.Report(ctx, r.WorkerId, r.BytesCopied, audits, progress); err != nil {
 		return nil, toStatus(err)
 	}
-	return &pb.ReportReply{Stop: s.m.Stopping(), Limits: limitsToPB(s.m.WorkerLimits(r.WorkerId))}, nil
+	jobs := make([]string, 0, len(progress))
+	for _, p := range progress {
+		jobs = append(jobs, p.Job)
+	}
+	return &pb.ReportReply{Stop: s.m.Stopping(), Limits: limitsToPB(s.m.WorkerLimits(r.WorkerId, jobs))}, nil
 }
 
 type controlServer struct {

@@ -95,19 +95,17 @@ func (m *Master) Throttle(ctx context.Context, name string, bytesPerSec int64, r
 	return in.BytesPerSec, err
 }
 
-// WorkerLimits returns, for each job a worker holds leases of, the
-// worker's share of the job's limits: the limit divided by the number of
-// workers holding leases of the job.
-func (m *Master) WorkerLimits(worker string) map[string]Limits {
-	holders, err := m.db.Holders()
-	if err != nil {
-		m.log.Error("limits: read leases", "err", err)
+// WorkerLimits returns the worker's share of each named job's limits: the
+// limit divided by the number of workers holding leases of the job. Jobs
+// without limits cost no lease walk (the lease path stays cheap).
+func (m *Master) WorkerLimits(worker string, jobs []string) map[string]Limits {
+	if len(jobs) == 0 {
 		return nil
 	}
-	var out map[string]Limits
+	out := make(map[string]Limits, len(jobs))
 	now := time.Now()
-	for name, ws := range holders {
-		if !ws[worker] {
+	for _, name := range jobs {
+		if _, done := out[name]; done {
 			continue
 		}
 		j, err := m.db.Job(name)
@@ -115,15 +113,18 @@ func (m *Master) WorkerLimits(worker string) map[string]Limits {
 			continue
 		}
 		l := j.JobLimits(now) // zero too: a lifted limit must reach the worker
-		n := int64(len(ws))
-		if l.BytesPerSec > 0 {
-			l.BytesPerSec = max(1, l.BytesPerSec/n)
-		}
-		if l.RequestsPerSec > 0 {
-			l.RequestsPerSec = max(1, l.RequestsPerSec/n)
-		}
-		if out == nil {
-			out = make(map[string]Limits)
+		if l != (Limits{}) {
+			n, err := m.db.HolderCount(name, worker)
+			if err != nil {
+				m.log.Error("limits: read leases", "job", name, "err", err)
+			}
+			n = max(n, 1)
+			if l.BytesPerSec > 0 {
+				l.BytesPerSec = max(1, l.BytesPerSec/n)
+			}
+			if l.RequestsPerSec > 0 {
+				l.RequestsPerSec = max(1, l.RequestsPerSec/n)
+			}
 		}
 		out[name] = l
 	}
