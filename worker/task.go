@@ -77,25 +77,38 @@ func (w *Worker) runTask(parent context.Context, l master.Lease) {
 		if l.Attempt > 1 {
 			w.cleanTemps(ctx, dst, l)
 		}
+		// A pool of copiers per task (their stacks, once grown, are reused
+		// from entry to entry); the worker-wide semaphore bounds how many
+		// copy at once across tasks.
+		next := make(chan int)
 		var wg sync.WaitGroup
-		for i, e := range l.Entries {
-			select {
-			case w.sem <- struct{}{}:
-			case <-ctx.Done():
-			}
-			if ctx.Err() != nil {
-				break
-			}
+		for range min(w.cfg.Threads, len(l.Entries)) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer func() { <-w.sem }()
-				rec := w.copyEntry(ctx, src, dst, t, e)
-				if ctx.Err() == nil {
-					record(i, rec)
+				for i := range next {
+					select {
+					case w.sem <- struct{}{}:
+					case <-ctx.Done():
+						continue
+					}
+					rec := w.copyEntry(ctx, src, dst, t, l.Entries[i])
+					<-w.sem
+					if ctx.Err() == nil {
+						record(i, rec)
+					}
 				}
 			}()
 		}
+	feed:
+		for i := range l.Entries {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				break feed
+			}
+		}
+		close(next)
 		wg.Wait()
 		if ctx.Err() == nil {
 			if s, ok := dst.(store.Syncer); ok {
