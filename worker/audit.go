@@ -33,6 +33,9 @@ func (w *Worker) auditEntry(ctx context.Context, src, dst store.Store, t *runnin
 	if e.Kind != store.File {
 		return tracker.Record{Time: time.Now(), Result: tracker.Skip, Key: e.Key, Detail: e.Detail}
 	}
+	if err := w.limits.waitRequest(ctx, t.lease.Job); err != nil {
+		return failRecord(e, ReadError, err)
+	}
 	s, err := src.Stat(ctx, e.Key)
 	if err != nil {
 		return failRecord(e, sourceCode(err), err)
@@ -47,6 +50,9 @@ func (w *Worker) auditEntry(ctx context.Context, src, dst store.Store, t *runnin
 // check compares source entry s with what the destination holds.
 func (w *Worker) check(ctx context.Context, src, dst store.Store, t *running, s store.Entry) tracker.Record {
 	mode := auditMode(t.lease.Spec.Extra)
+	if err := w.limits.waitRequest(ctx, t.lease.Job); err != nil {
+		return failRecord(s, ReadError, err)
+	}
 	d, err := dst.Stat(ctx, s.Key)
 	if err != nil {
 		if errorsIsNotExist(err) {

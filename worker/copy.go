@@ -162,6 +162,9 @@ func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, 
 		}
 		return failRecord(e, code, err)
 	}
+	if err := w.limits.waitRequest(ctx, job); err != nil {
+		return failRecord(e, ReadError, err)
+	}
 	after, err := src.Stat(ctx, e.Key)
 	switch {
 	case err != nil:
