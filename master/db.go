@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -26,6 +27,20 @@ type DB struct {
 	bolt     *bolt.DB
 	leaseDur time.Duration
 	now      func() time.Time
+	writers  atomic.Int32 // write transactions wanted or running
+}
+
+// write runs fn in a write transaction. While other writes are waiting,
+// it joins them in one batched commit (one fsync for many workers' leases
+// and completions); alone, it commits at once. fn may run more than once
+// (bbolt reruns a batch's functions alone when one fails), so it must not
+// act outside the transaction before it succeeds.
+func (d *DB) write(fn func(*bolt.Tx) error) error {
+	defer d.writers.Add(-1)
+	if d.writers.Add(1) > 1 {
+		return d.bolt.Batch(fn)
+	}
+	return d.bolt.Update(fn)
 }
 
 var (
@@ -207,7 +222,7 @@ func (jt *jobTx) finish(now time.Time) {
 
 // update runs fn on job name in one write transaction and saves the job.
 func (d *DB) update(name string, fn func(jt *jobTx) error) error {
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.write(func(tx *bolt.Tx) error {
 		jt, err := openJob(tx, name)
 		if err != nil {
 			return err

@@ -20,7 +20,8 @@ import (
 // starting after the job named after.
 func (d *DB) LeaseTasks(worker string, max int, after string) ([]Lease, error) {
 	var out []Lease
-	err := d.bolt.Update(func(tx *bolt.Tx) error {
+	err := d.write(func(tx *bolt.Tx) error {
+		out = out[:0] // a batched transaction may run again
 		root := tx.Bucket(bktJobs)
 		var names []string
 		err := root.ForEachBucket(func(k []byte) error {
@@ -104,7 +105,7 @@ func be64(k []byte) uint64 {
 // that are no longer its own (expired and re-leased, completed, cleaned).
 func (d *DB) Renew(worker string, refs []LeaseRef) (lost []LeaseRef, deadline time.Time, err error) {
 	deadline = d.now().Add(d.leaseDur)
-	err = d.bolt.Update(func(tx *bolt.Tx) error {
+	err = d.write(func(tx *bolt.Tx) error {
 		lost = lost[:0]
 		for _, r := range refs {
 			jt, err := openJob(tx, r.Job)
