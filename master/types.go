@@ -38,11 +38,10 @@ func (s TaskState) String() string { return string(stateBuckets[s]) }
 
 // Sentinel errors; the gRPC adapter maps them to status codes.
 var (
-	ErrJobExists   = errors.New("job already exists")
-	ErrNoJob       = errors.New("no such job")
-	ErrStaleLease  = errors.New("lease is not current")
-	ErrJobActive   = errors.New("job is still running")
-	ErrNotFinished = errors.New("job has not finished")
+	ErrJobExists  = errors.New("job already exists")
+	ErrNoJob      = errors.New("no such job")
+	ErrStaleLease = errors.New("lease is not current")
+	ErrJobActive  = errors.New("job is still running")
 )
 
 // Spec is a submitted job as the master and workers need it: resolved paths

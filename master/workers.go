@@ -92,9 +92,6 @@ func (m *Master) Drain(ctx context.Context) []string {
 	}
 }
 
-// LeaseDuration is how long a lease lasts without renewal.
-func (m *Master) LeaseDuration() time.Duration { return m.cfg.LeaseDur }
-
 // Lease grants up to max tasks to a worker, waiting up to wait for work to
 // appear when there is none.
 func (m *Master) Lease(ctx context.Context, worker string, max int, wait time.Duration) ([]Lease, error) {
