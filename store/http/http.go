@@ -34,7 +34,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -296,9 +295,11 @@ func (h *HTTP) Open(ctx context.Context, key string, off, n int64) (io.ReadClose
 	if err != nil {
 		return nil, fmt.Errorf("open: %w", err)
 	}
-	r := &reader{h: h, ctx: ctx, key: key, url: u, off: off, end: -1}
+	r := &reader{h: h, url: u}
+	r.Resumer = store.Resumer{Ctx: ctx, Key: key, Off: off, End: -1, Retry: h.retry,
+		Start: func() error { return h.retry.Do(ctx, func(int) error { return r.get() }) }}
 	if n >= 0 {
-		r.end = off + n
+		r.End = off + n
 	}
 	if n == 0 {
 		if _, err := h.head(ctx, key, u); err != nil {
@@ -306,7 +307,7 @@ func (h *HTTP) Open(ctx context.Context, key string, off, n int64) (io.ReadClose
 		}
 		return r, nil
 	}
-	if err := h.retry.Do(ctx, func(int) error { return r.get() }); err != nil {
+	if err := r.Start(); err != nil {
 		return nil, fmt.Errorf("open %q: %w", key, err)
 	}
 	return r, nil
@@ -314,13 +315,10 @@ func (h *HTTP) Open(ctx context.Context, key string, off, n int64) (io.ReadClose
 
 // reader reads a range of a URL, resuming after failures.
 type reader struct {
-	h        *HTTP
-	ctx      context.Context
-	key, url string
-	off, end int64 // next byte, one past the last wanted (-1: the end)
-	body     io.ReadCloser
-	pin      http.Header // If-Match / If-Unmodified-Since of the first response
-	fails    int
+	store.Resumer
+	h   *HTTP
+	url string
+	pin http.Header // If-Match / If-Unmodified-Since of the first response
 }
 
 func (r *reader) get() error {
@@ -329,26 +327,26 @@ func (r *reader) get() error {
 		hdr[k] = v
 	}
 	switch {
-	case r.end >= 0:
-		hdr.Set("Range", fmt.Sprintf("bytes=%d-%d", r.off, r.end-1))
-	case r.off > 0:
-		hdr.Set("Range", fmt.Sprintf("bytes=%d-", r.off))
+	case r.End >= 0:
+		hdr.Set("Range", fmt.Sprintf("bytes=%d-%d", r.Off, r.End-1))
+	case r.Off > 0:
+		hdr.Set("Range", fmt.Sprintf("bytes=%d-", r.Off))
 	}
-	resp, err := r.h.do(r.ctx, http.MethodGet, r.url, hdr)
+	resp, err := r.h.do(r.Ctx, http.MethodGet, r.url, hdr)
 	if err != nil {
 		return err
 	}
 	switch {
 	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
 		resp.Body.Close()
-		r.end = r.off // past the end
+		r.End = r.Off // past the end
 		return nil
 	case resp.StatusCode == http.StatusPreconditionFailed:
 		resp.Body.Close()
 		return store.Permanent(fmt.Errorf("%s changed while it was read", r.url))
 	case resp.StatusCode == http.StatusOK && hdr.Get("Range") != "":
 		// The server ignored the range: skip to it.
-		if _, err := io.CopyN(io.Discard, resp.Body, r.off); err != nil {
+		if _, err := io.CopyN(io.Discard, resp.Body, r.Off); err != nil {
 			resp.Body.Close()
 			return store.Transient(err)
 		}
@@ -365,59 +363,6 @@ func (r *reader) get() error {
 			r.pin.Set("If-Unmodified-Since", lm)
 		}
 	}
-	r.body = resp.Body
-	return nil
-}
-
-func (r *reader) Read(p []byte) (int, error) {
-	for {
-		if r.end >= 0 && r.off >= r.end {
-			return 0, io.EOF
-		}
-		if r.body == nil {
-			if err := r.h.retry.Do(r.ctx, func(int) error { return r.get() }); err != nil {
-				return 0, fmt.Errorf("read %q at %d: %w", r.key, r.off, err)
-			}
-			continue
-		}
-		if r.end >= 0 && int64(len(p)) > r.end-r.off {
-			p = p[:r.end-r.off]
-		}
-		n, err := r.body.Read(p)
-		r.off += int64(n)
-		if n > 0 {
-			r.fails = 0
-		}
-		switch {
-		case err == nil:
-			return n, nil
-		case err == io.EOF && (r.end < 0 || r.off >= r.end):
-			return n, io.EOF
-		case err == io.EOF:
-			err = io.ErrUnexpectedEOF
-		}
-		r.body.Close()
-		r.body = nil
-		r.fails++
-		if !store.IsRetryable(err) || r.fails >= r.h.retry.Attempts || r.ctx.Err() != nil {
-			return n, &store.AttemptsError{Err: fmt.Errorf("read %q at %d: %w", r.key, r.off, err), Attempts: r.fails}
-		}
-		select {
-		case <-r.ctx.Done():
-			return n, r.ctx.Err()
-		case <-time.After(r.h.retry.Delay(r.fails)):
-		}
-		if n > 0 {
-			return n, nil
-		}
-	}
-}
-
-func (r *reader) Close() error {
-	if r.body != nil {
-		err := r.body.Close()
-		r.body = nil
-		return err
-	}
+	r.Body = resp.Body
 	return nil
 }

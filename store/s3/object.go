@@ -91,9 +91,11 @@ func (s *S3) Open(ctx context.Context, key string, off, n int64) (io.ReadCloser,
 	if off < 0 {
 		return nil, fmt.Errorf("open %q: negative offset %d", key, off)
 	}
-	r := &reader{s: s, ctx: ctx, key: key, off: off, end: -1}
+	r := &reader{s: s}
+	r.Resumer = store.Resumer{Ctx: ctx, Key: key, Off: off, End: -1, Retry: s.retry, Classify: classifyTransport,
+		Start: func() error { return s.do(ctx, key, r.get) }}
 	if n >= 0 {
-		r.end = off + n
+		r.End = off + n
 	}
 	if n == 0 {
 		e, err := s.Stat(ctx, key)
@@ -103,7 +105,7 @@ func (s *S3) Open(ctx context.Context, key string, off, n int64) (io.ReadCloser,
 		r.entry = e
 		return r, nil
 	}
-	if err := s.do(ctx, key, r.get); err != nil {
+	if err := r.Start(); err != nil {
 		return nil, fmt.Errorf("open %q: %w", key, err)
 	}
 	return r, nil
@@ -111,36 +113,32 @@ func (s *S3) Open(ctx context.Context, key string, off, n int64) (io.ReadCloser,
 
 // reader reads a range of an object, resuming after failures.
 type reader struct {
-	s        *S3
-	ctx      context.Context
-	key      string
-	off, end int64 // next byte, and one past the last one wanted (-1: the end)
-	body     io.ReadCloser
-	entry    store.Entry
-	etag     string // pinned by the first response
-	fails    int    // failed resumptions since the last byte read
+	store.Resumer
+	s     *S3
+	entry store.Entry
+	etag  string // pinned by the first response
 }
 
-// get starts a GET from r.off.
+// get starts a GET from r.Off.
 func (r *reader) get(ctx context.Context) error {
 	opts := minio.GetObjectOptions{}
 	if r.etag != "" {
 		opts.SetMatchETag(r.etag)
 	}
 	switch {
-	case r.end >= 0:
-		if err := opts.SetRange(r.off, r.end-1); err != nil {
+	case r.End >= 0:
+		if err := opts.SetRange(r.Off, r.End-1); err != nil {
 			return store.Permanent(err)
 		}
-	case r.off > 0:
-		if err := opts.SetRange(r.off, 0); err != nil {
+	case r.Off > 0:
+		if err := opts.SetRange(r.Off, 0); err != nil {
 			return store.Permanent(err)
 		}
 	}
-	body, info, h, err := r.s.core.GetObject(ctx, r.s.cfg.Bucket, r.s.fullKey(r.key), opts)
+	body, info, h, err := r.s.core.GetObject(ctx, r.s.cfg.Bucket, r.s.fullKey(r.Key), opts)
 	var er minio.ErrorResponse
 	if errors.As(err, &er) && er.Code == "InvalidRange" {
-		r.end = r.off // past the end: nothing to read
+		r.End = r.Off // past the end: nothing to read
 		return nil
 	}
 	if err != nil {
@@ -151,7 +149,7 @@ func (r *reader) get(ctx context.Context) error {
 	}
 	if r.etag == "" {
 		r.etag = info.ETag
-		r.entry = entryOf(r.key, info, h)
+		r.entry = entryOf(r.Key, info, h)
 		if cr := h.Get("Content-Range"); cr != "" { // the size of the object, not of the range
 			if i := strings.LastIndexByte(cr, '/'); i >= 0 {
 				if size, err := strconv.ParseInt(cr[i+1:], 10, 64); err == nil {
@@ -160,63 +158,7 @@ func (r *reader) get(ctx context.Context) error {
 			}
 		}
 	}
-	r.body = body
-	return nil
-}
-
-func (r *reader) Read(p []byte) (int, error) {
-	for {
-		if r.end >= 0 && r.off >= r.end {
-			return 0, io.EOF
-		}
-		if r.body == nil {
-			if err := r.ctx.Err(); err != nil {
-				return 0, err
-			}
-			if err := r.s.do(r.ctx, r.key, r.get); err != nil {
-				return 0, fmt.Errorf("read %q at %d: %w", r.key, r.off, err)
-			}
-			continue
-		}
-		if r.end >= 0 && int64(len(p)) > r.end-r.off {
-			p = p[:r.end-r.off]
-		}
-		n, err := r.body.Read(p)
-		r.off += int64(n)
-		if n > 0 {
-			r.fails = 0
-		}
-		switch {
-		case err == nil:
-			return n, nil
-		case err == io.EOF && (r.end < 0 || r.off >= r.end):
-			return n, io.EOF
-		case err == io.EOF:
-			err = io.ErrUnexpectedEOF // the body ended short
-		}
-		r.body.Close()
-		r.body = nil
-		r.fails++
-		if !store.IsRetryable(classifyTransport(err)) || r.fails >= r.s.retry.Attempts || r.ctx.Err() != nil {
-			return n, &store.AttemptsError{Err: fmt.Errorf("read %q at %d: %w", r.key, r.off, err), Attempts: r.fails}
-		}
-		select {
-		case <-r.ctx.Done():
-			return n, r.ctx.Err()
-		case <-time.After(r.s.retry.Delay(r.fails)):
-		}
-		if n > 0 {
-			return n, nil
-		}
-	}
-}
-
-func (r *reader) Close() error {
-	if r.body != nil {
-		err := r.body.Close()
-		r.body = nil
-		return err
-	}
+	r.Body = body
 	return nil
 }
 
