@@ -92,8 +92,11 @@ func (e *env) run(ctx context.Context, spec master.Spec) error {
 
 	start := time.Now()
 	tty := isTerminal(e.out)
-	tick := time.NewTicker(250 * time.Millisecond)
+	// Look often, so the command ends soon after the job does; redraw the
+	// progress line four times a second.
+	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
+	var drawn time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -112,8 +115,9 @@ func (e *env) run(ctx context.Context, spec master.Spec) error {
 			return failErr("job %s: %v", name, err)
 		}
 		s := stats[0]
-		if tty {
+		if tty && time.Since(drawn) >= 250*time.Millisecond {
 			fmt.Fprint(e.out, "\r"+progressLine(s)+"\x1b[K")
+			drawn = time.Now()
 		}
 		if !s.Active() {
 			if tty {
