@@ -132,51 +132,10 @@ func (h *home) ctlStatRound() (int, string, string) {
 	}
 }
 
-// ctlVerifyResult is what `verify <job>` said.
-type ctlVerifyResult struct {
-	result
-	counts map[string]int64  // match, missing, different, extra
-	diffs  map[string]string // key -> MISSING, DIFFERENT or EXTRA (report file)
-}
-
-var ctlVerifyCountRE = regexp.MustCompile(`(?m)^\s+(match|missing|different|extra)\s+(\d+)$`)
-
-// ctlVerify runs `verify <job> args...` and reads its counts and the
-// newest report under the job's directory.
-func (h *home) ctlVerify(args ...string) ctlVerifyResult {
-	h.t.Helper()
-	r := h.ferry(2*time.Minute, append(append([]string{"verify"}, args...), h.job)...)
-	v := ctlVerifyResult{result: r, counts: map[string]int64{}, diffs: map[string]string{}}
-	for _, m := range ctlVerifyCountRE.FindAllStringSubmatch(r.stdout, -1) {
-		v.counts[m[1]], _ = strconv.ParseInt(m[2], 10, 64)
-	}
-	if len(v.counts) != 4 {
-		h.t.Fatalf("verify printed no counts:\n%s", r)
-	}
-	reports, _ := filepath.Glob(filepath.Join(h.jobDir(), "verify", "*.report"))
-	sort.Strings(reports)
-	if len(reports) == 0 {
-		h.t.Fatalf("verify wrote no report under %s:\n%s", h.jobDir(), r)
-	}
-	for _, l := range lines(readString(h.t, reports[len(reports)-1])) {
-		f := strings.Split(l, "\t")
-		if len(f) != 3 {
-			h.t.Errorf("verify report line %q is not KIND<tab>key<tab>reason", l)
-			continue
-		}
-		k, err := unescape(f[1])
-		if err != nil {
-			h.t.Error(err)
-		}
-		v.diffs[k] = f[0]
-	}
-	return v
-}
-
 // ctlVerifyClean wants verify to find n matching keys and no difference.
 func (h *home) ctlVerifyClean(n int) {
 	h.t.Helper()
-	v := h.ctlVerify()
+	v := h.verifyJob()
 	if v.code != 0 || v.counts["match"] != int64(n) || v.counts["missing"]+v.counts["different"]+v.counts["extra"] != 0 || len(v.diffs) != 0 {
 		h.t.Errorf("verify: want exit 0, %d matching and no difference; got counts %v, report %v:\n%s", n, v.counts, v.diffs, v.result)
 	}

@@ -123,7 +123,7 @@ func TestControlIncrementalS3(t *testing.T) {
 	delete(got, "f.txt")
 	s3CheckBucket(t, want, got)
 
-	v := h.ctlVerify()
+	v := h.verifyJob()
 	if v.code != 1 || v.counts["match"] != int64(len(want)) || v.counts["missing"]+v.counts["different"] != 0 ||
 		v.counts["extra"] != 1 || len(v.diffs) != 1 || v.diffs["f.txt"] != "EXTRA" {
 		t.Errorf("verify with mirror off: want exit 1, %d matching and only f.txt EXTRA; got counts %v, report %v\n%s",

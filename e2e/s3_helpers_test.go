@@ -208,23 +208,23 @@ func s3WriteTree(t *testing.T, root string, files map[string][]byte) {
 	}
 }
 
-// s3VerifyResult is what `verify <job>` said.
-type s3VerifyResult struct {
+// verifyResult is what `verify <job>` said.
+type verifyResult struct {
 	result
 	counts map[string]int64  // match, missing, different, extra
 	diffs  map[string]string // key -> MISSING, DIFFERENT or EXTRA, from the report file
 	report string            // the report's path
 }
 
-var s3VerifyCountRE = regexp.MustCompile(`(?m)^\s+(match|missing|different|extra)\s+(\d+)$`)
+var verifyCountRE = regexp.MustCompile(`(?m)^\s+(match|missing|different|extra)\s+(\d+)$`)
 
-// verify runs `verify <job>` (detailed mode unless args say otherwise) and
+// verifyJob runs `verify <job>` (detailed mode unless args say otherwise) and
 // reads its counts and its report.
-func (h *home) s3Verify(args ...string) s3VerifyResult {
+func (h *home) verifyJob(args ...string) verifyResult {
 	h.t.Helper()
 	r := h.ferry(2*time.Minute, append(append([]string{"verify"}, args...), h.job)...)
-	v := s3VerifyResult{result: r, counts: map[string]int64{}, diffs: map[string]string{}}
-	for _, m := range s3VerifyCountRE.FindAllStringSubmatch(r.stdout, -1) {
+	v := verifyResult{result: r, counts: map[string]int64{}, diffs: map[string]string{}}
+	for _, m := range verifyCountRE.FindAllStringSubmatch(r.stdout, -1) {
 		v.counts[m[1]], _ = strconv.ParseInt(m[2], 10, 64)
 	}
 	if len(v.counts) != 4 {
@@ -256,9 +256,9 @@ func (h *home) s3Verify(args ...string) s3VerifyResult {
 
 // s3VerifyClean runs verify and wants exit 0, zero differences and the
 // source count n.
-func (h *home) s3VerifyClean(n int, args ...string) s3VerifyResult {
+func (h *home) s3VerifyClean(n int, args ...string) verifyResult {
 	h.t.Helper()
-	v := h.s3Verify(args...)
+	v := h.verifyJob(args...)
 	if v.code != 0 || v.counts["match"] != int64(n) || v.counts["missing"]+v.counts["different"]+v.counts["extra"] != 0 || len(v.diffs) != 0 {
 		h.t.Errorf("verify: want exit 0 and %d matching, no differences; got counts %v, report %v:\n%s", n, v.counts, v.diffs, v.result)
 	}

@@ -534,7 +534,7 @@ func TestS3VerifyFindsCorruption(t *testing.T) {
 	s3Overwrite(t, srv, srv.Bucket, "v/dir with space/sub#dir/x?y.jpg")
 	s3Delete(t, srv, srv.Bucket, "v/100% done.txt")
 	s3Put(t, srv, srv.Bucket, "v/extra #1?.txt", []byte("not in the source"), minio.PutObjectOptions{})
-	v := h.s3Verify()
+	v := h.verifyJob()
 	wantDiffs := map[string]string{"dir with space/sub#dir/x?y.jpg": "DIFFERENT", "100% done.txt": "MISSING", "extra #1?.txt": "EXTRA"}
 	if v.code != 1 || fmt.Sprint(v.diffs) != fmt.Sprint(wantDiffs) {
 		t.Errorf("verify after damage: want exit 1 and report %v; got report %v:\n%s", wantDiffs, v.diffs, v.result)
@@ -733,7 +733,7 @@ func TestS3AcceptanceOssimportCfg(t *testing.T) {
 
 	s3Overwrite(t, osssrv, "mybucket", "docs/emoji 🚀.bin")
 	s3Delete(t, osssrv, "mybucket", "docs/日本語/ファイル.txt")
-	v := h.s3Verify()
+	v := h.verifyJob()
 	wantDiffs := map[string]string{"emoji 🚀.bin": "DIFFERENT", "日本語/ファイル.txt": "MISSING"}
 	if v.code != 1 || fmt.Sprint(v.diffs) != fmt.Sprint(wantDiffs) || v.counts["match"] != int64(len(src)-2) {
 		t.Errorf("verify after damage: want exit 1, report %v and %d matching; got report %v, counts %v:\n%s",
