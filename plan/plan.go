@@ -121,16 +121,7 @@ func Diff(ctx context.Context, src, dst store.Store, opt Options, after string, 
 	dstCh := make(chan store.Entry, 512)
 	list := func(s store.Store, ch chan<- store.Entry, side string) func() error {
 		return func() error {
-			defer close(ch)
-			err := s.List(ctx, "", after, func(e store.Entry) error {
-				select {
-				case ch <- e:
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			})
-			if err != nil {
+			if err := store.ListInto(ctx, s, after, ch); err != nil {
 				return fmt.Errorf("list %s: %w", side, err)
 			}
 			return nil

@@ -99,19 +99,7 @@ func Compare(ctx context.Context, src, dst store.Store, opt Options, report func
 	dstCh := make(chan store.Entry, 256)
 	list := func(s store.Store, ch chan<- store.Entry, side string) func() error {
 		return func() error {
-			defer close(ch)
-			err := s.List(ctx, "", "", func(e store.Entry) error {
-				if e.Kind != store.File {
-					return nil // symlinks and special files are not copied
-				}
-				select {
-				case ch <- e:
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			})
-			if err != nil {
+			if err := store.ListInto(ctx, s, "", ch); err != nil {
 				return fmt.Errorf("list %s: %w", side, err)
 			}
 			return nil
@@ -119,24 +107,33 @@ func Compare(ctx context.Context, src, dst store.Store, opt Options, report func
 	}
 	g.Go(list(src, srcCh, "source"))
 	g.Go(list(dst, dstCh, "destination"))
+	// Symlinks and special files are not copied: compare files only.
+	next := func(ch <-chan store.Entry) (store.Entry, bool) {
+		for e := range ch {
+			if e.Kind == store.File {
+				return e, true
+			}
+		}
+		return store.Entry{}, false
+	}
 
 	work := new(errgroup.Group)
 	work.SetLimit(opt.Threads)
 	var bytes int64
 	g.Go(func() error {
 		defer work.Wait()
-		s, sok := <-srcCh
-		d, dok := <-dstCh
+		s, sok := next(srcCh)
+		d, dok := next(dstCh)
 		for sok || dok {
 			switch {
 			case dok && (!sok || d.Key < s.Key):
 				c.Dest++
 				emit(Diff{Extra, d.Key, "not in the source"})
-				d, dok = <-dstCh
+				d, dok = next(dstCh)
 			case sok && (!dok || s.Key < d.Key):
 				c.Source++
 				emit(Diff{Missing, s.Key, "not at the destination"})
-				s, sok = <-srcCh
+				s, sok = next(srcCh)
 			default:
 				c.Source++
 				c.Dest++
@@ -179,8 +176,8 @@ func Compare(ctx context.Context, src, dst store.Store, opt Options, report func
 				} else {
 					matched()
 				}
-				s, sok = <-srcCh
-				d, dok = <-dstCh
+				s, sok = next(srcCh)
+				d, dok = next(dstCh)
 			}
 			if ctx.Err() != nil {
 				return ctx.Err()
