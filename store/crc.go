@@ -13,3 +13,7 @@ var CRC64Table = crc64.MakeTable(crc64.ECMA)
 
 // NewCRC64 returns a hash computing the CRC64 stored in Entry.CRC64.
 func NewCRC64() hash.Hash64 { return crc64.New(CRC64Table) }
+
+// UpdateCRC64 returns crc (a CRC64 as NewCRC64 computes it, 0 for nothing
+// yet) updated with p.
+func UpdateCRC64(crc uint64, p []byte) uint64 { return crc64.Update(crc, CRC64Table, p) }

@@ -65,6 +65,24 @@ type Syncer interface {
 	Sync(ctx context.Context) error
 }
 
+// StatOpener is implemented by stores where opening a key is cheap (a local
+// file system): OpenStat opens the whole of key and returns its entry as of
+// the open, taken from the open file itself, so a copy costs one lookup of
+// the name instead of a Stat and an Open. Reads stop at that entry's size;
+// Opened.Stat after the reads tells whether the file changed meanwhile (a
+// size or mtime unlike the entry's). A key that is not a regular file is
+// refused as Open refuses it.
+type StatOpener interface {
+	OpenStat(ctx context.Context, key string) (Opened, Entry, error)
+}
+
+// Opened is a key opened by StatOpener.OpenStat.
+type Opened interface {
+	io.ReadCloser
+	// Stat describes the open file now.
+	Stat() (Entry, error)
+}
+
 // Deleter is implemented by stores that can remove a key.
 type Deleter interface {
 	Delete(ctx context.Context, key string) error

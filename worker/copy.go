@@ -109,29 +109,50 @@ func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, 
 	if err := w.limits.waitRequest(ctx, job); err != nil {
 		return failRecord(e, ReadError, err)
 	}
-	before, err := src.Stat(ctx, e.Key)
+	// A local source is opened first and described by its open descriptor:
+	// one name lookup per file instead of two.
+	var opened store.Opened
+	var before store.Entry
+	var err error
+	if so, ok := src.(store.StatOpener); ok {
+		opened, before, err = so.OpenStat(ctx, e.Key)
+	} else {
+		before, err = src.Stat(ctx, e.Key)
+	}
 	if err != nil {
 		return failRecord(e, sourceCode(err), err)
 	}
+	closeOpened := func() {
+		if opened != nil {
+			opened.Close()
+			opened = nil
+		}
+	}
+	defer closeOpened()
 	if skip, why := w.skip(ctx, src, dst, t, before); skip {
 		return tracker.Record{Time: time.Now(), Result: tracker.Skip, Size: before.Size, Key: e.Key, Detail: why}
 	}
 	if mp, ok := dst.(store.MultipartPutter); ok && before.Size >= multipartThreshold(spec) {
+		closeOpened()
 		return w.copyMultipart(ctx, src, mp, t, e, before)
 	}
-	if err := w.limits.waitRequest(ctx, job); err != nil {
-		return failRecord(e, ReadError, err)
-	}
-	r, err := src.Open(ctx, e.Key, 0, -1)
-	if err != nil {
-		return failRecord(e, sourceCode(err), err)
+	var r io.Reader = opened
+	if opened == nil {
+		if err := w.limits.waitRequest(ctx, job); err != nil {
+			return failRecord(e, ReadError, err)
+		}
+		rc, err := src.Open(ctx, e.Key, 0, -1)
+		if err != nil {
+			return failRecord(e, sourceCode(err), err)
+		}
+		defer rc.Close()
+		r = rc
 	}
 	sr := &sourceReader{r: &limitedReader{ctx: ctx, r: r, l: w.limits, job: job}, crc: store.NewCRC64(), progress: bytes, copied: &w.copied}
 	if spec.RecordMD5 || w.cfg.RecordMD5 {
 		sr.md5 = md5.New()
 	}
 	if err := w.limits.waitRequest(ctx, job); err != nil {
-		r.Close()
 		return failRecord(e, WriteError, err)
 	}
 	meta := store.Entry{Key: e.Key, Size: before.Size, Meta: before.Meta}
@@ -139,7 +160,6 @@ func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, 
 		meta.MTime, meta.Mode = before.MTime, before.Mode
 	}
 	put, err := dst.Put(ctx, e.Key, sr, meta)
-	r.Close()
 	// Progress counted every byte read; keep only what is verified below.
 	bytes.Add(-sr.n)
 	if err != nil {
@@ -162,10 +182,15 @@ func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, 
 		}
 		return failRecord(e, code, err)
 	}
-	if err := w.limits.waitRequest(ctx, job); err != nil {
-		return failRecord(e, ReadError, err)
+	var after store.Entry
+	if opened != nil {
+		after, err = opened.Stat()
+	} else {
+		if err := w.limits.waitRequest(ctx, job); err != nil {
+			return failRecord(e, ReadError, err)
+		}
+		after, err = src.Stat(ctx, e.Key)
 	}
-	after, err := src.Stat(ctx, e.Key)
 	switch {
 	case err != nil:
 		return fail(SourceChanged, fmt.Errorf("source vanished while read: %w", err))

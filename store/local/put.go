@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -114,88 +115,142 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 		return store.Entry{}, fmt.Errorf("put %q: invalid temporary file tag %q (want 1-%d letters, digits or '-')", key, tag, maxTagLen)
 	}
 	dst := l.path(key)
-	f, err := l.createTemp(key, filepath.Dir(dst), tag)
+	mode := uint32(0o644)
+	if e.Mode != 0 {
+		mode = e.Mode & 0o777
+	}
+	fd, tmp, err := l.createTemp(key, filepath.Dir(dst), tag, mode)
 	if err != nil {
 		return store.Entry{}, err
 	}
-	tmp, closed, done := f.Name(), false, false
+	closed, done := false, false
 	defer func() {
 		if !closed {
-			f.Close()
+			unix.Close(fd)
 		}
 		if !done {
-			os.Remove(tmp)
+			unix.Unlink(tmp)
 		}
 	}()
+	fail := func(err error) (store.Entry, error) { return store.Entry{}, fmt.Errorf("put %q: %w", key, err) }
 
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	written, err := copyBuffer(ctx, f, r, *bp)
+	written, err := copyBuffer(ctx, fdWriter{fd, tmp}, r, *bp)
 	if err != nil {
-		return store.Entry{}, fmt.Errorf("put %q: %w", key, err)
+		return fail(err)
+	}
+	var st unix.Stat_t
+	if err := ignoringEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
+		return fail(&fs.PathError{Op: "fstat", Path: tmp, Err: err})
+	}
+	if st.Size != written {
+		return fail(fmt.Errorf("wrote %d bytes but %d landed", written, st.Size))
+	}
+	// The umask may have taken bits away from the mode the file was
+	// created with; only then does it need a chmod.
+	if e.Mode != 0 && st.Mode&0o777 != mode {
+		if err := ignoringEINTR(func() error { return unix.Fchmod(fd, mode) }); err != nil {
+			return fail(&fs.PathError{Op: "chmod", Path: tmp, Err: err})
+		}
+	}
+	mtime := time.Unix(st.Mtim.Unix())
+	if !e.MTime.IsZero() {
+		if err := setMTime(fd, e.MTime); err != nil {
+			return fail(&fs.PathError{Op: "utimensat", Path: tmp, Err: err})
+		}
+		mtime = e.MTime
 	}
 	// Read back what landed: this catches short writes and corruption
 	// between the caller's checksum and the file system.
-	sum, landed, err := checksum(f, *bp)
+	sum, err := checksum(fd, written, *bp)
 	if err != nil {
-		return store.Entry{}, fmt.Errorf("put %q: reading back %s: %w", key, tmp, err)
-	}
-	if landed != written {
-		return store.Entry{}, fmt.Errorf("put %q: wrote %d bytes but %d landed", key, written, landed)
-	}
-	if e.Mode != 0 {
-		if err := os.Chmod(tmp, fs.FileMode(e.Mode&0o777)); err != nil {
-			return store.Entry{}, fmt.Errorf("put %q: %w", key, err)
-		}
-	}
-	if !e.MTime.IsZero() {
-		if err := os.Chtimes(tmp, time.Time{}, e.MTime); err != nil {
-			return store.Entry{}, fmt.Errorf("put %q: %w", key, err)
-		}
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		return store.Entry{}, fmt.Errorf("put %q: %w", key, err)
+		return fail(fmt.Errorf("reading back %s: %w", tmp, err))
 	}
 	closed = true
-	if err := f.Close(); err != nil {
-		return store.Entry{}, fmt.Errorf("put %q: %w", key, err)
+	if err := unix.Close(fd); err != nil {
+		return fail(&fs.PathError{Op: "close", Path: tmp, Err: err})
 	}
-	if err := os.Rename(tmp, dst); err != nil {
+	if err := ignoringEINTR(func() error { return unix.Rename(tmp, dst) }); err != nil {
 		if errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTEMPTY) {
 			return store.Entry{}, fmt.Errorf("put %q: %s is a directory", key, dst)
 		}
-		return store.Entry{}, opError("put", key, err)
+		return store.Entry{}, opError("put", key, &os.LinkError{Op: "rename", Old: tmp, New: dst, Err: err})
 	}
 	done = true
-	l.noteDevice(fi, filepath.Dir(dst))
-	return store.Entry{Key: key, Kind: store.File, Size: fi.Size(), MTime: fi.ModTime(), CRC64: sum, HasCRC: true}, nil
+	l.noteDevice(uint64(st.Dev), filepath.Dir(dst))
+	return store.Entry{Key: key, Kind: store.File, Size: written, MTime: mtime, CRC64: sum, HasCRC: true}, nil
 }
 
-// createTemp creates a new temporary file in dir, making dir first if it is
-// missing. It tries the create first: when dir exists, as it usually does,
-// that costs one system call.
-func (l *Local) createTemp(key, dir, tag string) (*os.File, error) {
+// setMTime sets the mtime of the open file fd to t, to the nanosecond,
+// leaving its atime alone: utimensat(fd, NULL, ...), which x/sys/unix has no
+// wrapper for.
+func setMTime(fd int, t time.Time) error {
+	ts := [2]unix.Timespec{{Nsec: unix.UTIME_OMIT}, {Sec: t.Unix(), Nsec: int64(t.Nanosecond())}}
+	return ignoringEINTR(func() error {
+		_, _, errno := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
+		if errno != 0 {
+			return errno
+		}
+		return nil
+	})
+}
+
+// createTemp creates a new temporary file in dir with the permission bits
+// mode (less the umask), making dir first if it is missing, and returns its
+// descriptor and name. It tries the create first: when dir exists, as it
+// usually does, that costs one system call.
+func (l *Local) createTemp(key, dir, tag string, mode uint32) (int, string, error) {
 	for try := 0; ; try++ {
 		name := filepath.Join(dir, tempName(tag))
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		var fd int
+		err := ignoringEINTR(func() (err error) {
+			fd, err = unix.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, mode)
+			return err
+		})
 		switch {
 		case err == nil:
-			return f, nil
+			return fd, name, nil
 		case try >= 100:
-			return nil, opError("put", key, err)
+			return -1, "", opError("put", key, &fs.PathError{Op: "open", Path: name, Err: err})
 		case errors.Is(err, fs.ErrExist):
 			continue
 		case errors.Is(err, fs.ErrNotExist): // dir missing, or removed by a concurrent Delete
 			err = os.MkdirAll(dir, 0o755)
+		default:
+			err = &fs.PathError{Op: "open", Path: name, Err: err}
 		}
 		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EEXIST) {
-			return nil, fmt.Errorf("put %q: %s", key, l.notDirectory(dir))
+			return -1, "", fmt.Errorf("put %q: %s", key, l.notDirectory(dir))
 		}
 		if err != nil {
-			return nil, opError("put", key, err)
+			return -1, "", opError("put", key, err)
 		}
 	}
+}
+
+// fdWriter writes to a descriptor, all of each buffer or an error.
+type fdWriter struct {
+	fd   int
+	name string
+}
+
+func (w fdWriter) Write(p []byte) (int, error) {
+	done := 0
+	for done < len(p) {
+		n, err := unix.Write(w.fd, p[done:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return done, &fs.PathError{Op: "write", Path: w.name, Err: err}
+		}
+		if n == 0 {
+			return done, &fs.PathError{Op: "write", Path: w.name, Err: io.ErrShortWrite}
+		}
+		done += n
+	}
+	return done, nil
 }
 
 // notDirectory says which ancestor of dir, below the root, is in the way of
@@ -235,27 +290,39 @@ func copyBuffer(ctx context.Context, w io.Writer, r io.Reader, buf []byte) (int6
 	}
 }
 
-// checksum returns the CRC64 and length of f's content, read from the start.
-func checksum(f *os.File, buf []byte) (uint64, int64, error) {
-	h := store.NewCRC64()
-	n, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, 1<<62), buf)
-	return h.Sum64(), n, err
+// checksum returns the CRC64 of the first size bytes of the file fd, read
+// from the start; the file ending sooner is an error.
+func checksum(fd int, size int64, buf []byte) (uint64, error) {
+	crc := uint64(0)
+	for off := int64(0); off < size; {
+		p := buf[:min(int64(len(buf)), size-off)]
+		var n int
+		err := ignoringEINTR(func() (err error) { n, err = unix.Pread(fd, p, off); return err })
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			return 0, fmt.Errorf("%d bytes landed but only %d read back", size, off)
+		}
+		crc = store.UpdateCRC64(crc, p[:n])
+		off += int64(n)
+	}
+	return crc, nil
 }
 
 // noteDevice remembers a directory on each device other than the root's that
 // Put wrote to (a mount point below the root), so Sync flushes it too.
-func (l *Local) noteDevice(fi fs.FileInfo, dir string) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok || uint64(st.Dev) == l.rootDev {
+func (l *Local) noteDevice(dev uint64, dir string) {
+	if dev == l.rootDev {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, ok := l.devs[uint64(st.Dev)]; ok {
+	if _, ok := l.devs[dev]; ok {
 		return
 	}
 	if fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
-		l.devs[uint64(st.Dev)] = fd
+		l.devs[dev] = fd
 	}
 }
 

@@ -1,0 +1,156 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"ferry/store"
+)
+
+func TestOpenStat(t *testing.T) {
+	ctx := context.Background()
+	l := newStore(t, Options{})
+	p := filepath.Join(l.Root(), "d", "f")
+	write(t, p, "hello")
+	mt := time.Unix(1700000000, 123456789)
+	if err := os.Chtimes(p, time.Time{}, mt); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	f, e, err := l.OpenStat(ctx, "d/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if e.Key != "d/f" || e.Kind != store.File || e.Size != 5 || !e.MTime.Equal(mt) || e.Mode != 0o640 {
+		t.Fatalf("OpenStat entry = %+v, want d/f, file, 5 bytes, mtime %v, mode 0640", e, mt)
+	}
+	// The file grows after the open: reads stop at the size opened, and
+	// Stat shows the change.
+	a, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.WriteString(" world")
+	a.Close()
+	got, err := io.ReadAll(f)
+	if err != nil || string(got) != "hello" {
+		t.Fatalf("read %q, %v; want the 5 bytes there at the open", got, err)
+	}
+	now, err := f.Stat()
+	if err != nil || now.Size != 11 {
+		t.Fatalf("Stat after growth = %+v, %v; want size 11", now, err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("second Close = %v, want ErrClosed", err)
+	}
+}
+
+func TestOpenStatShrunk(t *testing.T) {
+	l := newStore(t, Options{})
+	p := filepath.Join(l.Root(), "f")
+	write(t, p, "0123456789")
+	f, e, err := l.OpenStat(context.Background(), "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := os.Truncate(p, 4); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(f)
+	if err != nil || string(got) != "0123" {
+		t.Fatalf("read %q, %v after the file shrank to 4 bytes; want \"0123\"", got, err)
+	}
+	if now, _ := f.Stat(); now.Size == e.Size {
+		t.Fatalf("Stat after shrinking still says %d bytes", now.Size)
+	}
+}
+
+func TestOpenStatRefuses(t *testing.T) {
+	ctx := context.Background()
+	l := newStore(t, Options{})
+	root := l.Root()
+	write(t, filepath.Join(root, "target"), "x")
+	if err := os.Symlink("target", filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(root, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Mkdir(filepath.Join(root, "dir"), 0o755)
+	for _, c := range []struct {
+		key, want string
+		is        error
+	}{
+		{"missing", "missing", store.ErrNotExist},
+		{"dir", "is a directory", store.ErrNotExist},
+		{"fifo", "not a regular file (fifo)", nil},
+		{"link", "symlink not followed", nil},
+		{"../x", "", store.ErrInvalidKey},
+	} {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			f, _, err := l.OpenStat(ctx, c.key)
+			if err == nil {
+				f.Close()
+				t.Errorf("OpenStat(%q) opened it", c.key)
+				return
+			}
+			if !strings.Contains(err.Error(), c.want) || c.is != nil && !errors.Is(err, c.is) {
+				t.Errorf("OpenStat(%q) = %v, want %q (%v)", c.key, err, c.want, c.is)
+			}
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("OpenStat(%q) hangs", c.key)
+		}
+	}
+	fl := newStore(t, Options{FollowSymlinks: true})
+	write(t, filepath.Join(fl.Root(), "target"), "abc")
+	os.Symlink("target", filepath.Join(fl.Root(), "link"))
+	f, e, err := fl.OpenStat(ctx, "link")
+	if err != nil || e.Size != 3 {
+		t.Fatalf("OpenStat(link) with FollowSymlinks = %+v, %v; want the 3-byte target", e, err)
+	}
+	f.Close()
+}
+
+// TestPutMode checks that Put gives the file the mode asked for, even bits
+// the umask would take away at creation, and 0644 less the umask without.
+func TestPutMode(t *testing.T) {
+	old := syscall.Umask(0o027)
+	defer syscall.Umask(old)
+	l := newStore(t, Options{})
+	ctx := context.Background()
+	for _, c := range []struct {
+		mode, want uint32
+	}{{0o666, 0o666}, {0o600, 0o600}, {0o755, 0o755}, {0o444, 0o444}, {0, 0o640}} {
+		key := "m" + strings.Repeat("x", int(c.mode%7))
+		if _, err := l.Put(ctx, key, strings.NewReader("data"), store.Entry{Mode: c.mode}); err != nil {
+			t.Fatalf("Put mode %#o: %v", c.mode, err)
+		}
+		fi, err := os.Stat(filepath.Join(l.Root(), key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := uint32(fi.Mode().Perm()); got != c.want {
+			t.Errorf("Put with mode %#o under umask 027: file has %#o, want %#o", c.mode, got, c.want)
+		}
+		os.Remove(filepath.Join(l.Root(), key))
+	}
+}
