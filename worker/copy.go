@@ -109,12 +109,19 @@ func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, 
 	if err := w.limits.waitRequest(ctx, job); err != nil {
 		return failRecord(e, ReadError, err)
 	}
-	// A local source is opened first and described by its open descriptor:
-	// one name lookup per file instead of two.
+	// A source that can describe what it opens (a local file, an object
+	// pinned by ETag) is opened first: one lookup or request per entry
+	// instead of a Stat, an Open and a Stat. Not when update rules may skip
+	// the entry, nor when its listed size says multipart, where an open
+	// would be wasted.
 	var opened store.Opened
 	var before store.Entry
 	var err error
-	if so, ok := src.(store.StatOpener); ok {
+	so, openFirst := src.(store.StatOpener)
+	if _, mp := dst.(store.MultipartPutter); mp && e.Size >= multipartThreshold(spec) || t.hasSkipRules() {
+		openFirst = false
+	}
+	if openFirst {
 		opened, before, err = so.OpenStat(ctx, e.Key)
 	} else {
 		before, err = src.Stat(ctx, e.Key)

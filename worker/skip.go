@@ -15,7 +15,7 @@ import (
 // becomes a SKIP audit line with its reason.
 func (w *Worker) skip(ctx context.Context, src, dst store.Store, t *running, s store.Entry) (bool, string) {
 	opt := t.opt
-	if t.optErr != nil || opt.Update == plan.Always && !opt.SkipExist {
+	if !t.hasSkipRules() {
 		return false, ""
 	}
 	if err := w.limits.waitRequest(ctx, t.lease.Job); err != nil {
@@ -37,4 +37,10 @@ func (w *Worker) skip(ctx context.Context, src, dst store.Store, t *running, s s
 		return false, ""
 	}
 	return true, "same crc64 (updateMode=checksum)"
+}
+
+// hasSkipRules reports whether the task's job has update rules that may skip
+// an entry (skip then needs the source's entry before it is opened).
+func (t *running) hasSkipRules() bool {
+	return t.optErr == nil && (t.opt.Update != plan.Always || t.opt.SkipExist)
 }

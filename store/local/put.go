@@ -119,7 +119,7 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 	if e.Mode != 0 {
 		mode = e.Mode & 0o777
 	}
-	fd, tmp, err := l.createTemp(key, filepath.Dir(dst), tag, mode)
+	fd, tmp, err := l.createTemp(key, dst[:strings.LastIndexByte(dst, '/')], tag, mode)
 	if err != nil {
 		return store.Entry{}, err
 	}
@@ -178,7 +178,7 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 		return store.Entry{}, opError("put", key, &os.LinkError{Op: "rename", Old: tmp, New: dst, Err: err})
 	}
 	done = true
-	l.noteDevice(uint64(st.Dev), filepath.Dir(dst))
+	l.noteDevice(uint64(st.Dev), dst[:strings.LastIndexByte(dst, '/')])
 	return store.Entry{Key: key, Kind: store.File, Size: written, MTime: mtime, CRC64: sum, HasCRC: true}, nil
 }
 
@@ -202,7 +202,7 @@ func setMTime(fd int, t time.Time) error {
 // usually does, that costs one system call.
 func (l *Local) createTemp(key, dir, tag string, mode uint32) (int, string, error) {
 	for try := 0; ; try++ {
-		name := filepath.Join(dir, tempName(tag))
+		name := dir + "/" + tempName(tag)
 		var fd int
 		err := ignoringEINTR(func() (err error) {
 			fd, err = unix.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, mode)

@@ -111,6 +111,28 @@ func (s *S3) Open(ctx context.Context, key string, off, n int64) (io.ReadCloser,
 	return r, nil
 }
 
+var _ store.StatOpener = (*S3)(nil)
+
+// OpenStat opens the whole of key with one GET and returns it with the entry
+// that GET's response describes, so a copy costs one request instead of a
+// HEAD, a GET and a HEAD. The reader is pinned to that version (by ETag),
+// so the opened object's Stat is that same entry: an object that changes
+// meanwhile fails the read instead of mixing versions.
+func (s *S3) OpenStat(ctx context.Context, key string) (store.Opened, store.Entry, error) {
+	rc, err := s.Open(ctx, key, 0, -1)
+	if err != nil {
+		return nil, store.Entry{}, err
+	}
+	r := rc.(*reader)
+	return pinned{r}, r.entry, nil
+}
+
+// pinned is an object opened by OpenStat.
+type pinned struct{ *reader }
+
+// Stat returns the entry of the version being read.
+func (p pinned) Stat() (store.Entry, error) { return p.entry, nil }
+
 // reader reads a range of an object, resuming after failures.
 type reader struct {
 	store.Resumer

@@ -74,6 +74,7 @@ func RunWith(t *testing.T, opt Options, newStore func(t *testing.T) store.Store)
 		{"ListCancelled", all(testListCancelled)},
 		{"Sync", all(testSync)},
 		{"Delete", all(testDelete)},
+		{"OpenStat", all(testOpenStat)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t), opt) })
@@ -398,5 +399,46 @@ func testDelete(t *testing.T, s store.Store) {
 	Put(t, s, "x/y/z", "again") // the emptied directories can be made again
 	if got := Read(t, s, "x/y/z", 0, -1); got != "again" {
 		t.Fatalf("content = %q", got)
+	}
+}
+
+// testOpenStat checks a store.StatOpener: the entry OpenStat returns is the
+// one Stat gives, the content reads whole, Stat of the opened key says the
+// same after reading, and a missing key wraps ErrNotExist.
+func testOpenStat(t *testing.T, s store.Store) {
+	so, ok := s.(store.StatOpener)
+	if !ok {
+		t.Skip("not a store.StatOpener")
+	}
+	ctx := context.Background()
+	for _, content := range []string{"", "x", strings.Repeat("0123456789abcdef", 70000)} {
+		key := fmt.Sprintf("os/k%d", len(content))
+		Put(t, s, key, content)
+		want, err := s.Stat(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, e, err := so.OpenStat(ctx, key)
+		if err != nil {
+			t.Fatalf("OpenStat(%q): %v", key, err)
+		}
+		if e.Key != key || e.Size != want.Size || !e.MTime.Equal(want.MTime) || e.Kind != store.File ||
+			e.HasCRC != want.HasCRC || e.CRC64 != want.CRC64 {
+			t.Errorf("OpenStat(%q) entry = %+v, Stat = %+v", key, e, want)
+		}
+		b, err := io.ReadAll(f)
+		if err != nil || string(b) != content {
+			t.Errorf("OpenStat(%q): read %d bytes, %v; want %d", key, len(b), err, len(content))
+		}
+		after, err := f.Stat()
+		if err != nil || after.Size != e.Size || !after.MTime.Equal(e.MTime) {
+			t.Errorf("Stat of the opened %q after reading = %+v, %v; want %+v", key, after, err, e)
+		}
+		if err := f.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}
+	if _, _, err := so.OpenStat(ctx, "os/missing"); !errors.Is(err, store.ErrNotExist) {
+		t.Errorf("OpenStat(missing) = %v, want ErrNotExist", err)
 	}
 }
