@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/time/rate"
 
@@ -23,6 +24,9 @@ type limiters struct {
 
 	mu   sync.Mutex
 	jobs map[string]*jobLimiter
+	// limited is false while no limit at all is set, so the waits, made
+	// several times per copied file, cost one atomic load.
+	limited atomic.Bool
 }
 
 type jobLimiter struct {
@@ -33,6 +37,7 @@ func newLimiters(bytesPerSec int64) *limiters {
 	l := &limiters{jobs: make(map[string]*jobLimiter)}
 	if bytesPerSec > 0 {
 		l.own = newLimiter(bytesPerSec)
+		l.limited.Store(true)
 	}
 	return l
 }
@@ -71,6 +76,9 @@ func (l *limiters) set(shares map[string]master.Limits) {
 		if s.RequestsPerSec > 0 {
 			jl.reqs.SetBurst(int(max(1, s.RequestsPerSec/10)))
 		}
+		if s.BytesPerSec > 0 || s.RequestsPerSec > 0 {
+			l.limited.Store(true) // stays set: a limit lifted later costs the slow path only
+		}
 	}
 }
 
@@ -82,6 +90,9 @@ func (l *limiters) job(job string) *jobLimiter {
 
 // waitBytes blocks until n bytes of job may be read.
 func (l *limiters) waitBytes(ctx context.Context, job string, n int) error {
+	if !l.limited.Load() {
+		return nil
+	}
 	for _, lim := range []*rate.Limiter{l.own, l.jobBytes(job)} {
 		if lim == nil || lim.Limit() == rate.Inf {
 			continue
@@ -106,6 +117,9 @@ func (l *limiters) jobBytes(job string) *rate.Limiter {
 
 // waitRequest blocks until one more store request of job may be made.
 func (l *limiters) waitRequest(ctx context.Context, job string) error {
+	if !l.limited.Load() {
+		return nil
+	}
 	if jl := l.job(job); jl != nil && jl.reqs.Limit() != rate.Inf {
 		return jl.reqs.Wait(ctx)
 	}

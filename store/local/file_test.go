@@ -3,13 +3,17 @@ package local
 import (
 	"context"
 	"errors"
+	"hash/crc64"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"ferry/store"
 )
@@ -152,5 +156,42 @@ func TestPutMode(t *testing.T) {
 			t.Errorf("Put with mode %#o under umask 027: file has %#o, want %#o", c.mode, got, c.want)
 		}
 		os.Remove(filepath.Join(l.Root(), key))
+	}
+}
+
+// TestChecksumMapped checks the read-back of large files through memory
+// maps: the same CRC64 as reading, and an error, not a crash, when the file
+// shrinks under the map.
+func TestChecksumMapped(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big")
+	data := make([]byte, mapWindow+mapMin+12345) // two windows, the second partial
+	for i := range data {
+		data[i] = byte(i*7 + i>>11)
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want := crc64.Checksum(data, store.CRC64Table)
+	got, err := checksum(int(f.Fd()), int64(len(data)), make([]byte, 1<<20))
+	if err != nil || got != want {
+		t.Fatalf("checksum of %d bytes = %#x, %v; want %#x", len(data), got, err, want)
+	}
+
+	m, err := unix.Mmap(int(f.Fd()), 0, len(data), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(m)
+	if err := os.Truncate(p, 4096); err != nil {
+		t.Fatal(err)
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	if _, err := updateMapped(0, m); err == nil || !strings.Contains(err.Error(), "shrank") {
+		t.Fatalf("reading a map past the end of a truncated file: %v, want a shrank error", err)
 	}
 }
