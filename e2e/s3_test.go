@@ -122,6 +122,16 @@ func TestS3LocalToS3(t *testing.T) {
 	if ups := s3Uploads(t, srv, srv.Bucket); len(ups) != 0 {
 		t.Errorf("unfinished multipart uploads left behind: %q", ups)
 	}
+	// A local file's CRC64 is known before its upload is created, so no
+	// server-side copy is needed to record it; every object has it.
+	if n := px.Count(s3test.KindCopy); n != 0 {
+		t.Errorf("the server received %d copy requests, want none: the multipart uploads should be created with their CRC64", n)
+	}
+	for k := range parts {
+		if o, ok := got[k]; ok && s3Header(o, "X-Amz-Meta-Ferry-Crc64") == "" {
+			t.Errorf("%q: no x-amz-meta-ferry-crc64", k)
+		}
+	}
 	h.s3VerifyClean(len(want))
 
 	// Again with isSkipExistFile: the size and the mtime kept in the

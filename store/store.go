@@ -83,6 +83,15 @@ type Opened interface {
 	Stat() (Entry, error)
 }
 
+// Checksummer is implemented by stores that compute the CRC64 of a key
+// without a request: a local file system, where the bytes are often in the
+// page cache. A multipart upload asks first, so that the destination gets
+// the checksum when the upload is created (and checks the parts against
+// it) rather than by a server-side copy of the whole object afterwards.
+type Checksummer interface {
+	CRC64(ctx context.Context, key string) (crc uint64, size int64, err error)
+}
+
 // Deleter is implemented by stores that can remove a key.
 type Deleter interface {
 	Delete(ctx context.Context, key string) error

@@ -117,6 +117,14 @@ func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.M
 			}
 		}
 	}()
+	// A local source's checksum costs a read of (often cached) local bytes;
+	// known before the upload, it spares the destination a server-side copy
+	// of the whole object to record it, and every part is checked against it.
+	if c, ok := src.(store.Checksummer); ok && !before.HasCRC && resumed == 0 {
+		if crc, n, err := c.CRC64(ctx, e.Key); err == nil && n == before.Size {
+			before.CRC64, before.HasCRC = crc, true
+		}
+	}
 	put, err := dst.PutMultipart(ctx, e.Key, open, before.Size,
 		store.Entry{Key: e.Key, Size: before.Size, MTime: before.MTime, Meta: before.Meta, CRC64: before.CRC64, HasCRC: before.HasCRC},
 		opt, &state)
