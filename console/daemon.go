@@ -178,7 +178,7 @@ func masterCommand() *cli.Command {
 			}
 			defer os.Remove(e.pidFile())
 			if e.standalone() {
-				stopWorker, err := e.startLocalWorker(ctx, eng)
+				stopWorker, err := e.startLocalWorker(ctx, eng, nil)
 				if err != nil {
 					return err
 				}
@@ -243,7 +243,7 @@ func workerCommand() *cli.Command {
 			defer conn.Close()
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			w := e.newWorker(id, host, conn, wlog)
+			w := e.newWorker(id, host, conn, wlog, nil)
 			if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				return failErr("worker %s: %v", id, err)
 			}

@@ -161,7 +161,7 @@ func (eng *engine) dial() (*grpc.ClientConn, error) {
 
 // startLocalWorker runs a worker in this process against the engine, as
 // standalone mode does. stop cancels it and waits until it has left.
-func (e *env) startLocalWorker(ctx context.Context, eng *engine) (stop func(), err error) {
+func (e *env) startLocalWorker(ctx context.Context, eng *engine, taskDone func()) (stop func(), err error) {
 	wlog, wcl, err := e.logger("worker")
 	if err != nil {
 		return nil, err
@@ -172,7 +172,7 @@ func (e *env) startLocalWorker(ctx context.Context, eng *engine) (stop func(), e
 		return nil, failErr("connect local worker: %v", err)
 	}
 	host, _ := os.Hostname()
-	w := e.newWorker("local", host, conn, wlog)
+	w := e.newWorker("local", host, conn, wlog, taskDone)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(ctx) }()

@@ -210,10 +210,10 @@ func rel(path string) string {
 }
 
 // newWorker is a worker configured from sys.properties, talking over conn.
-func (e *env) newWorker(id, host string, conn *grpc.ClientConn, log *slog.Logger) *worker.Worker {
+func (e *env) newWorker(id, host string, conn *grpc.ClientConn, log *slog.Logger, taskDone func()) *worker.Worker {
 	return worker.New(worker.Config{ID: id, Host: host, Threads: e.sys.WorkerTaskThreadNum,
 		MaxTasks: e.sys.WorkerMaxTaskNum, RecordMD5: e.sys.WorkerRecordMd5, MaxThroughput: e.sys.WorkerRate(), Log: log,
-		OpenSource: openSource, OpenDest: openDest}, worker.NewGRPC(conn))
+		OpenSource: openSource, OpenDest: openDest, TaskDone: taskDone}, worker.NewGRPC(conn))
 }
 
 // checkSource refuses, as a configuration error, a local source directory

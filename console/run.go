@@ -80,7 +80,15 @@ func (e *env) run(ctx context.Context, spec master.Spec) error {
 		fmt.Fprintf(e.out, "job %s: resuming (%d of %d files done)\n", name, job.Counters.FilesDone, job.Counters.FilesTotal)
 	}
 
-	stopWorker, err := e.startLocalWorker(ctx, eng)
+	// The local worker says when it completes a task: the job may have
+	// ended then, and the command should end with it.
+	done := make(chan struct{}, 1)
+	stopWorker, err := e.startLocalWorker(ctx, eng, func() {
+		select {
+		case done <- struct{}{}:
+		default:
+		}
+	})
 	if err != nil {
 		return err
 	}
@@ -92,8 +100,9 @@ func (e *env) run(ctx context.Context, spec master.Spec) error {
 
 	start := time.Now()
 	tty := isTerminal(e.out)
-	// Look often, so the command ends soon after the job does; redraw the
-	// progress line four times a second.
+	// Look at the job when the local worker completes a task, and often
+	// anyway (other workers may join); redraw the progress line four times
+	// a second.
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	var drawn time.Time
@@ -106,6 +115,7 @@ func (e *env) run(ctx context.Context, spec master.Spec) error {
 			fmt.Fprintf(e.out, "interrupted: job %s stops here; run the same command again to resume it\n", name)
 			return silentExit(ExitFailed)
 		case <-tick.C:
+		case <-done:
 		}
 		stats, err := eng.m.Stat(ctx, name)
 		if err != nil {

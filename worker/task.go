@@ -139,9 +139,11 @@ func (w *Worker) runTask(parent context.Context, l master.Lease) {
 		switch {
 		case err == nil:
 			log.Info("task completed", "entries", len(l.Entries), "not_ok", len(results), "took", time.Since(started).Round(time.Millisecond))
+			w.taskDone()
 			return
 		case errors.Is(err, ErrStale):
 			log.Warn("completion refused: lease is no longer current; abandoning task")
+			w.taskDone()
 			return
 		}
 		log.Warn("complete failed; retrying", "err", err)
@@ -228,4 +230,10 @@ func parentKey(key string) string {
 		}
 	}
 	return ""
+}
+
+func (w *Worker) taskDone() {
+	if w.cfg.TaskDone != nil {
+		w.cfg.TaskDone()
+	}
 }

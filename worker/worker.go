@@ -61,6 +61,10 @@ type Config struct {
 	// OpenSource and OpenDest open a job's stores.
 	OpenSource func(master.Spec) (store.Store, error)
 	OpenDest   func(master.Spec) (store.Store, error)
+	// TaskDone, when set, is called after each task's completion was
+	// accepted (or refused as stale): `run` looks at its job then, instead
+	// of waiting for its next look. It must not block.
+	TaskDone func()
 }
 
 // Worker runs tasks for one master.
