@@ -21,9 +21,11 @@ import (
 	"ferry/store"
 )
 
-// bufPool holds the 1 MiB copy buffers of Put, shared by all stores: with
-// many copy threads, a buffer per call would be most of the garbage.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+// bufPool holds the copy buffers of Put, shared by all stores: with many
+// copy threads, a buffer per call would be most of the garbage. 256 KiB:
+// a chunk written and read back at once stays in the CPU's caches, which on
+// the bench machine made large copies 15-25% faster than with 1 MiB chunks.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // Temporary file names: ".ferry-" [tag "-"] 16 lowercase hex digits ".tmp",
 // where tag is the one store.WithTempTag put in Put's context (letters,
