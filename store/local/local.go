@@ -75,6 +75,9 @@ type Local struct {
 
 	mu   sync.Mutex
 	devs map[uint64]int // other devices Put wrote to -> an open directory fd on it
+
+	anonOnce sync.Once
+	anon     int32 // how Put makes temporary files: anon* in anon.go
 }
 
 // New returns the store rooted at the directory root. A missing root is an

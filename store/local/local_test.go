@@ -22,6 +22,26 @@ func TestConformanceFollowSymlinks(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t, Options{FollowSymlinks: true}) })
 }
 
+// TestConformanceTempFiles runs the suite with each other way of making
+// temporary files than the one this machine's probe picks.
+func TestConformanceTempFiles(t *testing.T) {
+	for _, m := range []struct {
+		name string
+		mode int32
+	}{{"Named", anonNone}, {"UnnamedProc", anonProc}, {"UnnamedEmptyPath", anonEmptyPath}} {
+		t.Run(m.name, func(t *testing.T) {
+			if m.mode == anonEmptyPath && os.Geteuid() != 0 {
+				t.Skip("linkat AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH")
+			}
+			storetest.Run(t, func(t *testing.T) store.Store {
+				l := newStore(t, Options{})
+				l.anon = m.mode
+				return l
+			})
+		})
+	}
+}
+
 func newStore(t testing.TB, opt Options) *Local {
 	t.Helper()
 	l, err := New(t.TempDir(), opt)

@@ -91,7 +91,8 @@ func validTag(tag string) bool {
 
 // Put writes key from r atomically: the bytes go to a temporary file in the
 // destination directory (created with its parents, mode 0755, when missing),
-// which is renamed over key only once it is complete. Readers see the old
+// an unnamed one where the file system allows (anon.go), which is linked or
+// renamed over key only once it is complete. Readers see the old
 // content or the new, never a part; after an error nothing is left behind.
 //
 // The returned Entry carries the size and mtime of the file and the CRC64 of
@@ -122,16 +123,23 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 	if e.Mode != 0 {
 		mode = e.Mode & 0o777
 	}
-	fd, tmp, err := l.createTemp(key, dst[:strings.LastIndexByte(dst, '/')], tag, mode)
-	if err != nil {
-		return store.Entry{}, err
+	dir := dst[:strings.LastIndexByte(dst, '/')]
+	// An unnamed file (anon.go) where the file system has them; else a
+	// named temporary file.
+	fd, tmp := l.createAnon(dir, mode), dir+"/(unnamed temporary file)"
+	named := fd < 0
+	if named {
+		var err error
+		if fd, tmp, err = l.createTemp(key, dir, tag, mode); err != nil {
+			return store.Entry{}, err
+		}
 	}
 	closed, done := false, false
 	defer func() {
 		if !closed {
 			unix.Close(fd)
 		}
-		if !done {
+		if !done && named {
 			unix.Unlink(tmp)
 		}
 	}()
@@ -164,18 +172,30 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 		}
 		mtime = e.MTime
 	}
-	closed = true
-	if err := unix.Close(fd); err != nil {
-		return fail(&fs.PathError{Op: "close", Path: tmp, Err: err})
+	if named {
+		closed = true
+		if err := unix.Close(fd); err != nil {
+			return fail(&fs.PathError{Op: "close", Path: tmp, Err: err})
+		}
+		err = ignoringEINTR(func() error { return unix.Rename(tmp, dst) })
+	} else {
+		err = l.publishAnon(fd, dst, dir, tag)
 	}
-	if err := ignoringEINTR(func() error { return unix.Rename(tmp, dst) }); err != nil {
+	if err != nil {
 		if errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTEMPTY) {
 			return store.Entry{}, fmt.Errorf("put %q: %s is a directory", key, dst)
 		}
 		return store.Entry{}, opError("put", key, &os.LinkError{Op: "rename", Old: tmp, New: dst, Err: err})
 	}
 	done = true
-	l.noteDevice(uint64(st.Dev), dst[:strings.LastIndexByte(dst, '/')])
+	if !closed {
+		closed = true
+		if err := unix.Close(fd); err != nil {
+			unix.Unlink(dst) // in place, but not known good
+			return fail(&fs.PathError{Op: "close", Path: dst, Err: err})
+		}
+	}
+	l.noteDevice(uint64(st.Dev), dir)
 	return store.Entry{Key: key, Kind: store.File, Size: written, MTime: mtime, CRC64: sum, HasCRC: true}, nil
 }
 

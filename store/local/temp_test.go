@@ -57,8 +57,44 @@ func (p *peekReader) Read(b []byte) (int, error) {
 	return p.r.Read(b)
 }
 
+// TestUnnamedTempFiles checks that where the file system has O_TMPFILE, a
+// file being written has no name at all, and that the probe found a way to
+// link it (as root: AT_EMPTY_PATH).
+func TestUnnamedTempFiles(t *testing.T) {
+	l := newStore(t, Options{})
+	storetest.Put(t, l, "d/first", "x")
+	want := anonProc
+	if os.Geteuid() == 0 {
+		want = anonEmptyPath
+	}
+	if l.anonMode() != want {
+		t.Fatalf("temporary files: mode %d, want %d (O_TMPFILE on %s, euid %d)", l.anonMode(), want, l.Root(), os.Geteuid())
+	}
+	ctx := store.WithTempTag(context.Background(), "job1-7")
+	p := &peekReader{dir: filepath.Join(l.Root(), "d"), r: strings.NewReader("unnamed")}
+	if _, err := l.Put(ctx, "d/f", p, store.Entry{}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(p.seen, []string{"first"}) {
+		t.Fatalf("while writing, d held %q; want only first", p.seen)
+	}
+	// Over an existing key: linked to a temporary name, renamed over it.
+	p = &peekReader{dir: filepath.Join(l.Root(), "d"), r: strings.NewReader("again")}
+	if _, err := l.Put(ctx, "d/f", p, store.Entry{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := storetest.Read(t, l, "d/f", 0, -1); got != "again" {
+		t.Fatalf("d/f holds %q after the overwrite", got)
+	}
+	des, _ := os.ReadDir(filepath.Join(l.Root(), "d"))
+	if len(des) != 2 {
+		t.Fatalf("d holds %d names after the overwrite, want first and f", len(des))
+	}
+}
+
 func TestTempTagAndCleanTemps(t *testing.T) {
 	l := newStore(t, Options{})
+	l.anon = anonNone // named temporary files, whose tags this checks
 	ctx := store.WithTempTag(context.Background(), "job1-7")
 	storetest.Put(t, l, "d/first", "x") // makes d
 	p := &peekReader{dir: filepath.Join(l.Root(), "d"), r: strings.NewReader("tagged")}
