@@ -54,6 +54,11 @@ func (m *Master) scan(ctx context.Context, spec Spec) error {
 	var batch []store.Entry
 	var bytes int64
 	var counts ScanCounts
+	// The first tasks of a pass are small (rampStart entries, doubling up
+	// to the limit): workers start copying a few milliseconds into the scan
+	// instead of after a whole task is listed, and their task slots fill at
+	// once. Later tasks have the job's size.
+	limit := min(countLimit, rampStart)
 	flush := func(final bool) error {
 		if err := m.db.AddScanned(spec.Name, round, batch, counts, final); err != nil {
 			return err
@@ -83,7 +88,8 @@ func (m *Master) scan(ctx context.Context, spec Spec) error {
 		}
 		batch = append(batch, e)
 		bytes += e.Size
-		if len(batch) >= countLimit || bytes >= sizeLimit {
+		if len(batch) >= limit || bytes >= sizeLimit {
+			limit = min(limit*2, countLimit)
 			return flush(false)
 		}
 		return nil
@@ -123,6 +129,9 @@ func (m *Master) scan(ctx context.Context, spec Spec) error {
 	m.log.Info("scan finished", "job", spec.Name, "round", round)
 	return nil
 }
+
+// rampStart is the most entries in the first task of a scan pass.
+const rampStart = 1000
 
 // ErrTooManyDeletes stops a mirror that would delete more than maxDelete.
 var ErrTooManyDeletes = errors.New("mirror would delete more than maxDelete")
