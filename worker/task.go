@@ -33,7 +33,14 @@ func (w *Worker) storesFor(spec master.Spec) (store.Store, store.Store, error) {
 
 // runTask copies a leased task's entries, makes them durable, reports them
 // and completes the task. Every entry yields exactly one audit record.
-func (w *Worker) runTask(parent context.Context, l master.Lease) {
+// copied, when set, is called once the entries are copied (or the task is
+// abandoned), before the sync and the completion: the worker leases its
+// next task meanwhile, so its copying threads do not wait for this one's
+// round trips.
+func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) {
+	if copied == nil {
+		copied = func() {}
+	}
 	ref := master.LeaseRef{Job: l.Job, TaskID: l.TaskID, LeaseID: l.LeaseID}
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
@@ -110,6 +117,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease) {
 		}
 		close(next)
 		wg.Wait()
+		copied()
 		if ctx.Err() == nil {
 			if s, ok := dst.(store.Syncer); ok {
 				if err := s.Sync(ctx); err != nil {

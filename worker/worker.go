@@ -194,8 +194,12 @@ func (w *Worker) Run(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer func() { <-slots }()
-				w.runTask(ctx, l)
+				// The slot is free once the entries are copied (or the task
+				// ends some other way), whichever comes first.
+				var free sync.Once
+				release := func() { free.Do(func() { <-slots }) }
+				defer release()
+				w.runTask(ctx, l, release)
 			}()
 		}
 	}
