@@ -1,0 +1,189 @@
+// Command floor measures what the system calls of copying small files cost
+// on this machine, without ferry around them: the sequence cp makes for a
+// file (open, fstat, read, create, write, close, close) against the one
+// ferry's guarantees take (the scan's lstat; open and fstat of the source;
+// an unnamed file written, dated, read back and linked into place; fstat of
+// the source after the read; the audit's lstat). It copies every file below
+// -src into -dst, with 1 and with -threads goroutines, and prints
+// microseconds per file for each sequence: the floor ferry's own time for
+// the small workload cannot go below, whatever its engine does.
+//
+//	go run ./bench/cmd/floor -src /dev/shm/ferry-bench/data/small -dst /dev/shm/floor
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	src := flag.String("src", "/dev/shm/ferry-bench/data/small", "directory of files to copy")
+	dst := flag.String("dst", "/dev/shm/ferry-floor", "scratch directory (removed first and after)")
+	threads := flag.Int("threads", 2, "goroutines for the parallel runs")
+	rounds := flag.Int("n", 3, "runs of each sequence; the median is printed")
+	flag.Parse()
+	var files []string
+	err := filepath.WalkDir(*src, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			rel, _ := filepath.Rel(*src, p)
+			files = append(files, rel)
+		}
+		return err
+	})
+	if err != nil || len(files) == 0 {
+		fmt.Fprintf(os.Stderr, "floor: no files under %s (%v)\n", *src, err)
+		os.Exit(2)
+	}
+	fmt.Printf("%d files from %s; median of %d runs\n\n| sequence | calls/file | threads | us/file |\n|---|---:|---:|---:|\n", len(files), *src, *rounds)
+	for _, s := range []struct {
+		name  string
+		calls int
+		copy  func(src, dst string, buf []byte) error
+	}{{"cp (open, fstat, read, create, write, close x2)", 7, copyPlain}, {"ferry (+ scan, checks, unnamed file, read-back, mtime, link, audit)", 14, copyFerry}} {
+		for _, n := range []int{1, *threads} {
+			var times []time.Duration
+			for range *rounds {
+				d, err := run(*src, *dst, files, n, s.copy)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "floor:", err)
+					os.Exit(1)
+				}
+				times = append(times, d)
+			}
+			slicesSort(times)
+			med := times[len(times)/2]
+			fmt.Printf("| %s | %d | %d | %.1f |\n", s.name, s.calls, n, float64(med.Nanoseconds())/1e3/float64(len(files)))
+		}
+	}
+	os.RemoveAll(*dst)
+}
+
+func slicesSort(d []time.Duration) {
+	for i := 1; i < len(d); i++ {
+		for j := i; j > 0 && d[j] < d[j-1]; j-- {
+			d[j], d[j-1] = d[j-1], d[j]
+		}
+	}
+}
+
+// run copies files with n goroutines into a fresh dst whose directories
+// exist (ferry and cp both make each directory once, not per file).
+func run(src, dst string, files []string, n int, copy func(string, string, []byte) error) (time.Duration, error) {
+	os.RemoveAll(dst)
+	for _, f := range files {
+		if err := os.MkdirAll(filepath.Join(dst, filepath.Dir(f)), 0o755); err != nil {
+			return 0, err
+		}
+	}
+	work := make(chan string, 256)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 256<<10)
+			for f := range work {
+				if err := copy(filepath.Join(src, f), filepath.Join(dst, f), buf); err != nil {
+					errs <- fmt.Errorf("%s: %w", f, err)
+					return
+				}
+			}
+		}()
+	}
+	for _, f := range files {
+		work <- f
+	}
+	close(work)
+	wg.Wait()
+	took := time.Since(start)
+	select {
+	case err := <-errs:
+		return 0, err
+	default:
+	}
+	return took, nil
+}
+
+// copyPlain is cp's sequence for a small file.
+func copyPlain(src, dst string, buf []byte) error {
+	in, err := unix.Open(src, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(in)
+	var st unix.Stat_t
+	if err := unix.Fstat(in, &st); err != nil {
+		return err
+	}
+	n, err := unix.Read(in, buf[:min(int64(len(buf)), st.Size)])
+	if err != nil {
+		return err
+	}
+	out, err := unix.Open(dst, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := unix.Write(out, buf[:n]); err != nil {
+		unix.Close(out)
+		return err
+	}
+	return unix.Close(out)
+}
+
+// copyFerry is the sequence ferry's scan, worker and local store make for a
+// small file (see store/local: OpenStat, Put, anon.go).
+func copyFerry(src, dst string, buf []byte) error {
+	var st, after, landed unix.Stat_t
+	if err := unix.Lstat(src, &st); err != nil { // the master's scan
+		return err
+	}
+	in, err := unix.Open(src, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(in)
+	if err := unix.Fstat(in, &st); err != nil {
+		return err
+	}
+	n, err := unix.Read(in, buf[:min(int64(len(buf)), st.Size)])
+	if err != nil {
+		return err
+	}
+	out, err := unix.Open(filepath.Dir(dst), unix.O_RDWR|unix.O_TMPFILE|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(out)
+	if _, err := unix.Write(out, buf[:n]); err != nil {
+		return err
+	}
+	if _, err := unix.Pread(out, buf[:n], 0); err != nil { // read back
+		return err
+	}
+	if err := unix.Fstat(out, &landed); err != nil {
+		return err
+	}
+	ts := [2]unix.Timespec{{Nsec: unix.UTIME_OMIT}, st.Mtim} // utimensat(out, NULL, ts, 0)
+	if _, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(out), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0); e != 0 {
+		return e
+	}
+	if err := unix.Linkat(out, "", unix.AT_FDCWD, dst, unix.AT_EMPTY_PATH); err != nil {
+		if err := unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(out), unix.AT_FDCWD, dst, unix.AT_SYMLINK_FOLLOW); err != nil {
+			return err
+		}
+	}
+	if err := unix.Fstat(in, &after); err != nil { // did the source change?
+		return err
+	}
+	return unix.Lstat(dst, &landed) // isAuditAfterImport
+}
