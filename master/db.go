@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,26 +20,15 @@ import (
 // moment leaves a consistent picture.
 //
 // Layout: jobs/<name>/{meta:job, pending, dispatched, failed, succeeded,
-// manifests}; task keys are 8-byte big-endian IDs; lease IDs come from the
-// root jobs bucket's sequence, so they never repeat across restarts.
+// manifests, uploads, audits}; task keys are 8-byte big-endian IDs; lease
+// IDs come from the root jobs bucket's sequence, so they never repeat
+// across restarts. (uploads.go and audits.go describe their buckets.)
 type DB struct {
 	bolt     *bolt.DB
 	leaseDur time.Duration
 	now      func() time.Time
-	writers  atomic.Int32 // write transactions wanted or running
-}
-
-// write runs fn in a write transaction. While other writes are waiting,
-// it joins them in one batched commit (one fsync for many workers' leases
-// and completions); alone, it commits at once. fn may run more than once
-// (bbolt reruns a batch's functions alone when one fails), so it must not
-// act outside the transaction before it succeeds.
-func (d *DB) write(fn func(*bolt.Tx) error) error {
-	defer d.writers.Add(-1)
-	if d.writers.Add(1) > 1 {
-		return d.bolt.Batch(fn)
-	}
-	return d.bolt.Update(fn)
+	group    groupCommit
+	jobs     jobCache
 }
 
 var (
@@ -97,54 +85,46 @@ func taskKey(id uint64) []byte {
 	return k[:]
 }
 
-// jobTx is one job's buckets and decoded record inside a transaction.
+// jobTx is one job's buckets and, when opened with openJob, its decoded
+// record inside a transaction.
 type jobTx struct {
-	b   *bolt.Bucket
-	job *Job
+	d    *DB
+	name string
+	b    *bolt.Bucket
+	job  *Job // nil from openTasks
 }
 
-// storedJob is a job as the database holds it. JSON would replace the
-// bytes of a string that is not UTF-8 with U+FFFD: a scan resumed after such
-// a checkpoint would list entries twice or skip some, and a non-UTF-8
-// source or destination path would silently name another directory. The
-// Raw fields keep those strings' bytes exactly.
-type storedJob struct {
-	*Job
-	ScanAfterRaw  []byte `json:",omitempty"`
-	SrcPrefixRaw  []byte `json:",omitempty"`
-	DestPrefixRaw []byte `json:",omitempty"`
-	ErrorRaw      []byte `json:",omitempty"`
-}
-
-func openJob(tx *bolt.Tx, name string) (*jobTx, error) {
+// openTasks opens a job's buckets without its record.
+func (d *DB) openTasks(tx *bolt.Tx, name string) (*jobTx, error) {
 	jb := tx.Bucket(bktJobs).Bucket([]byte(name))
 	if jb == nil {
 		return nil, fmt.Errorf("job %s: %w", name, ErrNoJob)
 	}
-	var j Job
-	sj := storedJob{Job: &j}
-	if err := json.Unmarshal(jb.Bucket(bktMeta).Get(keyJob), &sj); err != nil {
+	return &jobTx{d: d, name: name, b: jb}, nil
+}
+
+// openJob opens a job's buckets and its record.
+func (d *DB) openJob(tx *bolt.Tx, name string) (*jobTx, error) {
+	jt, err := d.openTasks(tx, name)
+	if err != nil {
+		return nil, err
+	}
+	if jt.job, err = d.jobs.load(name, jt.b.Bucket(bktMeta).Get(keyJob)); err != nil {
 		return nil, fmt.Errorf("job %s: decode: %w", name, err)
 	}
-	for _, f := range []struct {
-		raw []byte
-		dst *string
-	}{{sj.ScanAfterRaw, &j.ScanAfter}, {sj.SrcPrefixRaw, &j.Spec.SrcPrefix}, {sj.DestPrefixRaw, &j.Spec.DestPrefix}, {sj.ErrorRaw, &j.Error}} {
-		if f.raw != nil {
-			*f.dst = string(f.raw)
-		}
-	}
-	return &jobTx{b: jb, job: &j}, nil
+	return jt, nil
 }
 
 func (jt *jobTx) save() error {
-	j := jt.job
-	v, err := json.Marshal(storedJob{Job: j, ScanAfterRaw: []byte(j.ScanAfter),
-		SrcPrefixRaw: []byte(j.Spec.SrcPrefix), DestPrefixRaw: []byte(j.Spec.DestPrefix), ErrorRaw: []byte(j.Error)})
+	v, err := encodeJob(jt.job)
 	if err != nil {
 		return err
 	}
-	return jt.b.Bucket(bktMeta).Put(keyJob, v)
+	if err := jt.b.Bucket(bktMeta).Put(keyJob, v); err != nil {
+		return err
+	}
+	jt.d.jobs.saved(jt.name, v, jt.job)
+	return nil
 }
 
 func (jt *jobTx) bucket(s TaskState) *bolt.Bucket { return jt.b.Bucket(stateBuckets[s]) }
@@ -156,7 +136,7 @@ func (jt *jobTx) get(s TaskState, id uint64) (*Task, error) {
 	}
 	var t Task
 	if err := json.Unmarshal(v, &t); err != nil {
-		return nil, fmt.Errorf("job %s task %d: decode: %w", jt.job.Spec.Name, id, err)
+		return nil, fmt.Errorf("job %s task %d: decode: %w", jt.name, id, err)
 	}
 	return &t, nil
 }
@@ -193,7 +173,7 @@ func (jt *jobTx) move(t *Task, from, to TaskState) error {
 func (jt *jobTx) manifest(id uint64) ([]store.Entry, error) {
 	v := jt.b.Bucket(bktManifests).Get(taskKey(id))
 	if v == nil {
-		return nil, fmt.Errorf("job %s task %d: manifest missing", jt.job.Spec.Name, id)
+		return nil, fmt.Errorf("job %s task %d: manifest missing", jt.name, id)
 	}
 	return decodeManifest(v)
 }
@@ -223,7 +203,7 @@ func (jt *jobTx) finish(now time.Time) {
 // update runs fn on job name in one write transaction and saves the job.
 func (d *DB) update(name string, fn func(jt *jobTx) error) error {
 	return d.write(func(tx *bolt.Tx) error {
-		jt, err := openJob(tx, name)
+		jt, err := d.openJob(tx, name)
 		if err != nil {
 			return err
 		}
@@ -250,7 +230,7 @@ func (d *DB) CreateJob(spec Spec) error {
 				return err
 			}
 		}
-		jt := &jobTx{b: jb, job: &Job{Spec: spec, State: StateScanning, Submitted: d.now(), Round: 1}}
+		jt := &jobTx{d: d, name: spec.Name, b: jb, job: &Job{Spec: spec, State: StateScanning, Submitted: d.now(), Round: 1}}
 		return jt.save()
 	})
 }
@@ -259,7 +239,7 @@ func (d *DB) CreateJob(spec Spec) error {
 func (d *DB) Job(name string) (*Job, error) {
 	var j *Job
 	err := d.bolt.View(func(tx *bolt.Tx) error {
-		jt, err := openJob(tx, name)
+		jt, err := d.openJob(tx, name)
 		if err == nil {
 			j = jt.job
 		}
@@ -273,11 +253,23 @@ func (d *DB) Jobs() ([]*Job, error) {
 	var out []*Job
 	err := d.bolt.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktJobs).ForEachBucket(func(k []byte) error {
-			jt, err := openJob(tx, string(k))
+			jt, err := d.openJob(tx, string(k))
 			if err != nil {
 				return err
 			}
 			out = append(out, jt.job)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// jobNames returns the names of every job, as their buckets spell them.
+func (d *DB) jobNames() ([]string, error) {
+	var out []string
+	err := d.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bktJobs).ForEachBucket(func(k []byte) error {
+			out = append(out, string(k))
 			return nil
 		})
 	})
@@ -355,7 +347,7 @@ func (d *DB) StartDueRounds() ([]Spec, error) {
 	now := d.now()
 	err := d.bolt.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktJobs).ForEachBucket(func(k []byte) error {
-			jt, err := openJob(tx, string(k))
+			jt, err := d.openJob(tx, string(k))
 			if err != nil {
 				return err
 			}
@@ -391,13 +383,14 @@ func (d *DB) FailJob(name string, cause error) error {
 // unless force is set.
 func (d *DB) DeleteJob(name string, force bool) error {
 	return d.bolt.Update(func(tx *bolt.Tx) error {
-		jt, err := openJob(tx, name)
+		jt, err := d.openJob(tx, name)
 		if err != nil {
 			return err
 		}
 		if jt.job.Active() && !force {
 			return fmt.Errorf("job %s is %s: %w", name, jt.job.State, ErrJobActive)
 		}
+		d.jobs.put(name, nil)
 		return tx.Bucket(bktJobs).DeleteBucket([]byte(name))
 	})
 }
@@ -405,7 +398,7 @@ func (d *DB) DeleteJob(name string, force bool) error {
 // Tasks calls fn for every task of a job in state s (for tests and tools).
 func (d *DB) Tasks(name string, s TaskState, fn func(*Task) error) error {
 	return d.bolt.View(func(tx *bolt.Tx) error {
-		jt, err := openJob(tx, name)
+		jt, err := d.openTasks(tx, name)
 		if err != nil {
 			return err
 		}
@@ -423,7 +416,7 @@ func (d *DB) Tasks(name string, s TaskState, fn func(*Task) error) error {
 func (d *DB) Manifest(name string, id uint64) ([]store.Entry, error) {
 	var out []store.Entry
 	err := d.bolt.View(func(tx *bolt.Tx) error {
-		jt, err := openJob(tx, name)
+		jt, err := d.openTasks(tx, name)
 		if err != nil {
 			return err
 		}

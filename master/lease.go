@@ -8,6 +8,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"ferry/store"
+	"ferry/tracker"
 )
 
 // Leases: a worker leases pending tasks; each grant gets a fresh lease ID
@@ -42,7 +43,7 @@ func (d *DB) LeaseTasks(worker string, max int, after string) ([]Lease, error) {
 			if len(out) >= max {
 				break
 			}
-			jt, err := openJob(tx, name)
+			jt, err := d.openJob(tx, name)
 			if err != nil {
 				return err
 			}
@@ -108,7 +109,7 @@ func (d *DB) Renew(worker string, refs []LeaseRef) (lost []LeaseRef, deadline ti
 	err = d.write(func(tx *bolt.Tx) error {
 		lost = lost[:0]
 		for _, r := range refs {
-			jt, err := openJob(tx, r.Job)
+			jt, err := d.openTasks(tx, r.Job)
 			if err != nil {
 				lost = append(lost, r)
 				continue
@@ -143,38 +144,47 @@ func current(jt *jobTx, r LeaseRef) (*Task, error) {
 	return t, nil
 }
 
-// CheckLease returns the entries of a current lease's task, for preparing a
-// completion; it fails with ErrStaleLease when the lease is not current.
-func (d *DB) CheckLease(r LeaseRef) (*Job, []string, error) {
-	var job *Job
-	var keys []string
-	err := d.bolt.View(func(tx *bolt.Tx) error {
-		jt, err := openJob(tx, r.Job)
+// CheckLease returns the entry keys and the attempt number of a current
+// lease's task, for preparing a completion; it fails with ErrStaleLease
+// when the lease is not current.
+func (d *DB) CheckLease(r LeaseRef) (keys []string, attempt int, err error) {
+	err = d.bolt.View(func(tx *bolt.Tx) error {
+		jt, err := d.openTasks(tx, r.Job)
 		if err != nil {
 			return err
 		}
-		if _, err := current(jt, r); err != nil {
+		t, err := current(jt, r)
+		if err != nil {
 			return err
 		}
 		entries, err := jt.manifest(r.TaskID)
 		if err != nil {
 			return err
 		}
-		job = jt.job
 		keys = make([]string, len(entries))
 		for i := range entries {
 			keys[i] = entries[i].Key
 		}
+		attempt = t.Attempt
 		return nil
 	})
-	return job, keys, err
+	return keys, attempt, err
 }
 
 // Complete records the outcome of a current lease: the task moves to
 // succeeded, or to failed with the failed positions, and the counters move
-// with it, in one transaction. attemptDir is where its audit directory is
-// being published.
-func (d *DB) Complete(r LeaseRef, results []EntryResult, attemptDir string) error {
+// with it, in one transaction. audit is the attempt's audit directory,
+// being published under audit.Name; the same transaction keeps a copy of
+// its files (when it has any) until DropAudits, so that the attempt is
+// durable, audit records included, as soon as Complete returns.
+func (d *DB) Complete(r LeaseRef, results []EntryResult, audit tracker.Dir) error {
+	var held []byte
+	if len(audit.Files) > 0 {
+		var err error
+		if held, err = audit.MarshalBinary(); err != nil {
+			return err
+		}
+	}
 	return d.update(r.Job, func(jt *jobTx) error {
 		t, err := current(jt, r)
 		if err != nil {
@@ -218,7 +228,12 @@ func (d *DB) Complete(r LeaseRef, results []EntryResult, attemptDir string) erro
 		}
 		t.LeaseID, t.Deadline, t.Worker = 0, 0, ""
 		t.LastLease = r.LeaseID
-		t.AttemptDir = attemptDir
+		t.AttemptDir = audit.Name
+		if held != nil {
+			if err := jt.holdAudit(r, held); err != nil {
+				return err
+			}
+		}
 		to := Succeeded
 		if len(t.Failed) > 0 {
 			to = Failed
@@ -240,7 +255,7 @@ func (d *DB) expire(drop func(*Task) bool) ([]LeaseRef, error) {
 	var refs []LeaseRef
 	err := d.bolt.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktJobs).ForEachBucket(func(k []byte) error {
-			jt, err := openJob(tx, string(k))
+			jt, err := d.openJob(tx, string(k))
 			if err != nil {
 				return err
 			}
@@ -293,7 +308,7 @@ func (d *DB) ExtendLeases() error {
 	deadline := d.now().Add(d.leaseDur).UnixMilli()
 	return d.bolt.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktJobs).ForEachBucket(func(k []byte) error {
-			jt, err := openJob(tx, string(k))
+			jt, err := d.openTasks(tx, string(k))
 			if err != nil {
 				return err
 			}
@@ -369,19 +384,22 @@ func (d *DB) Retry(name string) (tasks, entries int64, err error) {
 	return tasks, entries, err
 }
 
-// IsCurrent reports whether r is its task's current lease.
-func (d *DB) IsCurrent(r LeaseRef) bool {
-	ok := false
+// Current returns which of refs are their tasks' current leases, read in
+// one transaction.
+func (d *DB) Current(refs []LeaseRef) map[LeaseRef]bool {
+	out := make(map[LeaseRef]bool, len(refs))
 	d.bolt.View(func(tx *bolt.Tx) error {
-		jt, err := openJob(tx, r.Job)
-		if err != nil {
-			return err
+		for _, r := range refs {
+			jt, err := d.openTasks(tx, r.Job)
+			if err != nil {
+				continue
+			}
+			t, err := current(jt, r)
+			out[r] = err == nil && t != nil
 		}
-		t, err := current(jt, r)
-		ok = err == nil && t != nil
 		return nil
 	})
-	return ok
+	return out
 }
 
 // HolderCount returns how many workers hold leases of a job, counting
@@ -389,7 +407,7 @@ func (d *DB) IsCurrent(r LeaseRef) bool {
 func (d *DB) HolderCount(name, worker string) (int64, error) {
 	ws := map[string]bool{worker: true}
 	err := d.bolt.View(func(tx *bolt.Tx) error {
-		jt, err := openJob(tx, name)
+		jt, err := d.openJob(tx, name)
 		if err != nil || jt.job.Counters.Tasks[Dispatched] == 0 {
 			return err
 		}

@@ -1,8 +1,10 @@
 // Package master is ferry's coordinator: it keeps jobs and tasks in bbolt
-// (db.go, four state buckets per job), scans sources into tasks (scan.go),
-// hands tasks to workers under fenced leases (lease.go), answers the
-// console (control.go) and adapts all of it to gRPC (server.go). The
-// tracker package keeps the audit logs and live progress beside it.
+// (db.go, four state buckets per job; jobrecord.go, the job records),
+// scans sources into tasks (scan.go), hands tasks to workers under fenced
+// leases (lease.go), holds each accepted attempt's audit directory until
+// it is durable on disk (audits.go), answers the console (control.go) and
+// adapts all of it to gRPC (server.go). The tracker package keeps the
+// audit logs and live progress beside it.
 package master
 
 import (
@@ -42,6 +44,8 @@ type Master struct {
 	tr  *tracker.Tracker
 	log *slog.Logger
 
+	flushMu sync.Mutex // one flushAudits at a time
+
 	mu        sync.Mutex
 	scanners  map[string]context.CancelFunc
 	workers   map[string]*workerInfo
@@ -62,8 +66,9 @@ type workerInfo struct {
 }
 
 // Open opens the master's state in cfg.Dir, settling what a crash left
-// behind: in-flight audit directories, and leases, which get one lease
-// period for their workers to come back.
+// behind: audit directories (written again from the database's copies,
+// published, or dropped), and leases, which get one lease period for their
+// workers to come back.
 func Open(cfg Config) (*Master, error) {
 	if cfg.LeaseDur <= 0 {
 		cfg.LeaseDur = 60 * time.Second
@@ -85,29 +90,35 @@ func Open(cfg Config) (*Master, error) {
 		scanners: make(map[string]context.CancelFunc), workers: make(map[string]*workerInfo),
 		completes: make(map[LeaseRef]bool), wake: make(chan struct{})}
 	if err := db.ExtendLeases(); err != nil {
+		m.tr.Close()
 		db.Close()
 		return nil, err
 	}
 	if err := m.recover(); err != nil {
+		m.tr.Close()
 		db.Close()
 		return nil, err
 	}
 	return m, nil
 }
 
-// recover publishes or drops in-flight audit directories left by a crash.
+// recover writes again the audit directories of completions the database
+// holds copies of, publishes or drops the in-flight directories a crash
+// left, and makes all of it durable.
 func (m *Master) recover() error {
-	jobs, err := m.db.Jobs()
+	names, err := m.db.jobNames()
 	if err != nil {
 		return err
 	}
-	for _, j := range jobs {
-		name := j.Spec.Name
+	for _, name := range names {
+		if err := m.restoreAudits(name); err != nil {
+			return fmt.Errorf("recover audit logs of job %s: %w", name, err)
+		}
 		err := m.tr.Recover(name, func(task, lease uint64) (string, bool) {
 			var final string
 			var keep bool
 			m.db.bolt.View(func(tx *bolt.Tx) error {
-				jt, err := openJob(tx, name)
+				jt, err := m.db.openTasks(tx, name)
 				if err != nil {
 					return err
 				}
@@ -127,6 +138,9 @@ func (m *Master) recover() error {
 			return fmt.Errorf("recover audit logs of job %s: %w", name, err)
 		}
 	}
+	if err := m.flushAudits(); err != nil {
+		return fmt.Errorf("recover audit logs: %w", err)
+	}
 	return nil
 }
 
@@ -136,11 +150,15 @@ func (m *Master) DB() *DB { return m.db }
 // Tracker returns the master's tracker.
 func (m *Master) Tracker() *tracker.Tracker { return m.tr }
 
-// Close closes the database. Call it after Run has returned.
-func (m *Master) Close() error { return m.db.Close() }
+// Close makes the audit directories published so far durable and closes
+// the database. Call it after Run has returned.
+func (m *Master) Close() error {
+	err := m.flushAudits()
+	return errors.Join(err, m.tr.Close(), m.db.Close())
+}
 
-// Run scans active jobs and reaps expired leases until ctx is done, then
-// waits for its scanners.
+// Run scans active jobs, reaps expired leases and makes published audit
+// directories durable until ctx is done, then waits for its scanners.
 func (m *Master) Run(ctx context.Context) error {
 	m.mu.Lock()
 	m.runCtx = ctx
@@ -154,6 +172,11 @@ func (m *Master) Run(ctx context.Context) error {
 			m.startScan(j.Spec)
 		}
 	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.flushLoop(ctx)
+	}()
 	tick := time.NewTicker(m.reapEvery())
 	defer tick.Stop()
 	for {

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"reflect"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -54,6 +56,14 @@ func (p *prop) checkJob(jb *bolt.Bucket, mj *propJob) error {
 		j.ScanAfter = string(sj.ScanAfterRaw)
 		p.decodedJobs[string(raw)] = j
 	}
+	// The cache gives for these bytes what decoding them gives.
+	fresh, err := decodeJob(raw)
+	if err != nil {
+		return err
+	}
+	if cached, err := p.d.jobs.load(mj.name, raw); err != nil || !reflect.DeepEqual(cached, fresh) {
+		return fmt.Errorf("cached job record\n  %+v, %v\ndecoded\n  %+v", cached, err, fresh)
+	}
 	c := j.Counters
 	where := make(map[uint64]TaskState)
 	var buckets [numStates]int64
@@ -91,7 +101,7 @@ func (p *prop) checkJob(jb *bolt.Bucket, mj *propJob) error {
 	// Every scanned key in exactly one place: a pending or dispatched
 	// manifest, a failed task's failed list, or (nowhere) done.
 	manifests := make(map[uint64][]store.Entry)
-	err := jb.Bucket(bktManifests).ForEach(func(k, v []byte) error {
+	err = jb.Bucket(bktManifests).ForEach(func(k, v []byte) error {
 		es, err := decodeManifest(v)
 		manifests[binary.BigEndian.Uint64(k)] = es
 		return err
@@ -171,6 +181,20 @@ func (p *prop) checkJob(jb *bolt.Bucket, mj *propJob) error {
 	}
 	if c.FilesDone+c.FilesFailed+queued != c.FilesTotal {
 		return fmt.Errorf("FilesDone %d + FilesFailed %d + queued %d != FilesTotal %d", c.FilesDone, c.FilesFailed, queued, c.FilesTotal)
+	}
+
+	// Exactly the audit directories of accepted completions not dropped.
+	held := make(map[[2]uint64]string)
+	if b := jb.Bucket(bktAudits); b != nil {
+		if err := b.ForEach(func(k, v []byte) error {
+			held[[2]uint64{binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(k[8:])}] = string(v)
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	if !maps.Equal(held, mj.held) {
+		return fmt.Errorf("held audit directories %d, want %d", len(held), len(mj.held))
 	}
 
 	ended := j.State == StateSucceed || j.State == StateFailed

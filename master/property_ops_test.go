@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ferry/store"
+	"ferry/tracker"
 )
 
 // The operations of the property test: each calls the database, checks
@@ -196,11 +197,17 @@ func (p *prop) advanceAndReap() error {
 func (p *prop) complete(t *propTask, results []EntryResult) error {
 	ref := p.ref(t)
 	dir := fmt.Sprintf("succeed_tasks/%d_%d@%s", t.id, ref.LeaseID, t.worker)
+	audit := tracker.Dir{Name: dir, Files: []tracker.File{{Name: "audit.log", Data: []byte(fmt.Sprint(ref, results))}}}
 	p.logf("Complete(%v, %v)", ref, results)
-	if err := p.d.Complete(ref, results, dir); err != nil {
+	if err := p.d.Complete(ref, results, audit); err != nil {
 		return fmt.Errorf("Complete(%v) of a current lease: %w", ref, err)
 	}
 	j := p.jobs[ref.Job]
+	held, err := audit.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	j.held[[2]uint64{ref.TaskID, ref.LeaseID}] = string(held)
 	// One outcome per entry: a failure outranks a skip; repeats count once;
 	// the failed list is in manifest order.
 	outcome := make(map[uint32]bool) // index -> skipped
@@ -285,7 +292,7 @@ func (p *prop) completeStale() error {
 	if err != nil {
 		return err
 	}
-	err = p.d.Complete(ref, []EntryResult{{Index: 0}}, "stale")
+	err = p.d.Complete(ref, []EntryResult{{Index: 0}}, tracker.Dir{Name: "stale", Files: []tracker.File{{Name: "audit.log"}}})
 	if !errors.Is(err, ErrStaleLease) {
 		return fmt.Errorf("Complete with stale lease %v: err %v, want ErrStaleLease", ref, err)
 	}
@@ -318,6 +325,31 @@ func (p *prop) retry(name string) error {
 			j.keys[t.entries[i].Key] = kQueued
 		}
 		t.entries, t.failed, t.state = sub, nil, Pending
+	}
+	return nil
+}
+
+// dropAudits drops some of the held audit directories, as the master does
+// once they are durable, and some that are not held.
+func (p *prop) dropAudits() error {
+	var refs []tracker.AttemptRef
+	for _, n := range p.names {
+		for k := range p.jobs[n].held {
+			if p.r.IntN(2) == 0 {
+				refs = append(refs, tracker.AttemptRef{Job: n, Task: k[0], Lease: k[1]})
+			}
+		}
+	}
+	slices.SortFunc(refs, func(a, b tracker.AttemptRef) int { return int(a.Lease) - int(b.Lease) })
+	refs = append(refs, tracker.AttemptRef{Job: "nojob", Task: 1, Lease: 1}, tracker.AttemptRef{Job: p.names[0], Task: 1, Lease: 1 << 40})
+	p.logf("DropAudits(%v)", refs)
+	if err := p.d.DropAudits(refs); err != nil {
+		return fmt.Errorf("DropAudits: %w", err)
+	}
+	for _, r := range refs {
+		if j := p.jobs[r.Job]; j != nil {
+			delete(j.held, [2]uint64{r.Task, r.Lease})
+		}
 	}
 	return nil
 }

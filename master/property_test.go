@@ -63,6 +63,7 @@ type propJob struct {
 	skippedBytes  int64
 	everScanned   int64 // sum of len(entries) over every AddTask
 	everScannedSz int64
+	held          map[[2]uint64]string // task, lease -> the audit directory Complete holds
 }
 
 // state is the job state the database must show, derived from the tasks.
@@ -193,6 +194,8 @@ func (p *prop) step() error {
 		return p.retry(p.names[p.r.IntN(len(p.names))])
 	case k < 97:
 		return p.restart()
+	case k < 99:
+		return p.dropAudits()
 	}
 	return nil
 }
@@ -251,7 +254,8 @@ func runSequence(dir string, seed uint64, ops int) (p *prop, err error) {
 			return p, err
 		}
 		p.names = append(p.names, n)
-		p.jobs[n] = &propJob{name: n, tasks: make(map[uint64]*propTask), keys: make(map[string]keyState), sizes: make(map[string]int64)}
+		p.jobs[n] = &propJob{name: n, tasks: make(map[uint64]*propTask), keys: make(map[string]keyState), sizes: make(map[string]int64),
+			held: make(map[[2]uint64]string)}
 	}
 	for i := 0; i < ops; i++ {
 		if err := p.step(); err != nil {

@@ -107,12 +107,13 @@ func TestRecoverPublishesCommittedAttempt(t *testing.T) {
 			if err := m.Tracker().Append("j", ref.TaskID, ref.LeaseID, recs); err != nil {
 				t.Fatal(err)
 			}
-			final, err := m.Tracker().Prepare(tracker.Attempt{Job: "j", Task: ref.TaskID, Lease: ref.LeaseID, Attempt: 1,
+			prepared, err := m.Tracker().Prepare(tracker.Attempt{Job: "j", Task: ref.TaskID, Lease: ref.LeaseID, Attempt: 1,
 				Worker: "w1", Failed: tc.failed, Files: 2, Started: time.Now()})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := m.DB().Complete(ref, tc.results, final); err != nil {
+			final := prepared.Name
+			if err := m.DB().Complete(ref, tc.results, prepared); err != nil {
 				t.Fatal(err)
 			}
 			// Crash: no Seal.

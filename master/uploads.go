@@ -66,7 +66,7 @@ func (jt *jobTx) dropUploads(task uint64) error {
 // SaveUpload records an entry's multipart progress under a current lease.
 func (d *DB) SaveUpload(r LeaseRef, u UploadState) error {
 	return d.bolt.Update(func(tx *bolt.Tx) error {
-		jt, err := openJob(tx, r.Job)
+		jt, err := d.openTasks(tx, r.Job)
 		if err != nil {
 			return err
 		}
@@ -89,7 +89,7 @@ func (d *DB) SaveUpload(r LeaseRef, u UploadState) error {
 func (d *DB) JobUploads(name string) ([]UploadState, error) {
 	var out []UploadState
 	err := d.bolt.View(func(tx *bolt.Tx) error {
-		jt, err := openJob(tx, name)
+		jt, err := d.openTasks(tx, name)
 		if err != nil {
 			return err
 		}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"ferry/tracker"
 )
 
@@ -155,7 +153,7 @@ func (m *Master) Complete(ctx context.Context, worker string, ref LeaseRef, resu
 		m.mu.Unlock()
 	}()
 
-	job, keys, err := m.db.CheckLease(ref)
+	keys, attempt, err := m.db.CheckLease(ref)
 	if err != nil {
 		if errors.Is(err, ErrStaleLease) {
 			m.tr.Discard(ref.Job, ref.TaskID, ref.LeaseID)
@@ -172,47 +170,40 @@ func (m *Master) Complete(ctx context.Context, worker string, ref LeaseRef, resu
 			failed = append(failed, keys[r.Index])
 		}
 	}
-	var attempt int
-	if t, err := m.taskOf(ref); err == nil && t != nil {
-		attempt = t.Attempt
-	}
-	final, err := m.tr.Prepare(tracker.Attempt{Job: ref.Job, Task: ref.TaskID, Lease: ref.LeaseID,
+	dir, err := m.tr.Prepare(tracker.Attempt{Job: ref.Job, Task: ref.TaskID, Lease: ref.LeaseID,
 		Attempt: attempt, Worker: worker, Failed: failed, Files: len(keys), Started: started})
 	if err != nil {
 		return "", fmt.Errorf("job %s task %d: write audit: %w", ref.Job, ref.TaskID, err)
 	}
-	if err := m.db.Complete(ref, results, final); err != nil {
+	// The commit holds the audit directory too: once it returns, the
+	// attempt is durable, whatever becomes of the files below.
+	if err := m.db.Complete(ref, results, dir); err != nil {
 		m.tr.Discard(ref.Job, ref.TaskID, ref.LeaseID)
 		return "", err
 	}
-	if err := m.tr.Seal(ref.Job, ref.TaskID, ref.LeaseID, final); err != nil {
-		// The completion is committed; Recover publishes it at the next start.
+	if err := m.tr.Seal(ref.Job, ref.TaskID, ref.LeaseID, dir.Name); err != nil {
+		// The database holds the directory; the next start publishes it.
 		m.log.Error("publish audit directory", "job", ref.Job, "task", ref.TaskID, "err", err)
 	}
-	m.cfg.TrackerLog.Info("attempt recorded", "job", job.Spec.Name, "task", ref.TaskID, "lease", ref.LeaseID,
-		"worker", worker, "entries", len(keys), "failed", len(failed), "dir", final)
-	return final, nil
-}
-
-func (m *Master) taskOf(ref LeaseRef) (*Task, error) {
-	var t *Task
-	err := m.db.bolt.View(func(tx *bolt.Tx) error {
-		jt, err := openJob(tx, ref.Job)
-		if err != nil {
-			return err
-		}
-		t, err = jt.get(Dispatched, ref.TaskID)
-		return err
-	})
-	return t, err
+	m.cfg.TrackerLog.Info("attempt recorded", "job", ref.Job, "task", ref.TaskID, "lease", ref.LeaseID,
+		"worker", worker, "entries", len(keys), "failed", len(failed), "dir", dir.Name)
+	return dir.Name, nil
 }
 
 // Report passes a worker's audit records and progress to the tracker. Audit
 // records of a lease that is no longer current are dropped.
 func (m *Master) Report(ctx context.Context, worker string, copied int64, audits map[LeaseRef][]tracker.Record, progress []tracker.TaskProgress) error {
 	m.seen(worker)
+	refs := make([]LeaseRef, 0, len(audits)+len(progress))
+	for ref := range audits {
+		refs = append(refs, ref)
+	}
+	for _, p := range progress {
+		refs = append(refs, LeaseRef{Job: p.Job, TaskID: p.Task, LeaseID: p.Lease})
+	}
+	current := m.db.Current(refs)
 	for ref, recs := range audits {
-		if !m.db.IsCurrent(ref) {
+		if !current[ref] {
 			continue
 		}
 		if err := m.tr.Append(ref.Job, ref.TaskID, ref.LeaseID, recs); err != nil {
@@ -223,7 +214,7 @@ func (m *Master) Report(ctx context.Context, worker string, copied int64, audits
 	// would count its files twice in the in-flight figures.
 	live := progress[:0]
 	for _, p := range progress {
-		if m.db.IsCurrent(LeaseRef{Job: p.Job, TaskID: p.Task, LeaseID: p.Lease}) {
+		if current[LeaseRef{Job: p.Job, TaskID: p.Task, LeaseID: p.Lease}] {
 			live = append(live, p)
 		}
 	}

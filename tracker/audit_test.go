@@ -2,8 +2,6 @@ package tracker
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -89,35 +87,4 @@ func FuzzRecordLine(f *testing.F) {
 			t.Fatalf("ParseLine(%q) = %+v, %v, want %+v", line, got, err, r)
 		}
 	})
-}
-
-// Seal publishes once; calling it again (a restart) changes nothing.
-func TestSealIdempotent(t *testing.T) {
-	tr := New(t.TempDir())
-	if err := tr.Append("j", 1, 2, []Record{{Key: "k"}}); err != nil {
-		t.Fatal(err)
-	}
-	final, err := tr.Prepare(Attempt{Job: "j", Task: 1, Lease: 2, Worker: "w/x", Files: 1, Started: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(final, filepath.Join("succeed_tasks", "1_")) || !strings.HasSuffix(final, "@w_x") {
-		t.Fatalf("final dir %q", final)
-	}
-	for i := 0; i < 2; i++ {
-		if err := tr.Seal("j", 1, 2, final); err != nil {
-			t.Fatalf("seal %d: %v", i, err)
-		}
-	}
-	des, err := os.ReadDir(filepath.Join(tr.dir, "j", "succeed_tasks"))
-	if err != nil || len(des) != 1 {
-		t.Fatalf("published: %v, %v", des, err)
-	}
-	b, err := os.ReadFile(filepath.Join(tr.dir, "j", final, "audit.log"))
-	if err != nil || strings.Count(string(b), "\n") != 1 {
-		t.Fatalf("audit.log %q, %v", b, err)
-	}
-	if _, err := os.Stat(tr.inflight("j", 1, 2)); !os.IsNotExist(err) {
-		t.Fatalf("in-flight dir after Seal: %v", err)
-	}
 }

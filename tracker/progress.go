@@ -1,9 +1,6 @@
 package tracker
 
-import (
-	"sync"
-	"time"
-)
+import "time"
 
 // Progress: workers report, for each lease they hold, how many files and
 // bytes of it are done so far. The tracker turns the increments into a
@@ -75,26 +72,6 @@ type workerProgress struct {
 	meter    meter
 	copied   int64
 	lastSeen time.Time
-}
-
-// Tracker keeps per-attempt audit logs under dir (the master's jobs
-// directory) and live progress in memory.
-type Tracker struct {
-	dir string
-	now func() time.Time
-
-	mu      sync.Mutex
-	leases  map[leaseKey]*leaseProgress
-	jobs    map[string]*jobProgress
-	workers map[string]*workerProgress
-}
-
-// New returns a tracker writing under dir.
-func New(dir string) *Tracker {
-	return &Tracker{dir: dir, now: time.Now,
-		leases:  make(map[leaseKey]*leaseProgress),
-		jobs:    make(map[string]*jobProgress),
-		workers: make(map[string]*workerProgress)}
 }
 
 // TaskProgress is one lease's progress as a worker reports it.

@@ -12,7 +12,7 @@ func (c *clock) now() time.Time          { return c.t }
 func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
 func newClocked(t *testing.T) (*Tracker, *clock) {
 	c := &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-	tr := New(t.TempDir())
+	tr := newTracker(t)
 	tr.now = c.now
 	return tr, c
 }

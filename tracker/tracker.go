@@ -1,0 +1,44 @@
+package tracker
+
+import (
+	"sync"
+	"time"
+)
+
+// Tracker keeps per-attempt audit directories under dir (the master's jobs
+// directory) and live progress in memory.
+type Tracker struct {
+	dir string
+	now func() time.Time
+
+	mu      sync.Mutex // progress
+	leases  map[leaseKey]*leaseProgress
+	jobs    map[string]*jobProgress
+	workers map[string]*workerProgress
+
+	amu      sync.Mutex // attempt directories
+	attempts map[AttemptRef]*attemptState
+	names    map[finalName]bool // reserved by Prepare until Seal or Discard
+	unsynced []AttemptRef       // sealed since the last Sync
+
+	syncMu sync.Mutex         // one Sync at a time
+	fds    map[uint64]int     // device -> a directory on it, open for syncfs
+	syncfs func(fd int) error // unix.Syncfs; tests replace it
+}
+
+// New returns a tracker writing under dir. Close it when done.
+func New(dir string) *Tracker {
+	t := &Tracker{dir: dir, now: time.Now,
+		leases:   make(map[leaseKey]*leaseProgress),
+		jobs:     make(map[string]*jobProgress),
+		workers:  make(map[string]*workerProgress),
+		attempts: make(map[AttemptRef]*attemptState),
+		names:    make(map[finalName]bool),
+		fds:      make(map[uint64]int),
+		syncfs:   syncfs,
+	}
+	// Open the file system now, before anything is written to it, so that
+	// Sync hears of every write-back error from here on.
+	t.openFS(dir)
+	return t
+}
