@@ -16,26 +16,19 @@ import (
 // writeFile creates or truncates path and writes data into it. Nothing is
 // synced (see Sync).
 func writeFile(path string, data []byte) error {
-	fd, err := retry(func() (int, error) {
-		return unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
-	})
-	if err != nil {
-		return &fs.PathError{Op: "open", Path: path, Err: err}
-	}
-	err = writeAll(fd, data)
-	if cerr := unix.Close(fd); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return &fs.PathError{Op: "write", Path: path, Err: err}
-	}
-	return nil
+	return putFile(path, unix.O_TRUNC, data)
 }
 
 // appendFile appends data to path, creating it if needed.
 func appendFile(path string, data []byte) error {
+	return putFile(path, unix.O_APPEND, data)
+}
+
+// putFile opens path for writing with flag (O_TRUNC or O_APPEND), creating
+// it if needed, and writes data.
+func putFile(path string, flag int, data []byte) error {
 	fd, err := retry(func() (int, error) {
-		return unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_APPEND|unix.O_CLOEXEC, 0o644)
+		return unix.Open(path, unix.O_WRONLY|unix.O_CREAT|flag|unix.O_CLOEXEC, 0o644)
 	})
 	if err != nil {
 		return &fs.PathError{Op: "open", Path: path, Err: err}
