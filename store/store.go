@@ -65,13 +65,14 @@ type Syncer interface {
 	Sync(ctx context.Context) error
 }
 
-// StatOpener is implemented by stores where opening a key is cheap (a local
-// file system): OpenStat opens the whole of key and returns its entry as of
-// the open, taken from the open file itself, so a copy costs one lookup of
-// the name instead of a Stat and an Open. Reads stop at that entry's size;
-// Opened.Stat after the reads tells whether the file changed meanwhile (a
-// size or mtime unlike the entry's). A key that is not a regular file is
-// refused as Open refuses it.
+// StatOpener is implemented by stores that can describe what they open: a
+// local file by fstat of the open descriptor, an object by the response of
+// a GET pinned to its ETag. OpenStat opens the whole of key and returns its
+// entry as of the open, so a copy costs one lookup or request instead of a
+// Stat, an Open and a Stat. Reads stop at that entry's size; Opened.Stat
+// after the reads tells whether the key changed meanwhile (a size or mtime
+// unlike the entry's). A key that is not a regular file is refused as Open
+// refuses it.
 type StatOpener interface {
 	OpenStat(ctx context.Context, key string) (Opened, Entry, error)
 }
