@@ -43,6 +43,21 @@ type MultipartOptions struct {
 	// exists and after each finished part, one call at a time, so that the
 	// caller can persist it. An error from OnPart stops the upload.
 	OnPart func(MultipartState) error
+	// Digests, when set, is asked for the digests of the source's parts
+	// of partSize bytes before a new upload is created (see PartDigester);
+	// nil digests (and no error) mean none are known. With them the upload
+	// is created carrying the whole object's CRC64 (combined from the
+	// parts'), each part is sent with its MD5 as Content-MD5 instead of
+	// being hashed again, and a part whose bytes do not have the CRC64
+	// listed fails the upload: the source changed in between.
+	Digests func(ctx context.Context, partSize int64) ([]PartDigest, error)
+}
+
+// PartDigest describes one part of a source file, read before it is sent.
+type PartDigest struct {
+	Size  int64
+	CRC64 uint64
+	MD5   [16]byte
 }
 
 // MultipartPutter is implemented by stores that can upload a large object

@@ -84,13 +84,17 @@ type Opened interface {
 	Stat() (Entry, error)
 }
 
-// Checksummer is implemented by stores that compute the CRC64 of a key
-// without a request: a local file system, where the bytes are often in the
-// page cache. A multipart upload asks first, so that the destination gets
-// the checksum when the upload is created (and checks the parts against
-// it) rather than by a server-side copy of the whole object afterwards.
-type Checksummer interface {
-	CRC64(ctx context.Context, key string) (crc uint64, size int64, err error)
+// PartDigester is implemented by stores that read a key's bytes without a
+// request: a local file system, where they are often in the page cache. A
+// multipart upload asks first (MultipartOptions.Digests), so that the
+// destination gets the object's CRC64 when the upload is created rather
+// than by a server-side copy of the whole object afterwards, and so that
+// the parts' MD5s are computed side by side (internal/md5lanes) instead of
+// one part at a time as each is sent. PartDigests returns the digests of
+// consecutive parts of partSize bytes (the last one shorter) and the size
+// of the key when it was read.
+type PartDigester interface {
+	PartDigests(ctx context.Context, key string, partSize int64) ([]PartDigest, int64, error)
 }
 
 // Deleter is implemented by stores that can remove a key.

@@ -117,12 +117,20 @@ func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.M
 			}
 		}
 	}()
-	// A local source's checksum costs a read of (often cached) local bytes;
-	// known before the upload, it spares the destination a server-side copy
-	// of the whole object to record it, and every part is checked against it.
-	if c, ok := src.(store.Checksummer); ok && !before.HasCRC && resumed == 0 {
-		if crc, n, err := c.CRC64(ctx, e.Key); err == nil && n == before.Size {
-			before.CRC64, before.HasCRC = crc, true
+	// A local source's digests cost a read of (often cached) local bytes.
+	// Known before the upload, they spare the destination a server-side
+	// copy of the whole object to record its CRC64, every part is checked
+	// against them, and the parts' MD5s are hashed side by side. A source
+	// that cannot be read, or has changed size, gets no digests here: the
+	// upload's own reads and the checks after it say what happened.
+	if d, ok := src.(store.PartDigester); ok && resumed == 0 {
+		opt.Digests = func(ctx context.Context, partSize int64) ([]store.PartDigest, error) {
+			ds, n, err := d.PartDigests(ctx, e.Key, partSize)
+			if err != nil || n != before.Size {
+				w.log.Debug("no part digests; parts hashed as sent", "key", e.Key, "size", n, "want", before.Size, "err", err)
+				return nil, nil
+			}
+			return ds, nil
 		}
 	}
 	put, err := dst.PutMultipart(ctx, e.Key, open, before.Size,

@@ -13,8 +13,8 @@ import (
 )
 
 var (
-	_ store.StatOpener  = (*Local)(nil)
-	_ store.Checksummer = (*Local)(nil)
+	_ store.StatOpener   = (*Local)(nil)
+	_ store.PartDigester = (*Local)(nil)
 )
 
 // OpenStat opens key whole and returns it with its entry, taken from the open
@@ -117,20 +117,4 @@ func (f *file) Close() error {
 	err := unix.Close(f.fd)
 	f.fd = -1
 	return err
-}
-
-// CRC64 reads key whole and returns the CRC64 and length of what it read.
-func (l *Local) CRC64(ctx context.Context, key string) (uint64, int64, error) {
-	f, e, err := l.OpenStat(ctx, key)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer f.Close()
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	crc, err := checksum(f.(*file).fd, e.Size, *bp)
-	if err != nil {
-		return 0, 0, fmt.Errorf("checksum %q: %w", key, err)
-	}
-	return crc, e.Size, nil
 }

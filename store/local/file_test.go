@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"crypto/md5"
 	"errors"
 	"hash/crc64"
 	"io"
@@ -159,15 +160,45 @@ func TestPutMode(t *testing.T) {
 	}
 }
 
-// TestChecksumMapped checks the read-back of large files through memory
-// maps: the same CRC64 as reading, and an error, not a crash, when the file
-// shrinks under the map.
-func TestChecksumMapped(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "big")
-	data := make([]byte, mapWindow+mapMin+12345) // two windows, the second partial
+// TestPartDigests checks the digests of parts read through memory maps
+// against crypto/md5 and hash/crc64 over the same bytes, for part sizes
+// that cross map windows, do not start on a page, and leave a short last
+// part (which crypto/md5 hashes), and a part size larger than the file.
+func TestPartDigests(t *testing.T) {
+	l := newStore(t, Options{})
+	data := make([]byte, mapWindow+5<<20+12345)
 	for i := range data {
 		data[i] = byte(i*7 + i>>11)
 	}
+	if err := os.WriteFile(filepath.Join(l.Root(), "big"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, partSize := range []int64{5 << 20, 5<<20 + 4097, mapWindow + 1, int64(len(data)) + 1} {
+		ds, size, err := l.PartDigests(context.Background(), "big", partSize)
+		if err != nil || size != int64(len(data)) {
+			t.Fatalf("part size %d: size %d, %v", partSize, size, err)
+		}
+		if want := (int64(len(data)) + partSize - 1) / partSize; int64(len(ds)) != want {
+			t.Fatalf("part size %d: %d parts, want %d", partSize, len(ds), want)
+		}
+		for i, d := range ds {
+			p := data[int64(i)*partSize : min(int64(len(data)), int64(i+1)*partSize)]
+			if d.Size != int64(len(p)) || d.MD5 != md5.Sum(p) || d.CRC64 != crc64.Checksum(p, store.CRC64Table) {
+				t.Errorf("part size %d, part %d: %d bytes %x %016x; want %d %x %016x", partSize, i, d.Size, d.MD5, d.CRC64,
+					len(p), md5.Sum(p), crc64.Checksum(p, store.CRC64Table))
+			}
+		}
+	}
+	if _, _, err := l.PartDigests(context.Background(), "missing", 5<<20); !errors.Is(err, store.ErrNotExist) {
+		t.Errorf("digests of a missing key: %v, want ErrNotExist", err)
+	}
+}
+
+// TestDigestShrunk checks that a file shrinking under its map while it is
+// digested is an error, not a crash.
+func TestDigestShrunk(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big")
+	data := make([]byte, 1<<20)
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -176,12 +207,6 @@ func TestChecksumMapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	want := crc64.Checksum(data, store.CRC64Table)
-	got, err := checksum(int(f.Fd()), int64(len(data)), make([]byte, 1<<20))
-	if err != nil || got != want {
-		t.Fatalf("checksum of %d bytes = %#x, %v; want %#x", len(data), got, err, want)
-	}
-
 	m, err := unix.Mmap(int(f.Fd()), 0, len(data), unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +216,7 @@ func TestChecksumMapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	if _, err := updateMapped(0, m); err == nil || !strings.Contains(err.Error(), "shrank") {
+	if _, err := digestMapped(md5.New(), 0, m); err == nil || !strings.Contains(err.Error(), "shrank") {
 		t.Fatalf("reading a map past the end of a truncated file: %v, want a shrank error", err)
 	}
 }

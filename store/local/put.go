@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -330,72 +329,6 @@ func readBack(fd int, p []byte, off int64) error {
 		p, off = p[n:], off+int64(n)
 	}
 	return nil
-}
-
-// checksum returns the CRC64 of the first size bytes of the file fd, read
-// from the start; the file ending sooner is an error. Large files are read
-// through memory maps (mapWindow at a time), which spares a copy of every
-// byte into buf: reading back was a third of the CPU of copying large files.
-func checksum(fd int, size int64, buf []byte) (uint64, error) {
-	if size >= mapMin {
-		return checksumMapped(fd, size)
-	}
-	crc := uint64(0)
-	for off := int64(0); off < size; {
-		p := buf[:min(int64(len(buf)), size-off)]
-		var n int
-		err := ignoringEINTR(func() (err error) { n, err = unix.Pread(fd, p, off); return err })
-		if err != nil {
-			return 0, err
-		}
-		if n == 0 {
-			return 0, fmt.Errorf("%d bytes landed but only %d read back", size, off)
-		}
-		crc = store.UpdateCRC64(crc, p[:n])
-		off += int64(n)
-	}
-	return crc, nil
-}
-
-const (
-	mapMin    = 4 << 20  // smaller files are read with pread
-	mapWindow = 64 << 20 // bytes mapped at once
-)
-
-// checksumMapped is checksum through read-only shared maps of the file,
-// populated at once (MAP_POPULATE) rather than a fault per page. A file
-// truncated under the map (by someone else: it is Put's own temporary file)
-// would make reading it fault; that fault is turned into an error.
-func checksumMapped(fd int, size int64) (crc uint64, err error) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	for off := int64(0); off < size; off += mapWindow {
-		n := min(size-off, mapWindow)
-		m, err := unix.Mmap(fd, off, int(n), unix.PROT_READ, unix.MAP_SHARED|unix.MAP_POPULATE)
-		if err != nil {
-			return 0, fmt.Errorf("mmap: %w", err)
-		}
-		crc, err = updateMapped(crc, m)
-		unix.Munmap(m)
-		if err != nil {
-			return 0, err
-		}
-	}
-	return crc, nil
-}
-
-// updateMapped adds m to crc, turning a fault while reading m into an error.
-func updateMapped(crc uint64, m []byte) (sum uint64, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			// debug.SetPanicOnFault's panics carry the faulting address.
-			if re, ok := r.(interface{ Addr() uintptr }); ok {
-				err = fmt.Errorf("file shrank while read back (fault at %#x)", re.Addr())
-				return
-			}
-			panic(r)
-		}
-	}()
-	return store.UpdateCRC64(crc, m), nil
 }
 
 // noteDevice remembers a directory on each device other than the root's that

@@ -4,9 +4,11 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
+	"hash"
 	"io"
 	"sync"
 
+	"ferry/internal/md5lanes"
 	"ferry/store"
 )
 
@@ -63,15 +65,33 @@ func (b *buffer) ReadAt(p []byte, off int64) (int, error) {
 func (b *buffer) reader() *io.SectionReader { return io.NewSectionReader(b, 0, b.n) }
 
 // sums returns the MD5 (raw) and CRC64 of the buffered bytes, hashed in
-// place (an io.Copy cost a 32 KiB buffer per object).
+// place (an io.Copy cost a 32 KiB buffer per object). Buffers of a chunk
+// or more (parts, large single PUTs) are hashed in md5lanes, beside any
+// other hashed at the same time; small ones by crypto/md5, which costs no
+// hand-off.
 func (b *buffer) sums() (md5sum []byte, crc uint64) {
-	m := md5.New()
+	var m hash.Hash
+	if b.n >= chunkSize {
+		h := md5lanes.New()
+		defer h.Close()
+		m = h
+	} else {
+		m = md5.New()
+	}
 	for i, c := range b.chunks {
 		p := (*c)[:min(chunkSize, b.n-int64(i)*chunkSize)]
 		m.Write(p)
 		crc = store.UpdateCRC64(crc, p)
 	}
 	return m.Sum(nil), crc
+}
+
+// crc64 returns the CRC64 of the buffered bytes.
+func (b *buffer) crc64() (crc uint64) {
+	for i, c := range b.chunks {
+		crc = store.UpdateCRC64(crc, (*c)[:min(chunkSize, b.n-int64(i)*chunkSize)])
+	}
+	return crc
 }
 
 // release gives the chunks back; the buffer is empty again.

@@ -98,8 +98,25 @@ func (s *S3) PutMultipart(ctx context.Context, key string, src func(off, n int64
 			return ent, err
 		}
 	}
+	var digests []store.PartDigest
 	if state.UploadID == "" {
 		partSize := s.chooseSize(size, opt.PartSize)
+		if opt.Digests != nil {
+			ds, err := opt.Digests(ctx, partSize)
+			if err != nil {
+				return store.Entry{}, fmt.Errorf("put multipart %q: %w", key, err)
+			}
+			if ds != nil {
+				crc, err := digestsCRC(ds, size, partSize)
+				switch {
+				case err != nil:
+					return store.Entry{}, fmt.Errorf("put multipart %q: the source's part digests: %w", key, err)
+				case e.HasCRC && crc != e.CRC64:
+					return store.Entry{}, store.Permanent(fmt.Errorf("put multipart %q: the source's CRC64 is %016x, not %016x (did it change?)", key, crc, e.CRC64))
+				}
+				digests, e.CRC64, e.HasCRC = ds, crc, true
+			}
+		}
 		id, err := s.create(ctx, key, s.metaOf(key, e, e.CRC64, e.HasCRC, ""))
 		if err != nil {
 			return store.Entry{}, fmt.Errorf("put multipart %q: %w", key, err)
@@ -130,7 +147,11 @@ func (s *S3) PutMultipart(ctx context.Context, key string, src func(off, n int64
 			if err := s.readPart(gctx, src, off, ln, &b); err != nil {
 				return fmt.Errorf("part %d: reading the source at %d: %w", n, off, err)
 			}
-			p, err := s.uploadPart(gctx, key, id, n, &b)
+			var want *store.PartDigest
+			if digests != nil {
+				want = &digests[n-1]
+			}
+			p, err := s.uploadPart(gctx, key, id, n, &b, want)
 			if err != nil {
 				return fmt.Errorf("part %d: %w", n, err)
 			}
@@ -152,6 +173,22 @@ func (s *S3) PutMultipart(ctx context.Context, key string, src func(off, n int64
 }
 
 func numParts(size, partSize int64) int { return int((size + partSize - 1) / partSize) }
+
+// digestsCRC checks that ds are the digests of the parts of partSize bytes
+// of size bytes, and returns the CRC64 of the whole.
+func digestsCRC(ds []store.PartDigest, size, partSize int64) (uint64, error) {
+	if len(ds) != numParts(size, partSize) {
+		return 0, fmt.Errorf("%d parts, want %d", len(ds), numParts(size, partSize))
+	}
+	var crc uint64
+	for i, d := range ds {
+		if want := min(partSize, size-int64(i)*partSize); d.Size != want {
+			return 0, fmt.Errorf("part %d has %d bytes, want %d", i+1, d.Size, want)
+		}
+		crc = store.CombineCRC64(crc, d.CRC64, d.Size)
+	}
+	return crc, nil
+}
 
 // resume checks the parts of state against the server, keeping those the
 // server has. When the upload is gone, it returns the object if that
@@ -289,10 +326,19 @@ func (s *S3) readPart(ctx context.Context, src func(off, n int64) (io.ReadCloser
 }
 
 // uploadPart sends b as part n of upload id, with Content-MD5, and checks
-// the returned ETag.
-func (s *S3) uploadPart(ctx context.Context, key, id string, n int, b *buffer) (store.Part, error) {
-	md5sum, crc := b.sums()
-	d := digestsOf(md5sum, crc)
+// the returned ETag. With want (the source's digest of the part, read
+// before), b must have its CRC64, and its MD5 is want's.
+func (s *S3) uploadPart(ctx context.Context, key, id string, n int, b *buffer, want *store.PartDigest) (store.Part, error) {
+	var d digests
+	if want != nil {
+		if crc := b.crc64(); b.n != want.Size || crc != want.CRC64 {
+			return store.Part{}, store.Permanent(fmt.Errorf("part %d: read %d bytes with CRC64 %016x, but %d bytes with %016x before (did the source change?)",
+				n, b.n, crc, want.Size, want.CRC64))
+		}
+		d = digestsOf(want.MD5[:], want.CRC64)
+	} else {
+		d = digestsOf(b.sums())
+	}
 	var op minio.ObjectPart
 	err := s.do(ctx, key, func(ctx context.Context) (err error) {
 		op, err = s.core.PutObjectPart(ctx, s.cfg.Bucket, s.fullKey(key), id, n, b.reader(), b.n,
@@ -308,7 +354,7 @@ func (s *S3) uploadPart(ctx context.Context, key, id string, n int, b *buffer) (
 	if err != nil {
 		return store.Part{}, err
 	}
-	return store.Part{Number: n, ETag: strings.Trim(op.ETag, `"`), CRC64: crc, Size: b.n}, nil
+	return store.Part{Number: n, ETag: strings.Trim(op.ETag, `"`), CRC64: d.crc, Size: b.n}, nil
 }
 
 // finish completes the upload of state, whose parts make size bytes, and

@@ -218,7 +218,7 @@ func (s *S3) putStream(ctx context.Context, key string, b *buffer, r io.Reader, 
 		}
 		var p store.Part
 		if err == nil {
-			p, err = s.uploadPart(ctx, key, u, n, &part)
+			p, err = s.uploadPart(ctx, key, u, n, &part, nil)
 		} else {
 			err = fmt.Errorf("reading the source: %w", err)
 		}

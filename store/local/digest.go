@@ -1,0 +1,115 @@
+package local
+
+import (
+	"context"
+	"crypto/md5"
+	"fmt"
+	"hash"
+	"os"
+	"runtime/debug"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
+
+	"ferry/internal/md5lanes"
+	"ferry/store"
+)
+
+const (
+	// digestStreams is how many parts of one file PartDigests reads at
+	// once: enough to fill MD5 lanes with a single file, few enough that
+	// a disk serves them as sequential streams.
+	digestStreams = 8
+	// mapWindow is the most bytes of a file mapped at once.
+	mapWindow = 64 << 20
+	// laneMin: shorter parts are hashed by crypto/md5 (see md5lanes).
+	laneMin = 1 << 20
+)
+
+// PartDigests implements store.PartDigester. The parts are read through
+// read-only shared maps of the file, populated at once (MAP_POPULATE)
+// rather than a fault per page, digestStreams of them at a time, their
+// MD5s hashed side by side. A file truncated under a map makes reading it
+// fault; the fault becomes an error.
+func (l *Local) PartDigests(ctx context.Context, key string, partSize int64) ([]store.PartDigest, int64, error) {
+	if partSize <= 0 {
+		return nil, 0, fmt.Errorf("part digests %q: part size %d", key, partSize)
+	}
+	f, e, err := l.OpenStat(ctx, key)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	fd := f.(*file).fd
+	ds := make([]store.PartDigest, (e.Size+partSize-1)/partSize)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(digestStreams)
+	for i := range ds {
+		off := int64(i) * partSize
+		g.Go(func() (err error) {
+			ds[i], err = digestRange(gctx, fd, off, min(partSize, e.Size-off))
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, 0, fmt.Errorf("part digests %q: %w", key, err)
+	}
+	return ds, e.Size, nil
+}
+
+// digestRange returns the digest of the n bytes of fd from off.
+func digestRange(ctx context.Context, fd int, off, n int64) (store.PartDigest, error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	var h hash.Hash
+	if n >= laneMin {
+		lh := md5lanes.New()
+		defer lh.Close()
+		h = lh
+	} else {
+		h = md5.New()
+	}
+	d := store.PartDigest{Size: n}
+	page := int64(os.Getpagesize())
+	for end := off + n; off < end; {
+		if err := ctx.Err(); err != nil {
+			return d, err
+		}
+		start := off &^ (page - 1) // maps start on a page
+		w := min(end-start, mapWindow)
+		m, err := unix.Mmap(fd, start, int(w), unix.PROT_READ, unix.MAP_SHARED|unix.MAP_POPULATE)
+		if err != nil {
+			return d, fmt.Errorf("mmap at %d: %w", start, err)
+		}
+		d.CRC64, err = digestMapped(h, d.CRC64, m[off-start:])
+		unix.Munmap(m)
+		if err != nil {
+			return d, err
+		}
+		off = start + w
+	}
+	copy(d.MD5[:], h.Sum(nil))
+	return d, nil
+}
+
+// digestMapped adds m to h and crc, a MiB at a time (each slice hashed by
+// both while it is in the CPU's caches), turning a fault while reading m
+// into an error. The caller has debug.SetPanicOnFault set.
+func digestMapped(h hash.Hash, crc uint64, m []byte) (sum uint64, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			// debug.SetPanicOnFault's panics carry the faulting address.
+			if re, ok := r.(interface{ Addr() uintptr }); ok {
+				err = fmt.Errorf("file shrank while read (fault at %#x)", re.Addr())
+				return
+			}
+			panic(r)
+		}
+	}()
+	for len(m) > 0 {
+		p := m[:min(len(m), 1<<20)]
+		h.Write(p)
+		crc = store.UpdateCRC64(crc, p)
+		m = m[len(p):]
+	}
+	return crc, nil
+}
