@@ -302,7 +302,29 @@ func (s *S3) create(ctx context.Context, key string, m objMeta) (string, error) 
 	if err != nil {
 		return "", fmt.Errorf("creating a multipart upload: %w", err)
 	}
+	s.abortOthers(ctx, key, id)
 	return id, nil
+}
+
+// abortOthers aborts the unfinished uploads of key other than id. They are
+// earlier attempts at the same object that nothing will finish: one whose
+// creation was retried because its reply was lost (the server made it, the
+// client never learnt its ID), or one a crashed worker made before its
+// state was saved with the task. Left alone they would cost storage until
+// a lifecycle rule removed them. Only key itself is touched, not keys it
+// is a prefix of; failures are ignored (the upload at hand does not need
+// this).
+func (s *S3) abortOthers(ctx context.Context, key, id string) {
+	var others []string
+	s.ListUploads(ctx, key, func(u store.Upload) error {
+		if u.Key == key && u.UploadID != id {
+			others = append(others, u.UploadID)
+		}
+		return nil
+	})
+	for _, o := range others {
+		s.abortQuietly(ctx, key, o)
+	}
 }
 
 // readPart reads n bytes from off of src into b, trying again when the

@@ -1,0 +1,47 @@
+package s3
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/minio/minio-go/v7"
+
+	"ferry/store"
+	"ferry/store/s3test"
+)
+
+// TestOrphanUploadsAborted: uploads of a key that an earlier attempt left
+// (created, then never saved nor finished) are aborted when a new upload
+// of that key is created; uploads of other keys, even ones the key is a
+// prefix of, are left alone.
+func TestOrphanUploadsAborted(t *testing.T) {
+	t.Parallel()
+	srv := s3test.Start(t)
+	px := s3test.NewProxy(t, srv.URL, s3test.Faults{})
+	s := open(t, config(srv, px.URL, "orphans/"))
+	ctx := context.Background()
+	var left []string
+	for _, key := range []string{"big.bin", "big.bin", "big.bin.2", "other.bin"} {
+		// as an earlier attempt did: created, never finished
+		if _, err := s.core.NewMultipartUpload(ctx, s.cfg.Bucket, s.fullKey(key), minio.PutObjectOptions{}); err != nil {
+			t.Fatalf("create %s: %v", key, err)
+		}
+	}
+	aborts := px.Count(s3test.KindAbort)
+	data := randomBytes(11*MiB, 6)
+	if _, err := s.PutMultipart(ctx, "big.bin", source(data), int64(len(data)), store.Entry{}, store.MultipartOptions{PartSize: 5 * MiB}, nil); err != nil {
+		t.Fatalf("PutMultipart: %v", err)
+	}
+	checkObject(t, s, "big.bin", data)
+	if err := s.ListUploads(ctx, "", func(u store.Upload) error { left = append(left, u.Key); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(left)
+	if !slices.Equal(left, []string{"big.bin.2", "other.bin"}) {
+		t.Fatalf("uploads left: %q, want those of big.bin.2 and other.bin only", left)
+	}
+	if n := px.Count(s3test.KindAbort) - aborts; n != 2 {
+		t.Fatalf("%d aborts, want 2 (the two orphans of big.bin)", n)
+	}
+}
