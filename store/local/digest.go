@@ -31,6 +31,12 @@ const (
 // rather than a fault per page, digestStreams of them at a time, their
 // MD5s hashed side by side. A file truncated under a map makes reading it
 // fault; the fault becomes an error.
+//
+// Reading the file first is worth it only when the second read (the
+// upload's) finds it in the page cache. So a file on a network file system
+// (NFS, SMB, FUSE...: a second read is a second transfer, unthrottled) or
+// larger than an eighth of the machine's memory is refused with an error,
+// and its parts are hashed as they are sent.
 func (l *Local) PartDigests(ctx context.Context, key string, partSize int64) ([]store.PartDigest, int64, error) {
 	if partSize <= 0 {
 		return nil, 0, fmt.Errorf("part digests %q: part size %d", key, partSize)
@@ -41,6 +47,9 @@ func (l *Local) PartDigests(ctx context.Context, key string, partSize int64) ([]
 	}
 	defer f.Close()
 	fd := f.(*file).fd
+	if err := worthDigesting(fd, e.Size); err != nil {
+		return nil, 0, fmt.Errorf("part digests %q: %w", key, err)
+	}
 	ds := make([]store.PartDigest, (e.Size+partSize-1)/partSize)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(digestStreams)
@@ -112,4 +121,38 @@ func digestMapped(h hash.Hash, crc uint64, m []byte) (sum uint64, err error) {
 		m = m[len(p):]
 	}
 	return crc, nil
+}
+
+// worthDigesting reports why the file fd of size bytes should not be read
+// before it is sent (see PartDigests), or nil.
+func worthDigesting(fd int, size int64) error {
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &fs); err != nil {
+		return err
+	}
+	if networkFS(fs.Type) {
+		return fmt.Errorf("on a network file system (type %#x): not read twice", fs.Type)
+	}
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err == nil {
+		if mem := int64(si.Totalram) * int64(si.Unit); mem > 0 && size > mem/8 {
+			return fmt.Errorf("%d bytes, more than an eighth of the memory (%d): would not stay cached", size, mem)
+		}
+	}
+	return nil
+}
+
+// networkFS reports whether a statfs f_type is a file system whose reads
+// cross a network.
+func networkFS(t int64) bool {
+	switch uint32(t) {
+	case unix.NFS_SUPER_MAGIC, unix.SMB_SUPER_MAGIC, unix.SMB2_SUPER_MAGIC, unix.CIFS_SUPER_MAGIC,
+		unix.FUSE_SUPER_MAGIC, unix.CEPH_SUPER_MAGIC, unix.AFS_SUPER_MAGIC, unix.AFS_FS_MAGIC,
+		unix.V9FS_MAGIC, unix.CODA_SUPER_MAGIC, unix.NCP_SUPER_MAGIC, unix.OCFS2_SUPER_MAGIC,
+		0x0bd00bd0, // Lustre
+		0x47504653, // GPFS
+		0x013111a8: // IBRIX
+		return true
+	}
+	return false
 }

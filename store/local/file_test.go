@@ -220,3 +220,31 @@ func TestDigestShrunk(t *testing.T) {
 		t.Fatalf("reading a map past the end of a truncated file: %v, want a shrank error", err)
 	}
 }
+
+// TestWorthDigesting: files on this test's own file system are digested
+// (it is local); the file systems whose reads cross a network are not.
+func TestWorthDigesting(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := worthDigesting(int(f.Fd()), 1<<20); err != nil {
+		t.Errorf("a 1 MiB file in %s: %v, want it digested", filepath.Dir(f.Name()), err)
+	}
+	if err := worthDigesting(int(f.Fd()), 1<<50); err == nil || !strings.Contains(err.Error(), "memory") {
+		t.Errorf("a 1 PiB file: %v, want refused as larger than memory allows", err)
+	}
+	for _, c := range []struct {
+		name string
+		t    int64
+		want bool
+	}{{"nfs", unix.NFS_SUPER_MAGIC, true}, {"cifs", unix.CIFS_SUPER_MAGIC, true}, {"smb2", unix.SMB2_SUPER_MAGIC, true},
+		{"fuse", unix.FUSE_SUPER_MAGIC, true}, {"ceph", unix.CEPH_SUPER_MAGIC, true}, {"lustre", 0x0bd00bd0, true},
+		{"ext4", unix.EXT4_SUPER_MAGIC, false}, {"xfs", unix.XFS_SUPER_MAGIC, false}, {"tmpfs", unix.TMPFS_MAGIC, false},
+		{"btrfs", unix.BTRFS_SUPER_MAGIC, false}} {
+		if got := networkFS(c.t); got != c.want {
+			t.Errorf("networkFS(%s) = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
