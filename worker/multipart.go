@@ -34,6 +34,16 @@ func multipartThreshold(spec master.Spec) int64 {
 	return extraInt(spec, "multipartUploadThreshold", defaultMultipartThreshold)
 }
 
+// savedUpload is what SaveUpload keeps of an unfinished upload: the
+// store's state, and the size and mtime of the source file whose parts it
+// holds, so that a later attempt resumes it only for the same version.
+// (The master's clean reads it as a store.MultipartState.)
+type savedUpload struct {
+	store.MultipartState
+	SourceSize  int64
+	SourceMTime int64 // unix ns
+}
+
 // countingReader reports bytes read to the task's and worker's counters.
 type countingReader struct {
 	io.ReadCloser
@@ -66,11 +76,21 @@ func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.M
 	ref := master.LeaseRef{Job: t.lease.Job, TaskID: t.lease.TaskID, LeaseID: t.lease.LeaseID}
 	var state store.MultipartState
 	for _, u := range t.lease.Uploads {
-		if u.Key == e.Key {
-			if err := json.Unmarshal(u.State, &state); err != nil {
-				w.log.Warn("saved upload state unreadable; starting afresh", "key", e.Key, "err", err)
-				state = store.MultipartState{}
-			}
+		if u.Key != e.Key {
+			continue
+		}
+		var saved savedUpload
+		switch err := json.Unmarshal(u.State, &saved); {
+		case err != nil:
+			w.log.Warn("saved upload state unreadable; starting afresh", "key", e.Key, "err", err)
+		case saved.SourceSize != before.Size || saved.SourceMTime != before.MTime.UnixNano():
+			// Its parts are of another version of the file: resumed, the
+			// object would mix the two. Start afresh (the store aborts
+			// the key's other uploads when it creates the new one).
+			w.log.Info("source changed since its upload began; starting afresh", "key", e.Key,
+				"size", before.Size, "was", saved.SourceSize)
+		default:
+			state = saved.MultipartState
 		}
 	}
 	resumed := len(state.Parts)
@@ -91,7 +111,7 @@ func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.M
 		PartSize: extraInt(spec, "multipartUploadPartSize", 0),
 		Threads:  int(extraInt(spec, "uploadThreadNumPerLargeFile", 3)),
 		OnPart: func(st store.MultipartState) error {
-			b, err := json.Marshal(st)
+			b, err := json.Marshal(savedUpload{MultipartState: st, SourceSize: before.Size, SourceMTime: before.MTime.UnixNano()})
 			if err != nil {
 				return err
 			}
@@ -146,6 +166,12 @@ func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.M
 			return failRecord(e, SourceMissing, err)
 		case errors.As(err, &se):
 			return failRecord(e, ReadError, err)
+		}
+		// A part that no longer matches the source's digest fails the
+		// upload; the file's size or mtime says whether it changed.
+		if now, serr := src.Stat(ctx, e.Key); serr == nil && (now.Size != before.Size || !sameTime(now.MTime, before.MTime)) {
+			return failRecord(e, SourceChanged, fmt.Errorf("changed while uploaded (size/mtime %d/%s before, %d/%s after): %w", before.Size,
+				before.MTime.Format(time.RFC3339Nano), now.Size, now.MTime.Format(time.RFC3339Nano), err))
 		}
 		return failRecord(e, WriteError, err)
 	}

@@ -354,8 +354,8 @@ func (s *S3) uploadPart(ctx context.Context, key, id string, n int, b *buffer, w
 	var d digests
 	if want != nil {
 		if crc := b.crc64(); b.n != want.Size || crc != want.CRC64 {
-			return store.Part{}, store.Permanent(fmt.Errorf("part %d: read %d bytes with CRC64 %016x, but %d bytes with %016x before (did the source change?)",
-				n, b.n, crc, want.Size, want.CRC64))
+			return store.Part{}, store.Permanent(fmt.Errorf("read %d bytes with CRC64 %016x, but %d bytes with %016x before (did the source change?)",
+				b.n, crc, want.Size, want.CRC64))
 		}
 		d = digestsOf(want.MD5[:], want.CRC64)
 	} else {
