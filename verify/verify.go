@@ -208,16 +208,29 @@ func Quick(m Mode, s, d store.Entry) string {
 // Deep compares the CRC64s of s and d, reading a side whose entry does not
 // carry one; it returns why they differ (or "") and the bytes it read.
 func Deep(ctx context.Context, src, dst store.Store, s, d store.Entry) (string, int64, error) {
+	return DeepThrough(ctx, src, dst, s, d, nil)
+}
+
+// DeepThrough is Deep with every side it reads passed through through
+// (when not nil) once opened: a worker's bandwidth and request limits,
+// which checksum comparisons must keep like copies.
+func DeepThrough(ctx context.Context, src, dst store.Store, s, d store.Entry, through func(io.Reader) (io.Reader, error)) (string, int64, error) {
 	var read int64
 	sum := func(st store.Store, e store.Entry) (uint64, error) {
 		if e.HasCRC {
 			return e.CRC64, nil
 		}
-		r, err := st.Open(ctx, e.Key, 0, -1)
+		rc, err := st.Open(ctx, e.Key, 0, -1)
 		if err != nil {
 			return 0, err
 		}
-		defer r.Close()
+		defer rc.Close()
+		var r io.Reader = rc
+		if through != nil {
+			if r, err = through(rc); err != nil {
+				return 0, err
+			}
+		}
 		h := store.NewCRC64()
 		n, err := io.Copy(h, r)
 		read += n

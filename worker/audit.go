@@ -64,7 +64,7 @@ func (w *Worker) check(ctx context.Context, src, dst store.Store, t *running, s 
 		return failRecord(s, Different, errString(why))
 	}
 	if mode == verify.Detailed {
-		why, _, err := verify.Deep(ctx, src, dst, s, d)
+		why, _, err := verify.DeepThrough(ctx, src, dst, s, d, w.limited(ctx, t.lease.Job))
 		if err != nil {
 			return failRecord(s, ReadError, err)
 		}

@@ -127,6 +127,18 @@ func (l *limiters) waitRequest(ctx context.Context, job string) error {
 }
 
 // limitedReader waits on the limiters before handing out what it read.
+// limited returns what verify.DeepThrough passes the reads of checksum
+// comparisons through: each read counts against the job's request and
+// bandwidth limits, as a copy's would.
+func (w *Worker) limited(ctx context.Context, job string) func(io.Reader) (io.Reader, error) {
+	return func(r io.Reader) (io.Reader, error) {
+		if err := w.limits.waitRequest(ctx, job); err != nil {
+			return nil, err
+		}
+		return &limitedReader{ctx: ctx, r: r, l: w.limits, job: job}, nil
+	}
+}
+
 type limitedReader struct {
 	ctx context.Context
 	r   io.Reader

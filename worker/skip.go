@@ -32,7 +32,7 @@ func (w *Worker) skip(ctx context.Context, src, dst store.Store, t *running, s s
 	if !needCRC {
 		return !copy, why
 	}
-	diff, _, err := verify.Deep(ctx, src, dst, s, d)
+	diff, _, err := verify.DeepThrough(ctx, src, dst, s, d, w.limited(ctx, t.lease.Job))
 	if err != nil || diff != "" {
 		return false, ""
 	}
