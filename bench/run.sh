@@ -86,6 +86,13 @@ BIN=$ROOT/bin DATA=$ROOT/data DST=$ROOT/dst LOGS=$ROOT/logs
 log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
 
+# ---- tools -----------------------------------------------------------------
+
+# small, large and s3 compare with cp and rclone (Debian's package).
+if want small || want large || want s3; then
+	command -v rclone >/dev/null || die "rclone is not installed (apt-get install rclone), and small, large and s3 compare with it; or use --only scan,dispatch,scale"
+fi
+
 # ---- space -----------------------------------------------------------------
 
 # What the selected workloads hold at once on ROOT's file system (each
@@ -120,11 +127,13 @@ log "building ferry and the bench tools into $BIN"
 (cd "$REPO" && go build -o "$BIN/ferry" ./cmd/ferry &&
 	go build -o "$BIN/" ./bench/cmd/gen ./bench/cmd/s3server ./bench/cmd/scan ./bench/cmd/ferryprof) ||
 	die "go build"
-FERRY_VERSION=$("$BIN/ferry" version)
+FERRY_VERSION=$("$BIN/ferry" version) || die "$BIN/ferry version"
 GIT_REV=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$REPO" diff --quiet HEAD 2>/dev/null || GIT_REV="$GIT_REV+dirty"
-RCLONE_VERSION=$(rclone version 2>/dev/null | head -1)
-CP_VERSION=$(cp --version | head -1)
+# (sed -n 1p, not head -1: head stops reading, the writer can die of
+# SIGPIPE, and pipefail with set -e then ended this script without a word)
+RCLONE_VERSION=$(rclone version 2>/dev/null | sed -n 1p)
+CP_VERSION=$(cp --version | sed -n 1p)
 
 # ---- timing ----------------------------------------------------------------
 
