@@ -25,6 +25,7 @@ func runCommand() *cli.Command {
 		Description: "Default job.cfg: conf/job.cfg, which copies the bundled sample/ tree into\n" +
 			"workdir/dest/local_test/. Shows live progress on a terminal and a summary at the end.\n" +
 			"Run it again after a crash or Ctrl-C and it resumes the job where it stopped.\n" +
+			"An incremental job (isIncremental=true) runs round after round, a line per round, until Ctrl-C.\n" +
 			"Exit status: 0 every entry copied (or skipped), 1 some entries failed, 2 bad configuration.",
 		Action: func(c *cli.Context) error {
 			e, err := loadEnv(c)
@@ -100,6 +101,17 @@ func (e *env) run(ctx context.Context, spec master.Spec) error {
 
 	start := time.Now()
 	tty := isTerminal(e.out)
+	if inc, every := spec.Incremental(); inc {
+		fmt.Fprintf(e.out, "job %s is incremental: after each round it rescans every %s, until Ctrl-C (run the same command again to go on)\n", name, every)
+	}
+	announced := 0          // the last round whose end was printed
+	var was master.Counters // the counters then
+	if job != nil {         // resumed: rounds count from here
+		was = job.Counters
+		if !job.NextRound.IsZero() {
+			announced = job.Round
+		}
+	}
 	// Look at the job when the local worker completes a task, and often
 	// anyway (other workers may join); redraw the progress line four times
 	// a second.
@@ -125,6 +137,17 @@ func (e *env) run(ctx context.Context, spec master.Spec) error {
 			return failErr("job %s: %v", name, err)
 		}
 		s := stats[0]
+		if s.Active() && s.ScanFinished && !s.NextRound.IsZero() && s.Round > announced {
+			// An incremental round ended; the job waits for the next.
+			c := s.Counters
+			if tty {
+				fmt.Fprint(e.out, "\r\x1b[K")
+			}
+			fmt.Fprintf(e.out, "round %d done: %d files copied, %d skipped, %d failed, %d unchanged; next round at %s\n", s.Round,
+				(c.FilesDone-c.FilesSkipped)-(was.FilesDone-was.FilesSkipped), c.FilesSkipped-was.FilesSkipped,
+				c.FilesFailed-was.FilesFailed, c.FilesUnchanged-was.FilesUnchanged, s.NextRound.Local().Format("2006-01-02 15:04:05"))
+			announced, was = s.Round, c
+		}
 		if tty && time.Since(drawn) >= 250*time.Millisecond {
 			fmt.Fprint(e.out, "\r"+progressLine(s)+"\x1b[K")
 			drawn = time.Now()
