@@ -26,6 +26,11 @@ const (
 	laneMin = 1 << 20
 )
 
+// digestSlots bounds the parts digested at once in the process, whatever
+// the number of files: md5lanes hashes 16 streams at a time, and each
+// stream holds a map window of up to mapWindow bytes.
+var digestSlots = make(chan struct{}, 16)
+
 // PartDigests implements store.PartDigester. The parts are read through
 // read-only shared maps of the file, populated at once (MAP_POPULATE)
 // rather than a fault per page, digestStreams of them at a time, their
@@ -68,6 +73,12 @@ func (l *Local) PartDigests(ctx context.Context, key string, partSize int64) ([]
 
 // digestRange returns the digest of the n bytes of fd from off.
 func digestRange(ctx context.Context, fd int, off, n int64) (store.PartDigest, error) {
+	select {
+	case digestSlots <- struct{}{}:
+		defer func() { <-digestSlots }()
+	case <-ctx.Done():
+		return store.PartDigest{}, ctx.Err()
+	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	var h hash.Hash
 	if n >= laneMin {

@@ -32,7 +32,8 @@ import (
 //     order (store.CombineCRC64), so parts can be sent in any order and in
 //     parallel;
 //   - when the caller knows the CRC up front (e.HasCRC: an object source
-//     with ferry's metadata, or an OSS source), it is written when the
+//     with ferry's metadata, or an OSS source; or combined from the part
+//     digests opt.Digests gives, for a local file), it is written when the
 //     upload is created, and the combined CRC must equal it before the
 //     upload is completed (else the upload is aborted: the source changed);
 //   - when the server reports the CRC of the completed object itself (OSS's
