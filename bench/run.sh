@@ -160,6 +160,14 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END{if (NR%2) print 
 ROWS=()     # "workload|tool|median|runs|files|bytes|command"
 EXTRA=()    # free-form rows (scan, dispatch, scale)
 NOTES=()
+TARGETS=()  # "target|measured|met" (issue 6's targets)
+
+# met EXPR: "yes" or "no" by an awk condition; with --quick, the reduced
+# workloads say nothing about the targets.
+met() {
+	if [ "$QUICK" = 1 ]; then echo "n/a (--quick)"; return; fi
+	awk "BEGIN{print ($1) ? \"**yes**\" : \"**no**\"}"
+}
 
 # bench WORKLOAD FILES BYTES CHECK TOOL... : each TOOL is "name|prep|command",
 # prep (untimed) clears the destination; CHECK (untimed, may be empty)
@@ -333,6 +341,7 @@ if want scan; then
 	rm -rf "$ROOT/ferry/scan-master"
 	s=$(echo "${secs[*]}" | median)
 	m=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
+	TARGETS+=("scan: 1M entries scanned and split in under 30 s, peak RSS under 200 MiB|$s s, $((m / 1024)) MiB|$(met "$s < 30 && $m < 200 * 1024")")
 	EXTRA+=("scan|ferry master|$s s (runs: ${secs[*]})|$(awk -v n="$SCAN_FILES" -v s="$s" 'BEGIN{printf "%.0f entries/s", n / s}'); peak RSS $((m / 1024)) MiB (max of runs, \`/usr/bin/time\` %M)|under 30 s, under 200 MiB|\`/usr/bin/time -f %M $BIN/scan -src $DATA/scan -workdir $ROOT/ferry/scan-master\`")
 fi
 
@@ -348,7 +357,9 @@ if want dispatch; then
 		where="bbolt in /tmp"
 		[ "$v" != tmpdir ] && where="bbolt in /dev/shm"
 		[ "$v" = shm-audit ] && where="$where, plus one audit Report per task"
-		EXTRA+=("dispatch ($v)|ferry master, 100 workers|$(echo "$vals" | median) cycles/s (runs: ${vals% })|$where|at least 2,000 cycles/s|\`$cmd\`")
+		med=$(echo "$vals" | median)
+		TARGETS+=("dispatch ($v): at least 2,000 lease+complete cycles/s, 100 workers|$med cycles/s ($where)|$(met "$med >= 2000")")
+		EXTRA+=("dispatch ($v)|ferry master, 100 workers|$med cycles/s (runs: ${vals% })|$where|at least 2,000 cycles/s|\`$cmd\`")
 	done
 fi
 
@@ -366,6 +377,7 @@ if want scale; then
 		while read -r w s mbs; do
 			[ -z "$one" ] && one=$mbs
 			EXTRA+=("scale ($w worker$([ "$w" = 1 ] || echo s))|ferry, master + workers|$s s, $mbs MB/s|$(awk -v a="$mbs" -v b="$one" 'BEGIN{printf "%.2fx one worker", a / b}')|4 workers at least 3.6x one|\`$cmd\`")
+			[ "$w" = 4 ] && TARGETS+=("scale: 4 workers at least 3.6x one worker's throughput|$(awk -v a="$mbs" -v b="$one" 'BEGIN{printf "%.2fx", a / b}')|$(met "$mbs / $one >= 3.6")")
 		done < <(sed -n 's/.*SCALE workers=\([0-9]*\) seconds=\([0-9.]*\) MBps=\([0-9.]*\).*/\1 \2 \3/p' "$LOGS/scale.log")
 		grep -q '^SCALE-NOTE' "$LOGS/scale.log" && NOTES+=("scale: $(grep -m1 '^SCALE-NOTE' "$LOGS/scale.log" | sed 's/^SCALE-NOTE //')")
 		rm -rf "$ROOT/scale"
@@ -413,6 +425,46 @@ report() {
 		for row in "${EXTRA[@]}"; do
 			IFS='|' read -r a b c d e f <<<"$row"
 			echo "| $a | $b | $c | $d | $e | $f |"
+		done
+	fi
+	local r w2 t2 m2 fm cm rm a b c
+	# ratio WORKLOAD: "ferry/cp rclone/ferry" medians of one workload
+	ratio() {
+		fm= cm= rm=
+		for r in "${ROWS[@]}"; do
+			IFS='|' read -r w2 t2 m2 _ <<<"$r"
+			[ "$w2" = "$1" ] || continue
+			case $t2 in ferry) fm=$m2 ;; cp) cm=$m2 ;; rclone) rm=$m2 ;; esac
+		done
+	}
+	local all=()
+	ratio small
+	[ -n "$fm" ] && [ -n "$cm" ] && [ -n "$rm" ] && all+=("small: ferry within 1.25x of cp -r's time, well over 2x rclone's files/s|$(awk -v f="$fm" -v c="$cm" -v r="$rm" 'BEGIN{printf "%.2fx cp, %.2fx rclone", f / c, r / f}')|$(met "$fm / $cm <= 1.25 && $rm / $fm > 2")")
+	ratio large
+	[ -n "$fm" ] && [ -n "$cm" ] && [ -n "$rm" ] && all+=("large: ferry faster than cp -r, at least 4x rclone|$(awk -v f="$fm" -v c="$cm" -v r="$rm" 'BEGIN{printf "%.2fx cp, %.2fx rclone", f / c, r / f}')|$(met "$fm < $cm && $rm / $fm >= 4")")
+	local s3m= s3ok=1
+	for w in s3-up-small s3-down-small s3-up-large s3-down-large; do
+		ratio "$w"
+		[ -n "$fm" ] && [ -n "$rm" ] || continue
+		s3m="$s3m${s3m:+, }${w#s3-} $(awk -v f="$fm" -v r="$rm" 'BEGIN{printf "%.2fx", r / f}')"
+		[ "$(met "$rm / $fm >= 1.5")" = "**no**" ] && s3ok=0
+	done
+	if [ -n "$s3m" ]; then
+		local v="**no**"
+		[ "$s3ok" = 1 ] && v="**yes**"
+		[ "$QUICK" = 1 ] && v="n/a (--quick)"
+		all+=("s3: ferry at least 1.5x rclone both ways|$s3m|$v")
+	fi
+	TARGETS=("${all[@]}" "${TARGETS[@]}")
+	if [ "${#TARGETS[@]}" -gt 0 ]; then
+		echo
+		echo "Issue 6's targets, from this run:"
+		echo
+		echo "| target | measured | met? |"
+		echo "|---|---|---|"
+		for r in "${TARGETS[@]}"; do
+			IFS='|' read -r a b c <<<"$r"
+			echo "| $a | $b | $c |"
 		done
 	fi
 	if want s3; then
