@@ -108,6 +108,10 @@ func (m *Master) scan(ctx context.Context, spec Spec) error {
 		}
 		noMirror := opt
 		noMirror.Mirror = false
+		noMirror.Known = func(key string) (plan.Known, bool) {
+			c, ok := m.db.CopiedEntry(spec.Name, key)
+			return plan.Known{Size: c.Size, MTime: c.MTime, DestETag: c.DestETag}, ok
+		}
 		err = plan.Diff(ctx, src, dst, noMirror, job.ScanAfter, take)
 		if err != nil {
 			return fmt.Errorf("compare source and destination: %w", err)

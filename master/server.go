@@ -181,9 +181,13 @@ func (s *trackerServer) Report(ctx context.Context, r *pb.ReportRequest) (*pb.Re
 	for _, b := range r.Audits {
 		ref := RefFromPB(b.Lease)
 		for _, a := range b.Records {
-			audits[ref] = append(audits[ref], tracker.Record{Time: time.UnixMilli(a.TimeUnixMs),
+			rec := tracker.Record{Time: time.UnixMilli(a.TimeUnixMs),
 				Result: tracker.Result(a.Result), Size: a.Size, CRC64: a.Crc64, HasCRC: a.HasCrc,
-				Key: string(a.Key), Detail: string(a.Detail)})
+				Key: string(a.Key), Detail: string(a.Detail)}
+			if len(a.DestEtag) > 0 {
+				rec.DestETag, rec.SourceMTime = string(a.DestEtag), time.Unix(0, a.SourceMtimeUnixNs)
+			}
+			audits[ref] = append(audits[ref], rec)
 		}
 	}
 	progress := make([]tracker.TaskProgress, len(r.Progress))

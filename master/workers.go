@@ -209,6 +209,9 @@ func (m *Master) Report(ctx context.Context, worker string, copied int64, audits
 		if err := m.tr.Append(ref.Job, ref.TaskID, ref.LeaseID, recs); err != nil {
 			return err
 		}
+		if err := m.db.noteCopied(ref.Job, recs); err != nil {
+			return err
+		}
 	}
 	// Progress of a lease that is no longer current (completed, expired)
 	// would count its files twice in the in-flight figures.

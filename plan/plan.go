@@ -68,6 +68,19 @@ type Options struct {
 	SkipExist bool      // isSkipExistFile: skip when size and mtime are equal
 	Since     time.Time // importSince: only entries modified since
 	Mirror    bool      // report destination keys the source lacks as Delete
+	// Known, when set, says what a key's destination object is a copy of
+	// (an incremental job's record, for destinations whose listing has
+	// ETags but not the kept source mtime). Diff skips a source entry whose
+	// size and mtime, and whose destination's size and ETag, are exactly
+	// what Known says, when the update rules would skip an unchanged entry.
+	Known func(key string) (Known, bool)
+}
+
+// Known is what a destination object is known to be a copy of.
+type Known struct {
+	Size     int64
+	MTime    time.Time // the source's
+	DestETag string
 }
 
 // Decide says whether source entry s is copied over destination entry d
@@ -175,9 +188,18 @@ func Filter(opt Options, s store.Entry) Item {
 	return Item{Copy, s, ""}
 }
 
+// skipsUnchanged reports whether the update rules skip an entry whose
+// destination is a copy of it as it is (all but updateMode=always).
+func (o Options) skipsUnchanged() bool { return o.SkipExist || (o.Update != Always && o.Update != "") }
+
 func decide(opt Options, s store.Entry, d *store.Entry) Item {
 	if it := Filter(opt, s); it.Action != Copy || s.Kind != store.File {
 		return it // non-files go to the worker, which reports them skipped
+	}
+	if d != nil && d.ETag != "" && opt.Known != nil && opt.skipsUnchanged() {
+		if k, ok := opt.Known(s.Key); ok && k.Size == s.Size && k.MTime.Equal(s.MTime) && d.Size == s.Size && k.DestETag == d.ETag {
+			return Item{Skip, s, "unchanged since copied (size, mtime, destination ETag)"}
+		}
 	}
 	copy, _, why := Decide(opt, s, d)
 	if copy {

@@ -1407,16 +1407,22 @@ func (x *CompleteReply) GetAttemptDir() string {
 }
 
 type AuditRecord struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TimeUnixMs    int64                  `protobuf:"varint,1,opt,name=time_unix_ms,json=timeUnixMs,proto3" json:"time_unix_ms,omitempty"`
-	Result        Result                 `protobuf:"varint,2,opt,name=result,proto3,enum=ferry.v1.Result" json:"result,omitempty"`
-	Size          int64                  `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
-	Crc64         uint64                 `protobuf:"varint,4,opt,name=crc64,proto3" json:"crc64,omitempty"`
-	HasCrc        bool                   `protobuf:"varint,5,opt,name=has_crc,json=hasCrc,proto3" json:"has_crc,omitempty"`
-	Key           []byte                 `protobuf:"bytes,6,opt,name=key,proto3" json:"key,omitempty"`
-	Detail        []byte                 `protobuf:"bytes,7,opt,name=detail,proto3" json:"detail,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	TimeUnixMs int64                  `protobuf:"varint,1,opt,name=time_unix_ms,json=timeUnixMs,proto3" json:"time_unix_ms,omitempty"`
+	Result     Result                 `protobuf:"varint,2,opt,name=result,proto3,enum=ferry.v1.Result" json:"result,omitempty"`
+	Size       int64                  `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	Crc64      uint64                 `protobuf:"varint,4,opt,name=crc64,proto3" json:"crc64,omitempty"`
+	HasCrc     bool                   `protobuf:"varint,5,opt,name=has_crc,json=hasCrc,proto3" json:"has_crc,omitempty"`
+	Key        []byte                 `protobuf:"bytes,6,opt,name=key,proto3" json:"key,omitempty"`
+	Detail     []byte                 `protobuf:"bytes,7,opt,name=detail,proto3" json:"detail,omitempty"`
+	// For an OK or SKIP whose destination has an ETag (object stores): the
+	// source's mtime and the destination's ETag, which incremental rounds
+	// compare with the listings instead of asking the destination again.
+	// Not part of the audit.log line.
+	DestEtag          []byte `protobuf:"bytes,8,opt,name=dest_etag,json=destEtag,proto3" json:"dest_etag,omitempty"`
+	SourceMtimeUnixNs int64  `protobuf:"varint,9,opt,name=source_mtime_unix_ns,json=sourceMtimeUnixNs,proto3" json:"source_mtime_unix_ns,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *AuditRecord) Reset() {
@@ -1496,6 +1502,20 @@ func (x *AuditRecord) GetDetail() []byte {
 		return x.Detail
 	}
 	return nil
+}
+
+func (x *AuditRecord) GetDestEtag() []byte {
+	if x != nil {
+		return x.DestEtag
+	}
+	return nil
+}
+
+func (x *AuditRecord) GetSourceMtimeUnixNs() int64 {
+	if x != nil {
+		return x.SourceMtimeUnixNs
+	}
+	return 0
 }
 
 type AuditBatch struct {
@@ -2675,7 +2695,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\x0fstarted_unix_ms\x18\x04 \x01(\x03R\rstartedUnixMs\"0\n" +
 	"\rCompleteReply\x12\x1f\n" +
 	"\vattempt_dir\x18\x01 \x01(\tR\n" +
-	"attemptDir\"\xc6\x01\n" +
+	"attemptDir\"\x94\x02\n" +
 	"\vAuditRecord\x12 \n" +
 	"\ftime_unix_ms\x18\x01 \x01(\x03R\n" +
 	"timeUnixMs\x12(\n" +
@@ -2684,7 +2704,9 @@ const file_ferry_proto_rawDesc = "" +
 	"\x05crc64\x18\x04 \x01(\x04R\x05crc64\x12\x17\n" +
 	"\ahas_crc\x18\x05 \x01(\bR\x06hasCrc\x12\x10\n" +
 	"\x03key\x18\x06 \x01(\fR\x03key\x12\x16\n" +
-	"\x06detail\x18\a \x01(\fR\x06detail\"g\n" +
+	"\x06detail\x18\a \x01(\fR\x06detail\x12\x1b\n" +
+	"\tdest_etag\x18\b \x01(\fR\bdestEtag\x12/\n" +
+	"\x14source_mtime_unix_ns\x18\t \x01(\x03R\x11sourceMtimeUnixNs\"g\n" +
 	"\n" +
 	"AuditBatch\x12(\n" +
 	"\x05lease\x18\x01 \x01(\v2\x12.ferry.v1.LeaseRefR\x05lease\x12/\n" +

@@ -35,6 +35,13 @@ type Record struct {
 	HasCRC bool
 	Key    string
 	Detail string
+	// DestETag and SourceMTime travel with an OK or SKIP to the master
+	// when the destination has ETags (object stores): the destination's
+	// ETag, and the mtime of the source it is a copy of. Incremental
+	// rounds compare them with the listings (master's copied index). They
+	// are not written to the audit line.
+	DestETag    string
+	SourceMTime time.Time
 }
 
 // Line formats r as `time result size crc64 key detail`, tab-separated,

@@ -101,6 +101,9 @@ func (g *GRPC) Report(ctx context.Context, id string, copied int64, audits map[m
 		for i, r := range recs {
 			b.Records[i] = &pb.AuditRecord{TimeUnixMs: r.Time.UnixMilli(), Result: pb.Result(r.Result), Size: r.Size,
 				Crc64: r.CRC64, HasCrc: r.HasCRC, Key: []byte(r.Key), Detail: []byte(r.Detail)}
+			if r.DestETag != "" {
+				b.Records[i].DestEtag, b.Records[i].SourceMtimeUnixNs = []byte(r.DestETag), r.SourceMTime.UnixNano()
+			}
 		}
 		req.Audits = append(req.Audits, b)
 	}

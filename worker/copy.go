@@ -136,8 +136,8 @@ func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, 
 		}
 	}
 	defer closeOpened()
-	if skip, why := w.skip(ctx, src, dst, t, before); skip {
-		return tracker.Record{Time: time.Now(), Result: tracker.Skip, Size: before.Size, Key: e.Key, Detail: why}
+	if skip, why, d := w.skip(ctx, src, dst, t, before); skip {
+		return noted(tracker.Record{Time: time.Now(), Result: tracker.Skip, Size: before.Size, Key: e.Key, Detail: why}, t, before.MTime, d)
 	}
 	if mp, ok := dst.(store.MultipartPutter); ok && before.Size >= multipartThreshold(spec) {
 		closeOpened()
@@ -216,7 +216,7 @@ func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, 
 	if sr.md5 != nil {
 		rec.Detail = "md5=" + hex.EncodeToString(sr.md5.Sum(nil))
 	}
-	return rec
+	return noted(rec, t, before.MTime, put)
 }
 
 func sourceCode(err error) string {

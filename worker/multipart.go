@@ -192,7 +192,7 @@ func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.M
 	if resumed > 0 {
 		detail += fmt.Sprintf(" resumed=%d", resumed)
 	}
-	return tracker.Record{Time: time.Now(), Result: tracker.OK, Size: put.Size, CRC64: put.CRC64, HasCRC: put.HasCRC, Key: e.Key, Detail: detail}
+	return noted(tracker.Record{Time: time.Now(), Result: tracker.OK, Size: put.Size, CRC64: put.CRC64, HasCRC: put.HasCRC, Key: e.Key, Detail: detail}, t, before.MTime, put)
 }
 
 // readCloser reads from one reader and closes another.

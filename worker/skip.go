@@ -3,9 +3,11 @@ package worker
 import (
 	"context"
 	"errors"
+	"time"
 
 	"ferry/plan"
 	"ferry/store"
+	"ferry/tracker"
 	"ferry/verify"
 )
 
@@ -13,30 +15,43 @@ import (
 // source entry at copy time, against what the destination holds now. In
 // checksum mode without stored checksums it reads both sides. Every skip
 // becomes a SKIP audit line with its reason.
-func (w *Worker) skip(ctx context.Context, src, dst store.Store, t *running, s store.Entry) (bool, string) {
+// A skip also returns the destination's entry, whose ETag an incremental
+// job's master records (see noted).
+func (w *Worker) skip(ctx context.Context, src, dst store.Store, t *running, s store.Entry) (bool, string, store.Entry) {
 	opt := t.opt
 	if !t.hasSkipRules() {
-		return false, ""
+		return false, "", store.Entry{}
 	}
 	if err := w.limits.waitRequest(ctx, t.lease.Job); err != nil {
-		return false, ""
+		return false, "", store.Entry{}
 	}
 	d, err := dst.Stat(ctx, s.Key)
 	if errors.Is(err, store.ErrNotExist) {
-		return false, ""
+		return false, "", store.Entry{}
 	}
 	if err != nil {
-		return false, "" // copy: a failed look is no reason to skip
+		return false, "", store.Entry{} // copy: a failed look is no reason to skip
 	}
 	copy, needCRC, why := plan.Decide(opt, s, &d)
 	if !needCRC {
-		return !copy, why
+		return !copy, why, d
 	}
 	diff, _, err := verify.DeepThrough(ctx, src, dst, s, d, w.limited(ctx, t.lease.Job))
 	if err != nil || diff != "" {
-		return false, ""
+		return false, "", store.Entry{}
 	}
-	return true, "same crc64 (updateMode=checksum)"
+	return true, "same crc64 (updateMode=checksum)", d
+}
+
+// noted adds to an OK or SKIP record of an incremental job what its master
+// keeps in its copied index: the ETag of the destination object and the
+// mtime of the source it is a copy of. Other jobs, and destinations without
+// ETags, send nothing more.
+func noted(rec tracker.Record, t *running, source time.Time, dest store.Entry) tracker.Record {
+	if inc, _ := t.lease.Spec.Incremental(); inc && dest.ETag != "" {
+		rec.DestETag, rec.SourceMTime = dest.ETag, source
+	}
+	return rec
 }
 
 // hasSkipRules reports whether the task's job has update rules that may skip
