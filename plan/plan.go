@@ -10,6 +10,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -197,7 +198,7 @@ func decide(opt Options, s store.Entry, d *store.Entry) Item {
 		return it // non-files go to the worker, which reports them skipped
 	}
 	if d != nil && d.ETag != "" && opt.Known != nil && opt.skipsUnchanged() {
-		if k, ok := opt.Known(s.Key); ok && k.Size == s.Size && k.MTime.Equal(s.MTime) && d.Size == s.Size && k.DestETag == d.ETag {
+		if k, ok := opt.Known(s.Key); ok && k.Size == s.Size && k.MTime.Equal(s.MTime) && d.Size == s.Size && strings.EqualFold(k.DestETag, d.ETag) {
 			return Item{Skip, s, "unchanged since copied (size, mtime, destination ETag)"}
 		}
 	}
