@@ -126,7 +126,6 @@ func (l *limiters) waitRequest(ctx context.Context, job string) error {
 	return nil
 }
 
-// limitedReader waits on the limiters before handing out what it read.
 // limited returns what verify.DeepThrough passes the reads of checksum
 // comparisons through: each read counts against the job's request and
 // bandwidth limits, as a copy's would.
@@ -139,6 +138,7 @@ func (w *Worker) limited(ctx context.Context, job string) func(io.Reader) (io.Re
 	}
 }
 
+// limitedReader waits on the limiters before handing out what it read.
 type limitedReader struct {
 	ctx context.Context
 	r   io.Reader

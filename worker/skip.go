@@ -14,9 +14,9 @@ import (
 // skip applies the job's update rules (isSkipExistFile, updateMode) to a
 // source entry at copy time, against what the destination holds now. In
 // checksum mode without stored checksums it reads both sides. Every skip
-// becomes a SKIP audit line with its reason.
-// A skip also returns the destination's entry, whose ETag an incremental
-// job's master records (see noted).
+// becomes a SKIP audit line with its reason. A skip also returns the
+// destination's entry, whose ETag an incremental job's master records (see
+// noted).
 func (w *Worker) skip(ctx context.Context, src, dst store.Store, t *running, s store.Entry) (bool, string, store.Entry) {
 	opt := t.opt
 	if !t.hasSkipRules() {
