@@ -73,7 +73,8 @@ type Options struct {
 	// (an incremental job's record, for destinations whose listing has
 	// ETags but not the kept source mtime). Diff skips a source entry whose
 	// size and mtime, and whose destination's size and ETag, are exactly
-	// what Known says, when the update rules would skip an unchanged entry.
+	// what Known says, when the update rules skip on size and mtime alone
+	// (see skipsUnchanged).
 	Known func(key string) (Known, bool)
 }
 
@@ -190,8 +191,13 @@ func Filter(opt Options, s store.Entry) Item {
 }
 
 // skipsUnchanged reports whether the update rules skip an entry whose
-// destination is a copy of it as it is (all but updateMode=always).
-func (o Options) skipsUnchanged() bool { return o.SkipExist || (o.Update != Always && o.Update != "") }
+// destination is a copy of it at the same size and mtime without reading
+// anything more: isSkipExistFile, or updateMode never, newer or size. Not
+// always (copies every time), nor checksum, which compares contents every
+// round so that a change keeping size and mtime is still found.
+func (o Options) skipsUnchanged() bool {
+	return o.SkipExist || o.Update == Never || o.Update == Newer || o.Update == Size
+}
 
 func decide(opt Options, s store.Entry, d *store.Entry) Item {
 	if it := Filter(opt, s); it.Action != Copy || s.Kind != store.File {

@@ -9,8 +9,8 @@ import (
 
 // TestKnownSkips: an entry is skipped as unchanged by what Known says only
 // when the source's size and mtime and the destination's size and ETag are
-// all exactly what was recorded, and the update rules would skip an
-// unchanged entry; anything else is decided as without Known.
+// all exactly what was recorded, and the update rules skip on size and
+// mtime alone; anything else is decided as without Known.
 func TestKnownSkips(t *testing.T) {
 	mt := time.Unix(1700000000, 123456789)
 	known := Known{Size: 10, MTime: mt, DestETag: "e1"}
@@ -29,8 +29,11 @@ func TestKnownSkips(t *testing.T) {
 	}{
 		{"all as recorded", with(skipExist), src, dst, Skip},
 		{"all as recorded, updateMode=size", with(Options{Update: Size}), src, dst, Skip},
-		{"all as recorded, updateMode=checksum", with(Options{Update: Checksum}), src, dst, Skip},
+		{"all as recorded, updateMode=never", with(Options{Update: Never}), src, dst, Skip},
+		{"all as recorded, updateMode=newer", with(Options{Update: Newer}), src, dst, Skip},
+		{"updateMode=checksum compares contents every round", with(Options{Update: Checksum}), src, dst, Copy},
 		{"updateMode=always copies regardless", with(Options{}), src, dst, Copy},
+		{"updateMode=always, explicitly", with(Options{Update: Always}), src, dst, Copy},
 		{"no Known: the listing's mtime is an upload time", skipExist, src, dst, Copy},
 		{"source mtime changed", with(skipExist), func() store.Entry { e := src; e.MTime = mt.Add(time.Nanosecond); return e }(), dst, Copy},
 		{"source size changed", with(skipExist), func() store.Entry { e := src; e.Size = 11; return e }(), func() store.Entry { e := dst; e.Size = 11; return e }(), Copy},
