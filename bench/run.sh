@@ -125,7 +125,7 @@ fi
 
 log "building ferry and the bench tools into $BIN"
 (cd "$REPO" && go build -o "$BIN/ferry" ./cmd/ferry &&
-	go build -o "$BIN/" ./bench/cmd/gen ./bench/cmd/s3server ./bench/cmd/scan ./bench/cmd/ferryprof) ||
+	go build -o "$BIN/" ./bench/cmd/gen ./bench/cmd/s3server ./bench/cmd/scan ./bench/cmd/ferryprof ./bench/cmd/floor) ||
 	die "go build"
 FERRY_VERSION=$("$BIN/ferry" version) || die "$BIN/ferry version"
 GIT_REV=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -246,6 +246,16 @@ local_workload() { # name files size rclone-flags
 
 if want small; then
 	local_workload small $SMALL_FILES $((SMALL_FILES * SMALL_SIZE)) "--transfers 16 --checkers 16"
+	# The floor under small: the system calls of cp's sequence and of the
+	# one ferry's guarantees take, with no engine around them
+	# (bench/cmd/floor), in the same run as cp -r.
+	log "small: system-call floor (bench/cmd/floor, $N runs of each sequence)"
+	"$BIN/floor" -src "$DATA/small" -dst "$DST/floor" -threads 2 -n "$N" >"$LOGS/floor.log" 2>&1 || { tail -5 "$LOGS/floor.log" >&2; die "floor"; }
+	FLOOR_CP1=$(sed -n 's/^FLOOR seq=cp threads=1 .*seconds=\([0-9.]*\).*/\1/p' "$LOGS/floor.log")
+	FLOOR_FERRY2=$(sed -n 's/^FLOOR seq=ferry threads=2 .*seconds=\([0-9.]*\).*/\1/p' "$LOGS/floor.log")
+	FLOOR_FERRY2_US=$(sed -n 's/^FLOOR seq=ferry threads=2 us_per_file=\([0-9.]*\).*/\1/p' "$LOGS/floor.log")
+	[ -n "$FLOOR_CP1" ] && [ -n "$FLOOR_FERRY2" ] || die "floor: no figures in $LOGS/floor.log"
+	EXTRA+=("small floor|system calls only, no engine|cp's sequence, 1 thread: $FLOOR_CP1 s; ferry's guarantees' sequence, 2 threads: $FLOOR_FERRY2 s ($FLOOR_FERRY2_US us/file)|what ferry's 14 calls per file cost alone; the rest of ferry's time is its engine (scan, leases, audit, GC)|-|\`$BIN/floor -src $DATA/small -dst $DST/floor -threads 2 -n $N\`")
 fi
 if want large; then
 	local_workload large $LARGE_FILES $((LARGE_FILES * LARGE_SIZE)) "--transfers 4"
@@ -439,7 +449,7 @@ report() {
 	}
 	local all=()
 	ratio small
-	[ -n "$fm" ] && [ -n "$cm" ] && [ -n "$rm" ] && all+=("small: ferry within 1.25x of cp -r's time (so well over 2x rclone's files/s)|$(awk -v f="$fm" -v c="$cm" -v r="$rm" 'BEGIN{printf "%.2fx cp (%.2fx rclone)", f / c, r / f}')|$(met "$fm / $cm <= 1.25")")
+	[ -n "$fm" ] && [ -n "$cm" ] && [ -n "$rm" ] && all+=("small: ferry within 1.25x of cp -r's time (so well over 2x rclone's files/s)|$(awk -v f="$fm" -v c="$cm" -v r="$rm" -v fl="${FLOOR_FERRY2:-}" 'BEGIN{printf "%.2fx cp (%.2fx rclone)", f / c, r / f; if (fl != "") printf "; the system calls of ferry'"'"'s guarantees alone, on 2 threads: %.2fx cp", fl / c}')|$(met "$fm / $cm <= 1.25")")
 	ratio large
 	[ -n "$fm" ] && [ -n "$cm" ] && [ -n "$rm" ] && all+=("large: ferry faster than cp -r, at least 4x rclone|$(awk -v f="$fm" -v c="$cm" -v r="$rm" 'BEGIN{printf "%.2fx cp, %.2fx rclone", f / c, r / f}')|$(met "$fm < $cm && $rm / $fm >= 4")")
 	local s3m= s3ok=1

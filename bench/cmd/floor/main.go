@@ -43,11 +43,13 @@ func main() {
 		os.Exit(2)
 	}
 	fmt.Printf("%d files from %s; median of %d runs\n\n| sequence | calls/file | threads | us/file |\n|---|---:|---:|---:|\n", len(files), *src, *rounds)
+	var machine []string
 	for _, s := range []struct {
+		key   string
 		name  string
 		calls int
 		copy  func(src, dst string, buf []byte) error
-	}{{"cp (open, fstat, read, create, write, close x2)", 7, copyPlain}, {"ferry (+ scan, checks, unnamed file, read-back, mtime, link, audit)", 14, copyFerry}} {
+	}{{"cp", "cp (open, fstat, read, create, write, close x2)", 7, copyPlain}, {"ferry", "ferry (+ scan, checks, unnamed file, read-back, mtime, link, audit)", 14, copyFerry}} {
 		for _, n := range []int{1, *threads} {
 			var times []time.Duration
 			for range *rounds {
@@ -61,9 +63,15 @@ func main() {
 			slicesSort(times)
 			med := times[len(times)/2]
 			fmt.Printf("| %s | %d | %d | %.1f |\n", s.name, s.calls, n, float64(med.Nanoseconds())/1e3/float64(len(files)))
+			machine = append(machine, fmt.Sprintf("FLOOR seq=%s threads=%d us_per_file=%.2f seconds=%.3f", s.key, n, float64(med.Nanoseconds())/1e3/float64(len(files)), med.Seconds()))
 		}
 	}
 	os.RemoveAll(*dst)
+	// The same figures a line each, for bench/run.sh.
+	fmt.Println()
+	for _, l := range machine {
+		fmt.Println(l)
+	}
 }
 
 func slicesSort(d []time.Duration) {
