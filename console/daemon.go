@@ -182,7 +182,7 @@ func masterCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				defer stopWorker()
+				defer stopWorker(0)
 			}
 			<-ctx.Done()
 			return nil

@@ -95,7 +95,7 @@ func (e *env) run(ctx context.Context, spec master.Spec) error {
 	}
 	defer func() {
 		if stopWorker != nil {
-			stopWorker()
+			stopWorker(0)
 		}
 	}()
 
@@ -156,7 +156,9 @@ func (e *env) run(ctx context.Context, spec master.Spec) error {
 			if tty {
 				fmt.Fprint(e.out, "\r\x1b[K")
 			}
-			stopWorker()
+			// Every task of the job is complete: the worker only waits
+			// for the master's replies.
+			stopWorker(5 * time.Second)
 			stopWorker = nil
 			return e.summary(eng, name, time.Since(start))
 		}

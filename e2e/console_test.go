@@ -96,6 +96,15 @@ func TestCleanAndRunAfresh(t *testing.T) {
 		t.Fatalf("run after clean: want exit 0:\n%s", r)
 	}
 	checkCopiedOnce(t, h, want)
+	// run waits for its worker to hear that the last task was accepted;
+	// stopped too early, the worker logged that task as abandoned (in
+	// about one run of twenty on the bench machine, so this catches a
+	// regression only sometimes).
+	if b, err := os.ReadFile(filepath.Join(h.workdir, "logs", "worker.log")); err != nil {
+		t.Error(err)
+	} else if strings.Contains(string(b), "abandoned") || strings.Contains(string(b), "level=WARN") {
+		t.Errorf("a run that succeeded left warnings in worker.log:\n%s", b)
+	}
 }
 
 // TestSubmitStartWatchStop: a job submitted with no master running waits;

@@ -228,6 +228,14 @@ func (w *Worker) stopping(err error) bool {
 	return true
 }
 
+// Idle reports whether the worker holds no task: none being copied, none
+// whose completion is still on its way to the master.
+func (w *Worker) Idle() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.tasks) == 0
+}
+
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
