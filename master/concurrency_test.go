@@ -191,3 +191,60 @@ func checkAttemptAnyErrors(t *testing.T, dir, status string) []tracker.Record {
 	}
 	return checkAttempt(t, dir, status, failed)
 }
+
+// While workers complete tasks, stat never counts a task succeeded whose
+// audit directory is not yet in succeed_tasks: a user who reads the stat
+// and then the directory finds every attempt it counted.
+func TestStatNeverAheadOfAuditDirs(t *testing.T) {
+	const nFiles = 300
+	s := serve(t, time.Minute)
+	files := make(map[string]string)
+	for i := 0; i < nFiles; i++ {
+		files[fmt.Sprintf("f%03d", i)] = "x"
+	}
+	s.submit(t, "job", tree(t, files), 1)
+	s.waitStat(t, "job", "scan", func(js *pb.JobStat) bool { return js.ScanFinished })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("w%d", w)
+			for ctx.Err() == nil {
+				lr, err := s.mc.Lease(ctx, &pb.LeaseRequest{WorkerId: id, MaxTasks: 2})
+				if err != nil || len(lr.Tasks) == 0 {
+					return
+				}
+				for _, l := range lr.Tasks {
+					if _, err := s.mc.Complete(ctx, &pb.CompleteRequest{WorkerId: id, Lease: ref(l), StartedUnixMs: time.Now().UnixMilli()}); err != nil {
+						if ctx.Err() == nil {
+							t.Errorf("complete: %v", err)
+						}
+						return
+					}
+				}
+			}
+		}()
+	}
+	dir := filepath.Join(s.jobDir("job"), "succeed_tasks")
+	for checks := 0; ; checks++ {
+		st, err := s.m.Stat(ctx, "job")
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := st[0].Counters.Tasks[master.Succeeded]
+		ents, _ := os.ReadDir(dir)
+		if int64(len(ents)) < done {
+			t.Fatalf("stat counts %d tasks succeeded, but %s holds %d directories", done, dir, len(ents))
+		}
+		if done == nFiles {
+			t.Logf("%d stats checked", checks)
+			break
+		}
+	}
+	cancel()
+	wg.Wait()
+}

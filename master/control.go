@@ -38,6 +38,8 @@ type JobStat struct {
 
 // Stat returns the named job, or every job when name is empty.
 func (m *Master) Stat(ctx context.Context, name string) ([]JobStat, error) {
+	m.publishing.Lock()
+	defer m.publishing.Unlock()
 	var jobs []*Job
 	if name != "" {
 		j, err := m.db.Job(name)

@@ -45,6 +45,10 @@ type Master struct {
 	log *slog.Logger
 
 	flushMu sync.Mutex // one flushAudits at a time
+	// publishing is held for reading by a completion from its commit until
+	// its audit directory is published, and for writing by Stat while it
+	// reads: stat never shows a task done whose directory is not there yet.
+	publishing sync.RWMutex
 
 	mu        sync.Mutex
 	scanners  map[string]context.CancelFunc
