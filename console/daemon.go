@@ -18,6 +18,7 @@ import (
 	"ferry/conf"
 	"ferry/master"
 	pb "ferry/proto"
+	"ferry/worker"
 )
 
 func (e *env) pidFile() string { return filepath.Join(e.masterDir, "master.pid") }
@@ -243,7 +244,7 @@ func workerCommand() *cli.Command {
 			defer conn.Close()
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			w := e.newWorker(id, host, conn, wlog, nil)
+			w := e.newWorker(id, host, worker.NewGRPC(conn), wlog, nil)
 			if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				return failErr("worker %s: %v", id, err)
 			}

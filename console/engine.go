@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 
 	"ferry/master"
+	"ferry/worker"
 )
 
 // engine is a master in this process, serving gRPC: the daemon, the
@@ -160,22 +161,18 @@ func (eng *engine) dial() (*grpc.ClientConn, error) {
 }
 
 // startLocalWorker runs a worker in this process against the engine, as
-// standalone mode does. stop ends it and waits until it has left; given a
-// drain, it first waits that long at most for the worker to hold no task,
-// so that a completion the master has accepted also reaches the worker
-// before it is told to go (else its log says the task was abandoned).
+// standalone mode does, calling the master directly (worker.Local). stop
+// ends it and waits until it has left; given a drain, it first waits that
+// long at most for the worker to hold no task, so that a completion the
+// master has accepted also reaches the worker before it is told to go
+// (else its log says the task was abandoned).
 func (e *env) startLocalWorker(ctx context.Context, eng *engine, taskDone func()) (stop func(drain time.Duration), err error) {
 	wlog, wcl, err := e.logger("worker")
 	if err != nil {
 		return nil, err
 	}
-	conn, err := eng.dial()
-	if err != nil {
-		wcl.Close()
-		return nil, failErr("connect local worker: %v", err)
-	}
 	host, _ := os.Hostname()
-	w := e.newWorker("local", host, conn, wlog, taskDone)
+	w := e.newWorker("local", host, worker.NewLocal(eng.m), wlog, taskDone)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(ctx) }()
@@ -190,7 +187,6 @@ func (e *env) startLocalWorker(ctx context.Context, eng *engine, taskDone func()
 		}
 		cancel()
 		<-done
-		conn.Close()
 		wcl.Close()
 	}, nil
 }

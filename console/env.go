@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"google.golang.org/grpc"
 
 	"ferry/conf"
 	"ferry/master"
@@ -209,11 +208,12 @@ func rel(path string) string {
 	return r
 }
 
-// newWorker is a worker configured from sys.properties, talking over conn.
-func (e *env) newWorker(id, host string, conn *grpc.ClientConn, log *slog.Logger, taskDone func()) *worker.Worker {
+// newWorker is a worker configured from sys.properties, talking to its
+// master through c.
+func (e *env) newWorker(id, host string, c worker.Client, log *slog.Logger, taskDone func()) *worker.Worker {
 	return worker.New(worker.Config{ID: id, Host: host, Threads: e.sys.WorkerTaskThreadNum,
 		MaxTasks: e.sys.WorkerMaxTaskNum, RecordMD5: e.sys.WorkerRecordMd5, MaxThroughput: e.sys.WorkerRate(), Log: log,
-		OpenSource: openSource, OpenDest: openDest, TaskDone: taskDone}, worker.NewGRPC(conn))
+		OpenSource: openSource, OpenDest: openDest, TaskDone: taskDone}, c)
 }
 
 // checkSource refuses, as a configuration error, a local source directory

@@ -98,11 +98,11 @@ func (s *masterServer) Register(ctx context.Context, r *pb.RegisterRequest) (*pb
 	if err := s.m.Register(ctx, r.WorkerId, r.Host, int(r.Threads)); err != nil {
 		return nil, toStatus(err)
 	}
-	return &pb.RegisterReply{WorkerId: r.WorkerId, LeaseSeconds: int32(s.m.cfg.LeaseDur / time.Second)}, nil
+	return &pb.RegisterReply{WorkerId: r.WorkerId, LeaseSeconds: int32(s.m.LeaseDuration() / time.Second)}, nil
 }
 
 func (s *masterServer) Lease(ctx context.Context, r *pb.LeaseRequest) (*pb.LeaseReply, error) {
-	leases, err := s.m.Lease(ctx, r.WorkerId, int(r.MaxTasks), 2*time.Second)
+	leases, err := s.m.Lease(ctx, r.WorkerId, int(r.MaxTasks), LeaseWait)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -111,7 +111,7 @@ func (s *masterServer) Lease(ctx context.Context, r *pb.LeaseRequest) (*pb.Lease
 		out.Tasks = append(out.Tasks, LeaseToPB(l))
 	}
 	if len(out.Tasks) == 0 {
-		out.RetryAfterMs = 200
+		out.RetryAfterMs = int32(LeaseRetryAfter.Milliseconds())
 	}
 	out.Stop = s.m.Stopping()
 	if len(out.Tasks) > 0 {
@@ -163,8 +163,7 @@ func (s *masterServer) SaveUpload(ctx context.Context, r *pb.SaveUploadRequest) 
 	if r.Upload == nil {
 		return nil, status.Error(codes.InvalidArgument, "save upload: no upload")
 	}
-	s.m.seen(r.WorkerId)
-	err := s.m.db.SaveUpload(RefFromPB(r.Lease), UploadState{Key: string(r.Upload.Key), State: r.Upload.State})
+	err := s.m.SaveUpload(r.WorkerId, RefFromPB(r.Lease), UploadState{Key: string(r.Upload.Key), State: r.Upload.State})
 	if err != nil {
 		return nil, toStatus(err)
 	}

@@ -51,6 +51,26 @@ func (m *Master) Leave(ctx context.Context, id string) error {
 	return nil
 }
 
+// LeaseDuration is how long a lease lasts without renewal, in whole
+// seconds (as workers are told).
+func (m *Master) LeaseDuration() time.Duration { return m.cfg.LeaseDur.Truncate(time.Second) }
+
+// How a Lease call with no task to give is answered: the master waits
+// LeaseWait for one, then tells the worker to ask again after
+// LeaseRetryAfter.
+const (
+	LeaseWait       = 2 * time.Second
+	LeaseRetryAfter = 200 * time.Millisecond
+)
+
+// SaveUpload keeps an unfinished multipart upload of the task under ref,
+// so that a later attempt resumes it. ErrStaleLease when ref is not the
+// task's current lease.
+func (m *Master) SaveUpload(worker string, ref LeaseRef, u UploadState) error {
+	m.seen(worker)
+	return m.db.SaveUpload(ref, u)
+}
+
 // Stopping reports whether the master is draining its workers.
 func (m *Master) Stopping() bool {
 	m.mu.Lock()
@@ -177,6 +197,8 @@ func (m *Master) Complete(ctx context.Context, worker string, ref LeaseRef, resu
 	}
 	// The commit holds the audit directory too: once it returns, the
 	// attempt is durable, whatever becomes of the files below.
+	m.publishing.RLock()
+	defer m.publishing.RUnlock()
 	if err := m.db.Complete(ref, results, dir); err != nil {
 		m.tr.Discard(ref.Job, ref.TaskID, ref.LeaseID)
 		return "", err

@@ -1,0 +1,138 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"ferry/master"
+	"ferry/store"
+	"ferry/store/local"
+	"ferry/tracker"
+	"ferry/worker"
+)
+
+// TestLocalAnswersAsGRPC runs the same calls through worker.GRPC (real
+// gRPC over TCP on loopback) and worker.Local (direct calls) against one
+// real master, on two jobs over the same tree, and wants the same answers:
+// the lease duration, the leases' entries and specs, accepted reports and
+// completions, and ErrStale for a completion, a saved upload and a renewal
+// under a lease that is no longer current.
+func TestLocalAnswersAsGRPC(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	for i, k := range []string{"a", "b/c", "b/d", "e"} {
+		p := filepath.Join(src, k)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, make([]byte, i*100), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := master.Open(master.Config{Dir: filepath.Join(dir, "master"), LeaseDur: 90 * time.Second,
+		OpenSource: func(s master.Spec) (store.Store, error) { return local.New(s.SrcPrefix, local.Options{}) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := master.LoadOrCreateToken(filepath.Join(dir, "master"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); m.Run(ctx) }()
+	go func() { defer wg.Done(); m.Serve(ctx, lis, token, func() {}) }()
+	conn, err := master.Dial(lis.Addr().String(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Close()
+		cancel()
+		wg.Wait()
+		m.Close()
+	})
+
+	type outcome struct {
+		leaseDur time.Duration
+		entries  []store.Entry
+		spec     master.Spec
+	}
+	run := func(name string, c worker.Client) outcome {
+		t.Helper()
+		spec := master.Spec{Name: name, SrcType: "local", SrcPrefix: src, DestType: "local",
+			DestPrefix: filepath.Join(dir, "dst-"+name), CountLimit: 100, ConfigFile: "/etc/" + name + ".cfg",
+			Extra: map[string]string{"isAuditAfterImport": "true"}}
+		if err := m.Submit(ctx, spec); err != nil {
+			t.Fatal(err)
+		}
+		id := "w-" + name
+		d, err := c.Register(ctx, id, "host", 4)
+		if err != nil {
+			t.Fatalf("%s: register: %v", name, err)
+		}
+		var leases []master.Lease
+		for end := time.Now().Add(10 * time.Second); len(leases) == 0 && time.Now().Before(end); {
+			if leases, err = c.Lease(ctx, id, 2); err != nil {
+				t.Fatalf("%s: lease: %v", name, err)
+			}
+		}
+		if len(leases) != 1 || leases[0].Job != name {
+			t.Fatalf("%s: want one lease of the job, got %+v", name, leases)
+		}
+		l := leases[0]
+		ref := master.LeaseRef{Job: l.Job, TaskID: l.TaskID, LeaseID: l.LeaseID}
+		recs := make([]tracker.Record, len(l.Entries))
+		for i, e := range l.Entries {
+			recs[i] = tracker.Record{Time: time.Now(), Result: tracker.OK, Size: e.Size, Key: e.Key}
+		}
+		if _, err := c.Report(ctx, id, 1, map[master.LeaseRef][]tracker.Record{ref: recs},
+			[]tracker.TaskProgress{{Job: name, Task: l.TaskID, Lease: l.LeaseID, Files: int64(len(recs))}}); err != nil {
+			t.Fatalf("%s: report: %v", name, err)
+		}
+		if err := c.Complete(ctx, id, ref, nil, time.Now()); err != nil {
+			t.Fatalf("%s: complete: %v", name, err)
+		}
+		if err := c.Complete(ctx, id, ref, nil, time.Now()); !errors.Is(err, worker.ErrStale) {
+			t.Errorf("%s: second completion under the same lease: %v, want ErrStale", name, err)
+		}
+		if err := c.SaveUpload(ctx, id, ref, master.UploadState{Key: "e", State: []byte("x")}); !errors.Is(err, worker.ErrStale) {
+			t.Errorf("%s: upload saved under a finished lease: %v, want ErrStale", name, err)
+		}
+		lost, err := c.Renew(ctx, id, []master.LeaseRef{ref})
+		if err != nil || len(lost) != 1 || lost[0] != ref {
+			t.Errorf("%s: renew a finished lease: lost %v, %v; want it lost", name, lost, err)
+		}
+		if st, err := m.Stat(ctx, name); err != nil || st[0].Active() || st[0].Counters.FilesDone != 4 {
+			t.Errorf("%s: the job after its only task: %+v, %v; want finished with 4 files done", name, st, err)
+		}
+		if err := c.Leave(ctx, id); err != nil {
+			t.Errorf("%s: leave: %v", name, err)
+		}
+		l.Spec.Name, l.Spec.DestPrefix = "", ""
+		return outcome{d, l.Entries, l.Spec}
+	}
+	g := run("grpc", worker.NewGRPC(conn))
+	d := run("direct", worker.NewLocal(m))
+	if g.leaseDur != d.leaseDur || d.leaseDur != 90*time.Second {
+		t.Errorf("lease duration: GRPC %v, Local %v; want 1m30s both", g.leaseDur, d.leaseDur)
+	}
+	if !reflect.DeepEqual(g.entries, d.entries) || len(d.entries) != 4 {
+		t.Errorf("entries differ:\nGRPC  %+v\nLocal %+v", g.entries, d.entries)
+	}
+	if !reflect.DeepEqual(g.spec, d.spec) {
+		t.Errorf("specs differ:\nGRPC  %+v\nLocal %+v", g.spec, d.spec)
+	}
+}
