@@ -101,9 +101,9 @@ func (t *Tracker) Append(job string, task, lease uint64, recs []Record) error {
 	if err := mkdir(dir); err != nil {
 		return fmt.Errorf("audit %s task %d: %w", job, task, err)
 	}
-	var b []byte
+	b := make([]byte, 0, 100*len(recs))
 	for _, r := range recs {
-		b = append(b, r.Line()...)
+		b = r.AppendLine(b)
 	}
 	if err := appendFile(filepath.Join(dir, "audit.log"), b); err != nil {
 		return fmt.Errorf("audit %s task %d: %w", job, task, err)

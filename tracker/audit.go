@@ -46,13 +46,26 @@ type Record struct {
 
 // Line formats r as `time result size crc64 key detail`, tab-separated,
 // ending in a newline; the key and detail are escaped (see Escape).
-func (r Record) Line() string {
-	crc := "-"
+func (r Record) Line() string { return string(r.AppendLine(nil)) }
+
+// AppendLine appends r's Line to b: a task's audit log is built in one
+// buffer, without a string per line.
+func (r Record) AppendLine(b []byte) []byte {
+	b = r.Time.UTC().AppendFormat(b, time.RFC3339)
+	b = append(append(b, '\t'), r.Result.String()...)
+	b = strconv.AppendInt(append(b, '\t'), r.Size, 10)
+	b = append(b, '\t')
 	if r.HasCRC {
-		crc = fmt.Sprintf("%016x", r.CRC64)
+		const hex = "0123456789abcdef"
+		for shift := 60; shift >= 0; shift -= 4 {
+			b = append(b, hex[r.CRC64>>shift&0xf])
+		}
+	} else {
+		b = append(b, '-')
 	}
-	return r.Time.UTC().Format(time.RFC3339) + "\t" + r.Result.String() + "\t" +
-		strconv.FormatInt(r.Size, 10) + "\t" + crc + "\t" + Escape(r.Key) + "\t" + Escape(r.Detail) + "\n"
+	b = append(append(b, '\t'), Escape(r.Key)...)
+	b = append(append(b, '\t'), Escape(r.Detail)...)
+	return append(b, '\n')
 }
 
 // ParseLine reads a line written by Line (without its newline).
