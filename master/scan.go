@@ -51,7 +51,7 @@ func (m *Master) scan(ctx context.Context, spec Spec) error {
 	if round > 1 {
 		opt.Since = time.Time{} // importSince limits the first round only
 	}
-	var batch []store.Entry
+	batch := make([]store.Entry, 0, min(countLimit, 1<<16))
 	var bytes int64
 	var counts ScanCounts
 	// The first tasks of a pass are small (rampStart entries, doubling up

@@ -44,7 +44,9 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 	ref := master.LeaseRef{Job: l.Job, TaskID: l.TaskID, LeaseID: l.LeaseID}
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	t := &running{lease: l, cancel: cancel}
+	// Room for every record: the task's records are all queued before
+	// the next report when its files are small.
+	t := &running{lease: l, cancel: cancel, audit: make([]tracker.Record, 0, len(l.Entries))}
 	t.opt, t.optErr = l.Spec.PlanOptions()
 	t.deadline.Store(l.Deadline.UnixMilli())
 	w.mu.Lock()
