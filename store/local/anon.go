@@ -68,34 +68,33 @@ func linkAnon(mode int32, fd int, name string) error {
 	})
 }
 
-// createAnon opens a new unnamed file in dir with the permission bits mode
-// (less the umask). It returns -1 when it cannot, for whatever reason (no
-// such directory yet, a file system without O_TMPFILE): the caller makes a
-// named temporary file instead, which makes the directory or says what is
-// wrong.
-func (l *Local) createAnon(dir string, mode uint32) int {
+// createAnon opens a new unnamed file in the directory of dst with the
+// permission bits mode (less the umask). It returns -1 when it cannot, for
+// whatever reason (no such directory yet, a file system without
+// O_TMPFILE): the caller makes a named temporary file instead, which makes
+// the directory or says what is wrong.
+func (l *Local) createAnon(dst *cpath, mode uint32) int {
 	if l.anonMode() == anonNone {
 		return -1
 	}
-	var fd int
-	err := ignoringEINTR(func() (err error) {
-		fd, err = unix.Open(dir, unix.O_RDWR|unix.O_TMPFILE|unix.O_CLOEXEC, mode)
+	fd := -1
+	dst.inDir(func(dir *cpath) (err error) {
+		fd, err = openPath(dir, unix.O_RDWR|unix.O_TMPFILE|unix.O_CLOEXEC, mode)
 		return err
 	})
-	if err != nil {
-		return -1
-	}
 	return fd
 }
 
-// publishAnon gives the unnamed file fd the name dst in dir: a link when dst
-// does not exist; else a link to a temporary name (carrying tag) renamed
-// over dst, so that readers see the old file or the new one.
-func (l *Local) publishAnon(fd int, dst, dir, tag string) error {
-	err := linkAnon(l.anon, fd, dst)
+// publishAnon gives the unnamed file fd the name dst: a link when dst does
+// not exist; else a link to a temporary name (carrying tag) in its
+// directory, renamed over dst, so that readers see the old file or the new
+// one.
+func (l *Local) publishAnon(fd int, dst *cpath, tag string) error {
+	err := linkFD(l.anon, fd, dst)
 	if !errors.Is(err, unix.EEXIST) {
 		return err
 	}
+	dir := dst.dir()
 	for try := 0; ; try++ {
 		tmp := dir + "/" + tempName(tag)
 		err := linkAnon(l.anon, fd, tmp)
@@ -105,7 +104,7 @@ func (l *Local) publishAnon(fd int, dst, dir, tag string) error {
 		if err != nil {
 			return err
 		}
-		if err := ignoringEINTR(func() error { return unix.Rename(tmp, dst) }); err != nil {
+		if err := ignoringEINTR(func() error { return unix.Rename(tmp, dst.String()) }); err != nil {
 			unix.Unlink(tmp)
 			return err
 		}

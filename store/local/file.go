@@ -34,26 +34,26 @@ func (l *Local) OpenStat(ctx context.Context, key string) (store.Opened, store.E
 	if err := ctx.Err(); err != nil {
 		return nil, store.Entry{}, err
 	}
-	p := l.path(key)
 	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK // O_NONBLOCK: do not wait on a fifo
 	if !l.opt.FollowSymlinks {
 		flags |= unix.O_NOFOLLOW
 	}
-	var fd int
-	err := ignoringEINTR(func() (err error) { fd, err = unix.Open(p, flags, 0); return err })
+	c := l.keyPath(key)
+	fd, err := openPath(c, flags, 0)
+	c.free()
 	if err != nil {
 		if !l.opt.FollowSymlinks && errors.Is(err, unix.ELOOP) {
 			return nil, store.Entry{}, fmt.Errorf("open %q: symlink not followed: %w", key, err)
 		}
-		return nil, store.Entry{}, opError("open", key, &fs.PathError{Op: "open", Path: p, Err: err})
+		return nil, store.Entry{}, opError("open", key, &fs.PathError{Op: "open", Path: l.path(key), Err: err})
 	}
 	var st unix.Stat_t
 	err = ignoringEINTR(func() error { return unix.Fstat(fd, &st) })
 	switch {
 	case err != nil:
-		err = &fs.PathError{Op: "fstat", Path: p, Err: err}
+		err = &fs.PathError{Op: "fstat", Path: l.path(key), Err: err}
 	case st.Mode&unix.S_IFMT == unix.S_IFDIR:
-		err = fmt.Errorf("%w: %s is a directory", store.ErrNotExist, p)
+		err = fmt.Errorf("%w: %s is a directory", store.ErrNotExist, l.path(key))
 	case st.Mode&unix.S_IFMT != unix.S_IFREG:
 		err = fmt.Errorf("not a regular file (%s)", typeName(st.Mode))
 	}
@@ -62,7 +62,7 @@ func (l *Local) OpenStat(ctx context.Context, key string) (store.Opened, store.E
 		return nil, store.Entry{}, fmt.Errorf("open %q: %w", key, err)
 	}
 	e := entryOf(key, &st)
-	f := &file{fd: fd, key: key, path: p}
+	f := &file{fd: fd, key: key, l: l}
 	f.left = e.Size
 	return f, e, nil
 }
@@ -71,9 +71,12 @@ func (l *Local) OpenStat(ctx context.Context, key string) (store.Opened, store.E
 type file struct {
 	fd   int
 	key  string
-	path string
+	l    *Local
 	left int64 // bytes Read still returns
 }
+
+// path is the file's path, for errors.
+func (f *file) path() string { return f.l.path(f.key) }
 
 // Read reads up to the size the file had when opened. A file that shrank
 // ends early; the caller's Stat after reading shows the change.
@@ -87,7 +90,7 @@ func (f *file) Read(p []byte) (int, error) {
 	var n int
 	err := ignoringEINTR(func() (err error) { n, err = unix.Read(f.fd, p); return err })
 	if err != nil {
-		return 0, &fs.PathError{Op: "read", Path: f.path, Err: err}
+		return 0, &fs.PathError{Op: "read", Path: f.path(), Err: err}
 	}
 	if n == 0 {
 		f.left = 0
@@ -104,7 +107,7 @@ func (f *file) Read(p []byte) (int, error) {
 func (f *file) Stat() (store.Entry, error) {
 	var st unix.Stat_t
 	if err := ignoringEINTR(func() error { return unix.Fstat(f.fd, &st) }); err != nil {
-		return store.Entry{}, &fs.PathError{Op: "fstat", Path: f.path, Err: err}
+		return store.Entry{}, &fs.PathError{Op: "fstat", Path: f.path(), Err: err}
 	}
 	return entryOf(f.key, &st), nil
 }

@@ -134,14 +134,14 @@ func (l *Local) Stat(ctx context.Context, key string) (store.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Entry{}, err
 	}
-	p := l.path(key)
+	c := l.keyPath(key)
+	defer c.free()
 	var st unix.Stat_t
-	var err error
+	err := statPath(c, &st, l.opt.FollowSymlinks)
 	if l.opt.FollowSymlinks {
-		err = ignoringEINTR(func() error { return unix.Stat(p, &st) })
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ELOOP) {
 			// Report a dangling or looping link as List does.
-			if lerr := unix.Lstat(p, &st); lerr == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			if lerr := statPath(c, &st, false); lerr == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
 				e := entryOf(key, &st)
 				e.Kind, e.Detail = store.Special, "dangling symlink"
 				if errors.Is(err, unix.ELOOP) {
@@ -150,14 +150,12 @@ func (l *Local) Stat(ctx context.Context, key string) (store.Entry, error) {
 				return e, nil
 			}
 		}
-	} else {
-		err = ignoringEINTR(func() error { return unix.Lstat(p, &st) })
 	}
 	if err != nil {
-		return store.Entry{}, opError("stat", key, &fs.PathError{Op: "stat", Path: p, Err: err})
+		return store.Entry{}, opError("stat", key, &fs.PathError{Op: "stat", Path: c.String(), Err: err})
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return store.Entry{}, fmt.Errorf("stat %q: %w: %s is a directory", key, store.ErrNotExist, p)
+		return store.Entry{}, fmt.Errorf("stat %q: %w: %s is a directory", key, store.ErrNotExist, c)
 	}
 	return entryOf(key, &st), nil
 }

@@ -117,21 +117,27 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 	if tag != "" && !validTag(tag) {
 		return store.Entry{}, fmt.Errorf("put %q: invalid temporary file tag %q (want 1-%d letters, digits or '-')", key, tag, maxTagLen)
 	}
-	dst := l.path(key)
+	dst := l.keyPath(key)
+	defer dst.free()
 	mode := uint32(0o644)
 	if e.Mode != 0 {
 		mode = e.Mode & 0o777
 	}
-	dir := dst[:strings.LastIndexByte(dst, '/')]
 	// An unnamed file (anon.go) where the file system has them; else a
-	// named temporary file.
-	fd, tmp := l.createAnon(dir, mode), dir+"/(unnamed temporary file)"
+	// named temporary file, tmp.
+	fd, tmp := l.createAnon(dst, mode), ""
 	named := fd < 0
 	if named {
 		var err error
-		if fd, tmp, err = l.createTemp(key, dir, tag, mode); err != nil {
+		if fd, tmp, err = l.createTemp(key, dst.dir(), tag, mode); err != nil {
 			return store.Entry{}, err
 		}
+	}
+	tmpName := func() string {
+		if named {
+			return tmp
+		}
+		return dst.dir() + "/(unnamed temporary file)"
 	}
 	closed, done := false, false
 	defer func() {
@@ -146,13 +152,13 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	written, sum, err := copyVerified(ctx, fd, tmp, r, *bp)
+	written, sum, err := copyVerified(ctx, fd, tmpName, r, *bp)
 	if err != nil {
 		return fail(err)
 	}
 	var st unix.Stat_t
 	if err := ignoringEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
-		return fail(&fs.PathError{Op: "fstat", Path: tmp, Err: err})
+		return fail(&fs.PathError{Op: "fstat", Path: tmpName(), Err: err})
 	}
 	if st.Size != written {
 		return fail(fmt.Errorf("wrote %d bytes but %d landed", written, st.Size))
@@ -161,13 +167,13 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 	// created with; only then does it need a chmod.
 	if e.Mode != 0 && st.Mode&0o777 != mode {
 		if err := ignoringEINTR(func() error { return unix.Fchmod(fd, mode) }); err != nil {
-			return fail(&fs.PathError{Op: "chmod", Path: tmp, Err: err})
+			return fail(&fs.PathError{Op: "chmod", Path: tmpName(), Err: err})
 		}
 	}
 	mtime := time.Unix(st.Mtim.Unix())
 	if !e.MTime.IsZero() {
 		if err := setMTime(fd, e.MTime); err != nil {
-			return fail(&fs.PathError{Op: "utimensat", Path: tmp, Err: err})
+			return fail(&fs.PathError{Op: "utimensat", Path: tmpName(), Err: err})
 		}
 		mtime = e.MTime
 	}
@@ -176,25 +182,25 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 		if err := unix.Close(fd); err != nil {
 			return fail(&fs.PathError{Op: "close", Path: tmp, Err: err})
 		}
-		err = ignoringEINTR(func() error { return unix.Rename(tmp, dst) })
+		err = ignoringEINTR(func() error { return unix.Rename(tmp, dst.String()) })
 	} else {
-		err = l.publishAnon(fd, dst, dir, tag)
+		err = l.publishAnon(fd, dst, tag)
 	}
 	if err != nil {
 		if errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTEMPTY) {
 			return store.Entry{}, fmt.Errorf("put %q: %s is a directory", key, dst)
 		}
-		return store.Entry{}, opError("put", key, &os.LinkError{Op: "rename", Old: tmp, New: dst, Err: err})
+		return store.Entry{}, opError("put", key, &os.LinkError{Op: "rename", Old: tmpName(), New: dst.String(), Err: err})
 	}
 	done = true
 	if !closed {
 		closed = true
 		if err := unix.Close(fd); err != nil {
-			unix.Unlink(dst) // in place, but not known good
-			return fail(&fs.PathError{Op: "close", Path: dst, Err: err})
+			unix.Unlink(dst.String()) // in place, but not known good
+			return fail(&fs.PathError{Op: "close", Path: dst.String(), Err: err})
 		}
 	}
-	l.noteDevice(uint64(st.Dev), dir)
+	l.noteDevice(uint64(st.Dev), dst)
 	return store.Entry{Key: key, Kind: store.File, Size: written, MTime: mtime, CRC64: sum, HasCRC: true}, nil
 }
 
@@ -248,7 +254,7 @@ func (l *Local) createTemp(key, dir, tag string, mode uint32) (int, string, erro
 // fdWriter writes to a descriptor, all of each buffer or an error.
 type fdWriter struct {
 	fd   int
-	name string
+	name func() string // for errors
 }
 
 func (w fdWriter) Write(p []byte) (int, error) {
@@ -259,10 +265,10 @@ func (w fdWriter) Write(p []byte) (int, error) {
 			continue
 		}
 		if err != nil {
-			return done, &fs.PathError{Op: "write", Path: w.name, Err: err}
+			return done, &fs.PathError{Op: "write", Path: w.name(), Err: err}
 		}
 		if n == 0 {
-			return done, &fs.PathError{Op: "write", Path: w.name, Err: io.ErrShortWrite}
+			return done, &fs.PathError{Op: "write", Path: w.name(), Err: io.ErrShortWrite}
 		}
 		done += n
 	}
@@ -288,7 +294,7 @@ func (l *Local) notDirectory(dir string) string {
 // Read back at once, a chunk is still in the CPU's caches: reading the whole
 // file back after writing it cost a third of the CPU of copying large files.
 // Errors say whether reading the source or writing the file failed.
-func copyVerified(ctx context.Context, fd int, name string, r io.Reader, buf []byte) (written int64, crc uint64, err error) {
+func copyVerified(ctx context.Context, fd int, name func() string, r io.Reader, buf []byte) (written int64, crc uint64, err error) {
 	w := fdWriter{fd, name}
 	for {
 		if err := ctx.Err(); err != nil {
@@ -300,7 +306,7 @@ func copyVerified(ctx context.Context, fd int, name string, r io.Reader, buf []b
 				return written, 0, fmt.Errorf("writing: %w", err)
 			}
 			if err := readBack(fd, buf[:n], written); err != nil {
-				return written, 0, fmt.Errorf("reading back %s: %w", name, err)
+				return written, 0, fmt.Errorf("reading back %s: %w", name(), err)
 			}
 			crc = store.UpdateCRC64(crc, buf[:n])
 			written += int64(n)
@@ -332,11 +338,13 @@ func readBack(fd int, p []byte, off int64) error {
 }
 
 // noteDevice remembers a directory on each device other than the root's that
-// Put wrote to (a mount point below the root), so Sync flushes it too.
-func (l *Local) noteDevice(dev uint64, dir string) {
+// Put wrote to (a mount point below the root), so Sync flushes it too: the
+// directory of the path written.
+func (l *Local) noteDevice(dev uint64, written *cpath) {
 	if dev == l.rootDev {
 		return
 	}
+	dir := written.dir()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := l.devs[dev]; ok {

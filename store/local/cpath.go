@@ -1,0 +1,155 @@
+package local
+
+import (
+	"runtime"
+	"strconv"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// System calls on paths without a heap copy of each path. x/sys/unix turns
+// every string path into a new NUL-terminated byte slice; a small file's
+// copy names four paths (the source, the destination's directory twice,
+// the destination) and the two strings they are built from, which was half
+// the allocations of copying one. A cpath is built once, in a pooled
+// buffer, and given to the kernel as it is.
+
+// cpath is a path followed by a NUL byte.
+type cpath struct {
+	b []byte // the path, then 0
+}
+
+var cpathPool = sync.Pool{New: func() any { return &cpath{b: make([]byte, 0, 256)} }}
+
+// keyPath returns the cpath of key below the store's root (l.path(key)).
+// Give it back with free.
+func (l *Local) keyPath(key string) *cpath {
+	c := cpathPool.Get().(*cpath)
+	b := c.b[:0]
+	if l.root != "/" {
+		b = append(b, l.root...)
+	}
+	b = append(append(b, '/'), key...)
+	c.b = append(b, 0)
+	return c
+}
+
+// procFDPath returns the cpath /proc/self/fd/fd.
+func procFDPath(fd int) *cpath {
+	c := cpathPool.Get().(*cpath)
+	c.b = append(strconv.AppendInt(append(c.b[:0], "/proc/self/fd/"...), int64(fd), 10), 0)
+	return c
+}
+
+// free gives c back to the pool; c must not be used after.
+func (c *cpath) free() {
+	if cap(c.b) <= 4096 {
+		cpathPool.Put(c)
+	}
+}
+
+// String is the path, for error messages.
+func (c *cpath) String() string { return string(c.b[:len(c.b)-1]) }
+
+// ptr is the path as the kernel takes it.
+func (c *cpath) ptr() uintptr { return uintptr(unsafe.Pointer(&c.b[0])) }
+
+// dirLen is the length of the path's parent directory: up to its last
+// slash (0 for "/name").
+func (c *cpath) dirLen() int {
+	for i := len(c.b) - 2; i > 0; i-- {
+		if c.b[i] == '/' {
+			return i
+		}
+	}
+	return 0
+}
+
+// dir is the path's parent directory.
+func (c *cpath) dir() string {
+	if n := c.dirLen(); n > 0 {
+		return string(c.b[:n])
+	}
+	return "/"
+}
+
+// inDir calls fn with c cut to its parent directory (dirLen bytes, then
+// NUL) and puts the path back after.
+func (c *cpath) inDir(fn func(dir *cpath) error) error {
+	n := c.dirLen()
+	if n == 0 { // the root directory itself
+		return fn(&cpath{b: []byte{'/', 0}})
+	}
+	c.b[n] = 0
+	full := c.b
+	c.b = c.b[:n+1]
+	err := fn(c)
+	c.b = full
+	c.b[n] = '/'
+	return err
+}
+
+// atFDCWD is AT_FDCWD as a system call argument.
+var atFDCWD = func() uintptr { fd := unix.AT_FDCWD; return uintptr(fd) }()
+
+// emptyPath is "" for AT_EMPTY_PATH.
+var emptyPath = [1]byte{0}
+
+func errnoOf(e unix.Errno) error {
+	if e == 0 {
+		return nil
+	}
+	return e
+}
+
+// openPath is open(2) of c.
+func openPath(c *cpath, flags int, mode uint32) (int, error) {
+	for {
+		r, _, e := unix.Syscall6(unix.SYS_OPENAT, atFDCWD, c.ptr(), uintptr(flags|unix.O_LARGEFILE), uintptr(mode), 0, 0)
+		runtime.KeepAlive(c)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return -1, e
+		}
+		return int(r), nil
+	}
+}
+
+// statPath is stat(2), or lstat(2) with follow false, of c.
+func statPath(c *cpath, st *unix.Stat_t, follow bool) error {
+	flags := 0
+	if !follow {
+		flags = unix.AT_SYMLINK_NOFOLLOW
+	}
+	for {
+		_, _, e := unix.Syscall6(unix.SYS_NEWFSTATAT, atFDCWD, c.ptr(), uintptr(unsafe.Pointer(st)), uintptr(flags), 0, 0)
+		runtime.KeepAlive(c)
+		if e != unix.EINTR {
+			return errnoOf(e)
+		}
+	}
+}
+
+// linkFD gives the open unnamed file fd the name c: linkat(2) with
+// AT_EMPTY_PATH, or of /proc/self/fd/fd.
+func linkFD(mode int32, fd int, c *cpath) error {
+	for {
+		var e unix.Errno
+		if mode == anonEmptyPath {
+			_, _, e = unix.Syscall6(unix.SYS_LINKAT, uintptr(fd), uintptr(unsafe.Pointer(&emptyPath[0])), atFDCWD, c.ptr(), unix.AT_EMPTY_PATH, 0)
+		} else {
+			p := procFDPath(fd)
+			_, _, e = unix.Syscall6(unix.SYS_LINKAT, atFDCWD, p.ptr(), atFDCWD, c.ptr(), unix.AT_SYMLINK_FOLLOW, 0)
+			runtime.KeepAlive(p)
+			p.free()
+		}
+		runtime.KeepAlive(c)
+		if e != unix.EINTR {
+			return errnoOf(e)
+		}
+	}
+}
