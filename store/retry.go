@@ -106,6 +106,10 @@ type RetryCounter struct{ n atomic.Int64 }
 // Retries returns the number of retries counted so far.
 func (c *RetryCounter) Retries() int64 { return c.n.Load() }
 
+// Reset starts the count again from zero, for a counter reused from one
+// operation to the next.
+func (c *RetryCounter) Reset() { c.n.Store(0) }
+
 type retryCounterKey struct{}
 
 // WithRetryCounter returns a context under which Retry counts retries in

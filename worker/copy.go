@@ -40,11 +40,12 @@ func failRecord(e store.Entry, code string, err error) tracker.Record {
 	return tracker.Record{Time: time.Now(), Result: tracker.Fail, Size: e.Size, Key: e.Key, Detail: d}
 }
 
-// sourceReader hashes and counts what it reads, and marks its own errors so
-// a failed Put can be blamed on the right side.
+// sourceReader hashes and counts what it reads through the job's limits,
+// and marks its own errors so a failed Put can be blamed on the right side.
+// One allocation per file: the limited reader and the CRC live in it.
 type sourceReader struct {
-	r        io.Reader
-	crc      hash.Hash64
+	lim      limitedReader
+	crc      uint64
 	md5      hash.Hash
 	n        int64
 	progress *atomic.Int64
@@ -53,9 +54,9 @@ type sourceReader struct {
 }
 
 func (s *sourceReader) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
+	n, err := s.lim.Read(p)
 	if n > 0 {
-		s.crc.Write(p[:n])
+		s.crc = store.UpdateCRC64(s.crc, p[:n])
 		if s.md5 != nil {
 			s.md5.Write(p[:n])
 		}
@@ -71,9 +72,11 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 
 // copyEntry copies one entry and verifies it, returning its audit record.
 // t.bytes counts the task's bytes in flight for progress reports; it is
-// corrected to count only verified entries.
-func (w *Worker) copyEntry(ctx context.Context, src, dst store.Store, t *running, e store.Entry) tracker.Record {
-	ctx, retries := store.WithRetryCounter(ctx)
+// corrected to count only verified entries. ctx carries retries (from
+// store.WithRetryCounter), which copyEntry resets first: a copying thread
+// reuses one for all its entries.
+func (w *Worker) copyEntry(ctx context.Context, retries *store.RetryCounter, src, dst store.Store, t *running, e store.Entry) tracker.Record {
+	retries.Reset()
 	var rec tracker.Record
 	x := t.lease.Spec.Extra
 	switch {
@@ -155,7 +158,7 @@ func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, 
 		defer rc.Close()
 		r = rc
 	}
-	sr := &sourceReader{r: &limitedReader{ctx: ctx, r: r, l: w.limits, job: job}, crc: store.NewCRC64(), progress: bytes, copied: &w.copied}
+	sr := &sourceReader{lim: limitedReader{ctx: ctx, r: r, l: w.limits, job: job}, progress: bytes, copied: &w.copied}
 	if spec.RecordMD5 || w.cfg.RecordMD5 {
 		sr.md5 = md5.New()
 	}
@@ -181,7 +184,7 @@ func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, 
 		}
 		return failRecord(e, WriteError, err)
 	}
-	crc := sr.crc.Sum64()
+	crc := sr.crc
 	fail := func(code string, err error) tracker.Record {
 		// What landed is not a faithful copy: take it away.
 		if d, ok := dst.(store.Deleter); ok {

@@ -95,13 +95,14 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				ctx, retries := store.WithRetryCounter(ctx)
 				for i := range next {
 					select {
 					case w.sem <- struct{}{}:
 					case <-ctx.Done():
 						continue
 					}
-					rec := w.copyEntry(ctx, src, dst, t, l.Entries[i])
+					rec := w.copyEntry(ctx, retries, src, dst, t, l.Entries[i])
 					<-w.sem
 					if ctx.Err() == nil {
 						record(i, rec)
