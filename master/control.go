@@ -118,7 +118,7 @@ func (m *Master) Clean(ctx context.Context, name string, force bool) error {
 	if err := m.tr.RemoveJob(name); err != nil {
 		return fmt.Errorf("clean job %s: remove audit logs: %w", name, err)
 	}
-	m.abortUploads(ctx, j.Spec, ups)
+	m.abortUploads(ctx, j.Spec, j.Submitted, ups)
 	if stopped != nil {
 		return fmt.Errorf("clean job %s: %w", name, stopped)
 	}
@@ -127,8 +127,13 @@ func (m *Master) Clean(ctx context.Context, name string, force bool) error {
 }
 
 // abortUploads abandons the unfinished multipart uploads of a cleaned job,
-// so their parts stop costing storage. Failures are logged, not fatal.
-func (m *Master) abortUploads(ctx context.Context, spec Spec, ups []UploadState) {
+// so their parts stop costing storage. Failures are logged, not fatal. A
+// state without an upload ID was saved just before an upload was created
+// (worker/multipart.go): the worker may have died, or lost the server's
+// reply, before it learnt or saved the ID, so every unfinished upload of
+// that key begun since the job was submitted (less a margin for the
+// server's clock) is aborted.
+func (m *Master) abortUploads(ctx context.Context, spec Spec, submitted time.Time, ups []UploadState) {
 	if len(ups) == 0 || m.cfg.OpenDest == nil {
 		return
 	}
@@ -141,17 +146,41 @@ func (m *Master) abortUploads(ctx context.Context, spec Spec, ups []UploadState)
 	if !ok {
 		return
 	}
+	abort := func(key, id string) {
+		err := mp.AbortUpload(ctx, key, id)
+		if err != nil && !errors.Is(err, store.ErrNotExist) {
+			m.log.Error("abort upload", "job", spec.Name, "key", key, "err", err)
+			return
+		}
+		m.log.Info("aborted unfinished upload", "job", spec.Name, "key", key)
+	}
+	lister, _ := dst.(store.UploadLister)
+	since := submitted.Add(-15 * time.Minute)
 	for _, u := range ups {
 		var st store.MultipartState
-		if err := json.Unmarshal(u.State, &st); err != nil || st.UploadID == "" {
+		if err := json.Unmarshal(u.State, &st); err != nil {
 			continue
 		}
-		err := mp.AbortUpload(ctx, u.Key, st.UploadID)
-		if err != nil && !errors.Is(err, store.ErrNotExist) {
-			m.log.Error("abort upload", "job", spec.Name, "key", u.Key, "err", err)
+		if st.UploadID != "" {
+			abort(u.Key, st.UploadID)
 			continue
 		}
-		m.log.Info("aborted unfinished upload", "job", spec.Name, "key", u.Key)
+		if lister == nil {
+			continue
+		}
+		var ids []string
+		err := lister.ListUploads(ctx, u.Key, func(up store.Upload) error {
+			if up.Key == u.Key && !up.Initiated.Before(since) {
+				ids = append(ids, up.UploadID)
+			}
+			return nil
+		})
+		if err != nil {
+			m.log.Error("abort uploads: list", "job", spec.Name, "key", u.Key, "err", err)
+		}
+		for _, id := range ids {
+			abort(u.Key, id)
+		}
 	}
 }
 

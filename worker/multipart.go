@@ -83,6 +83,9 @@ func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.M
 		switch err := json.Unmarshal(u.State, &saved); {
 		case err != nil:
 			w.log.Warn("saved upload state unreadable; starting afresh", "key", e.Key, "err", err)
+		case saved.UploadID == "":
+			// Saved before an upload was created (below); the store aborts
+			// any that was when it creates the new one.
 		case saved.SourceSize != before.Size || saved.SourceMTime != before.MTime.UnixNano():
 			// Its parts are of another version of the file: resumed, the
 			// object would mix the two. Start afresh (the store aborts
@@ -151,6 +154,22 @@ func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.M
 				return nil, nil
 			}
 			return ds, nil
+		}
+	}
+	if state.UploadID == "" {
+		// Say with the task that an upload of the key is about to be
+		// created: should this worker die, or lose the server's reply,
+		// before it saves the upload's ID, cleaning the job still finds
+		// that upload and aborts it.
+		b, err := json.Marshal(savedUpload{SourceSize: before.Size, SourceMTime: before.MTime.UnixNano()})
+		if err == nil {
+			err = w.client.SaveUpload(ctx, w.cfg.ID, ref, master.UploadState{Key: e.Key, State: b})
+		}
+		if err != nil {
+			if errors.Is(err, ErrStale) {
+				t.cancel() // the task is someone else's now
+			}
+			return failRecord(e, WriteError, fmt.Errorf("saving the upload with its task: %w", err))
 		}
 	}
 	put, err := dst.PutMultipart(ctx, e.Key, open, before.Size,

@@ -1,0 +1,96 @@
+package worker_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"ferry/master"
+	"ferry/store"
+	"ferry/store/local"
+	"ferry/store/s3"
+	"ferry/store/s3test"
+	"ferry/worker"
+)
+
+// recording is a Client that notes every upload state saved.
+type recording struct {
+	worker.Client
+	mu    sync.Mutex
+	saved []store.MultipartState
+}
+
+func (r *recording) SaveUpload(ctx context.Context, id string, ref master.LeaseRef, u master.UploadState) error {
+	var st store.MultipartState
+	json.Unmarshal(u.State, &st)
+	r.mu.Lock()
+	r.saved = append(r.saved, st)
+	r.mu.Unlock()
+	return r.Client.SaveUpload(ctx, id, ref, u)
+}
+
+// TestUploadSavedBeforeCreated: before a worker creates a multipart upload
+// it saves, with the task, that the key is about to be uploaded (a state
+// without an upload ID), so that a crash between the creation and the
+// first saved ID leaves something for clean to abort; then it saves the
+// upload's ID as parts finish. The file lands whole.
+func TestUploadSavedBeforeCreated(t *testing.T) {
+	srv := s3test.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cfg := s3.Config{Endpoint: srv.URL, Bucket: srv.Bucket, Prefix: "up/", AccessKey: srv.AccessKey,
+		SecretKey: srv.SecretKey, Region: srv.Region, RetryBase: time.Millisecond}
+	src := t.TempDir()
+	data := make([]byte, 11<<20)
+	rand.Read(data)
+	if err := os.WriteFile(filepath.Join(src, "big"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	openSrc := func(s master.Spec) (store.Store, error) { return local.New(s.SrcPrefix, local.Options{}) }
+	openDst := func(master.Spec) (store.Store, error) { return s3.New(context.Background(), cfg) }
+	m, err := master.Open(master.Config{Dir: t.TempDir(), LeaseDur: time.Minute, OpenSource: openSrc, OpenDest: openDst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	go m.Run(ctx)
+	if err := m.Submit(ctx, master.Spec{Name: "j", SrcType: "local", SrcPrefix: src, DestType: "s3", DestPrefix: "up/",
+		Extra: map[string]string{"multipartUploadThreshold": "5242880", "multipartUploadPartSize": "5242880"}}); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recording{Client: worker.NewLocal(m)}
+	done := make(chan struct{}, 1)
+	w := worker.New(worker.Config{ID: "w", Host: "h", Threads: 2, OpenSource: openSrc, OpenDest: openDst,
+		TaskDone: func() { done <- struct{}{} }}, rec)
+	wctx, stop := context.WithCancel(ctx)
+	ended := make(chan struct{})
+	go func() { w.Run(wctx); close(ended) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("the task did not complete")
+	}
+	stop()
+	<-ended
+
+	if st, err := m.Stat(ctx, "j"); err != nil || st[0].Counters.FilesDone != 1 || st[0].Counters.FilesFailed != 0 {
+		t.Fatalf("job: %+v, %v; want the file copied", st, err)
+	}
+	dst, _ := openDst(master.Spec{})
+	if e, err := dst.Stat(ctx, "big"); err != nil || e.Size != int64(len(data)) {
+		t.Fatalf("object: %+v, %v", e, err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.saved) < 2 || rec.saved[0].UploadID != "" || len(rec.saved[0].Parts) != 0 {
+		t.Fatalf("saved states %+v: want first one without an upload ID, before the upload was created", rec.saved)
+	}
+	if last := rec.saved[len(rec.saved)-1]; last.UploadID == "" {
+		t.Fatalf("saved states %+v: want the upload's ID saved after", rec.saved)
+	}
+}
