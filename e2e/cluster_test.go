@@ -458,7 +458,9 @@ func TestClusterAcceptance(t *testing.T) {
 func TestClusterJoin(t *testing.T) {
 	ch := newClusterHome(t, "cluster-join", 3)
 	genSizedTree(t, ch.src, 640, 1<<20, 7)
-	ch.writeJob(ch.jobFile, kv{"taskObjectCountLimit", "8"})
+	// Held to 96 MB/s, so that the job outlasts the second deploy on a
+	// fast machine too (unthrottled, it once ended within it).
+	ch.writeJob(ch.jobFile, kv{"taskObjectCountLimit", "8"}, kv{"maxThroughput", "96M"})
 	want := regular(snapshot(t, ch.src))
 	const joiner = 2
 	ch.writeWorkers(ch.hostLines()[:joiner]...)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -89,20 +88,13 @@ func TestKillRun(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		delay := 200*time.Millisecond + time.Duration(rng.Int64N(int64(1300*time.Millisecond)))
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		cmd := h.command(ctx, "run", h.jobFile)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
+		r := h.background(ctx, "run", h.jobFile)
 		select {
-		case err := <-exited:
-			t.Logf("run %d ended by itself before the kill (%v):\n%s", i+1, err, out.String())
+		case err := <-r.exited:
+			t.Logf("run %d ended by itself before the kill (%v):\n%s", i+1, err, r.out)
 		case <-time.After(delay):
-			cmd.Process.Signal(syscall.SIGKILL)
-			<-exited
+			r.cmd.Process.Signal(syscall.SIGKILL)
+			<-r.exited
 			done := 0
 			filepath.WalkDir(h.dst, func(string, os.DirEntry, error) error { done++; return nil })
 			t.Logf("run %d killed with SIGKILL after %s; %d entries in the destination", i+1, delay.Round(time.Millisecond), done)
@@ -112,33 +104,25 @@ func TestKillRun(t *testing.T) {
 	// Ctrl-C: the run stops promptly and says how to resume.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := h.command(ctx, "run", h.jobFile)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	r := h.background(ctx, "run", h.jobFile)
 	select {
-	case err := <-exited:
-		t.Logf("run 4 ended by itself before SIGINT (%v):\n%s", err, out.String())
+	case err := <-r.exited:
+		t.Logf("run 4 ended by itself before SIGINT (%v):\n%s", err, r.out)
 	case <-time.After(700 * time.Millisecond):
-		cmd.Process.Signal(os.Interrupt)
+		r.cmd.Process.Signal(os.Interrupt)
 		select {
-		case <-exited:
-			if !strings.Contains(out.String(), "interrupted") {
-				t.Errorf("run stopped by SIGINT printed no word of it:\n%s", out.String())
+		case <-r.exited:
+			if !strings.Contains(r.out.String(), "interrupted") {
+				t.Errorf("run stopped by SIGINT printed no word of it:\n%s", r.out)
 			}
 		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			t.Errorf("run did not end within 15s of SIGINT:\n%s", out.String())
+			r.cmd.Process.Kill()
+			t.Errorf("run did not end within 15s of SIGINT:\n%s", r.out)
 		}
 	}
 
-	r := h.ferry(2*time.Minute, "run", h.jobFile)
-	if r.code != 0 {
-		t.Fatalf("run after the kills: want exit 0:\n%s", r)
+	if res := h.ferry(2*time.Minute, "run", h.jobFile); res.code != 0 {
+		t.Fatalf("run after the kills: want exit 0:\n%s", res)
 	}
 	checkCopiedOnce(t, h, want)
 }

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -204,6 +205,44 @@ func (h *home) ferryCtx(ctx context.Context, args ...string) result {
 		h.t.Fatalf("ferry %s: %v", strings.Join(args, " "), err)
 	}
 	return r
+}
+
+// bgRun is a ferry command started in the background.
+type bgRun struct {
+	cmd    *exec.Cmd
+	out    *syncBuffer // stdout and stderr, readable while it runs
+	exited chan error  // receives what cmd.Wait returned, once
+}
+
+// background starts a ferry command and returns at once.
+func (h *home) background(ctx context.Context, args ...string) *bgRun {
+	h.t.Helper()
+	cmd := h.command(ctx, args...)
+	r := &bgRun{cmd: cmd, out: &syncBuffer{}, exited: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = r.out, r.out
+	if err := cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	go func() { r.exited <- cmd.Wait() }()
+	return r
+}
+
+// syncBuffer is a buffer a command writes to while a test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // must runs a ferry command that has to exit 0 and returns its stdout.

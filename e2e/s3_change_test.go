@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"math/rand/v2"
@@ -37,14 +36,7 @@ func TestS3SourceChangesDuringUpload(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := h.command(ctx, "run", h.jobFile)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	r := h.background(ctx, "run", h.jobFile)
 	// Once the first part is on its way (the digests were taken before),
 	// change a byte in it and one in the last part, as a writer would.
 	deadline := time.Now().Add(time.Minute)
@@ -52,7 +44,7 @@ func TestS3SourceChangesDuringUpload(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if px.Count(s3test.KindPart) == 0 {
-		t.Fatalf("no part was sent within a minute:\n%s", out.String())
+		t.Fatalf("no part was sent within a minute:\n%s", r.out)
 	}
 	data[100] ^= 0xff
 	data[11<<20] ^= 0xff
@@ -69,9 +61,9 @@ func TestS3SourceChangesDuringUpload(t *testing.T) {
 	f.Close()
 	later := time.Now().Add(time.Second) // an mtime no clock tick can hide
 	os.Chtimes(p, later, later)
-	<-exited
-	if code := cmd.ProcessState.ExitCode(); code != 1 {
-		t.Fatalf("run with the file changed under it: exit %d, want 1:\n%s", code, out.String())
+	<-r.exited
+	if code := r.cmd.ProcessState.ExitCode(); code != 1 {
+		t.Fatalf("run with the file changed under it: exit %d, want 1:\n%s", code, r.out)
 	}
 	changed := false
 	for _, a := range h.attempts() {
@@ -82,7 +74,7 @@ func TestS3SourceChangesDuringUpload(t *testing.T) {
 		}
 	}
 	if !changed {
-		t.Fatalf("no FAIL SOURCE_CHANGED record for big.bin; run said:\n%s", out.String())
+		t.Fatalf("no FAIL SOURCE_CHANGED record for big.bin; run said:\n%s", r.out)
 	}
 	if got := s3Snapshot(t, srv, srv.Bucket, "chg/"); len(got) != 0 {
 		t.Fatalf("objects after the failed upload: %d, want none", len(got))

@@ -384,24 +384,17 @@ func s3KillDuringParts(t *testing.T, h *home, px *s3test.Proxy, parts int) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := h.command(ctx, "run", h.jobFile)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	r := h.background(ctx, "run", h.jobFile)
 	for px.Count(s3test.KindPart) < parts {
 		select {
-		case err := <-exited:
-			t.Fatalf("run ended (%v) before %d parts were sent (%s):\n%s", err, parts, px, out.String())
+		case err := <-r.exited:
+			t.Fatalf("run ended (%v) before %d parts were sent (%s):\n%s", err, parts, px, r.out)
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
-	cmd.Process.Signal(syscall.SIGKILL)
+	r.cmd.Process.Signal(syscall.SIGKILL)
 	n := px.Count(s3test.KindPart)
-	<-exited
+	<-r.exited
 	t.Logf("run killed with SIGKILL after %d part PUTs (%d once it was dead)", n, px.Count(s3test.KindPart))
 	return n
 }
