@@ -98,9 +98,13 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 				ctx, retries := store.WithRetryCounter(ctx)
 				for i := range next {
 					select {
-					case w.sem <- struct{}{}:
-					case <-ctx.Done():
-						continue
+					case w.sem <- struct{}{}: // a free slot: no need to watch ctx
+					default:
+						select {
+						case w.sem <- struct{}{}:
+						case <-ctx.Done():
+							continue
+						}
 					}
 					rec := w.copyEntry(ctx, retries, src, dst, t, l.Entries[i])
 					<-w.sem
@@ -113,9 +117,13 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 	feed:
 		for i := range l.Entries {
 			select {
-			case next <- i:
-			case <-ctx.Done():
-				break feed
+			case next <- i: // a copier was waiting
+			default:
+				select {
+				case next <- i:
+				case <-ctx.Done():
+					break feed
+				}
 			}
 		}
 		close(next)
