@@ -73,5 +73,19 @@ func (w *Worker) check(ctx context.Context, src, dst store.Store, t *running, s 
 		}
 	}
 	return tracker.Record{Time: time.Now(), Result: tracker.OK, Size: d.Size, CRC64: d.CRC64, HasCRC: d.HasCRC,
-		Key: s.Key, Detail: "audit " + string(mode)}
+		Key: s.Key, Detail: auditDetail(mode)}
+}
+
+// auditDetail is an audit's OK detail, "audit <mode>": a constant for the
+// modes there are, since every copied file is audited.
+func auditDetail(mode verify.Mode) string {
+	switch mode {
+	case verify.Simple:
+		return "audit simple"
+	case verify.General:
+		return "audit general"
+	case verify.Detailed:
+		return "audit detailed"
+	}
+	return "audit " + string(mode)
 }
