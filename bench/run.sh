@@ -246,16 +246,29 @@ local_workload() { # name files size rclone-flags
 
 if want small; then
 	local_workload small $SMALL_FILES $((SMALL_FILES * SMALL_SIZE)) "--transfers 16 --checkers 16"
-	# The floor under small: the system calls of cp's sequence and of the
-	# one ferry's guarantees take, with no engine around them
-	# (bench/cmd/floor), in the same run as cp -r.
-	log "small: system-call floor (bench/cmd/floor, $N runs of each sequence)"
-	"$BIN/floor" -src "$DATA/small" -dst "$DST/floor" -threads 2 -n "$N" >"$LOGS/floor.log" 2>&1 || { tail -5 "$LOGS/floor.log" >&2; die "floor"; }
-	FLOOR_CP1=$(sed -n 's/^FLOOR seq=cp threads=1 .*seconds=\([0-9.]*\).*/\1/p' "$LOGS/floor.log")
-	FLOOR_FERRY2=$(sed -n 's/^FLOOR seq=ferry threads=2 .*seconds=\([0-9.]*\).*/\1/p' "$LOGS/floor.log")
-	FLOOR_FERRY2_US=$(sed -n 's/^FLOOR seq=ferry threads=2 us_per_file=\([0-9.]*\).*/\1/p' "$LOGS/floor.log")
-	[ -n "$FLOOR_CP1" ] && [ -n "$FLOOR_FERRY2" ] || die "floor: no figures in $LOGS/floor.log"
-	EXTRA+=("small floor|system calls only, no engine|cp's sequence, 1 thread: $FLOOR_CP1 s; ferry's guarantees' sequence, 2 threads: $FLOOR_FERRY2 s ($FLOOR_FERRY2_US us/file)|what ferry's 14 calls per file cost alone; the rest of ferry's time is its engine (scan, leases, audit, GC)|-|\`$BIN/floor -src $DATA/small -dst $DST/floor -threads 2 -n $N\`")
+	# The floor under small: the system calls of the sequence ferry's
+	# guarantees take, with no engine around them (bench/cmd/floor, 2
+	# threads), alternated with cp -r round by round.
+	log "small: system-call floor (bench/cmd/floor -seq ferry, alternated with cp -r, $N rounds)"
+	fl_runs= fcp_runs=
+	for ((round = 0; round < N; round++)); do
+		for ((i = 0; i < 2; i++)); do
+			if [ $(((round + i) % 2)) = 0 ]; then
+				rm -rf "$DST/small-cp"
+				[ "$DISK" = 1 ] && sync
+				t=$(timeit "$LOGS/floor-cp-$round.log" "cp -r $DATA/small $DST/small-cp") || die "floor round: cp"
+				fcp_runs="$fcp_runs $t"
+			else
+				"$BIN/floor" -src "$DATA/small" -dst "$DST/floor" -seq ferry -threads 2 -n 1 >"$LOGS/floor-$round.log" 2>&1 || { tail -5 "$LOGS/floor-$round.log" >&2; die "floor"; }
+				t=$(sed -n 's/^FLOOR seq=ferry threads=2 .*seconds=\([0-9.]*\).*/\1/p' "$LOGS/floor-$round.log")
+				[ -n "$t" ] || die "floor: no figure in $LOGS/floor-$round.log"
+				fl_runs="$fl_runs $t"
+			fi
+		done
+	done
+	rm -rf "$DST/small-cp" "$DST/floor"
+	FLOOR_FERRY2=$(echo "$fl_runs" | median) FLOOR_CP=$(echo "$fcp_runs" | median)
+	EXTRA+=("small floor|system calls only, no engine|ferry's guarantees' sequence, 2 threads: $FLOOR_FERRY2 s (runs:$fl_runs); cp -r in the same rounds: $FLOOR_CP s (runs:$fcp_runs)|$(awk -v a="$FLOOR_FERRY2" -v b="$FLOOR_CP" 'BEGIN{printf "%.2fx cp -r", a / b}'): what ferry's 14 calls per file cost alone, without its scan, leases, audit log or GC|-|\`$BIN/floor -src $DATA/small -dst $DST/floor -seq ferry -threads 2 -n 1\`")
 fi
 if want large; then
 	local_workload large $LARGE_FILES $((LARGE_FILES * LARGE_SIZE)) "--transfers 4"
@@ -439,17 +452,24 @@ report() {
 	fi
 	local r w2 t2 m2 fm cm rm a b c
 	# ratio WORKLOAD: "ferry/cp rclone/ferry" medians of one workload
+	# ratio WORKLOAD sets fm, cm, rm (medians) and pr, the median of the
+	# per-round ratios ferry/cp (each round runs the tools back to back,
+	# so a drift of the machine's speed between rounds cancels out).
+	local fr cr
 	ratio() {
-		fm= cm= rm=
+		fm= cm= rm= fr= cr= pr=
 		for r in "${ROWS[@]}"; do
-			IFS='|' read -r w2 t2 m2 _ <<<"$r"
+			IFS='|' read -r w2 t2 m2 runs2 _ <<<"$r"
 			[ "$w2" = "$1" ] || continue
-			case $t2 in ferry) fm=$m2 ;; cp) cm=$m2 ;; rclone) rm=$m2 ;; esac
+			case $t2 in ferry) fm=$m2 fr=$runs2 ;; cp) cm=$m2 cr=$runs2 ;; rclone) rm=$m2 ;; esac
 		done
+		if [ -n "$fr" ] && [ -n "$cr" ]; then
+			pr=$(paste -d' ' <(tr ' ' '\n' <<<"$fr") <(tr ' ' '\n' <<<"$cr") | awk '$2 > 0 {print $1 / $2}' | median)
+		fi
 	}
-	local all=()
+	local all=() pr
 	ratio small
-	[ -n "$fm" ] && [ -n "$cm" ] && [ -n "$rm" ] && all+=("small: ferry within 1.25x of cp -r's time (so well over 2x rclone's files/s)|$(awk -v f="$fm" -v c="$cm" -v r="$rm" -v fl="${FLOOR_FERRY2:-}" 'BEGIN{printf "%.2fx cp (%.2fx rclone)", f / c, r / f; if (fl != "") printf "; the system calls of ferry'"'"'s guarantees alone, on 2 threads: %.2fx cp", fl / c}')|$(met "$fm / $cm <= 1.25")")
+	[ -n "$fm" ] && [ -n "$cm" ] && [ -n "$rm" ] && all+=("small: ferry within 1.25x of cp -r's time (so well over 2x rclone's files/s)|$(awk -v f="$fm" -v c="$cm" -v r="$rm" -v pr="$pr" -v fl="${FLOOR_FERRY2:-}" -v flc="${FLOOR_CP:-}" 'BEGIN{printf "%.2fx cp (median of the per-round ratios: %.2fx; %.2fx rclone)", f / c, pr, r / f; if (fl != "" && flc != "") printf "; the system calls of ferry'"'"'s guarantees alone, on 2 threads: %.2fx cp", fl / flc}')|$(met "$fm / $cm <= 1.25 && $pr <= 1.25")")
 	ratio large
 	[ -n "$fm" ] && [ -n "$cm" ] && [ -n "$rm" ] && all+=("large: ferry faster than cp -r, at least 4x rclone|$(awk -v f="$fm" -v c="$cm" -v r="$rm" 'BEGIN{printf "%.2fx cp, %.2fx rclone", f / c, r / f}')|$(met "$fm < $cm && $rm / $fm >= 4")")
 	local s3m= s3ok=1

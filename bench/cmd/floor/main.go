@@ -6,7 +6,9 @@
 // the source after the read; the audit's lstat). It copies every file below
 // -src into -dst, with 1 and with -threads goroutines, and prints
 // microseconds per file for each sequence: the floor ferry's own time for
-// the small workload cannot go below, whatever its engine does.
+// the small workload cannot go below, whatever its engine does. With -seq,
+// only one sequence runs, with -threads goroutines (bench/run.sh alternates
+// it with cp -r that way).
 //
 //	go run ./bench/cmd/floor -src /dev/shm/ferry-bench/data/small -dst /dev/shm/floor
 package main
@@ -29,7 +31,12 @@ func main() {
 	dst := flag.String("dst", "/dev/shm/ferry-floor", "scratch directory (removed first and after)")
 	threads := flag.Int("threads", 2, "goroutines for the parallel runs")
 	rounds := flag.Int("n", 3, "runs of each sequence; the median is printed")
+	only := flag.String("seq", "", `run only this sequence ("cp" or "ferry"), only with -threads goroutines`)
 	flag.Parse()
+	if *only != "" && *only != "cp" && *only != "ferry" {
+		fmt.Fprintf(os.Stderr, "floor: -seq %q: want cp or ferry\n", *only)
+		os.Exit(2)
+	}
 	var files []string
 	err := filepath.WalkDir(*src, func(p string, d os.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {
@@ -50,7 +57,15 @@ func main() {
 		calls int
 		copy  func(src, dst string, buf []byte) error
 	}{{"cp", "cp (open, fstat, read, create, write, close x2)", 7, copyPlain}, {"ferry", "ferry (+ scan, checks, unnamed file, read-back, mtime, link, audit)", 14, copyFerry}} {
-		for _, n := range []int{1, *threads} {
+		counts := []int{1, *threads}
+		switch *only {
+		case "":
+		case s.key:
+			counts = []int{*threads}
+		default:
+			continue
+		}
+		for _, n := range counts {
 			var times []time.Duration
 			for range *rounds {
 				d, err := run(*src, *dst, files, n, s.copy)
