@@ -102,24 +102,16 @@ func (s *masterServer) Register(ctx context.Context, r *pb.RegisterRequest) (*pb
 }
 
 func (s *masterServer) Lease(ctx context.Context, r *pb.LeaseRequest) (*pb.LeaseReply, error) {
-	leases, err := s.m.Lease(ctx, r.WorkerId, int(r.MaxTasks), LeaseWait)
+	rep, err := s.m.LeaseFor(ctx, r.WorkerId, int(r.MaxTasks))
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	out := &pb.LeaseReply{}
-	for _, l := range leases {
+	out := &pb.LeaseReply{Stop: rep.Stop, RetryAfterMs: int32(rep.RetryAfter.Milliseconds())}
+	for _, l := range rep.Leases {
 		out.Tasks = append(out.Tasks, LeaseToPB(l))
 	}
-	if len(out.Tasks) == 0 {
-		out.RetryAfterMs = int32(LeaseRetryAfter.Milliseconds())
-	}
-	out.Stop = s.m.Stopping()
-	if len(out.Tasks) > 0 {
-		jobs := make([]string, len(out.Tasks))
-		for i, t := range out.Tasks {
-			jobs[i] = t.Job
-		}
-		out.Limits = limitsToPB(s.m.WorkerLimits(r.WorkerId, jobs))
+	if len(rep.Leases) > 0 {
+		out.Limits = limitsToPB(rep.Limits)
 	}
 	return out, nil
 }
@@ -194,14 +186,11 @@ func (s *trackerServer) Report(ctx context.Context, r *pb.ReportRequest) (*pb.Re
 		ref := RefFromPB(p.Lease)
 		progress[i] = tracker.TaskProgress{Job: ref.Job, Task: ref.TaskID, Lease: ref.LeaseID, Files: p.FilesDone, Bytes: p.BytesDone}
 	}
-	if err := s.m.Report(ctx, r.WorkerId, r.BytesCopied, audits, progress); err != nil {
+	limits, stop, err := s.m.ReportFor(ctx, r.WorkerId, r.BytesCopied, audits, progress)
+	if err != nil {
 		return nil, toStatus(err)
 	}
-	jobs := make([]string, 0, len(progress))
-	for _, p := range progress {
-		jobs = append(jobs, p.Job)
-	}
-	return &pb.ReportReply{Stop: s.m.Stopping(), Limits: limitsToPB(s.m.WorkerLimits(r.WorkerId, jobs))}, nil
+	return &pb.ReportReply{Stop: stop, Limits: limitsToPB(limits)}, nil
 }
 
 type controlServer struct {

@@ -56,12 +56,57 @@ func (m *Master) Leave(ctx context.Context, id string) error {
 func (m *Master) LeaseDuration() time.Duration { return m.cfg.LeaseDur.Truncate(time.Second) }
 
 // How a Lease call with no task to give is answered: the master waits
-// LeaseWait for one, then tells the worker to ask again after
-// LeaseRetryAfter.
+// leaseWait for one, then tells the worker to ask again after
+// leaseRetryAfter.
 const (
-	LeaseWait       = 2 * time.Second
-	LeaseRetryAfter = 200 * time.Millisecond
+	leaseWait       = 2 * time.Second
+	leaseRetryAfter = 200 * time.Millisecond
 )
+
+// LeaseReply is the answer to a worker's Lease call, which the gRPC
+// adapter and worker.Local pass on: the leases, their jobs' limits for
+// this worker, whether the master is stopping, and, when there is no
+// lease, how long to wait before asking again.
+type LeaseReply struct {
+	Leases     []Lease
+	Limits     map[string]Limits // by job, for the jobs leased
+	Stop       bool
+	RetryAfter time.Duration
+}
+
+// LeaseFor answers a worker's Lease call for at most max tasks, waiting a
+// little for one when none is pending.
+func (m *Master) LeaseFor(ctx context.Context, worker string, max int) (LeaseReply, error) {
+	leases, err := m.Lease(ctx, worker, max, leaseWait)
+	if err != nil {
+		return LeaseReply{}, err
+	}
+	r := LeaseReply{Leases: leases, Stop: m.Stopping()}
+	if len(leases) == 0 {
+		r.RetryAfter = leaseRetryAfter
+		return r, nil
+	}
+	jobs := make([]string, len(leases))
+	for i, l := range leases {
+		jobs[i] = l.Job
+	}
+	r.Limits = m.WorkerLimits(worker, jobs)
+	return r, nil
+}
+
+// ReportFor answers a worker's Report call: it passes the records and
+// progress on (Report), then returns the worker's limits in the jobs it
+// reported progress in and whether the master is stopping.
+func (m *Master) ReportFor(ctx context.Context, worker string, copied int64, audits map[LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]Limits, bool, error) {
+	if err := m.Report(ctx, worker, copied, audits, progress); err != nil {
+		return nil, false, err
+	}
+	jobs := make([]string, 0, len(progress))
+	for _, p := range progress {
+		jobs = append(jobs, p.Job)
+	}
+	return m.WorkerLimits(worker, jobs), m.Stopping(), nil
+}
 
 // SaveUpload keeps an unfinished multipart upload of the task under ref,
 // so that a later attempt resumes it. ErrStaleLease when ref is not the

@@ -40,33 +40,28 @@ func (c *Local) Register(ctx context.Context, id, host string, threads int) (tim
 }
 
 func (c *Local) Lease(ctx context.Context, id string, max int) ([]master.Lease, error) {
-	leases, err := c.m.Lease(ctx, id, max, master.LeaseWait)
+	rep, err := c.m.LeaseFor(ctx, id, max)
 	if err != nil {
 		return nil, err
 	}
-	if len(leases) == 0 {
-		if c.m.Stopping() {
+	if len(rep.Leases) == 0 {
+		if rep.Stop {
 			return nil, ErrStopping
 		}
-		sleep(ctx, master.LeaseRetryAfter)
+		sleep(ctx, rep.RetryAfter)
 		return nil, nil
 	}
-	jobs := make([]string, len(leases))
-	for i, l := range leases {
-		jobs[i] = l.Job
-	}
-	limits := c.m.WorkerLimits(id, jobs)
-	for i := range leases {
-		l := &leases[i]
+	for i := range rep.Leases {
+		l := &rep.Leases[i]
 		// The entries and uploads are decoded for this lease. The spec
 		// keeps what the wire carries, in a map of its own (the master's
 		// may be shared with its job cache).
 		l.Spec = master.SpecFromPB(master.SpecToPB(l.Spec))
 		l.Spec.Extra = maps.Clone(l.Spec.Extra)
 		l.Deadline = time.UnixMilli(l.Deadline.UnixMilli())
-		l.Limits = limits[l.Job]
+		l.Limits = rep.Limits[l.Job]
 	}
-	return leases, nil
+	return rep.Leases, nil
 }
 
 func (c *Local) Renew(ctx context.Context, id string, refs []master.LeaseRef) ([]master.LeaseRef, error) {
@@ -86,15 +81,11 @@ func (c *Local) Complete(ctx context.Context, id string, ref master.LeaseRef, re
 }
 
 func (c *Local) Report(ctx context.Context, id string, copied int64, audits map[master.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]master.Limits, error) {
-	if err := c.m.Report(ctx, id, copied, audits, progress); err != nil {
+	limits, stop, err := c.m.ReportFor(ctx, id, copied, audits, progress)
+	if err != nil {
 		return nil, err
 	}
-	jobs := make([]string, 0, len(progress))
-	for _, p := range progress {
-		jobs = append(jobs, p.Job)
-	}
-	limits := c.m.WorkerLimits(id, jobs)
-	if c.m.Stopping() {
+	if stop {
 		return limits, ErrStopping
 	}
 	return limits, nil
