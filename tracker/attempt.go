@@ -222,12 +222,13 @@ func (t *Tracker) Seal(job string, task, lease uint64, final string) error {
 	dst := filepath.Join(t.jobDir(job), final)
 	err := os.Rename(src, dst)
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, serr := os.Lstat(filepath.Dir(dst)); errors.Is(serr, fs.ErrNotExist) {
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				return err
-			}
-			err = os.Rename(src, dst)
+		// The job's first attempt to end this way: make succeed_tasks or
+		// failed_tasks and try again. Always: another Seal may have made it
+		// between this rename and a look at it.
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
 		}
+		err = os.Rename(src, dst)
 	}
 	if err != nil {
 		if _, serr := os.Stat(dst); serr != nil {
