@@ -183,7 +183,7 @@ func masterCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				defer stopWorker(0)
+				defer stopWorker("", 0)
 			}
 			<-ctx.Done()
 			return nil

@@ -162,11 +162,11 @@ func (eng *engine) dial() (*grpc.ClientConn, error) {
 
 // startLocalWorker runs a worker in this process against the engine, as
 // standalone mode does, calling the master directly (worker.Local). stop
-// ends it and waits until it has left; given a drain, it first waits that
-// long at most for the worker to hold no task, so that a completion the
-// master has accepted also reaches the worker before it is told to go
-// (else its log says the task was abandoned).
-func (e *env) startLocalWorker(ctx context.Context, eng *engine, taskDone func()) (stop func(drain time.Duration), err error) {
+// ends it and waits until it has left; given a job and a drain, it first
+// waits that long at most for the worker to hold no task of the job, so
+// that a completion the master has accepted also reaches the worker before
+// it is told to go (else its log says the task was abandoned).
+func (e *env) startLocalWorker(ctx context.Context, eng *engine, taskDone func()) (stop func(job string, drain time.Duration), err error) {
 	wlog, wcl, err := e.logger("worker")
 	if err != nil {
 		return nil, err
@@ -176,9 +176,9 @@ func (e *env) startLocalWorker(ctx context.Context, eng *engine, taskDone func()
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(ctx) }()
-	return func(drain time.Duration) {
+	return func(job string, drain time.Duration) {
 	wait:
-		for end := time.Now().Add(drain); !w.Idle() && time.Now().Before(end); {
+		for end := time.Now().Add(drain); w.Holds(job) && time.Now().Before(end); {
 			select {
 			case <-done:
 				break wait

@@ -95,7 +95,7 @@ func (e *env) run(ctx context.Context, spec master.Spec) error {
 	}
 	defer func() {
 		if stopWorker != nil {
-			stopWorker(0)
+			stopWorker("", 0)
 		}
 	}()
 
@@ -158,7 +158,7 @@ func (e *env) run(ctx context.Context, spec master.Spec) error {
 			}
 			// Every task of the job is complete: the worker only waits
 			// for the master's replies.
-			stopWorker(5 * time.Second)
+			stopWorker(name, 5*time.Second)
 			stopWorker = nil
 			return e.summary(eng, name, time.Since(start))
 		}

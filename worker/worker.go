@@ -228,12 +228,17 @@ func (w *Worker) stopping(err error) bool {
 	return true
 }
 
-// Idle reports whether the worker holds no task: none being copied, none
-// whose completion is still on its way to the master.
-func (w *Worker) Idle() bool {
+// Holds reports whether the worker holds a task of job: one being copied,
+// or whose completion is still on its way to the master.
+func (w *Worker) Holds(job string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.tasks) == 0
+	for ref := range w.tasks {
+		if ref.Job == job {
+			return true
+		}
+	}
+	return false
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
