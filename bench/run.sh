@@ -12,7 +12,7 @@
 #   bench/run.sh --only small,large -n 5
 #   bench/run.sh --quick              # small sets, 1 run: a smoke test
 #   bench/run.sh --disk               # on disk (bench/out/disk); every timed command ends in `sync`
-#   bench/run.sh --profile            # also a CPU profile of `ferry run` on small (pprof -top)
+#   bench/run.sh --profile            # also CPU, allocation and block profiles of `ferry run` on small
 #
 # Workloads: small (20,000 x 4 KiB in 200 dirs), large (8 x 256 MiB),
 # s3 (small and large, local -> S3 server on loopback -> local), scan
@@ -39,7 +39,7 @@ Options:
   --only LIST     comma-separated workloads (default $ONLY)
   --quick         fewer files and 1 run, to check that everything works
   --disk          run on disk instead of tmpfs; timed commands end in sync
-  --profile       CPU profile of ferry run on the small workload
+  --profile       CPU, allocation and block profiles of ferry run on the small workload
   --root DIR      working directory (default /dev/shm/ferry-bench, --disk: bench/out/disk)
   --out FILE      also write the report there (default ROOT/report.md)
 EOF
@@ -343,13 +343,15 @@ if [ "$PROFILE" = 1 ]; then
 	[ -d "$DATA/small" ] || gen small $SMALL_FILES $SMALL_DIRS $SMALL_SIZE
 	h=$(ferry_home small-prof srcType=local "srcPrefix=$DATA/small/" destType=local "destPrefix=$DST/small-prof/")
 	rm -rf "$h/workdir" "$DST/small-prof"
-	log "CPU profile of ferry run on small"
+	log "CPU, allocation and block profiles of ferry run on small"
 	FERRY_CPUPROFILE=$ROOT/ferry-small.cpu.pprof FERRY_BLOCKPROFILE=$ROOT/ferry-small.block.pprof \
+		FERRY_MEMPROFILE=$ROOT/ferry-small.allocs.pprof \
 		"$BIN/ferryprof" --home "$h" run "$h/small-prof.cfg" >"$LOGS/profile.log" 2>&1 || die "profiled run"
 	(cd "$REPO" && go tool pprof -top -nodecount=30 "$BIN/ferryprof" "$ROOT/ferry-small.cpu.pprof") >"$ROOT/ferry-small.cpu.top" 2>&1
 	(cd "$REPO" && go tool pprof -top -cum -nodecount=40 "$BIN/ferryprof" "$ROOT/ferry-small.cpu.pprof") >"$ROOT/ferry-small.cpu.cum" 2>&1
+	(cd "$REPO" && go tool pprof -sample_index=alloc_objects -top -nodecount=30 "$BIN/ferryprof" "$ROOT/ferry-small.allocs.pprof") >"$ROOT/ferry-small.allocs.top" 2>&1
 	rm -rf "$h/workdir" "$DST/small-prof"
-	NOTES+=("CPU profile of \`ferry run\` on small: $ROOT/ferry-small.cpu.pprof (top: $ROOT/ferry-small.cpu.top, cumulative: $ROOT/ferry-small.cpu.cum)")
+	NOTES+=("Profiles of \`ferry run\` on small: CPU $ROOT/ferry-small.cpu.pprof (top: $ROOT/ferry-small.cpu.top, cumulative: $ROOT/ferry-small.cpu.cum), allocations $ROOT/ferry-small.allocs.pprof (top: $ROOT/ferry-small.allocs.top), blocking $ROOT/ferry-small.block.pprof")
 fi
 
 # ---- scan --------------------------------------------------------------------
