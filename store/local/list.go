@@ -40,6 +40,15 @@ func (l *Local) List(ctx context.Context, prefix, startAfter string, fn func(sto
 		return err
 	}
 	w := &walker{l: l, ctx: ctx, prefix: prefix, after: startAfter, fn: fn}
+	if l.opt.ScanThreads > 1 && l.opt.ScanDepth > 0 {
+		// Subtrees listed ahead (parallel.go) stop when List returns, and
+		// List returns only after they have.
+		var cancel context.CancelFunc
+		w.ctx, cancel = context.WithCancel(ctx)
+		w.par = &parallel{slots: make(chan struct{}, l.opt.ScanThreads-1), depth: l.opt.ScanDepth}
+		defer w.par.wg.Wait()
+		defer cancel()
+	}
 	var fd int
 	err := ignoringEINTR(func() (err error) {
 		fd, err = unix.Open(l.root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -81,7 +90,8 @@ type walker struct {
 	ctx           context.Context
 	prefix, after string
 	fn            func(store.Entry) error
-	anc           []devIno // directories on the current path (when following symlinks)
+	anc           []devIno  // directories on the current path (when following symlinks)
+	par           *parallel // subtrees listed ahead; nil on one thread
 }
 
 // devIno identifies a directory, to detect symlinks that loop back.
@@ -95,6 +105,7 @@ type item struct {
 	followed bool         // a symlink to a directory
 	st       *unix.Stat_t // a symlink's target, when it is not a directory
 	detail   string       // why a followed symlink is Special
+	ahead    *subtree     // the directory's listing, made ahead (parallel.go)
 }
 
 // walk lists the directory open as fd, whose keys start with dp, and closes fd.
@@ -146,12 +157,25 @@ func (w *walker) walk(fd int, dp string) error {
 	}
 	slices.SortFunc(items, func(a, b item) int { return strings.Compare(a.sortName, b.sortName) })
 
+	ahead := w.par != nil && strings.Count(dp, "/") < w.par.depth
+	next := 0 // the first item not yet considered for listing ahead
 	for i := range items {
 		if err := w.ctx.Err(); err != nil {
 			return err
 		}
+		if ahead {
+			next = w.startAhead(fd, dp, items, max(next, i+1))
+		}
 		it := &items[i]
 		key := dp + it.name
+		if it.ahead != nil {
+			st := it.ahead
+			it.ahead = nil // its buffer can go once drained
+			if err := w.drain(st); err != nil {
+				return err
+			}
+			continue
+		}
 		if it.dir {
 			child, err := w.enter(fd, it.name, it.followed)
 			switch {

@@ -64,6 +64,12 @@ type Options struct {
 	// Create makes the root directory (mode 0755, with its parents) when it
 	// does not exist, as a destination needs; a source root must exist.
 	Create bool
+	// ScanThreads lists the subtrees of directories less than ScanDepth
+	// levels below the root (1: the root's subdirectories) on up to
+	// ScanThreads threads in all, ahead of where List has reached
+	// (job.cfg's scanThreadCount and maxMultiThreadScanDepth). Keys still
+	// come in order. 0 or 1 lists on one thread.
+	ScanThreads, ScanDepth int
 }
 
 // Local is a Store over the directory tree below a root. It is safe for
