@@ -271,6 +271,7 @@ func TestParseJobWarnings(t *testing.T) {
 		{[]string{"isIncremental=true", "incrementalModeInterval=900", "importSince=1700000000"}, nil},
 		{[]string{"auditMode=detailed", "isAuditAfterImport=false"}, nil},
 		{[]string{"scanThreadCount=10000"}, nil},
+		{[]string{"scanThreadCount=8", "maxMultiThreadScanDepth=2"}, nil},
 		{[]string{"scanThreadCount=33"}, []string{"job.cfg:6: scanThreadCount: 33 is more scan threads than ferry runs; using 32"}},
 		{[]string{"appId=1250000000"}, []string{"job.cfg:6: appId: ferry reads cos through its S3-compatible API, where the bucket name ends in the app ID (srcBucket=mybucket-1250000000); ignored"}},
 		// Object-store keys with a local side are unused; secrets are not quoted.
@@ -295,6 +296,11 @@ func TestParseJobWarnings(t *testing.T) {
 			"job.cfg:6: multipartUploadThreshold: not used with destType=local; ignored",
 			"job.cfg:7: multipartUploadPartSize: not used with destType=local; ignored",
 			"job.cfg:8: uploadThreadNumPerLargeFile: not used with destType=local; ignored"}},
+		// Only a local source is listed on several threads.
+		{[]string{"srcType=http", "httpListFilePath=/srv/urls.txt", "scanThreadCount=8", "maxMultiThreadScanDepth=2"}, []string{
+			"job.cfg:3: srcPrefix: not used with srcType=http; ignored",
+			"job.cfg:7: scanThreadCount: not used with srcType=http; ignored",
+			"job.cfg:8: maxMultiThreadScanDepth: not used with srcType=http; ignored"}},
 		// srcType=http uses neither a prefix nor the object-store keys.
 		{[]string{"srcType=http", "httpListFilePath=/srv/urls.txt", "srcBucket=b", "srcPathStyle=true"}, []string{
 			"job.cfg:3: srcPrefix: not used with srcType=http; ignored",

@@ -63,8 +63,9 @@ var keyTable = []keyInfo{
 	{name: "taskObjectCountLimit", file: jobFile, impl: true, def: "10000"},
 	{name: "taskObjectSizeLimit", file: jobFile, impl: true, def: "1000000000"},
 	// ossimport's s3 template ships scanThreadCount=10000; ferry caps it.
-	{name: "scanThreadCount", file: jobFile, impl: true, def: "1", quiet: []string{"10000"}},
-	{name: "maxMultiThreadScanDepth", file: jobFile, impl: true, def: "1"},
+	// Only a local source is listed on several threads.
+	{name: "scanThreadCount", file: jobFile, impl: true, remote: "srcType", remoteType: "local", def: "1", quiet: []string{"10000"}},
+	{name: "maxMultiThreadScanDepth", file: jobFile, impl: true, remote: "srcType", remoteType: "local", def: "1"},
 	{name: "isAllowSymbolicLink", file: jobFile, impl: true, def: "false"},
 
 	// job.cfg: source.

@@ -135,6 +135,8 @@ func specOf(j *conf.Job) master.Spec {
 		"maxThroughput":               n(j.MaxThroughput),
 		"throughputSchedule":          j.ThroughputSchedule.String(),
 		"maxRequestsPerSecond":        n(int64(j.MaxRequestsPerSecond)),
+		"scanThreadCount":             n(int64(j.ScanThreadCount)),
+		"maxMultiThreadScanDepth":     n(int64(j.MaxMultiThreadScanDepth)),
 	}
 	for _, k := range []string{"include", "exclude"} {
 		x[k], _, _ = j.Get(k)
@@ -179,6 +181,7 @@ func storeOptions(s master.Spec, side string) backend.Options {
 		PartSize:         num("multipartUploadPartSize"),
 		HTTPListFile:     x["httpListFilePath"],
 		HTTPPrefixColumn: int(num("httpPrefixColumn")), RelativePathColumn: int(num("relativePathColumn")),
+		ScanThreads: int(num("scanThreadCount")), ScanDepth: int(num("maxMultiThreadScanDepth")),
 	}
 }
 

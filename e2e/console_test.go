@@ -159,3 +159,19 @@ func TestSubmitStartWatchStop(t *testing.T) {
 	}
 	checkCopiedOnce(t, h, want)
 }
+
+// TestRunScanThreads: a job listed on several threads (scanThreadCount,
+// maxMultiThreadScanDepth) copies the same tree, every entry once, as one
+// listed on one.
+func TestRunScanThreads(t *testing.T) {
+	t.Parallel()
+	h := newHome(t, "scan-threads")
+	genSmallTree(t, h.src, 3000, 11)
+	h.writeJob(h.jobFile, kv{"scanThreadCount", "6"}, kv{"maxMultiThreadScanDepth", "2"}, kv{"taskObjectCountLimit", "250"})
+	want := regular(snapshot(t, h.src))
+	r := h.ferry(time.Minute, "run", h.jobFile)
+	if r.code != 0 || strings.Contains(r.stderr, "scanThreadCount") {
+		t.Fatalf("run with scanThreadCount=6: want exit 0 and no warning about it:\n%s", r)
+	}
+	checkCopiedOnce(t, h, want)
+}

@@ -28,6 +28,10 @@ type Options struct {
 	// http sources: httpListFilePath, httpPrefixColumn, relativePathColumn.
 	HTTPListFile                         string
 	HTTPPrefixColumn, RelativePathColumn int
+
+	// Local sources: scanThreadCount and maxMultiThreadScanDepth (see
+	// local.Options).
+	ScanThreads, ScanDepth int
 }
 
 // objectTypes are the srcType/destType values served by store/s3.
@@ -37,7 +41,7 @@ var objectTypes = map[string]bool{"s3": true, "oss": true, "cos": true, "bos": t
 func Source(typ, prefix string, opt Options) (store.Store, error) {
 	switch {
 	case typ == "local":
-		return local.New(prefix, local.Options{FollowSymlinks: opt.FollowSymlinks})
+		return local.New(prefix, local.Options{FollowSymlinks: opt.FollowSymlinks, ScanThreads: opt.ScanThreads, ScanDepth: opt.ScanDepth})
 	case typ == "http":
 		return httpstore.New(opt.HTTPListFile, opt.HTTPPrefixColumn, opt.RelativePathColumn, nil)
 	case objectTypes[typ]:

@@ -29,18 +29,20 @@ func main() {
 	workdir := flag.String("workdir", "", "master directory (removed first)")
 	countLimit := flag.Int("count-limit", 10000, "taskObjectCountLimit (ferry's default 10000)")
 	sizeLimit := flag.Int64("size-limit", 1000000000, "taskObjectSizeLimit (ferry's default)")
+	threads := flag.Int("threads", 1, "scanThreadCount")
+	depth := flag.Int("depth", 1, "maxMultiThreadScanDepth")
 	flag.Parse()
 	if *src == "" || *workdir == "" {
 		fmt.Fprintln(os.Stderr, "usage: scan -src DIR -workdir DIR")
 		os.Exit(2)
 	}
-	if err := run(*src, *workdir, *countLimit, *sizeLimit); err != nil {
+	if err := run(*src, *workdir, *countLimit, *sizeLimit, local.Options{ScanThreads: *threads, ScanDepth: *depth}); err != nil {
 		fmt.Fprintln(os.Stderr, "scan:", err)
 		os.Exit(1)
 	}
 }
 
-func run(src, workdir string, countLimit int, sizeLimit int64) error {
+func run(src, workdir string, countLimit int, sizeLimit int64, opt local.Options) error {
 	if err := os.RemoveAll(workdir); err != nil {
 		return err
 	}
@@ -49,7 +51,9 @@ func run(src, workdir string, countLimit int, sizeLimit int64) error {
 		return err
 	}
 	m, err := master.Open(master.Config{Dir: workdir, LeaseDur: time.Minute,
-		OpenSource: func(s master.Spec) (store.Store, error) { return local.New(s.SrcPrefix, local.Options{}) }})
+		OpenSource: func(s master.Spec) (store.Store, error) {
+			return local.New(s.SrcPrefix, opt)
+		}})
 	if err != nil {
 		return err
 	}
