@@ -205,7 +205,12 @@ func asUnprivileged(fn func()) error {
 }
 
 func TestUnreadableDirectory(t *testing.T) {
-	l := newStore(t, Options{})
+	t.Run("one thread", func(t *testing.T) { testUnreadableDirectory(t, Options{}) })
+	t.Run("listed ahead", func(t *testing.T) { testUnreadableDirectory(t, Options{ScanThreads: 4, ScanDepth: 2}) })
+}
+
+func testUnreadableDirectory(t *testing.T, opt Options) {
+	l := newStore(t, opt)
 	root := l.Root()
 	write(t, filepath.Join(root, "ok", "f"), "1")
 	write(t, filepath.Join(root, "secret", "hidden"), "2")
