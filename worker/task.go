@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"ferry/master"
@@ -48,6 +49,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 	// the next report when its files are small.
 	t := &running{lease: l, cancel: cancel, audit: make([]tracker.Record, 0, len(l.Entries))}
 	t.opt, t.optErr = l.Spec.PlanOptions()
+	t.x = optionsOf(l.Spec)
 	t.deadline.Store(l.Deadline.UnixMilli())
 	w.mu.Lock()
 	w.tasks[ref] = t
@@ -89,21 +91,28 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 		// A pool of copiers per task (their stacks, once grown, are reused
 		// from entry to entry); the worker-wide semaphore bounds how many
 		// copy at once across tasks.
-		next := make(chan int)
+		// Each copier takes the next entry from a shared counter: no
+		// goroutine hands entries out, so an entry costs an atomic add
+		// rather than a channel handoff and a goroutine switch.
+		var next atomic.Int64
 		var wg sync.WaitGroup
 		for range min(w.cfg.Threads, len(l.Entries)) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				ctx, retries := store.WithRetryCounter(ctx)
-				for i := range next {
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= len(l.Entries) || ctx.Err() != nil {
+						return
+					}
 					select {
 					case w.sem <- struct{}{}: // a free slot: no need to watch ctx
 					default:
 						select {
 						case w.sem <- struct{}{}:
 						case <-ctx.Done():
-							continue
+							return
 						}
 					}
 					rec := w.copyEntry(ctx, retries, src, dst, t, l.Entries[i])
@@ -114,19 +123,6 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 				}
 			}()
 		}
-	feed:
-		for i := range l.Entries {
-			select {
-			case next <- i: // a copier was waiting
-			default:
-				select {
-				case next <- i:
-				case <-ctx.Done():
-					break feed
-				}
-			}
-		}
-		close(next)
 		wg.Wait()
 		copied()
 		if ctx.Err() == nil {
