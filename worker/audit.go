@@ -49,7 +49,7 @@ func (w *Worker) auditEntry(ctx context.Context, src, dst store.Store, t *runnin
 
 // check compares source entry s with what the destination holds.
 func (w *Worker) check(ctx context.Context, src, dst store.Store, t *running, s store.Entry) tracker.Record {
-	mode := auditMode(t.lease.Spec.Extra)
+	mode := t.x.mode
 	if err := w.limits.waitRequest(ctx, t.lease.Job); err != nil {
 		return failRecord(s, ReadError, err)
 	}

@@ -78,13 +78,12 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 func (w *Worker) copyEntry(ctx context.Context, retries *store.RetryCounter, src, dst store.Store, t *running, e store.Entry) tracker.Record {
 	retries.Reset()
 	var rec tracker.Record
-	x := t.lease.Spec.Extra
 	switch {
-	case x["jobType"] == "audit":
+	case t.x.audit:
 		rec = w.auditEntry(ctx, src, dst, t, e)
 	default:
 		rec = w.copyOne(ctx, src, dst, t, e)
-		if rec.Result == tracker.OK && x["isAuditAfterImport"] == "true" {
+		if rec.Result == tracker.OK && t.x.auditAfter {
 			if a := w.check(ctx, src, dst, t, store.Entry{Key: e.Key, Size: rec.Size, CRC64: rec.CRC64, HasCRC: rec.HasCRC}); a.Result != tracker.OK {
 				rec = a
 			}
@@ -121,7 +120,7 @@ func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, 
 	var before store.Entry
 	var err error
 	so, openFirst := src.(store.StatOpener)
-	if _, mp := dst.(store.MultipartPutter); mp && e.Size >= multipartThreshold(spec) || t.hasSkipRules() {
+	if _, mp := dst.(store.MultipartPutter); mp && e.Size >= t.x.mpThreshold || t.hasSkipRules() {
 		openFirst = false
 	}
 	if openFirst {
@@ -142,7 +141,7 @@ func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, 
 	if skip, why, d := w.skip(ctx, src, dst, t, before); skip {
 		return noted(tracker.Record{Time: time.Now(), Result: tracker.Skip, Size: before.Size, Key: e.Key, Detail: why}, t, before.MTime, d)
 	}
-	if mp, ok := dst.(store.MultipartPutter); ok && before.Size >= multipartThreshold(spec) {
+	if mp, ok := dst.(store.MultipartPutter); ok && before.Size >= t.x.mpThreshold {
 		closeOpened()
 		return w.copyMultipart(ctx, src, mp, t, e, before)
 	}
@@ -166,7 +165,7 @@ func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, 
 		return failRecord(e, WriteError, err)
 	}
 	meta := store.Entry{Key: e.Key, Size: before.Size, Meta: before.Meta}
-	if spec.Extra["preserveMetadata"] != "false" {
+	if t.x.preserve {
 		meta.MTime, meta.Mode = before.MTime, before.Mode
 	}
 	put, err := dst.Put(ctx, e.Key, sr, meta)

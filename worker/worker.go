@@ -19,6 +19,7 @@ import (
 	"ferry/plan"
 	"ferry/store"
 	"ferry/tracker"
+	"ferry/verify"
 )
 
 // Client is the worker's view of the master and tracker; worker/client.go
@@ -97,8 +98,31 @@ type running struct {
 	files    atomic.Int64
 	bytes    atomic.Int64
 
+	x taskOptions // the spec's per-entry switches, parsed once
+
 	mu    sync.Mutex
 	audit []tracker.Record // not yet reported
+}
+
+// taskOptions are the switches of a lease's spec that every entry consults,
+// looked up and parsed once per task rather than once per entry.
+type taskOptions struct {
+	audit       bool        // jobType=audit: compare, copy nothing
+	auditAfter  bool        // isAuditAfterImport: check each copy once landed
+	mode        verify.Mode // auditMode
+	preserve    bool        // preserveMetadata: the copy keeps mtime and mode
+	mpThreshold int64       // multipartUploadThreshold
+}
+
+func optionsOf(spec master.Spec) taskOptions {
+	x := spec.Extra
+	return taskOptions{
+		audit:       x["jobType"] == "audit",
+		auditAfter:  x["isAuditAfterImport"] == "true",
+		mode:        auditMode(x),
+		preserve:    x["preserveMetadata"] != "false",
+		mpThreshold: multipartThreshold(spec),
+	}
 }
 
 // New returns a worker that talks to the master through c.
