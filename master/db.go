@@ -171,11 +171,21 @@ func (jt *jobTx) move(t *Task, from, to TaskState) error {
 }
 
 func (jt *jobTx) manifest(id uint64) ([]store.Entry, error) {
+	v, err := jt.manifestBytes(id)
+	if err != nil {
+		return nil, err
+	}
+	return decodeManifest(v)
+}
+
+// manifestBytes is task id's encoded manifest, bbolt's memory: valid only in
+// the transaction.
+func (jt *jobTx) manifestBytes(id uint64) ([]byte, error) {
 	v := jt.b.Bucket(bktManifests).Get(taskKey(id))
 	if v == nil {
 		return nil, fmt.Errorf("job %s task %d: manifest missing", jt.name, id)
 	}
-	return decodeManifest(v)
+	return v, nil
 }
 
 // finish ends a job whose scan is done and whose tasks have all come back.

@@ -144,10 +144,11 @@ func current(jt *jobTx, r LeaseRef) (*Task, error) {
 	return t, nil
 }
 
-// CheckLease returns the entry keys and the attempt number of a current
-// lease's task, for preparing a completion; it fails with ErrStaleLease
-// when the lease is not current.
-func (d *DB) CheckLease(r LeaseRef) (keys []string, attempt int, err error) {
+// CheckLease returns, for a current lease's task, its number of entries,
+// the keys of the entries at the positions want (in want's order), and the
+// attempt number, for preparing a completion; it fails with ErrStaleLease
+// when the lease is not current, and when a position is out of range.
+func (d *DB) CheckLease(r LeaseRef, want []uint32) (entries int, keys []string, attempt int, err error) {
 	err = d.bolt.View(func(tx *bolt.Tx) error {
 		jt, err := d.openTasks(tx, r.Job)
 		if err != nil {
@@ -157,18 +158,35 @@ func (d *DB) CheckLease(r LeaseRef) (keys []string, attempt int, err error) {
 		if err != nil {
 			return err
 		}
-		entries, err := jt.manifest(r.TaskID)
+		b, err := jt.manifestBytes(r.TaskID)
 		if err != nil {
 			return err
 		}
-		keys = make([]string, len(entries))
-		for i := range entries {
-			keys[i] = entries[i].Key
+		var at map[uint32][]int // position -> indexes into want
+		if len(want) > 0 {
+			at = make(map[uint32][]int, len(want))
+			for j, i := range want {
+				at[i] = append(at[i], j)
+			}
+			keys = make([]string, len(want))
+		}
+		entries, err = walkManifest(b, func(i int, key []byte, _ int64) {
+			for _, j := range at[uint32(i)] {
+				keys[j] = string(key)
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("job %s task %d: %w", r.Job, r.TaskID, err)
+		}
+		for _, i := range want {
+			if int(i) >= entries {
+				return fmt.Errorf("job %s task %d: result for entry %d of %d", r.Job, r.TaskID, i, entries)
+			}
 		}
 		attempt = t.Attempt
 		return nil
 	})
-	return keys, attempt, err
+	return entries, keys, attempt, err
 }
 
 // Complete records the outcome of a current lease: the task moves to
@@ -190,41 +208,42 @@ func (d *DB) Complete(r LeaseRef, results []EntryResult, audit tracker.Dir) erro
 		if err != nil {
 			return err
 		}
-		entries, err := jt.manifest(r.TaskID)
+		b, err := jt.manifestBytes(r.TaskID)
 		if err != nil {
 			return err
+		}
+		n, err := walkManifest(b, nil)
+		if err != nil {
+			return fmt.Errorf("job %s task %d: %w", r.Job, r.TaskID, err)
 		}
 		c := &jt.job.Counters
 		// One outcome per entry: a failure outranks a skip, repeats count once.
 		outcome := make(map[uint32]bool, len(results)) // index -> skipped (else failed)
 		for _, res := range results {
-			if int(res.Index) >= len(entries) {
-				return fmt.Errorf("job %s task %d: result for entry %d of %d", r.Job, r.TaskID, res.Index, len(entries))
+			if int(res.Index) >= n {
+				return fmt.Errorf("job %s task %d: result for entry %d of %d", r.Job, r.TaskID, res.Index, n)
 			}
 			if skip, seen := outcome[res.Index]; !seen || skip {
 				outcome[res.Index] = res.Skip
 			}
 		}
-		failed := make(map[uint32]bool)
-		for i := range entries {
+		_, err = walkManifest(b, func(i int, _ []byte, size int64) {
 			skip, seen := outcome[uint32(i)]
-			size := entries[i].Size
 			switch {
 			case seen && !skip:
-				failed[uint32(i)] = true
 				t.Failed = append(t.Failed, uint32(i))
 				c.FilesFailed++
 				c.BytesFailed += size
+				return
 			case seen && skip:
 				c.FilesSkipped++
 				c.BytesSkipped += size
 			}
-		}
-		for i := range entries {
-			if !failed[uint32(i)] {
-				c.FilesDone++
-				c.BytesDone += entries[i].Size
-			}
+			c.FilesDone++
+			c.BytesDone += size
+		})
+		if err != nil {
+			return err
 		}
 		t.LeaseID, t.Deadline, t.Worker = 0, 0, ""
 		t.LastLease = r.LeaseID

@@ -175,3 +175,36 @@ func FuzzManifest(f *testing.F) {
 		}
 	})
 }
+
+// walkManifest, the allocation-free reading completions use, sees the keys
+// and sizes decodeManifest does, and refuses what it refuses.
+func TestWalkManifestAgreesWithDecode(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for round := 0; round < 300; round++ {
+		want := randomEntries(r, r.IntN(20))
+		b := encodeManifest(want)
+		var got []store.Entry
+		n, err := walkManifest(b, func(i int, key []byte, size int64) {
+			if i != len(got) {
+				t.Fatalf("round %d: entry %d walked at position %d", round, i, len(got))
+			}
+			got = append(got, store.Entry{Key: string(key), Size: size})
+		})
+		if err != nil || n != len(want) {
+			t.Fatalf("round %d: walk = %d, %v; want %d entries", round, n, err, len(want))
+		}
+		for i := range want {
+			if got[i].Key != want[i].Key || got[i].Size != want[i].Size {
+				t.Fatalf("round %d entry %d: walked %q/%d, want %q/%d", round, i, got[i].Key, got[i].Size, want[i].Key, want[i].Size)
+			}
+		}
+		// Every prefix decodeManifest refuses, walkManifest refuses.
+		for cut := 0; cut < len(b); cut++ {
+			_, derr := decodeManifest(b[:cut])
+			_, werr := walkManifest(b[:cut], nil)
+			if (derr == nil) != (werr == nil) {
+				t.Fatalf("round %d, %d of %d bytes: decode err %v, walk err %v", round, cut, len(b), derr, werr)
+			}
+		}
+	}
+}

@@ -135,7 +135,7 @@ func (m *Master) scan(ctx context.Context, spec Spec) error {
 }
 
 // rampStart is the most entries in the first task of a scan pass.
-const rampStart = 1000
+const rampStart = 100
 
 // ErrTooManyDeletes stops a mirror that would delete more than maxDelete.
 var ErrTooManyDeletes = errors.New("mirror would delete more than maxDelete")

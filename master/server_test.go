@@ -497,3 +497,38 @@ func TestServeLeaseExpiry(t *testing.T) {
 		t.Fatalf("at the end: %v", js)
 	}
 }
+
+// TestServeCompleteFailedKeys: a completion's error.list names the failed
+// entries in the order the results gave them, a repeated failure twice; a
+// result for an entry the task does not have, even a skip, refuses the
+// completion and leaves the lease current.
+func TestServeCompleteFailedKeys(t *testing.T) {
+	s := serve(t, time.Minute)
+	s.submit(t, "job", tree(t, srcFiles), 6)
+	s.waitStat(t, "job", "scan", func(js *pb.JobStat) bool { return js.ScanFinished })
+	if _, err := s.mc.Register(ctxT(t), &pb.RegisterRequest{WorkerId: "w1", Host: "h1", Threads: 4}); err != nil {
+		t.Fatal(err)
+	}
+	ls := s.lease(t, "w1", 1)
+	if len(ls) != 1 || len(ls[0].Entries) != 6 {
+		t.Fatalf("lease: %v", ls)
+	}
+	k := keys(ls[0])
+	fail := func(i uint32) *pb.EntryResult { return &pb.EntryResult{Index: i, Result: pb.Result_RESULT_FAIL} }
+	_, err := s.complete("w1", ls[0], fail(1), &pb.EntryResult{Index: 6, Result: pb.Result_RESULT_SKIP})
+	if err == nil {
+		t.Fatal("a result for entry 6 of 6 was accepted")
+	}
+	if des, _ := os.ReadDir(filepath.Join(s.jobDir("job"), "failed_tasks")); len(des) != 0 {
+		t.Fatalf("a refused completion published %v", des)
+	}
+	cr, err := s.complete("w1", ls[0], fail(4), fail(1), &pb.EntryResult{Index: 2, Result: pb.Result_RESULT_SKIP}, fail(4))
+	if err != nil {
+		t.Fatalf("complete after a refused one: %v", err)
+	}
+	checkAttempt(t, filepath.Join(s.jobDir("job"), cr.AttemptDir), "Failed", []string{k[4], k[1], k[4]})
+	js := s.stat(t, "job")
+	if js.FilesFailed != 2 || js.FilesSkipped != 1 || js.FilesDone != 4 {
+		t.Fatalf("counters: %v", js)
+	}
+}

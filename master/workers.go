@@ -218,7 +218,13 @@ func (m *Master) Complete(ctx context.Context, worker string, ref LeaseRef, resu
 		m.mu.Unlock()
 	}()
 
-	keys, attempt, err := m.db.CheckLease(ref)
+	var want []uint32
+	for _, r := range results {
+		if !r.Skip {
+			want = append(want, r.Index)
+		}
+	}
+	files, failed, attempt, err := m.db.CheckLease(ref, want)
 	if err != nil {
 		if errors.Is(err, ErrStaleLease) {
 			m.tr.Discard(ref.Job, ref.TaskID, ref.LeaseID)
@@ -226,17 +232,13 @@ func (m *Master) Complete(ctx context.Context, worker string, ref LeaseRef, resu
 		}
 		return "", err
 	}
-	var failed []string
 	for _, r := range results {
-		if int(r.Index) >= len(keys) {
-			return "", fmt.Errorf("job %s task %d: result for entry %d of %d", ref.Job, ref.TaskID, r.Index, len(keys))
-		}
-		if !r.Skip {
-			failed = append(failed, keys[r.Index])
+		if int(r.Index) >= files {
+			return "", fmt.Errorf("job %s task %d: result for entry %d of %d", ref.Job, ref.TaskID, r.Index, files)
 		}
 	}
 	dir, err := m.tr.Prepare(tracker.Attempt{Job: ref.Job, Task: ref.TaskID, Lease: ref.LeaseID,
-		Attempt: attempt, Worker: worker, Failed: failed, Files: len(keys), Started: started})
+		Attempt: attempt, Worker: worker, Failed: failed, Files: files, Started: started})
 	if err != nil {
 		return "", fmt.Errorf("job %s task %d: write audit: %w", ref.Job, ref.TaskID, err)
 	}
@@ -253,7 +255,7 @@ func (m *Master) Complete(ctx context.Context, worker string, ref LeaseRef, resu
 		m.log.Error("publish audit directory", "job", ref.Job, "task", ref.TaskID, "err", err)
 	}
 	m.cfg.TrackerLog.Info("attempt recorded", "job", ref.Job, "task", ref.TaskID, "lease", ref.LeaseID,
-		"worker", worker, "entries", len(keys), "failed", len(failed), "dir", dir.Name)
+		"worker", worker, "entries", files, "failed", len(failed), "dir", dir.Name)
 	return dir.Name, nil
 }
 
