@@ -64,7 +64,14 @@ func readFile(path string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
-	out := make([]byte, 0, 4096)
+	// Sized by fstat, one byte over so that the end shows at once: an
+	// audit.log is megabytes, and growing by doubling would copy it.
+	size := int64(4096)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) == nil && st.Size > 0 {
+		size = st.Size + 1
+	}
+	out := make([]byte, 0, size)
 	for {
 		if len(out) == cap(out) {
 			out = append(out, 0)[:len(out)]
