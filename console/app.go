@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"ferry/internal/gctune"
 	"ferry/master"
 )
 
@@ -43,6 +44,7 @@ func silentExit(code int) error { return &exitErr{code: code} }
 
 // Main runs the console with args (os.Args) and returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
+	gctune.Apply()
 	app := newApp(stdout, stderr)
 	err := app.Run(permuteArgs(app, args))
 	if err == nil {

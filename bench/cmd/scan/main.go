@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"ferry/internal/gctune"
 	"ferry/master"
 	"ferry/store"
 	"ferry/store/local"
@@ -32,6 +33,7 @@ func main() {
 	threads := flag.Int("threads", 1, "scanThreadCount")
 	depth := flag.Int("depth", 1, "maxMultiThreadScanDepth")
 	flag.Parse()
+	gctune.Apply() // as ferry's own processes do
 	if *src == "" || *workdir == "" {
 		fmt.Fprintln(os.Stderr, "usage: scan -src DIR -workdir DIR")
 		os.Exit(2)
