@@ -43,6 +43,11 @@ func failRecord(e store.Entry, code string, err error) tracker.Record {
 // sourceReader hashes and counts what it reads through the job's limits,
 // and marks its own errors so a failed Put can be blamed on the right side.
 // One allocation per file: the limited reader and the CRC live in it.
+//
+// Given the opened source and what it was before (check), it settles at
+// the end: it stats the source and, if the source changed while read (or
+// since before), returns a *changedError instead of io.EOF, so that Put
+// fails before publishing anything and whatever the destination held stays.
 type sourceReader struct {
 	lim      limitedReader
 	crc      uint64
@@ -51,6 +56,47 @@ type sourceReader struct {
 	progress *atomic.Int64
 	copied   *atomic.Int64
 	err      error
+
+	check    store.Opened // when set, settle at the end against before
+	before   store.Entry
+	after    store.Entry // the source after reading, once settled
+	settled  bool
+	lateMode bool // offer after's mode to Put (store.LateModer)
+}
+
+// changedError is a source that changed while it was read, or since the
+// entry the copy started from.
+type changedError struct{ msg string }
+
+func (e *changedError) Error() string { return e.msg }
+
+// settle stats the opened source at the end of its bytes and compares it
+// with before.
+func (s *sourceReader) settle() error {
+	s.settled = true
+	a, err := s.check.Stat()
+	if err != nil {
+		return &changedError{fmt.Sprintf("source vanished while read: %v", err)}
+	}
+	s.after = a
+	b := s.before
+	if a.Kind != store.File || a.Size != b.Size || !sameTime(a.MTime, b.MTime) || s.n != b.Size {
+		what := "a regular file"
+		if a.Kind != store.File {
+			what = a.Detail
+		}
+		return &changedError{fmt.Sprintf("size/mtime %d/%s before, %d/%s after (%s), %d bytes read",
+			b.Size, b.MTime.Format(time.RFC3339Nano), a.Size, a.MTime.Format(time.RFC3339Nano), what, s.n)}
+	}
+	return nil
+}
+
+// LateMode is the source's mode, known once it is settled (store.LateModer).
+func (s *sourceReader) LateMode() uint32 {
+	if !s.lateMode || !s.settled {
+		return 0
+	}
+	return s.after.Mode
 }
 
 func (s *sourceReader) Read(p []byte) (int, error) {
@@ -63,6 +109,11 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 		s.n += int64(n)
 		s.progress.Add(int64(n))
 		s.copied.Add(int64(n))
+	}
+	if err == io.EOF && s.check != nil && !s.settled {
+		if cerr := s.settle(); cerr != nil {
+			err = cerr
+		}
 	}
 	if err != nil && err != io.EOF {
 		s.err = err
@@ -97,8 +148,9 @@ func (w *Worker) copyEntry(ctx context.Context, retries *store.RetryCounter, src
 	return rec
 }
 
+// copyOne copies the entry e and returns its record; a symlink or special
+// file the listing reported is skipped (or failed, if it could not be read).
 func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, e store.Entry) tracker.Record {
-	spec, bytes := t.lease.Spec, &t.bytes
 	switch e.Kind {
 	case store.Symlink, store.Special:
 		res := tracker.Skip
@@ -107,9 +159,23 @@ func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, 
 		}
 		return tracker.Record{Time: time.Now(), Result: res, Key: e.Key, Detail: e.Detail}
 	}
+	rec, again := w.copyFile(ctx, src, dst, t, e, true)
+	if again {
+		rec, _ = w.copyFile(ctx, src, dst, t, e, false)
+	}
+	return rec
+}
+
+// copyFile copies the file e. With quick, a source that can open without
+// describing what it opens (store.QuickOpener: a local file, one system call
+// fewer) is checked against e, the listing's entry, once read; when that
+// fails (the file changed since it was listed, or is no longer a file),
+// nothing was published and copyFile asks to be called again without quick.
+func (w *Worker) copyFile(ctx context.Context, src, dst store.Store, t *running, e store.Entry, quick bool) (rec tracker.Record, again bool) {
+	spec, bytes := t.lease.Spec, &t.bytes
 	job := t.lease.Job
 	if err := w.limits.waitRequest(ctx, job); err != nil {
-		return failRecord(e, ReadError, err)
+		return failRecord(e, ReadError, err), false
 	}
 	// A source that can describe what it opens (a local file, an object
 	// pinned by ETag) is opened first: one lookup or request per entry
@@ -123,13 +189,22 @@ func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, 
 	if _, mp := dst.(store.MultipartPutter); mp && e.Size >= t.x.mpThreshold || t.hasSkipRules() {
 		openFirst = false
 	}
-	if openFirst {
+	qo, ok := src.(store.QuickOpener)
+	quick = quick && ok && openFirst && e.Kind == store.File && !e.MTime.IsZero()
+	switch {
+	case quick:
+		opened, err = qo.OpenQuick(ctx, e.Key, e.Size)
+		before = e
+	case openFirst:
 		opened, before, err = so.OpenStat(ctx, e.Key)
-	} else {
+	default:
 		before, err = src.Stat(ctx, e.Key)
 	}
 	if err != nil {
-		return failRecord(e, sourceCode(err), err)
+		if quick {
+			return tracker.Record{}, true
+		}
+		return failRecord(e, sourceCode(err), err), false
 	}
 	closeOpened := func() {
 		if opened != nil {
@@ -139,30 +214,31 @@ func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, 
 	}
 	defer closeOpened()
 	if skip, why, d := w.skip(ctx, src, dst, t, before); skip {
-		return noted(tracker.Record{Time: time.Now(), Result: tracker.Skip, Size: before.Size, Key: e.Key, Detail: why}, t, before.MTime, d)
+		return noted(tracker.Record{Time: time.Now(), Result: tracker.Skip, Size: before.Size, Key: e.Key, Detail: why}, t, before.MTime, d), false
 	}
 	if mp, ok := dst.(store.MultipartPutter); ok && before.Size >= t.x.mpThreshold {
 		closeOpened()
-		return w.copyMultipart(ctx, src, mp, t, e, before)
+		return w.copyMultipart(ctx, src, mp, t, e, before), false
 	}
 	var r io.Reader = opened
 	if opened == nil {
 		if err := w.limits.waitRequest(ctx, job); err != nil {
-			return failRecord(e, ReadError, err)
+			return failRecord(e, ReadError, err), false
 		}
 		rc, err := src.Open(ctx, e.Key, 0, -1)
 		if err != nil {
-			return failRecord(e, sourceCode(err), err)
+			return failRecord(e, sourceCode(err), err), false
 		}
 		defer rc.Close()
 		r = rc
 	}
-	sr := &sourceReader{lim: limitedReader{ctx: ctx, r: r, l: w.limits, job: job}, progress: bytes, copied: &w.copied}
+	sr := &sourceReader{lim: limitedReader{ctx: ctx, r: r, l: w.limits, job: job}, progress: bytes, copied: &w.copied,
+		check: opened, before: before, lateMode: quick && t.x.preserve}
 	if spec.RecordMD5 || w.cfg.RecordMD5 {
 		sr.md5 = md5.New()
 	}
 	if err := w.limits.waitRequest(ctx, job); err != nil {
-		return failRecord(e, WriteError, err)
+		return failRecord(e, WriteError, err), false
 	}
 	meta := store.Entry{Key: e.Key, Size: before.Size, Meta: before.Meta}
 	if t.x.preserve {
@@ -172,53 +248,69 @@ func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, 
 	// Progress counted every byte read; keep only what is verified below.
 	bytes.Add(-sr.n)
 	if err != nil {
-		if sr.err != nil {
-			return failRecord(e, ReadError, sr.err)
+		var changed *changedError
+		switch {
+		case sr.err != nil && quick && ctx.Err() == nil:
+			// Changed since it was listed, or not a file: nothing was
+			// published; the full protocol copies or refuses it.
+			return tracker.Record{}, true
+		case errors.As(sr.err, &changed):
+			return failRecord(e, SourceChanged, changed), false
+		case sr.err != nil:
+			return failRecord(e, ReadError, sr.err), false
+		case ctx.Err() != nil:
+			return failRecord(e, WriteError, ctx.Err()), false
+		case errors.Is(err, store.ErrInvalidKey):
+			return failRecord(e, InvalidKey, err), false
 		}
-		if ctx.Err() != nil {
-			return failRecord(e, WriteError, ctx.Err())
-		}
-		if errors.Is(err, store.ErrInvalidKey) {
-			return failRecord(e, InvalidKey, err)
-		}
-		return failRecord(e, WriteError, err)
+		return failRecord(e, WriteError, err), false
 	}
 	crc := sr.crc
-	fail := func(code string, err error) tracker.Record {
-		// What landed is not a faithful copy: take it away.
+	takeAway := func() { // what landed is not a faithful copy
 		if d, ok := dst.(store.Deleter); ok {
 			d.Delete(context.WithoutCancel(ctx), e.Key)
 		}
+	}
+	fail := func(code string, err error) tracker.Record {
+		takeAway()
 		return failRecord(e, code, err)
 	}
+	// A Put that read to the end settled the source already; else look now.
 	var after store.Entry
-	if opened != nil {
+	switch {
+	case sr.settled:
+		after = sr.after
+	case opened != nil:
 		after, err = opened.Stat()
-	} else {
+	default:
 		if err := w.limits.waitRequest(ctx, job); err != nil {
-			return failRecord(e, ReadError, err)
+			return failRecord(e, ReadError, err), false
 		}
 		after, err = src.Stat(ctx, e.Key)
 	}
 	switch {
 	case err != nil:
-		return fail(SourceChanged, fmt.Errorf("source vanished while read: %w", err))
+		return fail(SourceChanged, fmt.Errorf("source vanished while read: %w", err)), false
 	case after.Size != before.Size || !sameTime(after.MTime, before.MTime) || sr.n != before.Size:
+		if quick { // perhaps only changed since it was listed: again, in full
+			takeAway()
+			return tracker.Record{}, true
+		}
 		return fail(SourceChanged, fmt.Errorf("size/mtime %d/%s before, %d/%s after, %d bytes read",
-			before.Size, before.MTime.Format(time.RFC3339Nano), after.Size, after.MTime.Format(time.RFC3339Nano), sr.n))
+			before.Size, before.MTime.Format(time.RFC3339Nano), after.Size, after.MTime.Format(time.RFC3339Nano), sr.n)), false
 	case put.Size != sr.n:
-		return fail(SizeNotMatch, fmt.Errorf("read %d bytes, destination has %d", sr.n, put.Size))
+		return fail(SizeNotMatch, fmt.Errorf("read %d bytes, destination has %d", sr.n, put.Size)), false
 	case put.HasCRC && put.CRC64 != crc:
-		return fail(ChecksumMismatch, fmt.Errorf("crc64 read %016x, destination %016x", crc, put.CRC64))
+		return fail(ChecksumMismatch, fmt.Errorf("crc64 read %016x, destination %016x", crc, put.CRC64)), false
 	case before.HasCRC && before.CRC64 != crc:
-		return fail(ChecksumMismatch, fmt.Errorf("crc64 read %016x, source says %016x", crc, before.CRC64))
+		return fail(ChecksumMismatch, fmt.Errorf("crc64 read %016x, source says %016x", crc, before.CRC64)), false
 	}
 	bytes.Add(sr.n)
-	rec := tracker.Record{Time: time.Now(), Result: tracker.OK, Size: sr.n, CRC64: crc, HasCRC: true, Key: e.Key}
+	rec = tracker.Record{Time: time.Now(), Result: tracker.OK, Size: sr.n, CRC64: crc, HasCRC: true, Key: e.Key}
 	if sr.md5 != nil {
 		rec.Detail = "md5=" + hex.EncodeToString(sr.md5.Sum(nil))
 	}
-	return noted(rec, t, before.MTime, put)
+	return noted(rec, t, before.MTime, put), false
 }
 
 func sourceCode(err error) string {

@@ -14,6 +14,7 @@ import (
 
 var (
 	_ store.StatOpener   = (*Local)(nil)
+	_ store.QuickOpener  = (*Local)(nil)
 	_ store.PartDigester = (*Local)(nil)
 )
 
@@ -34,18 +35,9 @@ func (l *Local) OpenStat(ctx context.Context, key string) (store.Opened, store.E
 	if err := ctx.Err(); err != nil {
 		return nil, store.Entry{}, err
 	}
-	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK // O_NONBLOCK: do not wait on a fifo
-	if !l.opt.FollowSymlinks {
-		flags |= unix.O_NOFOLLOW
-	}
-	c := l.keyPath(key)
-	fd, err := openPath(c, flags, 0)
-	c.free()
+	fd, err := l.openRead(key)
 	if err != nil {
-		if !l.opt.FollowSymlinks && errors.Is(err, unix.ELOOP) {
-			return nil, store.Entry{}, fmt.Errorf("open %q: symlink not followed: %w", key, err)
-		}
-		return nil, store.Entry{}, opError("open", key, &fs.PathError{Op: "open", Path: l.path(key), Err: err})
+		return nil, store.Entry{}, err
 	}
 	var st unix.Stat_t
 	err = ignoringEINTR(func() error { return unix.Fstat(fd, &st) })
@@ -67,7 +59,45 @@ func (l *Local) OpenStat(ctx context.Context, key string) (store.Opened, store.E
 	return f, e, nil
 }
 
-// file is a regular file opened by OpenStat.
+// OpenQuick opens key without looking at it (store.QuickOpener): reads stop
+// at size, and the caller's Stat after reading says what was read, and
+// whether it is a regular file at all. Whatever the key now is, the open
+// neither blocks (a fifo) nor follows a symlink unless FollowSymlinks is
+// set; reading a directory fails.
+func (l *Local) OpenQuick(ctx context.Context, key string, size int64) (store.Opened, error) {
+	if err := store.CheckKey(key); err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	fd, err := l.openRead(key)
+	if err != nil {
+		return nil, err
+	}
+	return &file{fd: fd, key: key, l: l, left: size}, nil
+}
+
+// openRead opens key for reading as OpenStat and OpenQuick do.
+func (l *Local) openRead(key string) (int, error) {
+	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK // O_NONBLOCK: do not wait on a fifo
+	if !l.opt.FollowSymlinks {
+		flags |= unix.O_NOFOLLOW
+	}
+	c := l.keyPath(key)
+	fd, err := openPath(c, flags, 0)
+	c.free()
+	if err != nil {
+		if !l.opt.FollowSymlinks && errors.Is(err, unix.ELOOP) {
+			return -1, fmt.Errorf("open %q: symlink not followed: %w", key, err)
+		}
+		return -1, opError("open", key, &fs.PathError{Op: "open", Path: l.path(key), Err: err})
+	}
+	return fd, nil
+}
+
+// file is a regular file opened by OpenStat, or whatever key names, opened
+// by OpenQuick.
 type file struct {
 	fd   int
 	key  string

@@ -96,8 +96,9 @@ func validTag(tag string) bool {
 //
 // The returned Entry carries the size and mtime of the file and the CRC64 of
 // its content read back after writing, so the caller can compare it with the
-// checksum it computed from the source. Of e, only MTime is used: when it is
-// set, it becomes the file's mtime.
+// checksum it computed from the source. Of e, only MTime and Mode are used:
+// when set, they become the file's mtime and permission bits. Without a
+// Mode, a reader that is a store.LateModer gives it once read.
 //
 // Under a context from store.WithTempTag, the temporary file's name carries
 // the tag, so that CleanTemps can remove it if the process dies first.
@@ -156,6 +157,10 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 	if err != nil {
 		return fail(err)
 	}
+	want := e.Mode & 0o777 // the permission bits asked for; 0: none
+	if lm, ok := r.(store.LateModer); ok && want == 0 {
+		want = lm.LateMode() & 0o777
+	}
 	var st unix.Stat_t
 	if err := ignoringEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
 		return fail(&fs.PathError{Op: "fstat", Path: tmpName(), Err: err})
@@ -164,9 +169,10 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 		return fail(fmt.Errorf("wrote %d bytes but %d landed", written, st.Size))
 	}
 	// The umask may have taken bits away from the mode the file was
-	// created with; only then does it need a chmod.
-	if e.Mode != 0 && st.Mode&0o777 != mode {
-		if err := ignoringEINTR(func() error { return unix.Fchmod(fd, mode) }); err != nil {
+	// created with, or the mode was known only once read; only then does
+	// it need a chmod.
+	if want != 0 && st.Mode&0o777 != want {
+		if err := ignoringEINTR(func() error { return unix.Fchmod(fd, want) }); err != nil {
 			return fail(&fs.PathError{Op: "chmod", Path: tmpName(), Err: err})
 		}
 	}
