@@ -127,6 +127,18 @@ func (m *Master) scan(ctx context.Context, spec Spec) error {
 			return err
 		}
 	}
+	// The last tasks are small too, halving down to rampStart: the job
+	// ends with the completion of whichever task finishes last, and a
+	// small one completes at once (and leaves no one worker with the
+	// bulk of the end).
+	for len(batch) > 2*rampStart {
+		n := len(batch) / 2
+		if err := m.db.AddScanned(spec.Name, round, batch[:n], counts, false); err != nil {
+			return err
+		}
+		m.notify()
+		batch, counts = batch[n:], ScanCounts{}
+	}
 	if err := flush(true); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package master_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -132,6 +133,76 @@ func TestCleanForceThenResubmit(t *testing.T) {
 		}
 		if time.Now().After(end) {
 			t.Fatalf("the resubmitted job was never scanned: %s, %+v", j.State, j.Counters)
+		}
+	}
+}
+
+// TestScanTaskSizes: a scan's first tasks are small and double up to the
+// job's count limit, so workers start at once; the entries left when the
+// listing ends are split in halves down to the first task's size, so that
+// the job does not end waiting on one big task's completion. Every key is
+// in exactly one task, in order.
+func TestScanTaskSizes(t *testing.T) {
+	for _, c := range []struct {
+		files, limit int
+		sizes        []int
+	}{
+		{2000, 10000, []int{100, 200, 400, 800, 250, 125, 125}},
+		{2000, 300, []int{100, 200, 300, 300, 300, 300, 300, 200}},
+		{2350, 300, []int{100, 200, 300, 300, 300, 300, 300, 300, 125, 125}},
+		{150, 10000, []int{100, 50}},
+		{60, 10000, []int{60}},
+	} {
+		files := make(map[string]string, c.files)
+		var want []string
+		for i := range c.files {
+			k := fmt.Sprintf("d%02d/f%05d", i%17, i)
+			files[k] = "x"
+			want = append(want, k)
+		}
+		slices.Sort(want)
+		src := tree(t, files)
+		m, err := master.Open(master.Config{Dir: t.TempDir(), LeaseDur: time.Minute,
+			OpenSource: func(s master.Spec) (store.Store, error) { return local.New(s.SrcPrefix, local.Options{}) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { m.Run(ctx); close(done) }()
+		if err := m.Submit(ctx, master.Spec{Name: "j", SrcType: "local", SrcPrefix: src, DestType: "local",
+			DestPrefix: t.TempDir(), CountLimit: c.limit}); err != nil {
+			t.Fatal(err)
+		}
+		for end := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if j, err := m.DB().Job("j"); err != nil || j.ScanFinished {
+				break
+			}
+			if time.Now().After(end) {
+				t.Fatal("scan did not finish")
+			}
+		}
+		var sizes []int
+		var got []string
+		err = m.DB().Tasks("j", master.Pending, func(task *master.Task) error {
+			es, err := m.DB().Manifest("j", task.ID)
+			sizes = append(sizes, len(es))
+			for _, e := range es {
+				got = append(got, e.Key)
+			}
+			return err
+		})
+		cancel()
+		<-done
+		m.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(sizes, c.sizes) {
+			t.Errorf("%d files, limit %d: task sizes %v, want %v", c.files, c.limit, sizes, c.sizes)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%d files, limit %d: the tasks do not hold each key once, in order", c.files, c.limit)
 		}
 	}
 }
