@@ -266,7 +266,7 @@ floor_small() {
 	done
 	rm -rf "$DST/small-cp" "$DST/floor"
 	FLOOR_FERRY2=$(echo "$fl_runs" | median) FLOOR_CP=$(echo "$fcp_runs" | median)
-	EXTRA+=("small floor|system calls only, no engine|ferry's guarantees' sequence, 2 threads: $FLOOR_FERRY2 s (runs:$fl_runs); cp -r in the same rounds: $FLOOR_CP s (runs:$fcp_runs)|$(awk -v a="$FLOOR_FERRY2" -v b="$FLOOR_CP" 'BEGIN{printf "%.2fx cp -r", a / b}'): what ferry's 14 calls per file cost alone, without its scan, leases, audit log or GC|-|\`$BIN/floor -src $DATA/small -dst $DST/floor -seq ferry -threads 2 -n 1\`")
+	EXTRA+=("small floor|system calls only, no engine|ferry's guarantees' sequence, 2 threads: $FLOOR_FERRY2 s (runs:$fl_runs); cp -r in the same rounds: $FLOOR_CP s (runs:$fcp_runs)|$(awk -v a="$FLOOR_FERRY2" -v b="$FLOOR_CP" 'BEGIN{printf "%.2fx cp -r", a / b}'): what ferry's 13 calls per file cost alone, without its scan, leases, audit log or GC|-|\`$BIN/floor -src $DATA/small -dst $DST/floor -seq ferry -threads 2 -n 1\`")
 }
 
 if want small; then

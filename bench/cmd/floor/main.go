@@ -1,9 +1,10 @@
 // Command floor measures what the system calls of copying small files cost
 // on this machine, without ferry around them: the sequence cp makes for a
 // file (open, fstat, read, create, write, close, close) against the one
-// ferry's guarantees take (the scan's lstat; open and fstat of the source;
-// an unnamed file written, dated, read back and linked into place; fstat of
-// the source after the read; the audit's lstat). It copies every file below
+// ferry's guarantees take (the scan's lstat; open of the source, its read,
+// and fstat of it after the read, compared with the listing; an unnamed
+// file written, read back, checked, dated and linked into place; the
+// audit's lstat; two closes). It copies every file below
 // -src into -dst, with 1 and with -threads goroutines, and prints
 // microseconds per file for each sequence: the floor ferry's own time for
 // the small workload cannot go below, whatever its engine does. With -seq,
@@ -56,7 +57,7 @@ func main() {
 		name  string
 		calls int
 		copy  func(src, dst string, buf []byte) error
-	}{{"cp", "cp (open, fstat, read, create, write, close x2)", 7, copyPlain}, {"ferry", "ferry (+ scan, checks, unnamed file, read-back, mtime, link, audit)", 14, copyFerry}} {
+	}{{"cp", "cp (open, fstat, read, create, write, close x2)", 7, copyPlain}, {"ferry", "ferry (+ scan, checks, unnamed file, read-back, mtime, link, audit)", 13, copyFerry}} {
 		counts := []int{1, *threads}
 		switch *only {
 		case "":
@@ -164,7 +165,7 @@ func copyPlain(src, dst string, buf []byte) error {
 }
 
 // copyFerry is the sequence ferry's scan, worker and local store make for a
-// small file (see store/local: OpenStat, Put, anon.go).
+// small file (see store/local: OpenQuick, Put, anon.go; worker: settle).
 func copyFerry(src, dst string, buf []byte) error {
 	var st, after, landed unix.Stat_t
 	if err := unix.Lstat(src, &st); err != nil { // the master's scan
@@ -175,11 +176,11 @@ func copyFerry(src, dst string, buf []byte) error {
 		return err
 	}
 	defer unix.Close(in)
-	if err := unix.Fstat(in, &st); err != nil {
-		return err
-	}
 	n, err := unix.Read(in, buf[:min(int64(len(buf)), st.Size)])
 	if err != nil {
+		return err
+	}
+	if err := unix.Fstat(in, &after); err != nil { // as listed? (before publishing)
 		return err
 	}
 	out, err := unix.Open(filepath.Dir(dst), unix.O_RDWR|unix.O_TMPFILE|unix.O_CLOEXEC, 0o644)
@@ -204,9 +205,6 @@ func copyFerry(src, dst string, buf []byte) error {
 		if err := unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(out), unix.AT_FDCWD, dst, unix.AT_SYMLINK_FOLLOW); err != nil {
 			return err
 		}
-	}
-	if err := unix.Fstat(in, &after); err != nil { // did the source change?
-		return err
 	}
 	return unix.Lstat(dst, &landed) // isAuditAfterImport
 }
