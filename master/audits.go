@@ -33,7 +33,7 @@ func (jt *jobTx) holdAudit(r LeaseRef, dir []byte) error {
 	if err != nil {
 		return err
 	}
-	return b.Put(auditKey(r.TaskID, r.LeaseID), dir)
+	return putBig(b, auditKey(r.TaskID, r.LeaseID), dir)
 }
 
 // heldAudit is one held audit directory.
@@ -54,7 +54,7 @@ func (d *DB) heldAudits(job string) ([]heldAudit, error) {
 		if b == nil {
 			return nil
 		}
-		return b.ForEach(func(k, v []byte) error {
+		return forEachBig(b, func(k, v []byte) error {
 			if len(k) != 16 {
 				return fmt.Errorf("job %s: bad audit key %x", job, k)
 			}
@@ -83,7 +83,7 @@ func (d *DB) heldAudit(r tracker.AttemptRef) (dir tracker.Dir, ok bool, err erro
 		if b == nil {
 			return nil
 		}
-		v := b.Get(auditKey(r.Task, r.Lease))
+		v := getBig(b, auditKey(r.Task, r.Lease))
 		if v == nil {
 			return nil
 		}
@@ -107,7 +107,7 @@ func (d *DB) DropAudits(refs []tracker.AttemptRef) error {
 				continue // cleaned
 			}
 			if b := jb.Bucket(bktAudits); b != nil {
-				if err := b.Delete(auditKey(r.Task, r.Lease)); err != nil {
+				if err := dropBig(b, auditKey(r.Task, r.Lease)); err != nil {
 					return err
 				}
 			}

@@ -20,7 +20,8 @@ import (
 // moment leaves a consistent picture.
 //
 // Layout: jobs/<name>/{meta:job, pending, dispatched, failed, succeeded,
-// manifests, uploads, audits}; task keys are 8-byte big-endian IDs; lease
+// manifests, uploads, audits}, where a manifest or held audit is a bucket
+// of its own (bigvalue.go); task keys are 8-byte big-endian IDs; lease
 // IDs come from the root jobs bucket's sequence, so they never repeat
 // across restarts. (uploads.go and audits.go describe their buckets.)
 type DB struct {
@@ -181,7 +182,7 @@ func (jt *jobTx) manifest(id uint64) ([]store.Entry, error) {
 // manifestBytes is task id's encoded manifest, bbolt's memory: valid only in
 // the transaction.
 func (jt *jobTx) manifestBytes(id uint64) ([]byte, error) {
-	v := jt.b.Bucket(bktManifests).Get(taskKey(id))
+	v := getBig(jt.b.Bucket(bktManifests), taskKey(id))
 	if v == nil {
 		return nil, fmt.Errorf("job %s task %d: manifest missing", jt.name, id)
 	}
@@ -320,7 +321,7 @@ func (d *DB) AddScanned(name string, round int, entries []store.Entry, sc ScanCo
 			for i := range entries {
 				t.Bytes += entries[i].Size
 			}
-			if err := jt.b.Bucket(bktManifests).Put(taskKey(id), encodeManifest(entries)); err != nil {
+			if err := putBig(jt.b.Bucket(bktManifests), taskKey(id), encodeManifest(entries)); err != nil {
 				return err
 			}
 			if err := jt.put(Pending, t); err != nil {

@@ -256,7 +256,7 @@ func (d *DB) Complete(r LeaseRef, results []EntryResult, audit tracker.Dir) erro
 		to := Succeeded
 		if len(t.Failed) > 0 {
 			to = Failed
-		} else if err := jt.b.Bucket(bktManifests).Delete(taskKey(t.ID)); err != nil {
+		} else if err := dropBig(jt.b.Bucket(bktManifests), taskKey(t.ID)); err != nil {
 			return err
 		} else if err := jt.dropUploads(t.ID); err != nil {
 			return err
@@ -372,7 +372,7 @@ func (d *DB) Retry(name string) (tasks, entries int64, err error) {
 			for i := range sub {
 				bytes += sub[i].Size
 			}
-			if err := jt.b.Bucket(bktManifests).Put(taskKey(t.ID), encodeManifest(sub)); err != nil {
+			if err := putBig(jt.b.Bucket(bktManifests), taskKey(t.ID), encodeManifest(sub)); err != nil {
 				return err
 			}
 			c.FilesFailed -= int64(len(sub))

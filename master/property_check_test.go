@@ -101,7 +101,7 @@ func (p *prop) checkJob(jb *bolt.Bucket, mj *propJob) error {
 	// Every scanned key in exactly one place: a pending or dispatched
 	// manifest, a failed task's failed list, or (nowhere) done.
 	manifests := make(map[uint64][]store.Entry)
-	err = jb.Bucket(bktManifests).ForEach(func(k, v []byte) error {
+	err = forEachBig(jb.Bucket(bktManifests), func(k, v []byte) error {
 		es, err := decodeManifest(v)
 		manifests[binary.BigEndian.Uint64(k)] = es
 		return err
@@ -186,7 +186,7 @@ func (p *prop) checkJob(jb *bolt.Bucket, mj *propJob) error {
 	// Exactly the audit directories of accepted completions not dropped.
 	held := make(map[[2]uint64]string)
 	if b := jb.Bucket(bktAudits); b != nil {
-		if err := b.ForEach(func(k, v []byte) error {
+		if err := forEachBig(b, func(k, v []byte) error {
 			held[[2]uint64{binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(k[8:])}] = string(v)
 			return nil
 		}); err != nil {

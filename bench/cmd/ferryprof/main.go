@@ -35,6 +35,10 @@ func run() int {
 		runtime.SetBlockProfileRate(10000) // one sample per 10µs blocked
 	}
 	code := console.Main(os.Args, os.Stdout, os.Stderr)
+	// The allocation profile counts what was allocated up to the last
+	// completed collection: without one here, everything since the last
+	// (most of a short run with GOGC=400) would be missing.
+	runtime.GC()
 	for _, p := range []struct{ env, name string }{{"FERRY_MEMPROFILE", "allocs"}, {"FERRY_BLOCKPROFILE", "block"}} {
 		if path := os.Getenv(p.env); path != "" {
 			if f, err := os.Create(path); err == nil {
