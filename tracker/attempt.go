@@ -85,6 +85,9 @@ func (t *Tracker) settle(ref AttemptRef) {
 	t.forget(ref.Job, ref.Task, ref.Lease)
 }
 
+// lineBufs holds the buffers Append formats a batch of records into.
+var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
 // Append adds audit records to a lease's in-flight audit log. Records of a
 // lease whose completion has been prepared are dropped.
 func (t *Tracker) Append(job string, task, lease uint64, recs []Record) error {
@@ -101,11 +104,17 @@ func (t *Tracker) Append(job string, task, lease uint64, recs []Record) error {
 	if err := mkdir(dir); err != nil {
 		return fmt.Errorf("audit %s task %d: %w", job, task, err)
 	}
-	b := make([]byte, 0, 100*len(recs))
+	bp := lineBufs.Get().(*[]byte)
+	b := (*bp)[:0]
 	for _, r := range recs {
 		b = r.AppendLine(b)
 	}
-	if err := appendFile(filepath.Join(dir, "audit.log"), b); err != nil {
+	err := appendFile(filepath.Join(dir, "audit.log"), b)
+	if cap(b) <= 4<<20 { // keep buffers of up to ~40,000 lines
+		*bp = b
+		lineBufs.Put(bp)
+	}
+	if err != nil {
 		return fmt.Errorf("audit %s task %d: %w", job, task, err)
 	}
 	return nil

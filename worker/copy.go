@@ -121,26 +121,45 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// copier is what a copying thread reuses from entry to entry.
+type copier struct {
+	retries *store.RetryCounter // the one in the thread's ctx (store.WithRetryCounter)
+	spare   *sourceReader       // a reader no one holds any more, or nil
+}
+
+// reader returns a source reader to fill: the spare one, or a new one.
+func (c *copier) reader() *sourceReader {
+	if sr := c.spare; sr != nil {
+		c.spare = nil
+		return sr
+	}
+	return new(sourceReader)
+}
+
+// recycle keeps sr for the next file. Only a reader whose Put succeeded is
+// kept: after a failed request, an HTTP transport may still hold the body
+// it was reading.
+func (c *copier) recycle(sr *sourceReader) { c.spare = sr }
+
 // copyEntry copies one entry and verifies it, returning its audit record.
 // t.bytes counts the task's bytes in flight for progress reports; it is
-// corrected to count only verified entries. ctx carries retries (from
-// store.WithRetryCounter), which copyEntry resets first: a copying thread
-// reuses one for all its entries.
-func (w *Worker) copyEntry(ctx context.Context, retries *store.RetryCounter, src, dst store.Store, t *running, e store.Entry) tracker.Record {
-	retries.Reset()
+// corrected to count only verified entries. ctx carries c.retries, which
+// copyEntry resets first.
+func (w *Worker) copyEntry(ctx context.Context, c *copier, src, dst store.Store, t *running, e store.Entry) tracker.Record {
+	c.retries.Reset()
 	var rec tracker.Record
 	switch {
 	case t.x.audit:
 		rec = w.auditEntry(ctx, src, dst, t, e)
 	default:
-		rec = w.copyOne(ctx, src, dst, t, e)
+		rec = w.copyOne(ctx, c, src, dst, t, e)
 		if rec.Result == tracker.OK && t.x.auditAfter {
 			if a := w.check(ctx, src, dst, t, store.Entry{Key: e.Key, Size: rec.Size, CRC64: rec.CRC64, HasCRC: rec.HasCRC}); a.Result != tracker.OK {
 				rec = a
 			}
 		}
 	}
-	n := retries.Retries()
+	n := c.retries.Retries()
 	if n > 0 {
 		rec.Detail = strings.TrimPrefix(rec.Detail+fmt.Sprintf("; retries=%d", n), "; ")
 	}
@@ -150,7 +169,7 @@ func (w *Worker) copyEntry(ctx context.Context, retries *store.RetryCounter, src
 
 // copyOne copies the entry e and returns its record; a symlink or special
 // file the listing reported is skipped (or failed, if it could not be read).
-func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, e store.Entry) tracker.Record {
+func (w *Worker) copyOne(ctx context.Context, c *copier, src, dst store.Store, t *running, e store.Entry) tracker.Record {
 	switch e.Kind {
 	case store.Symlink, store.Special:
 		res := tracker.Skip
@@ -159,9 +178,9 @@ func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, 
 		}
 		return tracker.Record{Time: time.Now(), Result: res, Key: e.Key, Detail: e.Detail}
 	}
-	rec, again := w.copyFile(ctx, src, dst, t, e, true)
+	rec, again := w.copyFile(ctx, c, src, dst, t, e, true)
 	if again {
-		rec, _ = w.copyFile(ctx, src, dst, t, e, false)
+		rec, _ = w.copyFile(ctx, c, src, dst, t, e, false)
 	}
 	return rec
 }
@@ -171,7 +190,7 @@ func (w *Worker) copyOne(ctx context.Context, src, dst store.Store, t *running, 
 // fewer) is checked against e, the listing's entry, once read; when that
 // fails (the file changed since it was listed, or is no longer a file),
 // nothing was published and copyFile asks to be called again without quick.
-func (w *Worker) copyFile(ctx context.Context, src, dst store.Store, t *running, e store.Entry, quick bool) (rec tracker.Record, again bool) {
+func (w *Worker) copyFile(ctx context.Context, c *copier, src, dst store.Store, t *running, e store.Entry, quick bool) (rec tracker.Record, again bool) {
 	spec, bytes := t.lease.Spec, &t.bytes
 	job := t.lease.Job
 	if err := w.limits.waitRequest(ctx, job); err != nil {
@@ -232,10 +251,16 @@ func (w *Worker) copyFile(ctx context.Context, src, dst store.Store, t *running,
 		defer rc.Close()
 		r = rc
 	}
-	sr := &sourceReader{lim: limitedReader{ctx: ctx, r: r, l: w.limits, job: job}, progress: bytes, copied: &w.copied,
+	sr := c.reader()
+	h := sr.md5
+	*sr = sourceReader{lim: limitedReader{ctx: ctx, r: r, l: w.limits, job: job}, progress: bytes, copied: &w.copied,
 		check: opened, before: before, lateMode: quick && t.x.preserve}
 	if spec.RecordMD5 || w.cfg.RecordMD5 {
-		sr.md5 = md5.New()
+		if h == nil {
+			h = md5.New()
+		}
+		h.Reset()
+		sr.md5 = h
 	}
 	if err := w.limits.waitRequest(ctx, job); err != nil {
 		return failRecord(e, WriteError, err), false
@@ -247,7 +272,9 @@ func (w *Worker) copyFile(ctx context.Context, src, dst store.Store, t *running,
 	put, err := dst.Put(ctx, e.Key, sr, meta)
 	// Progress counted every byte read; keep only what is verified below.
 	bytes.Add(-sr.n)
-	if err != nil {
+	if err == nil {
+		defer c.recycle(sr)
+	} else {
 		var changed *changedError
 		switch {
 		case sr.err != nil && quick && ctx.Err() == nil:

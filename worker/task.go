@@ -101,6 +101,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 			go func() {
 				defer wg.Done()
 				ctx, retries := store.WithRetryCounter(ctx)
+				c := &copier{retries: retries}
 				for {
 					i := int(next.Add(1) - 1)
 					if i >= len(l.Entries) || ctx.Err() != nil {
@@ -115,7 +116,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 							return
 						}
 					}
-					rec := w.copyEntry(ctx, retries, src, dst, t, l.Entries[i])
+					rec := w.copyEntry(ctx, c, src, dst, t, l.Entries[i])
 					<-w.sem
 					if ctx.Err() == nil {
 						record(i, rec)
@@ -185,7 +186,10 @@ func (w *Worker) report(ctx context.Context) error {
 	for ref, t := range w.tasks {
 		t.mu.Lock()
 		if n := len(t.audit); n > 0 {
-			audits[ref] = append([]tracker.Record(nil), t.audit...)
+			// No copy: copiers append only past n meanwhile (a growing
+			// append reads the first n, as the sender does), and the
+			// first n are moved over only after the send, under t.mu.
+			audits[ref] = t.audit[:n:n]
 			batch = append(batch, pending{t, n})
 		}
 		t.mu.Unlock()
