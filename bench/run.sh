@@ -124,8 +124,9 @@ fi
 # ---- build -----------------------------------------------------------------
 
 log "building ferry and the bench tools into $BIN"
-(cd "$REPO" && go build -o "$BIN/ferry" ./cmd/ferry &&
-	go build -o "$BIN/" ./bench/cmd/gen ./bench/cmd/s3server ./bench/cmd/scan ./bench/cmd/ferryprof ./bench/cmd/floor) ||
+# The same tags as console.sh's build: no man-page writer, no gRPC tracing.
+(cd "$REPO" && go build -tags urfave_cli_no_docs,grpcnotrace -o "$BIN/ferry" ./cmd/ferry &&
+	go build -tags urfave_cli_no_docs,grpcnotrace -o "$BIN/" ./bench/cmd/gen ./bench/cmd/s3server ./bench/cmd/scan ./bench/cmd/ferryprof ./bench/cmd/floor) ||
 	die "go build"
 FERRY_VERSION=$("$BIN/ferry" version) || die "$BIN/ferry version"
 GIT_REV=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
