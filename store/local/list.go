@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -92,6 +91,8 @@ type walker struct {
 	fn            func(store.Entry) error
 	anc           []devIno  // directories on the current path (when following symlinks)
 	par           *parallel // subtrees listed ahead; nil on one thread
+	dents         []byte    // readDir's buffer, reused from directory to directory
+	cname         []byte    // lstatAt's buffer
 }
 
 // devIno identifies a directory, to detect symlinks that loop back.
@@ -99,7 +100,8 @@ type devIno struct{ dev, ino uint64 }
 
 // item is one name of a directory listing, kept until it is listed.
 type item struct {
-	name     string
+	key      string // dp + name
+	name     string // the end of key
 	sortName string       // name, or name+"/" for a directory walked into
 	dir      bool         // walk into it
 	followed bool         // a symlink to a directory
@@ -110,8 +112,7 @@ type item struct {
 
 // walk lists the directory open as fd, whose keys start with dp, and closes fd.
 func (w *walker) walk(fd int, dp string) error {
-	f := os.NewFile(uintptr(fd), filepath.Join(w.l.root, dp))
-	defer f.Close()
+	defer unix.Close(fd)
 	afterRest, restrict := "", false
 	switch {
 	case strings.HasPrefix(w.after, dp):
@@ -126,25 +127,41 @@ func (w *walker) walk(fd int, dp string) error {
 	if w.l.opt.FollowSymlinks {
 		defer func() { w.anc = w.anc[:len(w.anc)-1] }()
 	}
-	des, err := f.ReadDir(-1)
-	if err != nil {
-		return w.unreadable(dp, err)
-	}
 	rest := ""
 	if len(w.prefix) > len(dp) {
 		rest = w.prefix[len(dp):]
 	}
-	items := make([]item, 0, len(des))
-	for _, de := range des {
-		it := item{name: de.Name(), sortName: de.Name()}
-		switch t := de.Type(); {
-		case t.IsDir():
+	if w.dents == nil {
+		w.dents = make([]byte, direntBufSize)
+	}
+	var items []item
+	err = readDir(fd, w.dents, func(nb []byte, typ uint8) {
+		key := dp + string(nb)
+		it := item{key: key, name: key[len(dp):]}
+		it.sortName = it.name
+		if typ == unix.DT_UNKNOWN { // the file system does not say: look
+			var st unix.Stat_t
+			switch err := lstatAt(fd, it.name, &st, &w.cname); {
+			case errors.Is(err, unix.ENOENT):
+				return // gone since read
+			case err != nil:
+				// entry stats it again and says what is wrong
+			case st.Mode&unix.S_IFMT == unix.S_IFDIR:
+				typ = unix.DT_DIR
+			case st.Mode&unix.S_IFMT == unix.S_IFLNK:
+				typ = unix.DT_LNK
+			default:
+				it.st = &st
+			}
+		}
+		switch {
+		case typ == unix.DT_DIR:
 			it.dir = true
 		case isTempName(it.name):
-			continue // a crashed Put's leftover: never copied
-		case t&fs.ModeSymlink != 0 && w.l.opt.FollowSymlinks:
+			return // a crashed Put's leftover: never copied
+		case typ == unix.DT_LNK && w.l.opt.FollowSymlinks:
 			if !wanted(it.name+"/", true, rest, afterRest, restrict) && !wanted(it.name, false, rest, afterRest, restrict) {
-				continue
+				return
 			}
 			w.follow(fd, &it)
 		}
@@ -154,6 +171,9 @@ func (w *walker) walk(fd int, dp string) error {
 		if wanted(it.sortName, it.dir, rest, afterRest, restrict) {
 			items = append(items, it)
 		}
+	})
+	if err != nil {
+		return w.unreadable(dp, &fs.PathError{Op: "readdirent", Path: filepath.Join(w.l.root, dp), Err: err})
 	}
 	slices.SortFunc(items, func(a, b item) int { return strings.Compare(a.sortName, b.sortName) })
 
@@ -167,7 +187,7 @@ func (w *walker) walk(fd int, dp string) error {
 			next = w.startAhead(fd, dp, items, max(next, i+1))
 		}
 		it := &items[i]
-		key := dp + it.name
+		key := it.key
 		if it.ahead != nil {
 			st := it.ahead
 			it.ahead = nil // its buffer can go once drained
@@ -242,7 +262,7 @@ func (w *walker) entry(dirfd int, key string, it *item) (store.Entry, bool) {
 		return store.Entry{Key: key, Kind: store.Special, Detail: it.detail}, true
 	}
 	var st unix.Stat_t
-	err := ignoringEINTR(func() error { return unix.Fstatat(dirfd, it.name, &st, unix.AT_SYMLINK_NOFOLLOW) })
+	err := lstatAt(dirfd, it.name, &st, &w.cname)
 	switch {
 	case errors.Is(err, unix.ENOENT):
 		return store.Entry{}, false // removed since the directory was read

@@ -56,7 +56,7 @@ func (w *walker) startAhead(dirfd int, dp string, items []item, from int) int {
 			<-w.par.slots // the walk will come to it and say what is wrong
 			continue
 		}
-		it.ahead = w.listAhead(child, dp+it.name+"/")
+		it.ahead = w.listAhead(child, it.key+"/")
 	}
 	return len(items)
 }

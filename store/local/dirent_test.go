@@ -1,0 +1,95 @@
+package local
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// dirent encodes one linux_dirent64 record, padded to 8 bytes as the kernel
+// does.
+func dirent(ino uint64, typ uint8, name string) []byte {
+	n := (direntName + len(name) + 1 + 7) &^ 7
+	b := make([]byte, n)
+	binary.NativeEndian.PutUint64(b[direntIno:], ino)
+	binary.NativeEndian.PutUint16(b[direntReclen:], uint16(n))
+	b[direntType] = typ
+	copy(b[direntName:], name)
+	return b
+}
+
+func TestParseDirents(t *testing.T) {
+	var buf []byte
+	for _, d := range []struct {
+		ino  uint64
+		typ  uint8
+		name string
+	}{
+		{1, unix.DT_DIR, "."}, {2, unix.DT_DIR, ".."}, {3, unix.DT_REG, "a"}, {0, unix.DT_REG, "deleted"},
+		{4, unix.DT_DIR, "sub"}, {5, unix.DT_LNK, ".hidden"}, {6, unix.DT_UNKNOWN, "..."},
+		{7, unix.DT_REG, strings.Repeat("n", 255)},
+	} {
+		buf = append(buf, dirent(d.ino, d.typ, d.name)...)
+	}
+	var got []string
+	collect := func(name []byte, typ uint8) { got = append(got, fmt.Sprintf("%s:%d", name, typ)) }
+	if err := parseDirents(buf, collect); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"a:8", "sub:4", ".hidden:10", "...:0", strings.Repeat("n", 255) + ":8"}
+	if !slices.Equal(got, want) {
+		t.Errorf("parsed %q, want %q", got, want)
+	}
+
+	// A record that runs past the end, or claims no length, is an error,
+	// not a loop or a read out of bounds.
+	for name, bad := range map[string][]byte{
+		"truncated record": buf[:len(buf)-3],
+		"zero length":      append(dirent(9, unix.DT_REG, "x")[:direntReclen], 0, 0, 8, 'x', 0),
+		"header cut":       buf[:10],
+	} {
+		got = nil
+		if err := parseDirents(bad, collect); err == nil {
+			t.Errorf("%s: no error (parsed %q)", name, got)
+		}
+	}
+}
+
+// On a file system that leaves d_type unknown, the walk looks at each
+// name itself and lists exactly what it lists when told the types.
+func TestListTypesUnknown(t *testing.T) {
+	root := t.TempDir()
+	write(t, filepath.Join(root, "f"), "hello")
+	write(t, filepath.Join(root, "dir", "g"), "gg")
+	write(t, filepath.Join(root, "dir", "sub", "h"), "hhh")
+	write(t, filepath.Join(root, "dir-"), "sorts before dir/")
+	write(t, filepath.Join(root, ".ferry-0123456789abcdef.tmp"), "a crashed Put's")
+	symlinkTree(t, filepath.Join(root, "links"))
+	l, err := net.Listen("unix", filepath.Join(root, "sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, opt := range []Options{{}, {FollowSymlinks: true}, {ScanThreads: 3, ScanDepth: 2}} {
+		known := listAll(t, root, opt, "", "")
+		typesUnknown = true
+		unknown := listAll(t, root, opt, "", "")
+		resumed := listAll(t, root, opt, "dir", "dir-")
+		typesUnknown = false
+		if !slices.Equal(known, unknown) {
+			t.Errorf("%+v: with types unknown\n%s\nwant\n%s", opt, strings.Join(unknown, "\n"), strings.Join(known, "\n"))
+		}
+		if want := listAll(t, root, opt, "dir", "dir-"); !slices.Equal(resumed, want) {
+			t.Errorf("%+v: resumed with types unknown %q, want %q", opt, resumed, want)
+		}
+		if len(known) < 10 || !slices.Contains(known, "dir/sub/h file 3") {
+			t.Errorf("%+v: listing %q misses entries", opt, known)
+		}
+	}
+}
