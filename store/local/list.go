@@ -100,8 +100,8 @@ type devIno struct{ dev, ino uint64 }
 
 // item is one name of a directory listing, kept until it is listed.
 type item struct {
-	key      string // dp + name
-	name     string // the end of key
+	key      string       // dp + name
+	name     string       // the end of key
 	sortName string       // name, or name+"/" for a directory walked into
 	dir      bool         // walk into it
 	followed bool         // a symlink to a directory
