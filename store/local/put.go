@@ -161,22 +161,39 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 	if lm, ok := r.(store.LateModer); ok && want == 0 {
 		want = lm.LateMode() & 0o777
 	}
-	var st unix.Stat_t
-	if err := ignoringEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
-		return fail(&fs.PathError{Op: "fstat", Path: tmpName(), Err: err})
+	// The file as it landed: its size, the permission bits it got and its
+	// device, from an fstat; or, for an unnamed file that Put dates, in a
+	// directory where a file created with the same mode was looked at
+	// since the last Sync, from that (dirfacts.go).
+	dir := dst.b[:dst.dirLen()]
+	fact, known := dirFact{}, false
+	if !named && !e.MTime.IsZero() {
+		fact, known = l.facts.get(dir)
+		known = known && fact.req == mode
 	}
-	if st.Size != written {
-		return fail(fmt.Errorf("wrote %d bytes but %d landed", written, st.Size))
+	var st unix.Stat_t
+	if !known {
+		l.fstats.Add(1)
+		if err := ignoringEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
+			return fail(&fs.PathError{Op: "fstat", Path: tmpName(), Err: err})
+		}
+		if st.Size != written {
+			return fail(fmt.Errorf("wrote %d bytes but %d landed", written, st.Size))
+		}
+		fact = dirFact{req: mode, got: st.Mode & 0o777, dev: uint64(st.Dev)}
+		if !named {
+			l.facts.learn(dir, fact)
+		}
 	}
 	// The umask may have taken bits away from the mode the file was
 	// created with, or the mode was known only once read; only then does
 	// it need a chmod.
-	if want != 0 && st.Mode&0o777 != want {
+	if want != 0 && fact.got != want {
 		if err := ignoringEINTR(func() error { return unix.Fchmod(fd, want) }); err != nil {
 			return fail(&fs.PathError{Op: "chmod", Path: tmpName(), Err: err})
 		}
 	}
-	mtime := time.Unix(st.Mtim.Unix())
+	mtime := time.Unix(st.Mtim.Unix()) // e.MTime when known
 	if !e.MTime.IsZero() {
 		if err := setMTime(fd, e.MTime); err != nil {
 			return fail(&fs.PathError{Op: "utimensat", Path: tmpName(), Err: err})
@@ -206,7 +223,9 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 			return fail(&fs.PathError{Op: "close", Path: dst.String(), Err: err})
 		}
 	}
-	l.noteDevice(uint64(st.Dev), dst)
+	if fact.dev != l.rootDev {
+		l.noteDevice(fact.dev, dst.dir())
+	}
 	return store.Entry{Key: key, Kind: store.File, Size: written, MTime: mtime, CRC64: sum, HasCRC: true}, nil
 }
 
@@ -344,13 +363,12 @@ func readBack(fd int, p []byte, off int64) error {
 }
 
 // noteDevice remembers a directory on each device other than the root's that
-// Put wrote to (a mount point below the root), so Sync flushes it too: the
-// directory of the path written.
-func (l *Local) noteDevice(dev uint64, written *cpath) {
+// Put wrote to (a mount point below the root), so Sync flushes it too: dir,
+// the directory of a path written.
+func (l *Local) noteDevice(dev uint64, dir string) {
 	if dev == l.rootDev {
 		return
 	}
-	dir := written.dir()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := l.devs[dev]; ok {
@@ -371,6 +389,7 @@ func (l *Local) Sync(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	l.recheckDevices()
 	fd, err := unix.Open(l.root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("sync %s: %w", l.root, err)
