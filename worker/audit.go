@@ -49,31 +49,41 @@ func (w *Worker) auditEntry(ctx context.Context, src, dst store.Store, t *runnin
 
 // check compares source entry s with what the destination holds.
 func (w *Worker) check(ctx context.Context, src, dst store.Store, t *running, s store.Entry) tracker.Record {
+	d, fail, ok := w.compare(ctx, src, dst, t, s)
+	if !ok {
+		return fail
+	}
+	return tracker.Record{Time: time.Now(), Result: tracker.OK, Size: d.Size, CRC64: d.CRC64, HasCRC: d.HasCRC,
+		Key: s.Key, Detail: auditDetail(t.x.mode)}
+}
+
+// compare is check without the record of a match (a copy's audit keeps
+// the copy's record): the destination's entry and true, or the failure.
+func (w *Worker) compare(ctx context.Context, src, dst store.Store, t *running, s store.Entry) (store.Entry, tracker.Record, bool) {
 	mode := t.x.mode
 	if err := w.limits.waitRequest(ctx, t.lease.Job); err != nil {
-		return failRecord(s, ReadError, err)
+		return store.Entry{}, failRecord(s, ReadError, err), false
 	}
 	d, err := dst.Stat(ctx, s.Key)
 	if err != nil {
 		if errorsIsNotExist(err) {
-			return failRecord(s, Missing, err)
+			return d, failRecord(s, Missing, err), false
 		}
-		return failRecord(s, ReadError, err)
+		return d, failRecord(s, ReadError, err), false
 	}
 	if why := verify.Quick(mode, s, d); why != "" {
-		return failRecord(s, Different, errString(why))
+		return d, failRecord(s, Different, errString(why)), false
 	}
 	if mode == verify.Detailed {
 		why, _, err := verify.DeepThrough(ctx, src, dst, s, d, w.limited(ctx, t.lease.Job))
 		if err != nil {
-			return failRecord(s, ReadError, err)
+			return d, failRecord(s, ReadError, err), false
 		}
 		if why != "" {
-			return failRecord(s, ChecksumMismatch, errString(why))
+			return d, failRecord(s, ChecksumMismatch, errString(why)), false
 		}
 	}
-	return tracker.Record{Time: time.Now(), Result: tracker.OK, Size: d.Size, CRC64: d.CRC64, HasCRC: d.HasCRC,
-		Key: s.Key, Detail: auditDetail(mode)}
+	return d, tracker.Record{}, true
 }
 
 // auditDetail is an audit's OK detail, "audit <mode>": a constant for the

@@ -154,8 +154,8 @@ func (w *Worker) copyEntry(ctx context.Context, c *copier, src, dst store.Store,
 	default:
 		rec = w.copyOne(ctx, c, src, dst, t, e)
 		if rec.Result == tracker.OK && t.x.auditAfter {
-			if a := w.check(ctx, src, dst, t, store.Entry{Key: e.Key, Size: rec.Size, CRC64: rec.CRC64, HasCRC: rec.HasCRC}); a.Result != tracker.OK {
-				rec = a
+			if _, fail, ok := w.compare(ctx, src, dst, t, store.Entry{Key: e.Key, Size: rec.Size, CRC64: rec.CRC64, HasCRC: rec.HasCRC}); !ok {
+				rec = fail
 			}
 		}
 	}
@@ -270,8 +270,14 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, src, dst store.Store, 
 		meta.MTime, meta.Mode = before.MTime, before.Mode
 	}
 	put, err := dst.Put(ctx, e.Key, sr, meta)
-	// Progress counted every byte read; keep only what is verified below.
-	bytes.Add(-sr.n)
+	// Progress counted every byte read; it keeps them only if verified
+	// below.
+	read, verified := sr.n, false
+	defer func() {
+		if !verified {
+			bytes.Add(-read)
+		}
+	}()
 	if err == nil {
 		defer c.recycle(sr)
 	} else {
@@ -332,7 +338,7 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, src, dst store.Store, 
 	case before.HasCRC && before.CRC64 != crc:
 		return fail(ChecksumMismatch, fmt.Errorf("crc64 read %016x, source says %016x", crc, before.CRC64)), false
 	}
-	bytes.Add(sr.n)
+	verified = true
 	rec = tracker.Record{Time: time.Now(), Result: tracker.OK, Size: sr.n, CRC64: crc, HasCRC: true, Key: e.Key}
 	if sr.md5 != nil {
 		rec.Detail = "md5=" + hex.EncodeToString(sr.md5.Sum(nil))
