@@ -48,7 +48,7 @@ func (w *Worker) skip(ctx context.Context, src, dst store.Store, t *running, s s
 // mtime of the source it is a copy of. Other jobs, and destinations without
 // ETags, send nothing more.
 func noted(rec tracker.Record, t *running, source time.Time, dest store.Entry) tracker.Record {
-	if inc, _ := t.lease.Spec.Incremental(); inc && dest.ETag != "" {
+	if dest.ETag != "" && t.x.incremental {
 		rec.DestETag, rec.SourceMTime = dest.ETag, source
 	}
 	return rec

@@ -112,11 +112,14 @@ type taskOptions struct {
 	mode        verify.Mode // auditMode
 	preserve    bool        // preserveMetadata: the copy keeps mtime and mode
 	mpThreshold int64       // multipartUploadThreshold
+	incremental bool        // isIncremental
 }
 
 func optionsOf(spec master.Spec) taskOptions {
 	x := spec.Extra
+	inc, _ := spec.Incremental()
 	return taskOptions{
+		incremental: inc,
 		audit:       x["jobType"] == "audit",
 		auditAfter:  x["isAuditAfterImport"] == "true",
 		mode:        auditMode(x),
