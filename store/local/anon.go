@@ -70,19 +70,19 @@ func linkAnon(mode int32, fd int, name string) error {
 
 // createAnon opens a new unnamed file in the directory of dst with the
 // permission bits mode (less the umask). It returns -1 when it cannot, for
-// whatever reason (no such directory yet, a file system without
-// O_TMPFILE): the caller makes a named temporary file instead, which makes
-// the directory or says what is wrong.
-func (l *Local) createAnon(dst *cpath, mode uint32) int {
+// whatever reason (no such directory yet: unix.ENOENT; a file system
+// without O_TMPFILE): the caller makes a named temporary file instead,
+// which makes the directory or says what is wrong.
+func (l *Local) createAnon(dst *cpath, mode uint32) (int, error) {
 	if l.anonMode() == anonNone {
-		return -1
+		return -1, errors.ErrUnsupported
 	}
 	fd := -1
-	dst.inDir(func(dir *cpath) (err error) {
+	err := dst.inDir(func(dir *cpath) (err error) {
 		fd, err = openPath(dir, unix.O_RDWR|unix.O_TMPFILE|unix.O_CLOEXEC, mode)
 		return err
 	})
-	return fd
+	return fd, err
 }
 
 // publishAnon gives the unnamed file fd the name dst: a link when dst does

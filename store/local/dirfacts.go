@@ -40,7 +40,7 @@ type dirFacts struct {
 }
 
 // maxDirFacts bounds the directories in the map, and so what a learn copies.
-const maxDirFacts = 64
+const maxDirFacts = 16
 
 // get returns what is known of the directory dir.
 func (f *dirFacts) get(dir []byte) (dirFact, bool) {

@@ -124,9 +124,13 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 	if e.Mode != 0 {
 		mode = e.Mode & 0o777
 	}
-	// An unnamed file (anon.go) where the file system has them; else a
-	// named temporary file, tmp.
-	fd, tmp := l.createAnon(dst, mode), ""
+	// An unnamed file (anon.go) where the file system has them, in the
+	// directory made first if missing; else a named temporary file, tmp.
+	fd, err := l.createAnon(dst, mode)
+	if errors.Is(err, unix.ENOENT) && os.MkdirAll(dst.dir(), 0o755) == nil {
+		fd, _ = l.createAnon(dst, mode)
+	}
+	tmp := ""
 	named := fd < 0
 	if named {
 		var err error
