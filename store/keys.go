@@ -30,13 +30,20 @@ func keyProblem(key string) string {
 	case key[len(key)-1] == '/':
 		return "ends with /"
 	}
-	for c := range strings.SplitSeq(key, "/") {
-		switch c {
+	// One pass over the components (every copied file's key is checked
+	// by each store call that names it).
+	start := 0
+	for i := 0; i <= len(key); i++ {
+		if i < len(key) && key[i] != '/' {
+			continue
+		}
+		switch c := key[start:i]; c {
 		case "":
 			return "has an empty path component (//)"
 		case ".", "..":
 			return fmt.Sprintf("has a %q path component", c)
 		}
+		start = i + 1
 	}
 	return ""
 }
