@@ -240,7 +240,7 @@ want scan && gen scan $SCAN_FILES $SCAN_DIRS 0
 # ---- profile-guided optimisation -------------------------------------------
 
 # go build optimises ferry with cmd/ferry/default.pgo (inlining and
-# devirtualising the hot paths; 2% less CPU on small). Its profile comes
+# devirtualising the hot paths; about 1% less CPU on small). Its profile comes
 # from the workloads here, as a CPU profile of each run, merged.
 if [ "$PGO" = 1 ]; then
 	profs=()
