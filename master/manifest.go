@@ -50,17 +50,28 @@ func decodeManifest(b []byte) ([]store.Entry, error) {
 	if d.err != nil || n > uint64(len(b)) {
 		return nil, errBadManifest
 	}
+	// The strings are cut from one copy of b: an allocation per manifest,
+	// not one per key.
+	whole := string(b)
+	str := func() string {
+		p := d.bytes()
+		if len(p) == 0 {
+			return ""
+		}
+		off := len(b) - len(d.b) - len(p)
+		return whole[off : off+len(p)]
+	}
 	out := make([]store.Entry, n)
 	for i := range out {
 		e := &out[i]
-		e.Key = d.str()
+		e.Key = str()
 		e.Size = d.varint()
 		if mt := d.varint(); mt != 0 {
 			e.MTime = time.Unix(0, mt)
 		}
-		e.ETag = d.str()
+		e.ETag = str()
 		e.Kind = store.Kind(d.byte())
-		e.Detail = d.str()
+		e.Detail = str()
 		if d.err != nil {
 			return nil, d.err
 		}
@@ -128,10 +139,6 @@ func (d *decoder) byte() byte {
 	c := d.b[0]
 	d.b = d.b[1:]
 	return c
-}
-
-func (d *decoder) str() string {
-	return string(d.bytes())
 }
 
 // bytes returns the next length-prefixed string in place.
