@@ -84,18 +84,28 @@ func TestOpenStatShrunk(t *testing.T) {
 	}
 }
 
-func TestOpenStatRefuses(t *testing.T) {
-	ctx := context.Background()
-	l := newStore(t, Options{})
-	root := l.Root()
-	write(t, filepath.Join(root, "target"), "x")
-	if err := os.Symlink("target", filepath.Join(root, "link")); err != nil {
+// oddKeys makes, in root, the file name holding content and, beside it,
+// what an open must not take for a regular file: "link" (a symlink to
+// name), "fifo" and "dir".
+func oddKeys(t *testing.T, root, name, content string) {
+	t.Helper()
+	write(t, filepath.Join(root, name), content)
+	if err := os.Symlink(name, filepath.Join(root, "link")); err != nil {
 		t.Fatal(err)
 	}
 	if err := syscall.Mkfifo(filepath.Join(root, "fifo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	os.Mkdir(filepath.Join(root, "dir"), 0o755)
+	if err := os.Mkdir(filepath.Join(root, "dir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenStatRefuses(t *testing.T) {
+	ctx := context.Background()
+	l := newStore(t, Options{})
+	root := l.Root()
+	oddKeys(t, root, "target", "x")
 	for _, c := range []struct {
 		key, want string
 		is        error
@@ -143,14 +153,7 @@ func TestOpenQuick(t *testing.T) {
 	ctx := context.Background()
 	l := newStore(t, Options{})
 	root := l.Root()
-	write(t, filepath.Join(root, "f"), "hello world")
-	if err := os.Symlink("f", filepath.Join(root, "link")); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mkfifo(filepath.Join(root, "fifo"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	os.Mkdir(filepath.Join(root, "dir"), 0o755)
+	oddKeys(t, root, "f", "hello world")
 
 	f, err := l.OpenQuick(ctx, "f", 5) // listed at 5 bytes; 11 now
 	if err != nil {
