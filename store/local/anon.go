@@ -69,10 +69,10 @@ func linkAnon(mode int32, fd int, name string) error {
 }
 
 // createAnon opens a new unnamed file in the directory of dst with the
-// permission bits mode (less the umask). It returns -1 when it cannot, for
-// whatever reason (no such directory yet: unix.ENOENT; a file system
-// without O_TMPFILE): the caller makes a named temporary file instead,
-// which makes the directory or says what is wrong.
+// permission bits mode (less the umask). It returns -1 and why when it
+// cannot: unix.ENOENT, no such directory yet (Put makes it and tries
+// again), or anything else, such as a file system without O_TMPFILE (Put
+// makes a named temporary file instead, which says what is wrong).
 func (l *Local) createAnon(dst *cpath, mode uint32) (int, error) {
 	if l.anonMode() == anonNone {
 		return -1, errors.ErrUnsupported
