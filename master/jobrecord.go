@@ -38,6 +38,15 @@ func decodeJob(raw []byte) (*Job, error) {
 	if err := json.Unmarshal(raw, &sj); err != nil {
 		return nil, err
 	}
+	if j.Spec.Src.Type == "" { // perhaps a record of an earlier ferry
+		spec, old, err := legacyJob(raw)
+		if err != nil {
+			return nil, err
+		}
+		if old {
+			j.Spec = spec
+		}
+	}
 	for _, f := range []struct {
 		raw []byte
 		dst *string
