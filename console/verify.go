@@ -46,7 +46,7 @@ func verifyCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			r, err := cl.Stat(c.Context, &pb.StatRequest{Job: name})
+			r, err := cl.Stat(c.Context, &pb.StatRequest{Job: name, Credentials: true})
 			cl.close()
 			if err != nil {
 				return rpcErr("verify", err)

@@ -136,7 +136,7 @@ func TestCompleteHoldsAuditDirectory(t *testing.T) {
 						t.Errorf("restart %d: %s = %q, want %q", i, k, got[k], v)
 					}
 				}
-				held, err := m.db.heldAudits("j")
+				held, err := heldDirs(m.db, "j")
 				if err != nil || len(held) != 0 {
 					t.Errorf("restart %d: %d audit directories still held, %v", i, len(held), err)
 				}
@@ -177,14 +177,24 @@ func TestFlushDropsHeldAudits(t *testing.T) {
 		if _, err := m.Complete(context.Background(), "w", ref, nil, time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		if held, err := m.db.heldAudits("j"); err != nil || len(held) != i+1 {
+		if held, err := heldDirs(m.db, "j"); err != nil || len(held) != i+1 {
 			t.Fatalf("after %d completions: %d held, %v", i+1, len(held), err)
 		}
 	}
-	if err := m.flushAudits(); err != nil {
+	if err := m.journal.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if held, err := m.db.heldAudits("j"); err != nil || len(held) != 0 {
+	if held, err := heldDirs(m.db, "j"); err != nil || len(held) != 0 {
 		t.Fatalf("after flush: %d held, %v", len(held), err)
 	}
+}
+
+// heldDirs returns the audit directories db holds for job.
+func heldDirs(db *DB, job string) ([][]byte, error) {
+	var out [][]byte
+	err := db.EachHeldDir(job, func(_ task.LeaseRef, dir []byte) error {
+		out = append(out, dir)
+		return nil
+	})
+	return out, err
 }

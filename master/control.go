@@ -39,20 +39,22 @@ type JobStat struct {
 
 // Stat returns the named job, or every job when name is empty.
 func (m *Master) Stat(ctx context.Context, name string) ([]JobStat, error) {
-	m.publishing.Lock()
-	defer m.publishing.Unlock()
+	// Read while no completion is between its commit and its audit
+	// directory: stat never shows a task done whose directory is not there.
 	var jobs []*Job
-	if name != "" {
-		j, err := m.db.Job(name)
-		if err != nil {
-			return nil, err
+	var err error
+	m.journal.Settled(func() {
+		if name == "" {
+			jobs, err = m.db.Jobs()
+			return
 		}
-		jobs = []*Job{j}
-	} else {
-		var err error
-		if jobs, err = m.db.Jobs(); err != nil {
-			return nil, err
+		var j *Job
+		if j, err = m.db.Job(name); err == nil {
+			jobs = []*Job{j}
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	out := make([]JobStat, 0, len(jobs))
 	for _, j := range jobs {

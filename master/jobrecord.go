@@ -3,6 +3,7 @@ package master
 import (
 	"bytes"
 	"encoding/json"
+	"ferry/task"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -25,11 +26,15 @@ type storedJob struct {
 	SrcPrefixRaw  []byte `json:",omitempty"`
 	DestPrefixRaw []byte `json:",omitempty"`
 	ErrorRaw      []byte `json:",omitempty"`
+	// The stores' secret keys, which task.Secret does not encode.
+	SrcSecretRaw  []byte `json:",omitempty"`
+	DestSecretRaw []byte `json:",omitempty"`
 }
 
 func encodeJob(j *Job) ([]byte, error) {
 	return json.Marshal(storedJob{Job: j, ScanAfterRaw: []byte(j.ScanAfter),
-		SrcPrefixRaw: []byte(j.Spec.Src.Prefix), DestPrefixRaw: []byte(j.Spec.Dest.Prefix), ErrorRaw: []byte(j.Error)})
+		SrcPrefixRaw: []byte(j.Spec.Src.Prefix), DestPrefixRaw: []byte(j.Spec.Dest.Prefix), ErrorRaw: []byte(j.Error),
+		SrcSecretRaw: []byte(j.Spec.Src.SecretKey), DestSecretRaw: []byte(j.Spec.Dest.SecretKey)})
 }
 
 func decodeJob(raw []byte) (*Job, error) {
@@ -38,12 +43,13 @@ func decodeJob(raw []byte) (*Job, error) {
 	if err := json.Unmarshal(raw, &sj); err != nil {
 		return nil, err
 	}
+	old := false
 	if j.Spec.Src.Type == "" { // perhaps a record of an earlier ferry
-		spec, old, err := legacyJob(raw)
+		spec, legacy, err := legacyJob(raw)
 		if err != nil {
 			return nil, err
 		}
-		if old {
+		if old = legacy; old {
 			j.Spec = spec
 		}
 	}
@@ -54,6 +60,9 @@ func decodeJob(raw []byte) (*Job, error) {
 		if f.raw != nil {
 			*f.dst = string(f.raw)
 		}
+	}
+	if !old {
+		j.Spec.Src.SecretKey, j.Spec.Dest.SecretKey = task.Secret(sj.SrcSecretRaw), task.Secret(sj.DestSecretRaw)
 	}
 	return &j, nil
 }

@@ -33,7 +33,7 @@ func TestJobRecordDecoded(t *testing.T) {
 		{"import since", func(j *Job) { j.Spec.ImportSince = now }, true},
 		{"name not utf-8", func(j *Job) { j.Spec.Name = "j\xff" }, false},
 		{"pattern not utf-8", func(j *Job) { j.Spec.Filter.Include[0] = "\xff" }, false},
-		{"secret not utf-8", func(j *Job) { j.Spec.Dest.SecretKey = "\xff" }, false},
+		{"secret not utf-8", func(j *Job) { j.Spec.Dest.SecretKey = "\xff" }, true},
 		{"fixed zone", func(j *Job) { j.Submitted = now.In(time.FixedZone("X", 3600)) }, false},
 		{"zero time in a zone", func(j *Job) { j.Finished = time.Time{}.In(time.FixedZone("X", 3600)) }, false},
 	}
@@ -80,5 +80,19 @@ func checkJobRecordDecoded(t *testing.T, j *Job, change func(*Job), wantCached b
 	}
 	if again, _ := c.load("j", raw); !reflect.DeepEqual(again, want) {
 		t.Fatalf("a caller's change reached the cache: %+v", again)
+	}
+}
+
+// A job's record keeps its stores' secret keys, though task.Secret
+// encodes as "***" in JSON.
+func TestJobRecordKeepsSecrets(t *testing.T) {
+	j := &Job{Spec: task.Spec{Name: "j", Src: task.Endpoint{Type: "s3", SecretKey: "s\xffk"}, Dest: task.Endpoint{SecretKey: "d"}}}
+	raw, err := encodeJob(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeJob(raw)
+	if err != nil || got.Spec.Src.SecretKey != "s\xffk" || got.Spec.Dest.SecretKey != "d" {
+		t.Fatalf("decoded secrets %q, %q, %v", got.Spec.Src.SecretKey.Reveal(), got.Spec.Dest.SecretKey.Reveal(), err)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"ferry/store"
-	"ferry/tracker"
 )
 
 // Leases: a worker leases pending tasks; each grant gets a fresh lease ID
@@ -192,18 +191,11 @@ func (d *DB) CheckLease(r task.LeaseRef, want []uint32) (entries int, keys []str
 
 // Complete records the outcome of a current lease: the task moves to
 // succeeded, or to failed with the failed positions, and the counters move
-// with it, in one transaction. audit is the attempt's audit directory,
-// being published under audit.Name; the same transaction keeps a copy of
-// its files (when it has any) until DropAudits, so that the attempt is
-// durable, audit records included, as soon as Complete returns.
-func (d *DB) Complete(r task.LeaseRef, results []task.Outcome, audit tracker.Dir) error {
-	var held []byte
-	if len(audit.Files) > 0 {
-		var err error
-		if held, err = audit.MarshalBinary(); err != nil {
-			return err
-		}
-	}
+// with it, in one transaction. dir is the attempt's audit directory (the
+// bytes of a tracker.Dir), being published as name; the same transaction
+// keeps it until DropHeldDirs, so that the attempt is durable, audit
+// records included, as soon as Complete returns.
+func (d *DB) Complete(r task.LeaseRef, results []task.Outcome, name string, dir []byte) error {
 	return d.update(r.Job, func(jt *jobTx) error {
 		t, err := current(jt, r)
 		if err != nil {
@@ -248,9 +240,9 @@ func (d *DB) Complete(r task.LeaseRef, results []task.Outcome, audit tracker.Dir
 		}
 		t.LeaseID, t.Deadline, t.Worker = 0, 0, ""
 		t.LastLease = r.LeaseID
-		t.AttemptDir = audit.Name
-		if held != nil {
-			if err := jt.holdAudit(r, held); err != nil {
+		t.AttemptDir = name
+		if dir != nil {
+			if err := jt.holdAudit(r, dir); err != nil {
 				return err
 			}
 		}

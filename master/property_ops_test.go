@@ -200,14 +200,14 @@ func (p *prop) complete(t *propTask, results []task.Outcome) error {
 	dir := fmt.Sprintf("succeed_tasks/%d_%d@%s", t.id, ref.LeaseID, t.worker)
 	audit := tracker.Dir{Name: dir, Files: []tracker.File{{Name: "audit.log", Data: []byte(fmt.Sprint(ref, results))}}}
 	p.logf("Complete(%v, %v)", ref, results)
-	if err := p.d.Complete(ref, results, audit); err != nil {
-		return fmt.Errorf("Complete(%v) of a current lease: %w", ref, err)
-	}
-	j := p.jobs[ref.Job]
 	held, err := audit.MarshalBinary()
 	if err != nil {
 		return err
 	}
+	if err := p.d.Complete(ref, results, dir, held); err != nil {
+		return fmt.Errorf("Complete(%v) of a current lease: %w", ref, err)
+	}
+	j := p.jobs[ref.Job]
 	j.held[[2]uint64{ref.TaskID, ref.LeaseID}] = string(held)
 	// One outcome per entry: a failure outranks a skip; repeats count once;
 	// the failed list is in manifest order.
@@ -293,7 +293,7 @@ func (p *prop) completeStale() error {
 	if err != nil {
 		return err
 	}
-	err = p.d.Complete(ref, []task.Outcome{{Index: 0}}, tracker.Dir{Name: "stale", Files: []tracker.File{{Name: "audit.log"}}})
+	err = p.d.Complete(ref, []task.Outcome{{Index: 0, Kind: task.ReadError}}, "stale", []byte("stale"))
 	if !errors.Is(err, task.ErrStaleLease) {
 		return fmt.Errorf("Complete with stale lease %v: err %v, want task.ErrStaleLease", ref, err)
 	}
@@ -333,23 +333,23 @@ func (p *prop) retry(name string) error {
 // dropAudits drops some of the held audit directories, as the master does
 // once they are durable, and some that are not held.
 func (p *prop) dropAudits() error {
-	var refs []tracker.AttemptRef
+	var refs []task.LeaseRef
 	for _, n := range p.names {
 		for k := range p.jobs[n].held {
 			if p.r.IntN(2) == 0 {
-				refs = append(refs, tracker.AttemptRef{Job: n, Task: k[0], Lease: k[1]})
+				refs = append(refs, task.LeaseRef{Job: n, TaskID: k[0], LeaseID: k[1]})
 			}
 		}
 	}
-	slices.SortFunc(refs, func(a, b tracker.AttemptRef) int { return int(a.Lease) - int(b.Lease) })
-	refs = append(refs, tracker.AttemptRef{Job: "nojob", Task: 1, Lease: 1}, tracker.AttemptRef{Job: p.names[0], Task: 1, Lease: 1 << 40})
-	p.logf("DropAudits(%v)", refs)
-	if err := p.d.DropAudits(refs); err != nil {
-		return fmt.Errorf("DropAudits: %w", err)
+	slices.SortFunc(refs, func(a, b task.LeaseRef) int { return int(a.LeaseID) - int(b.LeaseID) })
+	refs = append(refs, task.LeaseRef{Job: "nojob", TaskID: 1, LeaseID: 1}, task.LeaseRef{Job: p.names[0], TaskID: 1, LeaseID: 1 << 40})
+	p.logf("DropHeldDirs(%v)", refs)
+	if err := p.d.DropHeldDirs(refs); err != nil {
+		return fmt.Errorf("DropHeldDirs: %w", err)
 	}
 	for _, r := range refs {
 		if j := p.jobs[r.Job]; j != nil {
-			delete(j.held, [2]uint64{r.Task, r.Lease})
+			delete(j.held, [2]uint64{r.TaskID, r.LeaseID})
 		}
 	}
 	return nil

@@ -115,7 +115,11 @@ func TestRecoverPublishesCommittedAttempt(t *testing.T) {
 				t.Fatal(err)
 			}
 			final := prepared.Name
-			if err := m.DB().Complete(ref, tc.results, prepared); err != nil {
+			held, err := prepared.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.DB().Complete(ref, tc.results, final, held); err != nil {
 				t.Fatal(err)
 			}
 			// Crash: no Seal.

@@ -229,26 +229,15 @@ func (m *Master) Complete(ctx context.Context, worker string, ref task.LeaseRef,
 			return "", fmt.Errorf("job %s task %d: result for entry %d of %d", ref.Job, ref.TaskID, r.Index, files)
 		}
 	}
-	dir, err := m.tr.Prepare(tracker.Attempt{Job: ref.Job, Task: ref.TaskID, Lease: ref.LeaseID,
-		Attempt: attempt, Worker: worker, Failed: failed, Files: files, Started: started})
+	name, err := m.journal.Commit(tracker.Attempt{Job: ref.Job, Task: ref.TaskID, Lease: ref.LeaseID,
+		Attempt: attempt, Worker: worker, Failed: failed, Files: files, Started: started},
+		func(name string, dir []byte) error { return m.db.Complete(ref, results, name, dir) })
 	if err != nil {
-		return "", fmt.Errorf("job %s task %d: write audit: %w", ref.Job, ref.TaskID, err)
-	}
-	// The commit holds the audit directory too: once it returns, the
-	// attempt is durable, whatever becomes of the files below.
-	m.publishing.RLock()
-	defer m.publishing.RUnlock()
-	if err := m.db.Complete(ref, results, dir); err != nil {
-		m.tr.Discard(ref.Job, ref.TaskID, ref.LeaseID)
 		return "", err
 	}
-	if err := m.tr.Seal(ref.Job, ref.TaskID, ref.LeaseID, dir.Name); err != nil {
-		// The database holds the directory; the next start publishes it.
-		m.log.Error("publish audit directory", "job", ref.Job, "task", ref.TaskID, "err", err)
-	}
 	m.cfg.TrackerLog.Info("attempt recorded", "job", ref.Job, "task", ref.TaskID, "lease", ref.LeaseID,
-		"worker", worker, "entries", files, "failed", len(failed), "dir", dir.Name)
-	return dir.Name, nil
+		"worker", worker, "entries", files, "failed", len(failed), "dir", name)
+	return name, nil
 }
 
 // Report passes a worker's audit records and progress to the tracker. Audit

@@ -2396,9 +2396,13 @@ func (x *SubmitReply) GetJob() string {
 }
 
 type StatRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Job           string                 `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"` // empty: every job
-	Workers       bool                   `protobuf:"varint,2,opt,name=workers,proto3" json:"workers,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Job     string                 `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"` // empty: every job
+	Workers bool                   `protobuf:"varint,2,opt,name=workers,proto3" json:"workers,omitempty"`
+	// credentials: each JobStat's spec keeps its stores' secret keys, for a
+	// console that opens the stores itself (verify). Without it they are
+	// left out.
+	Credentials   bool `protobuf:"varint,3,opt,name=credentials,proto3" json:"credentials,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2443,6 +2447,13 @@ func (x *StatRequest) GetJob() string {
 func (x *StatRequest) GetWorkers() bool {
 	if x != nil {
 		return x.Workers
+	}
+	return false
+}
+
+func (x *StatRequest) GetCredentials() bool {
+	if x != nil {
+		return x.Credentials
 	}
 	return false
 }
@@ -3304,10 +3315,11 @@ const file_ferry_proto_rawDesc = "" +
 	"\rSubmitRequest\x12%\n" +
 	"\x04spec\x18\x01 \x01(\v2\x11.ferry.v1.JobSpecR\x04spec\"\x1f\n" +
 	"\vSubmitReply\x12\x10\n" +
-	"\x03job\x18\x01 \x01(\tR\x03job\"9\n" +
+	"\x03job\x18\x01 \x01(\tR\x03job\"[\n" +
 	"\vStatRequest\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\x12\x18\n" +
-	"\aworkers\x18\x02 \x01(\bR\aworkers\"\xc5\a\n" +
+	"\aworkers\x18\x02 \x01(\bR\aworkers\x12 \n" +
+	"\vcredentials\x18\x03 \x01(\bR\vcredentials\"\xc5\a\n" +
 	"\aJobStat\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12#\n" +

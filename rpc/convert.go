@@ -236,8 +236,13 @@ func limitsFromPB(ls []*pb.JobLimit) map[string]task.Limits {
 	return out
 }
 
-// StatToPB converts a job's stat for the wire, without its secrets.
-func StatToPB(s master.JobStat) *pb.JobStat {
+// StatToPB converts a job's stat for the wire; its spec keeps the stores'
+// secret keys only with credentials.
+func StatToPB(s master.JobStat, credentials bool) *pb.JobStat {
+	spec := s.Spec
+	if !credentials {
+		spec = spec.Redacted()
+	}
 	c := s.Counters
 	eta := int64(-1)
 	if s.HasETA {
@@ -249,7 +254,7 @@ func StatToPB(s master.JobStat) *pb.JobStat {
 		FilesDone: c.FilesDone, FilesTotal: c.FilesTotal, BytesDone: c.BytesDone, BytesTotal: c.BytesTotal,
 		FilesFailed: c.FilesFailed, FilesSkipped: c.FilesSkipped, ThroughputBps: s.Throughput, EtaSeconds: eta,
 		Src: []byte(s.Spec.Src.Type + ":" + s.Spec.Src.Prefix), Dest: []byte(s.Spec.Dest.Type + ":" + s.Spec.Dest.Prefix),
-		SubmittedUnixMs: s.Submitted.UnixMilli(), Error: []byte(s.Error), Spec: SpecToPB(s.Spec.Redacted())}
+		SubmittedUnixMs: s.Submitted.UnixMilli(), Error: []byte(s.Error), Spec: SpecToPB(spec)}
 	if !s.Finished.IsZero() {
 		out.FinishedUnixMs = s.Finished.UnixMilli()
 	}

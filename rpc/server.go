@@ -210,7 +210,7 @@ func (s *controlServer) Stat(ctx context.Context, r *pb.StatRequest) (*pb.StatRe
 	}
 	out := &pb.StatReply{}
 	for _, st := range stats {
-		out.Jobs = append(out.Jobs, StatToPB(st))
+		out.Jobs = append(out.Jobs, StatToPB(st, r.Credentials))
 	}
 	if r.Workers {
 		for _, w := range s.m.Workers() {

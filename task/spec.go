@@ -1,6 +1,7 @@
 package task
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -135,8 +136,8 @@ func (s Spec) Redacted() Spec {
 	return s
 }
 
-// Secret is a password or secret key. It prints as "***" whatever the
-// verb, so a spec or endpoint can be logged whole; Reveal returns it.
+// Secret is a password or secret key. It prints and encodes to JSON as
+// "***", so a spec or endpoint can be logged whole; Reveal returns it.
 type Secret string
 
 // Reveal returns the secret in clear, for the client that needs it.
@@ -153,6 +154,11 @@ func (s Secret) String() string {
 // Format prints String whatever the verb.
 func (s Secret) Format(f fmt.State, verb rune) { fmt.Fprint(f, s.String()) }
 
+// MarshalJSON encodes String, so that a JSON log of a spec shows no
+// secret. A store that keeps specs as JSON keeps the secrets beside them
+// (master's storedJob).
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
 // Clone returns a copy of s that shares no slice with it.
 func (s Spec) Clone() Spec {
 	s.Filter.Include = slices.Clone(s.Filter.Include)
@@ -162,11 +168,12 @@ func (s Spec) Clone() Spec {
 }
 
 // Strings returns the spec's strings that a JSON record keeps only when
-// they are UTF-8 (all but the prefixes), for a caller that checks.
+// they are UTF-8 (all but the prefixes and secrets, which such a record
+// keeps as bytes), for a caller that checks.
 func (s *Spec) Strings() []string {
 	out := []string{s.Name, string(s.Type), s.ConfigFile, string(s.AuditMode), string(s.Update), s.HTTPList.File}
 	for _, e := range []*Endpoint{&s.Src, &s.Dest} {
-		out = append(out, e.Type, e.Domain, e.Bucket, e.AccessKey, string(e.SecretKey), e.Region)
+		out = append(out, e.Type, e.Domain, e.Bucket, e.AccessKey, e.Region)
 	}
 	out = append(out, s.Filter.Include...)
 	return append(out, s.Filter.Exclude...)
