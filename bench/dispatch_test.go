@@ -17,6 +17,7 @@ import (
 	"ferry/master"
 	pb "ferry/proto"
 	"ferry/rpc"
+	"ferry/state"
 	"ferry/store"
 	"ferry/task"
 )
@@ -165,7 +166,7 @@ func benchDispatch(b *testing.B, loc location, audit bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if j.Counters.FilesDone != int64(n) || j.State != master.StateSucceed {
+	if j.Counters.FilesDone != int64(n) || j.State != state.StateSucceed {
 		b.Fatalf("after %d cycles: state %s, %d files done", n, j.State, j.Counters.FilesDone)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"ferry/master"
+	"ferry/state"
 	"ferry/store"
 )
 
@@ -75,7 +76,7 @@ func (synthetic) Put(context.Context, string, io.Reader, store.Entry) (store.Ent
 }
 
 // waitScan polls until job's scan has stored its last task.
-func waitScan(tb testing.TB, m *master.Master, job string, timeout time.Duration) *master.Job {
+func waitScan(tb testing.TB, m *master.Master, job string, timeout time.Duration) *state.Job {
 	tb.Helper()
 	end := time.Now().Add(timeout)
 	for {

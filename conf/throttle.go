@@ -1,11 +1,12 @@
 package conf
 
 import (
-	"ferry/task"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
+
+	"ferry/task"
 )
 
 // parseRate parses a transfer rate in bytes per second, as maxThroughput

@@ -16,6 +16,7 @@ import (
 
 	"ferry/master"
 	"ferry/rpc"
+	"ferry/state"
 	"ferry/worker"
 )
 
@@ -59,7 +60,7 @@ func (e *env) startEngine(parent context.Context, o engineOpts) (*engine, error)
 	if err != nil {
 		mcl.Close()
 		tcl.Close()
-		if errors.Is(err, master.ErrLocked) {
+		if errors.Is(err, state.ErrLocked) {
 			return nil, failErr("workdir %s is in use by another ferry process (a `run`, or the master started by `console.sh start`): %v", rel(e.workdir), err)
 		}
 		return nil, failErr("open master state in %s: %v", rel(e.masterDir), err)

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"ferry/master"
+	"ferry/state"
 	"ferry/task"
 )
 
@@ -105,9 +106,9 @@ func (e *env) run(ctx context.Context, spec task.Spec) error {
 	if every := spec.IncrementalInterval; spec.Incremental {
 		fmt.Fprintf(e.out, "job %s is incremental: after each round it rescans every %s, until Ctrl-C (run the same command again to go on)\n", name, every)
 	}
-	announced := 0          // the last round whose end was printed
-	var was master.Counters // the counters then
-	if job != nil {         // resumed: rounds count from here
+	announced := 0         // the last round whose end was printed
+	var was state.Counters // the counters then
+	if job != nil {        // resumed: rounds count from here
 		was = job.Counters
 		if !job.NextRound.IsZero() {
 			announced = job.Round
@@ -222,9 +223,9 @@ func (e *env) summary(eng *engine, name string, took time.Duration) error {
 		fmt.Fprintf(w, "  error  %s\n", s.Error)
 	}
 	switch s.State {
-	case master.StateSucceed:
+	case state.StateSucceed:
 		return nil
-	case master.StateFailed:
+	case state.StateFailed:
 		if c.FilesFailed > 0 {
 			listFailures(w, jobDir, 5)
 			fmt.Fprintf(w, "  the failed keys are in %s, the reasons in each audit.log;\n  fix them, then: ./console.sh retry %s && ./console.sh run\n",

@@ -2,7 +2,6 @@ package master
 
 import (
 	"context"
-	"ferry/task"
 	"maps"
 	"os"
 	"path/filepath"
@@ -11,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"ferry/state"
+	"ferry/task"
 
 	"ferry/store"
 	"ferry/tracker"
@@ -74,9 +74,6 @@ func TestCompleteHoldsAuditDirectory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.db.bolt.NoSync {
-				t.Fatal("the master's commits are not synced")
-			}
 			if err := m.db.CreateJob(task.Spec{Name: "j"}); err != nil {
 				t.Fatal(err)
 			}
@@ -94,7 +91,7 @@ func TestCompleteHoldsAuditDirectory(t *testing.T) {
 			if err := m.tr.Append("j", ref.TaskID, ref.LeaseID, recs); err != nil {
 				t.Fatal(err)
 			}
-			final, err := m.Complete(context.Background(), "w1", ref, []task.Outcome{{Index: 1, Detail: "READ_ERROR: x"}}, at)
+			final, err := m.Complete(context.Background(), "w1", ref, []task.Outcome{{Index: 1, Kind: task.ReadError, Detail: "READ_ERROR: x"}}, at)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -106,8 +103,7 @@ func TestCompleteHoldsAuditDirectory(t *testing.T) {
 
 			// The power goes: the disk holds the database as committed
 			// and, of the files, what crash.damage leaves.
-			err = m.db.bolt.View(func(tx *bolt.Tx) error { return tx.CopyFile(filepath.Join(crashed, "ferry.db"), 0o600) })
-			if err != nil {
+			if err := m.db.Snapshot(filepath.Join(crashed, "ferry.db")); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.CopyFS(filepath.Join(crashed, "jobs"), os.DirFS(filepath.Join(dir, "jobs"))); err != nil {
@@ -141,7 +137,7 @@ func TestCompleteHoldsAuditDirectory(t *testing.T) {
 					t.Errorf("restart %d: %d audit directories still held, %v", i, len(held), err)
 				}
 				j, err := m.db.Job("j")
-				if err != nil || j.State != StateFailed || j.Counters.FilesDone != 1 || j.Counters.FilesFailed != 1 {
+				if err != nil || j.State != state.StateFailed || j.Counters.FilesDone != 1 || j.Counters.FilesFailed != 1 {
 					t.Errorf("restart %d: job %+v, %v", i, j, err)
 				}
 				if err := m.Close(); err != nil {
@@ -190,7 +186,7 @@ func TestFlushDropsHeldAudits(t *testing.T) {
 }
 
 // heldDirs returns the audit directories db holds for job.
-func heldDirs(db *DB, job string) ([][]byte, error) {
+func heldDirs(db *state.DB, job string) ([][]byte, error) {
 	var out [][]byte
 	err := db.EachHeldDir(job, func(_ task.LeaseRef, dir []byte) error {
 		out = append(out, dir)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"ferry/task"
 	"fmt"
 	"sort"
 	"time"
+
+	"ferry/state"
+	"ferry/task"
 
 	"ferry/store"
 )
@@ -27,7 +29,7 @@ func (m *Master) Submit(ctx context.Context, spec task.Spec) error {
 
 // JobStat is one job's state as `stat` shows it.
 type JobStat struct {
-	Job
+	state.Job
 	Running    int
 	Throughput float64 // bytes/s
 	ETA        time.Duration
@@ -41,16 +43,16 @@ type JobStat struct {
 func (m *Master) Stat(ctx context.Context, name string) ([]JobStat, error) {
 	// Read while no completion is between its commit and its audit
 	// directory: stat never shows a task done whose directory is not there.
-	var jobs []*Job
+	var jobs []*state.Job
 	var err error
 	m.journal.Settled(func() {
 		if name == "" {
 			jobs, err = m.db.Jobs()
 			return
 		}
-		var j *Job
+		var j *state.Job
 		if j, err = m.db.Job(name); err == nil {
-			jobs = []*Job{j}
+			jobs = []*state.Job{j}
 		}
 	})
 	if err != nil {
@@ -77,8 +79,8 @@ func (m *Master) Stat(ctx context.Context, name string) ([]JobStat, error) {
 				s.ETA = time.Duration(float64(left) / v.Rate * float64(time.Second)).Round(time.Second)
 				s.HasETA = true
 			}
-			if s.Running > int(c.Tasks[Dispatched]) {
-				s.Running = int(c.Tasks[Dispatched])
+			if s.Running > int(c.Tasks[state.Dispatched]) {
+				s.Running = int(c.Tasks[state.Dispatched])
 			}
 		}
 		out = append(out, s)

@@ -1,21 +1,23 @@
-// Package master is ferry's coordinator: it keeps jobs and tasks in bbolt
-// (db.go, four state buckets per job; jobrecord.go, the job records),
-// scans sources into tasks (scan.go), hands tasks to workers under fenced
-// leases (lease.go), holds each accepted attempt's audit directory until
-// it is durable on disk (audits.go), answers the console (control.go) and
-// adapts all of it to gRPC (server.go). The tracker package keeps the
-// audit logs and live progress beside it.
+// Package master is ferry's coordinator: it scans sources into tasks
+// (scan.go), waits for and grants leases fairly across jobs and answers
+// the workers' calls (workers.go), shares each job's limits among the
+// workers holding it (throttle.go), and answers the console (control.go).
+// Its durable state is package state's (bbolt); the tracker's journal
+// publishes each accepted attempt's audit directory; rpc/ adapts it to
+// gRPC, and InProcess hands it to a worker in the same process.
 package master
 
 import (
 	"context"
 	"errors"
-	"ferry/task"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"ferry/state"
+	"ferry/task"
 
 	"ferry/store"
 	"ferry/tracker"
@@ -38,7 +40,7 @@ type Config struct {
 // Master owns the database, the tracker, the scanners and the reaper.
 type Master struct {
 	cfg Config
-	db  *DB
+	db  *state.DB
 	tr  *tracker.Tracker
 	log *slog.Logger
 
@@ -80,7 +82,7 @@ func Open(cfg Config) (*Master, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "jobs"), 0o755); err != nil {
 		return nil, err
 	}
-	db, err := OpenDB(filepath.Join(cfg.Dir, "ferry.db"), cfg.LeaseDur)
+	db, err := state.OpenDB(filepath.Join(cfg.Dir, "ferry.db"), cfg.LeaseDur)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +107,7 @@ func Open(cfg Config) (*Master, error) {
 // completions the database holds copies of, settle the in-flight
 // directories a crash left, and make all of it durable.
 func (m *Master) recover() error {
-	names, err := m.db.jobNames()
+	names, err := m.db.JobNames()
 	if err != nil {
 		return err
 	}
@@ -113,7 +115,7 @@ func (m *Master) recover() error {
 }
 
 // DB returns the master's database (for tests and offline tools).
-func (m *Master) DB() *DB { return m.db }
+func (m *Master) DB() *state.DB { return m.db }
 
 // Tracker returns the master's tracker.
 func (m *Master) Tracker() *tracker.Tracker { return m.tr }

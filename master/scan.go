@@ -3,11 +3,13 @@ package master
 import (
 	"context"
 	"errors"
-	"ferry/task"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
+
+	"ferry/state"
+	"ferry/task"
 
 	"ferry/plan"
 	"ferry/store"
@@ -51,7 +53,7 @@ func (m *Master) scan(ctx context.Context, spec task.Spec) error {
 	}
 	batch := make([]store.Entry, 0, min(countLimit, 1<<16))
 	var bytes int64
-	var counts ScanCounts
+	var counts state.ScanCounts
 	// The first tasks of a pass are small (rampStart entries, doubling up
 	// to the limit): workers start copying a few milliseconds into the scan
 	// instead of after a whole task is listed, and their task slots fill at
@@ -64,7 +66,7 @@ func (m *Master) scan(ctx context.Context, spec task.Spec) error {
 		if len(batch) > 0 {
 			m.notify()
 		}
-		batch, bytes, counts = batch[:0], 0, ScanCounts{}
+		batch, bytes, counts = batch[:0], 0, state.ScanCounts{}
 		return nil
 	}
 	take := func(it plan.Item) error {
@@ -135,7 +137,7 @@ func (m *Master) scan(ctx context.Context, spec task.Spec) error {
 			return err
 		}
 		m.notify()
-		batch, counts = batch[n:], ScanCounts{}
+		batch, counts = batch[n:], state.ScanCounts{}
 	}
 	if err := flush(true); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"ferry/conf"
 	"ferry/master"
+	"ferry/state"
 	"ferry/store"
 	"ferry/store/local"
 	"ferry/store/storetest"
@@ -66,7 +67,7 @@ func TestScanResumesAfterNonUTF8Key(t *testing.T) {
 		}
 	}
 	var got []string
-	err = m.DB().Tasks("j", master.Pending, func(task *master.Task) error {
+	err = m.DB().Tasks("j", state.Pending, func(task *state.Task) error {
 		es, err := m.DB().Manifest("j", task.ID)
 		for _, e := range es {
 			got = append(got, e.Key)
@@ -188,7 +189,7 @@ func TestScanTaskSizes(t *testing.T) {
 		}
 		var sizes []int
 		var got []string
-		err = m.DB().Tasks("j", master.Pending, func(task *master.Task) error {
+		err = m.DB().Tasks("j", state.Pending, func(task *state.Task) error {
 			es, err := m.DB().Manifest("j", task.ID)
 			sizes = append(sizes, len(es))
 			for _, e := range es {

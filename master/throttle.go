@@ -2,9 +2,10 @@ package master
 
 import (
 	"context"
-	"ferry/task"
 	"fmt"
 	"time"
+
+	"ferry/task"
 )
 
 // Throttling: a job may have a bandwidth limit (maxThroughput, or the rate
@@ -15,41 +16,22 @@ import (
 // the reply to its report, about once a second, so the total holds as
 // workers come and go, and a change takes effect without a restart.
 
-// Limits are a job's limits in force now; 0 is unlimited.
-type Limits struct {
-	BytesPerSec    int64
-	RequestsPerSec int64
-}
-
-// JobLimits returns a job's limits at time now: the override of `console.sh
-// throttle` if set, else the rate its schedule gives for now's time of day.
-func (j *Job) JobLimits(now time.Time) task.Limits {
-	l := task.Limits{RequestsPerSec: int64(j.Spec.MaxRequestsPerSecond), BytesPerSec: j.Spec.Schedule.RateAt(now)}
-	if j.Throttle != nil {
-		l.BytesPerSec = *j.Throttle
-	}
-	return l
-}
-
 // Throttle sets (or with reset, clears) a job's bandwidth limit override.
 func (m *Master) Throttle(ctx context.Context, name string, bytesPerSec int64, reset bool) (int64, error) {
 	if bytesPerSec < 0 {
 		return 0, fmt.Errorf("throttle %s: negative rate", name)
 	}
-	var in task.Limits
-	err := m.db.update(name, func(jt *jobTx) error {
-		if reset {
-			jt.job.Throttle = nil
-		} else {
-			jt.job.Throttle = &bytesPerSec
-		}
-		in = jt.job.JobLimits(m.db.now())
-		return nil
-	})
-	if err == nil {
-		m.log.Info("job throttled", "job", name, "bytes_per_sec", in.BytesPerSec)
+	override := &bytesPerSec
+	if reset {
+		override = nil
 	}
-	return in.BytesPerSec, err
+	j, err := m.db.SetThrottle(name, override)
+	if err != nil {
+		return 0, err
+	}
+	in := j.JobLimits(time.Now())
+	m.log.Info("job throttled", "job", name, "bytes_per_sec", in.BytesPerSec)
+	return in.BytesPerSec, nil
 }
 
 // WorkerLimits returns the worker's share of each named job's limits: the

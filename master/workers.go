@@ -3,9 +3,11 @@ package master
 import (
 	"context"
 	"errors"
-	"ferry/task"
 	"fmt"
 	"time"
+
+	"ferry/state"
+	"ferry/task"
 
 	"ferry/tracker"
 )
@@ -259,7 +261,7 @@ func (m *Master) Report(ctx context.Context, worker string, copied int64, audits
 		if err := m.tr.Append(ref.Job, ref.TaskID, ref.LeaseID, recs); err != nil {
 			return err
 		}
-		if err := m.db.noteCopied(ref.Job, recs); err != nil {
+		if err := m.db.NoteCopied(ref.Job, copiesOf(recs)); err != nil {
 			return err
 		}
 	}
@@ -273,4 +275,21 @@ func (m *Master) Report(ctx context.Context, worker string, copied int64, audits
 	}
 	m.tr.Report(worker, copied, live)
 	return nil
+}
+
+// copiesOf returns, for the OKs and SKIPs of recs that carry a destination
+// ETag, what the destination object of each key is a copy of: the copied
+// index of incremental jobs (state/copied.go).
+func copiesOf(recs []tracker.Record) map[string]state.Copied {
+	var out map[string]state.Copied
+	for _, r := range recs {
+		if r.DestETag == "" || r.Result == tracker.Fail {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]state.Copied)
+		}
+		out[r.Key] = state.Copied{Size: r.Size, MTime: r.SourceMTime, DestETag: r.DestETag}
+	}
+	return out
 }

@@ -14,8 +14,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"ferry/master"
 	pb "ferry/proto"
+	"ferry/state"
 	"ferry/store/storetest"
 	"ferry/tracker"
 	"ferry/tracker/trackertest"
@@ -111,10 +111,10 @@ func TestServeConcurrentWorkers(t *testing.T) {
 
 	for end := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		js := s.stat(t, "job")
-		if js.State == master.StateSucceed {
+		if js.State == state.StateSucceed {
 			break
 		}
-		if js.State == master.StateFailed {
+		if js.State == state.StateFailed {
 			if _, err := s.cc.Retry(ctxT(t), &pb.RetryRequest{Job: "job"}); err != nil {
 				t.Fatalf("retry: %v", err)
 			}
@@ -237,7 +237,7 @@ func TestStatNeverAheadOfAuditDirs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		done := st[0].Counters.Tasks[master.Succeeded]
+		done := st[0].Counters.Tasks[state.Succeeded]
 		ents, _ := os.ReadDir(dir)
 		if int64(len(ents)) < done {
 			t.Fatalf("stat counts %d tasks succeeded, but %s holds %d directories", done, dir, len(ents))

@@ -5,6 +5,7 @@ import (
 
 	"ferry/master"
 	pb "ferry/proto"
+	"ferry/state"
 	"ferry/store"
 	"ferry/task"
 	"ferry/tracker"
@@ -249,8 +250,8 @@ func StatToPB(s master.JobStat, credentials bool) *pb.JobStat {
 		eta = int64(s.ETA / time.Second)
 	}
 	out := &pb.JobStat{Name: s.Spec.Name, State: s.State,
-		PendingTasks: c.Tasks[master.Pending], DispatchedTasks: c.Tasks[master.Dispatched], RunningTasks: int64(s.Running),
-		SucceedTasks: c.Tasks[master.Succeeded], FailedTasks: c.Tasks[master.Failed], ScanFinished: s.ScanFinished,
+		PendingTasks: c.Tasks[state.Pending], DispatchedTasks: c.Tasks[state.Dispatched], RunningTasks: int64(s.Running),
+		SucceedTasks: c.Tasks[state.Succeeded], FailedTasks: c.Tasks[state.Failed], ScanFinished: s.ScanFinished,
 		FilesDone: c.FilesDone, FilesTotal: c.FilesTotal, BytesDone: c.BytesDone, BytesTotal: c.BytesTotal,
 		FilesFailed: c.FilesFailed, FilesSkipped: c.FilesSkipped, ThroughputBps: s.Throughput, EtaSeconds: eta,
 		Src: []byte(s.Spec.Src.Type + ":" + s.Spec.Src.Prefix), Dest: []byte(s.Spec.Dest.Type + ":" + s.Spec.Dest.Prefix),

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"ferry/master"
+	"ferry/state"
 	"ferry/task"
 )
 
@@ -44,7 +45,7 @@ func TestSpecRoundTrip(t *testing.T) {
 
 // A stat carries the stores' secret keys only when asked for them.
 func TestStatCredentials(t *testing.T) {
-	st := master.JobStat{Job: master.Job{Spec: fullSpec(), State: master.StateRunning}}
+	st := master.JobStat{Job: state.Job{Spec: fullSpec(), State: state.StateRunning}}
 	p := StatToPB(st, false)
 	if p.Spec.Src.SecretKey != "" || p.Spec.Dest.SecretKey != "" {
 		t.Errorf("stat without credentials carries %q, %q", p.Spec.Src.SecretKey, p.Spec.Dest.SecretKey)

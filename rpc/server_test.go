@@ -23,6 +23,7 @@ import (
 	"ferry/master"
 	pb "ferry/proto"
 	"ferry/rpc"
+	"ferry/state"
 	"ferry/store"
 	"ferry/store/local"
 	"ferry/store/storetest"
@@ -178,7 +179,7 @@ func TestServeJobLifecycle(t *testing.T) {
 	wantCode(t, "second submit", err, codes.AlreadyExists)
 
 	js := s.waitStat(t, "job1", "scan", func(js *pb.JobStat) bool { return js.ScanFinished })
-	if js.State != master.StateRunning || js.FilesTotal != 6 || js.BytesTotal != 123 || js.PendingTasks != 3 {
+	if js.State != state.StateRunning || js.FilesTotal != 6 || js.BytesTotal != 123 || js.PendingTasks != 3 {
 		t.Fatalf("after scan: %v", js)
 	}
 
@@ -279,7 +280,7 @@ func TestServeJobLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	js = s.stat(t, "job1")
-	if js.State != master.StateFailed || js.FailedTasks != 1 || js.SucceedTasks != 2 || js.FilesFailed != 1 ||
+	if js.State != state.StateFailed || js.FailedTasks != 1 || js.SucceedTasks != 2 || js.FilesFailed != 1 ||
 		js.FilesSkipped != 1 || js.FilesDone != 5 || js.FinishedUnixMs == 0 {
 		t.Fatalf("after all tasks: %v", js)
 	}
@@ -289,7 +290,7 @@ func TestServeJobLifecycle(t *testing.T) {
 	if err != nil || rr.Tasks != 1 || rr.Entries != 1 {
 		t.Fatalf("retry: %v, %v", rr, err)
 	}
-	if js := s.stat(t, "job1"); js.State != master.StateRunning || js.PendingTasks != 1 || js.FilesFailed != 0 {
+	if js := s.stat(t, "job1"); js.State != state.StateRunning || js.PendingTasks != 1 || js.FilesFailed != 0 {
 		t.Fatalf("after retry: %v", js)
 	}
 	ls = s.lease(t, "w1", 5)
@@ -300,7 +301,7 @@ func TestServeJobLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	js = s.stat(t, "job1")
-	if js.State != master.StateSucceed || js.FilesDone != js.FilesTotal || js.BytesDone != js.BytesTotal || js.FailedTasks != 0 {
+	if js.State != state.StateSucceed || js.FilesDone != js.FilesTotal || js.BytesDone != js.BytesTotal || js.FailedTasks != 0 {
 		t.Fatalf("after retried task: %v", js)
 	}
 	if rr, err := s.cc.Retry(ctxT(t), &pb.RetryRequest{Job: "job1"}); err != nil || rr.Tasks != 0 {
@@ -437,7 +438,7 @@ func TestServeLeaseExpiry(t *testing.T) {
 	if recs := trackertest.CheckAttempt(t, filepath.Join(s.jobDir("job"), cr.AttemptDir), "Completed", nil); len(recs) != 0 {
 		t.Errorf("the new attempt's audit.log holds the expired attempt's records: %v", recs)
 	}
-	if js := s.stat(t, "job"); js.State != master.StateSucceed || js.FilesDone != 2 {
+	if js := s.stat(t, "job"); js.State != state.StateSucceed || js.FilesDone != 2 {
 		t.Fatalf("at the end: %v", js)
 	}
 }

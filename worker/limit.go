@@ -2,11 +2,12 @@ package worker
 
 import (
 	"context"
-	"ferry/task"
 	"io"
 	"math"
 	"sync"
 	"sync/atomic"
+
+	"ferry/task"
 
 	"golang.org/x/time/rate"
 )

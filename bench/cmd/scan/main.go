@@ -22,6 +22,7 @@ import (
 	"ferry/conf"
 	"ferry/internal/gctune"
 	"ferry/master"
+	"ferry/state"
 	"ferry/store"
 	"ferry/store/local"
 	"ferry/task"
@@ -73,7 +74,7 @@ func run(src, workdir string, countLimit int, sizeLimit int64, opt local.Options
 		cancel()
 		return err
 	}
-	var j *master.Job
+	var j *state.Job
 	for {
 		j, err = m.DB().Job("scan")
 		if err != nil {
@@ -97,7 +98,7 @@ func run(src, workdir string, countLimit int, sizeLimit int64, opt local.Options
 		return fmt.Errorf("scan failed: %s", j.Error)
 	}
 	c := j.Counters
-	tasks := c.Tasks[master.Pending] + c.Tasks[master.Dispatched] + c.Tasks[master.Failed] + c.Tasks[master.Succeeded]
+	tasks := c.Tasks[state.Pending] + c.Tasks[state.Dispatched] + c.Tasks[state.Failed] + c.Tasks[state.Succeeded]
 	fmt.Printf("entries=%d tasks=%d seconds=%.3f peak_rss_kib=%d\n", c.FilesTotal, tasks, took.Seconds(), vmHWM())
 	return nil
 }

@@ -1,11 +1,12 @@
-package master
+package state
 
 import (
 	"errors"
-	"ferry/task"
 	"fmt"
 	"slices"
 	"time"
+
+	"ferry/task"
 
 	"ferry/store"
 	"ferry/tracker"

@@ -1,10 +1,11 @@
-package master
+package state
 
 import (
-	"ferry/task"
 	"fmt"
 	"sort"
 	"time"
+
+	"ferry/task"
 
 	bolt "go.etcd.io/bbolt"
 

@@ -1,11 +1,12 @@
-package master
+package state
 
 import (
 	"errors"
-	"ferry/task"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"ferry/task"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -50,5 +51,18 @@ func TestScanCheckpointBytes(t *testing.T) {
 	}
 	if j, err := d.Job("legacy"); err != nil || j.ScanAfter != "dir/é" || j.State != StateScanning {
 		t.Errorf("legacy job: %+v, %v; want ScanAfter %q", j, err, "dir/é")
+	}
+}
+
+// Every commit reaches the disk before it returns: the database is what
+// makes an accepted completion durable.
+func TestCommitsAreSynced(t *testing.T) {
+	d, err := OpenDB(filepath.Join(t.TempDir(), "ferry.db"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if d.bolt.NoSync {
+		t.Fatal("the master's commits are not synced")
 	}
 }

@@ -1,5 +1,5 @@
 //go:build race
 
-package master
+package state
 
 const raceEnabled = true

@@ -1,14 +1,13 @@
-package master
+package state
 
 import (
 	"bytes"
 	"errors"
-	"ferry/task"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
+	"ferry/task"
 
-	"ferry/tracker"
+	bolt "go.etcd.io/bbolt"
 )
 
 // Held audit directories: the database is the tracker.Journal's Holder.
@@ -32,8 +31,6 @@ func (jt *jobTx) holdAudit(r task.LeaseRef, dir []byte) error {
 	}
 	return putBig(b, auditKey(r.TaskID, r.LeaseID), dir)
 }
-
-var _ tracker.Holder = (*DB)(nil)
 
 // EachHeldDir calls fn with every audit directory the database holds for
 // job (tracker.Holder).

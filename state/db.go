@@ -1,13 +1,14 @@
-package master
+package state
 
 import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"ferry/task"
 	"fmt"
 	"os"
 	"time"
+
+	"ferry/task"
 
 	bolt "go.etcd.io/bbolt"
 	bolterr "go.etcd.io/bbolt/errors"
@@ -80,6 +81,12 @@ func OpenDBReadOnly(path string) (*DB, error) {
 
 // Close closes the database.
 func (d *DB) Close() error { return d.bolt.Close() }
+
+// Snapshot writes the committed state to a new file at path (mode 0600):
+// a consistent copy taken while the database is in use.
+func (d *DB) Snapshot(path string) error {
+	return d.bolt.View(func(tx *bolt.Tx) error { return tx.CopyFile(path, 0o600) })
+}
 
 func taskKey(id uint64) []byte {
 	var k [8]byte
@@ -277,7 +284,7 @@ func (d *DB) Jobs() ([]*Job, error) {
 }
 
 // jobNames returns the names of every job, as their buckets spell them.
-func (d *DB) jobNames() ([]string, error) {
+func (d *DB) JobNames() ([]string, error) {
 	var out []string
 	err := d.bolt.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktJobs).ForEachBucket(func(k []byte) error {
@@ -374,6 +381,18 @@ func (d *DB) StartDueRounds() ([]task.Spec, error) {
 			out = append(out, j.Spec)
 			return jt.save()
 		})
+	})
+	return out, err
+}
+
+// SetThrottle sets a job's bandwidth override (nil: none, back to its
+// configured limits) and returns the job as saved.
+func (d *DB) SetThrottle(name string, bytesPerSec *int64) (*Job, error) {
+	var out *Job
+	err := d.update(name, func(jt *jobTx) error {
+		jt.job.Throttle = bytesPerSec
+		out = jt.job.clone()
+		return nil
 	})
 	return out, err
 }

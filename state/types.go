@@ -1,4 +1,4 @@
-package master
+package state
 
 import (
 	"time"
@@ -72,6 +72,16 @@ type Job struct {
 	// (bytes/s, 0 unlimited): `console.sh throttle`.
 	Throttle *int64 `json:",omitempty"`
 	Counters Counters
+}
+
+// JobLimits returns a job's limits at time now: the override of `console.sh
+// throttle` if set, else the rate its schedule gives for now's time of day.
+func (j *Job) JobLimits(now time.Time) task.Limits {
+	l := task.Limits{RequestsPerSec: int64(j.Spec.MaxRequestsPerSecond), BytesPerSec: j.Spec.Schedule.RateAt(now)}
+	if j.Throttle != nil {
+		l.BytesPerSec = *j.Throttle
+	}
+	return l
 }
 
 // Active reports whether the job still has work to hand out or scan.

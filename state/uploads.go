@@ -1,9 +1,10 @@
-package master
+package state
 
 import (
 	"bytes"
-	"ferry/task"
 	"fmt"
+
+	"ferry/task"
 
 	bolt "go.etcd.io/bbolt"
 )

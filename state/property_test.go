@@ -1,7 +1,6 @@
-package master
+package state
 
 import (
-	"ferry/task"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ferry/task"
 
 	"ferry/store"
 )

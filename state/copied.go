@@ -1,12 +1,10 @@
-package master
+package state
 
 import (
 	"encoding/binary"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
-	"ferry/tracker"
 )
 
 // The copied index of an incremental job whose destination has ETags (an
@@ -46,16 +44,10 @@ func decodeCopied(v []byte) (Copied, bool) {
 		DestETag: string(v[16:])}, true
 }
 
-// noteCopied records the OKs and SKIPs of recs that carry a destination
-// ETag in job's copied index.
-func (d *DB) noteCopied(job string, recs []tracker.Record) error {
-	var n int
-	for _, r := range recs {
-		if r.DestETag != "" && r.Result != tracker.Fail {
-			n++
-		}
-	}
-	if n == 0 {
+// NoteCopied records in job's copied index what each key's destination
+// object is a copy of. An empty map writes nothing.
+func (d *DB) NoteCopied(job string, copies map[string]Copied) error {
+	if len(copies) == 0 {
 		return nil
 	}
 	return d.write(func(tx *bolt.Tx) error {
@@ -67,11 +59,8 @@ func (d *DB) noteCopied(job string, recs []tracker.Record) error {
 		if err != nil {
 			return err
 		}
-		for _, r := range recs {
-			if r.DestETag == "" || r.Result == tracker.Fail {
-				continue
-			}
-			if err := b.Put([]byte(r.Key), encodeCopied(Copied{Size: r.Size, MTime: r.SourceMTime, DestETag: r.DestETag})); err != nil {
+		for k, c := range copies {
+			if err := b.Put([]byte(k), encodeCopied(c)); err != nil {
 				return err
 			}
 		}

@@ -1,12 +1,13 @@
-package master
+package state
 
 import (
 	"bytes"
 	"encoding/json"
-	"ferry/task"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"ferry/task"
 )
 
 // A job's record: its stored form, and a cache of decoded records. Every
