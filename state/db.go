@@ -31,14 +31,13 @@ type DB struct {
 	leaseDur time.Duration
 	now      func() time.Time
 	group    groupCommit
-	jobs     jobCache
+	specs    specCache
 }
 
 var (
 	bktJobs      = []byte("jobs")
 	bktMeta      = []byte("meta")
 	bktManifests = []byte("manifests")
-	keyJob       = []byte("job")
 )
 
 // ErrLocked means another ferry process holds the database.
@@ -101,6 +100,9 @@ type jobTx struct {
 	name string
 	b    *bolt.Bucket
 	job  *Job // nil from openTasks
+	// writeSpec says save must write the spec too: a new job, or one
+	// read from an earlier version's record.
+	writeSpec bool
 }
 
 // openTasks opens a job's buckets without its record.
@@ -118,22 +120,44 @@ func (d *DB) openJob(tx *bolt.Tx, name string) (*jobTx, error) {
 	if err != nil {
 		return nil, err
 	}
-	if jt.job, err = d.jobs.load(name, jt.b.Bucket(bktMeta).Get(keyJob)); err != nil {
+	meta := jt.b.Bucket(bktMeta)
+	raw := meta.Get(keyState)
+	if raw == nil {
+		jt.job, err = decodeJobJSON(meta.Get(keyJob))
+		jt.writeSpec = true
+	} else {
+		jt.job = new(Job)
+		if jt.job.Spec, err = d.specs.load(name, meta.Get(keySpec)); err == nil {
+			err = decodeState(raw, jt.job)
+		}
+	}
+	if err != nil {
 		return nil, fmt.Errorf("job %s: decode: %w", name, err)
 	}
 	return jt, nil
 }
 
+// save writes the job's record (jobrecord.go).
 func (jt *jobTx) save() error {
-	v, err := encodeJob(jt.job)
+	meta := jt.b.Bucket(bktMeta)
+	if jt.writeSpec {
+		v, err := encodeSpec(jt.job.Spec)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(keySpec, v); err != nil {
+			return err
+		}
+		if err := meta.Delete(keyJob); err != nil {
+			return err
+		}
+		jt.writeSpec = false
+	}
+	v, err := appendState(make([]byte, 0, 128), jt.job)
 	if err != nil {
 		return err
 	}
-	if err := jt.b.Bucket(bktMeta).Put(keyJob, v); err != nil {
-		return err
-	}
-	jt.d.jobs.saved(jt.name, v, jt.job)
-	return nil
+	return meta.Put(keyState, v)
 }
 
 func (jt *jobTx) bucket(s TaskState) *bolt.Bucket { return jt.b.Bucket(stateBuckets[s]) }
@@ -249,7 +273,8 @@ func (d *DB) CreateJob(spec task.Spec) error {
 				return err
 			}
 		}
-		jt := &jobTx{d: d, name: spec.Name, b: jb, job: &Job{Spec: spec, State: StateScanning, Submitted: d.now(), Round: 1}}
+		jt := &jobTx{d: d, name: spec.Name, b: jb, job: &Job{Spec: spec.Clone(), State: StateScanning, Submitted: d.now(), Round: 1},
+			writeSpec: true}
 		return jt.save()
 	})
 }
@@ -260,7 +285,7 @@ func (d *DB) Job(name string) (*Job, error) {
 	err := d.bolt.View(func(tx *bolt.Tx) error {
 		jt, err := d.openJob(tx, name)
 		if err == nil {
-			j = jt.job
+			j = jt.job.clone()
 		}
 		return err
 	})
@@ -276,7 +301,7 @@ func (d *DB) Jobs() ([]*Job, error) {
 			if err != nil {
 				return err
 			}
-			out = append(out, jt.job)
+			out = append(out, jt.job.clone())
 			return nil
 		})
 	})
@@ -421,7 +446,7 @@ func (d *DB) DeleteJob(name string, force bool) error {
 		if jt.job.Active() && !force {
 			return fmt.Errorf("job %s is %s: %w", name, jt.job.State, task.ErrJobActive)
 		}
-		d.jobs.put(name, nil)
+		d.specs.forget(name)
 		return tx.Bucket(bktJobs).DeleteBucket([]byte(name))
 	})
 }

@@ -34,7 +34,11 @@ func TestScanCheckpointBytes(t *testing.T) {
 	}
 	legacy := `{"Spec":{"Name":"legacy"},"State":"Scanning","Submitted":"2025-01-01T00:00:00Z","ScanAfter":"dir/é"}`
 	err = d.bolt.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bktJobs).Bucket([]byte("legacy")).Bucket(bktMeta).Put(keyJob, []byte(legacy))
+		meta := tx.Bucket(bktJobs).Bucket([]byte("legacy")).Bucket(bktMeta)
+		if err := errors.Join(meta.Delete(keySpec), meta.Delete(keyState)); err != nil {
+			return err
+		}
+		return meta.Put(keyJob, []byte(legacy))
 	})
 	if err != nil {
 		t.Fatal(err)

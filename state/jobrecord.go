@@ -2,70 +2,207 @@ package state
 
 import (
 	"bytes"
-	"encoding/json"
+	"encoding/binary"
+	"encoding/gob"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"ferry/task"
 )
 
-// A job's record: its stored form, and a cache of decoded records. Every
-// lease and every completion reads and rewrites its job's record (the
-// counters move with each task), hundreds of times a second; the cache
-// spares each of those transactions decoding the JSON the previous one
-// wrote.
+// A job's record is two values in its meta bucket:
+//
+//   - spec: its task.Spec, gob-encoded (gob keeps every string's bytes,
+//     UTF-8 or not, secrets included), written once when the job is
+//     created. Specs never change, so each is decoded once and shared
+//     (specCache).
+//   - state: everything a transaction may change (state, times, scan
+//     position, counters), in a small binary record (encodeState): every
+//     lease and completion reads and rewrites it, hundreds of times a
+//     second, and decoding it costs a few varints.
+//
+// A database from before has one JSON record under "job" instead; openJob
+// reads it (decodeJobJSON) and the job's next save writes the two values
+// and deletes it.
 
-// storedJob is a job as the database holds it. JSON would replace the
-// bytes of a string that is not UTF-8 with U+FFFD: a scan resumed after such
-// a checkpoint would list entries twice or skip some, and a non-UTF-8
-// source or destination path would silently name another directory. The
-// Raw fields keep those strings' bytes exactly.
-type storedJob struct {
-	*Job
-	ScanAfterRaw  []byte `json:",omitempty"`
-	SrcPrefixRaw  []byte `json:",omitempty"`
-	DestPrefixRaw []byte `json:",omitempty"`
-	ErrorRaw      []byte `json:",omitempty"`
-	// The stores' secret keys, which task.Secret does not encode.
-	SrcSecretRaw  []byte `json:",omitempty"`
-	DestSecretRaw []byte `json:",omitempty"`
-}
+var (
+	keySpec  = []byte("spec")
+	keyState = []byte("state")
+	keyJob   = []byte("job") // the JSON record of earlier versions
+)
 
-func encodeJob(j *Job) ([]byte, error) {
-	return json.Marshal(storedJob{Job: j, ScanAfterRaw: []byte(j.ScanAfter),
-		SrcPrefixRaw: []byte(j.Spec.Src.Prefix), DestPrefixRaw: []byte(j.Spec.Dest.Prefix), ErrorRaw: []byte(j.Error),
-		SrcSecretRaw: []byte(j.Spec.Src.SecretKey), DestSecretRaw: []byte(j.Spec.Dest.SecretKey)})
-}
+// stateVersion is the first byte of a state record.
+const stateVersion = 1
 
-func decodeJob(raw []byte) (*Job, error) {
-	var j Job
-	sj := storedJob{Job: &j}
-	if err := json.Unmarshal(raw, &sj); err != nil {
+func encodeSpec(s task.Spec) ([]byte, error) {
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(s); err != nil {
 		return nil, err
 	}
-	old := false
-	if j.Spec.Src.Type == "" { // perhaps a record of an earlier ferry
-		spec, legacy, err := legacyJob(raw)
+	return b.Bytes(), nil
+}
+
+func decodeSpec(raw []byte) (task.Spec, error) {
+	var s task.Spec
+	err := gob.NewDecoder(bytes.NewReader(raw)).Decode(&s)
+	return s, err
+}
+
+// specCache holds each job's decoded spec, with the bytes it was decoded
+// from: a spec is used only for exactly those bytes.
+type specCache struct {
+	mu    sync.Mutex
+	specs map[string]cachedSpec
+}
+
+type cachedSpec struct {
+	raw  []byte
+	spec task.Spec // shared: nobody changes a decoded spec
+}
+
+func (c *specCache) load(name string, raw []byte) (task.Spec, error) {
+	c.mu.Lock()
+	e, ok := c.specs[name]
+	c.mu.Unlock()
+	if ok && bytes.Equal(e.raw, raw) {
+		return e.spec, nil
+	}
+	s, err := decodeSpec(raw)
+	if err != nil {
+		return s, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.specs == nil {
+		c.specs = make(map[string]cachedSpec)
+	}
+	c.specs[name] = cachedSpec{raw: bytes.Clone(raw), spec: s}
+	return s, nil
+}
+
+func (c *specCache) forget(name string) {
+	c.mu.Lock()
+	delete(c.specs, name)
+	c.mu.Unlock()
+}
+
+// appendState appends the record of everything in j but its spec.
+func appendState(b []byte, j *Job) ([]byte, error) {
+	b = append(b, stateVersion)
+	b = appendString(b, j.State)
+	for _, t := range []time.Time{j.Submitted, j.Finished, j.NextRound} {
+		tb, err := t.MarshalBinary()
 		if err != nil {
 			return nil, err
 		}
-		if old = legacy; old {
-			j.Spec = spec
+		b = appendString(b, string(tb))
+	}
+	b = append(b, boolByte(j.ScanFinished), boolByte(j.Throttle != nil))
+	b = appendString(b, j.ScanAfter)
+	b = appendString(b, j.Error)
+	b = binary.AppendVarint(b, int64(j.Round))
+	if j.Throttle != nil {
+		b = binary.AppendVarint(b, *j.Throttle)
+	}
+	for _, n := range j.Counters.fields() {
+		b = binary.AppendVarint(b, *n)
+	}
+	return b, nil
+}
+
+// decodeState fills j, but its spec, from a state record.
+func decodeState(raw []byte, j *Job) error {
+	r := stateReader{b: raw}
+	if v := r.byte(); v != stateVersion {
+		return fmt.Errorf("job record version %d, want %d (a newer ferry wrote it?)", v, stateVersion)
+	}
+	j.State = r.string()
+	for _, t := range []*time.Time{&j.Submitted, &j.Finished, &j.NextRound} {
+		if err := t.UnmarshalBinary([]byte(r.string())); err != nil && r.err == nil {
+			r.err = err
 		}
 	}
-	for _, f := range []struct {
-		raw []byte
-		dst *string
-	}{{sj.ScanAfterRaw, &j.ScanAfter}, {sj.SrcPrefixRaw, &j.Spec.Src.Prefix}, {sj.DestPrefixRaw, &j.Spec.Dest.Prefix}, {sj.ErrorRaw, &j.Error}} {
-		if f.raw != nil {
-			*f.dst = string(f.raw)
-		}
+	j.ScanFinished = r.byte() == 1
+	throttled := r.byte() == 1
+	j.ScanAfter = r.string()
+	j.Error = r.string()
+	j.Round = int(r.varint())
+	if throttled {
+		n := r.varint()
+		j.Throttle = &n
 	}
-	if !old {
-		j.Spec.Src.SecretKey, j.Spec.Dest.SecretKey = task.Secret(sj.SrcSecretRaw), task.Secret(sj.DestSecretRaw)
+	for _, n := range j.Counters.fields() {
+		*n = r.varint()
 	}
-	return &j, nil
+	if r.err == nil && len(r.b) != 0 {
+		r.err = fmt.Errorf("%d bytes after the record", len(r.b))
+	}
+	return r.err
+}
+
+// fields lists the counters in the order of the state record: append
+// only.
+func (c *Counters) fields() []*int64 {
+	return []*int64{&c.FilesTotal, &c.BytesTotal, &c.FilesDone, &c.BytesDone, &c.FilesFailed, &c.BytesFailed,
+		&c.FilesSkipped, &c.BytesSkipped, &c.FilesExcluded, &c.BytesExcluded, &c.FilesUnchanged, &c.BytesUnchanged,
+		&c.FilesDeleted, &c.Tasks[Pending], &c.Tasks[Dispatched], &c.Tasks[Failed], &c.Tasks[Succeeded]}
+}
+
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+var errShort = errors.New("job record cut short")
+
+// stateReader reads a state record; its first error sticks.
+type stateReader struct {
+	b   []byte
+	err error
+}
+
+func (r *stateReader) byte() byte {
+	if len(r.b) < 1 {
+		r.err = cmp(r.err, errShort)
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	return v
+}
+
+func (r *stateReader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = cmp(r.err, errShort)
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *stateReader) string() string {
+	n, k := binary.Uvarint(r.b)
+	if k <= 0 || uint64(len(r.b)-k) < n {
+		r.err = cmp(r.err, errShort)
+		r.b = nil
+		return ""
+	}
+	s := string(r.b[k : k+int(n)])
+	r.b = r.b[k+int(n):]
+	return s
+}
+
+// cmp returns the first of two errors that is not nil.
+func cmp(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
 }
 
 // clone returns a copy of j that shares nothing with it. (A reference
@@ -79,98 +216,4 @@ func (j *Job) clone() *Job {
 		c.Throttle = &v
 	}
 	return &c
-}
-
-// decoded returns what decodeJob(encodeJob(j)) would, without the round
-// trip, or false where it cannot tell cheaply: a string outside the Raw
-// fields that is not UTF-8, a time in a location other than UTC or Local.
-func (j *Job) decoded() (*Job, bool) {
-	c := j.clone()
-	for _, s := range append(c.Spec.Strings(), c.State) {
-		if !utf8.ValidString(s) {
-			return nil, false
-		}
-	}
-	for _, t := range append(c.Spec.Times(), &c.Submitted, &c.Finished, &c.NextRound) {
-		if !decodedTime(t) {
-			return nil, false
-		}
-	}
-	return c, true
-}
-
-// decodedTime sets *t to what its JSON form decodes to: no monotonic
-// reading, UTC for a zero offset ("Z"), Local for Local's offset.
-func decodedTime(t *time.Time) bool {
-	if t.IsZero() {
-		ok := t.Location() == time.UTC
-		*t = time.Time{}
-		return ok
-	}
-	*t = t.Round(0)
-	switch t.Location() {
-	case time.UTC:
-	case time.Local:
-		if _, off := t.Zone(); off == 0 {
-			*t = t.UTC()
-		}
-	default:
-		return false
-	}
-	return true
-}
-
-// jobCache remembers, for each job, the last record decoded or saved and
-// the bytes it was decoded from or encoded to. A record is used only for
-// exactly those bytes, read in the transaction at hand: whatever commits,
-// rolls back or runs concurrently, a transaction sees the record its own
-// bytes hold.
-type jobCache struct {
-	mu   sync.Mutex
-	jobs map[string]*cachedJob
-}
-
-type cachedJob struct {
-	raw []byte
-	job *Job // never changed: readers get clones
-}
-
-// load returns the record raw holds, a copy the caller may change.
-func (c *jobCache) load(name string, raw []byte) (*Job, error) {
-	c.mu.Lock()
-	e := c.jobs[name]
-	c.mu.Unlock()
-	if e != nil && bytes.Equal(e.raw, raw) {
-		return e.job.clone(), nil
-	}
-	j, err := decodeJob(raw)
-	if err != nil {
-		return nil, err
-	}
-	c.put(name, &cachedJob{raw: bytes.Clone(raw), job: j.clone()})
-	return j, nil
-}
-
-// saved notes that raw, which the caller will not change, was encoded
-// from j.
-func (c *jobCache) saved(name string, raw []byte, j *Job) {
-	d, ok := j.decoded()
-	if !ok {
-		c.put(name, nil) // the next load decodes
-		return
-	}
-	c.put(name, &cachedJob{raw: raw, job: d})
-}
-
-func (c *jobCache) put(name string, e *cachedJob) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e == nil {
-		delete(c.jobs, name)
-		return
-	}
-	if c.jobs == nil {
-		c.jobs = make(map[string]*cachedJob)
-	}
-	c.jobs[name] = e
 }

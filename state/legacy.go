@@ -11,10 +11,11 @@ import (
 	"ferry/task"
 )
 
-// Jobs stored by ferry before the typed spec kept their settings as
-// job.cfg names and strings in Spec.Extra. A database from then still
-// opens: decodeJob reads such a record with legacySpec, once, and the next
-// write of the job stores the typed spec.
+// Records of earlier versions. Until the typed spec, a job's settings
+// were job.cfg names and strings in Spec.Extra (legacySpec); until the
+// state record, the whole job was one JSON record (storedJob). A database
+// from then still opens: openJob reads such a record with decodeJobJSON,
+// and the job's next save writes it as jobrecord.go says.
 
 type legacySpec struct {
 	Name, SrcType, SrcPrefix, DestType, DestPrefix string
@@ -129,4 +130,50 @@ func (l legacySpec) convert() (task.Spec, error) {
 		return s, fmt.Errorf("job %s stored by an earlier ferry: %w", l.Name, bad)
 	}
 	return s, nil
+}
+
+// storedJob is a job as earlier versions stored it, in JSON. JSON would replace the
+// bytes of a string that is not UTF-8 with U+FFFD: a scan resumed after such
+// a checkpoint would list entries twice or skip some, and a non-UTF-8
+// source or destination path would silently name another directory. The
+// Raw fields keep those strings' bytes exactly.
+type storedJob struct {
+	*Job
+	ScanAfterRaw  []byte `json:",omitempty"`
+	SrcPrefixRaw  []byte `json:",omitempty"`
+	DestPrefixRaw []byte `json:",omitempty"`
+	ErrorRaw      []byte `json:",omitempty"`
+	// The stores' secret keys, which task.Secret does not encode.
+	SrcSecretRaw  []byte `json:",omitempty"`
+	DestSecretRaw []byte `json:",omitempty"`
+}
+
+func decodeJobJSON(raw []byte) (*Job, error) {
+	var j Job
+	sj := storedJob{Job: &j}
+	if err := json.Unmarshal(raw, &sj); err != nil {
+		return nil, err
+	}
+	old := false
+	if j.Spec.Src.Type == "" { // perhaps a record of an earlier ferry
+		spec, legacy, err := legacyJob(raw)
+		if err != nil {
+			return nil, err
+		}
+		if old = legacy; old {
+			j.Spec = spec
+		}
+	}
+	for _, f := range []struct {
+		raw []byte
+		dst *string
+	}{{sj.ScanAfterRaw, &j.ScanAfter}, {sj.SrcPrefixRaw, &j.Spec.Src.Prefix}, {sj.DestPrefixRaw, &j.Spec.Dest.Prefix}, {sj.ErrorRaw, &j.Error}} {
+		if f.raw != nil {
+			*f.dst = string(f.raw)
+		}
+	}
+	if !old {
+		j.Spec.Src.SecretKey, j.Spec.Dest.SecretKey = task.Secret(sj.SrcSecretRaw), task.Secret(sj.DestSecretRaw)
+	}
+	return &j, nil
 }

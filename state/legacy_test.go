@@ -19,7 +19,7 @@ func TestLegacyJobRecord(t *testing.T) {
 		"preserveMetadata":"false","maxThroughput":"1000","throughputSchedule":"08:00-20:00=2000",
 		"maxRequestsPerSecond":"3","scanThreadCount":"2","maxMultiThreadScanDepth":"1","include":"*.txt,a/**",
 		"modifiedAfter":"1600000000"}},"State":"Running","SrcPrefixRaw":"L3Pz"}`)
-	j, err := decodeJob(raw)
+	j, err := decodeJobJSON(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestLegacyJobRecord(t *testing.T) {
 		t.Errorf("state %q", j.State)
 	}
 	// A bad value names the job and the key.
-	if _, err := decodeJob([]byte(`{"Spec":{"Name":"old","SrcType":"local","Extra":{"maxDelete":"x"}}}`)); err == nil {
+	if _, err := decodeJobJSON([]byte(`{"Spec":{"Name":"old","SrcType":"local","Extra":{"maxDelete":"x"}}}`)); err == nil {
 		t.Error("a bad stored value decoded")
 	}
 }

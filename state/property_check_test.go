@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"reflect"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -43,26 +41,18 @@ func (p *prop) check() error {
 }
 
 func (p *prop) checkJob(jb *bolt.Bucket, mj *propJob) error {
-	raw := jb.Bucket(bktMeta).Get(keyJob)
+	raw := jb.Bucket(bktMeta).Get(keyState)
 	j, ok := p.decodedJobs[string(raw)]
 	if !ok {
-		sj := storedJob{Job: &j}
-		if err := json.Unmarshal(raw, &sj); err != nil {
+		if err := decodeState(raw, &j); err != nil {
 			return err
 		}
-		if string(sj.ScanAfterRaw) != j.ScanAfter && utf8.ValidString(string(sj.ScanAfterRaw)) {
-			return fmt.Errorf("ScanAfter %q and ScanAfterRaw %q differ", j.ScanAfter, sj.ScanAfterRaw)
-		}
-		j.ScanAfter = string(sj.ScanAfterRaw)
 		p.decodedJobs[string(raw)] = j
 	}
-	// The cache gives for these bytes what decoding them gives.
-	fresh, err := decodeJob(raw)
-	if err != nil {
-		return err
-	}
-	if cached, err := p.d.jobs.load(mj.name, raw); err != nil || !reflect.DeepEqual(cached, fresh) {
-		return fmt.Errorf("cached job record\n  %+v, %v\ndecoded\n  %+v", cached, err, fresh)
+	// The spec the job was created with is there, decoded as written.
+	spec, err := decodeSpec(jb.Bucket(bktMeta).Get(keySpec))
+	if err != nil || spec.Name != mj.name {
+		return fmt.Errorf("spec %+v, %v", spec, err)
 	}
 	c := j.Counters
 	where := make(map[uint64]TaskState)
@@ -109,7 +99,7 @@ func (p *prop) checkJob(jb *bolt.Bucket, mj *propJob) error {
 	if err != nil {
 		return err
 	}
-	seen := make(map[string]keyState)
+	seen := make(map[string]keyFate)
 	var queued int64
 	for id, s := range where {
 		es, ok := manifests[id]

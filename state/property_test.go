@@ -31,12 +31,12 @@ const propLeaseDur = 30 * time.Second
 
 var propWorkers = []string{"w0", "w1", "w2"}
 
-type keyState int
+type keyFate int
 
 const (
-	kQueued keyState = iota // in a pending or dispatched task's manifest
-	kDone                   // succeeded or skipped, counted in FilesDone
-	kFailed                 // in a failed task's failed list
+	kQueued keyFate = iota // in a pending or dispatched task's manifest
+	kDone                  // succeeded or skipped, counted in FilesDone
+	kFailed                // in a failed task's failed list
 )
 
 type propTask struct {
@@ -59,7 +59,7 @@ type propJob struct {
 	nextTask      uint64
 	nextKey       int
 	tasks         map[uint64]*propTask
-	keys          map[string]keyState
+	keys          map[string]keyFate
 	sizes         map[string]int64
 	skipped       int64
 	skippedBytes  int64
@@ -256,7 +256,7 @@ func runSequence(dir string, seed uint64, ops int) (p *prop, err error) {
 			return p, err
 		}
 		p.names = append(p.names, n)
-		p.jobs[n] = &propJob{name: n, tasks: make(map[uint64]*propTask), keys: make(map[string]keyState), sizes: make(map[string]int64),
+		p.jobs[n] = &propJob{name: n, tasks: make(map[uint64]*propTask), keys: make(map[string]keyFate), sizes: make(map[string]int64),
 			held: make(map[[2]uint64]string)}
 	}
 	for i := 0; i < ops; i++ {
