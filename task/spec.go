@@ -166,21 +166,3 @@ func (s Spec) Clone() Spec {
 	s.Schedule.Windows = slices.Clone(s.Schedule.Windows)
 	return s
 }
-
-// Strings returns the spec's strings that a JSON record keeps only when
-// they are UTF-8 (all but the prefixes and secrets, which such a record
-// keeps as bytes), for a caller that checks.
-func (s *Spec) Strings() []string {
-	out := []string{s.Name, string(s.Type), s.ConfigFile, string(s.AuditMode), string(s.Update), s.HTTPList.File}
-	for _, e := range []*Endpoint{&s.Src, &s.Dest} {
-		out = append(out, e.Type, e.Domain, e.Bucket, e.AccessKey, e.Region)
-	}
-	out = append(out, s.Filter.Include...)
-	return append(out, s.Filter.Exclude...)
-}
-
-// Times returns pointers to the spec's times, for a caller that normalises
-// them as a decoder would.
-func (s *Spec) Times() []*time.Time {
-	return []*time.Time{&s.ImportSince, &s.Filter.ModifiedAfter, &s.Filter.ModifiedBefore}
-}
