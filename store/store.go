@@ -77,26 +77,7 @@ type StatOpener interface {
 	OpenStat(ctx context.Context, key string) (Opened, Entry, error)
 }
 
-// QuickOpener is implemented by stores that can open a key without
-// describing it: a local file, open(2) alone, one system call fewer than
-// OpenStat. It is for a caller that holds a recent listing's entry for the
-// key and compares it with Opened.Stat once it has read: the open itself
-// checks nothing, not even that the key is still a regular file. Reads stop
-// at size.
-type QuickOpener interface {
-	OpenQuick(ctx context.Context, key string, size int64) (Opened, error)
-}
-
-// LateModer is implemented by a reader given to Put that learns the mode
-// its bytes should be stored with only once it has been read to its end
-// (the worker's, when it opened its source with QuickOpener and checks it
-// after reading). Put asks it after reading, when its Entry carries no mode;
-// 0 means none.
-type LateModer interface {
-	LateMode() uint32
-}
-
-// Opened is a key opened by StatOpener.OpenStat or QuickOpener.OpenQuick.
+// Opened is a key opened by StatOpener.OpenStat.
 type Opened interface {
 	io.ReadCloser
 	// Stat describes the open file now.

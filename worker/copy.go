@@ -57,11 +57,10 @@ type sourceReader struct {
 	copied   *atomic.Int64
 	err      error
 
-	check    store.Opened // when set, settle at the end against before
-	before   store.Entry
-	after    store.Entry // the source after reading, once settled
-	settled  bool
-	lateMode bool // offer after's mode to Put (store.LateModer)
+	check   store.Opened // when set, settle at the end against before
+	before  store.Entry
+	after   store.Entry // the source after reading, once settled
+	settled bool
 }
 
 // changedError is a source that changed while it was read, or since the
@@ -89,14 +88,6 @@ func (s *sourceReader) settle() error {
 			b.Size, b.MTime.Format(time.RFC3339Nano), a.Size, a.MTime.Format(time.RFC3339Nano), what, s.n)}
 	}
 	return nil
-}
-
-// LateMode is the source's mode, known once it is settled (store.LateModer).
-func (s *sourceReader) LateMode() uint32 {
-	if !s.lateMode || !s.settled {
-		return 0
-	}
-	return s.after.Mode
 }
 
 func (s *sourceReader) Read(p []byte) (int, error) {
@@ -178,19 +169,12 @@ func (w *Worker) copyOne(ctx context.Context, c *copier, src, dst store.Store, t
 		}
 		return tracker.Record{Time: time.Now(), Result: res, Key: e.Key, Detail: e.Detail}
 	}
-	rec, again := w.copyFile(ctx, c, src, dst, t, e, true)
-	if again {
-		rec, _ = w.copyFile(ctx, c, src, dst, t, e, false)
-	}
+	rec, _ := w.copyFile(ctx, c, src, dst, t, e)
 	return rec
 }
 
-// copyFile copies the file e. With quick, a source that can open without
-// describing what it opens (store.QuickOpener: a local file, one system call
-// fewer) is checked against e, the listing's entry, once read; when that
-// fails (the file changed since it was listed, or is no longer a file),
-// nothing was published and copyFile asks to be called again without quick.
-func (w *Worker) copyFile(ctx context.Context, c *copier, src, dst store.Store, t *running, e store.Entry, quick bool) (rec tracker.Record, again bool) {
+// copyFile copies the file e.
+func (w *Worker) copyFile(ctx context.Context, c *copier, src, dst store.Store, t *running, e store.Entry) (rec tracker.Record, again bool) {
 	spec, bytes := t.lease.Spec, &t.bytes
 	job := t.lease.Job
 	if err := w.limits.waitRequest(ctx, job); err != nil {
@@ -208,21 +192,13 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, src, dst store.Store, 
 	if _, mp := dst.(store.MultipartPutter); mp && e.Size >= t.x.mpThreshold || t.hasSkipRules() {
 		openFirst = false
 	}
-	qo, ok := src.(store.QuickOpener)
-	quick = quick && ok && openFirst && e.Kind == store.File && !e.MTime.IsZero()
 	switch {
-	case quick:
-		opened, err = qo.OpenQuick(ctx, e.Key, e.Size)
-		before = e
 	case openFirst:
 		opened, before, err = so.OpenStat(ctx, e.Key)
 	default:
 		before, err = src.Stat(ctx, e.Key)
 	}
 	if err != nil {
-		if quick {
-			return tracker.Record{}, true
-		}
 		return failRecord(e, sourceCode(err), err), false
 	}
 	closeOpened := func() {
@@ -254,7 +230,7 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, src, dst store.Store, 
 	sr := c.reader()
 	h := sr.md5
 	*sr = sourceReader{lim: limitedReader{ctx: ctx, r: r, l: w.limits, job: job}, progress: bytes, copied: &w.copied,
-		check: opened, before: before, lateMode: quick && t.x.preserve}
+		check: opened, before: before}
 	if spec.RecordMD5 || w.cfg.RecordMD5 {
 		if h == nil {
 			h = md5.New()
@@ -283,10 +259,6 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, src, dst store.Store, 
 	} else {
 		var changed *changedError
 		switch {
-		case sr.err != nil && quick && ctx.Err() == nil:
-			// Changed since it was listed, or not a file: nothing was
-			// published; the full protocol copies or refuses it.
-			return tracker.Record{}, true
 		case errors.As(sr.err, &changed):
 			return failRecord(e, SourceChanged, changed), false
 		case sr.err != nil:
@@ -325,10 +297,6 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, src, dst store.Store, 
 	case err != nil:
 		return fail(SourceChanged, fmt.Errorf("source vanished while read: %w", err)), false
 	case after.Size != before.Size || !sameTime(after.MTime, before.MTime) || sr.n != before.Size:
-		if quick { // perhaps only changed since it was listed: again, in full
-			takeAway()
-			return tracker.Record{}, true
-		}
 		return fail(SourceChanged, fmt.Errorf("size/mtime %d/%s before, %d/%s after, %d bytes read",
 			before.Size, before.MTime.Format(time.RFC3339Nano), after.Size, after.MTime.Format(time.RFC3339Nano), sr.n)), false
 	case put.Size != sr.n:

@@ -97,8 +97,7 @@ func validTag(tag string) bool {
 // The returned Entry carries the size and mtime of the file and the CRC64 of
 // its content read back after writing, so the caller can compare it with the
 // checksum it computed from the source. Of e, only MTime and Mode are used:
-// when set, they become the file's mtime and permission bits. Without a
-// Mode, a reader that is a store.LateModer gives it once read.
+// when set, they become the file's mtime and permission bits.
 //
 // Under a context from store.WithTempTag, the temporary file's name carries
 // the tag, so that CleanTemps can remove it if the process dies first.
@@ -162,9 +161,6 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 		return fail(err)
 	}
 	want := e.Mode & 0o777 // the permission bits asked for; 0: none
-	if lm, ok := r.(store.LateModer); ok && want == 0 {
-		want = lm.LateMode() & 0o777
-	}
 	// The file as it landed: its size, the permission bits it got and its
 	// device, from an fstat; or, for an unnamed file that Put dates, in a
 	// directory where a file created with the same mode was looked at
@@ -190,8 +186,7 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 		}
 	}
 	// The umask may have taken bits away from the mode the file was
-	// created with, or the mode was known only once read; only then does
-	// it need a chmod.
+	// created with; only then does it need a chmod.
 	if want != 0 && fact.got != want {
 		if err := ignoringEINTR(func() error { return unix.Fchmod(fd, want) }); err != nil {
 			return fail(&fs.PathError{Op: "chmod", Path: tmpName(), Err: err})
