@@ -24,6 +24,13 @@ type rewriting struct {
 	rewrites  atomic.Int32
 }
 
+// Features are the local store's, with OpenStat intercepted.
+func (s *rewriting) Features() store.Features {
+	f := store.FeaturesOf(s.Local)
+	f.OpenStat = s.OpenStat
+	return f
+}
+
 func (s *rewriting) OpenStat(ctx context.Context, key string) (store.Opened, store.Entry, error) {
 	o, e, err := s.Local.OpenStat(ctx, key)
 	return s.wrap(key, o), e, err

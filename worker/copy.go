@@ -136,16 +136,16 @@ func (c *copier) recycle(sr *sourceReader) { c.spare = sr }
 // t.bytes counts the task's bytes in flight for progress reports; it is
 // corrected to count only verified entries. ctx carries c.retries, which
 // copyEntry resets first.
-func (w *Worker) copyEntry(ctx context.Context, c *copier, src, dst store.Store, t *running, e store.Entry) tracker.Record {
+func (w *Worker) copyEntry(ctx context.Context, c *copier, st *jobStores, t *running, e store.Entry) tracker.Record {
 	c.retries.Reset()
 	var rec tracker.Record
 	switch {
 	case t.x.audit:
-		rec = w.auditEntry(ctx, src, dst, t, e)
+		rec = w.auditEntry(ctx, st.src, st.dst, t, e)
 	default:
-		rec = w.copyOne(ctx, c, src, dst, t, e)
+		rec = w.copyOne(ctx, c, st, t, e)
 		if rec.Result == tracker.OK && t.x.auditAfter {
-			if _, fail, ok := w.compare(ctx, src, dst, t, store.Entry{Key: e.Key, Size: rec.Size, CRC64: rec.CRC64, HasCRC: rec.HasCRC}); !ok {
+			if _, fail, ok := w.compare(ctx, st.src, st.dst, t, store.Entry{Key: e.Key, Size: rec.Size, CRC64: rec.CRC64, HasCRC: rec.HasCRC}); !ok {
 				rec = fail
 			}
 		}
@@ -160,7 +160,7 @@ func (w *Worker) copyEntry(ctx context.Context, c *copier, src, dst store.Store,
 
 // copyOne copies the entry e and returns its record; a symlink or special
 // file the listing reported is skipped (or failed, if it could not be read).
-func (w *Worker) copyOne(ctx context.Context, c *copier, src, dst store.Store, t *running, e store.Entry) tracker.Record {
+func (w *Worker) copyOne(ctx context.Context, c *copier, st *jobStores, t *running, e store.Entry) tracker.Record {
 	switch e.Kind {
 	case store.Symlink, store.Special:
 		res := tracker.Skip
@@ -169,12 +169,13 @@ func (w *Worker) copyOne(ctx context.Context, c *copier, src, dst store.Store, t
 		}
 		return tracker.Record{Time: time.Now(), Result: res, Key: e.Key, Detail: e.Detail}
 	}
-	rec, _ := w.copyFile(ctx, c, src, dst, t, e)
+	rec, _ := w.copyFile(ctx, c, st, t, e)
 	return rec
 }
 
 // copyFile copies the file e.
-func (w *Worker) copyFile(ctx context.Context, c *copier, src, dst store.Store, t *running, e store.Entry) (rec tracker.Record, again bool) {
+func (w *Worker) copyFile(ctx context.Context, c *copier, st *jobStores, t *running, e store.Entry) (rec tracker.Record, again bool) {
+	src, dst := st.src, st.dst
 	spec, bytes := t.lease.Spec, &t.bytes
 	job := t.lease.Job
 	if err := w.limits.waitRequest(ctx, job); err != nil {
@@ -188,13 +189,13 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, src, dst store.Store, 
 	var opened store.Opened
 	var before store.Entry
 	var err error
-	so, openFirst := src.(store.StatOpener)
-	if _, mp := dst.(store.MultipartPutter); mp && e.Size >= t.x.mpThreshold || t.hasSkipRules() {
+	openFirst := st.srcF.OpenStat != nil
+	if st.dstF.Multipart() && e.Size >= t.x.mpThreshold || t.hasSkipRules() {
 		openFirst = false
 	}
 	switch {
 	case openFirst:
-		opened, before, err = so.OpenStat(ctx, e.Key)
+		opened, before, err = st.srcF.OpenStat(ctx, e.Key)
 	default:
 		before, err = src.Stat(ctx, e.Key)
 	}
@@ -211,9 +212,9 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, src, dst store.Store, 
 	if skip, why, d := w.skip(ctx, src, dst, t, before); skip {
 		return noted(tracker.Record{Time: time.Now(), Result: tracker.Skip, Size: before.Size, Key: e.Key, Detail: why}, t, before.MTime, d), false
 	}
-	if mp, ok := dst.(store.MultipartPutter); ok && before.Size >= t.x.mpThreshold {
+	if st.dstF.Multipart() && before.Size >= t.x.mpThreshold {
 		closeOpened()
-		return w.copyMultipart(ctx, src, mp, t, e, before), false
+		return w.copyMultipart(ctx, st, t, e, before), false
 	}
 	var r io.Reader = opened
 	if opened == nil {
@@ -272,8 +273,8 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, src, dst store.Store, 
 	}
 	crc := sr.crc
 	takeAway := func() { // what landed is not a faithful copy
-		if d, ok := dst.(store.Deleter); ok {
-			d.Delete(context.WithoutCancel(ctx), e.Key)
+		if del := st.dstF.Delete; del != nil {
+			del(context.WithoutCancel(ctx), e.Key)
 		}
 	}
 	fail := func(code string, err error) tracker.Record {

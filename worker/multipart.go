@@ -71,7 +71,8 @@ type sourceError struct{ err error }
 func (e *sourceError) Error() string { return e.err.Error() }
 func (e *sourceError) Unwrap() error { return e.err }
 
-func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.MultipartPutter, t *running, e, before store.Entry) tracker.Record {
+func (w *Worker) copyMultipart(ctx context.Context, st *jobStores, t *running, e, before store.Entry) tracker.Record {
+	src := st.src
 	spec := t.lease.Spec
 	ref := master.LeaseRef{Job: t.lease.Job, TaskID: t.lease.TaskID, LeaseID: t.lease.LeaseID}
 	var state store.MultipartState
@@ -146,9 +147,9 @@ func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.M
 	// against them, and the parts' MD5s are hashed side by side. A source
 	// that cannot be read, or has changed size, gets no digests here: the
 	// upload's own reads and the checks after it say what happened.
-	if d, ok := src.(store.PartDigester); ok && resumed == 0 {
+	if digests := st.srcF.PartDigests; digests != nil && resumed == 0 {
 		opt.Digests = func(ctx context.Context, partSize int64) ([]store.PartDigest, error) {
-			ds, n, err := d.PartDigests(ctx, e.Key, partSize)
+			ds, n, err := digests(ctx, e.Key, partSize)
 			if err != nil || n != before.Size {
 				w.log.Debug("no part digests; parts hashed as sent", "key", e.Key, "size", n, "want", before.Size, "err", err)
 				return nil, nil
@@ -172,7 +173,7 @@ func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.M
 			return failRecord(e, WriteError, fmt.Errorf("saving the upload with its task: %w", err))
 		}
 	}
-	put, err := dst.PutMultipart(ctx, e.Key, open, before.Size,
+	put, err := st.dstF.PutMultipart(ctx, e.Key, open, before.Size,
 		store.Entry{Key: e.Key, Size: before.Size, MTime: before.MTime, Meta: before.Meta, CRC64: before.CRC64, HasCRC: before.HasCRC},
 		opt, &state)
 	if err != nil {

@@ -13,23 +13,31 @@ import (
 	"ferry/tracker"
 )
 
-// stores returns a job's source and destination, opened once per job.
-func (w *Worker) storesFor(spec master.Spec) (store.Store, store.Store, error) {
+// jobStores are a job's source and destination, with the optional powers
+// of each, gathered once when they are opened.
+type jobStores struct {
+	src, dst   store.Store
+	srcF, dstF store.Features
+}
+
+// storesFor returns a job's stores, opened once per job.
+func (w *Worker) storesFor(spec master.Spec) (*jobStores, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if s, ok := w.stores[spec.Name]; ok {
-		return s[0], s[1], nil
+		return s, nil
 	}
 	src, err := w.cfg.OpenSource(spec)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open source %s: %w", spec.SrcPrefix, err)
+		return nil, fmt.Errorf("open source %s: %w", spec.SrcPrefix, err)
 	}
 	dst, err := w.cfg.OpenDest(spec)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open destination %s: %w", spec.DestPrefix, err)
+		return nil, fmt.Errorf("open destination %s: %w", spec.DestPrefix, err)
 	}
-	w.stores[spec.Name] = [2]store.Store{src, dst}
-	return src, dst, nil
+	s := &jobStores{src: src, dst: dst, srcF: store.FeaturesOf(src), dstF: store.FeaturesOf(dst)}
+	w.stores[spec.Name] = s
+	return s, nil
 }
 
 // runTask copies a leased task's entries, makes them durable, reports them
@@ -78,7 +86,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 		}
 	}
 
-	src, dst, err := w.storesFor(l.Spec)
+	st, err := w.storesFor(l.Spec)
 	if err != nil {
 		for i, e := range l.Entries {
 			record(i, failRecord(e, "READ_ERROR", err))
@@ -86,7 +94,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 	} else {
 		ctx = store.WithTempTag(ctx, tempTag(l.Job, l.TaskID))
 		if l.Attempt > 1 {
-			w.cleanTemps(ctx, dst, l)
+			w.cleanTemps(ctx, st, l)
 		}
 		// A pool of copiers per task (their stacks, once grown, are reused
 		// from entry to entry); the worker-wide semaphore bounds how many
@@ -116,7 +124,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 							return
 						}
 					}
-					rec := w.copyEntry(ctx, c, src, dst, t, l.Entries[i])
+					rec := w.copyEntry(ctx, c, st, t, l.Entries[i])
 					<-w.sem
 					if ctx.Err() == nil {
 						record(i, rec)
@@ -127,8 +135,8 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 		wg.Wait()
 		copied()
 		if ctx.Err() == nil {
-			if s, ok := dst.(store.Syncer); ok {
-				if err := s.Sync(ctx); err != nil {
+			if sync := st.dstF.Sync; sync != nil {
+				if err := sync(ctx); err != nil {
 					// Nothing of this attempt is known durable: fail it all.
 					log.Error("sync destination failed", "err", err)
 					t.mu.Lock()
@@ -224,9 +232,9 @@ func tempTag(job string, task uint64) string {
 
 // cleanTemps removes temporary files an earlier attempt of this task left
 // in the directories it writes to.
-func (w *Worker) cleanTemps(ctx context.Context, dst store.Store, l master.Lease) {
-	c, ok := dst.(store.TempCleaner)
-	if !ok {
+func (w *Worker) cleanTemps(ctx context.Context, st *jobStores, l master.Lease) {
+	clean := st.dstF.CleanTemps
+	if clean == nil {
 		return
 	}
 	seen := make(map[string]bool)
@@ -236,7 +244,7 @@ func (w *Worker) cleanTemps(ctx context.Context, dst store.Store, l master.Lease
 			continue
 		}
 		seen[dir] = true
-		if err := c.CleanTemps(ctx, dir, store.TempTag(ctx)); err != nil {
+		if err := clean(ctx, dir, store.TempTag(ctx)); err != nil {
 			w.log.Warn("clean temporary files", "dir", dir, "err", err)
 		}
 	}

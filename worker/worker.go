@@ -80,7 +80,7 @@ type Worker struct {
 
 	mu       sync.Mutex
 	tasks    map[master.LeaseRef]*running
-	stores   map[string][2]store.Store // job -> source, destination
+	stores   map[string]*jobStores // by job
 	leaseDur time.Duration
 
 	sendMu sync.Mutex // one Report in flight, so audit records arrive before Complete
@@ -141,7 +141,7 @@ func New(cfg Config, c Client) *Worker {
 	}
 	w := &Worker{cfg: cfg, client: c, log: cfg.Log, sem: make(chan struct{}, cfg.Threads),
 		limits: newLimiters(cfg.MaxThroughput),
-		tasks:  make(map[master.LeaseRef]*running), stores: make(map[string][2]store.Store)}
+		tasks:  make(map[master.LeaseRef]*running), stores: make(map[string]*jobStores)}
 	w.pace = &pacer{sem: w.sem, max: cfg.Threads, log: cfg.Log}
 	return w
 }
