@@ -55,7 +55,20 @@ type Store interface {
 	// whole new content, never a part. The returned Entry describes what
 	// landed; when the backend can tell, it carries the CRC64 of the bytes
 	// as stored (HasCRC), so the caller can compare it with what it sent.
-	Put(ctx context.Context, key string, r io.Reader, e Entry) (Entry, error)
+	// Of e, the backend keeps what it can of MTime, Mode and Meta; o says
+	// how this write is made.
+	Put(ctx context.Context, key string, r io.Reader, e Entry, o PutOptions) (Entry, error)
+}
+
+// PutOptions are the arguments of one Put that describe how it writes, not
+// what it writes (that is its Entry). The zero value is the default.
+type PutOptions struct {
+	// TempTag names the temporary files of a store that writes through
+	// them (local; letters, digits and '-'), so that a later attempt of
+	// the same task can remove what a crashed attempt left behind
+	// (TempCleaner) without touching other tasks' files in the same
+	// directory.
+	TempTag string
 }
 
 // Syncer is implemented by stores whose Put is not durable on its own. Sync

@@ -246,7 +246,7 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, st *jobStores, t *runn
 	if t.x.preserve {
 		meta.MTime, meta.Mode = before.MTime, before.Mode
 	}
-	put, err := dst.Put(ctx, e.Key, sr, meta)
+	put, err := dst.Put(ctx, e.Key, sr, meta, t.put)
 	// Progress counted every byte read; it keeps them only if verified
 	// below.
 	read, verified := sr.n, false

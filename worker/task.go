@@ -58,6 +58,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 	t := &running{lease: l, cancel: cancel, audit: make([]tracker.Record, 0, len(l.Entries))}
 	t.opt, t.optErr = l.Spec.PlanOptions()
 	t.x = optionsOf(l.Spec)
+	t.put = store.PutOptions{TempTag: tempTag(l.Job, l.TaskID)}
 	t.deadline.Store(l.Deadline.UnixMilli())
 	w.mu.Lock()
 	w.tasks[ref] = t
@@ -92,7 +93,6 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 			record(i, failRecord(e, "READ_ERROR", err))
 		}
 	} else {
-		ctx = store.WithTempTag(ctx, tempTag(l.Job, l.TaskID))
 		if l.Attempt > 1 {
 			w.cleanTemps(ctx, st, l)
 		}
@@ -244,7 +244,7 @@ func (w *Worker) cleanTemps(ctx context.Context, st *jobStores, l master.Lease) 
 			continue
 		}
 		seen[dir] = true
-		if err := clean(ctx, dir, store.TempTag(ctx)); err != nil {
+		if err := clean(ctx, dir, tempTag(l.Job, l.TaskID)); err != nil {
 			w.log.Warn("clean temporary files", "dir", dir, "err", err)
 		}
 	}

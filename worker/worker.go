@@ -98,7 +98,8 @@ type running struct {
 	files    atomic.Int64
 	bytes    atomic.Int64
 
-	x taskOptions // the spec's per-entry switches, parsed once
+	x   taskOptions      // the spec's per-entry switches, parsed once
+	put store.PutOptions // how its Puts write: their temporary files' tag
 
 	mu    sync.Mutex
 	audit []tracker.Record // not yet reported

@@ -62,7 +62,7 @@ func TestPutLearnsDirectories(t *testing.T) {
 	}{{0o644, 0o644}, {0o644, 0o644}, {0o644, 0o644}, {0o751, 0o751}, {0o644, 0o644}}
 	put := func(key string, mode uint32) {
 		t.Helper()
-		got, err := l.Put(ctx, key, strings.NewReader("data"), store.Entry{Mode: mode, MTime: mtime})
+		got, err := l.Put(ctx, key, strings.NewReader("data"), store.Entry{Mode: mode, MTime: mtime}, store.PutOptions{})
 		if err != nil {
 			t.Fatalf("Put %s: %v", key, err)
 		}
@@ -98,7 +98,7 @@ func TestPutLearnsDirectories(t *testing.T) {
 	}
 	// Without a date to set, Put reads the file's own mtime: it looks.
 	before := l.fstats.Load()
-	if _, err := l.Put(ctx, "plain/undated", strings.NewReader("x"), store.Entry{}); err != nil {
+	if _, err := l.Put(ctx, "plain/undated", strings.NewReader("x"), store.Entry{}, store.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := l.fstats.Load() - before; n != 1 {
@@ -125,7 +125,7 @@ func testSyncFindsMounts(t *testing.T, others int) {
 	// The first Put makes the directory (with a named temporary file); the
 	// second makes an unnamed file there and learns the directory.
 	for _, k := range []string{"m/a", "m/a2"} {
-		if _, err := l.Put(ctx, k, strings.NewReader("a"), store.Entry{MTime: mtime}); err != nil {
+		if _, err := l.Put(ctx, k, strings.NewReader("a"), store.Entry{MTime: mtime}, store.PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -138,7 +138,7 @@ func testSyncFindsMounts(t *testing.T, others int) {
 	}
 	defer unix.Unmount(dir, unix.MNT_DETACH)
 	before := l.fstats.Load()
-	if _, err := l.Put(ctx, "m/b", strings.NewReader("b"), store.Entry{MTime: mtime}); err != nil {
+	if _, err := l.Put(ctx, "m/b", strings.NewReader("b"), store.Entry{MTime: mtime}, store.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := l.fstats.Load() - before; n != 0 {
@@ -146,7 +146,7 @@ func testSyncFindsMounts(t *testing.T, others int) {
 	}
 	for i := range others { // learned after m, pushing it out of the map
 		for _, k := range []string{"a", "b"} {
-			if _, err := l.Put(ctx, fmt.Sprintf("o%d/%s", i, k), strings.NewReader("o"), store.Entry{MTime: mtime}); err != nil {
+			if _, err := l.Put(ctx, fmt.Sprintf("o%d/%s", i, k), strings.NewReader("o"), store.Entry{MTime: mtime}, store.PutOptions{}); err != nil {
 				t.Fatal(err)
 			}
 		}

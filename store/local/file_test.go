@@ -156,7 +156,7 @@ func TestPutMode(t *testing.T) {
 		mode, want uint32
 	}{{0o666, 0o666}, {0o600, 0o600}, {0o755, 0o755}, {0o444, 0o444}, {0, 0o640}} {
 		key := "m" + strings.Repeat("x", int(c.mode%7))
-		if _, err := l.Put(ctx, key, strings.NewReader("data"), store.Entry{Mode: c.mode}); err != nil {
+		if _, err := l.Put(ctx, key, strings.NewReader("data"), store.Entry{Mode: c.mode}, store.PutOptions{}); err != nil {
 			t.Fatalf("Put mode %#o: %v", c.mode, err)
 		}
 		fi, err := os.Stat(filepath.Join(l.Root(), key))

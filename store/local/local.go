@@ -26,7 +26,7 @@
 // names of that exact pattern, so the leftovers of a crash are never copied
 // or counted; Put refuses keys whose last component has that pattern, and
 // CleanTemps removes the leftovers of one task (its tag, see
-// store.WithTempTag).
+// store.PutOptions).
 //
 // Put does not fsync: Sync makes every earlier Put durable with one syncfs.
 package local

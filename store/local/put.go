@@ -27,7 +27,7 @@ import (
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // Temporary file names: ".ferry-" [tag "-"] 16 lowercase hex digits ".tmp",
-// where tag is the one store.WithTempTag put in Put's context (letters,
+// where tag is Put's store.PutOptions.TempTag (letters,
 // digits and '-', at most maxTagLen). They are short, so a destination name
 // of 255 bytes still has a sibling temporary file.
 const (
@@ -99,11 +99,11 @@ func validTag(tag string) bool {
 // checksum it computed from the source. Of e, only MTime and Mode are used:
 // when set, they become the file's mtime and permission bits.
 //
-// Under a context from store.WithTempTag, the temporary file's name carries
-// the tag, so that CleanTemps can remove it if the process dies first.
+// With o.TempTag set, the temporary file's name carries the tag, so that
+// CleanTemps can remove it if the process dies first.
 //
 // Put does not fsync: call Sync before relying on durability.
-func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry) (store.Entry, error) {
+func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry, o store.PutOptions) (store.Entry, error) {
 	if err := store.CheckKey(key); err != nil {
 		return store.Entry{}, fmt.Errorf("put: %w", err)
 	}
@@ -113,7 +113,7 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 	if err := ctx.Err(); err != nil {
 		return store.Entry{}, err
 	}
-	tag := store.TempTag(ctx)
+	tag := o.TempTag
 	if tag != "" && !validTag(tag) {
 		return store.Entry{}, fmt.Errorf("put %q: invalid temporary file tag %q (want 1-%d letters, digits or '-')", key, tag, maxTagLen)
 	}
@@ -408,7 +408,7 @@ func (l *Local) Sync(ctx context.Context) error {
 }
 
 // CleanTemps removes the temporary files named with tag (see
-// store.WithTempTag) in the directory dirKey ("" is the root): what an
+// store.PutOptions) in the directory dirKey ("" is the root): what an
 // earlier attempt of the same task left when its process died. Other tasks'
 // temporary files, and all other files, are left alone. A missing directory
 // has nothing to clean.
