@@ -12,13 +12,16 @@ import (
 )
 
 // Kind says what a listed entry is. Only regular files are copied; the others
-// are reported by the scanner as skipped, with the reason in Entry.Detail.
+// are reported as skipped, or failed when Unreadable, with the reason in
+// Entry.Detail. Kinds travel in manifests and over the wire as their
+// numbers: append only.
 type Kind uint8
 
 const (
-	File    Kind = iota // a regular file or object: copied
-	Symlink             // a symbolic link that is not followed
-	Special             // a device, fifo, socket, or a symlink loop / dangling link
+	File       Kind = iota // a regular file or object: copied
+	Symlink                // a symbolic link that is not followed
+	Special                // a device, fifo, socket, or a symlink loop / dangling link
+	Unreadable             // a directory the listing could not read: its keys are unknown
 )
 
 // Entry describes one file or object. Keys are bytes held in a Go string:

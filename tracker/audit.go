@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"ferry/task"
 )
 
 // Result of one entry in the audit log.
@@ -34,7 +36,13 @@ type Record struct {
 	CRC64  uint64
 	HasCRC bool
 	Key    string
+	// Detail is what people read: for a FAIL, the kind's code and the
+	// cause, "CODE: cause" (the audit log's contract).
 	Detail string
+	// Kind is why a FAIL failed or a SKIP was skipped (task.Skipped);
+	// task.OK for an OK. It is not written to the audit line, whose detail
+	// starts with its code.
+	Kind task.Kind
 	// DestETag and SourceMTime travel with an OK or SKIP to the master
 	// when the destination has ETags (object stores): the destination's
 	// ETag, and the mtime of the source it is a copy of. Incremental

@@ -13,22 +13,14 @@ import (
 	"time"
 
 	"ferry/store"
+	"ferry/task"
 	"ferry/tracker"
 )
 
-// Failure reasons: short fixed codes, then the cause.
-const (
-	SourceMissing    = "SOURCE_MISSING"
-	SourceChanged    = "SOURCE_CHANGED"
-	SizeNotMatch     = "SIZE_NOT_MATCH"
-	ChecksumMismatch = "CHECKSUM_MISMATCH"
-	InvalidKey       = "INVALID_KEY"
-	ReadError        = "READ_ERROR"
-	WriteError       = "WRITE_ERROR"
-)
-
-func failRecord(e store.Entry, code string, err error) tracker.Record {
-	d := code
+// failRecord is the record of an entry that failed: of kind k, with the
+// detail "CODE: cause" (DESIGN.md §3).
+func failRecord(e store.Entry, k task.Kind, err error) tracker.Record {
+	d := k.String()
 	if err != nil {
 		d += ": " + err.Error()
 		// An error of an operation tried more than once usually says so
@@ -37,7 +29,12 @@ func failRecord(e store.Entry, code string, err error) tracker.Record {
 			d += fmt.Sprintf(" (after %d attempts)", n)
 		}
 	}
-	return tracker.Record{Time: time.Now(), Result: tracker.Fail, Size: e.Size, Key: e.Key, Detail: d}
+	return tracker.Record{Time: time.Now(), Result: tracker.Fail, Kind: k, Size: e.Size, Key: e.Key, Detail: d}
+}
+
+// skipRecord is the record of an entry set aside, and why.
+func skipRecord(key string, size int64, why string) tracker.Record {
+	return tracker.Record{Time: time.Now(), Result: tracker.Skip, Kind: task.Skipped, Size: size, Key: key, Detail: why}
 }
 
 // sourceReader hashes and counts what it reads through the job's limits,
@@ -162,12 +159,10 @@ func (w *Worker) copyEntry(ctx context.Context, c *copier, st *jobStores, t *run
 // file the listing reported is skipped (or failed, if it could not be read).
 func (w *Worker) copyOne(ctx context.Context, c *copier, st *jobStores, t *running, e store.Entry) tracker.Record {
 	switch e.Kind {
+	case store.Unreadable:
+		return failRecord(e, task.ReadError, errors.New(e.Detail))
 	case store.Symlink, store.Special:
-		res := tracker.Skip
-		if strings.HasPrefix(e.Detail, "cannot read") {
-			return failRecord(e, ReadError, errors.New(e.Detail))
-		}
-		return tracker.Record{Time: time.Now(), Result: res, Key: e.Key, Detail: e.Detail}
+		return skipRecord(e.Key, 0, e.Detail)
 	}
 	rec, _ := w.copyFile(ctx, c, st, t, e)
 	return rec
@@ -179,7 +174,7 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, st *jobStores, t *runn
 	spec, bytes := t.lease.Spec, &t.bytes
 	job := t.lease.Job
 	if err := w.limits.waitRequest(ctx, job); err != nil {
-		return failRecord(e, ReadError, err), false
+		return failRecord(e, task.ReadError, err), false
 	}
 	// A source that can describe what it opens (a local file, an object
 	// pinned by ETag) is opened first: one lookup or request per entry
@@ -200,7 +195,7 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, st *jobStores, t *runn
 		before, err = src.Stat(ctx, e.Key)
 	}
 	if err != nil {
-		return failRecord(e, sourceCode(err), err), false
+		return failRecord(e, sourceKind(err), err), false
 	}
 	closeOpened := func() {
 		if opened != nil {
@@ -210,7 +205,7 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, st *jobStores, t *runn
 	}
 	defer closeOpened()
 	if skip, why, d := w.skip(ctx, src, dst, t, before); skip {
-		return noted(tracker.Record{Time: time.Now(), Result: tracker.Skip, Size: before.Size, Key: e.Key, Detail: why}, t, before.MTime, d), false
+		return noted(skipRecord(e.Key, before.Size, why), t, before.MTime, d), false
 	}
 	if st.dstF.Multipart() && before.Size >= t.x.mpThreshold {
 		closeOpened()
@@ -219,11 +214,11 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, st *jobStores, t *runn
 	var r io.Reader = opened
 	if opened == nil {
 		if err := w.limits.waitRequest(ctx, job); err != nil {
-			return failRecord(e, ReadError, err), false
+			return failRecord(e, task.ReadError, err), false
 		}
 		rc, err := src.Open(ctx, e.Key, 0, -1)
 		if err != nil {
-			return failRecord(e, sourceCode(err), err), false
+			return failRecord(e, sourceKind(err), err), false
 		}
 		defer rc.Close()
 		r = rc
@@ -240,7 +235,7 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, st *jobStores, t *runn
 		sr.md5 = h
 	}
 	if err := w.limits.waitRequest(ctx, job); err != nil {
-		return failRecord(e, WriteError, err), false
+		return failRecord(e, task.WriteError, err), false
 	}
 	meta := store.Entry{Key: e.Key, Size: before.Size, Meta: before.Meta}
 	if t.x.preserve {
@@ -261,15 +256,15 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, st *jobStores, t *runn
 		var changed *changedError
 		switch {
 		case errors.As(sr.err, &changed):
-			return failRecord(e, SourceChanged, changed), false
+			return failRecord(e, task.SourceChanged, changed), false
 		case sr.err != nil:
-			return failRecord(e, ReadError, sr.err), false
+			return failRecord(e, task.ReadError, sr.err), false
 		case ctx.Err() != nil:
-			return failRecord(e, WriteError, ctx.Err()), false
+			return failRecord(e, task.WriteError, ctx.Err()), false
 		case errors.Is(err, store.ErrInvalidKey):
-			return failRecord(e, InvalidKey, err), false
+			return failRecord(e, task.InvalidKey, err), false
 		}
-		return failRecord(e, WriteError, err), false
+		return failRecord(e, task.WriteError, err), false
 	}
 	crc := sr.crc
 	takeAway := func() { // what landed is not a faithful copy
@@ -277,9 +272,9 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, st *jobStores, t *runn
 			del(context.WithoutCancel(ctx), e.Key)
 		}
 	}
-	fail := func(code string, err error) tracker.Record {
+	fail := func(k task.Kind, err error) tracker.Record {
 		takeAway()
-		return failRecord(e, code, err)
+		return failRecord(e, k, err)
 	}
 	// A Put that read to the end settled the source already; else look now.
 	var after store.Entry
@@ -290,22 +285,22 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, st *jobStores, t *runn
 		after, err = opened.Stat()
 	default:
 		if err := w.limits.waitRequest(ctx, job); err != nil {
-			return failRecord(e, ReadError, err), false
+			return failRecord(e, task.ReadError, err), false
 		}
 		after, err = src.Stat(ctx, e.Key)
 	}
 	switch {
 	case err != nil:
-		return fail(SourceChanged, fmt.Errorf("source vanished while read: %w", err)), false
+		return fail(task.SourceChanged, fmt.Errorf("source vanished while read: %w", err)), false
 	case after.Size != before.Size || !sameTime(after.MTime, before.MTime) || sr.n != before.Size:
-		return fail(SourceChanged, fmt.Errorf("size/mtime %d/%s before, %d/%s after, %d bytes read",
+		return fail(task.SourceChanged, fmt.Errorf("size/mtime %d/%s before, %d/%s after, %d bytes read",
 			before.Size, before.MTime.Format(time.RFC3339Nano), after.Size, after.MTime.Format(time.RFC3339Nano), sr.n)), false
 	case put.Size != sr.n:
-		return fail(SizeNotMatch, fmt.Errorf("read %d bytes, destination has %d", sr.n, put.Size)), false
+		return fail(task.SizeNotMatch, fmt.Errorf("read %d bytes, destination has %d", sr.n, put.Size)), false
 	case put.HasCRC && put.CRC64 != crc:
-		return fail(ChecksumMismatch, fmt.Errorf("crc64 read %016x, destination %016x", crc, put.CRC64)), false
+		return fail(task.ChecksumMismatch, fmt.Errorf("crc64 read %016x, destination %016x", crc, put.CRC64)), false
 	case before.HasCRC && before.CRC64 != crc:
-		return fail(ChecksumMismatch, fmt.Errorf("crc64 read %016x, source says %016x", crc, before.CRC64)), false
+		return fail(task.ChecksumMismatch, fmt.Errorf("crc64 read %016x, source says %016x", crc, before.CRC64)), false
 	}
 	verified = true
 	rec = tracker.Record{Time: time.Now(), Result: tracker.OK, Size: sr.n, CRC64: crc, HasCRC: true, Key: e.Key}
@@ -315,14 +310,15 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, st *jobStores, t *runn
 	return noted(rec, t, before.MTime, put), false
 }
 
-func sourceCode(err error) string {
+// sourceKind classifies a failure to look at or open the source.
+func sourceKind(err error) task.Kind {
 	if errors.Is(err, store.ErrNotExist) {
-		return SourceMissing
+		return task.SourceMissing
 	}
 	if errors.Is(err, store.ErrInvalidKey) {
-		return InvalidKey
+		return task.InvalidKey
 	}
-	return ReadError
+	return task.ReadError
 }
 
 func sameTime(a, b time.Time) bool { return a.Equal(b) }

@@ -12,6 +12,7 @@ import (
 
 	"ferry/master"
 	"ferry/store"
+	"ferry/task"
 	"ferry/tracker"
 )
 
@@ -170,7 +171,7 @@ func (w *Worker) copyMultipart(ctx context.Context, st *jobStores, t *running, e
 			if errors.Is(err, ErrStale) {
 				t.cancel() // the task is someone else's now
 			}
-			return failRecord(e, WriteError, fmt.Errorf("saving the upload with its task: %w", err))
+			return failRecord(e, task.WriteError, fmt.Errorf("saving the upload with its task: %w", err))
 		}
 	}
 	put, err := st.dstF.PutMultipart(ctx, e.Key, open, before.Size,
@@ -183,29 +184,29 @@ func (w *Worker) copyMultipart(ctx context.Context, st *jobStores, t *running, e
 		var se *sourceError
 		switch {
 		case errors.As(err, &se) && errors.Is(se, store.ErrNotExist):
-			return failRecord(e, SourceMissing, err)
+			return failRecord(e, task.SourceMissing, err)
 		case errors.As(err, &se):
-			return failRecord(e, ReadError, err)
+			return failRecord(e, task.ReadError, err)
 		}
 		// A part that no longer matches the source's digest fails the
 		// upload; the file's size or mtime says whether it changed.
 		if now, serr := src.Stat(ctx, e.Key); serr == nil && (now.Size != before.Size || !sameTime(now.MTime, before.MTime)) {
-			return failRecord(e, SourceChanged, fmt.Errorf("changed while uploaded (size/mtime %d/%s before, %d/%s after): %w", before.Size,
+			return failRecord(e, task.SourceChanged, fmt.Errorf("changed while uploaded (size/mtime %d/%s before, %d/%s after): %w", before.Size,
 				before.MTime.Format(time.RFC3339Nano), now.Size, now.MTime.Format(time.RFC3339Nano), err))
 		}
-		return failRecord(e, WriteError, err)
+		return failRecord(e, task.WriteError, err)
 	}
 	after, err := src.Stat(ctx, e.Key)
 	switch {
 	case err != nil:
-		return failRecord(e, SourceChanged, fmt.Errorf("source vanished while read: %w", err))
+		return failRecord(e, task.SourceChanged, fmt.Errorf("source vanished while read: %w", err))
 	case after.Size != before.Size || !sameTime(after.MTime, before.MTime):
-		return failRecord(e, SourceChanged, fmt.Errorf("size/mtime %d/%s before, %d/%s after", before.Size,
+		return failRecord(e, task.SourceChanged, fmt.Errorf("size/mtime %d/%s before, %d/%s after", before.Size,
 			before.MTime.Format(time.RFC3339Nano), after.Size, after.MTime.Format(time.RFC3339Nano)))
 	case put.Size != before.Size:
-		return failRecord(e, SizeNotMatch, fmt.Errorf("source has %d bytes, destination %d", before.Size, put.Size))
+		return failRecord(e, task.SizeNotMatch, fmt.Errorf("source has %d bytes, destination %d", before.Size, put.Size))
 	case before.HasCRC && put.HasCRC && before.CRC64 != put.CRC64:
-		return failRecord(e, ChecksumMismatch, fmt.Errorf("crc64 source %016x, destination %016x", before.CRC64, put.CRC64))
+		return failRecord(e, task.ChecksumMismatch, fmt.Errorf("crc64 source %016x, destination %016x", before.CRC64, put.CRC64))
 	}
 	t.bytes.Add(before.Size)
 	detail := fmt.Sprintf("multipart parts=%d", len(state.Parts))

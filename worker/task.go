@@ -10,6 +10,7 @@ import (
 
 	"ferry/master"
 	"ferry/store"
+	"ferry/task"
 	"ferry/tracker"
 )
 
@@ -90,7 +91,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 	st, err := w.storesFor(l.Spec)
 	if err != nil {
 		for i, e := range l.Entries {
-			record(i, failRecord(e, "READ_ERROR", err))
+			record(i, failRecord(e, task.ReadError, err))
 		}
 	} else {
 		if l.Attempt > 1 {
@@ -144,7 +145,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 					t.mu.Unlock()
 					results = results[:0]
 					for i, e := range l.Entries {
-						record(i, failRecord(e, "WRITE_ERROR", fmt.Errorf("sync: %w", err)))
+						record(i, failRecord(e, task.WriteError, fmt.Errorf("sync: %w", err)))
 					}
 				}
 			}

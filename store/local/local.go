@@ -14,7 +14,7 @@
 //     that loops back to a directory on the current path, or dangles, as
 //     store.Special;
 //   - fifos, sockets and devices as store.Special;
-//   - a directory that cannot be read as store.Special, with the key of the
+//   - a directory that cannot be read as store.Unreadable, with the key of the
 //     directory followed by '/' (so the listing stays in byte order; such a
 //     key is never copied) and a Detail starting "cannot read directory:".
 //
