@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"ferry/store"
@@ -61,13 +62,13 @@ func (w *Worker) compare(ctx context.Context, src, dst store.Store, t *running, 
 	}
 	d, err := dst.Stat(ctx, s.Key)
 	if err != nil {
-		if errorsIsNotExist(err) {
+		if errors.Is(err, store.ErrNotExist) {
 			return d, failRecord(s, task.Missing, err), false
 		}
 		return d, failRecord(s, task.ReadError, err), false
 	}
 	if why := verify.Quick(mode, s, d); why != "" {
-		return d, failRecord(s, task.Different, errString(why)), false
+		return d, failRecord(s, task.Different, errors.New(why)), false
 	}
 	if mode == verify.Detailed {
 		why, _, err := verify.DeepThrough(ctx, src, dst, s, d, w.limited(ctx, t.lease.Job))
@@ -75,7 +76,7 @@ func (w *Worker) compare(ctx context.Context, src, dst store.Store, t *running, 
 			return d, failRecord(s, task.ReadError, err), false
 		}
 		if why != "" {
-			return d, failRecord(s, task.ChecksumMismatch, errString(why)), false
+			return d, failRecord(s, task.ChecksumMismatch, errors.New(why)), false
 		}
 	}
 	return d, tracker.Record{}, true

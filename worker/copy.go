@@ -2,14 +2,9 @@ package worker
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"ferry/store"
@@ -37,117 +32,25 @@ func skipRecord(key string, size int64, why string) tracker.Record {
 	return tracker.Record{Time: time.Now(), Result: tracker.Skip, Kind: task.Skipped, Size: size, Key: key, Detail: why}
 }
 
-// sourceReader hashes and counts what it reads through the job's limits,
-// and marks its own errors so a failed Put can be blamed on the right side.
-// One allocation per file: the limited reader and the CRC live in it.
-//
-// Given the opened source and what it was before (check), it settles at
-// the end: it stats the source and, if the source changed while read (or
-// since before), returns a *changedError instead of io.EOF, so that Put
-// fails before publishing anything and whatever the destination held stays.
-type sourceReader struct {
-	lim      limitedReader
-	crc      uint64
-	md5      hash.Hash
-	n        int64
-	progress *atomic.Int64
-	copied   *atomic.Int64
-	err      error
-
-	check   store.Opened // when set, settle at the end against before
-	before  store.Entry
-	after   store.Entry // the source after reading, once settled
-	settled bool
-}
-
-// changedError is a source that changed while it was read, or since the
-// entry the copy started from.
-type changedError struct{ msg string }
-
-func (e *changedError) Error() string { return e.msg }
-
-// settle stats the opened source at the end of its bytes and compares it
-// with before.
-func (s *sourceReader) settle() error {
-	s.settled = true
-	a, err := s.check.Stat()
-	if err != nil {
-		return &changedError{fmt.Sprintf("source vanished while read: %v", err)}
-	}
-	s.after = a
-	b := s.before
-	if a.Kind != store.File || a.Size != b.Size || !sameTime(a.MTime, b.MTime) || s.n != b.Size {
-		what := "a regular file"
-		if a.Kind != store.File {
-			what = a.Detail
-		}
-		return &changedError{fmt.Sprintf("size/mtime %d/%s before, %d/%s after (%s), %d bytes read",
-			b.Size, b.MTime.Format(time.RFC3339Nano), a.Size, a.MTime.Format(time.RFC3339Nano), what, s.n)}
-	}
-	return nil
-}
-
-func (s *sourceReader) Read(p []byte) (int, error) {
-	n, err := s.lim.Read(p)
-	if n > 0 {
-		s.crc = store.UpdateCRC64(s.crc, p[:n])
-		if s.md5 != nil {
-			s.md5.Write(p[:n])
-		}
-		s.n += int64(n)
-		s.progress.Add(int64(n))
-		s.copied.Add(int64(n))
-	}
-	if err == io.EOF && s.check != nil && !s.settled {
-		if cerr := s.settle(); cerr != nil {
-			err = cerr
-		}
-	}
-	if err != nil && err != io.EOF {
-		s.err = err
-	}
-	return n, err
-}
-
-// copier is what a copying thread reuses from entry to entry.
-type copier struct {
-	retries *store.RetryCounter // the one in the thread's ctx (store.WithRetryCounter)
-	spare   *sourceReader       // a reader no one holds any more, or nil
-}
-
-// reader returns a source reader to fill: the spare one, or a new one.
-func (c *copier) reader() *sourceReader {
-	if sr := c.spare; sr != nil {
-		c.spare = nil
-		return sr
-	}
-	return new(sourceReader)
-}
-
-// recycle keeps sr for the next file. Only a reader whose Put succeeded is
-// kept: after a failed request, an HTTP transport may still hold the body
-// it was reading.
-func (c *copier) recycle(sr *sourceReader) { c.spare = sr }
-
 // copyEntry copies one entry and verifies it, returning its audit record.
 // t.bytes counts the task's bytes in flight for progress reports; it is
-// corrected to count only verified entries. ctx carries c.retries, which
+// corrected to count only verified entries. ctx carries x.retries, which
 // copyEntry resets first.
-func (w *Worker) copyEntry(ctx context.Context, c *copier, st *jobStores, t *running, e store.Entry) tracker.Record {
-	c.retries.Reset()
+func (w *Worker) copyEntry(ctx context.Context, x *transfer, st *jobStores, t *running, e store.Entry) tracker.Record {
+	x.retries.Reset()
 	var rec tracker.Record
 	switch {
 	case t.x.audit:
 		rec = w.auditEntry(ctx, st.src, st.dst, t, e)
 	default:
-		rec = w.copyOne(ctx, c, st, t, e)
+		rec = w.copyOne(ctx, x, st, t, e)
 		if rec.Result == tracker.OK && t.x.auditAfter {
-			if _, fail, ok := w.compare(ctx, st.src, st.dst, t, store.Entry{Key: e.Key, Size: rec.Size, CRC64: rec.CRC64, HasCRC: rec.HasCRC}); !ok {
-				rec = fail
+			if _, bad, ok := w.compare(ctx, st.src, st.dst, t, store.Entry{Key: e.Key, Size: rec.Size, CRC64: rec.CRC64, HasCRC: rec.HasCRC}); !ok {
+				rec = bad
 			}
 		}
 	}
-	n := c.retries.Retries()
+	n := x.retries.Retries()
 	if n > 0 {
 		rec.Detail = strings.TrimPrefix(rec.Detail+fmt.Sprintf("; retries=%d", n), "; ")
 	}
@@ -157,157 +60,14 @@ func (w *Worker) copyEntry(ctx context.Context, c *copier, st *jobStores, t *run
 
 // copyOne copies the entry e and returns its record; a symlink or special
 // file the listing reported is skipped (or failed, if it could not be read).
-func (w *Worker) copyOne(ctx context.Context, c *copier, st *jobStores, t *running, e store.Entry) tracker.Record {
+func (w *Worker) copyOne(ctx context.Context, x *transfer, st *jobStores, t *running, e store.Entry) tracker.Record {
 	switch e.Kind {
 	case store.Unreadable:
 		return failRecord(e, task.ReadError, errors.New(e.Detail))
 	case store.Symlink, store.Special:
 		return skipRecord(e.Key, 0, e.Detail)
 	}
-	rec, _ := w.copyFile(ctx, c, st, t, e)
-	return rec
-}
-
-// copyFile copies the file e.
-func (w *Worker) copyFile(ctx context.Context, c *copier, st *jobStores, t *running, e store.Entry) (rec tracker.Record, again bool) {
-	src, dst := st.src, st.dst
-	spec, bytes := t.lease.Spec, &t.bytes
-	job := t.lease.Job
-	if err := w.limits.waitRequest(ctx, job); err != nil {
-		return failRecord(e, task.ReadError, err), false
-	}
-	// A source that can describe what it opens (a local file, an object
-	// pinned by ETag) is opened first: one lookup or request per entry
-	// instead of a Stat, an Open and a Stat. Not when update rules may skip
-	// the entry, nor when its listed size says multipart, where an open
-	// would be wasted.
-	var opened store.Opened
-	var before store.Entry
-	var err error
-	openFirst := st.srcF.OpenStat != nil
-	if st.dstF.Multipart() && e.Size >= t.x.mpThreshold || t.hasSkipRules() {
-		openFirst = false
-	}
-	switch {
-	case openFirst:
-		opened, before, err = st.srcF.OpenStat(ctx, e.Key)
-	default:
-		before, err = src.Stat(ctx, e.Key)
-	}
-	if err != nil {
-		return failRecord(e, sourceKind(err), err), false
-	}
-	closeOpened := func() {
-		if opened != nil {
-			opened.Close()
-			opened = nil
-		}
-	}
-	defer closeOpened()
-	if skip, why, d := w.skip(ctx, src, dst, t, before); skip {
-		return noted(skipRecord(e.Key, before.Size, why), t, before.MTime, d), false
-	}
-	if st.dstF.Multipart() && before.Size >= t.x.mpThreshold {
-		closeOpened()
-		return w.copyMultipart(ctx, st, t, e, before), false
-	}
-	var r io.Reader = opened
-	if opened == nil {
-		if err := w.limits.waitRequest(ctx, job); err != nil {
-			return failRecord(e, task.ReadError, err), false
-		}
-		rc, err := src.Open(ctx, e.Key, 0, -1)
-		if err != nil {
-			return failRecord(e, sourceKind(err), err), false
-		}
-		defer rc.Close()
-		r = rc
-	}
-	sr := c.reader()
-	h := sr.md5
-	*sr = sourceReader{lim: limitedReader{ctx: ctx, r: r, l: w.limits, job: job}, progress: bytes, copied: &w.copied,
-		check: opened, before: before}
-	if spec.RecordMD5 || w.cfg.RecordMD5 {
-		if h == nil {
-			h = md5.New()
-		}
-		h.Reset()
-		sr.md5 = h
-	}
-	if err := w.limits.waitRequest(ctx, job); err != nil {
-		return failRecord(e, task.WriteError, err), false
-	}
-	meta := store.Entry{Key: e.Key, Size: before.Size, Meta: before.Meta}
-	if t.x.preserve {
-		meta.MTime, meta.Mode = before.MTime, before.Mode
-	}
-	put, err := dst.Put(ctx, e.Key, sr, meta, t.put)
-	// Progress counted every byte read; it keeps them only if verified
-	// below.
-	read, verified := sr.n, false
-	defer func() {
-		if !verified {
-			bytes.Add(-read)
-		}
-	}()
-	if err == nil {
-		defer c.recycle(sr)
-	} else {
-		var changed *changedError
-		switch {
-		case errors.As(sr.err, &changed):
-			return failRecord(e, task.SourceChanged, changed), false
-		case sr.err != nil:
-			return failRecord(e, task.ReadError, sr.err), false
-		case ctx.Err() != nil:
-			return failRecord(e, task.WriteError, ctx.Err()), false
-		case errors.Is(err, store.ErrInvalidKey):
-			return failRecord(e, task.InvalidKey, err), false
-		}
-		return failRecord(e, task.WriteError, err), false
-	}
-	crc := sr.crc
-	takeAway := func() { // what landed is not a faithful copy
-		if del := st.dstF.Delete; del != nil {
-			del(context.WithoutCancel(ctx), e.Key)
-		}
-	}
-	fail := func(k task.Kind, err error) tracker.Record {
-		takeAway()
-		return failRecord(e, k, err)
-	}
-	// A Put that read to the end settled the source already; else look now.
-	var after store.Entry
-	switch {
-	case sr.settled:
-		after = sr.after
-	case opened != nil:
-		after, err = opened.Stat()
-	default:
-		if err := w.limits.waitRequest(ctx, job); err != nil {
-			return failRecord(e, task.ReadError, err), false
-		}
-		after, err = src.Stat(ctx, e.Key)
-	}
-	switch {
-	case err != nil:
-		return fail(task.SourceChanged, fmt.Errorf("source vanished while read: %w", err)), false
-	case after.Size != before.Size || !sameTime(after.MTime, before.MTime) || sr.n != before.Size:
-		return fail(task.SourceChanged, fmt.Errorf("size/mtime %d/%s before, %d/%s after, %d bytes read",
-			before.Size, before.MTime.Format(time.RFC3339Nano), after.Size, after.MTime.Format(time.RFC3339Nano), sr.n)), false
-	case put.Size != sr.n:
-		return fail(task.SizeNotMatch, fmt.Errorf("read %d bytes, destination has %d", sr.n, put.Size)), false
-	case put.HasCRC && put.CRC64 != crc:
-		return fail(task.ChecksumMismatch, fmt.Errorf("crc64 read %016x, destination %016x", crc, put.CRC64)), false
-	case before.HasCRC && before.CRC64 != crc:
-		return fail(task.ChecksumMismatch, fmt.Errorf("crc64 read %016x, source says %016x", crc, before.CRC64)), false
-	}
-	verified = true
-	rec = tracker.Record{Time: time.Now(), Result: tracker.OK, Size: sr.n, CRC64: crc, HasCRC: true, Key: e.Key}
-	if sr.md5 != nil {
-		rec.Detail = "md5=" + hex.EncodeToString(sr.md5.Sum(nil))
-	}
-	return noted(rec, t, before.MTime, put), false
+	return x.copy(ctx, st, t, e)
 }
 
 // sourceKind classifies a failure to look at or open the source.
@@ -320,11 +80,3 @@ func sourceKind(err error) task.Kind {
 	}
 	return task.ReadError
 }
-
-func sameTime(a, b time.Time) bool { return a.Equal(b) }
-
-type errString string
-
-func (e errString) Error() string { return string(e) }
-
-func errorsIsNotExist(err error) bool { return errors.Is(err, store.ErrNotExist) }

@@ -110,7 +110,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 			go func() {
 				defer wg.Done()
 				ctx, retries := store.WithRetryCounter(ctx)
-				c := &copier{retries: retries}
+				x := &transfer{w: w, retries: retries}
 				for {
 					i := int(next.Add(1) - 1)
 					if i >= len(l.Entries) || ctx.Err() != nil {
@@ -125,7 +125,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 							return
 						}
 					}
-					rec := w.copyEntry(ctx, c, st, t, l.Entries[i])
+					rec := w.copyEntry(ctx, x, st, t, l.Entries[i])
 					<-w.sem
 					if ctx.Err() == nil {
 						record(i, rec)
