@@ -10,8 +10,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"ferry/master"
 	pb "ferry/proto"
+	"ferry/rpc"
 	"ferry/tracker"
 	"ferry/verify"
 )
@@ -51,7 +51,7 @@ func verifyCommand() *cli.Command {
 			if err != nil {
 				return rpcErr("verify", err)
 			}
-			spec := master.SpecFromPB(r.Jobs[0].Spec)
+			spec := rpc.SpecFromPB(r.Jobs[0].Spec)
 			src, err := openSource(spec)
 			if err != nil {
 				return failErr("open source: %v", err)

@@ -3,6 +3,7 @@ package master
 import (
 	"context"
 	"errors"
+	"ferry/task"
 	"fmt"
 	"time"
 
@@ -23,12 +24,12 @@ import (
 
 var bktAudits = []byte("audits")
 
-func auditKey(task, lease uint64) []byte {
-	return append(taskKey(task), taskKey(lease)...)
+func auditKey(id, lease uint64) []byte {
+	return append(taskKey(id), taskKey(lease)...)
 }
 
 // holdAudit stores a completion's audit directory, encoded.
-func (jt *jobTx) holdAudit(r LeaseRef, dir []byte) error {
+func (jt *jobTx) holdAudit(r task.LeaseRef, dir []byte) error {
 	b, err := jt.b.CreateBucketIfNotExists(bktAudits)
 	if err != nil {
 		return err
@@ -73,7 +74,7 @@ func (d *DB) heldAudits(job string) ([]heldAudit, error) {
 func (d *DB) heldAudit(r tracker.AttemptRef) (dir tracker.Dir, ok bool, err error) {
 	err = d.bolt.View(func(tx *bolt.Tx) error {
 		jt, err := d.openTasks(tx, r.Job)
-		if errors.Is(err, ErrNoJob) {
+		if errors.Is(err, task.ErrNoJob) {
 			return nil
 		}
 		if err != nil {

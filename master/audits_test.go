@@ -2,6 +2,7 @@ package master
 
 import (
 	"context"
+	"ferry/task"
 	"maps"
 	"os"
 	"path/filepath"
@@ -76,7 +77,7 @@ func TestCompleteHoldsAuditDirectory(t *testing.T) {
 			if m.db.bolt.NoSync {
 				t.Fatal("the master's commits are not synced")
 			}
-			if err := m.db.CreateJob(Spec{Name: "j"}); err != nil {
+			if err := m.db.CreateJob(task.Spec{Name: "j"}); err != nil {
 				t.Fatal(err)
 			}
 			keys := []string{"a", "b\xff\tc"}
@@ -87,13 +88,13 @@ func TestCompleteHoldsAuditDirectory(t *testing.T) {
 			if err != nil || len(ls) != 1 {
 				t.Fatalf("lease: %v, %v", ls, err)
 			}
-			ref := LeaseRef{Job: "j", TaskID: ls[0].TaskID, LeaseID: ls[0].LeaseID}
+			ref := task.LeaseRef{Job: "j", TaskID: ls[0].TaskID, LeaseID: ls[0].LeaseID}
 			at := time.Unix(1_700_000_000, 0).UTC()
 			recs := []tracker.Record{{Time: at, Size: 1, Key: keys[0]}, {Time: at, Result: tracker.Fail, Key: keys[1], Detail: "READ_ERROR: x"}}
 			if err := m.tr.Append("j", ref.TaskID, ref.LeaseID, recs); err != nil {
 				t.Fatal(err)
 			}
-			final, err := m.Complete(context.Background(), "w1", ref, []EntryResult{{Index: 1, Detail: "READ_ERROR: x"}}, at)
+			final, err := m.Complete(context.Background(), "w1", ref, []task.Outcome{{Index: 1, Detail: "READ_ERROR: x"}}, at)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -159,7 +160,7 @@ func TestFlushDropsHeldAudits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if err := m.db.CreateJob(Spec{Name: "j"}); err != nil {
+	if err := m.db.CreateJob(task.Spec{Name: "j"}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {
@@ -172,7 +173,7 @@ func TestFlushDropsHeldAudits(t *testing.T) {
 		t.Fatalf("lease: %v, %v", ls, err)
 	}
 	for i, l := range ls {
-		ref := LeaseRef{Job: l.Job, TaskID: l.TaskID, LeaseID: l.LeaseID}
+		ref := task.LeaseRef{Job: l.Job, TaskID: l.TaskID, LeaseID: l.LeaseID}
 		if _, err := m.Complete(context.Background(), "w", ref, nil, time.Now()); err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"ferry/task"
 	"fmt"
 	"sort"
 	"time"
@@ -12,14 +13,14 @@ import (
 )
 
 // Submit stores a new job and starts scanning it.
-func (m *Master) Submit(ctx context.Context, spec Spec) error {
+func (m *Master) Submit(ctx context.Context, spec task.Spec) error {
 	if spec.Name == "" {
 		return errors.New("submit: job has no name")
 	}
 	if err := m.db.CreateJob(spec); err != nil {
 		return err
 	}
-	m.log.Info("job submitted", "job", spec.Name, "src", spec.SrcPrefix, "dest", spec.DestPrefix)
+	m.log.Info("job submitted", "job", spec.Name, "src", spec.Src.Prefix, "dest", spec.Dest.Prefix)
 	m.startScan(spec)
 	return nil
 }
@@ -133,7 +134,7 @@ func (m *Master) Clean(ctx context.Context, name string, force bool) error {
 // reply, before it learnt or saved the ID, so every unfinished upload of
 // that key begun since the job was submitted (less a margin for the
 // server's clock) is aborted.
-func (m *Master) abortUploads(ctx context.Context, spec Spec, submitted time.Time, ups []UploadState) {
+func (m *Master) abortUploads(ctx context.Context, spec task.Spec, submitted time.Time, ups []task.UploadState) {
 	if len(ups) == 0 || m.cfg.OpenDest == nil {
 		return
 	}

@@ -10,6 +10,7 @@ package master
 import (
 	"context"
 	"errors"
+	"ferry/task"
 	"fmt"
 	"log/slog"
 	"os"
@@ -31,10 +32,10 @@ type Config struct {
 	// TrackerLog receives one line per finished task attempt.
 	TrackerLog *slog.Logger
 	// OpenSource opens a job's source for scanning.
-	OpenSource func(Spec) (store.Store, error)
+	OpenSource func(task.Spec) (store.Store, error)
 	// OpenDest opens a job's destination (to abort its unfinished uploads
 	// when it is cleaned).
-	OpenDest func(Spec) (store.Store, error)
+	OpenDest func(task.Spec) (store.Store, error)
 }
 
 // Master owns the database, the tracker, the scanners and the reaper.
@@ -53,7 +54,7 @@ type Master struct {
 	mu        sync.Mutex
 	scanners  map[string]context.CancelFunc
 	workers   map[string]*workerInfo
-	completes map[LeaseRef]bool
+	completes map[task.LeaseRef]bool
 	lastJob   string
 	wake      chan struct{} // closed when tasks may have become pending
 	stopping  bool          // draining: workers are told to leave
@@ -92,7 +93,7 @@ func Open(cfg Config) (*Master, error) {
 	}
 	m := &Master{cfg: cfg, db: db, tr: tracker.New(filepath.Join(cfg.Dir, "jobs")), log: cfg.Log,
 		scanners: make(map[string]context.CancelFunc), workers: make(map[string]*workerInfo),
-		completes: make(map[LeaseRef]bool), wake: make(chan struct{})}
+		completes: make(map[task.LeaseRef]bool), wake: make(chan struct{})}
 	if err := db.ExtendLeases(); err != nil {
 		m.tr.Close()
 		db.Close()
@@ -231,7 +232,7 @@ func (m *Master) notify() {
 }
 
 // startScan runs a job's scanner in the background unless one runs.
-func (m *Master) startScan(spec Spec) {
+func (m *Master) startScan(spec task.Spec) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.runCtx == nil || m.scanners[spec.Name] != nil {
@@ -249,7 +250,7 @@ func (m *Master) startScan(spec Spec) {
 		cancel()
 		switch {
 		case err == nil, errors.Is(err, context.Canceled):
-		case errors.Is(err, ErrNoJob), errors.Is(err, ErrJobActive):
+		case errors.Is(err, task.ErrNoJob), errors.Is(err, task.ErrJobActive):
 			m.log.Info("scan stopped", "job", spec.Name, "why", err)
 		default:
 			m.log.Error("scan failed", "job", spec.Name, "err", err)
@@ -281,7 +282,7 @@ func (m *Master) stopScan(ctx context.Context, job string) error {
 }
 
 // dropLeases forgets the in-flight audit records of leases taken back.
-func (m *Master) dropLeases(refs []LeaseRef, why string) {
+func (m *Master) dropLeases(refs []task.LeaseRef, why string) {
 	for _, r := range refs {
 		m.tr.Discard(r.Job, r.TaskID, r.LeaseID)
 		m.log.Warn(why, "job", r.Job, "task", r.TaskID, "lease", r.LeaseID)

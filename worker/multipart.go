@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"sync/atomic"
 	"time"
 
-	"ferry/master"
 	"ferry/store"
 	"ferry/task"
 )
@@ -19,20 +17,6 @@ import (
 // once. After each finished part the upload's state is saved with the task
 // in the master (SaveUpload, fenced by the lease), so a task re-leased
 // after a crash resumes the upload and sends only the missing parts.
-
-// defaultMultipartThreshold is ossimport's multipartUploadThreshold (150m).
-const defaultMultipartThreshold = 150 << 20
-
-func extraInt(spec master.Spec, key string, def int64) int64 {
-	if n, err := strconv.ParseInt(spec.Extra[key], 10, 64); err == nil && n > 0 {
-		return n
-	}
-	return def
-}
-
-func multipartThreshold(spec master.Spec) int64 {
-	return extraInt(spec, "multipartUploadThreshold", defaultMultipartThreshold)
-}
 
 // savedUpload is what SaveUpload keeps of an unfinished upload: the
 // store's state, and the size and mtime of the source file whose parts it
@@ -102,8 +86,8 @@ func (x *transfer) saveUpload(state store.MultipartState) error {
 	if err != nil {
 		return err
 	}
-	ref := master.LeaseRef{Job: t.lease.Job, TaskID: t.lease.TaskID, LeaseID: t.lease.LeaseID}
-	return x.w.client.SaveUpload(x.ctx, x.w.cfg.ID, ref, master.UploadState{Key: x.e.Key, State: b})
+	ref := task.LeaseRef{Job: t.lease.Job, TaskID: t.lease.TaskID, LeaseID: t.lease.LeaseID}
+	return x.w.client.SaveUpload(x.ctx, x.w.cfg.ID, ref, task.UploadState{Key: x.e.Key, State: b})
 }
 
 // putMultipart is put for a large file and a destination that takes it in
@@ -132,8 +116,8 @@ func (x *transfer) putMultipart() error {
 		return &countingReader{ReadCloser: readCloser{lr, r}, progress: &read, total: &w.copied}, nil
 	}
 	opt := store.MultipartOptions{
-		PartSize: extraInt(t.lease.Spec, "multipartUploadPartSize", 0),
-		Threads:  int(extraInt(t.lease.Spec, "uploadThreadNumPerLargeFile", 3)),
+		PartSize: t.lease.Spec.Multipart.PartSize,
+		Threads:  t.lease.Spec.Multipart.Threads,
 		OnPart:   x.saveUpload,
 	}
 	// A local source's digests cost a read of (often cached) local bytes.

@@ -151,7 +151,7 @@ func (x *transfer) reader(r io.Reader) *sourceReader {
 	h := sr.md5
 	*sr = sourceReader{lim: limitedReader{ctx: x.ctx, r: r, l: x.w.limits, job: x.t.lease.Job},
 		progress: &x.t.bytes, copied: &x.w.copied, check: x.opened, before: x.before}
-	if x.t.lease.Spec.RecordMD5 || x.w.cfg.RecordMD5 {
+	if x.w.cfg.RecordMD5 {
 		if h == nil {
 			h = md5.New()
 		}

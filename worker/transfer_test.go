@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"ferry/master"
+	"ferry/plan"
 	"ferry/store"
 	"ferry/store/local"
 	"ferry/task"
@@ -67,9 +67,9 @@ func TestTransferVerifies(t *testing.T) {
 			dst := &lying{Local: l, size: c.size, crc: c.crc}
 			st := &jobStores{src: src, dst: dst, srcF: store.FeaturesOf(src), dstF: store.FeaturesOf(dst)}
 			w := New(Config{ID: "w"}, nil)
-			lease := master.Lease{Job: "j", TaskID: 1, Spec: master.Spec{Name: "j"}}
+			lease := task.Lease{Job: "j", TaskID: 1, Spec: task.Spec{Name: "j"}}
 			rt := &running{lease: lease, x: optionsOf(lease.Spec)}
-			rt.opt, rt.optErr = lease.Spec.PlanOptions()
+			rt.opt, rt.optErr = plan.OptionsOf(lease.Spec)
 			x := &transfer{w: w}
 			e, err := src.Stat(context.Background(), "f")
 			if err != nil {
