@@ -71,7 +71,7 @@ func (synthetic) Stat(context.Context, string) (store.Entry, error) {
 func (synthetic) Open(context.Context, string, int64, int64) (io.ReadCloser, error) {
 	return nil, errSynthetic
 }
-func (synthetic) Put(context.Context, string, io.Reader, store.Entry) (store.Entry, error) {
+func (synthetic) Put(context.Context, string, io.Reader, store.Entry, store.PutOptions) (store.Entry, error) {
 	return store.Entry{}, errSynthetic
 }
 

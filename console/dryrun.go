@@ -100,6 +100,6 @@ func (emptyStore) Stat(context.Context, string) (store.Entry, error)            
 func (emptyStore) Open(context.Context, string, int64, int64) (io.ReadCloser, error) {
 	return nil, errEmpty
 }
-func (emptyStore) Put(context.Context, string, io.Reader, store.Entry) (store.Entry, error) {
+func (emptyStore) Put(context.Context, string, io.Reader, store.Entry, store.PutOptions) (store.Entry, error) {
 	return store.Entry{}, errors.New("dry run writes nothing")
 }

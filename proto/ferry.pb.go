@@ -11,12 +11,11 @@
 package ferrypb
 
 import (
+	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
+	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
-
-	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
-	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 )
 
 const (
@@ -29,9 +28,10 @@ const (
 type Kind int32
 
 const (
-	Kind_KIND_FILE    Kind = 0
-	Kind_KIND_SYMLINK Kind = 1
-	Kind_KIND_SPECIAL Kind = 2
+	Kind_KIND_FILE       Kind = 0
+	Kind_KIND_SYMLINK    Kind = 1
+	Kind_KIND_SPECIAL    Kind = 2
+	Kind_KIND_UNREADABLE Kind = 3 // listed but could not be read (store.Unreadable)
 )
 
 // Enum value maps for Kind.
@@ -40,11 +40,13 @@ var (
 		0: "KIND_FILE",
 		1: "KIND_SYMLINK",
 		2: "KIND_SPECIAL",
+		3: "KIND_UNREADABLE",
 	}
 	Kind_value = map[string]int32{
-		"KIND_FILE":    0,
-		"KIND_SYMLINK": 1,
-		"KIND_SPECIAL": 2,
+		"KIND_FILE":       0,
+		"KIND_SYMLINK":    1,
+		"KIND_SPECIAL":    2,
+		"KIND_UNREADABLE": 3,
 	}
 )
 
@@ -3381,11 +3383,12 @@ const file_ferry_proto_rawDesc = "" +
 	"CleanReply\"\r\n" +
 	"\vStopRequest\")\n" +
 	"\tStopReply\x12\x1c\n" +
-	"\tremaining\x18\x01 \x03(\tR\tremaining*9\n" +
+	"\tremaining\x18\x01 \x03(\tR\tremaining*N\n" +
 	"\x04Kind\x12\r\n" +
 	"\tKIND_FILE\x10\x00\x12\x10\n" +
 	"\fKIND_SYMLINK\x10\x01\x12\x10\n" +
-	"\fKIND_SPECIAL\x10\x02*9\n" +
+	"\fKIND_SPECIAL\x10\x02\x12\x13\n" +
+	"\x0fKIND_UNREADABLE\x10\x03*9\n" +
 	"\x06Result\x12\r\n" +
 	"\tRESULT_OK\x10\x00\x12\x0f\n" +
 	"\vRESULT_SKIP\x10\x01\x12\x0f\n" +

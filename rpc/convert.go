@@ -204,7 +204,7 @@ func outcomeFromPB(p *pb.EntryResult) task.Outcome {
 // recordToPB converts an audit record for the wire.
 func recordToPB(r tracker.Record) *pb.AuditRecord {
 	out := &pb.AuditRecord{TimeUnixMs: r.Time.UnixMilli(), Result: pb.Result(r.Result), Size: r.Size,
-		Crc64: r.CRC64, HasCrc: r.HasCRC, Key: []byte(r.Key), Detail: []byte(r.Detail)}
+		Crc64: r.CRC64, HasCrc: r.HasCRC, Key: []byte(r.Key), Detail: []byte(r.Detail), Kind: uint32(r.Kind)}
 	if r.DestETag != "" {
 		out.DestEtag, out.SourceMtimeUnixNs = []byte(r.DestETag), r.SourceMTime.UnixNano()
 	}
@@ -214,7 +214,7 @@ func recordToPB(r tracker.Record) *pb.AuditRecord {
 // recordFromPB converts a wire audit record.
 func recordFromPB(a *pb.AuditRecord) tracker.Record {
 	rec := tracker.Record{Time: time.UnixMilli(a.TimeUnixMs), Result: tracker.Result(a.Result), Size: a.Size,
-		CRC64: a.Crc64, HasCRC: a.HasCrc, Key: string(a.Key), Detail: string(a.Detail)}
+		CRC64: a.Crc64, HasCRC: a.HasCrc, Key: string(a.Key), Detail: string(a.Detail), Kind: task.Kind(a.Kind)}
 	if len(a.DestEtag) > 0 {
 		rec.DestETag, rec.SourceMTime = string(a.DestEtag), time.Unix(0, a.SourceMtimeUnixNs)
 	}

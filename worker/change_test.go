@@ -24,13 +24,13 @@ type rewriting struct {
 	*local.Local
 	root, key string
 	rewrites  atomic.Int32
-	quick     atomic.Int32 // opens through OpenQuick, of any key
 }
 
-func (s *rewriting) OpenQuick(ctx context.Context, key string, size int64) (store.Opened, error) {
-	s.quick.Add(1)
-	o, err := s.Local.OpenQuick(ctx, key, size)
-	return s.wrap(key, o), err
+// Features are the local store's, with OpenStat intercepted.
+func (s *rewriting) Features() store.Features {
+	f := store.FeaturesOf(s.Local)
+	f.OpenStat = s.OpenStat
+	return f
 }
 
 func (s *rewriting) OpenStat(ctx context.Context, key string) (store.Opened, store.Entry, error) {
@@ -73,7 +73,7 @@ func (r *rewriteOnRead) Read(p []byte) (int, error) {
 // copied, as it is now) and one is rewritten by every open while it is read
 // (it must fail SOURCE_CHANGED, and what the destination held before must
 // stay: nothing is published from a source that moved). An untouched file
-// goes the quick way, checked against the listing, and keeps its mode.
+// keeps its mode.
 func TestSourceChangesAroundTheCopy(t *testing.T) {
 	dir := t.TempDir()
 	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
@@ -172,11 +172,8 @@ func TestSourceChangesAroundTheCopy(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dst, "a/later")); err != nil || !fi.ModTime().Equal(time.Unix(1e9, 0)) {
 		t.Errorf("destination a/later mtime %v, %v; want the source's at copy time", fi.ModTime(), err)
 	}
-	if n := rs.rewrites.Load(); n != 2 {
-		t.Errorf("b/during was opened and read %d times; want 2 (quickly, then in full)", n)
-	}
-	if n := rs.quick.Load(); n != 3 {
-		t.Errorf("%d quick opens; want 3, one per file", n)
+	if n := rs.rewrites.Load(); n != 1 {
+		t.Errorf("b/during was opened and read %d times; want 1", n)
 	}
 	logs, _ := filepath.Glob(filepath.Join(dir, "master", "jobs", "j", "failed_tasks", "*", "audit.log"))
 	var log string

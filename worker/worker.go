@@ -82,7 +82,7 @@ type Worker struct {
 
 	mu       sync.Mutex
 	tasks    map[task.LeaseRef]*running
-	stores   map[string][2]store.Store // job -> source, destination
+	stores   map[string]*jobStores // by job
 	leaseDur time.Duration
 
 	sendMu sync.Mutex // one Report in flight, so audit records arrive before Complete
@@ -100,7 +100,8 @@ type running struct {
 	files    atomic.Int64
 	bytes    atomic.Int64
 
-	x taskOptions // the spec's per-entry switches, parsed once
+	x   taskOptions      // the spec's per-entry switches, parsed once
+	put store.PutOptions // how its Puts write: their temporary files' tag
 
 	mu    sync.Mutex
 	audit []tracker.Record // not yet reported
@@ -145,7 +146,7 @@ func New(cfg Config, c Client) *Worker {
 	}
 	w := &Worker{cfg: cfg, client: c, log: cfg.Log, sem: make(chan struct{}, cfg.Threads),
 		limits: newLimiters(cfg.MaxThroughput),
-		tasks:  make(map[task.LeaseRef]*running), stores: make(map[string][2]store.Store)}
+		tasks:  make(map[task.LeaseRef]*running), stores: make(map[string]*jobStores)}
 	w.pace = &pacer{sem: w.sem, max: cfg.Threads, log: cfg.Log}
 	return w
 }
