@@ -47,10 +47,6 @@ func readDir(fd int, buf []byte, fn func(name []byte, typ uint8)) error {
 	}
 }
 
-// typesUnknown makes parseDirents report every type as DT_UNKNOWN, as some
-// file systems do, so that tests can take that path on tmpfs.
-var typesUnknown = false
-
 // parseDirents calls fn for each entry in b, what getdents64 returned.
 func parseDirents(b []byte, fn func(name []byte, typ uint8)) error {
 	for len(b) > 0 {
@@ -73,11 +69,7 @@ func parseDirents(b []byte, fn func(name []byte, typ uint8)) error {
 		if len(name) == 0 || name[0] == '.' && (len(name) == 1 || len(name) == 2 && name[1] == '.') {
 			continue
 		}
-		typ := rec[direntType]
-		if typesUnknown {
-			typ = unix.DT_UNKNOWN
-		}
-		fn(name, typ)
+		fn(name, rec[direntType])
 	}
 	return nil
 }

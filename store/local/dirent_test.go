@@ -3,8 +3,6 @@ package local
 import (
 	"encoding/binary"
 	"fmt"
-	"net"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -57,39 +55,6 @@ func TestParseDirents(t *testing.T) {
 		got = nil
 		if err := parseDirents(bad, collect); err == nil {
 			t.Errorf("%s: no error (parsed %q)", name, got)
-		}
-	}
-}
-
-// On a file system that leaves d_type unknown, the walk looks at each
-// name itself and lists exactly what it lists when told the types.
-func TestListTypesUnknown(t *testing.T) {
-	root := t.TempDir()
-	write(t, filepath.Join(root, "f"), "hello")
-	write(t, filepath.Join(root, "dir", "g"), "gg")
-	write(t, filepath.Join(root, "dir", "sub", "h"), "hhh")
-	write(t, filepath.Join(root, "dir-"), "sorts before dir/")
-	write(t, filepath.Join(root, ".ferry-0123456789abcdef.tmp"), "a crashed Put's")
-	symlinkTree(t, filepath.Join(root, "links"))
-	l, err := net.Listen("unix", filepath.Join(root, "sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	for _, opt := range []Options{{}, {FollowSymlinks: true}, {ScanThreads: 3, ScanDepth: 2}} {
-		known := listAll(t, root, opt, "", "")
-		typesUnknown = true
-		unknown := listAll(t, root, opt, "", "")
-		resumed := listAll(t, root, opt, "dir", "dir-")
-		typesUnknown = false
-		if !slices.Equal(known, unknown) {
-			t.Errorf("%+v: with types unknown\n%s\nwant\n%s", opt, strings.Join(unknown, "\n"), strings.Join(known, "\n"))
-		}
-		if want := listAll(t, root, opt, "dir", "dir-"); !slices.Equal(resumed, want) {
-			t.Errorf("%+v: resumed with types unknown %q, want %q", opt, resumed, want)
-		}
-		if len(known) < 10 || !slices.Contains(known, "dir/sub/h file 3") {
-			t.Errorf("%+v: listing %q misses entries", opt, known)
 		}
 	}
 }

@@ -40,7 +40,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -85,9 +84,6 @@ type Local struct {
 
 	anonOnce sync.Once
 	anon     int32 // how Put makes temporary files: anon* in anon.go
-
-	facts  dirFacts     // what Put learned of the directories it wrote to (dirfacts.go)
-	fstats atomic.Int64 // Puts that looked at their file (for tests)
 }
 
 // New returns the store rooted at the directory root. A missing root is an

@@ -165,34 +165,19 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 	if lm, ok := r.(store.LateModer); ok && want == 0 {
 		want = lm.LateMode() & 0o777
 	}
-	// The file as it landed: its size, the permission bits it got and its
-	// device, from an fstat; or, for an unnamed file that Put dates, in a
-	// directory where a file created with the same mode was looked at
-	// since the last Sync, from that (dirfacts.go).
-	dir := dst.b[:dst.dirLen()]
-	fact, known := dirFact{}, false
-	if !named && !e.MTime.IsZero() {
-		fact, known = l.facts.get(dir)
-		known = known && fact.req == mode
-	}
+	// The file as it landed: its size (checked against what was written),
+	// the permission bits it got and its device.
 	var st unix.Stat_t
-	if !known {
-		l.fstats.Add(1)
-		if err := ignoringEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
-			return fail(&fs.PathError{Op: "fstat", Path: tmpName(), Err: err})
-		}
-		if st.Size != written {
-			return fail(fmt.Errorf("wrote %d bytes but %d landed", written, st.Size))
-		}
-		fact = dirFact{req: mode, got: st.Mode & 0o777, dev: uint64(st.Dev)}
-		if !named {
-			l.facts.learn(dir, fact)
-		}
+	if err := ignoringEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
+		return fail(&fs.PathError{Op: "fstat", Path: tmpName(), Err: err})
+	}
+	if st.Size != written {
+		return fail(fmt.Errorf("wrote %d bytes but %d landed", written, st.Size))
 	}
 	// The umask may have taken bits away from the mode the file was
 	// created with, or the mode was known only once read; only then does
 	// it need a chmod.
-	if want != 0 && fact.got != want {
+	if want != 0 && st.Mode&0o777 != want {
 		if err := ignoringEINTR(func() error { return unix.Fchmod(fd, want) }); err != nil {
 			return fail(&fs.PathError{Op: "chmod", Path: tmpName(), Err: err})
 		}
@@ -227,8 +212,8 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 			return fail(&fs.PathError{Op: "close", Path: dst.String(), Err: err})
 		}
 	}
-	if fact.dev != l.rootDev {
-		l.noteDevice(fact.dev, dst.dir())
+	if dev := uint64(st.Dev); dev != l.rootDev {
+		l.noteDevice(dev, dst.dir())
 	}
 	return store.Entry{Key: key, Kind: store.File, Size: written, MTime: mtime, CRC64: sum, HasCRC: true}, nil
 }
@@ -393,7 +378,6 @@ func (l *Local) Sync(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	l.recheckDevices()
 	fd, err := unix.Open(l.root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("sync %s: %w", l.root, err)
