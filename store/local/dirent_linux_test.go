@@ -3,6 +3,7 @@ package local
 import (
 	"encoding/binary"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 	"testing"
@@ -36,11 +37,11 @@ func TestParseDirents(t *testing.T) {
 		buf = append(buf, dirent(d.ino, d.typ, d.name)...)
 	}
 	var got []string
-	collect := func(name []byte, typ uint8) { got = append(got, fmt.Sprintf("%s:%d", name, typ)) }
+	collect := func(name []byte, typ fs.FileMode) { got = append(got, fmt.Sprintf("%s:%v", name, typ)) }
 	if err := parseDirents(buf, collect); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"a:8", "sub:4", ".hidden:10", "...:0", strings.Repeat("n", 255) + ":8"}
+	want := []string{"a:----------", "sub:d---------", ".hidden:L---------", "...:" + typeUnknown.String(), strings.Repeat("n", 255) + ":----------"}
 	if !slices.Equal(got, want) {
 		t.Errorf("parsed %q, want %q", got, want)
 	}

@@ -29,17 +29,17 @@ func (l *Local) openRoot() (dir, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &fdDir{fd}, nil
+	return fdDir{fd}, nil
 }
 
-func (d *fdDir) read(s *scratch, fn func(name []byte, typ fs.FileMode)) error {
+func (d fdDir) read(s *scratch, fn func(name []byte, typ fs.FileMode)) error {
 	if s.dents == nil {
 		s.dents = make([]byte, direntBufSize)
 	}
-	return readDir(d.fd, s.dents, func(name []byte, typ uint8) { fn(name, direntMode(typ)) })
+	return readDir(d.fd, s.dents, fn)
 }
 
-func (d *fdDir) lstat(s *scratch, key, name string) (store.Entry, fs.FileMode, error) {
+func (d fdDir) lstat(s *scratch, key, name string) (store.Entry, fs.FileMode, error) {
 	var st unix.Stat_t
 	if err := lstatAt(d.fd, name, &st, &s.cname); err != nil {
 		return store.Entry{}, 0, err
@@ -47,7 +47,7 @@ func (d *fdDir) lstat(s *scratch, key, name string) (store.Entry, fs.FileMode, e
 	return entryOf(key, &st), modeType(st.Mode), nil
 }
 
-func (d *fdDir) follow(key, name string) (store.Entry, fs.FileMode, dirID, error) {
+func (d fdDir) follow(key, name string) (store.Entry, fs.FileMode, dirID, error) {
 	var st unix.Stat_t
 	if err := ignoringEINTR(func() error { return unix.Fstatat(d.fd, name, &st, 0) }); err != nil {
 		return store.Entry{}, 0, nil, err
@@ -58,7 +58,7 @@ func (d *fdDir) follow(key, name string) (store.Entry, fs.FileMode, dirID, error
 	return entryOf(key, &st), modeType(st.Mode), nil, nil
 }
 
-func (d *fdDir) open(name string, follow bool) (dir, error) {
+func (d fdDir) open(name string, follow bool) (dir, error) {
 	flags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
 	if !follow {
 		flags |= unix.O_NOFOLLOW
@@ -75,10 +75,10 @@ func (d *fdDir) open(name string, follow bool) (dir, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &fdDir{fd}, nil
+	return fdDir{fd}, nil
 }
 
-func (d *fdDir) id() (dirID, error) {
+func (d fdDir) id() (dirID, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(d.fd, &st); err != nil {
 		return nil, err
@@ -86,7 +86,7 @@ func (d *fdDir) id() (dirID, error) {
 	return devIno{uint64(st.Dev), uint64(st.Ino)}, nil
 }
 
-func (d *fdDir) close() { unix.Close(d.fd) }
+func (d fdDir) close() { unix.Close(d.fd) }
 
 // devIno identifies a directory by its device and inode.
 type devIno struct{ dev, ino uint64 }
@@ -94,25 +94,4 @@ type devIno struct{ dev, ino uint64 }
 func (d devIno) same(o dirID) bool {
 	od, ok := o.(devIno)
 	return ok && od == d
-}
-
-// direntMode is the fs.FileMode type of a d_type (unix.DT_*).
-func direntMode(typ uint8) fs.FileMode {
-	switch typ {
-	case unix.DT_REG:
-		return 0
-	case unix.DT_DIR:
-		return fs.ModeDir
-	case unix.DT_LNK:
-		return fs.ModeSymlink
-	case unix.DT_FIFO:
-		return fs.ModeNamedPipe
-	case unix.DT_SOCK:
-		return fs.ModeSocket
-	case unix.DT_CHR:
-		return fs.ModeDevice | fs.ModeCharDevice
-	case unix.DT_BLK:
-		return fs.ModeDevice
-	}
-	return typeUnknown
 }

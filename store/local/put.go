@@ -121,10 +121,13 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 	return l.put(ctx, key, r, e, tag, mode)
 }
 
-// putFile is what Put needs of the temporary file it writes.
+// putFile is what Put needs of the temporary file it writes. copyVerified
+// and readBack take it as a type parameter, so that the Linux fdFile is not
+// boxed (an allocation per file).
 type putFile interface {
 	io.Writer
 	io.ReaderAt
+	Name() string // for errors
 }
 
 // notDirectory says which ancestor of dir, below the root, is in the way of
@@ -139,14 +142,14 @@ func (l *Local) notDirectory(dir string) string {
 	return fmt.Sprintf("cannot make directory %s: a path component is not a directory", dir)
 }
 
-// copyVerified copies r to the file f (named name) through buf, checking
+// copyVerified copies r to the file f through buf, checking
 // ctx between chunks, and reads each chunk back from the file right after
 // writing it: the CRC64 it returns is of what landed, which catches short
 // writes and corruption between the caller's checksum and the file system.
 // Read back at once, a chunk is still in the CPU's caches: reading the whole
 // file back after writing it cost a third of the CPU of copying large files.
 // Errors say whether reading the source or writing the file failed.
-func copyVerified(ctx context.Context, f putFile, name func() string, r io.Reader, buf []byte) (written int64, crc uint64, err error) {
+func copyVerified[F putFile](ctx context.Context, f F, r io.Reader, buf []byte) (written int64, crc uint64, err error) {
 	for {
 		if err := ctx.Err(); err != nil {
 			return written, 0, err
@@ -157,7 +160,7 @@ func copyVerified(ctx context.Context, f putFile, name func() string, r io.Reade
 				return written, 0, fmt.Errorf("writing: %w", err)
 			}
 			if err := readBack(f, buf[:n], written); err != nil {
-				return written, 0, fmt.Errorf("reading back %s: %w", name(), err)
+				return written, 0, fmt.Errorf("reading back %s: %w", f.Name(), err)
 			}
 			crc = store.UpdateCRC64(crc, buf[:n])
 			written += int64(n)
@@ -172,7 +175,7 @@ func copyVerified(ctx context.Context, f putFile, name func() string, r io.Reade
 }
 
 // readBack fills p from f at off; the file ending sooner is an error.
-func readBack(f io.ReaderAt, p []byte, off int64) error {
+func readBack[F io.ReaderAt](f F, p []byte, off int64) error {
 	n, err := f.ReadAt(p, off)
 	switch {
 	case n == len(p):

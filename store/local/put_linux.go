@@ -48,12 +48,8 @@ func (l *Local) put(ctx context.Context, key string, r io.Reader, e store.Entry,
 			return store.Entry{}, err
 		}
 	}
-	tmpName := func() string {
-		if named {
-			return tmp
-		}
-		return dst.dir() + "/(unnamed temporary file)"
-	}
+	ff := fdFile{fd, tmp, dst}
+	tmpName := ff.Name
 	closed, done := false, false
 	defer func() {
 		if !closed {
@@ -67,7 +63,7 @@ func (l *Local) put(ctx context.Context, key string, r io.Reader, e store.Entry,
 
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	written, sum, err := copyVerified(ctx, fdFile{fd, tmpName}, tmpName, r, *bp)
+	written, sum, err := copyVerified(ctx, ff, r, *bp)
 	if err != nil {
 		return fail(err)
 	}
@@ -142,10 +138,20 @@ func setMTime(fd int, t time.Time) error {
 	})
 }
 
-// fdFile is a descriptor Put writes and reads back.
+// fdFile is a descriptor Put writes and reads back: the temporary file
+// tmp, or an unnamed one (tmp empty) in the directory of dst.
 type fdFile struct {
-	fd   int
-	name func() string // for errors
+	fd  int
+	tmp string
+	dst *cpath
+}
+
+// Name is the temporary file's name, for errors.
+func (f fdFile) Name() string {
+	if f.tmp != "" {
+		return f.tmp
+	}
+	return f.dst.dir() + "/(unnamed temporary file)"
 }
 
 // Write writes all of p, or returns an error.
@@ -157,10 +163,10 @@ func (f fdFile) Write(p []byte) (int, error) {
 			continue
 		}
 		if err != nil {
-			return done, &fs.PathError{Op: "write", Path: f.name(), Err: err}
+			return done, &fs.PathError{Op: "write", Path: f.Name(), Err: err}
 		}
 		if n == 0 {
-			return done, &fs.PathError{Op: "write", Path: f.name(), Err: io.ErrShortWrite}
+			return done, &fs.PathError{Op: "write", Path: f.Name(), Err: io.ErrShortWrite}
 		}
 		done += n
 	}

@@ -39,7 +39,7 @@ func (l *Local) putPortable(ctx context.Context, key string, r io.Reader, e stor
 
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	written, sum, err := copyVerified(ctx, f, func() string { return tmp }, r, *bp)
+	written, sum, err := copyVerified(ctx, f, r, *bp)
 	if err != nil {
 		return fail(err)
 	}
