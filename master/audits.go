@@ -1,34 +1,31 @@
 package master
 
 import (
-	"context"
+	"bytes"
 	"errors"
+	"ferry/task"
 	"fmt"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"ferry/tracker"
 )
 
-// Held audit directories. The transaction that accepts a completion also
-// stores every byte of the attempt's audit directory in the job's audits
-// bucket, under <task id><lease id>: that one commit, shared by many
-// workers' completions (see DB.write), is what makes the attempt durable
-// before the worker hears it was accepted. The directory itself is
-// published without an fsync; about once a second the master has the
-// tracker make everything published so far durable with one syncfs and
-// then drops those copies. After a crash, Open writes every directory
-// still held again.
+// Held audit directories: the database is the tracker.Journal's Holder.
+// The transaction that accepts a completion also stores every byte of the
+// attempt's audit directory in the job's audits bucket, under <task
+// id><lease id>: that one commit, shared by many workers' completions (see
+// DB.write), is what makes the attempt durable before the worker hears it
+// was accepted. tracker/journal.go tells the rest of the story.
 
 var bktAudits = []byte("audits")
 
-func auditKey(task, lease uint64) []byte {
-	return append(taskKey(task), taskKey(lease)...)
+func auditKey(id, lease uint64) []byte {
+	return append(taskKey(id), taskKey(lease)...)
 }
 
 // holdAudit stores a completion's audit directory, encoded.
-func (jt *jobTx) holdAudit(r LeaseRef, dir []byte) error {
+func (jt *jobTx) holdAudit(r task.LeaseRef, dir []byte) error {
 	b, err := jt.b.CreateBucketIfNotExists(bktAudits)
 	if err != nil {
 		return err
@@ -36,15 +33,16 @@ func (jt *jobTx) holdAudit(r LeaseRef, dir []byte) error {
 	return putBig(b, auditKey(r.TaskID, r.LeaseID), dir)
 }
 
-// heldAudit is one held audit directory.
-type heldAudit struct {
-	ref tracker.AttemptRef
-	dir tracker.Dir
-}
+var _ tracker.Holder = (*DB)(nil)
 
-// HeldAudits returns the audit directories the database holds for job.
-func (d *DB) heldAudits(job string) ([]heldAudit, error) {
-	var out []heldAudit
+// EachHeldDir calls fn with every audit directory the database holds for
+// job (tracker.Holder).
+func (d *DB) EachHeldDir(job string, fn func(ref task.LeaseRef, dir []byte) error) error {
+	type held struct {
+		ref task.LeaseRef
+		dir []byte
+	}
+	var all []held
 	err := d.bolt.View(func(tx *bolt.Tx) error {
 		jt, err := d.openTasks(tx, job)
 		if err != nil {
@@ -58,44 +56,43 @@ func (d *DB) heldAudits(job string) ([]heldAudit, error) {
 			if len(k) != 16 {
 				return fmt.Errorf("job %s: bad audit key %x", job, k)
 			}
-			h := heldAudit{ref: tracker.AttemptRef{Job: job, Task: be64(k[:8]), Lease: be64(k[8:])}}
-			if err := h.dir.UnmarshalBinary(v); err != nil {
-				return fmt.Errorf("job %s task %d lease %d: %w", job, h.ref.Task, h.ref.Lease, err)
-			}
-			out = append(out, h)
+			all = append(all, held{task.LeaseRef{Job: job, TaskID: be64(k[:8]), LeaseID: be64(k[8:])}, bytes.Clone(v)})
 			return nil
 		})
 	})
-	return out, err
+	if err != nil {
+		return err
+	}
+	for _, h := range all {
+		if err := fn(h.ref, h.dir); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// heldAudit returns the held audit directory of one attempt, if any.
-func (d *DB) heldAudit(r tracker.AttemptRef) (dir tracker.Dir, ok bool, err error) {
+// HeldDir returns the audit directory held for one attempt, if any
+// (tracker.Holder).
+func (d *DB) HeldDir(r task.LeaseRef) (dir []byte, ok bool, err error) {
 	err = d.bolt.View(func(tx *bolt.Tx) error {
 		jt, err := d.openTasks(tx, r.Job)
-		if errors.Is(err, ErrNoJob) {
+		if errors.Is(err, task.ErrNoJob) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		b := jt.b.Bucket(bktAudits)
-		if b == nil {
-			return nil
+		if b := jt.b.Bucket(bktAudits); b != nil {
+			dir = bytes.Clone(getBig(b, auditKey(r.TaskID, r.LeaseID)))
 		}
-		v := getBig(b, auditKey(r.Task, r.Lease))
-		if v == nil {
-			return nil
-		}
-		ok = true
-		return dir.UnmarshalBinary(v)
+		return nil
 	})
-	return dir, ok, err
+	return dir, dir != nil, err
 }
 
-// DropAudits forgets the held copies of audit directories that are now
-// durable where they are published.
-func (d *DB) DropAudits(refs []tracker.AttemptRef) error {
+// DropHeldDirs forgets the held copies of audit directories that are now
+// durable where they are published (tracker.Holder).
+func (d *DB) DropHeldDirs(refs []task.LeaseRef) error {
 	if len(refs) == 0 {
 		return nil
 	}
@@ -107,7 +104,7 @@ func (d *DB) DropAudits(refs []tracker.AttemptRef) error {
 				continue // cleaned
 			}
 			if b := jb.Bucket(bktAudits); b != nil {
-				if err := dropBig(b, auditKey(r.Task, r.Lease)); err != nil {
+				if err := dropBig(b, auditKey(r.TaskID, r.LeaseID)); err != nil {
 					return err
 				}
 			}
@@ -116,59 +113,24 @@ func (d *DB) DropAudits(refs []tracker.AttemptRef) error {
 	})
 }
 
-// flushEvery is how often Run makes published audit directories durable.
-const flushEvery = time.Second
-
-// flushLoop calls flushAudits every flushEvery until ctx is done. It runs
-// beside the reaper, so that a slow syncfs on a busy disk delays no lease.
-func (m *Master) flushLoop(ctx context.Context) {
-	tick := time.NewTicker(flushEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			if err := m.flushAudits(); err != nil {
-				m.log.Error("make audit directories durable", "err", err)
-			}
+// Fate says what becomes of an in-flight audit directory a crash left
+// (tracker.Holder): the directory name of the task's last accepted
+// completion, if it is this lease's, or keep while the lease is still out.
+func (d *DB) Fate(r task.LeaseRef) (final string, keep bool) {
+	d.bolt.View(func(tx *bolt.Tx) error {
+		jt, err := d.openTasks(tx, r.Job)
+		if err != nil {
+			return err
 		}
-	}
-}
-
-// flushAudits makes the audit directories published so far durable and
-// drops the database's copies of them. When the file system fails, it
-// writes those directories again from the copies, for the next flush.
-func (m *Master) flushAudits() error {
-	m.flushMu.Lock()
-	defer m.flushMu.Unlock()
-	refs, err := m.tr.Sync()
-	if err != nil {
-		for _, r := range refs {
-			dir, ok, herr := m.db.heldAudit(r)
-			if ok {
-				herr = m.tr.Restore(r.Job, r.Task, r.Lease, dir)
-			}
-			if herr != nil {
-				m.log.Error("write audit directory again", "job", r.Job, "task", r.Task, "lease", r.Lease, "err", herr)
-			}
+		t, s, err := jt.find(r.TaskID)
+		if err != nil || t == nil {
+			return err
 		}
-		return err
-	}
-	return m.db.DropAudits(refs)
-}
-
-// restoreAudits writes again, after a crash, every audit directory the
-// database holds a copy of: the crash may have lost any of their writes.
-func (m *Master) restoreAudits(job string) error {
-	held, err := m.db.heldAudits(job)
-	if err != nil {
-		return err
-	}
-	for _, h := range held {
-		if err := m.tr.Restore(job, h.ref.Task, h.ref.Lease, h.dir); err != nil {
-			return fmt.Errorf("restore audit directory %s: %w", h.dir.Name, err)
+		if t.LastLease == r.LeaseID {
+			final = t.AttemptDir
 		}
-	}
-	return nil
+		keep = s == Dispatched && t.LeaseID == r.LeaseID
+		return nil
+	})
+	return final, keep
 }

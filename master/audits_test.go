@@ -2,6 +2,7 @@ package master
 
 import (
 	"context"
+	"ferry/task"
 	"maps"
 	"os"
 	"path/filepath"
@@ -76,7 +77,7 @@ func TestCompleteHoldsAuditDirectory(t *testing.T) {
 			if m.db.bolt.NoSync {
 				t.Fatal("the master's commits are not synced")
 			}
-			if err := m.db.CreateJob(Spec{Name: "j"}); err != nil {
+			if err := m.db.CreateJob(task.Spec{Name: "j"}); err != nil {
 				t.Fatal(err)
 			}
 			keys := []string{"a", "b\xff\tc"}
@@ -87,13 +88,13 @@ func TestCompleteHoldsAuditDirectory(t *testing.T) {
 			if err != nil || len(ls) != 1 {
 				t.Fatalf("lease: %v, %v", ls, err)
 			}
-			ref := LeaseRef{Job: "j", TaskID: ls[0].TaskID, LeaseID: ls[0].LeaseID}
+			ref := task.LeaseRef{Job: "j", TaskID: ls[0].TaskID, LeaseID: ls[0].LeaseID}
 			at := time.Unix(1_700_000_000, 0).UTC()
 			recs := []tracker.Record{{Time: at, Size: 1, Key: keys[0]}, {Time: at, Result: tracker.Fail, Key: keys[1], Detail: "READ_ERROR: x"}}
 			if err := m.tr.Append("j", ref.TaskID, ref.LeaseID, recs); err != nil {
 				t.Fatal(err)
 			}
-			final, err := m.Complete(context.Background(), "w1", ref, []EntryResult{{Index: 1, Detail: "READ_ERROR: x"}}, at)
+			final, err := m.Complete(context.Background(), "w1", ref, []task.Outcome{{Index: 1, Detail: "READ_ERROR: x"}}, at)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,7 +136,7 @@ func TestCompleteHoldsAuditDirectory(t *testing.T) {
 						t.Errorf("restart %d: %s = %q, want %q", i, k, got[k], v)
 					}
 				}
-				held, err := m.db.heldAudits("j")
+				held, err := heldDirs(m.db, "j")
 				if err != nil || len(held) != 0 {
 					t.Errorf("restart %d: %d audit directories still held, %v", i, len(held), err)
 				}
@@ -159,7 +160,7 @@ func TestFlushDropsHeldAudits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if err := m.db.CreateJob(Spec{Name: "j"}); err != nil {
+	if err := m.db.CreateJob(task.Spec{Name: "j"}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {
@@ -172,18 +173,28 @@ func TestFlushDropsHeldAudits(t *testing.T) {
 		t.Fatalf("lease: %v, %v", ls, err)
 	}
 	for i, l := range ls {
-		ref := LeaseRef{Job: l.Job, TaskID: l.TaskID, LeaseID: l.LeaseID}
+		ref := task.LeaseRef{Job: l.Job, TaskID: l.TaskID, LeaseID: l.LeaseID}
 		if _, err := m.Complete(context.Background(), "w", ref, nil, time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		if held, err := m.db.heldAudits("j"); err != nil || len(held) != i+1 {
+		if held, err := heldDirs(m.db, "j"); err != nil || len(held) != i+1 {
 			t.Fatalf("after %d completions: %d held, %v", i+1, len(held), err)
 		}
 	}
-	if err := m.flushAudits(); err != nil {
+	if err := m.journal.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if held, err := m.db.heldAudits("j"); err != nil || len(held) != 0 {
+	if held, err := heldDirs(m.db, "j"); err != nil || len(held) != 0 {
 		t.Fatalf("after flush: %d held, %v", len(held), err)
 	}
+}
+
+// heldDirs returns the audit directories db holds for job.
+func heldDirs(db *DB, job string) ([][]byte, error) {
+	var out [][]byte
+	err := db.EachHeldDir(job, func(_ task.LeaseRef, dir []byte) error {
+		out = append(out, dir)
+		return nil
+	})
+	return out, err
 }

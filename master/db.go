@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"ferry/task"
 	"fmt"
 	"os"
 	"time"
@@ -99,7 +100,7 @@ type jobTx struct {
 func (d *DB) openTasks(tx *bolt.Tx, name string) (*jobTx, error) {
 	jb := tx.Bucket(bktJobs).Bucket([]byte(name))
 	if jb == nil {
-		return nil, fmt.Errorf("job %s: %w", name, ErrNoJob)
+		return nil, fmt.Errorf("job %s: %w", name, task.ErrNoJob)
 	}
 	return &jobTx{d: d, name: name, b: jb}, nil
 }
@@ -196,7 +197,7 @@ func (jt *jobTx) finish(now time.Time) {
 	if !j.Active() || !j.ScanFinished || c.Tasks[Pending] != 0 || c.Tasks[Dispatched] != 0 {
 		return
 	}
-	if inc, every := j.Spec.Incremental(); inc {
+	if every := j.Spec.IncrementalInterval; j.Spec.Incremental {
 		// An incremental job stays Running: the next round rescans after
 		// the interval (failed entries wait for retry meanwhile).
 		if j.NextRound.IsZero() {
@@ -226,11 +227,11 @@ func (d *DB) update(name string, fn func(jt *jobTx) error) error {
 }
 
 // CreateJob stores a new job in state Scanning.
-func (d *DB) CreateJob(spec Spec) error {
+func (d *DB) CreateJob(spec task.Spec) error {
 	return d.bolt.Update(func(tx *bolt.Tx) error {
 		root := tx.Bucket(bktJobs)
 		if root.Bucket([]byte(spec.Name)) != nil {
-			return fmt.Errorf("job %s: %w", spec.Name, ErrJobExists)
+			return fmt.Errorf("job %s: %w", spec.Name, task.ErrJobExists)
 		}
 		jb, err := root.CreateBucket([]byte(spec.Name))
 		if err != nil {
@@ -301,11 +302,11 @@ func (d *DB) AddTask(name string, entries []store.Entry, final bool) error {
 
 // AddScanned is AddTask for round round of the job (0: whatever round it
 // is in), also adding what the scan excluded or found unchanged since the
-// last call. A scanner of a round that has ended gets ErrJobActive.
+// last call. A scanner of a round that has ended gets task.ErrJobActive.
 func (d *DB) AddScanned(name string, round int, entries []store.Entry, sc ScanCounts, final bool) error {
 	return d.update(name, func(jt *jobTx) error {
 		if !jt.job.Active() || round != 0 && jt.job.Round != round {
-			return fmt.Errorf("job %s is %s (round %d): %w", name, jt.job.State, jt.job.Round, ErrJobActive)
+			return fmt.Errorf("job %s is %s (round %d): %w", name, jt.job.State, jt.job.Round, task.ErrJobActive)
 		}
 		c := &jt.job.Counters
 		c.FilesExcluded += sc.Excluded
@@ -353,8 +354,8 @@ func (d *DB) AddDeleted(name string, n int64) error {
 
 // StartDueRounds begins the next round of every incremental job whose
 // round is done and whose wait is over, and returns their specs.
-func (d *DB) StartDueRounds() ([]Spec, error) {
-	var out []Spec
+func (d *DB) StartDueRounds() ([]task.Spec, error) {
+	var out []task.Spec
 	now := d.now()
 	err := d.bolt.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktJobs).ForEachBucket(func(k []byte) error {
@@ -399,7 +400,7 @@ func (d *DB) DeleteJob(name string, force bool) error {
 			return err
 		}
 		if jt.job.Active() && !force {
-			return fmt.Errorf("job %s is %s: %w", name, jt.job.State, ErrJobActive)
+			return fmt.Errorf("job %s is %s: %w", name, jt.job.State, task.ErrJobActive)
 		}
 		d.jobs.put(name, nil)
 		return tx.Bucket(bktJobs).DeleteBucket([]byte(name))

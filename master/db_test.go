@@ -2,6 +2,7 @@ package master
 
 import (
 	"errors"
+	"ferry/task"
 	"path/filepath"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func TestScanCheckpointBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"new", "legacy"} {
-		if err := d.CreateJob(Spec{Name: name, SrcPrefix: "/src/\xff" + name, DestPrefix: "/dst/\xfe"}); err != nil {
+		if err := d.CreateJob(task.Spec{Name: name, Src: task.Endpoint{Prefix: "/src/\xff" + name}, Dest: task.Endpoint{Prefix: "/dst/\xfe"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -43,7 +44,7 @@ func TestScanCheckpointBytes(t *testing.T) {
 	}
 	defer d.Close()
 	j, err := d.Job("new")
-	if err != nil || j.ScanAfter != "k\x80\xff" || j.Spec.SrcPrefix != "/src/\xffnew" || j.Spec.DestPrefix != "/dst/\xfe" ||
+	if err != nil || j.ScanAfter != "k\x80\xff" || j.Spec.Src.Prefix != "/src/\xffnew" || j.Spec.Dest.Prefix != "/dst/\xfe" ||
 		j.Error != "list /src/\xffnew: boom" || j.State != StateFailed {
 		t.Errorf("job new: %+v, %v", j, err)
 	}

@@ -3,7 +3,7 @@ package master
 import (
 	"bytes"
 	"encoding/json"
-	"maps"
+	"ferry/task"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -26,11 +26,15 @@ type storedJob struct {
 	SrcPrefixRaw  []byte `json:",omitempty"`
 	DestPrefixRaw []byte `json:",omitempty"`
 	ErrorRaw      []byte `json:",omitempty"`
+	// The stores' secret keys, which task.Secret does not encode.
+	SrcSecretRaw  []byte `json:",omitempty"`
+	DestSecretRaw []byte `json:",omitempty"`
 }
 
 func encodeJob(j *Job) ([]byte, error) {
 	return json.Marshal(storedJob{Job: j, ScanAfterRaw: []byte(j.ScanAfter),
-		SrcPrefixRaw: []byte(j.Spec.SrcPrefix), DestPrefixRaw: []byte(j.Spec.DestPrefix), ErrorRaw: []byte(j.Error)})
+		SrcPrefixRaw: []byte(j.Spec.Src.Prefix), DestPrefixRaw: []byte(j.Spec.Dest.Prefix), ErrorRaw: []byte(j.Error),
+		SrcSecretRaw: []byte(j.Spec.Src.SecretKey), DestSecretRaw: []byte(j.Spec.Dest.SecretKey)})
 }
 
 func decodeJob(raw []byte) (*Job, error) {
@@ -39,22 +43,36 @@ func decodeJob(raw []byte) (*Job, error) {
 	if err := json.Unmarshal(raw, &sj); err != nil {
 		return nil, err
 	}
+	old := false
+	if j.Spec.Src.Type == "" { // perhaps a record of an earlier ferry
+		spec, legacy, err := legacyJob(raw)
+		if err != nil {
+			return nil, err
+		}
+		if old = legacy; old {
+			j.Spec = spec
+		}
+	}
 	for _, f := range []struct {
 		raw []byte
 		dst *string
-	}{{sj.ScanAfterRaw, &j.ScanAfter}, {sj.SrcPrefixRaw, &j.Spec.SrcPrefix}, {sj.DestPrefixRaw, &j.Spec.DestPrefix}, {sj.ErrorRaw, &j.Error}} {
+	}{{sj.ScanAfterRaw, &j.ScanAfter}, {sj.SrcPrefixRaw, &j.Spec.Src.Prefix}, {sj.DestPrefixRaw, &j.Spec.Dest.Prefix}, {sj.ErrorRaw, &j.Error}} {
 		if f.raw != nil {
 			*f.dst = string(f.raw)
 		}
+	}
+	if !old {
+		j.Spec.Src.SecretKey, j.Spec.Dest.SecretKey = task.Secret(sj.SrcSecretRaw), task.Secret(sj.DestSecretRaw)
 	}
 	return &j, nil
 }
 
 // clone returns a copy of j that shares nothing with it. (A reference
-// field added to Job or Spec must be copied here.)
+// field added to Job must be copied here, one added to task.Spec in
+// Spec.Clone.)
 func (j *Job) clone() *Job {
 	c := *j
-	c.Spec.Extra = maps.Clone(j.Spec.Extra)
+	c.Spec = j.Spec.Clone()
 	if j.Throttle != nil {
 		v := *j.Throttle
 		c.Throttle = &v
@@ -67,20 +85,12 @@ func (j *Job) clone() *Job {
 // fields that is not UTF-8, a time in a location other than UTC or Local.
 func (j *Job) decoded() (*Job, bool) {
 	c := j.clone()
-	for _, s := range []string{c.Spec.Name, c.Spec.SrcType, c.Spec.DestType, c.Spec.ConfigFile, c.State} {
+	for _, s := range append(c.Spec.Strings(), c.State) {
 		if !utf8.ValidString(s) {
 			return nil, false
 		}
 	}
-	for k, v := range c.Spec.Extra {
-		if !utf8.ValidString(k) || !utf8.ValidString(v) {
-			return nil, false
-		}
-	}
-	if len(c.Spec.Extra) == 0 {
-		c.Spec.Extra = nil // omitempty
-	}
-	for _, t := range []*time.Time{&c.Submitted, &c.Finished, &c.NextRound} {
+	for _, t := range append(c.Spec.Times(), &c.Submitted, &c.Finished, &c.NextRound) {
 		if !decodedTime(t) {
 			return nil, false
 		}

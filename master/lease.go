@@ -1,6 +1,7 @@
 package master
 
 import (
+	"ferry/task"
 	"fmt"
 	"sort"
 	"time"
@@ -8,7 +9,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"ferry/store"
-	"ferry/tracker"
 )
 
 // Leases: a worker leases pending tasks; each grant gets a fresh lease ID
@@ -19,8 +19,8 @@ import (
 
 // LeaseTasks grants up to max pending tasks to worker, taking jobs in turn
 // starting after the job named after.
-func (d *DB) LeaseTasks(worker string, max int, after string) ([]Lease, error) {
-	var out []Lease
+func (d *DB) LeaseTasks(worker string, max int, after string) ([]task.Lease, error) {
+	var out []task.Lease
 	err := d.write(func(tx *bolt.Tx) error {
 		out = out[:0] // a batched transaction may run again
 		root := tx.Bucket(bktJobs)
@@ -79,7 +79,7 @@ func (d *DB) LeaseTasks(worker string, max int, after string) ([]Lease, error) {
 				if err != nil {
 					return err
 				}
-				out = append(out, Lease{Job: name, Spec: jt.job.Spec, TaskID: id, LeaseID: lid,
+				out = append(out, task.Lease{Job: name, Spec: jt.job.Spec, TaskID: id, LeaseID: lid,
 					Attempt: t.Attempt, Deadline: time.UnixMilli(t.Deadline), Entries: entries, Uploads: ups})
 			}
 			if err := jt.save(); err != nil {
@@ -104,7 +104,7 @@ func be64(k []byte) uint64 {
 
 // Renew extends the deadlines of worker's current leases and returns those
 // that are no longer its own (expired and re-leased, completed, cleaned).
-func (d *DB) Renew(worker string, refs []LeaseRef) (lost []LeaseRef, deadline time.Time, err error) {
+func (d *DB) Renew(worker string, refs []task.LeaseRef) (lost []task.LeaseRef, deadline time.Time, err error) {
 	deadline = d.now().Add(d.leaseDur)
 	err = d.write(func(tx *bolt.Tx) error {
 		lost = lost[:0]
@@ -133,22 +133,22 @@ func (d *DB) Renew(worker string, refs []LeaseRef) (lost []LeaseRef, deadline ti
 }
 
 // current returns the dispatched task r names if r is its current lease.
-func current(jt *jobTx, r LeaseRef) (*Task, error) {
+func current(jt *jobTx, r task.LeaseRef) (*Task, error) {
 	t, err := jt.get(Dispatched, r.TaskID)
 	if err != nil {
 		return nil, err
 	}
 	if t == nil || t.LeaseID != r.LeaseID {
-		return nil, fmt.Errorf("job %s task %d lease %d: %w", r.Job, r.TaskID, r.LeaseID, ErrStaleLease)
+		return nil, fmt.Errorf("job %s task %d lease %d: %w", r.Job, r.TaskID, r.LeaseID, task.ErrStaleLease)
 	}
 	return t, nil
 }
 
 // CheckLease returns, for a current lease's task, its number of entries,
 // the keys of the entries at the positions want (in want's order), and the
-// attempt number, for preparing a completion; it fails with ErrStaleLease
+// attempt number, for preparing a completion; it fails with task.ErrStaleLease
 // when the lease is not current, and when a position is out of range.
-func (d *DB) CheckLease(r LeaseRef, want []uint32) (entries int, keys []string, attempt int, err error) {
+func (d *DB) CheckLease(r task.LeaseRef, want []uint32) (entries int, keys []string, attempt int, err error) {
 	err = d.bolt.View(func(tx *bolt.Tx) error {
 		jt, err := d.openTasks(tx, r.Job)
 		if err != nil {
@@ -191,18 +191,11 @@ func (d *DB) CheckLease(r LeaseRef, want []uint32) (entries int, keys []string, 
 
 // Complete records the outcome of a current lease: the task moves to
 // succeeded, or to failed with the failed positions, and the counters move
-// with it, in one transaction. audit is the attempt's audit directory,
-// being published under audit.Name; the same transaction keeps a copy of
-// its files (when it has any) until DropAudits, so that the attempt is
-// durable, audit records included, as soon as Complete returns.
-func (d *DB) Complete(r LeaseRef, results []EntryResult, audit tracker.Dir) error {
-	var held []byte
-	if len(audit.Files) > 0 {
-		var err error
-		if held, err = audit.MarshalBinary(); err != nil {
-			return err
-		}
-	}
+// with it, in one transaction. dir is the attempt's audit directory (the
+// bytes of a tracker.Dir), being published as name; the same transaction
+// keeps it until DropHeldDirs, so that the attempt is durable, audit
+// records included, as soon as Complete returns.
+func (d *DB) Complete(r task.LeaseRef, results []task.Outcome, name string, dir []byte) error {
 	return d.update(r.Job, func(jt *jobTx) error {
 		t, err := current(jt, r)
 		if err != nil {
@@ -224,7 +217,7 @@ func (d *DB) Complete(r LeaseRef, results []EntryResult, audit tracker.Dir) erro
 				return fmt.Errorf("job %s task %d: result for entry %d of %d", r.Job, r.TaskID, res.Index, n)
 			}
 			if skip, seen := outcome[res.Index]; !seen || skip {
-				outcome[res.Index] = res.Skip
+				outcome[res.Index] = res.Skip()
 			}
 		}
 		_, err = walkManifest(b, func(i int, _ []byte, size int64) {
@@ -247,9 +240,9 @@ func (d *DB) Complete(r LeaseRef, results []EntryResult, audit tracker.Dir) erro
 		}
 		t.LeaseID, t.Deadline, t.Worker = 0, 0, ""
 		t.LastLease = r.LeaseID
-		t.AttemptDir = audit.Name
-		if held != nil {
-			if err := jt.holdAudit(r, held); err != nil {
+		t.AttemptDir = name
+		if dir != nil {
+			if err := jt.holdAudit(r, dir); err != nil {
 				return err
 			}
 		}
@@ -270,8 +263,8 @@ func (d *DB) Complete(r LeaseRef, results []EntryResult, audit tracker.Dir) erro
 }
 
 // expire moves dispatched tasks for which drop says so back to pending.
-func (d *DB) expire(drop func(*Task) bool) ([]LeaseRef, error) {
-	var refs []LeaseRef
+func (d *DB) expire(drop func(*Task) bool) ([]task.LeaseRef, error) {
+	var refs []task.LeaseRef
 	err := d.bolt.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktJobs).ForEachBucket(func(k []byte) error {
 			jt, err := d.openJob(tx, string(k))
@@ -293,7 +286,7 @@ func (d *DB) expire(drop func(*Task) bool) ([]LeaseRef, error) {
 				}
 			}
 			for _, t := range expired {
-				refs = append(refs, LeaseRef{Job: string(k), TaskID: t.ID, LeaseID: t.LeaseID})
+				refs = append(refs, task.LeaseRef{Job: string(k), TaskID: t.ID, LeaseID: t.LeaseID})
 				t.LeaseID, t.Deadline, t.Worker = 0, 0, ""
 				if err := jt.move(t, Dispatched, Pending); err != nil {
 					return err
@@ -309,14 +302,14 @@ func (d *DB) expire(drop func(*Task) bool) ([]LeaseRef, error) {
 }
 
 // Reap returns expired leases to pending and names them.
-func (d *DB) Reap() ([]LeaseRef, error) {
+func (d *DB) Reap() ([]task.LeaseRef, error) {
 	now := d.now().UnixMilli()
 	return d.expire(func(t *Task) bool { return t.Deadline < now })
 }
 
 // ReleaseWorker returns every lease held by worker to pending: a worker
 // that registers has just started and holds nothing.
-func (d *DB) ReleaseWorker(worker string) ([]LeaseRef, error) {
+func (d *DB) ReleaseWorker(worker string) ([]task.LeaseRef, error) {
 	return d.expire(func(t *Task) bool { return t.Worker == worker })
 }
 
@@ -405,8 +398,8 @@ func (d *DB) Retry(name string) (tasks, entries int64, err error) {
 
 // Current returns which of refs are their tasks' current leases, read in
 // one transaction.
-func (d *DB) Current(refs []LeaseRef) map[LeaseRef]bool {
-	out := make(map[LeaseRef]bool, len(refs))
+func (d *DB) Current(refs []task.LeaseRef) map[task.LeaseRef]bool {
+	out := make(map[task.LeaseRef]bool, len(refs))
 	d.bolt.View(func(tx *bolt.Tx) error {
 		for _, r := range refs {
 			jt, err := d.openTasks(tx, r.Job)

@@ -10,14 +10,12 @@ package master
 import (
 	"context"
 	"errors"
-	"fmt"
+	"ferry/task"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 
 	"ferry/store"
 	"ferry/tracker"
@@ -31,10 +29,10 @@ type Config struct {
 	// TrackerLog receives one line per finished task attempt.
 	TrackerLog *slog.Logger
 	// OpenSource opens a job's source for scanning.
-	OpenSource func(Spec) (store.Store, error)
+	OpenSource func(task.Spec) (store.Store, error)
 	// OpenDest opens a job's destination (to abort its unfinished uploads
 	// when it is cleaned).
-	OpenDest func(Spec) (store.Store, error)
+	OpenDest func(task.Spec) (store.Store, error)
 }
 
 // Master owns the database, the tracker, the scanners and the reaper.
@@ -44,16 +42,12 @@ type Master struct {
 	tr  *tracker.Tracker
 	log *slog.Logger
 
-	flushMu sync.Mutex // one flushAudits at a time
-	// publishing is held for reading by a completion from its commit until
-	// its audit directory is published, and for writing by Stat while it
-	// reads: stat never shows a task done whose directory is not there yet.
-	publishing sync.RWMutex
+	journal *tracker.Journal // publishes attempts' audit directories
 
 	mu        sync.Mutex
 	scanners  map[string]context.CancelFunc
 	workers   map[string]*workerInfo
-	completes map[LeaseRef]bool
+	completes map[task.LeaseRef]bool
 	lastJob   string
 	wake      chan struct{} // closed when tasks may have become pending
 	stopping  bool          // draining: workers are told to leave
@@ -92,7 +86,8 @@ func Open(cfg Config) (*Master, error) {
 	}
 	m := &Master{cfg: cfg, db: db, tr: tracker.New(filepath.Join(cfg.Dir, "jobs")), log: cfg.Log,
 		scanners: make(map[string]context.CancelFunc), workers: make(map[string]*workerInfo),
-		completes: make(map[LeaseRef]bool), wake: make(chan struct{})}
+		completes: make(map[task.LeaseRef]bool), wake: make(chan struct{})}
+	m.journal = tracker.NewJournal(m.tr, db, cfg.TrackerLog)
 	if err := db.ExtendLeases(); err != nil {
 		m.tr.Close()
 		db.Close()
@@ -106,46 +101,15 @@ func Open(cfg Config) (*Master, error) {
 	return m, nil
 }
 
-// recover writes again the audit directories of completions the database
-// holds copies of, publishes or drops the in-flight directories a crash
-// left, and makes all of it durable.
+// recover has the journal write again the audit directories of
+// completions the database holds copies of, settle the in-flight
+// directories a crash left, and make all of it durable.
 func (m *Master) recover() error {
 	names, err := m.db.jobNames()
 	if err != nil {
 		return err
 	}
-	for _, name := range names {
-		if err := m.restoreAudits(name); err != nil {
-			return fmt.Errorf("recover audit logs of job %s: %w", name, err)
-		}
-		err := m.tr.Recover(name, func(task, lease uint64) (string, bool) {
-			var final string
-			var keep bool
-			m.db.bolt.View(func(tx *bolt.Tx) error {
-				jt, err := m.db.openTasks(tx, name)
-				if err != nil {
-					return err
-				}
-				t, s, err := jt.find(task)
-				if err != nil || t == nil {
-					return err
-				}
-				if t.LastLease == lease {
-					final = t.AttemptDir
-				}
-				keep = s == Dispatched && t.LeaseID == lease
-				return nil
-			})
-			return final, keep
-		})
-		if err != nil {
-			return fmt.Errorf("recover audit logs of job %s: %w", name, err)
-		}
-	}
-	if err := m.flushAudits(); err != nil {
-		return fmt.Errorf("recover audit logs: %w", err)
-	}
-	return nil
+	return m.journal.Recover(names)
 }
 
 // DB returns the master's database (for tests and offline tools).
@@ -157,7 +121,7 @@ func (m *Master) Tracker() *tracker.Tracker { return m.tr }
 // Close makes the audit directories published so far durable and closes
 // the database. Call it after Run has returned.
 func (m *Master) Close() error {
-	err := m.flushAudits()
+	err := m.journal.Flush()
 	return errors.Join(err, m.tr.Close(), m.db.Close())
 }
 
@@ -179,7 +143,7 @@ func (m *Master) Run(ctx context.Context) error {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		m.flushLoop(ctx)
+		m.journal.FlushLoop(ctx)
 	}()
 	tick := time.NewTicker(m.reapEvery())
 	defer tick.Stop()
@@ -231,7 +195,7 @@ func (m *Master) notify() {
 }
 
 // startScan runs a job's scanner in the background unless one runs.
-func (m *Master) startScan(spec Spec) {
+func (m *Master) startScan(spec task.Spec) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.runCtx == nil || m.scanners[spec.Name] != nil {
@@ -249,7 +213,7 @@ func (m *Master) startScan(spec Spec) {
 		cancel()
 		switch {
 		case err == nil, errors.Is(err, context.Canceled):
-		case errors.Is(err, ErrNoJob), errors.Is(err, ErrJobActive):
+		case errors.Is(err, task.ErrNoJob), errors.Is(err, task.ErrJobActive):
 			m.log.Info("scan stopped", "job", spec.Name, "why", err)
 		default:
 			m.log.Error("scan failed", "job", spec.Name, "err", err)
@@ -281,7 +245,7 @@ func (m *Master) stopScan(ctx context.Context, job string) error {
 }
 
 // dropLeases forgets the in-flight audit records of leases taken back.
-func (m *Master) dropLeases(refs []LeaseRef, why string) {
+func (m *Master) dropLeases(refs []task.LeaseRef, why string) {
 	for _, r := range refs {
 		m.tr.Discard(r.Job, r.TaskID, r.LeaseID)
 		m.log.Warn(why, "job", r.Job, "task", r.TaskID, "lease", r.LeaseID)

@@ -2,6 +2,7 @@ package master
 
 import (
 	"errors"
+	"ferry/task"
 	"fmt"
 	"slices"
 	"time"
@@ -75,7 +76,7 @@ func (p *prop) lease(w string, max int, after string) error {
 		t := want[k]
 		p.nextLease++
 		t.state, t.attempt, t.lease, t.worker, t.deadline = Dispatched, t.attempt+1, p.nextLease, w, deadline
-		ref := LeaseRef{Job: wantJob[k], TaskID: t.id, LeaseID: p.nextLease}
+		ref := task.LeaseRef{Job: wantJob[k], TaskID: t.id, LeaseID: p.nextLease}
 		if l.Job != ref.Job || l.TaskID != ref.TaskID || l.LeaseID != ref.LeaseID || l.Attempt != t.attempt ||
 			l.Deadline.UnixMilli() != deadline || l.Spec.Name != ref.Job {
 			return fmt.Errorf("lease %d: got %s/%d lease %d attempt %d deadline %d, want %s/%d lease %d attempt %d deadline %d",
@@ -104,7 +105,7 @@ func sameEntries(got, want []store.Entry) error {
 }
 
 func (p *prop) renew(w string) error {
-	var refs []LeaseRef
+	var refs []task.LeaseRef
 	for _, h := range p.held[w] {
 		if p.r.IntN(4) != 0 {
 			refs = append(refs, h)
@@ -114,9 +115,9 @@ func (p *prop) renew(w string) error {
 		refs = append(refs, p.granted[p.r.IntN(len(p.granted))])
 	}
 	if p.r.IntN(10) == 0 {
-		refs = append(refs, LeaseRef{Job: "nojob", TaskID: 1, LeaseID: 1})
+		refs = append(refs, task.LeaseRef{Job: "nojob", TaskID: 1, LeaseID: 1})
 	}
-	var wantLost []LeaseRef
+	var wantLost []task.LeaseRef
 	for _, r := range refs {
 		if !p.isCurrent(r) {
 			wantLost = append(wantLost, r)
@@ -151,14 +152,14 @@ func (p *prop) renew(w string) error {
 		}
 	}
 	for _, r := range lost {
-		p.held[w] = slices.DeleteFunc(p.held[w], func(h LeaseRef) bool { return h == r })
+		p.held[w] = slices.DeleteFunc(p.held[w], func(h task.LeaseRef) bool { return h == r })
 	}
 	return nil
 }
 
 // expire checks one of the calls that move dispatched tasks back to pending.
-func (p *prop) expire(what string, call func() ([]LeaseRef, error), drop func(*propTask) bool) error {
-	var want []LeaseRef
+func (p *prop) expire(what string, call func() ([]task.LeaseRef, error), drop func(*propTask) bool) error {
+	var want []task.LeaseRef
 	for _, t := range p.dispatched() {
 		if drop(t) {
 			want = append(want, p.ref(t))
@@ -194,26 +195,26 @@ func (p *prop) advanceAndReap() error {
 	return p.expire(fmt.Sprintf("Reap(now=%d)", now), p.d.Reap, func(t *propTask) bool { return t.deadline < now })
 }
 
-func (p *prop) complete(t *propTask, results []EntryResult) error {
+func (p *prop) complete(t *propTask, results []task.Outcome) error {
 	ref := p.ref(t)
 	dir := fmt.Sprintf("succeed_tasks/%d_%d@%s", t.id, ref.LeaseID, t.worker)
 	audit := tracker.Dir{Name: dir, Files: []tracker.File{{Name: "audit.log", Data: []byte(fmt.Sprint(ref, results))}}}
 	p.logf("Complete(%v, %v)", ref, results)
-	if err := p.d.Complete(ref, results, audit); err != nil {
-		return fmt.Errorf("Complete(%v) of a current lease: %w", ref, err)
-	}
-	j := p.jobs[ref.Job]
 	held, err := audit.MarshalBinary()
 	if err != nil {
 		return err
 	}
+	if err := p.d.Complete(ref, results, dir, held); err != nil {
+		return fmt.Errorf("Complete(%v) of a current lease: %w", ref, err)
+	}
+	j := p.jobs[ref.Job]
 	j.held[[2]uint64{ref.TaskID, ref.LeaseID}] = string(held)
 	// One outcome per entry: a failure outranks a skip; repeats count once;
 	// the failed list is in manifest order.
 	outcome := make(map[uint32]bool) // index -> skipped
 	for _, res := range results {
 		if skip, seen := outcome[res.Index]; !seen || skip {
-			outcome[res.Index] = res.Skip
+			outcome[res.Index] = res.Skip()
 		}
 	}
 	failed := make(map[uint32]bool)
@@ -252,17 +253,17 @@ func (p *prop) completeRandom() error {
 		return nil
 	}
 	t := ds[p.r.IntN(len(ds))]
-	var results []EntryResult
+	var results []task.Outcome
 	for i := range t.entries {
 		switch p.r.IntN(10) {
 		case 0:
-			results = append(results, EntryResult{Index: uint32(i), Detail: "READ_ERROR: boom"})
+			results = append(results, task.Outcome{Index: uint32(i), Kind: task.ReadError, Detail: "READ_ERROR: boom"})
 		case 1:
-			results = append(results, EntryResult{Index: uint32(i), Skip: true, Detail: "exists"})
+			results = append(results, task.Outcome{Index: uint32(i), Kind: task.Skipped, Detail: "exists"})
 		}
 	}
 	for _, res := range results {
-		if !res.Skip && p.r.IntN(4) == 0 {
+		if !res.Skip() && p.r.IntN(4) == 0 {
 			results = append(results, res) // a failure reported twice counts once
 		}
 	}
@@ -271,7 +272,7 @@ func (p *prop) completeRandom() error {
 }
 
 func (p *prop) completeStale() error {
-	var stale, fenced []LeaseRef
+	var stale, fenced []task.LeaseRef
 	for _, g := range p.granted {
 		if !p.isCurrent(g) {
 			stale = append(stale, g)
@@ -292,9 +293,9 @@ func (p *prop) completeStale() error {
 	if err != nil {
 		return err
 	}
-	err = p.d.Complete(ref, []EntryResult{{Index: 0}}, tracker.Dir{Name: "stale", Files: []tracker.File{{Name: "audit.log"}}})
-	if !errors.Is(err, ErrStaleLease) {
-		return fmt.Errorf("Complete with stale lease %v: err %v, want ErrStaleLease", ref, err)
+	err = p.d.Complete(ref, []task.Outcome{{Index: 0, Kind: task.ReadError}}, "stale", []byte("stale"))
+	if !errors.Is(err, task.ErrStaleLease) {
+		return fmt.Errorf("Complete with stale lease %v: err %v, want task.ErrStaleLease", ref, err)
 	}
 	if err := sameSnapshot(p.d, before); err != nil {
 		return fmt.Errorf("stale Complete(%v) changed the database: %w", ref, err)
@@ -332,23 +333,23 @@ func (p *prop) retry(name string) error {
 // dropAudits drops some of the held audit directories, as the master does
 // once they are durable, and some that are not held.
 func (p *prop) dropAudits() error {
-	var refs []tracker.AttemptRef
+	var refs []task.LeaseRef
 	for _, n := range p.names {
 		for k := range p.jobs[n].held {
 			if p.r.IntN(2) == 0 {
-				refs = append(refs, tracker.AttemptRef{Job: n, Task: k[0], Lease: k[1]})
+				refs = append(refs, task.LeaseRef{Job: n, TaskID: k[0], LeaseID: k[1]})
 			}
 		}
 	}
-	slices.SortFunc(refs, func(a, b tracker.AttemptRef) int { return int(a.Lease) - int(b.Lease) })
-	refs = append(refs, tracker.AttemptRef{Job: "nojob", Task: 1, Lease: 1}, tracker.AttemptRef{Job: p.names[0], Task: 1, Lease: 1 << 40})
-	p.logf("DropAudits(%v)", refs)
-	if err := p.d.DropAudits(refs); err != nil {
-		return fmt.Errorf("DropAudits: %w", err)
+	slices.SortFunc(refs, func(a, b task.LeaseRef) int { return int(a.LeaseID) - int(b.LeaseID) })
+	refs = append(refs, task.LeaseRef{Job: "nojob", TaskID: 1, LeaseID: 1}, task.LeaseRef{Job: p.names[0], TaskID: 1, LeaseID: 1 << 40})
+	p.logf("DropHeldDirs(%v)", refs)
+	if err := p.d.DropHeldDirs(refs); err != nil {
+		return fmt.Errorf("DropHeldDirs: %w", err)
 	}
 	for _, r := range refs {
 		if j := p.jobs[r.Job]; j != nil {
-			delete(j.held, [2]uint64{r.Task, r.Lease})
+			delete(j.held, [2]uint64{r.TaskID, r.LeaseID})
 		}
 	}
 	return nil

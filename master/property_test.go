@@ -1,6 +1,7 @@
 package master
 
 import (
+	"ferry/task"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -106,8 +107,8 @@ type prop struct {
 	names     []string // sorted
 	jobs      map[string]*propJob
 	nextLease uint64
-	granted   []LeaseRef // every lease ever granted, in order
-	held      map[string][]LeaseRef
+	granted   []task.LeaseRef // every lease ever granted, in order
+	held      map[string][]task.LeaseRef
 	history   []string
 	// Records by their bytes: check decodes each distinct one once.
 	decoded     map[string]Task
@@ -129,14 +130,14 @@ func (p *prop) open() error {
 	return nil
 }
 
-func (p *prop) task(r LeaseRef) *propTask {
+func (p *prop) task(r task.LeaseRef) *propTask {
 	if j := p.jobs[r.Job]; j != nil {
 		return j.tasks[r.TaskID]
 	}
 	return nil
 }
 
-func (p *prop) isCurrent(r LeaseRef) bool {
+func (p *prop) isCurrent(r task.LeaseRef) bool {
 	t := p.task(r)
 	return t != nil && t.state == Dispatched && t.lease == r.LeaseID
 }
@@ -149,7 +150,7 @@ func (p *prop) dispatched() []*propTask {
 	return out
 }
 
-func (p *prop) ref(t *propTask) LeaseRef {
+func (p *prop) ref(t *propTask) task.LeaseRef {
 	for _, g := range slices.Backward(p.granted) {
 		if g.LeaseID == t.lease {
 			return g
@@ -158,9 +159,9 @@ func (p *prop) ref(t *propTask) LeaseRef {
 	panic("no granted ref for a dispatched task")
 }
 
-func (p *prop) dropHeld(r LeaseRef) {
+func (p *prop) dropHeld(r task.LeaseRef) {
 	for w, refs := range p.held {
-		p.held[w] = slices.DeleteFunc(refs, func(h LeaseRef) bool { return h == r })
+		p.held[w] = slices.DeleteFunc(refs, func(h task.LeaseRef) bool { return h == r })
 	}
 }
 
@@ -188,7 +189,7 @@ func (p *prop) step() error {
 	case k < 82:
 		return p.completeStale()
 	case k < 86:
-		return p.expire("ReleaseWorker("+w+")", func() ([]LeaseRef, error) { return p.d.ReleaseWorker(w) },
+		return p.expire("ReleaseWorker("+w+")", func() ([]task.LeaseRef, error) { return p.d.ReleaseWorker(w) },
 			func(t *propTask) bool { return t.worker == w })
 	case k < 93:
 		return p.retry(p.names[p.r.IntN(len(p.names))])
@@ -243,14 +244,14 @@ func (p *prop) drain() error {
 func runSequence(dir string, seed uint64, ops int) (p *prop, err error) {
 	p = &prop{r: rand.New(rand.NewPCG(seed, seed^0x5eed)), path: filepath.Join(dir, fmt.Sprintf("%d.db", seed)),
 		now: time.UnixMilli(1_750_000_000_000), jobs: make(map[string]*propJob), decoded: make(map[string]Task),
-		decodedJobs: make(map[string]Job), held: make(map[string][]LeaseRef)}
+		decodedJobs: make(map[string]Job), held: make(map[string][]task.LeaseRef)}
 	defer os.Remove(p.path)
 	if err := p.open(); err != nil {
 		return p, err
 	}
 	defer func() { p.d.Close() }()
 	for _, n := range []string{"a", "b", "c"}[:1+p.r.IntN(3)] {
-		if err := p.d.CreateJob(Spec{Name: n}); err != nil {
+		if err := p.d.CreateJob(task.Spec{Name: n}); err != nil {
 			return p, err
 		}
 		p.names = append(p.names, n)

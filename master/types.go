@@ -1,10 +1,9 @@
 package master
 
 import (
-	"errors"
 	"time"
 
-	"ferry/store"
+	"ferry/task"
 )
 
 // Job states, as `stat` prints them.
@@ -36,30 +35,9 @@ var stateBuckets = [numStates][]byte{
 
 func (s TaskState) String() string { return string(stateBuckets[s]) }
 
-// Sentinel errors; the gRPC adapter maps them to status codes.
-var (
-	ErrJobExists  = errors.New("job already exists")
-	ErrNoJob      = errors.New("no such job")
-	ErrStaleLease = errors.New("lease is not current")
-	ErrJobActive  = errors.New("job is still running")
-)
-
-// Spec is a submitted job as the master and workers need it: resolved paths
-// and limits, no config-file syntax.
-type Spec struct {
-	Name           string
-	SrcType        string
-	SrcPrefix      string
-	DestType       string
-	DestPrefix     string
-	FollowSymlinks bool
-	SkipExist      bool
-	RecordMD5      bool
-	CountLimit     int
-	SizeLimit      int64
-	ConfigFile     string
-	Extra          map[string]string `json:",omitempty"`
-}
+// ErrJobExists and the lease errors the master answers with are task's
+// (task.ErrStaleLease, task.ErrNoJob, ...), the same in process and over
+// gRPC.
 
 // Counters are a job's progress, changed only in the transaction that moves
 // a task, so no entry is ever counted twice.
@@ -79,7 +57,7 @@ type Counters struct {
 
 // Job is the master's record of one submitted job.
 type Job struct {
-	Spec         Spec
+	Spec         task.Spec
 	State        string
 	Submitted    time.Time
 	Finished     time.Time `json:",omitzero"`
@@ -116,32 +94,4 @@ type Task struct {
 	// restart can finish publishing its audit directory.
 	LastLease  uint64 `json:",omitempty"`
 	AttemptDir string `json:",omitempty"`
-}
-
-// Lease is a task handed to a worker.
-type Lease struct {
-	Job      string
-	Spec     Spec
-	TaskID   uint64
-	LeaseID  uint64
-	Attempt  int
-	Deadline time.Time
-	Entries  []store.Entry
-	Uploads  []UploadState // unfinished multipart uploads of earlier attempts
-	// Limits are the granted worker's share of the job's limits.
-	Limits Limits
-}
-
-// LeaseRef names one lease.
-type LeaseRef struct {
-	Job     string
-	TaskID  uint64
-	LeaseID uint64
-}
-
-// Result of one entry that did not simply succeed.
-type EntryResult struct {
-	Index  uint32
-	Skip   bool // skipped (else failed)
-	Detail string
 }

@@ -2,6 +2,7 @@ package master
 
 import (
 	"bytes"
+	"ferry/task"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -15,14 +16,8 @@ import (
 
 var bktUploads = []byte("uploads")
 
-// UploadState is one entry's unfinished multipart upload.
-type UploadState struct {
-	Key   string
-	State []byte
-}
-
-func uploadKey(task uint64, key string) []byte {
-	return append(taskKey(task), key...)
+func uploadKey(id uint64, key string) []byte {
+	return append(taskKey(id), key...)
 }
 
 func (jt *jobTx) uploads(create bool) (*bolt.Bucket, error) {
@@ -33,27 +28,27 @@ func (jt *jobTx) uploads(create bool) (*bolt.Bucket, error) {
 }
 
 // taskUploads returns the saved uploads of a task.
-func (jt *jobTx) taskUploads(task uint64) ([]UploadState, error) {
+func (jt *jobTx) taskUploads(id uint64) ([]task.UploadState, error) {
 	b, err := jt.uploads(false)
 	if b == nil || err != nil {
 		return nil, err
 	}
-	var out []UploadState
-	prefix := taskKey(task)
+	var out []task.UploadState
+	prefix := taskKey(id)
 	c := b.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		out = append(out, UploadState{Key: string(k[len(prefix):]), State: bytes.Clone(v)})
+		out = append(out, task.UploadState{Key: string(k[len(prefix):]), State: bytes.Clone(v)})
 	}
 	return out, nil
 }
 
 // dropUploads forgets a task's uploads.
-func (jt *jobTx) dropUploads(task uint64) error {
+func (jt *jobTx) dropUploads(id uint64) error {
 	b, err := jt.uploads(false)
 	if b == nil || err != nil {
 		return err
 	}
-	prefix := taskKey(task)
+	prefix := taskKey(id)
 	c := b.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
 		if err := c.Delete(); err != nil {
@@ -64,7 +59,7 @@ func (jt *jobTx) dropUploads(task uint64) error {
 }
 
 // SaveUpload records an entry's multipart progress under a current lease.
-func (d *DB) SaveUpload(r LeaseRef, u UploadState) error {
+func (d *DB) SaveUpload(r task.LeaseRef, u task.UploadState) error {
 	return d.bolt.Update(func(tx *bolt.Tx) error {
 		jt, err := d.openTasks(tx, r.Job)
 		if err != nil {
@@ -86,8 +81,8 @@ func (d *DB) SaveUpload(r LeaseRef, u UploadState) error {
 
 // JobUploads returns every saved upload of a job (to abort them when the
 // job is cleaned).
-func (d *DB) JobUploads(name string) ([]UploadState, error) {
-	var out []UploadState
+func (d *DB) JobUploads(name string) ([]task.UploadState, error) {
+	var out []task.UploadState
 	err := d.bolt.View(func(tx *bolt.Tx) error {
 		jt, err := d.openTasks(tx, name)
 		if err != nil {
@@ -101,7 +96,7 @@ func (d *DB) JobUploads(name string) ([]UploadState, error) {
 			if len(k) < 8 {
 				return fmt.Errorf("job %s: bad upload key %q", name, k)
 			}
-			out = append(out, UploadState{Key: string(k[8:]), State: bytes.Clone(v)})
+			out = append(out, task.UploadState{Key: string(k[8:]), State: bytes.Clone(v)})
 			return nil
 		})
 	})

@@ -21,13 +21,6 @@ const (
 	Different = "DIFFERENT"
 )
 
-func auditMode(extra map[string]string) verify.Mode {
-	if m, err := verify.ParseMode(extra["auditMode"]); err == nil {
-		return m
-	}
-	return verify.General
-}
-
 // auditEntry checks one source entry against the destination.
 func (w *Worker) auditEntry(ctx context.Context, src, dst store.Store, t *running, e store.Entry) tracker.Record {
 	if e.Kind != store.File {

@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"ferry/conf"
 	"ferry/master"
 	"ferry/store"
 	"ferry/store/local"
+	"ferry/task"
 	"ferry/worker"
 )
 
@@ -93,7 +95,7 @@ func TestSourceChangesAroundTheCopy(t *testing.T) {
 	write(filepath.Join(dst, "b/during"), "the destination's old copy", 0o644)
 
 	m, err := master.Open(master.Config{Dir: filepath.Join(dir, "master"), LeaseDur: time.Minute,
-		OpenSource: func(s master.Spec) (store.Store, error) { return local.New(s.SrcPrefix, local.Options{}) }})
+		OpenSource: func(s task.Spec) (store.Store, error) { return local.New(s.Src.Prefix, local.Options{}) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,8 +104,8 @@ func TestSourceChangesAroundTheCopy(t *testing.T) {
 	ran := make(chan struct{})
 	go func() { defer close(ran); m.Run(ctx) }()
 	defer func() { cancel(); <-ran; m.Close() }()
-	spec := master.Spec{Name: "j", SrcType: "local", SrcPrefix: src, DestType: "local", DestPrefix: dst,
-		Extra: map[string]string{"isAuditAfterImport": "true"}}
+	spec := localSpec("j", src, dst)
+	spec.AuditAfterImport = true
 	if err := m.Submit(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
@@ -130,9 +132,9 @@ func TestSourceChangesAroundTheCopy(t *testing.T) {
 	}
 	rs := &rewriting{Local: source, root: src, key: "b/during"}
 	w := worker.New(worker.Config{ID: "w", Host: "h", Threads: 2,
-		OpenSource: func(master.Spec) (store.Store, error) { return rs, nil },
-		OpenDest:   func(s master.Spec) (store.Store, error) { return local.New(s.DestPrefix, local.Options{}) }},
-		worker.NewLocal(m))
+		OpenSource: func(task.Spec) (store.Store, error) { return rs, nil },
+		OpenDest:   func(s task.Spec) (store.Store, error) { return local.New(s.Dest.Prefix, local.Options{}) }},
+		master.NewInProcess(m))
 	wctx, wcancel := context.WithCancel(ctx)
 	wdone := make(chan struct{})
 	go func() { defer close(wdone); w.Run(wctx) }()
@@ -185,4 +187,11 @@ func TestSourceChangesAroundTheCopy(t *testing.T) {
 	if !strings.Contains(log, "\tFAIL\t") || !strings.Contains(log, "b/during\tSOURCE_CHANGED") {
 		t.Errorf("audit logs do not fail b/during with SOURCE_CHANGED:\n%s", log)
 	}
+}
+
+// localSpec is a job with conf's defaults, from the directory src to dst.
+func localSpec(name, src, dst string) task.Spec {
+	s := conf.DefaultSpec(name)
+	s.Src, s.Dest = task.Endpoint{Type: "local", Prefix: src}, task.Endpoint{Type: "local", Prefix: dst}
+	return s
 }

@@ -191,7 +191,7 @@ func (w *Worker) copyOne(ctx context.Context, c *copier, src, dst store.Store, t
 // fails (the file changed since it was listed, or is no longer a file),
 // nothing was published and copyFile asks to be called again without quick.
 func (w *Worker) copyFile(ctx context.Context, c *copier, src, dst store.Store, t *running, e store.Entry, quick bool) (rec tracker.Record, again bool) {
-	spec, bytes := t.lease.Spec, &t.bytes
+	bytes := &t.bytes
 	job := t.lease.Job
 	if err := w.limits.waitRequest(ctx, job); err != nil {
 		return failRecord(e, ReadError, err), false
@@ -255,7 +255,7 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, src, dst store.Store, 
 	h := sr.md5
 	*sr = sourceReader{lim: limitedReader{ctx: ctx, r: r, l: w.limits, job: job}, progress: bytes, copied: &w.copied,
 		check: opened, before: before, lateMode: quick && t.x.preserve}
-	if spec.RecordMD5 || w.cfg.RecordMD5 {
+	if w.cfg.RecordMD5 {
 		if h == nil {
 			h = md5.New()
 		}

@@ -6,12 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"sync/atomic"
 	"time"
 
-	"ferry/master"
 	"ferry/store"
+	"ferry/task"
 	"ferry/tracker"
 )
 
@@ -19,20 +18,6 @@ import (
 // once. After each finished part the upload's state is saved with the task
 // in the master (SaveUpload, fenced by the lease), so a task re-leased
 // after a crash resumes the upload and sends only the missing parts.
-
-// defaultMultipartThreshold is ossimport's multipartUploadThreshold (150m).
-const defaultMultipartThreshold = 150 << 20
-
-func extraInt(spec master.Spec, key string, def int64) int64 {
-	if n, err := strconv.ParseInt(spec.Extra[key], 10, 64); err == nil && n > 0 {
-		return n
-	}
-	return def
-}
-
-func multipartThreshold(spec master.Spec) int64 {
-	return extraInt(spec, "multipartUploadThreshold", defaultMultipartThreshold)
-}
 
 // savedUpload is what SaveUpload keeps of an unfinished upload: the
 // store's state, and the size and mtime of the source file whose parts it
@@ -73,7 +58,7 @@ func (e *sourceError) Unwrap() error { return e.err }
 
 func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.MultipartPutter, t *running, e, before store.Entry) tracker.Record {
 	spec := t.lease.Spec
-	ref := master.LeaseRef{Job: t.lease.Job, TaskID: t.lease.TaskID, LeaseID: t.lease.LeaseID}
+	ref := task.LeaseRef{Job: t.lease.Job, TaskID: t.lease.TaskID, LeaseID: t.lease.LeaseID}
 	var state store.MultipartState
 	for _, u := range t.lease.Uploads {
 		if u.Key != e.Key {
@@ -111,14 +96,14 @@ func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.M
 		return &countingReader{ReadCloser: readCloser{lr, r}, progress: &read, total: &w.copied}, nil
 	}
 	opt := store.MultipartOptions{
-		PartSize: extraInt(spec, "multipartUploadPartSize", 0),
-		Threads:  int(extraInt(spec, "uploadThreadNumPerLargeFile", 3)),
+		PartSize: spec.Multipart.PartSize,
+		Threads:  spec.Multipart.Threads,
 		OnPart: func(st store.MultipartState) error {
 			b, err := json.Marshal(savedUpload{MultipartState: st, SourceSize: before.Size, SourceMTime: before.MTime.UnixNano()})
 			if err != nil {
 				return err
 			}
-			return w.client.SaveUpload(ctx, w.cfg.ID, ref, master.UploadState{Key: e.Key, State: b})
+			return w.client.SaveUpload(ctx, w.cfg.ID, ref, task.UploadState{Key: e.Key, State: b})
 		},
 	}
 	// Progress: report what has been read so far for this file.
@@ -163,7 +148,7 @@ func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.M
 		// that upload and aborts it.
 		b, err := json.Marshal(savedUpload{SourceSize: before.Size, SourceMTime: before.MTime.UnixNano()})
 		if err == nil {
-			err = w.client.SaveUpload(ctx, w.cfg.ID, ref, master.UploadState{Key: e.Key, State: b})
+			err = w.client.SaveUpload(ctx, w.cfg.ID, ref, task.UploadState{Key: e.Key, State: b})
 		}
 		if err != nil {
 			if errors.Is(err, ErrStale) {

@@ -4,17 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"ferry/master"
+	"ferry/plan"
 	"ferry/store"
+	"ferry/task"
 	"ferry/tracker"
 )
 
 // stores returns a job's source and destination, opened once per job.
-func (w *Worker) storesFor(spec master.Spec) (store.Store, store.Store, error) {
+func (w *Worker) storesFor(spec task.Spec) (store.Store, store.Store, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if s, ok := w.stores[spec.Name]; ok {
@@ -22,11 +24,11 @@ func (w *Worker) storesFor(spec master.Spec) (store.Store, store.Store, error) {
 	}
 	src, err := w.cfg.OpenSource(spec)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open source %s: %w", spec.SrcPrefix, err)
+		return nil, nil, fmt.Errorf("open source %s: %w", spec.Src.Prefix, err)
 	}
 	dst, err := w.cfg.OpenDest(spec)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open destination %s: %w", spec.DestPrefix, err)
+		return nil, nil, fmt.Errorf("open destination %s: %w", spec.Dest.Prefix, err)
 	}
 	w.stores[spec.Name] = [2]store.Store{src, dst}
 	return src, dst, nil
@@ -38,17 +40,17 @@ func (w *Worker) storesFor(spec master.Spec) (store.Store, store.Store, error) {
 // abandoned), before the sync and the completion: the worker leases its
 // next task meanwhile, so its copying threads do not wait for this one's
 // round trips.
-func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) {
+func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 	if copied == nil {
 		copied = func() {}
 	}
-	ref := master.LeaseRef{Job: l.Job, TaskID: l.TaskID, LeaseID: l.LeaseID}
+	ref := task.LeaseRef{Job: l.Job, TaskID: l.TaskID, LeaseID: l.LeaseID}
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	// Room for every record: the task's records are all queued before
 	// the next report when its files are small.
 	t := &running{lease: l, cancel: cancel, audit: make([]tracker.Record, 0, len(l.Entries))}
-	t.opt, t.optErr = l.Spec.PlanOptions()
+	t.opt, t.optErr = plan.OptionsOf(l.Spec)
 	t.x = optionsOf(l.Spec)
 	t.deadline.Store(l.Deadline.UnixMilli())
 	w.mu.Lock()
@@ -60,11 +62,11 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 		w.mu.Unlock()
 	}()
 	started := time.Now()
-	w.limits.set(map[string]master.Limits{l.Job: l.Limits})
+	w.limits.set(map[string]task.Limits{l.Job: l.Limits})
 	log := w.log.With("job", l.Job, "task", l.TaskID, "lease", l.LeaseID, "attempt", l.Attempt)
 	log.Info("task started", "entries", len(l.Entries))
 
-	results := make([]master.EntryResult, 0)
+	results := make([]task.Outcome, 0)
 	var resMu sync.Mutex
 	record := func(i int, rec tracker.Record) {
 		t.mu.Lock()
@@ -73,7 +75,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 		t.files.Add(1)
 		if rec.Result != tracker.OK {
 			resMu.Lock()
-			results = append(results, master.EntryResult{Index: uint32(i), Skip: rec.Result == tracker.Skip, Detail: rec.Detail})
+			results = append(results, outcomeOf(i, rec))
 			resMu.Unlock()
 		}
 	}
@@ -181,7 +183,7 @@ func (w *Worker) report(ctx context.Context) error {
 		n int
 	}
 	var batch []pending
-	audits := make(map[master.LeaseRef][]tracker.Record)
+	audits := make(map[task.LeaseRef][]tracker.Record)
 	var progress []tracker.TaskProgress
 	for ref, t := range w.tasks {
 		t.mu.Lock()
@@ -224,7 +226,7 @@ func tempTag(job string, task uint64) string {
 
 // cleanTemps removes temporary files an earlier attempt of this task left
 // in the directories it writes to.
-func (w *Worker) cleanTemps(ctx context.Context, dst store.Store, l master.Lease) {
+func (w *Worker) cleanTemps(ctx context.Context, dst store.Store, l task.Lease) {
 	c, ok := dst.(store.TempCleaner)
 	if !ok {
 		return
@@ -255,4 +257,19 @@ func (w *Worker) taskDone() {
 	if w.cfg.TaskDone != nil {
 		w.cfg.TaskDone()
 	}
+}
+
+// outcomeOf is the outcome of entry i whose record is not OK: its kind is
+// the code its detail starts with (a skip's is Skipped).
+func outcomeOf(i int, rec tracker.Record) task.Outcome {
+	o := task.Outcome{Index: uint32(i), Kind: task.Skipped, Detail: rec.Detail}
+	if rec.Result != tracker.Skip {
+		code, _, _ := strings.Cut(rec.Detail, ":")
+		if k, ok := task.ParseKind(code); ok && k.Failed() {
+			o.Kind = k
+		} else {
+			o.Kind = task.ReadError
+		}
+	}
+	return o
 }

@@ -19,10 +19,12 @@ import (
 	"strings"
 	"time"
 
+	"ferry/conf"
 	"ferry/internal/gctune"
 	"ferry/master"
 	"ferry/store"
 	"ferry/store/local"
+	"ferry/task"
 )
 
 func main() {
@@ -53,8 +55,8 @@ func run(src, workdir string, countLimit int, sizeLimit int64, opt local.Options
 		return err
 	}
 	m, err := master.Open(master.Config{Dir: workdir, LeaseDur: time.Minute,
-		OpenSource: func(s master.Spec) (store.Store, error) {
-			return local.New(s.SrcPrefix, opt)
+		OpenSource: func(s task.Spec) (store.Store, error) {
+			return local.New(s.Src.Prefix, opt)
 		}})
 	if err != nil {
 		return err
@@ -62,8 +64,10 @@ func run(src, workdir string, countLimit int, sizeLimit int64, opt local.Options
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
-	spec := master.Spec{Name: "scan", SrcType: "local", SrcPrefix: src, DestType: "local",
-		DestPrefix: filepath.Join(workdir, "dest"), CountLimit: countLimit, SizeLimit: sizeLimit}
+	spec := conf.DefaultSpec("scan")
+	spec.Src = task.Endpoint{Type: "local", Prefix: src}
+	spec.Dest = task.Endpoint{Type: "local", Prefix: filepath.Join(workdir, "dest")}
+	spec.CountLimit, spec.SizeLimit = countLimit, sizeLimit
 	start := time.Now()
 	if err := m.Submit(ctx, spec); err != nil {
 		cancel()

@@ -1,10 +1,11 @@
-package master_test
+package rpc_test
 
 import (
 	"testing"
 	"time"
 
 	pb "ferry/proto"
+	"ferry/store/storetest"
 )
 
 // TestServeCopiedIndex: OK and SKIP records that carry a destination ETag,
@@ -13,7 +14,7 @@ import (
 // records of a spent lease do not.
 func TestServeCopiedIndex(t *testing.T) {
 	s := serve(t, time.Minute)
-	src := tree(t, srcFiles)
+	src := storetest.Tree(t, srcFiles)
 	s.submit(t, "job1", src, 2)
 	s.waitStat(t, "job1", "scan", func(js *pb.JobStat) bool { return js.ScanFinished })
 	if _, err := s.mc.Register(ctxT(t), &pb.RegisterRequest{WorkerId: "w1", Host: "h1", Threads: 4}); err != nil {

@@ -1,4 +1,4 @@
-package master
+package rpc
 
 import (
 	"context"
@@ -13,7 +13,9 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"ferry/master"
 	pb "ferry/proto"
+	"ferry/task"
 	"ferry/tracker"
 )
 
@@ -26,9 +28,9 @@ const MaxMsgSize = 256 << 20
 // TokenHeader is the metadata key that carries the master's token.
 const TokenHeader = "authorization"
 
-// Serve answers the Master, Tracker and Control services on lis until ctx
-// is done, then stops gracefully. stop is what Control.Stop calls.
-func (m *Master) Serve(ctx context.Context, lis net.Listener, token string, stop func(), opts ...grpc.ServerOption) error {
+// Serve answers the Master, Tracker and Control services of m on lis until
+// ctx is done, then stops gracefully. stop is what Control.Stop calls.
+func Serve(ctx context.Context, m *master.Master, lis net.Listener, token string, stop func(), opts ...grpc.ServerOption) error {
 	auth := func(ctx context.Context) error {
 		md, _ := metadata.FromIncomingContext(ctx)
 		for _, v := range md.Get(TokenHeader) {
@@ -67,18 +69,18 @@ func (m *Master) Serve(ctx context.Context, lis net.Listener, token string, stop
 	}
 }
 
-// toStatus maps the master's errors to gRPC codes.
+// toStatus maps the master's errors to gRPC codes; Client maps them back.
 func toStatus(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, ErrNoJob):
+	case errors.Is(err, task.ErrNoJob):
 		return status.Error(codes.NotFound, err.Error())
-	case errors.Is(err, ErrJobExists):
+	case errors.Is(err, task.ErrJobExists):
 		return status.Error(codes.AlreadyExists, err.Error())
-	case errors.Is(err, ErrStaleLease), errors.Is(err, ErrJobActive):
+	case errors.Is(err, task.ErrStaleLease), errors.Is(err, task.ErrJobActive):
 		return status.Error(codes.FailedPrecondition, err.Error())
-	case errors.Is(err, ErrBusy):
+	case errors.Is(err, master.ErrBusy):
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, err.Error())
@@ -88,7 +90,7 @@ func toStatus(err error) error {
 
 type masterServer struct {
 	pb.UnimplementedMasterServer
-	m *Master
+	m *master.Master
 }
 
 func (s *masterServer) Register(ctx context.Context, r *pb.RegisterRequest) (*pb.RegisterReply, error) {
@@ -102,7 +104,7 @@ func (s *masterServer) Register(ctx context.Context, r *pb.RegisterRequest) (*pb
 }
 
 func (s *masterServer) Lease(ctx context.Context, r *pb.LeaseRequest) (*pb.LeaseReply, error) {
-	rep, err := s.m.LeaseFor(ctx, r.WorkerId, int(r.MaxTasks))
+	rep, err := s.m.Grant(ctx, r.WorkerId, int(r.MaxTasks))
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -117,7 +119,7 @@ func (s *masterServer) Lease(ctx context.Context, r *pb.LeaseRequest) (*pb.Lease
 }
 
 func (s *masterServer) Renew(ctx context.Context, r *pb.RenewRequest) (*pb.RenewReply, error) {
-	refs := make([]LeaseRef, len(r.Leases))
+	refs := make([]task.LeaseRef, len(r.Leases))
 	for i, l := range r.Leases {
 		refs[i] = RefFromPB(l)
 	}
@@ -133,9 +135,9 @@ func (s *masterServer) Renew(ctx context.Context, r *pb.RenewRequest) (*pb.Renew
 }
 
 func (s *masterServer) Complete(ctx context.Context, r *pb.CompleteRequest) (*pb.CompleteReply, error) {
-	results := make([]EntryResult, len(r.Results))
+	results := make([]task.Outcome, len(r.Results))
 	for i, e := range r.Results {
-		results[i] = EntryResult{Index: e.Index, Skip: e.Result == pb.Result_RESULT_SKIP, Detail: string(e.Detail)}
+		results[i] = outcomeFromPB(e)
 	}
 	dir, err := s.m.Complete(ctx, r.WorkerId, RefFromPB(r.Lease), results, time.UnixMilli(r.StartedUnixMs))
 	if err != nil {
@@ -155,7 +157,7 @@ func (s *masterServer) SaveUpload(ctx context.Context, r *pb.SaveUploadRequest) 
 	if r.Upload == nil {
 		return nil, status.Error(codes.InvalidArgument, "save upload: no upload")
 	}
-	err := s.m.SaveUpload(r.WorkerId, RefFromPB(r.Lease), UploadState{Key: string(r.Upload.Key), State: r.Upload.State})
+	err := s.m.SaveUpload(r.WorkerId, RefFromPB(r.Lease), task.UploadState{Key: string(r.Upload.Key), State: r.Upload.State})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -164,21 +166,15 @@ func (s *masterServer) SaveUpload(ctx context.Context, r *pb.SaveUploadRequest) 
 
 type trackerServer struct {
 	pb.UnimplementedTrackerServer
-	m *Master
+	m *master.Master
 }
 
 func (s *trackerServer) Report(ctx context.Context, r *pb.ReportRequest) (*pb.ReportReply, error) {
-	audits := make(map[LeaseRef][]tracker.Record, len(r.Audits))
+	audits := make(map[task.LeaseRef][]tracker.Record, len(r.Audits))
 	for _, b := range r.Audits {
 		ref := RefFromPB(b.Lease)
 		for _, a := range b.Records {
-			rec := tracker.Record{Time: time.UnixMilli(a.TimeUnixMs),
-				Result: tracker.Result(a.Result), Size: a.Size, CRC64: a.Crc64, HasCRC: a.HasCrc,
-				Key: string(a.Key), Detail: string(a.Detail)}
-			if len(a.DestEtag) > 0 {
-				rec.DestETag, rec.SourceMTime = string(a.DestEtag), time.Unix(0, a.SourceMtimeUnixNs)
-			}
-			audits[ref] = append(audits[ref], rec)
+			audits[ref] = append(audits[ref], recordFromPB(a))
 		}
 	}
 	progress := make([]tracker.TaskProgress, len(r.Progress))
@@ -195,13 +191,12 @@ func (s *trackerServer) Report(ctx context.Context, r *pb.ReportRequest) (*pb.Re
 
 type controlServer struct {
 	pb.UnimplementedControlServer
-	m    *Master
+	m    *master.Master
 	stop func()
 }
 
 func (s *controlServer) Submit(ctx context.Context, r *pb.SubmitRequest) (*pb.SubmitReply, error) {
 	spec := SpecFromPB(r.Spec)
-	spec.CountLimit, spec.SizeLimit, spec.ConfigFile = int(r.TaskObjectCountLimit), r.TaskObjectSizeLimit, string(r.ConfigFile)
 	if err := s.m.Submit(ctx, spec); err != nil {
 		return nil, toStatus(err)
 	}
@@ -215,7 +210,7 @@ func (s *controlServer) Stat(ctx context.Context, r *pb.StatRequest) (*pb.StatRe
 	}
 	out := &pb.StatReply{}
 	for _, st := range stats {
-		out.Jobs = append(out.Jobs, StatToPB(st))
+		out.Jobs = append(out.Jobs, StatToPB(st, r.Credentials))
 	}
 	if r.Workers {
 		for _, w := range s.m.Workers() {
@@ -258,17 +253,9 @@ func (s *controlServer) Stop(ctx context.Context, r *pb.StopRequest) (*pb.StopRe
 	if s.stop == nil {
 		return nil, status.Error(codes.Unimplemented, "this master cannot be stopped remotely")
 	}
-	dctx, cancel := context.WithTimeout(ctx, 2*s.m.cfg.LeaseDur/3+2*time.Second)
+	dctx, cancel := context.WithTimeout(ctx, 2*s.m.LeaseDuration()/3+2*time.Second)
 	remaining := s.m.Drain(dctx)
 	cancel()
 	go s.stop()
 	return &pb.StopReply{Remaining: remaining}, nil
-}
-
-func limitsToPB(ls map[string]Limits) []*pb.JobLimit {
-	var out []*pb.JobLimit
-	for job, l := range ls {
-		out = append(out, &pb.JobLimit{Job: job, BytesPerSec: l.BytesPerSec, RequestsPerSec: l.RequestsPerSec})
-	}
-	return out
 }

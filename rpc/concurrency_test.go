@@ -1,4 +1,4 @@
-package master_test
+package rpc_test
 
 import (
 	"context"
@@ -16,7 +16,9 @@ import (
 
 	"ferry/master"
 	pb "ferry/proto"
+	"ferry/store/storetest"
 	"ferry/tracker"
+	"ferry/tracker/trackertest"
 )
 
 // Several workers lease, report and complete at once over gRPC, with
@@ -31,7 +33,7 @@ func TestServeConcurrentWorkers(t *testing.T) {
 	for i := 0; i < nFiles; i++ {
 		files[fmt.Sprintf("d%02d/f%03d\xff", i/10, i)] = strings.Repeat("x", i)
 	}
-	s.submit(t, "job", tree(t, files), perTask)
+	s.submit(t, "job", storetest.Tree(t, files), perTask)
 	s.waitStat(t, "job", "scan", func(js *pb.JobStat) bool { return js.ScanFinished })
 
 	var mu sync.Mutex
@@ -184,12 +186,12 @@ func TestServeConcurrentWorkers(t *testing.T) {
 func checkAttemptAnyErrors(t *testing.T, dir, status string) []tracker.Record {
 	t.Helper()
 	var failed []string
-	for _, r := range auditLog(t, dir) {
+	for _, r := range trackertest.AuditLog(t, dir) {
 		if r.Result == tracker.Fail {
 			failed = append(failed, r.Key)
 		}
 	}
-	return checkAttempt(t, dir, status, failed)
+	return trackertest.CheckAttempt(t, dir, status, failed)
 }
 
 // While workers complete tasks, stat never counts a task succeeded whose
@@ -202,7 +204,7 @@ func TestStatNeverAheadOfAuditDirs(t *testing.T) {
 	for i := 0; i < nFiles; i++ {
 		files[fmt.Sprintf("f%03d", i)] = "x"
 	}
-	s.submit(t, "job", tree(t, files), 1)
+	s.submit(t, "job", storetest.Tree(t, files), 1)
 	s.waitStat(t, "job", "scan", func(js *pb.JobStat) bool { return js.ScanFinished })
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,4 +1,4 @@
-package master_test
+package rpc_test
 
 import (
 	"context"
@@ -19,11 +19,16 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"ferry/conf"
 	"ferry/master"
 	pb "ferry/proto"
+	"ferry/rpc"
 	"ferry/store"
 	"ferry/store/local"
+	"ferry/store/storetest"
+	"ferry/task"
 	"ferry/tracker"
+	"ferry/tracker/trackertest"
 )
 
 // A master served over real gRPC on loopback, as workers and the console
@@ -44,11 +49,11 @@ func serve(t *testing.T, leaseDur time.Duration) *served {
 	t.Helper()
 	dir := t.TempDir()
 	m, err := master.Open(master.Config{Dir: dir, LeaseDur: leaseDur,
-		OpenSource: func(s master.Spec) (store.Store, error) { return local.New(s.SrcPrefix, local.Options{}) }})
+		OpenSource: func(s task.Spec) (store.Store, error) { return local.New(s.Src.Prefix, local.Options{}) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := master.LoadOrCreateToken(dir)
+	token, err := rpc.LoadOrCreateToken(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,11 +69,11 @@ func serve(t *testing.T, leaseDur time.Duration) *served {
 	go func() { defer wg.Done(); m.Run(ctx) }()
 	go func() {
 		defer wg.Done()
-		if err := m.Serve(ctx, lis, token, func() { s.stops <- struct{}{} }); err != nil {
+		if err := rpc.Serve(ctx, m, lis, token, func() { s.stops <- struct{}{} }); err != nil {
 			t.Errorf("Serve: %v", err)
 		}
 	}()
-	conn, err := master.Dial(s.addr, token)
+	conn, err := rpc.Dial(s.addr, token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,22 +87,6 @@ func serve(t *testing.T, leaseDur time.Duration) *served {
 		}
 	})
 	return s
-}
-
-// tree makes a source directory holding files (key -> content).
-func tree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	for k, v := range files {
-		p := filepath.Join(root, k)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(v), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -115,8 +104,9 @@ func wantCode(t *testing.T, what string, err error, code codes.Code) {
 
 func (s *served) submit(t *testing.T, name, src string, countLimit int32) {
 	t.Helper()
-	r, err := s.cc.Submit(ctxT(t), &pb.SubmitRequest{TaskObjectCountLimit: countLimit, Spec: master.SpecToPB(master.Spec{
-		Name: name, SrcType: "local", SrcPrefix: src, DestType: "local", DestPrefix: t.TempDir()})})
+	spec := localSpec(name, src, t.TempDir())
+	spec.CountLimit = int(countLimit)
+	r, err := s.cc.Submit(ctxT(t), &pb.SubmitRequest{Spec: rpc.SpecToPB(spec)})
 	if err != nil || r.Job != name {
 		t.Fatalf("submit %s: %v, %v", name, r, err)
 	}
@@ -171,52 +161,6 @@ func keys(l *pb.TaskLease) []string {
 	return out
 }
 
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// checkAttempt checks one published attempt directory and returns its
-// audit records.
-func checkAttempt(t *testing.T, dir, status string, errorList []string) []tracker.Record {
-	t.Helper()
-	if got := readFile(t, filepath.Join(dir, "STATUS")); got != status+"\n" {
-		t.Errorf("%s STATUS %q, want %q", dir, got, status+"\n")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "DONE")); (err == nil) != (status == "Completed") {
-		t.Errorf("%s: DONE exists: %v, status %s", dir, err == nil, status)
-	}
-	var el string
-	for _, k := range errorList {
-		el += tracker.Escape(k) + "\n"
-	}
-	if got := readFile(t, filepath.Join(dir, "error.list")); got != el {
-		t.Errorf("%s error.list %q, want %q", dir, got, el)
-	}
-	return auditLog(t, dir)
-}
-
-// auditLog parses an attempt directory's audit.log.
-func auditLog(t *testing.T, dir string) []tracker.Record {
-	t.Helper()
-	var recs []tracker.Record
-	for _, line := range strings.Split(strings.TrimSuffix(readFile(t, filepath.Join(dir, "audit.log")), "\n"), "\n") {
-		if line == "" {
-			continue
-		}
-		r, err := tracker.ParseLine(line)
-		if err != nil {
-			t.Fatalf("%s audit.log: %v", dir, err)
-		}
-		recs = append(recs, r)
-	}
-	return recs
-}
-
 var srcFiles = map[string]string{
 	"a.txt":          "hello",
 	"b/c.txt":        "world!",
@@ -228,9 +172,9 @@ var srcFiles = map[string]string{
 
 func TestServeJobLifecycle(t *testing.T) {
 	s := serve(t, time.Minute)
-	src := tree(t, srcFiles)
+	src := storetest.Tree(t, srcFiles)
 	s.submit(t, "job1", src, 2)
-	_, err := s.cc.Submit(ctxT(t), &pb.SubmitRequest{Spec: master.SpecToPB(master.Spec{Name: "job1", SrcPrefix: src})})
+	_, err := s.cc.Submit(ctxT(t), &pb.SubmitRequest{Spec: rpc.SpecToPB(localSpec("job1", src, t.TempDir()))})
 	wantCode(t, "second submit", err, codes.AlreadyExists)
 
 	js := s.waitStat(t, "job1", "scan", func(js *pb.JobStat) bool { return js.ScanFinished })
@@ -249,7 +193,7 @@ func TestServeJobLifecycle(t *testing.T) {
 	before := time.Now()
 	ls := s.lease(t, "w1", 1)
 	if len(ls) != 1 || !slices.Equal(keys(ls[0]), []string{"a.txt", "b/c.txt"}) || ls[0].Attempt != 1 ||
-		master.SpecFromPB(ls[0].Spec).SrcPrefix != src || ls[0].DeadlineUnixMs < before.Add(59*time.Second).UnixMilli() {
+		rpc.SpecFromPB(ls[0].Spec).Src.Prefix != src || ls[0].DeadlineUnixMs < before.Add(59*time.Second).UnixMilli() {
 		t.Fatalf("first lease: %v", ls)
 	}
 	l1 := ls[0]
@@ -282,10 +226,10 @@ func TestServeJobLifecycle(t *testing.T) {
 		t.Fatalf("attempt dir %q", cr.AttemptDir)
 	}
 	dir := filepath.Join(s.jobDir("job1"), cr.AttemptDir)
-	if got := checkAttempt(t, dir, "Completed", nil); !slices.Equal(got, sent) {
+	if got := trackertest.CheckAttempt(t, dir, "Completed", nil); !slices.Equal(got, sent) {
 		t.Errorf("audit.log holds %v, want %v", got, sent)
 	}
-	task := readFile(t, filepath.Join(dir, "TASK"))
+	task := trackertest.ReadFile(t, filepath.Join(dir, "TASK"))
 	for _, want := range []string{"job=job1\n", "task=1\n", "attempt=1\n", "worker=w1\n", "entries=2\n", "failed=0\n"} {
 		if !strings.Contains(task, want) {
 			t.Errorf("TASK %q lacks %q", task, want)
@@ -309,7 +253,7 @@ func TestServeJobLifecycle(t *testing.T) {
 	if des, _ := os.ReadDir(filepath.Join(s.jobDir("job1"), ".inflight")); len(des) != 0 {
 		t.Errorf("a late report of a spent lease made %v", des)
 	}
-	if n := len(checkAttempt(t, dir, "Completed", nil)); n != 2 {
+	if n := len(trackertest.CheckAttempt(t, dir, "Completed", nil)); n != 2 {
 		t.Errorf("published audit.log has %d lines after a late report, want 2", n)
 	}
 	js = s.stat(t, "job1")
@@ -330,7 +274,7 @@ func TestServeJobLifecycle(t *testing.T) {
 	if err != nil || !strings.HasPrefix(cr.AttemptDir, "failed_tasks/2_") {
 		t.Fatalf("complete with a failure: %v, %v", cr, err)
 	}
-	checkAttempt(t, filepath.Join(s.jobDir("job1"), cr.AttemptDir), "Failed", []string{"b/d\xff\tname"})
+	trackertest.CheckAttempt(t, filepath.Join(s.jobDir("job1"), cr.AttemptDir), "Failed", []string{"b/d\xff\tname"})
 	if _, err := s.complete("w1", ls[1]); err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +345,7 @@ func TestServeStop(t *testing.T) {
 
 func TestServeAuth(t *testing.T) {
 	s := serve(t, time.Minute)
-	wrong, err := master.Dial(s.addr, s.token+"x")
+	wrong, err := rpc.Dial(s.addr, s.token+"x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +359,7 @@ func TestServeAuth(t *testing.T) {
 		ctx := ctxT(t)
 		_, err := pb.NewControlClient(conn).Stat(ctx, &pb.StatRequest{})
 		wantCode(t, name+": Stat", err, codes.Unauthenticated)
-		_, err = pb.NewControlClient(conn).Submit(ctx, &pb.SubmitRequest{Spec: master.SpecToPB(master.Spec{Name: "x", SrcPrefix: t.TempDir()})})
+		_, err = pb.NewControlClient(conn).Submit(ctx, &pb.SubmitRequest{Spec: rpc.SpecToPB(task.Spec{Name: "x", Src: task.Endpoint{Prefix: t.TempDir()}})})
 		wantCode(t, name+": Submit", err, codes.Unauthenticated)
 		_, err = pb.NewMasterClient(conn).Register(ctx, &pb.RegisterRequest{WorkerId: "w"})
 		wantCode(t, name+": Register", err, codes.Unauthenticated)
@@ -438,7 +382,7 @@ func TestServeAuth(t *testing.T) {
 // goes back to pending and is fenced off; one that is renewed survives.
 func TestServeLeaseExpiry(t *testing.T) {
 	s := serve(t, time.Second)
-	s.submit(t, "job", tree(t, map[string]string{"one": "1", "two": "22"}), 1)
+	s.submit(t, "job", storetest.Tree(t, map[string]string{"one": "1", "two": "22"}), 1)
 	s.waitStat(t, "job", "scan", func(js *pb.JobStat) bool { return js.ScanFinished && js.PendingTasks == 2 })
 
 	t0 := time.Now()
@@ -490,7 +434,7 @@ func TestServeLeaseExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatalf("complete of the new lease: %v", err)
 	}
-	if recs := checkAttempt(t, filepath.Join(s.jobDir("job"), cr.AttemptDir), "Completed", nil); len(recs) != 0 {
+	if recs := trackertest.CheckAttempt(t, filepath.Join(s.jobDir("job"), cr.AttemptDir), "Completed", nil); len(recs) != 0 {
 		t.Errorf("the new attempt's audit.log holds the expired attempt's records: %v", recs)
 	}
 	if js := s.stat(t, "job"); js.State != master.StateSucceed || js.FilesDone != 2 {
@@ -504,7 +448,7 @@ func TestServeLeaseExpiry(t *testing.T) {
 // completion and leaves the lease current.
 func TestServeCompleteFailedKeys(t *testing.T) {
 	s := serve(t, time.Minute)
-	s.submit(t, "job", tree(t, srcFiles), 6)
+	s.submit(t, "job", storetest.Tree(t, srcFiles), 6)
 	s.waitStat(t, "job", "scan", func(js *pb.JobStat) bool { return js.ScanFinished })
 	if _, err := s.mc.Register(ctxT(t), &pb.RegisterRequest{WorkerId: "w1", Host: "h1", Threads: 4}); err != nil {
 		t.Fatal(err)
@@ -526,9 +470,16 @@ func TestServeCompleteFailedKeys(t *testing.T) {
 	if err != nil {
 		t.Fatalf("complete after a refused one: %v", err)
 	}
-	checkAttempt(t, filepath.Join(s.jobDir("job"), cr.AttemptDir), "Failed", []string{k[4], k[1], k[4]})
+	trackertest.CheckAttempt(t, filepath.Join(s.jobDir("job"), cr.AttemptDir), "Failed", []string{k[4], k[1], k[4]})
 	js := s.stat(t, "job")
 	if js.FilesFailed != 2 || js.FilesSkipped != 1 || js.FilesDone != 4 {
 		t.Fatalf("counters: %v", js)
 	}
+}
+
+// localSpec is a job with conf's defaults, from the directory src to dst.
+func localSpec(name, src, dst string) task.Spec {
+	s := conf.DefaultSpec(name)
+	s.Src, s.Dest = task.Endpoint{Type: "local", Prefix: src}, task.Endpoint{Type: "local", Prefix: dst}
+	return s
 }
