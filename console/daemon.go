@@ -63,7 +63,7 @@ func (e *env) startDaemon(ctx context.Context) error {
 	os.Remove(e.addressFile())
 	cmd := exec.Command(exe, "--home", e.home, "--sys", e.sys.File, "master")
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	detach(cmd)
 	if err := cmd.Start(); err != nil {
 		return failErr("start master: %v", err)
 	}
@@ -123,7 +123,7 @@ func stopCommand() *cli.Command {
 					fmt.Fprintln(e.out, "no master is running")
 					return nil
 				}
-				syscall.Kill(pid, syscall.SIGTERM)
+				terminate(pid)
 			}
 			for i := 0; i < 300 && pid != 0 && alive(pid); i++ {
 				time.Sleep(100 * time.Millisecond)
@@ -144,14 +144,6 @@ func (e *env) readPid() int {
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	return pid
-}
-
-func alive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 func masterCommand() *cli.Command {

@@ -101,7 +101,7 @@ func (t *Tracker) Append(job string, task, lease uint64, recs []Record) error {
 		return nil
 	}
 	dir := t.inflight(job, task, lease)
-	if err := mkdir(dir); err != nil {
+	if err := t.mkdir(dir); err != nil {
 		return fmt.Errorf("audit %s task %d: %w", job, task, err)
 	}
 	bp := lineBufs.Get().(*[]byte)
@@ -109,7 +109,7 @@ func (t *Tracker) Append(job string, task, lease uint64, recs []Record) error {
 	for _, r := range recs {
 		b = r.AppendLine(b)
 	}
-	err := appendFile(filepath.Join(dir, "audit.log"), b)
+	err := t.appendFile(filepath.Join(dir, "audit.log"), b)
 	if cap(b) <= 4<<20 { // keep buffers of up to ~40,000 lines
 		*bp = b
 		lineBufs.Put(bp)
@@ -141,15 +141,15 @@ func (t *Tracker) Prepare(a Attempt) (Dir, error) {
 
 func (t *Tracker) prepare(a Attempt, st *attemptState) (Dir, error) {
 	dir := t.inflight(a.Job, a.Task, a.Lease)
-	if err := mkdir(dir); err != nil {
+	if err := t.mkdir(dir); err != nil {
 		return Dir{}, err
 	}
 	st.frozen = true
 	logPath := filepath.Join(dir, "audit.log")
-	log, err := readFile(logPath)
+	log, err := t.readFile(logPath)
 	if err == nil && log == nil {
 		// audit.log exists even for a task whose records were all lost.
-		log, err = []byte{}, writeFile(logPath, nil)
+		log, err = []byte{}, t.writeFile(logPath, nil)
 	}
 	if err != nil {
 		return Dir{}, err
@@ -172,7 +172,7 @@ func (t *Tracker) prepare(a Attempt, st *attemptState) (Dir, error) {
 		files = append(files, File{"DONE", []byte{}})
 	}
 	for _, f := range files[1:] {
-		if err := writeFile(filepath.Join(dir, f.Name), f.Data); err != nil {
+		if err := t.writeFile(filepath.Join(dir, f.Name), f.Data); err != nil {
 			return Dir{}, err
 		}
 	}
@@ -248,7 +248,7 @@ func (t *Tracker) Seal(job string, task, lease uint64, final string) error {
 	}
 	t.settle(ref)
 	t.amu.Lock()
-	t.unsynced = append(t.unsynced, ref)
+	t.unsynced = append(t.unsynced, sealed{ref, dst})
 	t.amu.Unlock()
 	return nil
 }
@@ -276,11 +276,11 @@ func (t *Tracker) Restore(job string, task, lease uint64, d Dir) error {
 	if err := os.RemoveAll(src); err != nil {
 		return err
 	}
-	if err := mkdir(src); err != nil {
+	if err := t.mkdir(src); err != nil {
 		return err
 	}
 	for _, f := range d.Files {
-		if err := writeFile(filepath.Join(src, f.Name), f.Data); err != nil {
+		if err := t.writeFile(filepath.Join(src, f.Name), f.Data); err != nil {
 			return err
 		}
 	}

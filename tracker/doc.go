@@ -8,8 +8,9 @@
 // while the worker reports, prepared when the worker completes, and
 // published by one rename after the master has committed the completion
 // together with a copy of the directory's bytes. Nothing waits for the
-// disk on that path: Sync makes everything published so far durable with
-// one syncfs, after which the master drops its copies, and after a crash
+// disk on that path: Sync makes everything published so far durable (on
+// Linux with one syncfs, elsewhere with an fsync of each file and
+// directory), after which the master drops its copies, and after a crash
 // Restore writes again what the copies hold and Recover settles the rest,
 // so every published directory belongs to exactly one accepted completion
 // (attempt.go, sync.go).

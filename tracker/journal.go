@@ -19,7 +19,8 @@ import (
 //     the completion (the Holder keeps it); Seal publishes it under its
 //     final name with one rename. None of it waits for the disk: the
 //     committed copy is what makes the attempt durable.
-//  2. Flush (about once a second, FlushLoop): one syncfs makes everything
+//  2. Flush (about once a second, FlushLoop): one syncfs (off Linux, an
+//     fsync of each file and directory published) makes everything
 //     published so far durable, then the Holder drops those copies. When
 //     the file system fails, the directories are written again from them.
 //  3. Recover (at start): every directory the Holder still holds is written

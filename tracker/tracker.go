@@ -19,11 +19,17 @@ type Tracker struct {
 	amu      sync.Mutex // attempt directories
 	attempts map[AttemptRef]*attemptState
 	names    map[finalName]bool // reserved by Prepare until Seal or Discard
-	unsynced []AttemptRef       // sealed since the last Sync
+	unsynced []sealed           // sealed since the last Sync
 
-	syncMu sync.Mutex         // one Sync at a time
-	fds    map[uint64]int     // device -> a directory on it, open for syncfs
-	syncfs func(fd int) error // unix.Syncfs; tests replace it
+	// portable: write and sync attempt directories with the os package
+	// alone (files_portable.go, sync_portable.go), as on every system but
+	// Linux; tests set it on Linux.
+	portable bool
+
+	syncMu sync.Mutex                        // one Sync at a time
+	fds    map[uint64]int                    // device -> a directory on it, open for syncfs (Linux)
+	syncfs func(fd int) error                // unix.Syncfs; tests replace it
+	fsync  func(path string, dir bool) error // what a portable Sync calls; tests replace it
 }
 
 // New returns a tracker writing under dir. Close it when done.
@@ -35,10 +41,8 @@ func New(dir string) *Tracker {
 		attempts: make(map[AttemptRef]*attemptState),
 		names:    make(map[finalName]bool),
 		fds:      make(map[uint64]int),
-		syncfs:   syncfs,
+		fsync:    fsyncPath,
 	}
-	// Open the file system now, before anything is written to it, so that
-	// Sync hears of every write-back error from here on.
-	t.openFS(dir)
+	t.startSync(dir)
 	return t
 }

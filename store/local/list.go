@@ -8,8 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"golang.org/x/sys/unix"
+	"syscall"
 
 	"ferry/store"
 )
@@ -48,11 +47,7 @@ func (l *Local) List(ctx context.Context, prefix, startAfter string, fn func(sto
 		defer w.par.wg.Wait()
 		defer cancel()
 	}
-	var fd int
-	err := ignoringEINTR(func() (err error) {
-		fd, err = unix.Open(l.root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		return err
-	})
+	d, err := l.openRoot()
 	if err != nil {
 		return fmt.Errorf("list %s: %w", l.root, wrapSentinel(err))
 	}
@@ -64,23 +59,63 @@ func (l *Local) List(ctx context.Context, prefix, startAfter string, fn func(sto
 		if name == "" {
 			break
 		}
-		loop, err := w.push(fd)
+		loop, err := w.push(d)
 		if err != nil || loop {
-			unix.Close(fd)
+			d.close()
 			return err
 		}
 		dp += name + "/"
-		child, err := w.enter(fd, name, l.opt.FollowSymlinks)
-		unix.Close(fd)
+		child, err := d.open(name, l.opt.FollowSymlinks)
+		d.close()
 		if err != nil {
 			return w.unreadable(dp, err)
 		}
-		if child < 0 {
+		if child == nil {
 			return nil // nothing there: no key can have this prefix
 		}
-		fd = child
+		d = child
 	}
-	return w.walk(fd, dp)
+	return w.walk(d, dp)
+}
+
+// dir is a directory open for List: on Linux a descriptor read with
+// getdents64 and looked into with fstatat (list_linux.go); elsewhere, and
+// in portable mode, an *os.File (list_portable.go). Errors are the system's
+// (syscall.Errno), without a path: the walker says where.
+type dir interface {
+	// read calls fn with the name and type of each entry but "." and "..":
+	// the type bits of an fs.FileMode, or typeUnknown where the file
+	// system does not say. name is valid only during the call.
+	read(s *scratch, fn func(name []byte, typ fs.FileMode)) error
+	// lstat describes the entry name, listed as key, without following a
+	// symlink, and returns its type.
+	lstat(s *scratch, key, name string) (store.Entry, fs.FileMode, error)
+	// follow describes what the symlink name, listed as key, points to, and
+	// returns its type and, for a directory, what identifies it.
+	follow(key, name string) (store.Entry, fs.FileMode, dirID, error)
+	// open opens the subdirectory name, through a symlink only when
+	// follow is set. It returns nil and no error when there is nothing to
+	// walk: the name vanished, is not a directory, is a symlink not to be
+	// followed, or (in a prefix) is longer than any name can be.
+	open(name string, follow bool) (dir, error)
+	// id identifies the directory, to detect symlinks that loop back.
+	id() (dirID, error)
+	close()
+}
+
+// typeUnknown is the type dir.read gives where the file system does not say.
+const typeUnknown = ^fs.FileMode(0)
+
+// dirID identifies a directory: its device and inode, or what else the
+// system compares files by.
+type dirID interface {
+	same(dirID) bool
+}
+
+// scratch is a walker's buffers, which a dir reuses from call to call.
+type scratch struct {
+	dents []byte // read's
+	cname []byte // lstat's
 }
 
 // walker is the state of one List call.
@@ -89,14 +124,10 @@ type walker struct {
 	ctx           context.Context
 	prefix, after string
 	fn            func(store.Entry) error
-	anc           []devIno  // directories on the current path (when following symlinks)
+	anc           []dirID   // directories on the current path (when following symlinks)
 	par           *parallel // subtrees listed ahead; nil on one thread
-	dents         []byte    // readDir's buffer, reused from directory to directory
-	cname         []byte    // lstatAt's buffer
+	scratch       scratch
 }
-
-// devIno identifies a directory, to detect symlinks that loop back.
-type devIno struct{ dev, ino uint64 }
 
 // item is one name of a directory listing, kept until it is listed.
 type item struct {
@@ -105,14 +136,14 @@ type item struct {
 	sortName string       // name, or name+"/" for a directory walked into
 	dir      bool         // walk into it
 	followed bool         // a symlink to a directory
-	st       *unix.Stat_t // a symlink's target, when it is not a directory
+	e        *store.Entry // the entry, when known already (a symlink's target, or looked at)
 	detail   string       // why a followed symlink is Special
 	ahead    *subtree     // the directory's listing, made ahead (parallel.go)
 }
 
-// walk lists the directory open as fd, whose keys start with dp, and closes fd.
-func (w *walker) walk(fd int, dp string) error {
-	defer unix.Close(fd)
+// walk lists the directory d, whose keys start with dp, and closes d.
+func (w *walker) walk(d dir, dp string) error {
+	defer d.close()
 	afterRest, restrict := "", false
 	switch {
 	case strings.HasPrefix(w.after, dp):
@@ -120,7 +151,7 @@ func (w *walker) walk(fd int, dp string) error {
 	case dp < w.after:
 		return nil // every key below dp sorts before startAfter
 	}
-	loop, err := w.push(fd)
+	loop, err := w.push(d)
 	if err != nil || loop {
 		return err
 	}
@@ -131,39 +162,34 @@ func (w *walker) walk(fd int, dp string) error {
 	if len(w.prefix) > len(dp) {
 		rest = w.prefix[len(dp):]
 	}
-	if w.dents == nil {
-		w.dents = make([]byte, direntBufSize)
-	}
 	var items []item
-	err = readDir(fd, w.dents, func(nb []byte, typ uint8) {
+	err = d.read(&w.scratch, func(nb []byte, typ fs.FileMode) {
 		key := dp + string(nb)
 		it := item{key: key, name: key[len(dp):]}
 		it.sortName = it.name
-		if typ == unix.DT_UNKNOWN { // the file system does not say: look
-			var st unix.Stat_t
-			switch err := lstatAt(fd, it.name, &st, &w.cname); {
-			case errors.Is(err, unix.ENOENT):
+		if typ == typeUnknown { // the file system does not say: look
+			e, t, err := d.lstat(&w.scratch, key, it.name)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
 				return // gone since read
 			case err != nil:
-				// entry stats it again and says what is wrong
-			case st.Mode&unix.S_IFMT == unix.S_IFDIR:
-				typ = unix.DT_DIR
-			case st.Mode&unix.S_IFMT == unix.S_IFLNK:
-				typ = unix.DT_LNK
+				// entry looks again and says what is wrong
+			case t == fs.ModeDir, t == fs.ModeSymlink:
+				typ = t
 			default:
-				it.st = &st
+				it.e = &e
 			}
 		}
 		switch {
-		case typ == unix.DT_DIR:
+		case typ == fs.ModeDir:
 			it.dir = true
 		case isTempName(it.name):
 			return // a crashed Put's leftover: never copied
-		case typ == unix.DT_LNK && w.l.opt.FollowSymlinks:
+		case typ == fs.ModeSymlink && w.l.opt.FollowSymlinks:
 			if !wanted(it.name+"/", true, rest, afterRest, restrict) && !wanted(it.name, false, rest, afterRest, restrict) {
 				return
 			}
-			w.follow(fd, &it)
+			w.follow(d, &it)
 		}
 		if it.dir {
 			it.sortName = it.name + "/"
@@ -184,7 +210,7 @@ func (w *walker) walk(fd int, dp string) error {
 			return err
 		}
 		if ahead {
-			next = w.startAhead(fd, dp, items, max(next, i+1))
+			next = w.startAhead(d, dp, items, max(next, i+1))
 		}
 		it := &items[i]
 		key := it.key
@@ -197,11 +223,11 @@ func (w *walker) walk(fd int, dp string) error {
 			continue
 		}
 		if it.dir {
-			child, err := w.enter(fd, it.name, it.followed)
+			child, err := d.open(it.name, it.followed)
 			switch {
 			case err != nil:
 				err = w.unreadable(key+"/", err)
-			case child >= 0:
+			case child != nil:
 				err = w.walk(child, key+"/")
 			}
 			if err != nil {
@@ -209,7 +235,7 @@ func (w *walker) walk(fd int, dp string) error {
 			}
 			continue
 		}
-		e, ok := w.entry(fd, key, it)
+		e, ok := w.entry(d, key, it)
 		if !ok {
 			continue
 		}
@@ -232,21 +258,20 @@ func wanted(s string, dir bool, rest, afterRest string, restrict bool) bool {
 
 // follow resolves the symlink it, deciding whether it is walked into as a
 // directory, listed as its target, or listed as Special.
-func (w *walker) follow(dirfd int, it *item) {
-	var st unix.Stat_t
-	err := ignoringEINTR(func() error { return unix.Fstatat(dirfd, it.name, &st, 0) })
+func (w *walker) follow(d dir, it *item) {
+	e, typ, id, err := d.follow(it.key, it.name)
 	switch {
-	case err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR:
-		if slices.Contains(w.anc, devIno{uint64(st.Dev), uint64(st.Ino)}) {
+	case err == nil && typ == fs.ModeDir:
+		if slices.ContainsFunc(w.anc, id.same) {
 			it.detail = "symlink loop"
 		} else {
 			it.dir, it.followed = true, true
 		}
 	case err == nil:
-		it.st = &st
-	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR):
+		it.e = &e
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
 		it.detail = "dangling symlink"
-	case errors.Is(err, unix.ELOOP):
+	case errors.Is(err, syscall.ELOOP):
 		it.detail = "symlink loop"
 	default:
 		it.detail = "cannot follow symlink: " + err.Error()
@@ -254,59 +279,36 @@ func (w *walker) follow(dirfd int, it *item) {
 }
 
 // entry describes the non-directory it; false when it vanished meanwhile.
-func (w *walker) entry(dirfd int, key string, it *item) (store.Entry, bool) {
+func (w *walker) entry(d dir, key string, it *item) (store.Entry, bool) {
 	switch {
-	case it.st != nil:
-		return entryOf(key, it.st), true
+	case it.e != nil:
+		return *it.e, true
 	case it.detail != "":
 		return store.Entry{Key: key, Kind: store.Special, Detail: it.detail}, true
 	}
-	var st unix.Stat_t
-	err := lstatAt(dirfd, it.name, &st, &w.cname)
+	e, typ, err := d.lstat(&w.scratch, key, it.name)
 	switch {
-	case errors.Is(err, unix.ENOENT):
+	case errors.Is(err, fs.ErrNotExist):
 		return store.Entry{}, false // removed since the directory was read
 	case err != nil:
 		return store.Entry{Key: key, Kind: store.Special, Detail: "cannot stat: " + err.Error()}, true
-	case st.Mode&unix.S_IFMT == unix.S_IFDIR:
+	case typ == fs.ModeDir:
 		return store.Entry{}, false // replaced by a directory since it was read
 	}
-	return entryOf(key, &st), true
+	return e, true
 }
 
-// enter opens the subdirectory name of dirfd. It returns -1 and no error
-// when there is nothing to walk: the name vanished, is no longer a
-// directory, is a symlink not to be followed, or (in a prefix) is longer
-// than any name can be.
-func (w *walker) enter(dirfd int, name string, follow bool) (int, error) {
-	flags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
-	if !follow {
-		flags |= unix.O_NOFOLLOW
-	}
-	var fd int
-	err := ignoringEINTR(func() (err error) {
-		fd, err = unix.Openat(dirfd, name, flags, 0)
-		return err
-	})
-	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) ||
-		errors.Is(err, unix.ENAMETOOLONG) {
-		return -1, nil
-	}
-	return fd, err
-}
-
-// push records the directory fd as an ancestor of what is walked next, when
-// following symlinks. It reports a loop if fd is already an ancestor.
-func (w *walker) push(fd int) (loop bool, err error) {
+// push records the directory d as an ancestor of what is walked next, when
+// following symlinks. It reports a loop if d is already an ancestor.
+func (w *walker) push(d dir) (loop bool, err error) {
 	if !w.l.opt.FollowSymlinks {
 		return false, nil
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	id, err := d.id()
+	if err != nil {
 		return false, fmt.Errorf("list: fstat: %w", err)
 	}
-	id := devIno{uint64(st.Dev), uint64(st.Ino)}
-	if slices.Contains(w.anc, id) {
+	if slices.ContainsFunc(w.anc, id.same) {
 		return true, nil
 	}
 	w.anc = append(w.anc, id)
@@ -321,7 +323,7 @@ func (w *walker) push(fd int) (loop bool, err error) {
 // fails; so it does for errors that say nothing about the directory (too many
 // open files, out of memory).
 func (w *walker) unreadable(d string, err error) error {
-	resource := errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) || errors.Is(err, unix.ENOMEM)
+	resource := errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ENOMEM)
 	if resource || d == "" || !strings.HasPrefix(d, w.prefix) || d < w.after {
 		return fmt.Errorf("list: cannot read directory %s: %w", filepath.Join(w.l.root, d), wrapSentinel(err))
 	}
@@ -329,7 +331,7 @@ func (w *walker) unreadable(d string, err error) error {
 		return nil
 	}
 	msg := err.Error()
-	var errno unix.Errno
+	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		msg = errno.Error()
 	}

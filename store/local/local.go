@@ -28,7 +28,15 @@
 // CleanTemps removes the leftovers of one task (its tag, see
 // store.PutOptions).
 //
-// Put does not fsync: Sync makes every earlier Put durable with one syncfs.
+// Put does not fsync on Linux: Sync makes every earlier Put durable with one
+// syncfs. Elsewhere, without syncfs, Put fsyncs each file it writes and Sync
+// the directories that hold their names.
+//
+// On Linux the store works with system calls of its own (the *_linux.go
+// files: bare descriptors, getdents64, unnamed temporary files, syncfs).
+// Every other system gets the portable implementation, written with the os
+// package alone (the *_portable.go files, which local_other.go routes to);
+// the tests run it on Linux too.
 package local
 
 import (
@@ -40,11 +48,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"syscall"
-	"time"
-
-	"golang.org/x/sys/unix"
 
 	"ferry/store"
 )
@@ -76,18 +80,19 @@ type Options struct {
 // Local is a Store over the directory tree below a root. It is safe for
 // concurrent use.
 type Local struct {
-	root    string // absolute and clean
-	rootDev uint64 // device of root, synced by Sync
-	opt     Options
+	root string // absolute and clean
+	opt  Options
+	// portable: use the os package alone (the *_portable.go files), as on
+	// every system but Linux; tests set it on Linux.
+	portable bool
 
 	mu   sync.Mutex
-	devs map[uint64]int // other devices Put wrote to -> an open directory fd on it
+	devs map[uint64]int  // Linux: other devices Put wrote to -> an open directory fd on it
+	dirs map[string]bool // portable: directories Put added names to since the last Sync
 
+	rootDev  uint64 // Linux: device of root, synced by Sync
 	anonOnce sync.Once
-	anon     int32 // how Put makes temporary files: anon* in anon.go
-
-	facts  dirFacts     // what Put learned of the directories it wrote to (dirfacts.go)
-	fstats atomic.Int64 // Puts that looked at their file (for tests)
+	anon     int32 // Linux: how Put makes temporary files: anon* in anon_linux.go
 }
 
 // New returns the store rooted at the directory root. A missing root is an
@@ -112,11 +117,8 @@ func New(root string, opt Options) (*Local, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("local store: root %s is not a directory", abs)
 	}
-	st, _ := fi.Sys().(*syscall.Stat_t)
-	l := &Local{root: abs, opt: opt, devs: make(map[uint64]int)}
-	if st != nil {
-		l.rootDev = uint64(st.Dev)
-	}
+	l := &Local{root: abs, opt: opt, devs: make(map[uint64]int), dirs: make(map[string]bool)}
+	l.init(fi)
 	return l, nil
 }
 
@@ -144,30 +146,7 @@ func (l *Local) Stat(ctx context.Context, key string) (store.Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Entry{}, err
 	}
-	c := l.keyPath(key)
-	defer c.free()
-	var st unix.Stat_t
-	err := statPath(c, &st, l.opt.FollowSymlinks)
-	if l.opt.FollowSymlinks {
-		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ELOOP) {
-			// Report a dangling or looping link as List does.
-			if lerr := statPath(c, &st, false); lerr == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
-				e := entryOf(key, &st)
-				e.Kind, e.Detail = store.Special, "dangling symlink"
-				if errors.Is(err, unix.ELOOP) {
-					e.Detail = "symlink loop"
-				}
-				return e, nil
-			}
-		}
-	}
-	if err != nil {
-		return store.Entry{}, opError("stat", key, &fs.PathError{Op: "stat", Path: c.String(), Err: err})
-	}
-	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return store.Entry{}, fmt.Errorf("stat %q: %w: %s is a directory", key, store.ErrNotExist, c)
-	}
-	return entryOf(key, &st), nil
+	return l.stat(key)
 }
 
 // Open returns the n bytes of key from off (n < 0: up to the end). Only
@@ -183,11 +162,7 @@ func (l *Local) Open(ctx context.Context, key string, off, n int64) (io.ReadClos
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	flags := os.O_RDONLY | syscall.O_NONBLOCK // O_NONBLOCK: do not wait on a fifo
-	if !l.opt.FollowSymlinks {
-		flags |= syscall.O_NOFOLLOW
-	}
-	f, err := os.OpenFile(l.path(key), flags, 0)
+	f, err := l.openFile(key)
 	if err != nil {
 		if !l.opt.FollowSymlinks && errors.Is(err, syscall.ELOOP) {
 			return nil, fmt.Errorf("open %q: symlink not followed: %w", key, err)
@@ -199,7 +174,7 @@ func (l *Local) Open(ctx context.Context, key string, off, n int64) (io.ReadClos
 		if fi.IsDir() {
 			err = fmt.Errorf("%w: %s is a directory", store.ErrNotExist, f.Name())
 		} else {
-			err = fmt.Errorf("not a regular file (%s)", typeName(uint32(fi.Sys().(*syscall.Stat_t).Mode)))
+			err = fmt.Errorf("not a regular file (%s)", typeName(fi.Mode().Type()))
 		}
 	}
 	if err == nil && off > 0 {
@@ -223,54 +198,75 @@ type rangeReader struct {
 
 func (r *rangeReader) Close() error { return r.f.Close() }
 
+// openFile opens key to read, as Open and OpenStat do: not
+// following a symlink unless FollowSymlinks is set, and not waiting for a
+// writer on a fifo.
+func (l *Local) openFile(key string) (*os.File, error) {
+	p := l.path(key)
+	if !l.opt.FollowSymlinks {
+		if err := refuseSymlink(p); err != nil {
+			return nil, &fs.PathError{Op: "open", Path: p, Err: err}
+		}
+	}
+	return os.OpenFile(p, readFlags(l.opt.FollowSymlinks), 0)
+}
+
+// Sync makes every Put that returned before Sync was called durable: the
+// data, the metadata and the rename into place all reach stable storage. A
+// worker calls it once per task, before reporting the task done. On Linux
+// it is one syncfs(2) of the file system holding the root (and of each
+// other file system below the root that Put wrote to), which replaces an
+// fsync per file; a write-back error on those file systems since the last
+// Sync is returned (Linux 5.8+). Elsewhere Put fsyncs each file, and Sync
+// each directory Put added a name to (sync_portable.go).
+func (l *Local) Sync(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return l.sync()
+}
+
 // Close releases the descriptors Sync keeps on devices other than the
 // root's. The store stays usable.
 func (l *Local) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var first error
-	for dev, fd := range l.devs {
-		if err := unix.Close(fd); err != nil && first == nil {
-			first = err
-		}
-		delete(l.devs, dev)
-	}
-	return first
+	return l.closeDevices()
 }
 
-// entryOf describes a stat result the way List and Stat report it.
-func entryOf(key string, st *unix.Stat_t) store.Entry {
-	e := store.Entry{Key: key, MTime: time.Unix(st.Mtim.Unix()), Mode: st.Mode & 0o777}
-	switch st.Mode & unix.S_IFMT {
-	case unix.S_IFREG:
-		e.Kind, e.Size = store.File, st.Size
-	case unix.S_IFLNK:
+// entryOfInfo describes a file the way List and Stat report it.
+func entryOfInfo(key string, fi fs.FileInfo) store.Entry {
+	e := store.Entry{Key: key, MTime: fi.ModTime(), Mode: uint32(fi.Mode().Perm())}
+	switch t := fi.Mode().Type(); t {
+	case 0:
+		e.Kind, e.Size = store.File, fi.Size()
+	case fs.ModeSymlink:
 		e.Kind, e.Detail = store.Symlink, "symlink not followed"
 	default:
-		e.Kind, e.Detail = store.Special, "not a regular file ("+typeName(st.Mode)+")"
+		e.Kind, e.Detail = store.Special, "not a regular file ("+typeName(t)+")"
 	}
 	return e
 }
 
-// typeName names the file type in a stat mode.
-func typeName(mode uint32) string {
-	switch mode & unix.S_IFMT {
-	case unix.S_IFREG:
+// typeName names the file type t (the type bits of an fs.FileMode).
+func typeName(t fs.FileMode) string {
+	switch t {
+	case 0:
 		return "regular file"
-	case unix.S_IFDIR:
+	case fs.ModeDir:
 		return "directory"
-	case unix.S_IFLNK:
+	case fs.ModeSymlink:
 		return "symlink"
-	case unix.S_IFIFO:
+	case fs.ModeNamedPipe:
 		return "fifo"
-	case unix.S_IFSOCK:
+	case fs.ModeSocket:
 		return "socket"
-	case unix.S_IFCHR:
+	case fs.ModeDevice | fs.ModeCharDevice:
 		return "character device"
-	case unix.S_IFBLK:
+	case fs.ModeDevice:
 		return "block device"
 	}
-	return fmt.Sprintf("unknown type %#o", mode&unix.S_IFMT)
+	return "unknown type " + t.String()
 }
 
 // classify returns the store sentinel an OS error belongs to, or err itself
@@ -300,7 +296,7 @@ func opError(op, key string, err error) error {
 // own preemption signals make likely on slow (network, FUSE) file systems.
 func ignoringEINTR(fn func() error) error {
 	for {
-		if err := fn(); err != unix.EINTR {
+		if err := fn(); err != syscall.EINTR {
 			return err
 		}
 	}

@@ -22,25 +22,28 @@ func TestConformanceFollowSymlinks(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t, Options{FollowSymlinks: true}) })
 }
 
-// TestConformanceTempFiles runs the suite with each other way of making
-// temporary files than the one this machine's probe picks.
-func TestConformanceTempFiles(t *testing.T) {
-	for _, m := range []struct {
-		name string
-		mode int32
-	}{{"Named", anonNone}, {"UnnamedProc", anonProc}, {"UnnamedEmptyPath", anonEmptyPath}} {
-		t.Run(m.name, func(t *testing.T) {
-			if m.mode == anonEmptyPath && os.Geteuid() != 0 {
-				t.Skip("linkat AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH")
-			}
+// TestConformancePortable runs the suite against the portable
+// implementation, the one every system but Linux has, in each
+// configuration.
+func TestConformancePortable(t *testing.T) {
+	for name, opt := range map[string]Options{
+		"Plain":          {},
+		"FollowSymlinks": {FollowSymlinks: true},
+		"ScanThreads":    {ScanThreads: 3, ScanDepth: 2},
+	} {
+		t.Run(name, func(t *testing.T) {
 			storetest.Run(t, func(t *testing.T) store.Store {
-				l := newStore(t, Options{})
-				l.anon = m.mode
+				l := newStore(t, opt)
+				l.portable = true
 				return l
 			})
 		})
 	}
 }
+
+// portableTests makes newStore's and listAll's stores portable
+// (TestPortable).
+var portableTests bool
 
 func newStore(t testing.TB, opt Options) *Local {
 	t.Helper()
@@ -48,6 +51,7 @@ func newStore(t testing.TB, opt Options) *Local {
 	if err != nil {
 		t.Fatal(err)
 	}
+	l.portable = l.portable || portableTests
 	t.Cleanup(func() { l.Close() })
 	return l
 }

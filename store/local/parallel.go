@@ -36,9 +36,9 @@ type subtree struct {
 const aheadBuffer = 1024
 
 // startAhead starts listing ahead the subdirectories among items[from:] of
-// the directory open as dirfd, whose keys start with dp, while there are
-// free slots. It returns the index of the first item it did not get to.
-func (w *walker) startAhead(dirfd int, dp string, items []item, from int) int {
+// the directory d, whose keys start with dp, while there are free slots. It
+// returns the index of the first item it did not get to.
+func (w *walker) startAhead(d dir, dp string, items []item, from int) int {
 	for i := from; i < len(items); i++ {
 		it := &items[i]
 		if !it.dir || it.ahead != nil {
@@ -49,10 +49,10 @@ func (w *walker) startAhead(dirfd int, dp string, items []item, from int) int {
 		default:
 			return i
 		}
-		// Opened here, not on the other thread: dirfd is closed when this
+		// Opened here, not on the other thread: d is closed when this
 		// walk returns, which may be before that thread would run.
-		child, err := w.enter(dirfd, it.name, it.followed)
-		if err != nil || child < 0 {
+		child, err := d.open(it.name, it.followed)
+		if err != nil || child == nil {
 			<-w.par.slots // the walk will come to it and say what is wrong
 			continue
 		}
@@ -61,9 +61,9 @@ func (w *walker) startAhead(dirfd int, dp string, items []item, from int) int {
 	return len(items)
 }
 
-// listAhead walks the directory open as fd, whose keys start with dp, on a
-// thread of its own, into a subtree.
-func (w *walker) listAhead(fd int, dp string) *subtree {
+// listAhead walks the directory d, whose keys start with dp, on a thread of
+// its own, into a subtree.
+func (w *walker) listAhead(d dir, dp string) *subtree {
 	st := &subtree{entries: make(chan store.Entry, aheadBuffer)}
 	sub := &walker{l: w.l, ctx: w.ctx, prefix: w.prefix, after: w.after, anc: slices.Clone(w.anc), par: w.par,
 		fn: func(e store.Entry) error {
@@ -77,7 +77,7 @@ func (w *walker) listAhead(fd int, dp string) *subtree {
 	w.par.wg.Add(1)
 	go func() {
 		defer w.par.wg.Done()
-		st.err = sub.walk(fd, dp)
+		st.err = sub.walk(d, dp)
 		close(st.entries)
 	}()
 	return st

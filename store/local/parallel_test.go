@@ -1,3 +1,5 @@
+//go:build linux
+
 package local
 
 import (
@@ -21,6 +23,7 @@ func listAll(t *testing.T, root string, opt Options, prefix, after string) []str
 	if err != nil {
 		t.Fatal(err)
 	}
+	l.portable = l.portable || portableTests
 	var es []store.Entry
 	if err := l.List(context.Background(), prefix, after, func(e store.Entry) error { es = append(es, e); return nil }); err != nil {
 		t.Fatalf("List(%q, %q) with %+v: %v", prefix, after, opt, err)

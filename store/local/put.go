@@ -12,10 +12,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"ferry/store"
 )
@@ -90,7 +86,7 @@ func validTag(tag string) bool {
 
 // Put writes key from r atomically: the bytes go to a temporary file in the
 // destination directory (created with its parents, mode 0755, when missing),
-// an unnamed one where the file system allows (anon.go), which is linked or
+// an unnamed one where the file system allows (anon_linux.go), which is linked or
 // renamed over key only once it is complete. Readers see the old
 // content or the new, never a part; after an error nothing is left behind.
 //
@@ -102,7 +98,7 @@ func validTag(tag string) bool {
 // With o.TempTag set, the temporary file's name carries the tag, so that
 // CleanTemps can remove it if the process dies first.
 //
-// Put does not fsync: call Sync before relying on durability.
+// Put does not fsync on Linux: call Sync before relying on durability.
 func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry, o store.PutOptions) (store.Entry, error) {
 	if err := store.CheckKey(key); err != nil {
 		return store.Entry{}, fmt.Errorf("put: %w", err)
@@ -117,186 +113,20 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry,
 	if tag != "" && !validTag(tag) {
 		return store.Entry{}, fmt.Errorf("put %q: invalid temporary file tag %q (want 1-%d letters, digits or '-')", key, tag, maxTagLen)
 	}
-	dst := l.keyPath(key)
-	defer dst.free()
 	mode := uint32(0o644)
 	if e.Mode != 0 {
 		mode = e.Mode & 0o777
 	}
-	// An unnamed file (anon.go) where the file system has them, in the
-	// directory made first if missing; else a named temporary file, tmp.
-	fd, err := l.createAnon(dst, mode)
-	if errors.Is(err, unix.ENOENT) && os.MkdirAll(dst.dir(), 0o755) == nil {
-		fd, _ = l.createAnon(dst, mode)
-	}
-	tmp := ""
-	named := fd < 0
-	if named {
-		var err error
-		if fd, tmp, err = l.createTemp(key, dst.dir(), tag, mode); err != nil {
-			return store.Entry{}, err
-		}
-	}
-	tmpName := func() string {
-		if named {
-			return tmp
-		}
-		return dst.dir() + "/(unnamed temporary file)"
-	}
-	closed, done := false, false
-	defer func() {
-		if !closed {
-			unix.Close(fd)
-		}
-		if !done && named {
-			unix.Unlink(tmp)
-		}
-	}()
-	fail := func(err error) (store.Entry, error) { return store.Entry{}, fmt.Errorf("put %q: %w", key, err) }
-
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	written, sum, err := copyVerified(ctx, fd, tmpName, r, *bp)
-	if err != nil {
-		return fail(err)
-	}
-	want := e.Mode & 0o777 // the permission bits asked for; 0: none
-	// The file as it landed: its size, the permission bits it got and its
-	// device, from an fstat; or, for an unnamed file that Put dates, in a
-	// directory where a file created with the same mode was looked at
-	// since the last Sync, from that (dirfacts.go).
-	dir := dst.b[:dst.dirLen()]
-	fact, known := dirFact{}, false
-	if !named && !e.MTime.IsZero() {
-		fact, known = l.facts.get(dir)
-		known = known && fact.req == mode
-	}
-	var st unix.Stat_t
-	if !known {
-		l.fstats.Add(1)
-		if err := ignoringEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
-			return fail(&fs.PathError{Op: "fstat", Path: tmpName(), Err: err})
-		}
-		if st.Size != written {
-			return fail(fmt.Errorf("wrote %d bytes but %d landed", written, st.Size))
-		}
-		fact = dirFact{req: mode, got: st.Mode & 0o777, dev: uint64(st.Dev)}
-		if !named {
-			l.facts.learn(dir, fact)
-		}
-	}
-	// The umask may have taken bits away from the mode the file was
-	// created with; only then does it need a chmod.
-	if want != 0 && fact.got != want {
-		if err := ignoringEINTR(func() error { return unix.Fchmod(fd, want) }); err != nil {
-			return fail(&fs.PathError{Op: "chmod", Path: tmpName(), Err: err})
-		}
-	}
-	mtime := time.Unix(st.Mtim.Unix()) // e.MTime when known
-	if !e.MTime.IsZero() {
-		if err := setMTime(fd, e.MTime); err != nil {
-			return fail(&fs.PathError{Op: "utimensat", Path: tmpName(), Err: err})
-		}
-		mtime = e.MTime
-	}
-	if named {
-		closed = true
-		if err := unix.Close(fd); err != nil {
-			return fail(&fs.PathError{Op: "close", Path: tmp, Err: err})
-		}
-		err = ignoringEINTR(func() error { return unix.Rename(tmp, dst.String()) })
-	} else {
-		err = l.publishAnon(fd, dst, tag)
-	}
-	if err != nil {
-		if errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTEMPTY) {
-			return store.Entry{}, fmt.Errorf("put %q: %s is a directory", key, dst)
-		}
-		return store.Entry{}, opError("put", key, &os.LinkError{Op: "rename", Old: tmpName(), New: dst.String(), Err: err})
-	}
-	done = true
-	if !closed {
-		closed = true
-		if err := unix.Close(fd); err != nil {
-			unix.Unlink(dst.String()) // in place, but not known good
-			return fail(&fs.PathError{Op: "close", Path: dst.String(), Err: err})
-		}
-	}
-	if fact.dev != l.rootDev {
-		l.noteDevice(fact.dev, dst.dir())
-	}
-	return store.Entry{Key: key, Kind: store.File, Size: written, MTime: mtime, CRC64: sum, HasCRC: true}, nil
+	return l.put(ctx, key, r, e, tag, mode)
 }
 
-// setMTime sets the mtime of the open file fd to t, to the nanosecond,
-// leaving its atime alone: utimensat(fd, NULL, ...), which x/sys/unix has no
-// wrapper for.
-func setMTime(fd int, t time.Time) error {
-	ts := [2]unix.Timespec{{Nsec: unix.UTIME_OMIT}, {Sec: t.Unix(), Nsec: int64(t.Nanosecond())}}
-	return ignoringEINTR(func() error {
-		_, _, errno := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
-		if errno != 0 {
-			return errno
-		}
-		return nil
-	})
-}
-
-// createTemp creates a new temporary file in dir with the permission bits
-// mode (less the umask), making dir first if it is missing, and returns its
-// descriptor and name. It tries the create first: when dir exists, as it
-// usually does, that costs one system call.
-func (l *Local) createTemp(key, dir, tag string, mode uint32) (int, string, error) {
-	for try := 0; ; try++ {
-		name := dir + "/" + tempName(tag)
-		var fd int
-		err := ignoringEINTR(func() (err error) {
-			fd, err = unix.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, mode)
-			return err
-		})
-		switch {
-		case err == nil:
-			return fd, name, nil
-		case try >= 100:
-			return -1, "", opError("put", key, &fs.PathError{Op: "open", Path: name, Err: err})
-		case errors.Is(err, fs.ErrExist):
-			continue
-		case errors.Is(err, fs.ErrNotExist): // dir missing, or removed by a concurrent Delete
-			err = os.MkdirAll(dir, 0o755)
-		default:
-			err = &fs.PathError{Op: "open", Path: name, Err: err}
-		}
-		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EEXIST) {
-			return -1, "", fmt.Errorf("put %q: %s", key, l.notDirectory(dir))
-		}
-		if err != nil {
-			return -1, "", opError("put", key, err)
-		}
-	}
-}
-
-// fdWriter writes to a descriptor, all of each buffer or an error.
-type fdWriter struct {
-	fd   int
-	name func() string // for errors
-}
-
-func (w fdWriter) Write(p []byte) (int, error) {
-	done := 0
-	for done < len(p) {
-		n, err := unix.Write(w.fd, p[done:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return done, &fs.PathError{Op: "write", Path: w.name(), Err: err}
-		}
-		if n == 0 {
-			return done, &fs.PathError{Op: "write", Path: w.name(), Err: io.ErrShortWrite}
-		}
-		done += n
-	}
-	return done, nil
+// putFile is what Put needs of the temporary file it writes. copyVerified
+// and readBack take it as a type parameter, so that the Linux fdFile is not
+// boxed (an allocation per file).
+type putFile interface {
+	io.Writer
+	io.ReaderAt
+	Name() string // for errors
 }
 
 // notDirectory says which ancestor of dir, below the root, is in the way of
@@ -311,26 +141,25 @@ func (l *Local) notDirectory(dir string) string {
 	return fmt.Sprintf("cannot make directory %s: a path component is not a directory", dir)
 }
 
-// copyVerified copies r to the file fd (named name) through buf, checking
+// copyVerified copies r to the file f through buf, checking
 // ctx between chunks, and reads each chunk back from the file right after
 // writing it: the CRC64 it returns is of what landed, which catches short
 // writes and corruption between the caller's checksum and the file system.
 // Read back at once, a chunk is still in the CPU's caches: reading the whole
 // file back after writing it cost a third of the CPU of copying large files.
 // Errors say whether reading the source or writing the file failed.
-func copyVerified(ctx context.Context, fd int, name func() string, r io.Reader, buf []byte) (written int64, crc uint64, err error) {
-	w := fdWriter{fd, name}
+func copyVerified[F putFile](ctx context.Context, f F, r io.Reader, buf []byte) (written int64, crc uint64, err error) {
 	for {
 		if err := ctx.Err(); err != nil {
 			return written, 0, err
 		}
 		n, rerr := r.Read(buf)
 		if n > 0 {
-			if _, err := w.Write(buf[:n]); err != nil {
+			if _, err := f.Write(buf[:n]); err != nil {
 				return written, 0, fmt.Errorf("writing: %w", err)
 			}
-			if err := readBack(fd, buf[:n], written); err != nil {
-				return written, 0, fmt.Errorf("reading back %s: %w", name(), err)
+			if err := readBack(f, buf[:n], written); err != nil {
+				return written, 0, fmt.Errorf("reading back %s: %w", f.Name(), err)
 			}
 			crc = store.UpdateCRC64(crc, buf[:n])
 			written += int64(n)
@@ -344,67 +173,48 @@ func copyVerified(ctx context.Context, fd int, name func() string, r io.Reader, 
 	}
 }
 
-// readBack fills p from the file fd at off; the file ending sooner is an
-// error.
-func readBack(fd int, p []byte, off int64) error {
-	for len(p) > 0 {
-		var n int
-		err := ignoringEINTR(func() (err error) { n, err = unix.Pread(fd, p, off); return err })
+// readBack fills p from f at off; the file ending sooner is an error.
+func readBack[F io.ReaderAt](f F, p []byte, off int64) error {
+	n, err := f.ReadAt(p, off)
+	switch {
+	case n == len(p):
+		return nil
+	case err == nil, err == io.EOF:
+		return fmt.Errorf("the file ends at %d, before what was written there", off+int64(n))
+	}
+	return err
+}
+
+// createTemp creates a new temporary file carrying tag in dir with create
+// (which makes name exclusively), making dir first if it is missing, and
+// returns it, its name and whether dir was made. It tries the create first:
+// when dir exists, as it usually does, that costs one system call.
+func createTemp[F any](l *Local, key, dir, tag string, create func(name string) (F, error)) (f F, name string, made bool, err error) {
+	for try := 0; ; try++ {
+		name = dir + "/" + tempName(tag)
+		f, err = create(name)
+		var pe *fs.PathError
+		if err != nil && !errors.As(err, &pe) {
+			err = &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+		switch {
+		case err == nil:
+			return f, name, made, nil
+		case try >= 100:
+			return f, "", made, opError("put", key, err)
+		case errors.Is(err, fs.ErrExist):
+			continue
+		case errors.Is(err, fs.ErrNotExist): // dir missing, or removed by a concurrent Delete
+			err = os.MkdirAll(dir, 0o755)
+			made = true
+		}
+		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EEXIST) {
+			return f, "", made, fmt.Errorf("put %q: %s", key, l.notDirectory(dir))
+		}
 		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("the file ends at %d, before what was written there", off)
-		}
-		p, off = p[n:], off+int64(n)
-	}
-	return nil
-}
-
-// noteDevice remembers a directory on each device other than the root's that
-// Put wrote to (a mount point below the root), so Sync flushes it too: dir,
-// the directory of a path written.
-func (l *Local) noteDevice(dev uint64, dir string) {
-	if dev == l.rootDev {
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, ok := l.devs[dev]; ok {
-		return
-	}
-	if fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
-		l.devs[dev] = fd
-	}
-}
-
-// Sync makes every Put that returned before Sync was called durable: the
-// data, the metadata and the rename into place all reach stable storage. It
-// is one syncfs(2) of the file system holding the root (and of each other file
-// system below the root that Put wrote to), which replaces an fsync per file:
-// a worker calls it once per task, before reporting the task done. A write-back
-// error on those file systems since the last Sync is returned (Linux 5.8+).
-func (l *Local) Sync(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	l.recheckDevices()
-	fd, err := unix.Open(l.root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", l.root, err)
-	}
-	defer unix.Close(fd)
-	if err := ignoringEINTR(func() error { return unix.Syncfs(fd) }); err != nil {
-		return fmt.Errorf("sync %s: syncfs: %w", l.root, err)
-	}
-	l.mu.Lock() // held so that Close cannot close these descriptors meanwhile
-	defer l.mu.Unlock()
-	for _, fd := range l.devs {
-		if err := ignoringEINTR(func() error { return unix.Syncfs(fd) }); err != nil {
-			return fmt.Errorf("sync %s: syncfs of a file system mounted below it: %w", l.root, err)
+			return f, "", made, opError("put", key, err)
 		}
 	}
-	return nil
 }
 
 // CleanTemps removes the temporary files named with tag (see
@@ -466,7 +276,7 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 		return opError("delete", key, err)
 	}
 	for d := filepath.Dir(p); len(d) > len(l.root); d = filepath.Dir(d) {
-		if unix.Rmdir(d) != nil { // not empty (ENOTEMPTY), or in use: stop
+		if syscall.Rmdir(d) != nil { // not empty (ENOTEMPTY), or in use: stop
 			break
 		}
 	}

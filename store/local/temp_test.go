@@ -1,3 +1,5 @@
+//go:build linux
+
 package local
 
 import (
@@ -144,5 +146,25 @@ func TestTempTagAndCleanTemps(t *testing.T) {
 	bad := store.PutOptions{TempTag: "no/slash"}
 	if _, err := l.Put(ctx, "d/g", strings.NewReader("x"), store.Entry{}, bad); err == nil {
 		t.Errorf("Put with an invalid tag succeeded")
+	}
+}
+
+// TestConformanceTempFiles runs the suite with each other way of making
+// temporary files than the one this machine's probe picks.
+func TestConformanceTempFiles(t *testing.T) {
+	for _, m := range []struct {
+		name string
+		mode int32
+	}{{"Named", anonNone}, {"UnnamedProc", anonProc}, {"UnnamedEmptyPath", anonEmptyPath}} {
+		t.Run(m.name, func(t *testing.T) {
+			if m.mode == anonEmptyPath && os.Geteuid() != 0 {
+				t.Skip("linkat AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH")
+			}
+			storetest.Run(t, func(t *testing.T) store.Store {
+				l := newStore(t, Options{})
+				l.anon = m.mode
+				return l
+			})
+		})
 	}
 }

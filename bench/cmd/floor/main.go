@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command floor measures what the system calls of copying small files cost
 // on this machine, without ferry around them: the sequence cp makes for a
 // file (open, fstat, read, create, write, close, close) against the one

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io/fs"
 	"runtime"
 	"unsafe"
 
@@ -28,10 +29,10 @@ const (
 	direntName   = 19
 )
 
-// readDir calls fn with the name and type (unix.DT_*, DT_UNKNOWN where the
-// file system does not say) of each entry of the directory open as fd, but
-// "." and "..". name is valid only during the call.
-func readDir(fd int, buf []byte, fn func(name []byte, typ uint8)) error {
+// readDir calls fn with the name and type (typeUnknown where the file
+// system does not say) of each entry of the directory open as fd, but "."
+// and "..". name is valid only during the call.
+func readDir(fd int, buf []byte, fn func(name []byte, typ fs.FileMode)) error {
 	for {
 		var n int
 		err := ignoringEINTR(func() (err error) { n, err = unix.Getdents(fd, buf); return err })
@@ -47,12 +48,8 @@ func readDir(fd int, buf []byte, fn func(name []byte, typ uint8)) error {
 	}
 }
 
-// typesUnknown makes parseDirents report every type as DT_UNKNOWN, as some
-// file systems do, so that tests can take that path on tmpfs.
-var typesUnknown = false
-
 // parseDirents calls fn for each entry in b, what getdents64 returned.
-func parseDirents(b []byte, fn func(name []byte, typ uint8)) error {
+func parseDirents(b []byte, fn func(name []byte, typ fs.FileMode)) error {
 	for len(b) > 0 {
 		if len(b) < direntName {
 			return fmt.Errorf("getdents64: %d bytes left, shorter than an entry", len(b))
@@ -73,11 +70,7 @@ func parseDirents(b []byte, fn func(name []byte, typ uint8)) error {
 		if len(name) == 0 || name[0] == '.' && (len(name) == 1 || len(name) == 2 && name[1] == '.') {
 			continue
 		}
-		typ := rec[direntType]
-		if typesUnknown {
-			typ = unix.DT_UNKNOWN
-		}
-		fn(name, typ)
+		fn(name, direntMode(rec[direntType]))
 	}
 	return nil
 }
@@ -95,4 +88,25 @@ func lstatAt(dirfd int, name string, st *unix.Stat_t, cname *[]byte) error {
 			return errnoOf(e)
 		}
 	}
+}
+
+// direntMode is the fs.FileMode type of a d_type (unix.DT_*).
+func direntMode(typ uint8) fs.FileMode {
+	switch typ {
+	case unix.DT_REG:
+		return 0
+	case unix.DT_DIR:
+		return fs.ModeDir
+	case unix.DT_LNK:
+		return fs.ModeSymlink
+	case unix.DT_FIFO:
+		return fs.ModeNamedPipe
+	case unix.DT_SOCK:
+		return fs.ModeSocket
+	case unix.DT_CHR:
+		return fs.ModeDevice | fs.ModeCharDevice
+	case unix.DT_BLK:
+		return fs.ModeDevice
+	}
+	return typeUnknown
 }

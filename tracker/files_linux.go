@@ -9,18 +9,25 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The few file operations of an attempt directory, made with plain system
-// calls: an os.File costs a poller registration and a finalizer per file,
-// and MkdirAll a stat per call, on a path taken many times a second.
+// The few file operations of an attempt directory, made on Linux with plain
+// system calls: an os.File costs a poller registration and a finalizer per
+// file, and MkdirAll a stat per call, on a path taken many times a second.
+// A tracker in portable mode uses files_portable.go instead.
 
 // writeFile creates or truncates path and writes data into it. Nothing is
 // synced (see Sync).
-func writeFile(path string, data []byte) error {
+func (t *Tracker) writeFile(path string, data []byte) error {
+	if t.portable {
+		return writeFilePortable(path, data)
+	}
 	return putFile(path, unix.O_TRUNC, data)
 }
 
 // appendFile appends data to path, creating it if needed.
-func appendFile(path string, data []byte) error {
+func (t *Tracker) appendFile(path string, data []byte) error {
+	if t.portable {
+		return appendFilePortable(path, data)
+	}
 	return putFile(path, unix.O_APPEND, data)
 }
 
@@ -55,7 +62,10 @@ func writeAll(fd int, data []byte) error {
 }
 
 // readFile returns path's content; a missing file reads as nil.
-func readFile(path string) ([]byte, error) {
+func (t *Tracker) readFile(path string) ([]byte, error) {
+	if t.portable {
+		return readFilePortable(path)
+	}
 	fd, err := retry(func() (int, error) { return unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0) })
 	if errors.Is(err, unix.ENOENT) {
 		return nil, nil
@@ -88,7 +98,10 @@ func readFile(path string) ([]byte, error) {
 }
 
 // mkdir makes dir, and its parents when they are missing.
-func mkdir(dir string) error {
+func (t *Tracker) mkdir(dir string) error {
+	if t.portable {
+		return mkdirPortable(dir)
+	}
 	err := unix.Mkdir(dir, 0o755)
 	if errors.Is(err, unix.ENOENT) {
 		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {

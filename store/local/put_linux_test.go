@@ -31,16 +31,13 @@ func defaultACL(dir string) error {
 	return unix.Setxattr(dir, "system.posix_acl_default", b, 0)
 }
 
-// Put looks at the first file it makes in a directory, and at none of the
-// others made with the same mode until Sync; every file still gets exactly
-// the permission bits asked for, under a umask and under a default ACL.
-func TestPutLearnsDirectories(t *testing.T) {
+// Every file Put makes gets exactly the permission bits asked for, under a
+// umask and under a default ACL, whatever the files made before it in the
+// same directory got.
+func TestPutModeUnderUmaskAndACL(t *testing.T) {
 	old := syscall.Umask(0o027)
 	defer syscall.Umask(old)
 	l := newStore(t, Options{})
-	if l.anonMode() == anonNone {
-		t.Skip("no O_TMPFILE here: Put always looks at its named temporary files")
-	}
 	ctx := context.Background()
 	mtime := time.Date(2020, 1, 2, 3, 4, 5, 6, time.UTC)
 	dirs := []string{"plain", "acl"}
@@ -59,7 +56,7 @@ func TestPutLearnsDirectories(t *testing.T) {
 	}
 	cases := []struct {
 		mode, want uint32
-	}{{0o644, 0o644}, {0o644, 0o644}, {0o644, 0o644}, {0o751, 0o751}, {0o644, 0o644}}
+	}{{0o644, 0o644}, {0o755, 0o755}, {0o600, 0o600}, {0o640, 0o640}, {0o751, 0o751}, {0o644, 0o644}}
 	put := func(key string, mode uint32) {
 		t.Helper()
 		got, err := l.Put(ctx, key, strings.NewReader("data"), store.Entry{Mode: mode, MTime: mtime}, store.PutOptions{})
@@ -72,7 +69,6 @@ func TestPutLearnsDirectories(t *testing.T) {
 	}
 	for round := range 2 {
 		for _, d := range dirs {
-			before := l.fstats.Load()
 			for i, c := range cases {
 				key := fmt.Sprintf("%s/r%d-f%d", d, round, i)
 				put(key, c.mode)
@@ -87,47 +83,21 @@ func TestPutLearnsDirectories(t *testing.T) {
 					t.Errorf("%s: mtime %v, want %v", key, fi.ModTime(), mtime)
 				}
 			}
-			// Created with 0644, then 0751, then 0644 again: three looks.
-			if n := l.fstats.Load() - before; n != 3 {
-				t.Errorf("round %d, %s: %d of %d Puts looked at their file, want 3 (one per change of creation mode)", round, d, n, len(cases))
-			}
 		}
-		if err := l.Sync(ctx); err != nil { // forgets: the next round looks again
+		if err := l.Sync(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// Without a date to set, Put reads the file's own mtime: it looks.
-	before := l.fstats.Load()
-	if _, err := l.Put(ctx, "plain/undated", strings.NewReader("x"), store.Entry{}, store.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if n := l.fstats.Load() - before; n != 1 {
-		t.Errorf("an undated Put looked %d times, want 1", n)
-	}
 }
 
-// A file system mounted over a directory Put has learned is synced all the
-// same: Sync finds the directory on another device. So it does when Put
-// has learned so many directories since that it started a new map.
-func TestSyncFindsMountsSinceLearned(t *testing.T) {
-	for _, others := range []int{0, 2 * maxDirFacts} {
-		t.Run(fmt.Sprintf("others=%d", others), func(t *testing.T) { testSyncFindsMounts(t, others) })
-	}
-}
-
-func testSyncFindsMounts(t *testing.T, others int) {
+// A file system mounted below the root that Put wrote to is synced too:
+// Put notes its device, and Sync flushes it.
+func TestSyncFindsMounts(t *testing.T) {
 	l := newStore(t, Options{})
-	if l.anonMode() == anonNone {
-		t.Skip("no O_TMPFILE here: Put always looks at its named temporary files")
-	}
 	ctx := context.Background()
 	mtime := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
-	// The first Put makes the directory (with a named temporary file); the
-	// second makes an unnamed file there and learns the directory.
-	for _, k := range []string{"m/a", "m/a2"} {
-		if _, err := l.Put(ctx, k, strings.NewReader("a"), store.Entry{MTime: mtime}, store.PutOptions{}); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := l.Put(ctx, "m/a", strings.NewReader("a"), store.Entry{MTime: mtime}, store.PutOptions{}); err != nil {
+		t.Fatal(err)
 	}
 	dir := filepath.Join(l.Root(), "m")
 	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
@@ -137,20 +107,6 @@ func testSyncFindsMounts(t *testing.T, others int) {
 		t.Skipf("mount needs root (%v); run the tests as root to cover this", err)
 	}
 	defer unix.Unmount(dir, unix.MNT_DETACH)
-	before := l.fstats.Load()
-	if _, err := l.Put(ctx, "m/b", strings.NewReader("b"), store.Entry{MTime: mtime}, store.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if n := l.fstats.Load() - before; n != 0 {
-		t.Fatalf("the second Put in m looked at its file (%d): this test needs the learned path", n)
-	}
-	for i := range others { // learned after m, pushing it out of the map
-		for _, k := range []string{"a", "b"} {
-			if _, err := l.Put(ctx, fmt.Sprintf("o%d/%s", i, k), strings.NewReader("o"), store.Entry{MTime: mtime}, store.PutOptions{}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
 	var st unix.Stat_t
 	if err := unix.Stat(dir, &st); err != nil {
 		t.Fatal(err)
@@ -159,7 +115,10 @@ func testSyncFindsMounts(t *testing.T, others int) {
 	_, noted := l.devs[uint64(st.Dev)]
 	l.mu.Unlock()
 	if noted {
-		t.Fatal("the mounted device was noted before Sync; the test proves nothing")
+		t.Fatal("the mounted device was noted before Put wrote to it; the test proves nothing")
+	}
+	if _, err := l.Put(ctx, "m/b", strings.NewReader("b"), store.Entry{MTime: mtime}, store.PutOptions{}); err != nil {
+		t.Fatal(err)
 	}
 	if err := l.Sync(ctx); err != nil {
 		t.Fatal(err)
@@ -168,7 +127,7 @@ func testSyncFindsMounts(t *testing.T, others int) {
 	_, noted = l.devs[uint64(st.Dev)]
 	l.mu.Unlock()
 	if !noted {
-		t.Errorf("Sync did not find the file system mounted on %s since Put learned it: m/b is not synced", dir)
+		t.Errorf("Sync does not know the file system mounted on %s that Put wrote m/b to", dir)
 	}
 	if data, err := os.ReadFile(filepath.Join(dir, "b")); err != nil || string(data) != "b" {
 		t.Errorf("m/b on the mounted file system: %q, %v", data, err)

@@ -1,0 +1,38 @@
+//go:build !linux
+
+package local
+
+import (
+	"context"
+	"io"
+	"io/fs"
+
+	"ferry/store"
+)
+
+// Elsewhere than Linux the store has only its portable implementation,
+// written with the os package: the *_portable.go files.
+
+func (l *Local) init(fs.FileInfo) { l.portable = true }
+
+func (l *Local) stat(key string) (store.Entry, error) { return l.statPortable(key) }
+
+func (l *Local) openStat(key string) (store.Opened, store.Entry, error) {
+	return l.openStatPortable(key)
+}
+
+func (l *Local) openRoot() (dir, error) { return l.openRootPortable() }
+
+func (l *Local) put(ctx context.Context, key string, r io.Reader, e store.Entry, tag string, mode uint32) (store.Entry, error) {
+	return l.putPortable(ctx, key, r, e, tag, mode)
+}
+
+func (l *Local) partDigests(ctx context.Context, key string, partSize int64) ([]store.PartDigest, int64, error) {
+	return l.partDigestsPortable(ctx, key, partSize)
+}
+
+func (l *Local) sync() error { return l.syncPortable() }
+
+// closeDevices has nothing to close: the portable Sync keeps no
+// descriptors.
+func (l *Local) closeDevices() error { return nil }

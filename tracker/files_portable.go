@@ -1,0 +1,43 @@
+package tracker
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+)
+
+// The file operations of an attempt directory with the os package alone:
+// what a tracker in portable mode uses, as on every system but Linux
+// (files_linux.go has the fast path).
+
+// writeFilePortable creates or truncates path and writes data into it.
+func writeFilePortable(path string, data []byte) error {
+	return os.WriteFile(path, data, 0o644)
+}
+
+// appendFilePortable appends data to path, creating it if needed.
+func appendFilePortable(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// readFilePortable returns path's content; a missing file reads as nil.
+func readFilePortable(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return b, err
+}
+
+// mkdirPortable makes dir, and its parents when they are missing.
+func mkdirPortable(dir string) error {
+	return os.MkdirAll(dir, 0o755)
+}
