@@ -62,6 +62,7 @@ type sourceReader struct {
 	after    store.Entry // the source after reading, once settled
 	settled  bool
 	lateMode bool // offer after's mode to Put (store.LateModer)
+	eof      bool // the source was read to its end
 }
 
 // changedError is a source that changed while it was read, or since the
@@ -109,6 +110,9 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 		s.n += int64(n)
 		s.progress.Add(int64(n))
 		s.copied.Add(int64(n))
+	}
+	if err == io.EOF {
+		s.eof = true
 	}
 	if err == io.EOF && s.check != nil && !s.settled {
 		if cerr := s.settle(); cerr != nil {
@@ -324,6 +328,10 @@ func (w *Worker) copyFile(ctx context.Context, c *copier, src, dst store.Store, 
 	switch {
 	case err != nil:
 		return fail(SourceChanged, fmt.Errorf("source vanished while read: %w", err)), false
+	case !sr.eof && sr.n < before.Size:
+		// Put returned before reading the source to its end: whatever
+		// it stored, it is not the whole source.
+		return fail(SizeNotMatch, fmt.Errorf("destination took %d of %d bytes", sr.n, before.Size)), false
 	case after.Size != before.Size || !sameTime(after.MTime, before.MTime) || sr.n != before.Size:
 		if quick { // perhaps only changed since it was listed: again, in full
 			takeAway()
