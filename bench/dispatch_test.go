@@ -13,9 +13,13 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
+	"ferry/conf"
 	"ferry/master"
 	pb "ferry/proto"
+	"ferry/rpc"
+	"ferry/state"
 	"ferry/store"
+	"ferry/task"
 )
 
 // simWorkers is how many workers BenchmarkDispatch simulates.
@@ -49,19 +53,19 @@ func benchDispatch(b *testing.B, loc location, audit bool) {
 	dir := loc.dir(b)
 	n := b.N
 	m, err := master.Open(master.Config{Dir: dir, LeaseDur: time.Minute,
-		OpenSource: func(master.Spec) (store.Store, error) { return synthetic{n: n}, nil }})
+		OpenSource: func(task.Spec) (store.Store, error) { return synthetic{n: n}, nil }})
 	if err != nil {
 		b.Fatal(err)
 	}
-	token, err := master.LoadOrCreateToken(dir)
+	token, err := rpc.LoadOrCreateToken(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
-	cert, key, err := master.LoadOrCreateCert(dir)
+	cert, key, err := rpc.LoadOrCreateCert(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
-	creds, err := master.ServerTLS(cert, key)
+	creds, err := rpc.ServerTLS(cert, key)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -72,7 +76,7 @@ func benchDispatch(b *testing.B, loc location, audit bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); m.Serve(ctx, lis, token, nil, creds) }()
+	go func() { defer wg.Done(); rpc.Serve(ctx, m, lis, token, nil, creds) }()
 	go func() { defer wg.Done(); m.Run(ctx) }()
 	var conns []*grpc.ClientConn
 	defer func() {
@@ -86,8 +90,10 @@ func benchDispatch(b *testing.B, loc location, audit bool) {
 		}
 	}()
 	const job = "dispatch"
-	if err := m.Submit(ctx, master.Spec{Name: job, SrcType: "local", SrcPrefix: "/synthetic", DestType: "local",
-		DestPrefix: "/synthetic-dest", CountLimit: 1}); err != nil {
+	spec := conf.DefaultSpec(job)
+	spec.Src, spec.Dest = task.Endpoint{Type: "local", Prefix: "/synthetic"}, task.Endpoint{Type: "local", Prefix: "/synthetic-dest"}
+	spec.CountLimit = 1
+	if err := m.Submit(ctx, spec); err != nil {
 		b.Fatal(err)
 	}
 	waitScan(b, m, job, 30*time.Minute)
@@ -99,7 +105,7 @@ func benchDispatch(b *testing.B, loc location, audit bool) {
 	}
 	sims := make([]sim, simWorkers)
 	for i := range sims {
-		c, err := master.DialPinned(lis.Addr().String(), token, cert)
+		c, err := rpc.DialPinned(lis.Addr().String(), token, cert)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -160,7 +166,7 @@ func benchDispatch(b *testing.B, loc location, audit bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if j.Counters.FilesDone != int64(n) || j.State != master.StateSucceed {
+	if j.Counters.FilesDone != int64(n) || j.State != state.StateSucceed {
 		b.Fatalf("after %d cycles: state %s, %d files done", n, j.State, j.Counters.FilesDone)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"ferry/master"
+	"ferry/state"
 	"ferry/store"
 )
 
@@ -70,12 +71,12 @@ func (synthetic) Stat(context.Context, string) (store.Entry, error) {
 func (synthetic) Open(context.Context, string, int64, int64) (io.ReadCloser, error) {
 	return nil, errSynthetic
 }
-func (synthetic) Put(context.Context, string, io.Reader, store.Entry) (store.Entry, error) {
+func (synthetic) Put(context.Context, string, io.Reader, store.Entry, store.PutOptions) (store.Entry, error) {
 	return store.Entry{}, errSynthetic
 }
 
 // waitScan polls until job's scan has stored its last task.
-func waitScan(tb testing.TB, m *master.Master, job string, timeout time.Duration) *master.Job {
+func waitScan(tb testing.TB, m *master.Master, job string, timeout time.Duration) *state.Job {
 	tb.Helper()
 	end := time.Now().Add(timeout)
 	for {

@@ -9,8 +9,9 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"ferry/master"
+	"ferry/rpc"
 	"ferry/store"
+	"ferry/task"
 	"ferry/tracker"
 )
 
@@ -55,14 +56,14 @@ func BenchmarkAuditLine(b *testing.B) {
 // protobuf and encoding it. One op is one task; entries/s is per entry.
 func BenchmarkLeaseWire(b *testing.B) {
 	const n = 10000
-	l := master.Lease{Job: "bench", Spec: master.Spec{Name: "bench", SrcType: "local", SrcPrefix: "/src", DestType: "local", DestPrefix: "/dst"},
+	l := task.Lease{Job: "bench", Spec: task.Spec{Name: "bench", Src: task.Endpoint{Type: "local", Prefix: "/src"}, Dest: task.Endpoint{Type: "local", Prefix: "/dst"}},
 		TaskID: 1, LeaseID: 1, Attempt: 1, Deadline: time.Now(), Entries: make([]store.Entry, n)}
 	for i := range l.Entries {
 		l.Entries[i] = store.Entry{Key: fmt.Sprintf("d%04d/f%07d.bin", i%200, i), Size: 4096, MTime: time.Unix(1700000000, int64(i))}
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := proto.Marshal(master.LeaseToPB(l)); err != nil {
+		if _, err := proto.Marshal(rpc.LeaseToPB(l)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"ferry/conf"
 	"ferry/master"
 	"ferry/store"
 	"ferry/store/local"
+	"ferry/task"
 )
 
 // scanFiles is the size of BenchmarkScan's tree: FERRY_BENCH_SCAN_FILES,
@@ -85,16 +87,16 @@ func BenchmarkScan(b *testing.B) {
 		b.Run("tree-"+loc.name, func(b *testing.B) {
 			b.StopTimer() // the first call makes the tree
 			src, n := sharedTree(b)
-			benchScan(b, loc, n, func(master.Spec) (store.Store, error) { return local.New(src, local.Options{}) })
+			benchScan(b, loc, n, func(task.Spec) (store.Store, error) { return local.New(src, local.Options{}) })
 		})
 	}
 	b.Run("synthetic-shm", func(b *testing.B) {
 		n := scanFiles()
-		benchScan(b, locations[1], n, func(master.Spec) (store.Store, error) { return synthetic{n: n}, nil })
+		benchScan(b, locations[1], n, func(task.Spec) (store.Store, error) { return synthetic{n: n}, nil })
 	})
 }
 
-func benchScan(b *testing.B, loc location, n int, open func(master.Spec) (store.Store, error)) {
+func benchScan(b *testing.B, loc location, n int, open func(task.Spec) (store.Store, error)) {
 	var total time.Duration
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -108,8 +110,10 @@ func benchScan(b *testing.B, loc location, n int, open func(master.Spec) (store.
 		go func() { defer close(done); m.Run(ctx) }()
 		b.StartTimer()
 		start := time.Now()
-		if err := m.Submit(ctx, master.Spec{Name: "scan", SrcType: "local", SrcPrefix: "/bench", DestType: "local",
-			DestPrefix: "/bench-dest", CountLimit: 10000, SizeLimit: 1 << 30}); err != nil {
+		spec := conf.DefaultSpec("scan")
+		spec.Src, spec.Dest = task.Endpoint{Type: "local", Prefix: "/bench"}, task.Endpoint{Type: "local", Prefix: "/bench-dest"}
+		spec.SizeLimit = 1 << 30
+		if err := m.Submit(ctx, spec); err != nil {
 			b.Fatal(err)
 		}
 		j := waitScan(b, m, "scan", 10*time.Minute)

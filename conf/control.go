@@ -5,21 +5,23 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"ferry/task"
 )
 
 // UpdateMode is job.cfg's updateMode: what a job does with a source file
 // whose key already exists at the destination and that isSkipExistFile has
 // not skipped (see Job.UpdateRule). A key missing at the destination is
-// always copied. The values are those of plan.Update.
-type UpdateMode string
+// always copied. It is the shared task.UpdateMode.
+type UpdateMode = task.UpdateMode
 
 // The values of updateMode.
 const (
-	UpdateAlways   UpdateMode = "always"   // copy again, overwriting
-	UpdateNever    UpdateMode = "never"    // never overwrite: copy only missing keys
-	UpdateNewer    UpdateMode = "newer"    // copy when the source's mtime is later than the destination's
-	UpdateSize     UpdateMode = "size"     // copy when the sizes differ
-	UpdateChecksum UpdateMode = "checksum" // copy when the sizes or the CRC64s differ
+	UpdateAlways   = task.UpdateAlways   // copy again, overwriting
+	UpdateNever    = task.UpdateNever    // never overwrite: copy only missing keys
+	UpdateNewer    = task.UpdateNewer    // copy when the source's mtime is later than the destination's
+	UpdateSize     = task.UpdateSize     // copy when the sizes differ
+	UpdateChecksum = task.UpdateChecksum // copy when the sizes or the CRC64s differ
 )
 
 // UpdateRule returns how the job treats a file that exists at the

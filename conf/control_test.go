@@ -11,6 +11,7 @@ import (
 
 	"ferry/filter"
 	"ferry/store"
+	"ferry/task"
 )
 
 func patternsText(ps []*filter.Pattern) string {
@@ -428,7 +429,7 @@ func FuzzSchedule(f *testing.F) {
 		if err != nil || !slices.Equal(s.Windows, s2.Windows) {
 			t.Fatalf("%q: round trip through %q: %v", in, s.String(), err)
 		}
-		for m := 0; m < minutesPerDay; m += 7 {
+		for m := 0; m < task.MinutesPerDay; m += 7 {
 			s.RateAt(time.Date(2024, 1, 1, m/60, m%60, 0, 0, time.UTC))
 		}
 	})

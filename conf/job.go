@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"ferry/filter"
+	"ferry/task"
 )
 
 // The values of the type keys that ferry supports now. Later work extends
@@ -128,7 +129,7 @@ type Job struct {
 	// MaxRequestsPerSecond limits the job's store requests (source and
 	// destination together), job-wide; 0 = unlimited.
 	MaxThroughput        int64
-	ThroughputSchedule   Schedule
+	ThroughputSchedule   task.Schedule
 	MaxRequestsPerSecond int
 
 	// Warnings lists, in line order, one line each formatted like an

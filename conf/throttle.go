@@ -5,7 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
+
+	"ferry/task"
 )
 
 // parseRate parses a transfer rate in bytes per second, as maxThroughput
@@ -26,80 +27,17 @@ func parseRate(v string) (int64, error) {
 	return n, nil
 }
 
-// Schedule is a job's throughput by time of day (job.cfg
-// throughputSchedule): windows of the local clock, each with a rate. A time
-// no window covers gets Default, which Job sets to maxThroughput.
-type Schedule struct {
-	Windows []Window
-	Default int64 // bytes per second; 0 = unlimited
-}
-
-// Window is one part of a Schedule: from Start to End, in minutes after
-// midnight, start included and end excluded. Start is 0 to 1439; End is 1 to
-// 1440 (24:00), and differs from Start; an End before Start wraps past
-// midnight (20:00-08:00 covers the night).
-type Window struct {
-	Start, End int
-	Rate       int64 // bytes per second; 0 = unlimited
-}
-
-const minutesPerDay = 24 * 60
-
-// covers reports whether the window holds minute m of the day.
-func (w Window) covers(m int) bool {
-	if w.Start < w.End {
-		return w.Start <= m && m < w.End
-	}
-	return m >= w.Start || m < w.End
-}
-
-// String formats the window as job.cfg takes it, the rate in plain bytes
-// per second: "08:00-20:00=20971520".
-func (w Window) String() string {
-	return fmt.Sprintf("%s-%s=%d", clockText(w.Start), clockText(w.End), w.Rate)
-}
-
-func clockText(m int) string { return fmt.Sprintf("%02d:%02d", m/60, m%60) }
-
-// RateAt returns the limit in bytes per second (0 = unlimited) at t, read
-// on t's clock (time.Now() gives the local time of the host asking, the
-// master's): the rate of the window covering t's hour and minute, or
-// Default when none does.
-func (s Schedule) RateAt(t time.Time) int64 {
-	m := t.Hour()*60 + t.Minute()
-	for _, w := range s.Windows {
-		if w.covers(m) {
-			return w.Rate
-		}
-	}
-	return s.Default
-}
-
-// String formats the windows as job.cfg's throughputSchedule takes them,
-// rates in plain bytes per second ("08:00-20:00=20971520,20:00-08:00=0"),
-// the form the master reads from a job's spec; Default is not part of it.
-func (s Schedule) String() string {
-	parts := make([]string, len(s.Windows))
-	for i, w := range s.Windows {
-		parts[i] = w.String()
-	}
-	return strings.Join(parts, ",")
-}
-
-// ParseSchedule parses throughputSchedule: comma-separated windows
-// HH:MM-HH:MM=RATE, where times are 00:00 to 23:59 (and 24:00 as an end),
-// a window whose end is before its start wraps past midnight, and RATE is
 // read as maxThroughput (0 = unlimited). Blanks around items are allowed.
 // Windows may not overlap, nor be empty (start = end; for a whole day
 // write 00:00-24:00). An empty v gives no window. Default is left 0. The
 // error's text is a message to which the caller adds file, line and key.
-func ParseSchedule(v string) (Schedule, error) {
-	var s Schedule
+func ParseSchedule(v string) (task.Schedule, error) {
+	var s task.Schedule
 	if strings.TrimSpace(v) == "" {
 		return s, nil
 	}
-	var owner [minutesPerDay]int // 1 + index of the window covering each minute
-	var items []string           // as written
+	var owner [task.MinutesPerDay]int // 1 + index of the window covering each minute
+	var items []string                // as written
 	for i, item := range strings.Split(v, ",") {
 		item = strings.TrimSpace(item)
 		if item == "" {
@@ -109,12 +47,12 @@ func ParseSchedule(v string) (Schedule, error) {
 		if err != nil {
 			return s, err
 		}
-		for m := 0; m < minutesPerDay; m++ {
-			if !w.covers(m) {
+		for m := 0; m < task.MinutesPerDay; m++ {
+			if !w.Covers(m) {
 				continue
 			}
 			if o := owner[m]; o != 0 {
-				return s, fmt.Errorf("%q overlaps %q at %s", item, items[o-1], clockText(m))
+				return s, fmt.Errorf("%q overlaps %q at %s", item, items[o-1], task.ClockText(m))
 			}
 			owner[m] = i + 1
 		}
@@ -124,32 +62,32 @@ func ParseSchedule(v string) (Schedule, error) {
 	return s, nil
 }
 
-func parseWindow(item string) (Window, error) {
+func parseWindow(item string) (task.Window, error) {
 	const want = " (want HH:MM-HH:MM=RATE, e.g. 08:00-20:00=20MB)"
 	span, rate, ok := strings.Cut(item, "=")
 	if !ok {
-		return Window{}, fmt.Errorf("%q has no \"=\"%s", item, want)
+		return task.Window{}, fmt.Errorf("%q has no \"=\"%s", item, want)
 	}
 	from, to, ok := strings.Cut(strings.TrimSpace(span), "-")
 	if !ok {
-		return Window{}, fmt.Errorf("%q has no \"-\" between two times%s", item, want)
+		return task.Window{}, fmt.Errorf("%q has no \"-\" between two times%s", item, want)
 	}
-	var w Window
+	var w task.Window
 	var err error
 	if w.Start, err = parseClock(strings.TrimSpace(from), false); err != nil {
-		return Window{}, fmt.Errorf("%q: %v", item, err)
+		return task.Window{}, fmt.Errorf("%q: %v", item, err)
 	}
 	if w.End, err = parseClock(strings.TrimSpace(to), true); err != nil {
-		return Window{}, fmt.Errorf("%q: %v", item, err)
+		return task.Window{}, fmt.Errorf("%q: %v", item, err)
 	}
 	if w.Start == w.End {
-		return Window{}, fmt.Errorf("%q is empty: it starts where it ends (for the whole day write 00:00-24:00)", item)
+		return task.Window{}, fmt.Errorf("%q is empty: it starts where it ends (for the whole day write 00:00-24:00)", item)
 	}
 	if w.End == 0 {
-		w.End = minutesPerDay // 00:00 as an end is the midnight ending the day
+		w.End = task.MinutesPerDay // 00:00 as an end is the midnight ending the day
 	}
 	if w.Rate, err = parseRate(strings.TrimSpace(rate)); err != nil {
-		return Window{}, fmt.Errorf("%q: %v", item, err)
+		return task.Window{}, fmt.Errorf("%q: %v", item, err)
 	}
 	return w, nil
 }
@@ -169,7 +107,7 @@ func parseClock(v string, end bool) (int, error) {
 	mm, _ := strconv.Atoi(m)
 	switch {
 	case end && hh == 24 && mm == 0:
-		return minutesPerDay, nil
+		return task.MinutesPerDay, nil
 	case hh > 23 || mm > 59:
 		return 0, bad
 	}

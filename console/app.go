@@ -13,7 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"ferry/internal/gctune"
-	"ferry/master"
+	"ferry/task"
 )
 
 // Exit codes.
@@ -69,7 +69,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Description: "ferry is a successor to Alibaba Cloud's ossimport: it reads the same conf/job.cfg,\n" +
 			"conf/sys.properties and conf/workers files and answers the same console commands.\n" +
 			"Quick start: ./console.sh run   (copies the bundled sample/ tree into workdir/dest/)",
-		Version:         master.Version,
+		Version:         task.Version,
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
@@ -105,7 +105,7 @@ func versionCommand() *cli.Command {
 		Name:  "version",
 		Usage: "print ferry's version",
 		Action: func(c *cli.Context) error {
-			fmt.Fprintf(c.App.Writer, "ferry %s\n", master.Version)
+			fmt.Fprintf(c.App.Writer, "ferry %s\n", task.Version)
 			return nil
 		},
 	}

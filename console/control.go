@@ -11,8 +11,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"ferry/master"
 	pb "ferry/proto"
+	"ferry/rpc"
 )
 
 // ctl is a Control client: to the running master when there is one, else
@@ -53,15 +53,15 @@ func (e *env) dialRunning(ctx context.Context) (*ctl, error) {
 	if addr == "" {
 		return nil, errNoMaster
 	}
-	tok, err := master.ReadToken(master.TokenFile(e.masterDir))
+	tok, err := rpc.ReadToken(rpc.TokenFile(e.masterDir))
 	if err != nil {
 		return nil, err
 	}
-	cert, err := os.ReadFile(master.CertFile(e.masterDir))
+	cert, err := os.ReadFile(rpc.CertFile(e.masterDir))
 	if err != nil {
 		return nil, err
 	}
-	conn, err := master.DialPinned(addr, tok, cert)
+	conn, err := rpc.DialPinned(addr, tok, cert)
 	if err != nil {
 		return nil, err
 	}
@@ -125,9 +125,8 @@ func submitCommand() *cli.Command {
 				return err
 			}
 			defer cl.close()
-			spec := specOf(j)
-			_, err = cl.Submit(c.Context, &pb.SubmitRequest{Spec: master.SpecToPB(spec),
-				TaskObjectCountLimit: int32(spec.CountLimit), TaskObjectSizeLimit: spec.SizeLimit, ConfigFile: []byte(spec.ConfigFile)})
+			spec := j.Spec()
+			_, err = cl.Submit(c.Context, &pb.SubmitRequest{Spec: rpc.SpecToPB(spec)})
 			if status.Code(err) == codes.AlreadyExists {
 				return failErr("job %s already exists; run `console.sh clean %s` first to submit it again, or give the job another jobName", j.Name, j.Name)
 			}

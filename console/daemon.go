@@ -16,9 +16,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"ferry/conf"
-	"ferry/master"
 	pb "ferry/proto"
-	"ferry/worker"
+	"ferry/rpc"
 )
 
 func (e *env) pidFile() string { return filepath.Join(e.masterDir, "master.pid") }
@@ -213,15 +212,15 @@ func workerCommand() *cli.Command {
 			}
 			tf := c.String("token-file")
 			if tf == "" {
-				tf = master.TokenFile(e.masterDir)
+				tf = rpc.TokenFile(e.masterDir)
 			}
-			tok, err := master.ReadToken(tf)
+			tok, err := rpc.ReadToken(tf)
 			if err != nil {
 				return failErr("read token: %v", err)
 			}
 			cf := c.String("cert-file")
 			if cf == "" {
-				cf = master.CertFile(e.masterDir)
+				cf = rpc.CertFile(e.masterDir)
 			}
 			cert, err := os.ReadFile(cf)
 			if err != nil {
@@ -237,14 +236,14 @@ func workerCommand() *cli.Command {
 				return err
 			}
 			defer wcl.Close()
-			conn, err := master.DialPinned(addr, tok, cert)
+			conn, err := rpc.DialPinned(addr, tok, cert)
 			if err != nil {
 				return failErr("connect to master %s: %v", addr, err)
 			}
 			defer conn.Close()
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			w := e.newWorker(id, host, worker.NewGRPC(conn), wlog, nil)
+			w := e.newWorker(id, host, rpc.NewClient(conn), wlog, nil)
 			if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				return failErr("worker %s: %v", id, err)
 			}

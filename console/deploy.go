@@ -11,8 +11,8 @@ import (
 
 	"ferry/conf"
 	"ferry/deploy"
-	"ferry/master"
 	pb "ferry/proto"
+	"ferry/rpc"
 )
 
 func deployCommand() *cli.Command {
@@ -43,12 +43,12 @@ func deployCommand() *cli.Command {
 			}
 			// The token and certificate are the master's: made now if this
 			// is its first start, read by the master when it starts.
-			tok, err := master.LoadOrCreateToken(e.masterDir)
+			tok, err := rpc.LoadOrCreateToken(e.masterDir)
 			if err != nil {
 				return failErr("master token: %v", err)
 			}
 			cfg.Token = conf.Secret(tok)
-			if cfg.CACert, _, err = master.LoadOrCreateCert(e.masterDir); err != nil {
+			if cfg.CACert, _, err = rpc.LoadOrCreateCert(e.masterDir); err != nil {
 				return failErr("master certificate: %v", err)
 			}
 			if err := cfg.Validate(); err != nil {

@@ -9,10 +9,10 @@ import (
 	"os"
 
 	"ferry/conf"
-	"ferry/master"
 	"ferry/plan"
 	"ferry/store"
 	"ferry/store/backend"
+	"ferry/task"
 	"ferry/tracker"
 )
 
@@ -21,8 +21,8 @@ import (
 // and mirror setting, and counts the entries and bytes it would copy,
 // skip, exclude and delete, with the first few keys of each.
 func (e *env) dryRun(ctx context.Context, j *conf.Job) error {
-	spec := specOf(j)
-	opt, err := spec.PlanOptions()
+	spec := j.Spec()
+	opt, err := plan.OptionsOf(spec)
 	if err != nil {
 		return usageErr("%s: %v", j.File, err)
 	}
@@ -52,8 +52,8 @@ func (e *env) dryRun(ctx context.Context, j *conf.Job) error {
 	if err != nil {
 		return failErr("dry run of job %s: %v", j.Name, err)
 	}
-	_, maxDelete := spec.Mirror()
-	fmt.Fprintf(e.out, "dry run of job %s: %s -> %s (nothing written)\n", j.Name, spec.SrcPrefix, spec.DestPrefix)
+	maxDelete := spec.MaxDelete
+	fmt.Fprintf(e.out, "dry run of job %s: %s -> %s (nothing written)\n", j.Name, spec.Src.Prefix, spec.Dest.Prefix)
 	for _, a := range []plan.Action{plan.Copy, plan.Skip, plan.Exclude, plan.Delete} {
 		x := t[a]
 		fmt.Fprintf(e.out, "  %-8s %8d entries  %10s\n", a, x.n, humanBytes(float64(x.bytes)))
@@ -80,12 +80,12 @@ func printFirst(w io.Writer, items []plan.Item, total int64) {
 
 // openDestReadOnly opens a job's destination without creating anything:
 // a local destination that does not exist yet lists as empty.
-func openDestReadOnly(s master.Spec) (store.Store, error) {
-	if s.DestType == "local" {
-		if _, err := os.Stat(s.DestPrefix); errors.Is(err, fs.ErrNotExist) {
+func openDestReadOnly(s task.Spec) (store.Store, error) {
+	if s.Dest.Type == "local" {
+		if _, err := os.Stat(s.Dest.Prefix); errors.Is(err, fs.ErrNotExist) {
 			return emptyStore{}, nil
 		}
-		return backend.Source("local", s.DestPrefix, backend.Options{})
+		return backend.Source("local", s.Dest.Prefix, backend.Options{})
 	}
 	return openDest(s)
 }
@@ -100,6 +100,6 @@ func (emptyStore) Stat(context.Context, string) (store.Entry, error)            
 func (emptyStore) Open(context.Context, string, int64, int64) (io.ReadCloser, error) {
 	return nil, errEmpty
 }
-func (emptyStore) Put(context.Context, string, io.Reader, store.Entry) (store.Entry, error) {
+func (emptyStore) Put(context.Context, string, io.Reader, store.Entry, store.PutOptions) (store.Entry, error) {
 	return store.Entry{}, errors.New("dry run writes nothing")
 }

@@ -15,6 +15,8 @@ import (
 	"google.golang.org/grpc"
 
 	"ferry/master"
+	"ferry/rpc"
+	"ferry/state"
 	"ferry/worker"
 )
 
@@ -58,24 +60,24 @@ func (e *env) startEngine(parent context.Context, o engineOpts) (*engine, error)
 	if err != nil {
 		mcl.Close()
 		tcl.Close()
-		if errors.Is(err, master.ErrLocked) {
+		if errors.Is(err, state.ErrLocked) {
 			return nil, failErr("workdir %s is in use by another ferry process (a `run`, or the master started by `console.sh start`): %v", rel(e.workdir), err)
 		}
 		return nil, failErr("open master state in %s: %v", rel(e.masterDir), err)
 	}
 	eng := &engine{m: m, closers: []io.Closer{mcl, tcl}}
-	eng.token, err = master.LoadOrCreateToken(e.masterDir)
+	eng.token, err = rpc.LoadOrCreateToken(e.masterDir)
 	if err != nil {
 		eng.close()
 		return nil, failErr("master token: %v", err)
 	}
 	var key []byte
-	eng.cert, key, err = master.LoadOrCreateCert(e.masterDir)
+	eng.cert, key, err = rpc.LoadOrCreateCert(e.masterDir)
 	if err != nil {
 		eng.close()
 		return nil, failErr("master TLS certificate: %v", err)
 	}
-	creds, err := master.ServerTLS(eng.cert, key)
+	creds, err := rpc.ServerTLS(eng.cert, key)
 	if err != nil {
 		eng.close()
 		return nil, failErr("%v", err)
@@ -97,7 +99,7 @@ func (e *env) startEngine(parent context.Context, o engineOpts) (*engine, error)
 	if stop == nil {
 		stop = cancel
 	}
-	g.Go(func() error { return m.Serve(gctx, lis, eng.token, stop, creds) })
+	g.Go(func() error { return rpc.Serve(gctx, m, lis, eng.token, stop, creds) })
 	if o.schedule {
 		g.Go(func() error { return m.Run(gctx) })
 	}
@@ -157,7 +159,7 @@ var errNoMaster = fmt.Errorf("no master is running")
 
 // dial connects to this engine as its own clients do: TLS, pinned, token.
 func (eng *engine) dial() (*grpc.ClientConn, error) {
-	return master.DialPinned(eng.addr, eng.token, eng.cert)
+	return rpc.DialPinned(eng.addr, eng.token, eng.cert)
 }
 
 // startLocalWorker runs a worker in this process against the engine, as
@@ -172,7 +174,7 @@ func (e *env) startLocalWorker(ctx context.Context, eng *engine, taskDone func()
 		return nil, err
 	}
 	host, _ := os.Hostname()
-	w := e.newWorker("local", host, worker.NewLocal(eng.m), wlog, taskDone)
+	w := e.newWorker("local", host, master.NewInProcess(eng.m), wlog, taskDone)
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(ctx) }()
@@ -190,3 +192,10 @@ func (e *env) startLocalWorker(ctx context.Context, eng *engine, taskDone func()
 		wcl.Close()
 	}, nil
 }
+
+// The two clients a worker is given, checked against the interface the
+// worker declares.
+var (
+	_ worker.Client = (*master.InProcess)(nil)
+	_ worker.Client = (*rpc.Client)(nil)
+)

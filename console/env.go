@@ -7,16 +7,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"ferry/conf"
-	"ferry/master"
 	"ferry/store"
 	"ferry/store/backend"
+	"ferry/task"
 	"ferry/worker"
 )
 
@@ -93,95 +91,28 @@ func (e *env) loadJob(path string) (*conf.Job, error) {
 	return j, nil
 }
 
-// specOf is the master's view of a job.cfg. Store settings travel in
-// Extra under their job.cfg names; secrets among them stay out of logs and
-// stat (they are stored in the master's database, mode 0600, and sent to
-// workers over TLS).
-func specOf(j *conf.Job) master.Spec {
-	skipSame, mode := j.UpdateRule()
-	b := strconv.FormatBool
-	n := func(v int64) string { return strconv.FormatInt(v, 10) }
-	x := map[string]string{
-		"jobType":                     j.Type,
-		"srcDomain":                   j.SrcDomain,
-		"srcBucket":                   j.SrcBucket,
-		"srcAccessKey":                j.SrcAccessKey,
-		"srcSecretKey":                j.SrcSecretKey.Reveal(),
-		"srcRegion":                   j.SrcRegion,
-		"srcPathStyle":                b(j.SrcPathStyle),
-		"destDomain":                  j.DestDomain,
-		"destBucket":                  j.DestBucket,
-		"destAccessKey":               j.DestAccessKey,
-		"destSecretKey":               j.DestSecretKey.Reveal(),
-		"destRegion":                  j.DestRegion,
-		"destPathStyle":               b(j.DestPathStyle),
-		"multipartUploadThreshold":    n(j.MultipartUploadThreshold),
-		"multipartUploadPartSize":     n(j.MultipartUploadPartSize),
-		"uploadThreadNumPerLargeFile": n(int64(j.UploadThreadNumPerLargeFile)),
-		"httpListFilePath":            j.HTTPListFilePath,
-		"httpPrefixColumn":            n(int64(j.HTTPPrefixColumn)),
-		"relativePathColumn":          n(int64(j.RelativePathColumn)),
-		"isAuditAfterImport":          b(j.IsAuditAfterImport),
-		"auditMode":                   j.AuditMode,
-		"isIncremental":               b(j.IsIncremental),
-		"incrementalModeInterval":     n(int64(j.IncrementalModeInterval / time.Second)),
-		"importSince":                 n(j.ImportSince),
-		"updateMode":                  string(mode),
-		"minSize":                     n(j.Filter.MinSize),
-		"maxSize":                     n(j.Filter.MaxSize),
-		"mirror":                      b(j.Mirror),
-		"maxDelete":                   n(j.MaxDelete),
-		"preserveMetadata":            b(j.PreserveMetadata),
-		"maxThroughput":               n(j.MaxThroughput),
-		"throughputSchedule":          j.ThroughputSchedule.String(),
-		"maxRequestsPerSecond":        n(int64(j.MaxRequestsPerSecond)),
-		"scanThreadCount":             n(int64(j.ScanThreadCount)),
-		"maxMultiThreadScanDepth":     n(int64(j.MaxMultiThreadScanDepth)),
-	}
-	for _, k := range []string{"include", "exclude"} {
-		x[k], _, _ = j.Get(k)
-	}
-	if t := j.Filter.ModifiedAfter; !t.IsZero() {
-		x["modifiedAfter"] = n(t.Unix())
-	}
-	if t := j.Filter.ModifiedBefore; !t.IsZero() {
-		x["modifiedBefore"] = n(t.Unix())
-	}
-	for k, v := range x {
-		if v == "" {
-			delete(x, k)
-		}
-	}
-	return master.Spec{Name: j.Name, SrcType: j.SrcType, SrcPrefix: j.SrcPrefix, DestType: j.DestType,
-		DestPrefix: j.DestPrefix, FollowSymlinks: j.IsAllowSymbolicLink, SkipExist: skipSame,
-		CountLimit: j.TaskObjectCountLimit, SizeLimit: j.TaskObjectSizeLimit, ConfigFile: j.File, Extra: x}
+func openSource(s task.Spec) (store.Store, error) {
+	return backend.Source(s.Src.Type, s.Src.Prefix, storeOptions(s, s.Src))
 }
 
-func openSource(s master.Spec) (store.Store, error) {
-	return backend.Source(s.SrcType, s.SrcPrefix, storeOptions(s, "src"))
+func openDest(s task.Spec) (store.Store, error) {
+	return backend.Dest(s.Dest.Type, s.Dest.Prefix, storeOptions(s, s.Dest))
 }
 
-func openDest(s master.Spec) (store.Store, error) {
-	return backend.Dest(s.DestType, s.DestPrefix, storeOptions(s, "dest"))
-}
-
-// storeOptions reads one side's store settings from a spec's Extra, where
-// specOf put them under their job.cfg names.
-func storeOptions(s master.Spec, side string) backend.Options {
-	x := s.Extra
-	num := func(k string) int64 { n, _ := strconv.ParseInt(x[k], 10, 64); return n }
+// storeOptions are the settings of a job's store at endpoint e.
+func storeOptions(s task.Spec, e task.Endpoint) backend.Options {
 	return backend.Options{
 		FollowSymlinks: s.FollowSymlinks,
-		Domain:         x[side+"Domain"], Bucket: x[side+"Bucket"],
-		AccessKey: x[side+"AccessKey"], SecretKey: x[side+"SecretKey"],
-		Region: x[side+"Region"], PathStyle: x[side+"PathStyle"] == "true",
+		Domain:         e.Domain, Bucket: e.Bucket,
+		AccessKey: e.AccessKey, SecretKey: e.SecretKey.Reveal(),
+		Region: e.Region, PathStyle: e.PathStyle,
 		// Files above multipartUploadThreshold are resumable multipart
 		// uploads driven by the worker; below it, the store's Put buffers at
 		// most its own default (32 MiB) at a time, so memory stays bounded.
-		PartSize:         num("multipartUploadPartSize"),
-		HTTPListFile:     x["httpListFilePath"],
-		HTTPPrefixColumn: int(num("httpPrefixColumn")), RelativePathColumn: int(num("relativePathColumn")),
-		ScanThreads: int(num("scanThreadCount")), ScanDepth: int(num("maxMultiThreadScanDepth")),
+		PartSize:         s.Multipart.PartSize,
+		HTTPListFile:     s.HTTPList.File,
+		HTTPPrefixColumn: s.HTTPList.PrefixColumn, RelativePathColumn: s.HTTPList.RelativePathColumn,
+		ScanThreads: s.ScanThreads, ScanDepth: s.ScanDepth,
 	}
 }
 
@@ -242,7 +173,7 @@ func checkSource(j *conf.Job) error {
 // the bucket in the endpoint, a skewed clock) stop the command with one
 // line and exit status 2 instead of a job that fails at once.
 func probeStores(j *conf.Job) error {
-	spec := specOf(j)
+	spec := j.Spec()
 	if j.SrcType != "local" {
 		if _, err := openSource(spec); err != nil {
 			return usageErr("%s: source: %v", j.File, err)

@@ -15,6 +15,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"ferry/master"
+	"ferry/state"
+	"ferry/task"
 )
 
 func runCommand() *cli.Command {
@@ -42,7 +44,7 @@ func runCommand() *cli.Command {
 			if err := probeStores(j); err != nil {
 				return err
 			}
-			spec := specOf(j)
+			spec := j.Spec()
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return e.run(ctx, spec)
@@ -50,7 +52,7 @@ func runCommand() *cli.Command {
 	}
 }
 
-func (e *env) run(ctx context.Context, spec master.Spec) error {
+func (e *env) run(ctx context.Context, spec task.Spec) error {
 	eng, err := e.startEngine(ctx, engineOpts{listen: e.sys.MasterAddress, fallback: true, schedule: true, advertise: true})
 	if err != nil {
 		return err
@@ -59,21 +61,21 @@ func (e *env) run(ctx context.Context, spec master.Spec) error {
 	name := spec.Name
 	job, err := eng.m.DB().Job(name)
 	switch {
-	case errors.Is(err, master.ErrNoJob):
+	case errors.Is(err, task.ErrNoJob):
 		if err := eng.m.Submit(ctx, spec); err != nil {
 			return failErr("submit job %s: %v", name, err)
 		}
 		verb := "copying"
-		if spec.Extra["jobType"] == "audit" {
+		if spec.Type == task.Audit {
 			verb = "auditing (nothing is copied)"
 		}
-		fmt.Fprintf(e.out, "job %s: %s %s -> %s\n", name, verb, spec.SrcPrefix, spec.DestPrefix)
+		fmt.Fprintf(e.out, "job %s: %s %s -> %s\n", name, verb, spec.Src.Prefix, spec.Dest.Prefix)
 	case err != nil:
 		return failErr("job %s: %v", name, err)
-	case job.Spec.SrcPrefix != spec.SrcPrefix || job.Spec.DestPrefix != spec.DestPrefix ||
-		job.Spec.SrcType != spec.SrcType || job.Spec.DestType != spec.DestType:
+	case job.Spec.Src.Prefix != spec.Src.Prefix || job.Spec.Dest.Prefix != spec.Dest.Prefix ||
+		job.Spec.Src.Type != spec.Src.Type || job.Spec.Dest.Type != spec.Dest.Type:
 		return usageErr("job %s already exists with source %s and destination %s; run `console.sh clean %s` to start it afresh, or give this job another jobName",
-			name, job.Spec.SrcPrefix, job.Spec.DestPrefix, name)
+			name, job.Spec.Src.Prefix, job.Spec.Dest.Prefix, name)
 	case !job.Active():
 		fmt.Fprintf(e.out, "job %s has already finished (use `console.sh clean %s` to run it again from scratch)\n", name, name)
 		return e.summary(eng, name, 0)
@@ -101,12 +103,12 @@ func (e *env) run(ctx context.Context, spec master.Spec) error {
 
 	start := time.Now()
 	tty := isTerminal(e.out)
-	if inc, every := spec.Incremental(); inc {
+	if every := spec.IncrementalInterval; spec.Incremental {
 		fmt.Fprintf(e.out, "job %s is incremental: after each round it rescans every %s, until Ctrl-C (run the same command again to go on)\n", name, every)
 	}
-	announced := 0          // the last round whose end was printed
-	var was master.Counters // the counters then
-	if job != nil {         // resumed: rounds count from here
+	announced := 0         // the last round whose end was printed
+	var was state.Counters // the counters then
+	if job != nil {        // resumed: rounds count from here
 		was = job.Counters
 		if !job.NextRound.IsZero() {
 			announced = job.Round
@@ -198,10 +200,10 @@ func (e *env) summary(eng *engine, name string, took time.Duration) error {
 	s := stats[0]
 	c := s.Counters
 	w := e.out
-	audit := s.Spec.Extra["jobType"] == "audit"
+	audit := s.Spec.Type == task.Audit
 	done, checked := "copied", "every file verified by CRC64"
 	if audit {
-		done, checked = "match", "auditMode "+s.Spec.Extra["auditMode"]
+		done, checked = "match", "auditMode "+string(s.Spec.AuditMode)
 	}
 	fmt.Fprintf(w, "job %s: %s\n", name, s.State)
 	fmt.Fprintf(w, "  files  %d %s, %d skipped, %d failed, of %d\n", c.FilesDone-c.FilesSkipped, done, c.FilesSkipped, c.FilesFailed, c.FilesTotal)
@@ -214,16 +216,16 @@ func (e *env) summary(eng *engine, name string, took time.Duration) error {
 	} else {
 		fmt.Fprintf(w, "  bytes  %s\n", humanBytes(float64(c.BytesDone)))
 	}
-	fmt.Fprintf(w, "  from   %s\n  to     %s\n", s.Spec.SrcPrefix, s.Spec.DestPrefix)
+	fmt.Fprintf(w, "  from   %s\n  to     %s\n", s.Spec.Src.Prefix, s.Spec.Dest.Prefix)
 	jobDir := filepath.Join(e.masterDir, "jobs", name)
 	fmt.Fprintf(w, "  audit  %s\n", rel(jobDir)+string(filepath.Separator))
 	if s.Error != "" {
 		fmt.Fprintf(w, "  error  %s\n", s.Error)
 	}
 	switch s.State {
-	case master.StateSucceed:
+	case state.StateSucceed:
 		return nil
-	case master.StateFailed:
+	case state.StateFailed:
 		if c.FilesFailed > 0 {
 			listFailures(w, jobDir, 5)
 			fmt.Fprintf(w, "  the failed keys are in %s, the reasons in each audit.log;\n  fix them, then: ./console.sh retry %s && ./console.sh run\n",

@@ -10,8 +10,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"ferry/master"
 	pb "ferry/proto"
+	"ferry/rpc"
 	"ferry/tracker"
 	"ferry/verify"
 )
@@ -46,12 +46,12 @@ func verifyCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			r, err := cl.Stat(c.Context, &pb.StatRequest{Job: name})
+			r, err := cl.Stat(c.Context, &pb.StatRequest{Job: name, Credentials: true})
 			cl.close()
 			if err != nil {
 				return rpcErr("verify", err)
 			}
-			spec := master.SpecFromPB(r.Jobs[0].Spec)
+			spec := rpc.SpecFromPB(r.Jobs[0].Spec)
 			src, err := openSource(spec)
 			if err != nil {
 				return failErr("open source: %v", err)

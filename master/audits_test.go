@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"ferry/state"
+	"ferry/task"
 
 	"ferry/store"
 	"ferry/tracker"
@@ -73,10 +74,7 @@ func TestCompleteHoldsAuditDirectory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.db.bolt.NoSync {
-				t.Fatal("the master's commits are not synced")
-			}
-			if err := m.db.CreateJob(Spec{Name: "j"}); err != nil {
+			if err := m.db.CreateJob(task.Spec{Name: "j"}); err != nil {
 				t.Fatal(err)
 			}
 			keys := []string{"a", "b\xff\tc"}
@@ -87,13 +85,13 @@ func TestCompleteHoldsAuditDirectory(t *testing.T) {
 			if err != nil || len(ls) != 1 {
 				t.Fatalf("lease: %v, %v", ls, err)
 			}
-			ref := LeaseRef{Job: "j", TaskID: ls[0].TaskID, LeaseID: ls[0].LeaseID}
+			ref := task.LeaseRef{Job: "j", TaskID: ls[0].TaskID, LeaseID: ls[0].LeaseID}
 			at := time.Unix(1_700_000_000, 0).UTC()
 			recs := []tracker.Record{{Time: at, Size: 1, Key: keys[0]}, {Time: at, Result: tracker.Fail, Key: keys[1], Detail: "READ_ERROR: x"}}
 			if err := m.tr.Append("j", ref.TaskID, ref.LeaseID, recs); err != nil {
 				t.Fatal(err)
 			}
-			final, err := m.Complete(context.Background(), "w1", ref, []EntryResult{{Index: 1, Detail: "READ_ERROR: x"}}, at)
+			final, err := m.Complete(context.Background(), "w1", ref, []task.Outcome{{Index: 1, Kind: task.ReadError, Detail: "READ_ERROR: x"}}, at)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -105,8 +103,7 @@ func TestCompleteHoldsAuditDirectory(t *testing.T) {
 
 			// The power goes: the disk holds the database as committed
 			// and, of the files, what crash.damage leaves.
-			err = m.db.bolt.View(func(tx *bolt.Tx) error { return tx.CopyFile(filepath.Join(crashed, "ferry.db"), 0o600) })
-			if err != nil {
+			if err := m.db.Snapshot(filepath.Join(crashed, "ferry.db")); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.CopyFS(filepath.Join(crashed, "jobs"), os.DirFS(filepath.Join(dir, "jobs"))); err != nil {
@@ -135,12 +132,12 @@ func TestCompleteHoldsAuditDirectory(t *testing.T) {
 						t.Errorf("restart %d: %s = %q, want %q", i, k, got[k], v)
 					}
 				}
-				held, err := m.db.heldAudits("j")
+				held, err := heldDirs(m.db, "j")
 				if err != nil || len(held) != 0 {
 					t.Errorf("restart %d: %d audit directories still held, %v", i, len(held), err)
 				}
 				j, err := m.db.Job("j")
-				if err != nil || j.State != StateFailed || j.Counters.FilesDone != 1 || j.Counters.FilesFailed != 1 {
+				if err != nil || j.State != state.StateFailed || j.Counters.FilesDone != 1 || j.Counters.FilesFailed != 1 {
 					t.Errorf("restart %d: job %+v, %v", i, j, err)
 				}
 				if err := m.Close(); err != nil {
@@ -159,7 +156,7 @@ func TestFlushDropsHeldAudits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if err := m.db.CreateJob(Spec{Name: "j"}); err != nil {
+	if err := m.db.CreateJob(task.Spec{Name: "j"}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {
@@ -172,18 +169,28 @@ func TestFlushDropsHeldAudits(t *testing.T) {
 		t.Fatalf("lease: %v, %v", ls, err)
 	}
 	for i, l := range ls {
-		ref := LeaseRef{Job: l.Job, TaskID: l.TaskID, LeaseID: l.LeaseID}
+		ref := task.LeaseRef{Job: l.Job, TaskID: l.TaskID, LeaseID: l.LeaseID}
 		if _, err := m.Complete(context.Background(), "w", ref, nil, time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		if held, err := m.db.heldAudits("j"); err != nil || len(held) != i+1 {
+		if held, err := heldDirs(m.db, "j"); err != nil || len(held) != i+1 {
 			t.Fatalf("after %d completions: %d held, %v", i+1, len(held), err)
 		}
 	}
-	if err := m.flushAudits(); err != nil {
+	if err := m.journal.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if held, err := m.db.heldAudits("j"); err != nil || len(held) != 0 {
+	if held, err := heldDirs(m.db, "j"); err != nil || len(held) != 0 {
 		t.Fatalf("after flush: %d held, %v", len(held), err)
 	}
+}
+
+// heldDirs returns the audit directories db holds for job.
+func heldDirs(db *state.DB, job string) ([][]byte, error) {
+	var out [][]byte
+	err := db.EachHeldDir(job, func(_ task.LeaseRef, dir []byte) error {
+		out = append(out, dir)
+		return nil
+	})
+	return out, err
 }

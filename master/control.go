@@ -8,25 +8,28 @@ import (
 	"sort"
 	"time"
 
+	"ferry/state"
+	"ferry/task"
+
 	"ferry/store"
 )
 
 // Submit stores a new job and starts scanning it.
-func (m *Master) Submit(ctx context.Context, spec Spec) error {
+func (m *Master) Submit(ctx context.Context, spec task.Spec) error {
 	if spec.Name == "" {
 		return errors.New("submit: job has no name")
 	}
 	if err := m.db.CreateJob(spec); err != nil {
 		return err
 	}
-	m.log.Info("job submitted", "job", spec.Name, "src", spec.SrcPrefix, "dest", spec.DestPrefix)
+	m.log.Info("job submitted", "job", spec.Name, "src", spec.Src.Prefix, "dest", spec.Dest.Prefix)
 	m.startScan(spec)
 	return nil
 }
 
 // JobStat is one job's state as `stat` shows it.
 type JobStat struct {
-	Job
+	state.Job
 	Running    int
 	Throughput float64 // bytes/s
 	ETA        time.Duration
@@ -38,20 +41,22 @@ type JobStat struct {
 
 // Stat returns the named job, or every job when name is empty.
 func (m *Master) Stat(ctx context.Context, name string) ([]JobStat, error) {
-	m.publishing.Lock()
-	defer m.publishing.Unlock()
-	var jobs []*Job
-	if name != "" {
-		j, err := m.db.Job(name)
-		if err != nil {
-			return nil, err
+	// Read while no completion is between its commit and its audit
+	// directory: stat never shows a task done whose directory is not there.
+	var jobs []*state.Job
+	var err error
+	m.journal.Settled(func() {
+		if name == "" {
+			jobs, err = m.db.Jobs()
+			return
 		}
-		jobs = []*Job{j}
-	} else {
-		var err error
-		if jobs, err = m.db.Jobs(); err != nil {
-			return nil, err
+		var j *state.Job
+		if j, err = m.db.Job(name); err == nil {
+			jobs = []*state.Job{j}
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	out := make([]JobStat, 0, len(jobs))
 	for _, j := range jobs {
@@ -74,8 +79,8 @@ func (m *Master) Stat(ctx context.Context, name string) ([]JobStat, error) {
 				s.ETA = time.Duration(float64(left) / v.Rate * float64(time.Second)).Round(time.Second)
 				s.HasETA = true
 			}
-			if s.Running > int(c.Tasks[Dispatched]) {
-				s.Running = int(c.Tasks[Dispatched])
+			if s.Running > int(c.Tasks[state.Dispatched]) {
+				s.Running = int(c.Tasks[state.Dispatched])
 			}
 		}
 		out = append(out, s)
@@ -133,7 +138,7 @@ func (m *Master) Clean(ctx context.Context, name string, force bool) error {
 // reply, before it learnt or saved the ID, so every unfinished upload of
 // that key begun since the job was submitted (less a margin for the
 // server's clock) is aborted.
-func (m *Master) abortUploads(ctx context.Context, spec Spec, submitted time.Time, ups []UploadState) {
+func (m *Master) abortUploads(ctx context.Context, spec task.Spec, submitted time.Time, ups []task.UploadState) {
 	if len(ups) == 0 || m.cfg.OpenDest == nil {
 		return
 	}

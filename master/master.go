@@ -1,23 +1,23 @@
-// Package master is ferry's coordinator: it keeps jobs and tasks in bbolt
-// (db.go, four state buckets per job; jobrecord.go, the job records),
-// scans sources into tasks (scan.go), hands tasks to workers under fenced
-// leases (lease.go), holds each accepted attempt's audit directory until
-// it is durable on disk (audits.go), answers the console (control.go) and
-// adapts all of it to gRPC (server.go). The tracker package keeps the
-// audit logs and live progress beside it.
+// Package master is ferry's coordinator: it scans sources into tasks
+// (scan.go), waits for and grants leases fairly across jobs and answers
+// the workers' calls (workers.go), shares each job's limits among the
+// workers holding it (throttle.go), and answers the console (control.go).
+// Its durable state is package state's (bbolt); the tracker's journal
+// publishes each accepted attempt's audit directory; rpc/ adapts it to
+// gRPC, and InProcess hands it to a worker in the same process.
 package master
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"ferry/state"
+	"ferry/task"
 
 	"ferry/store"
 	"ferry/tracker"
@@ -31,29 +31,25 @@ type Config struct {
 	// TrackerLog receives one line per finished task attempt.
 	TrackerLog *slog.Logger
 	// OpenSource opens a job's source for scanning.
-	OpenSource func(Spec) (store.Store, error)
+	OpenSource func(task.Spec) (store.Store, error)
 	// OpenDest opens a job's destination (to abort its unfinished uploads
 	// when it is cleaned).
-	OpenDest func(Spec) (store.Store, error)
+	OpenDest func(task.Spec) (store.Store, error)
 }
 
 // Master owns the database, the tracker, the scanners and the reaper.
 type Master struct {
 	cfg Config
-	db  *DB
+	db  *state.DB
 	tr  *tracker.Tracker
 	log *slog.Logger
 
-	flushMu sync.Mutex // one flushAudits at a time
-	// publishing is held for reading by a completion from its commit until
-	// its audit directory is published, and for writing by Stat while it
-	// reads: stat never shows a task done whose directory is not there yet.
-	publishing sync.RWMutex
+	journal *tracker.Journal // publishes attempts' audit directories
 
 	mu        sync.Mutex
 	scanners  map[string]context.CancelFunc
 	workers   map[string]*workerInfo
-	completes map[LeaseRef]bool
+	completes map[task.LeaseRef]bool
 	lastJob   string
 	wake      chan struct{} // closed when tasks may have become pending
 	stopping  bool          // draining: workers are told to leave
@@ -86,13 +82,14 @@ func Open(cfg Config) (*Master, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "jobs"), 0o755); err != nil {
 		return nil, err
 	}
-	db, err := OpenDB(filepath.Join(cfg.Dir, "ferry.db"), cfg.LeaseDur)
+	db, err := state.OpenDB(filepath.Join(cfg.Dir, "ferry.db"), cfg.LeaseDur)
 	if err != nil {
 		return nil, err
 	}
 	m := &Master{cfg: cfg, db: db, tr: tracker.New(filepath.Join(cfg.Dir, "jobs")), log: cfg.Log,
 		scanners: make(map[string]context.CancelFunc), workers: make(map[string]*workerInfo),
-		completes: make(map[LeaseRef]bool), wake: make(chan struct{})}
+		completes: make(map[task.LeaseRef]bool), wake: make(chan struct{})}
+	m.journal = tracker.NewJournal(m.tr, db, cfg.TrackerLog)
 	if err := db.ExtendLeases(); err != nil {
 		m.tr.Close()
 		db.Close()
@@ -106,50 +103,19 @@ func Open(cfg Config) (*Master, error) {
 	return m, nil
 }
 
-// recover writes again the audit directories of completions the database
-// holds copies of, publishes or drops the in-flight directories a crash
-// left, and makes all of it durable.
+// recover has the journal write again the audit directories of
+// completions the database holds copies of, settle the in-flight
+// directories a crash left, and make all of it durable.
 func (m *Master) recover() error {
-	names, err := m.db.jobNames()
+	names, err := m.db.JobNames()
 	if err != nil {
 		return err
 	}
-	for _, name := range names {
-		if err := m.restoreAudits(name); err != nil {
-			return fmt.Errorf("recover audit logs of job %s: %w", name, err)
-		}
-		err := m.tr.Recover(name, func(task, lease uint64) (string, bool) {
-			var final string
-			var keep bool
-			m.db.bolt.View(func(tx *bolt.Tx) error {
-				jt, err := m.db.openTasks(tx, name)
-				if err != nil {
-					return err
-				}
-				t, s, err := jt.find(task)
-				if err != nil || t == nil {
-					return err
-				}
-				if t.LastLease == lease {
-					final = t.AttemptDir
-				}
-				keep = s == Dispatched && t.LeaseID == lease
-				return nil
-			})
-			return final, keep
-		})
-		if err != nil {
-			return fmt.Errorf("recover audit logs of job %s: %w", name, err)
-		}
-	}
-	if err := m.flushAudits(); err != nil {
-		return fmt.Errorf("recover audit logs: %w", err)
-	}
-	return nil
+	return m.journal.Recover(names)
 }
 
 // DB returns the master's database (for tests and offline tools).
-func (m *Master) DB() *DB { return m.db }
+func (m *Master) DB() *state.DB { return m.db }
 
 // Tracker returns the master's tracker.
 func (m *Master) Tracker() *tracker.Tracker { return m.tr }
@@ -157,7 +123,7 @@ func (m *Master) Tracker() *tracker.Tracker { return m.tr }
 // Close makes the audit directories published so far durable and closes
 // the database. Call it after Run has returned.
 func (m *Master) Close() error {
-	err := m.flushAudits()
+	err := m.journal.Flush()
 	return errors.Join(err, m.tr.Close(), m.db.Close())
 }
 
@@ -179,7 +145,7 @@ func (m *Master) Run(ctx context.Context) error {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		m.flushLoop(ctx)
+		m.journal.FlushLoop(ctx)
 	}()
 	tick := time.NewTicker(m.reapEvery())
 	defer tick.Stop()
@@ -231,7 +197,7 @@ func (m *Master) notify() {
 }
 
 // startScan runs a job's scanner in the background unless one runs.
-func (m *Master) startScan(spec Spec) {
+func (m *Master) startScan(spec task.Spec) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.runCtx == nil || m.scanners[spec.Name] != nil {
@@ -249,7 +215,7 @@ func (m *Master) startScan(spec Spec) {
 		cancel()
 		switch {
 		case err == nil, errors.Is(err, context.Canceled):
-		case errors.Is(err, ErrNoJob), errors.Is(err, ErrJobActive):
+		case errors.Is(err, task.ErrNoJob), errors.Is(err, task.ErrJobActive):
 			m.log.Info("scan stopped", "job", spec.Name, "why", err)
 		default:
 			m.log.Error("scan failed", "job", spec.Name, "err", err)
@@ -281,7 +247,7 @@ func (m *Master) stopScan(ctx context.Context, job string) error {
 }
 
 // dropLeases forgets the in-flight audit records of leases taken back.
-func (m *Master) dropLeases(refs []LeaseRef, why string) {
+func (m *Master) dropLeases(refs []task.LeaseRef, why string) {
 	for _, r := range refs {
 		m.tr.Discard(r.Job, r.TaskID, r.LeaseID)
 		m.log.Warn(why, "job", r.Job, "task", r.TaskID, "lease", r.LeaseID)

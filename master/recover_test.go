@@ -11,7 +11,9 @@ import (
 
 	"ferry/master"
 	"ferry/store"
+	"ferry/task"
 	"ferry/tracker"
+	"ferry/tracker/trackertest"
 )
 
 // These tests crash the master by hand between the steps of a completion
@@ -31,7 +33,7 @@ func openMaster(t *testing.T, dir string) *master.Master {
 func newJob(t *testing.T, m *master.Master, groups ...[]string) {
 	t.Helper()
 	db := m.DB()
-	if err := db.CreateJob(master.Spec{Name: "j"}); err != nil {
+	if err := db.CreateJob(task.Spec{Name: "j"}); err != nil {
 		t.Fatal(err)
 	}
 	for i, g := range groups {
@@ -45,13 +47,13 @@ func newJob(t *testing.T, m *master.Master, groups ...[]string) {
 	}
 }
 
-func leaseOne(t *testing.T, m *master.Master, worker string) master.LeaseRef {
+func leaseOne(t *testing.T, m *master.Master, worker string) task.LeaseRef {
 	t.Helper()
 	ls, err := m.DB().LeaseTasks(worker, 1, "")
 	if err != nil || len(ls) != 1 {
 		t.Fatalf("lease: %v, %v", ls, err)
 	}
-	return master.LeaseRef{Job: ls[0].Job, TaskID: ls[0].TaskID, LeaseID: ls[0].LeaseID}
+	return task.LeaseRef{Job: ls[0].Job, TaskID: ls[0].TaskID, LeaseID: ls[0].LeaseID}
 }
 
 func records(keys ...string) []tracker.Record {
@@ -62,7 +64,7 @@ func records(keys ...string) []tracker.Record {
 	return out
 }
 
-func inflightDir(dir string, r master.LeaseRef) string {
+func inflightDir(dir string, r task.LeaseRef) string {
 	return filepath.Join(dir, "jobs", r.Job, ".inflight", fmt.Sprintf("%d_%d", r.TaskID, r.LeaseID))
 }
 
@@ -90,13 +92,13 @@ func exists(path string) bool {
 func TestRecoverPublishesCommittedAttempt(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		results []master.EntryResult
+		results []task.Outcome
 		status  string
 		parent  string
 		failed  []string
 	}{
 		{"succeeded", nil, "Completed", "succeed_tasks", nil},
-		{"failed", []master.EntryResult{{Index: 1, Detail: "READ_ERROR: x"}}, "Failed", "failed_tasks", []string{"k\xff2"}},
+		{"failed", []task.Outcome{{Index: 1, Detail: "READ_ERROR: x"}}, "Failed", "failed_tasks", []string{"k\xff2"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -113,7 +115,11 @@ func TestRecoverPublishesCommittedAttempt(t *testing.T) {
 				t.Fatal(err)
 			}
 			final := prepared.Name
-			if err := m.DB().Complete(ref, tc.results, prepared); err != nil {
+			held, err := prepared.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.DB().Complete(ref, tc.results, final, held); err != nil {
 				t.Fatal(err)
 			}
 			// Crash: no Seal.
@@ -132,7 +138,7 @@ func TestRecoverPublishesCommittedAttempt(t *testing.T) {
 				if exists(inflightDir(dir, ref)) {
 					t.Fatalf("restart %d: in-flight directory still there", i)
 				}
-				got := checkAttempt(t, filepath.Join(dir, "jobs", "j", final), tc.status, tc.failed)
+				got := trackertest.CheckAttempt(t, filepath.Join(dir, "jobs", "j", final), tc.status, tc.failed)
 				if !slices.EqualFunc(got, recs, func(a, b tracker.Record) bool { return a == b }) {
 					t.Fatalf("restart %d: audit.log %v, want %v", i, got, recs)
 				}
@@ -155,7 +161,7 @@ func TestRecoverDropsStaleInflight(t *testing.T) {
 	prepared := leaseOne(t, m, "w1") // prepared, crashed before commit, then lost
 	live := leaseOne(t, m, "w2")     // still out at restart
 	tr := m.Tracker()
-	for i, r := range []master.LeaseRef{appended, prepared, live} {
+	for i, r := range []task.LeaseRef{appended, prepared, live} {
 		if err := tr.Append("j", r.TaskID, r.LeaseID, records(string(rune('a'+i)))); err != nil {
 			t.Fatal(err)
 		}
@@ -182,7 +188,7 @@ func TestRecoverDropsStaleInflight(t *testing.T) {
 
 	m = openMaster(t, dir)
 	defer m.Close()
-	for name, r := range map[string]master.LeaseRef{"appended": appended, "prepared": prepared} {
+	for name, r := range map[string]task.LeaseRef{"appended": appended, "prepared": prepared} {
 		if exists(inflightDir(dir, r)) {
 			t.Errorf("in-flight directory of the lost %s lease survived Open", name)
 		}
@@ -201,7 +207,7 @@ func TestRecoverDropsStaleInflight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := checkAttempt(t, filepath.Join(dir, "jobs", "j", final), "Completed", nil); len(got) != 1 || got[0].Key != "c" {
+	if got := trackertest.CheckAttempt(t, filepath.Join(dir, "jobs", "j", final), "Completed", nil); len(got) != 1 || got[0].Key != "c" {
 		t.Fatalf("audit.log of the live lease: %v", got)
 	}
 }
@@ -235,7 +241,7 @@ func TestRecoverLateAppend(t *testing.T) {
 	if got := published(t, dir, "succeed_tasks"); !slices.Equal(got, []string{final}) {
 		t.Fatalf("published %v, want [%s]", got, final)
 	}
-	if got := checkAttempt(t, filepath.Join(dir, "jobs", "j", final), "Completed", nil); len(got) != 1 || got[0].Key != "a" {
+	if got := trackertest.CheckAttempt(t, filepath.Join(dir, "jobs", "j", final), "Completed", nil); len(got) != 1 || got[0].Key != "a" {
 		t.Fatalf("published audit.log changed: %v", got)
 	}
 }

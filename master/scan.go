@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"ferry/state"
+	"ferry/task"
+
 	"ferry/plan"
 	"ferry/store"
 	"ferry/tracker"
@@ -27,25 +30,22 @@ import (
 // destination's and queues only what is new or changed, counting the rest
 // as unchanged. A mirror then deletes, within maxDelete, the destination
 // keys the source no longer has.
-func (m *Master) scan(ctx context.Context, spec Spec) error {
+func (m *Master) scan(ctx context.Context, spec task.Spec) error {
 	job, err := m.db.Job(spec.Name)
 	if err != nil {
 		return err
 	}
-	opt, err := spec.PlanOptions()
+	opt, err := plan.OptionsOf(spec)
 	if err != nil {
 		return fmt.Errorf("job rules: %w", err)
 	}
 	src, err := m.cfg.OpenSource(spec)
 	if err != nil {
-		return fmt.Errorf("open source %s: %w", spec.SrcPrefix, err)
+		return fmt.Errorf("open source %s: %w", spec.Src.Prefix, err)
 	}
 	countLimit, sizeLimit := spec.CountLimit, spec.SizeLimit
-	if countLimit <= 0 {
-		countLimit = 10000
-	}
-	if sizeLimit <= 0 {
-		sizeLimit = 1 << 30
+	if countLimit <= 0 || sizeLimit <= 0 {
+		return fmt.Errorf("task size limits %d entries, %d bytes: both must be positive", countLimit, sizeLimit)
 	}
 	round := job.Round
 	if round > 1 {
@@ -53,7 +53,7 @@ func (m *Master) scan(ctx context.Context, spec Spec) error {
 	}
 	batch := make([]store.Entry, 0, min(countLimit, 1<<16))
 	var bytes int64
-	var counts ScanCounts
+	var counts state.ScanCounts
 	// The first tasks of a pass are small (rampStart entries, doubling up
 	// to the limit): workers start copying a few milliseconds into the scan
 	// instead of after a whole task is listed, and their task slots fill at
@@ -66,7 +66,7 @@ func (m *Master) scan(ctx context.Context, spec Spec) error {
 		if len(batch) > 0 {
 			m.notify()
 		}
-		batch, bytes, counts = batch[:0], 0, ScanCounts{}
+		batch, bytes, counts = batch[:0], 0, state.ScanCounts{}
 		return nil
 	}
 	take := func(it plan.Item) error {
@@ -104,7 +104,7 @@ func (m *Master) scan(ctx context.Context, spec Spec) error {
 	if needDest {
 		dst, err := m.cfg.OpenDest(spec)
 		if err != nil {
-			return fmt.Errorf("open destination %s: %w", spec.DestPrefix, err)
+			return fmt.Errorf("open destination %s: %w", spec.Dest.Prefix, err)
 		}
 		noMirror := opt
 		noMirror.Mirror = false
@@ -119,7 +119,7 @@ func (m *Master) scan(ctx context.Context, spec Spec) error {
 	} else {
 		err = src.List(ctx, "", job.ScanAfter, func(e store.Entry) error { return take(plan.Filter(opt, e)) })
 		if err != nil {
-			return fmt.Errorf("list source %s: %w", spec.SrcPrefix, err)
+			return fmt.Errorf("list source %s: %w", spec.Src.Prefix, err)
 		}
 	}
 	if opt.Mirror {
@@ -137,7 +137,7 @@ func (m *Master) scan(ctx context.Context, spec Spec) error {
 			return err
 		}
 		m.notify()
-		batch, counts = batch[n:], ScanCounts{}
+		batch, counts = batch[n:], state.ScanCounts{}
 	}
 	if err := flush(true); err != nil {
 		return err
@@ -155,15 +155,15 @@ var ErrTooManyDeletes = errors.New("mirror would delete more than maxDelete")
 // mirror deletes the destination keys the source lacks, after counting
 // them: over maxDelete, it deletes nothing and fails the job. Each deleted
 // key is recorded in jobs/<job>/deleted.log.
-func (m *Master) mirror(ctx context.Context, spec Spec, opt plan.Options, src store.Store) error {
-	_, maxDelete := spec.Mirror()
+func (m *Master) mirror(ctx context.Context, spec task.Spec, opt plan.Options, src store.Store) error {
+	maxDelete := spec.MaxDelete
 	dst, err := m.cfg.OpenDest(spec)
 	if err != nil {
-		return fmt.Errorf("open destination %s: %w", spec.DestPrefix, err)
+		return fmt.Errorf("open destination %s: %w", spec.Dest.Prefix, err)
 	}
 	del, ok := dst.(store.Deleter)
 	if !ok {
-		return fmt.Errorf("mirror: destination %s cannot delete", spec.DestType)
+		return fmt.Errorf("mirror: destination %s cannot delete", spec.Dest.Type)
 	}
 	var n int64
 	err = plan.Diff(ctx, src, dst, opt, "", func(it plan.Item) error {

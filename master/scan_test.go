@@ -7,9 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"ferry/conf"
 	"ferry/master"
+	"ferry/state"
 	"ferry/store"
 	"ferry/store/local"
+	"ferry/store/storetest"
+	"ferry/task"
 )
 
 // A master restarted mid-scan resumes after the last key it stored, even
@@ -20,17 +24,17 @@ func TestScanResumesAfterNonUTF8Key(t *testing.T) {
 	for _, k := range keys {
 		files[k] = "x"
 	}
-	src := tree(t, files)
+	src := storetest.Tree(t, files)
 	dir := t.TempDir()
 	cfg := master.Config{Dir: dir, LeaseDur: time.Minute,
-		OpenSource: func(s master.Spec) (store.Store, error) { return local.New(s.SrcPrefix, local.Options{}) }}
+		OpenSource: func(s task.Spec) (store.Store, error) { return local.New(s.Src.Prefix, local.Options{}) }}
 
 	// The first run stored one task, then died.
 	m, err := master.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.DB().CreateJob(master.Spec{Name: "j", SrcPrefix: src, CountLimit: 1}); err != nil {
+	if err := m.DB().CreateJob(oneEntryTasks(src)); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.DB().AddTask("j", []store.Entry{{Key: keys[0], Size: 1}}, false); err != nil {
@@ -63,7 +67,7 @@ func TestScanResumesAfterNonUTF8Key(t *testing.T) {
 		}
 	}
 	var got []string
-	err = m.DB().Tasks("j", master.Pending, func(task *master.Task) error {
+	err = m.DB().Tasks("j", state.Pending, func(task *state.Task) error {
 		es, err := m.DB().Manifest("j", task.ID)
 		for _, e := range es {
 			got = append(got, e.Key)
@@ -91,12 +95,12 @@ func (s slowList) List(ctx context.Context, prefix, after string, fn func(store.
 // A job cleaned by force while its scan runs, and submitted again at once
 // under the same name, is scanned from its own source.
 func TestCleanForceThenResubmit(t *testing.T) {
-	src := tree(t, map[string]string{"a": "1", "b": "2"})
+	src := storetest.Tree(t, map[string]string{"a": "1", "b": "2"})
 	dir := t.TempDir()
 	m, err := master.Open(master.Config{Dir: dir, LeaseDur: time.Minute,
-		OpenSource: func(s master.Spec) (store.Store, error) {
-			l, err := local.New(s.SrcPrefix, local.Options{})
-			if s.Extra["slow"] != "" {
+		OpenSource: func(s task.Spec) (store.Store, error) {
+			l, err := local.New(s.Src.Prefix, local.Options{})
+			if s.Dest.Prefix == "/slow" {
 				return slowList{l}, err
 			}
 			return l, err
@@ -110,14 +114,14 @@ func TestCleanForceThenResubmit(t *testing.T) {
 	go func() { m.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 
-	if err := m.Submit(ctx, master.Spec{Name: "j", SrcPrefix: src, Extra: map[string]string{"slow": "1"}}); err != nil {
+	if err := m.Submit(ctx, localSpec("j", src, "/slow")); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond) // the scan is listing
 	if err := m.Clean(ctx, "j", true); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Submit(ctx, master.Spec{Name: "j", SrcPrefix: src}); err != nil {
+	if err := m.Submit(ctx, localSpec("j", src, t.TempDir())); err != nil {
 		t.Fatal(err)
 	}
 	for end := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
@@ -161,17 +165,18 @@ func TestScanTaskSizes(t *testing.T) {
 			want = append(want, k)
 		}
 		slices.Sort(want)
-		src := tree(t, files)
+		src := storetest.Tree(t, files)
 		m, err := master.Open(master.Config{Dir: t.TempDir(), LeaseDur: time.Minute,
-			OpenSource: func(s master.Spec) (store.Store, error) { return local.New(s.SrcPrefix, local.Options{}) }})
+			OpenSource: func(s task.Spec) (store.Store, error) { return local.New(s.Src.Prefix, local.Options{}) }})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { m.Run(ctx); close(done) }()
-		if err := m.Submit(ctx, master.Spec{Name: "j", SrcType: "local", SrcPrefix: src, DestType: "local",
-			DestPrefix: t.TempDir(), CountLimit: c.limit}); err != nil {
+		spec := localSpec("j", src, t.TempDir())
+		spec.CountLimit = c.limit
+		if err := m.Submit(ctx, spec); err != nil {
 			t.Fatal(err)
 		}
 		for end := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
@@ -184,7 +189,7 @@ func TestScanTaskSizes(t *testing.T) {
 		}
 		var sizes []int
 		var got []string
-		err = m.DB().Tasks("j", master.Pending, func(task *master.Task) error {
+		err = m.DB().Tasks("j", state.Pending, func(task *state.Task) error {
 			es, err := m.DB().Manifest("j", task.ID)
 			sizes = append(sizes, len(es))
 			for _, e := range es {
@@ -205,4 +210,18 @@ func TestScanTaskSizes(t *testing.T) {
 			t.Errorf("%d files, limit %d: the tasks do not hold each key once, in order", c.files, c.limit)
 		}
 	}
+}
+
+// localSpec is a job with conf's defaults, from the directory src to dst.
+func localSpec(name, src, dst string) task.Spec {
+	s := conf.DefaultSpec(name)
+	s.Src, s.Dest = task.Endpoint{Type: "local", Prefix: src}, task.Endpoint{Type: "local", Prefix: dst}
+	return s
+}
+
+// oneEntryTasks is a job from src whose tasks hold one entry each.
+func oneEntryTasks(src string) task.Spec {
+	s := localSpec("j", src, "")
+	s.CountLimit = 1
+	return s
 }

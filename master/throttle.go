@@ -3,9 +3,9 @@ package master
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
+
+	"ferry/task"
 )
 
 // Throttling: a job may have a bandwidth limit (maxThroughput, or the rate
@@ -16,93 +16,32 @@ import (
 // the reply to its report, about once a second, so the total holds as
 // workers come and go, and a change takes effect without a restart.
 
-// Limits are a job's limits in force now; 0 is unlimited.
-type Limits struct {
-	BytesPerSec    int64
-	RequestsPerSec int64
-}
-
-// JobLimits returns a job's limits at time now.
-func (j *Job) JobLimits(now time.Time) Limits {
-	l := Limits{RequestsPerSec: j.Spec.int("maxRequestsPerSecond")}
-	switch {
-	case j.Throttle != nil:
-		l.BytesPerSec = *j.Throttle
-	case j.Spec.Extra["throughputSchedule"] != "":
-		if r, ok := scheduleRate(j.Spec.Extra["throughputSchedule"], now); ok {
-			l.BytesPerSec = r
-		} else {
-			l.BytesPerSec = j.Spec.int("maxThroughput")
-		}
-	default:
-		l.BytesPerSec = j.Spec.int("maxThroughput")
-	}
-	return l
-}
-
-// scheduleRate reads a schedule as the console stores it: comma-separated
-// "HH:MM-HH:MM=bytesPerSec" ranges (validated at submit; a range may wrap
-// midnight), and returns the rate of the range now falls in.
-func scheduleRate(s string, now time.Time) (int64, bool) {
-	mins := now.Hour()*60 + now.Minute()
-	for _, part := range strings.Split(s, ",") {
-		span, rate, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok {
-			continue
-		}
-		from, to, ok := strings.Cut(span, "-")
-		a, aok := hhmm(from)
-		b, bok := hhmm(to)
-		r, err := strconv.ParseInt(rate, 10, 64)
-		if !ok || !aok || !bok || err != nil {
-			continue
-		}
-		if a <= b && mins >= a && mins < b || a > b && (mins >= a || mins < b) {
-			return r, true
-		}
-	}
-	return 0, false
-}
-
-func hhmm(s string) (int, bool) {
-	h, m, ok := strings.Cut(strings.TrimSpace(s), ":")
-	hi, err1 := strconv.Atoi(h)
-	mi, err2 := strconv.Atoi(m)
-	if !ok || err1 != nil || err2 != nil || hi < 0 || hi > 24 || mi < 0 || mi > 59 {
-		return 0, false
-	}
-	return hi*60 + mi, true
-}
-
 // Throttle sets (or with reset, clears) a job's bandwidth limit override.
 func (m *Master) Throttle(ctx context.Context, name string, bytesPerSec int64, reset bool) (int64, error) {
 	if bytesPerSec < 0 {
 		return 0, fmt.Errorf("throttle %s: negative rate", name)
 	}
-	var in Limits
-	err := m.db.update(name, func(jt *jobTx) error {
-		if reset {
-			jt.job.Throttle = nil
-		} else {
-			jt.job.Throttle = &bytesPerSec
-		}
-		in = jt.job.JobLimits(m.db.now())
-		return nil
-	})
-	if err == nil {
-		m.log.Info("job throttled", "job", name, "bytes_per_sec", in.BytesPerSec)
+	override := &bytesPerSec
+	if reset {
+		override = nil
 	}
-	return in.BytesPerSec, err
+	j, err := m.db.SetThrottle(name, override)
+	if err != nil {
+		return 0, err
+	}
+	in := j.JobLimits(time.Now())
+	m.log.Info("job throttled", "job", name, "bytes_per_sec", in.BytesPerSec)
+	return in.BytesPerSec, nil
 }
 
 // WorkerLimits returns the worker's share of each named job's limits: the
 // limit divided by the number of workers holding leases of the job. Jobs
 // without limits cost no lease walk (the lease path stays cheap).
-func (m *Master) WorkerLimits(worker string, jobs []string) map[string]Limits {
+func (m *Master) WorkerLimits(worker string, jobs []string) map[string]task.Limits {
 	if len(jobs) == 0 {
 		return nil
 	}
-	out := make(map[string]Limits, len(jobs))
+	out := make(map[string]task.Limits, len(jobs))
 	now := time.Now()
 	for _, name := range jobs {
 		if _, done := out[name]; done {
@@ -113,7 +52,7 @@ func (m *Master) WorkerLimits(worker string, jobs []string) map[string]Limits {
 			continue
 		}
 		l := j.JobLimits(now) // zero too: a lifted limit must reach the worker
-		if l != (Limits{}) {
+		if l != (task.Limits{}) {
 			n, err := m.db.HolderCount(name, worker)
 			if err != nil {
 				m.log.Error("limits: read leases", "job", name, "err", err)

@@ -10,11 +10,14 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"ferry/conf"
 	"ferry/master"
 	"ferry/store"
 	"ferry/store/local"
 	"ferry/store/s3"
 	"ferry/store/s3test"
+	"ferry/store/storetest"
+	"ferry/task"
 )
 
 // TestCleanAbortsUploadsOfSavedIntents: cleaning a job aborts the
@@ -32,16 +35,16 @@ func TestCleanAbortsUploadsOfSavedIntents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := tree(t, map[string]string{"big": "x", "other": "y"})
+	src := storetest.Tree(t, map[string]string{"big": "x", "other": "y"})
 	m, err := master.Open(master.Config{Dir: t.TempDir(), LeaseDur: time.Minute,
-		OpenSource: func(s master.Spec) (store.Store, error) { return local.New(s.SrcPrefix, local.Options{}) },
-		OpenDest:   func(master.Spec) (store.Store, error) { return dst, nil }})
+		OpenSource: func(s task.Spec) (store.Store, error) { return local.New(s.Src.Prefix, local.Options{}) },
+		OpenDest:   func(task.Spec) (store.Store, error) { return dst, nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
 	go m.Run(ctx)
-	if err := m.Submit(ctx, master.Spec{Name: "j", SrcType: "local", SrcPrefix: src, DestType: "s3", DestPrefix: "dst/", CountLimit: 10}); err != nil {
+	if err := m.Submit(ctx, s3Spec(src)); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Register(ctx, "w", "host", 1); err != nil {
@@ -51,7 +54,7 @@ func TestCleanAbortsUploadsOfSavedIntents(t *testing.T) {
 	if err != nil || len(leases) != 1 {
 		t.Fatalf("lease: %v, %v", leases, err)
 	}
-	ref := master.LeaseRef{Job: "j", TaskID: leases[0].TaskID, LeaseID: leases[0].LeaseID}
+	ref := task.LeaseRef{Job: "j", TaskID: leases[0].TaskID, LeaseID: leases[0].LeaseID}
 
 	c, err := minio.NewCore(srv.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(srv.AccessKey, srv.SecretKey, ""),
 		Region: srv.Region, BucketLookup: minio.BucketLookupPath})
@@ -67,7 +70,7 @@ func TestCleanAbortsUploadsOfSavedIntents(t *testing.T) {
 	}
 	save := func(key string, st store.MultipartState) {
 		b, _ := json.Marshal(st)
-		if err := m.SaveUpload("w", ref, master.UploadState{Key: key, State: b}); err != nil {
+		if err := m.SaveUpload("w", ref, task.UploadState{Key: key, State: b}); err != nil {
 			t.Fatalf("save %s: %v", key, err)
 		}
 	}
@@ -93,4 +96,12 @@ func TestCleanAbortsUploadsOfSavedIntents(t *testing.T) {
 	if !slices.Equal(left, []string{"big.2", "unrelated"}) {
 		t.Errorf("unfinished uploads after clean: %q, want those of big.2 and unrelated only", left)
 	}
+}
+
+// s3Spec is a job with conf's defaults from the directory src to the key
+// prefix dst/ of an object store, 10 entries a task.
+func s3Spec(src string) task.Spec {
+	s := conf.DefaultSpec("j")
+	s.Src, s.Dest, s.CountLimit = task.Endpoint{Type: "local", Prefix: src}, task.Endpoint{Type: "s3", Prefix: "dst/"}, 10
+	return s
 }

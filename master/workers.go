@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"ferry/state"
+	"ferry/task"
+
 	"ferry/tracker"
 )
 
@@ -63,25 +66,16 @@ const (
 	leaseRetryAfter = 200 * time.Millisecond
 )
 
-// LeaseReply is the answer to a worker's Lease call, which the gRPC
-// adapter and worker.Local pass on: the leases, their jobs' limits for
+// Grant answers a worker's Lease call for at most max tasks, waiting a
+// little for one when none is pending: the leases, their jobs' limits for
 // this worker, whether the master is stopping, and, when there is no
 // lease, how long to wait before asking again.
-type LeaseReply struct {
-	Leases     []Lease
-	Limits     map[string]Limits // by job, for the jobs leased
-	Stop       bool
-	RetryAfter time.Duration
-}
-
-// LeaseFor answers a worker's Lease call for at most max tasks, waiting a
-// little for one when none is pending.
-func (m *Master) LeaseFor(ctx context.Context, worker string, max int) (LeaseReply, error) {
+func (m *Master) Grant(ctx context.Context, worker string, max int) (task.Grant, error) {
 	leases, err := m.Lease(ctx, worker, max, leaseWait)
 	if err != nil {
-		return LeaseReply{}, err
+		return task.Grant{}, err
 	}
-	r := LeaseReply{Leases: leases, Stop: m.Stopping()}
+	r := task.Grant{Leases: leases, Stop: m.Stopping()}
 	if len(leases) == 0 {
 		r.RetryAfter = leaseRetryAfter
 		return r, nil
@@ -97,7 +91,7 @@ func (m *Master) LeaseFor(ctx context.Context, worker string, max int) (LeaseRep
 // ReportFor answers a worker's Report call: it passes the records and
 // progress on (Report), then returns the worker's limits in the jobs it
 // reported progress in and whether the master is stopping.
-func (m *Master) ReportFor(ctx context.Context, worker string, copied int64, audits map[LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]Limits, bool, error) {
+func (m *Master) ReportFor(ctx context.Context, worker string, copied int64, audits map[task.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]task.Limits, bool, error) {
 	if err := m.Report(ctx, worker, copied, audits, progress); err != nil {
 		return nil, false, err
 	}
@@ -109,9 +103,9 @@ func (m *Master) ReportFor(ctx context.Context, worker string, copied int64, aud
 }
 
 // SaveUpload keeps an unfinished multipart upload of the task under ref,
-// so that a later attempt resumes it. ErrStaleLease when ref is not the
+// so that a later attempt resumes it. task.ErrStaleLease when ref is not the
 // task's current lease.
-func (m *Master) SaveUpload(worker string, ref LeaseRef, u UploadState) error {
+func (m *Master) SaveUpload(worker string, ref task.LeaseRef, u task.UploadState) error {
 	m.seen(worker)
 	return m.db.SaveUpload(ref, u)
 }
@@ -157,7 +151,7 @@ func (m *Master) Drain(ctx context.Context) []string {
 
 // Lease grants up to max tasks to a worker, waiting up to wait for work to
 // appear when there is none.
-func (m *Master) Lease(ctx context.Context, worker string, max int, wait time.Duration) ([]Lease, error) {
+func (m *Master) Lease(ctx context.Context, worker string, max int, wait time.Duration) ([]task.Lease, error) {
 	m.seen(worker)
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
@@ -188,7 +182,7 @@ func (m *Master) Lease(ctx context.Context, worker string, max int, wait time.Du
 }
 
 // Renew extends a worker's leases and names those it has lost.
-func (m *Master) Renew(ctx context.Context, worker string, refs []LeaseRef) ([]LeaseRef, time.Time, error) {
+func (m *Master) Renew(ctx context.Context, worker string, refs []task.LeaseRef) ([]task.LeaseRef, time.Time, error) {
 	m.seen(worker)
 	return m.db.Renew(worker, refs)
 }
@@ -198,9 +192,9 @@ var ErrBusy = errors.New("completion already in progress")
 
 // Complete records a task attempt's outcome if ref is still the task's
 // current lease, and publishes its audit directory. It returns that
-// directory, relative to the job's. A stale lease gets ErrStaleLease and
+// directory, relative to the job's. A stale lease gets task.ErrStaleLease and
 // the attempt's audit records are dropped, so nothing counts twice.
-func (m *Master) Complete(ctx context.Context, worker string, ref LeaseRef, results []EntryResult, started time.Time) (string, error) {
+func (m *Master) Complete(ctx context.Context, worker string, ref task.LeaseRef, results []task.Outcome, started time.Time) (string, error) {
 	m.seen(worker)
 	if started.IsZero() || started.Unix() <= 0 {
 		started = time.Now()
@@ -220,13 +214,13 @@ func (m *Master) Complete(ctx context.Context, worker string, ref LeaseRef, resu
 
 	var want []uint32
 	for _, r := range results {
-		if !r.Skip {
+		if !r.Skip() {
 			want = append(want, r.Index)
 		}
 	}
 	files, failed, attempt, err := m.db.CheckLease(ref, want)
 	if err != nil {
-		if errors.Is(err, ErrStaleLease) {
+		if errors.Is(err, task.ErrStaleLease) {
 			m.tr.Discard(ref.Job, ref.TaskID, ref.LeaseID)
 			m.log.Warn("stale completion refused", "worker", worker, "job", ref.Job, "task", ref.TaskID, "lease", ref.LeaseID)
 		}
@@ -237,38 +231,27 @@ func (m *Master) Complete(ctx context.Context, worker string, ref LeaseRef, resu
 			return "", fmt.Errorf("job %s task %d: result for entry %d of %d", ref.Job, ref.TaskID, r.Index, files)
 		}
 	}
-	dir, err := m.tr.Prepare(tracker.Attempt{Job: ref.Job, Task: ref.TaskID, Lease: ref.LeaseID,
-		Attempt: attempt, Worker: worker, Failed: failed, Files: files, Started: started})
+	name, err := m.journal.Commit(tracker.Attempt{Job: ref.Job, Task: ref.TaskID, Lease: ref.LeaseID,
+		Attempt: attempt, Worker: worker, Failed: failed, Files: files, Started: started},
+		func(name string, dir []byte) error { return m.db.Complete(ref, results, name, dir) })
 	if err != nil {
-		return "", fmt.Errorf("job %s task %d: write audit: %w", ref.Job, ref.TaskID, err)
-	}
-	// The commit holds the audit directory too: once it returns, the
-	// attempt is durable, whatever becomes of the files below.
-	m.publishing.RLock()
-	defer m.publishing.RUnlock()
-	if err := m.db.Complete(ref, results, dir); err != nil {
-		m.tr.Discard(ref.Job, ref.TaskID, ref.LeaseID)
 		return "", err
 	}
-	if err := m.tr.Seal(ref.Job, ref.TaskID, ref.LeaseID, dir.Name); err != nil {
-		// The database holds the directory; the next start publishes it.
-		m.log.Error("publish audit directory", "job", ref.Job, "task", ref.TaskID, "err", err)
-	}
 	m.cfg.TrackerLog.Info("attempt recorded", "job", ref.Job, "task", ref.TaskID, "lease", ref.LeaseID,
-		"worker", worker, "entries", files, "failed", len(failed), "dir", dir.Name)
-	return dir.Name, nil
+		"worker", worker, "entries", files, "failed", len(failed), "dir", name)
+	return name, nil
 }
 
 // Report passes a worker's audit records and progress to the tracker. Audit
 // records of a lease that is no longer current are dropped.
-func (m *Master) Report(ctx context.Context, worker string, copied int64, audits map[LeaseRef][]tracker.Record, progress []tracker.TaskProgress) error {
+func (m *Master) Report(ctx context.Context, worker string, copied int64, audits map[task.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) error {
 	m.seen(worker)
-	refs := make([]LeaseRef, 0, len(audits)+len(progress))
+	refs := make([]task.LeaseRef, 0, len(audits)+len(progress))
 	for ref := range audits {
 		refs = append(refs, ref)
 	}
 	for _, p := range progress {
-		refs = append(refs, LeaseRef{Job: p.Job, TaskID: p.Task, LeaseID: p.Lease})
+		refs = append(refs, task.LeaseRef{Job: p.Job, TaskID: p.Task, LeaseID: p.Lease})
 	}
 	current := m.db.Current(refs)
 	for ref, recs := range audits {
@@ -278,7 +261,7 @@ func (m *Master) Report(ctx context.Context, worker string, copied int64, audits
 		if err := m.tr.Append(ref.Job, ref.TaskID, ref.LeaseID, recs); err != nil {
 			return err
 		}
-		if err := m.db.noteCopied(ref.Job, recs); err != nil {
+		if err := m.db.NoteCopied(ref.Job, copiesOf(recs)); err != nil {
 			return err
 		}
 	}
@@ -286,10 +269,27 @@ func (m *Master) Report(ctx context.Context, worker string, copied int64, audits
 	// would count its files twice in the in-flight figures.
 	live := progress[:0]
 	for _, p := range progress {
-		if current[LeaseRef{Job: p.Job, TaskID: p.Task, LeaseID: p.Lease}] {
+		if current[task.LeaseRef{Job: p.Job, TaskID: p.Task, LeaseID: p.Lease}] {
 			live = append(live, p)
 		}
 	}
 	m.tr.Report(worker, copied, live)
 	return nil
+}
+
+// copiesOf returns, for the OKs and SKIPs of recs that carry a destination
+// ETag, what the destination object of each key is a copy of: the copied
+// index of incremental jobs (state/copied.go).
+func copiesOf(recs []tracker.Record) map[string]state.Copied {
+	var out map[string]state.Copied
+	for _, r := range recs {
+		if r.DestETag == "" || r.Result == tracker.Fail {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]state.Copied)
+		}
+		out[r.Key] = state.Copied{Size: r.Size, MTime: r.SourceMTime, DestETag: r.DestETag}
+	}
+	return out
 }

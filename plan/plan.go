@@ -17,17 +17,19 @@ import (
 
 	"ferry/filter"
 	"ferry/store"
+	"ferry/task"
 )
 
-// Update says when an entry that exists at the destination is copied again.
-type Update string
+// Update says when an entry that exists at the destination is copied
+// again: the job's task.UpdateMode.
+type Update = task.UpdateMode
 
 const (
-	Always   Update = "always"   // every time
-	Never    Update = "never"    // only missing keys
-	Newer    Update = "newer"    // when the source mtime is later
-	Size     Update = "size"     // when the sizes differ
-	Checksum Update = "checksum" // when size or CRC64 differ
+	Always   = task.UpdateAlways   // every time
+	Never    = task.UpdateNever    // only missing keys
+	Newer    = task.UpdateNewer    // when the source mtime is later
+	Size     = task.UpdateSize     // when the sizes differ
+	Checksum = task.UpdateChecksum // when size or CRC64 differ
 )
 
 // ParseUpdate checks an update mode name; "" is Always.

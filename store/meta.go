@@ -40,10 +40,3 @@ func GuessContentType(key string) string {
 	}
 	return mime.TypeByExtension(strings.ToLower(ext))
 }
-
-// Describer is implemented by the readers of stores whose Open learns the
-// entry it reads (an object store's GET answers with its headers), so a
-// copy can pass Meta through without a Stat.
-type Describer interface {
-	Entry() Entry
-}

@@ -12,13 +12,16 @@ import (
 )
 
 // Kind says what a listed entry is. Only regular files are copied; the others
-// are reported by the scanner as skipped, with the reason in Entry.Detail.
+// are reported as skipped, or failed when Unreadable, with the reason in
+// Entry.Detail. Kinds travel in manifests and over the wire as their
+// numbers: append only.
 type Kind uint8
 
 const (
-	File    Kind = iota // a regular file or object: copied
-	Symlink             // a symbolic link that is not followed
-	Special             // a device, fifo, socket, or a symlink loop / dangling link
+	File       Kind = iota // a regular file or object: copied
+	Symlink                // a symbolic link that is not followed
+	Special                // a device, fifo, socket, or a symlink loop / dangling link
+	Unreadable             // a directory the listing could not read: its keys are unknown
 )
 
 // Entry describes one file or object. Keys are bytes held in a Go string:
@@ -55,7 +58,20 @@ type Store interface {
 	// whole new content, never a part. The returned Entry describes what
 	// landed; when the backend can tell, it carries the CRC64 of the bytes
 	// as stored (HasCRC), so the caller can compare it with what it sent.
-	Put(ctx context.Context, key string, r io.Reader, e Entry) (Entry, error)
+	// Of e, the backend keeps what it can of MTime, Mode and Meta; o says
+	// how this write is made.
+	Put(ctx context.Context, key string, r io.Reader, e Entry, o PutOptions) (Entry, error)
+}
+
+// PutOptions are the arguments of one Put that describe how it writes, not
+// what it writes (that is its Entry). The zero value is the default.
+type PutOptions struct {
+	// TempTag names the temporary files of a store that writes through
+	// them (local; letters, digits and '-'), so that a later attempt of
+	// the same task can remove what a crashed attempt left behind
+	// (TempCleaner) without touching other tasks' files in the same
+	// directory.
+	TempTag string
 }
 
 // Syncer is implemented by stores whose Put is not durable on its own. Sync
@@ -77,26 +93,7 @@ type StatOpener interface {
 	OpenStat(ctx context.Context, key string) (Opened, Entry, error)
 }
 
-// QuickOpener is implemented by stores that can open a key without
-// describing it: a local file, open(2) alone, one system call fewer than
-// OpenStat. It is for a caller that holds a recent listing's entry for the
-// key and compares it with Opened.Stat once it has read: the open itself
-// checks nothing, not even that the key is still a regular file. Reads stop
-// at size.
-type QuickOpener interface {
-	OpenQuick(ctx context.Context, key string, size int64) (Opened, error)
-}
-
-// LateModer is implemented by a reader given to Put that learns the mode
-// its bytes should be stored with only once it has been read to its end
-// (the worker's, when it opened its source with QuickOpener and checks it
-// after reading). Put asks it after reading, when its Entry carries no mode;
-// 0 means none.
-type LateModer interface {
-	LateMode() uint32
-}
-
-// Opened is a key opened by StatOpener.OpenStat or QuickOpener.OpenQuick.
+// Opened is a key opened by StatOpener.OpenStat.
 type Opened interface {
 	io.ReadCloser
 	// Stat describes the open file now.

@@ -20,6 +20,7 @@ const (
 	Missing                      // audit: in the source, not at the destination
 	Different                    // audit: at both, not the same
 	Skipped                      // set aside on purpose (a rule, a symlink, a special file)
+	Extra                        // verify: at the destination only
 	numKinds
 )
 
@@ -35,6 +36,7 @@ var kindNames = [numKinds]string{
 	Missing:          "MISSING",
 	Different:        "DIFFERENT",
 	Skipped:          "SKIPPED",
+	Extra:            "EXTRA",
 }
 
 // String returns the kind's fixed code, e.g. "CHECKSUM_MISMATCH".

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"ferry/task"
 )
 
 // Result of one entry in the audit log.
@@ -34,7 +36,13 @@ type Record struct {
 	CRC64  uint64
 	HasCRC bool
 	Key    string
+	// Detail is what people read: for a FAIL, the kind's code and the
+	// cause, "CODE: cause" (the audit log's contract).
 	Detail string
+	// Kind is why a FAIL failed or a SKIP was skipped (task.Skipped);
+	// task.OK for an OK. It is not written to the audit line, whose detail
+	// starts with its code.
+	Kind task.Kind
 	// DestETag and SourceMTime travel with an OK or SKIP to the master
 	// when the destination has ETags (object stores): the destination's
 	// ETag, and the mtime of the source it is a copy of. Incremental
@@ -100,6 +108,15 @@ func ParseLine(line string) (Record, error) {
 	if r.Key, err = Unescape(f[4]); err != nil {
 		return r, err
 	}
-	r.Detail, err = Unescape(f[5])
-	return r, err
+	if r.Detail, err = Unescape(f[5]); err != nil {
+		return r, err
+	}
+	switch r.Result {
+	case Skip:
+		r.Kind = task.Skipped
+	case Fail:
+		code, _, _ := strings.Cut(r.Detail, ":")
+		r.Kind, _ = task.ParseKind(code)
+	}
+	return r, nil
 }

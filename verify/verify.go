@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"ferry/store"
+	"ferry/task"
 )
 
 // Mode says how closely entries are compared.
@@ -36,18 +37,11 @@ func ParseMode(s string) (Mode, error) {
 	return "", fmt.Errorf("unknown verify mode %q (simple, general or detailed)", s)
 }
 
-// Kind of a difference.
-type Kind string
-
-const (
-	Missing   Kind = "MISSING"   // in the source, not at the destination
-	Different Kind = "DIFFERENT" // at both, not the same
-	Extra     Kind = "EXTRA"     // at the destination only
-)
-
-// Diff is one key that does not match.
+// Diff is one key that does not match: task.Missing (in the source, not at
+// the destination), task.Different (at both, not the same) or task.Extra
+// (at the destination only).
 type Diff struct {
-	Kind   Kind
+	Kind   task.Kind
 	Key    string
 	Reason string
 }
@@ -83,11 +77,11 @@ func Compare(ctx context.Context, src, dst store.Store, opt Options, report func
 		mu.Lock()
 		defer mu.Unlock()
 		switch d.Kind {
-		case Missing:
+		case task.Missing:
 			c.Missing++
-		case Different:
+		case task.Different:
 			c.Different++
-		case Extra:
+		case task.Extra:
 			c.Extra++
 		}
 		report(d)
@@ -128,11 +122,11 @@ func Compare(ctx context.Context, src, dst store.Store, opt Options, report func
 			switch {
 			case dok && (!sok || d.Key < s.Key):
 				c.Dest++
-				emit(Diff{Extra, d.Key, "not in the source"})
+				emit(Diff{task.Extra, d.Key, "not in the source"})
 				d, dok = next(dstCh)
 			case sok && (!dok || s.Key < d.Key):
 				c.Source++
-				emit(Diff{Missing, s.Key, "not at the destination"})
+				emit(Diff{task.Missing, s.Key, "not at the destination"})
 				s, sok = next(srcCh)
 			default:
 				c.Source++
@@ -148,14 +142,14 @@ func Compare(ctx context.Context, src, dst store.Store, opt Options, report func
 							reason = Quick(opt.Mode, s2, d2)
 						}
 						if reason != "" {
-							emit(Diff{Different, s.Key, reason})
+							emit(Diff{task.Different, s.Key, reason})
 						} else {
 							matched()
 						}
 						return nil
 					})
 				} else if reason != "" {
-					emit(Diff{Different, s.Key, reason})
+					emit(Diff{task.Different, s.Key, reason})
 				} else if opt.Mode == Detailed {
 					s, d := s, d
 					work.Go(func() error {
@@ -165,9 +159,9 @@ func Compare(ctx context.Context, src, dst store.Store, opt Options, report func
 						mu.Unlock()
 						switch {
 						case err != nil:
-							emit(Diff{Different, s.Key, "cannot compare: " + err.Error()})
+							emit(Diff{task.Different, s.Key, "cannot compare: " + err.Error()})
 						case reason != "":
-							emit(Diff{Different, s.Key, reason})
+							emit(Diff{task.Different, s.Key, reason})
 						default:
 							matched()
 						}

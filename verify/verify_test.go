@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"ferry/store/local"
+	"ferry/task"
 )
 
 func write(t *testing.T, dir, key, body string, mtime time.Time) {
@@ -52,15 +53,15 @@ func TestCompare(t *testing.T) {
 	}
 	tests := []struct {
 		mode Mode
-		want map[string]Kind
+		want map[string]task.Kind
 	}{
-		{Simple, map[string]Kind{"missing": Missing, "size": Different, "b/extra": Extra}},
-		{General, map[string]Kind{"missing": Missing, "size": Different, "mtime": Different, "b/extra": Extra}},
-		{Detailed, map[string]Kind{"missing": Missing, "size": Different, "content": Different, "b/extra": Extra}},
+		{Simple, map[string]task.Kind{"missing": task.Missing, "size": task.Different, "b/extra": task.Extra}},
+		{General, map[string]task.Kind{"missing": task.Missing, "size": task.Different, "mtime": task.Different, "b/extra": task.Extra}},
+		{Detailed, map[string]task.Kind{"missing": task.Missing, "size": task.Different, "content": task.Different, "b/extra": task.Extra}},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.mode), func(t *testing.T) {
-			got := map[string]Kind{}
+			got := map[string]task.Kind{}
 			c, err := Compare(context.Background(), s, d, Options{Mode: tc.mode, Threads: 3}, func(df Diff) {
 				if _, dup := got[df.Key]; dup {
 					t.Errorf("%s reported twice", df.Key)
@@ -107,7 +108,7 @@ func TestCompareIdentical(t *testing.T) {
 	}
 }
 
-func keys(m map[string]Kind) []string {
+func keys(m map[string]task.Kind) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)

@@ -2,9 +2,11 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"ferry/store"
+	"ferry/task"
 	"ferry/tracker"
 	"ferry/verify"
 )
@@ -15,30 +17,17 @@ import (
 // how closely: simple (size), general (size and mtime), detailed (CRC64 of
 // the content, read where no stored checksum answers).
 
-// Audit failure codes.
-const (
-	Missing   = "MISSING"
-	Different = "DIFFERENT"
-)
-
-func auditMode(extra map[string]string) verify.Mode {
-	if m, err := verify.ParseMode(extra["auditMode"]); err == nil {
-		return m
-	}
-	return verify.General
-}
-
 // auditEntry checks one source entry against the destination.
 func (w *Worker) auditEntry(ctx context.Context, src, dst store.Store, t *running, e store.Entry) tracker.Record {
 	if e.Kind != store.File {
-		return tracker.Record{Time: time.Now(), Result: tracker.Skip, Key: e.Key, Detail: e.Detail}
+		return skipRecord(e.Key, 0, e.Detail)
 	}
 	if err := w.limits.waitRequest(ctx, t.lease.Job); err != nil {
-		return failRecord(e, ReadError, err)
+		return failRecord(e, task.ReadError, err)
 	}
 	s, err := src.Stat(ctx, e.Key)
 	if err != nil {
-		return failRecord(e, sourceCode(err), err)
+		return failRecord(e, sourceKind(err), err)
 	}
 	rec := w.check(ctx, src, dst, t, s)
 	if rec.Result == tracker.OK {
@@ -62,25 +51,25 @@ func (w *Worker) check(ctx context.Context, src, dst store.Store, t *running, s 
 func (w *Worker) compare(ctx context.Context, src, dst store.Store, t *running, s store.Entry) (store.Entry, tracker.Record, bool) {
 	mode := t.x.mode
 	if err := w.limits.waitRequest(ctx, t.lease.Job); err != nil {
-		return store.Entry{}, failRecord(s, ReadError, err), false
+		return store.Entry{}, failRecord(s, task.ReadError, err), false
 	}
 	d, err := dst.Stat(ctx, s.Key)
 	if err != nil {
-		if errorsIsNotExist(err) {
-			return d, failRecord(s, Missing, err), false
+		if errors.Is(err, store.ErrNotExist) {
+			return d, failRecord(s, task.Missing, err), false
 		}
-		return d, failRecord(s, ReadError, err), false
+		return d, failRecord(s, task.ReadError, err), false
 	}
 	if why := verify.Quick(mode, s, d); why != "" {
-		return d, failRecord(s, Different, errString(why)), false
+		return d, failRecord(s, task.Different, errors.New(why)), false
 	}
 	if mode == verify.Detailed {
 		why, _, err := verify.DeepThrough(ctx, src, dst, s, d, w.limited(ctx, t.lease.Job))
 		if err != nil {
-			return d, failRecord(s, ReadError, err), false
+			return d, failRecord(s, task.ReadError, err), false
 		}
 		if why != "" {
-			return d, failRecord(s, ChecksumMismatch, errString(why)), false
+			return d, failRecord(s, task.ChecksumMismatch, errors.New(why)), false
 		}
 	}
 	return d, tracker.Record{}, true

@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"ferry/master"
+	"ferry/conf"
 	"ferry/store"
 	"ferry/store/local"
+	"ferry/task"
 	"ferry/worker"
 )
 
@@ -22,13 +23,13 @@ type rewriting struct {
 	*local.Local
 	root, key string
 	rewrites  atomic.Int32
-	quick     atomic.Int32 // opens through OpenQuick, of any key
 }
 
-func (s *rewriting) OpenQuick(ctx context.Context, key string, size int64) (store.Opened, error) {
-	s.quick.Add(1)
-	o, err := s.Local.OpenQuick(ctx, key, size)
-	return s.wrap(key, o), err
+// Features are the local store's, with OpenStat intercepted.
+func (s *rewriting) Features() store.Features {
+	f := store.FeaturesOf(s.Local)
+	f.OpenStat = s.OpenStat
+	return f
 }
 
 func (s *rewriting) OpenStat(ctx context.Context, key string) (store.Opened, store.Entry, error) {
@@ -71,7 +72,7 @@ func (r *rewriteOnRead) Read(p []byte) (int, error) {
 // copied, as it is now) and one is rewritten by every open while it is read
 // (it must fail SOURCE_CHANGED, and what the destination held before must
 // stay: nothing is published from a source that moved). An untouched file
-// goes the quick way, checked against the listing, and keeps its mode.
+// keeps its mode.
 func TestSourceChangesAroundTheCopy(t *testing.T) {
 	dir := t.TempDir()
 	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
@@ -92,9 +93,10 @@ func TestSourceChangesAroundTheCopy(t *testing.T) {
 	write(filepath.Join(src, "b/during"), "as listed too", 0o644)
 	write(filepath.Join(dst, "b/during"), "the destination's old copy", 0o644)
 
+	spec := localSpec("j", src, dst)
+	spec.AuditAfterImport = true
 	c := newCluster(t, dir)
-	c.submit(master.Spec{Name: "j", SrcType: "local", SrcPrefix: src, DestType: "local", DestPrefix: dst,
-		Extra: map[string]string{"isAuditAfterImport": "true"}})
+	c.submit(spec)
 	// Listed; now changed before any worker opens it.
 	write(filepath.Join(src, "a/later"), "rewritten after the scan, longer", 0o600)
 	if err := os.Chtimes(filepath.Join(src, "a/later"), time.Unix(1e9, 0), time.Unix(1e9, 0)); err != nil {
@@ -107,8 +109,8 @@ func TestSourceChangesAroundTheCopy(t *testing.T) {
 	}
 	rs := &rewriting{Local: source, root: src, key: "b/during"}
 	counters := c.work("j", worker.Config{Threads: 2,
-		OpenSource: func(master.Spec) (store.Store, error) { return rs, nil },
-		OpenDest:   func(s master.Spec) (store.Store, error) { return local.New(s.DestPrefix, local.Options{}) }}).Counters
+		OpenSource: func(task.Spec) (store.Store, error) { return rs, nil },
+		OpenDest:   func(s task.Spec) (store.Store, error) { return local.New(s.Dest.Prefix, local.Options{}) }}).Counters
 	if counters.FilesDone != 2 || counters.FilesFailed != 1 {
 		t.Errorf("files done %d, failed %d; want 2 and 1", counters.FilesDone, counters.FilesFailed)
 	}
@@ -130,14 +132,18 @@ func TestSourceChangesAroundTheCopy(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dst, "a/later")); err != nil || !fi.ModTime().Equal(time.Unix(1e9, 0)) {
 		t.Errorf("destination a/later mtime %v, %v; want the source's at copy time", fi.ModTime(), err)
 	}
-	if n := rs.rewrites.Load(); n != 2 {
-		t.Errorf("b/during was opened and read %d times; want 2 (quickly, then in full)", n)
-	}
-	if n := rs.quick.Load(); n != 3 {
-		t.Errorf("%d quick opens; want 3, one per file", n)
+	if n := rs.rewrites.Load(); n != 1 {
+		t.Errorf("b/during was opened and read %d times; want 1", n)
 	}
 	log := c.attemptFiles("j", "failed_tasks", "audit.log")
 	if !strings.Contains(log, "\tFAIL\t") || !strings.Contains(log, "b/during\tSOURCE_CHANGED") {
 		t.Errorf("audit logs do not fail b/during with SOURCE_CHANGED:\n%s", log)
 	}
+}
+
+// localSpec is a job with conf's defaults, from the directory src to dst.
+func localSpec(name, src, dst string) task.Spec {
+	s := conf.DefaultSpec(name)
+	s.Src, s.Dest = task.Endpoint{Type: "local", Prefix: src}, task.Endpoint{Type: "local", Prefix: dst}
+	return s
 }

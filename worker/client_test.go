@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"ferry/master"
+	"ferry/rpc"
 	"ferry/store"
 	"ferry/store/local"
+	"ferry/task"
 	"ferry/tracker"
 	"ferry/worker"
 )
@@ -37,11 +39,11 @@ func TestLocalAnswersAsGRPC(t *testing.T) {
 		}
 	}
 	m, err := master.Open(master.Config{Dir: filepath.Join(dir, "master"), LeaseDur: 90 * time.Second,
-		OpenSource: func(s master.Spec) (store.Store, error) { return local.New(s.SrcPrefix, local.Options{}) }})
+		OpenSource: func(s task.Spec) (store.Store, error) { return local.New(s.Src.Prefix, local.Options{}) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := master.LoadOrCreateToken(filepath.Join(dir, "master"))
+	token, err := rpc.LoadOrCreateToken(filepath.Join(dir, "master"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,8 +55,8 @@ func TestLocalAnswersAsGRPC(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); m.Run(ctx) }()
-	go func() { defer wg.Done(); m.Serve(ctx, lis, token, func() {}) }()
-	conn, err := master.Dial(lis.Addr().String(), token)
+	go func() { defer wg.Done(); rpc.Serve(ctx, m, lis, token, func() {}) }()
+	conn, err := rpc.Dial(lis.Addr().String(), token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,13 +70,12 @@ func TestLocalAnswersAsGRPC(t *testing.T) {
 	type outcome struct {
 		leaseDur time.Duration
 		entries  []store.Entry
-		spec     master.Spec
+		spec     task.Spec
 	}
 	run := func(name string, c worker.Client) outcome {
 		t.Helper()
-		spec := master.Spec{Name: name, SrcType: "local", SrcPrefix: src, DestType: "local",
-			DestPrefix: filepath.Join(dir, "dst-"+name), CountLimit: 100, ConfigFile: "/etc/" + name + ".cfg",
-			Extra: map[string]string{"isAuditAfterImport": "true"}}
+		spec := localSpec(name, src, filepath.Join(dir, "dst-"+name))
+		spec.CountLimit, spec.ConfigFile, spec.AuditAfterImport = 100, "/etc/"+name+".cfg", true
 		if err := m.Submit(ctx, spec); err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +84,7 @@ func TestLocalAnswersAsGRPC(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: register: %v", name, err)
 		}
-		var leases []master.Lease
+		var leases []task.Lease
 		for end := time.Now().Add(10 * time.Second); len(leases) == 0 && time.Now().Before(end); {
 			if leases, err = c.Lease(ctx, id, 2); err != nil {
 				t.Fatalf("%s: lease: %v", name, err)
@@ -93,12 +94,12 @@ func TestLocalAnswersAsGRPC(t *testing.T) {
 			t.Fatalf("%s: want one lease of the job, got %+v", name, leases)
 		}
 		l := leases[0]
-		ref := master.LeaseRef{Job: l.Job, TaskID: l.TaskID, LeaseID: l.LeaseID}
+		ref := task.LeaseRef{Job: l.Job, TaskID: l.TaskID, LeaseID: l.LeaseID}
 		recs := make([]tracker.Record, len(l.Entries))
 		for i, e := range l.Entries {
 			recs[i] = tracker.Record{Time: time.Now(), Result: tracker.OK, Size: e.Size, Key: e.Key}
 		}
-		if _, err := c.Report(ctx, id, 1, map[master.LeaseRef][]tracker.Record{ref: recs},
+		if _, err := c.Report(ctx, id, 1, map[task.LeaseRef][]tracker.Record{ref: recs},
 			[]tracker.TaskProgress{{Job: name, Task: l.TaskID, Lease: l.LeaseID, Files: int64(len(recs))}}); err != nil {
 			t.Fatalf("%s: report: %v", name, err)
 		}
@@ -108,10 +109,10 @@ func TestLocalAnswersAsGRPC(t *testing.T) {
 		if err := c.Complete(ctx, id, ref, nil, time.Now()); !errors.Is(err, worker.ErrStale) {
 			t.Errorf("%s: second completion under the same lease: %v, want ErrStale", name, err)
 		}
-		if err := c.SaveUpload(ctx, id, ref, master.UploadState{Key: "e", State: []byte("x")}); !errors.Is(err, worker.ErrStale) {
+		if err := c.SaveUpload(ctx, id, ref, task.UploadState{Key: "e", State: []byte("x")}); !errors.Is(err, worker.ErrStale) {
 			t.Errorf("%s: upload saved under a finished lease: %v, want ErrStale", name, err)
 		}
-		lost, err := c.Renew(ctx, id, []master.LeaseRef{ref})
+		lost, err := c.Renew(ctx, id, []task.LeaseRef{ref})
 		if err != nil || len(lost) != 1 || lost[0] != ref {
 			t.Errorf("%s: renew a finished lease: lost %v, %v; want it lost", name, lost, err)
 		}
@@ -121,11 +122,11 @@ func TestLocalAnswersAsGRPC(t *testing.T) {
 		if err := c.Leave(ctx, id); err != nil {
 			t.Errorf("%s: leave: %v", name, err)
 		}
-		l.Spec.Name, l.Spec.DestPrefix = "", ""
+		l.Spec.Name, l.Spec.Dest.Prefix, l.Spec.ConfigFile = "", "", "" // per job
 		return outcome{d, l.Entries, l.Spec}
 	}
-	g := run("grpc", worker.NewGRPC(conn))
-	d := run("direct", worker.NewLocal(m))
+	g := run("grpc", rpc.NewClient(conn))
+	d := run("direct", master.NewInProcess(m))
 	if g.leaseDur != d.leaseDur || d.leaseDur != 90*time.Second {
 		t.Errorf("lease duration: GRPC %v, Local %v; want 1m30s both", g.leaseDur, d.leaseDur)
 	}

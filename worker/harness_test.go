@@ -10,12 +10,13 @@ import (
 	"ferry/master"
 	"ferry/store"
 	"ferry/store/local"
+	"ferry/task"
 	"ferry/worker"
 )
 
 // cluster is a real master, keeping its state in dir/master and scanning
 // local sources, run until the test ends; tests submit jobs to it and run
-// real workers (worker.Local) until a job ends.
+// real workers (in process: master.NewInProcess) until a job ends.
 type cluster struct {
 	t   *testing.T
 	dir string
@@ -26,7 +27,7 @@ type cluster struct {
 func newCluster(t *testing.T, dir string) *cluster {
 	t.Helper()
 	m, err := master.Open(master.Config{Dir: filepath.Join(dir, "master"), LeaseDur: time.Minute,
-		OpenSource: func(s master.Spec) (store.Store, error) { return local.New(s.SrcPrefix, local.Options{}) }})
+		OpenSource: func(s task.Spec) (store.Store, error) { return local.New(s.Src.Prefix, local.Options{}) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func newCluster(t *testing.T, dir string) *cluster {
 }
 
 // submit submits spec and waits until its scan has finished.
-func (c *cluster) submit(spec master.Spec) {
+func (c *cluster) submit(spec task.Spec) {
 	c.t.Helper()
 	if err := c.m.Submit(c.ctx, spec); err != nil {
 		c.t.Fatal(err)
@@ -67,7 +68,7 @@ func (c *cluster) work(job string, cfg worker.Config) master.JobStat {
 	if cfg.ID == "" {
 		cfg.ID, cfg.Host = "w", "h"
 	}
-	w := worker.New(cfg, worker.NewLocal(c.m))
+	w := worker.New(cfg, master.NewInProcess(c.m))
 	ctx, cancel := context.WithCancel(c.ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(ctx) }()

@@ -7,9 +7,9 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/time/rate"
+	"ferry/task"
 
-	"ferry/master"
+	"golang.org/x/time/rate"
 )
 
 // Bandwidth and request limits. Each job a worker copies for has a byte
@@ -62,7 +62,7 @@ func setLimit(l *rate.Limiter, n int64) {
 }
 
 // set applies the shares the master sent; jobs not named keep theirs.
-func (l *limiters) set(shares map[string]master.Limits) {
+func (l *limiters) set(shares map[string]task.Limits) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for job, s := range shares {

@@ -6,33 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"sync/atomic"
 	"time"
 
-	"ferry/master"
 	"ferry/store"
-	"ferry/tracker"
+	"ferry/task"
 )
 
 // Large files go to object stores as multipart uploads, several parts at
 // once. After each finished part the upload's state is saved with the task
 // in the master (SaveUpload, fenced by the lease), so a task re-leased
 // after a crash resumes the upload and sends only the missing parts.
-
-// defaultMultipartThreshold is ossimport's multipartUploadThreshold (150m).
-const defaultMultipartThreshold = 150 << 20
-
-func extraInt(spec master.Spec, key string, def int64) int64 {
-	if n, err := strconv.ParseInt(spec.Extra[key], 10, 64); err == nil && n > 0 {
-		return n
-	}
-	return def
-}
-
-func multipartThreshold(spec master.Spec) int64 {
-	return extraInt(spec, "multipartUploadThreshold", defaultMultipartThreshold)
-}
 
 // savedUpload is what SaveUpload keeps of an unfinished upload: the
 // store's state, and the size and mtime of the source file whose parts it
@@ -44,7 +28,10 @@ type savedUpload struct {
 	SourceMTime int64 // unix ns
 }
 
-// countingReader reports bytes read to the task's and worker's counters.
+// countingReader reports bytes read to the task's and worker's counters,
+// and marks its own errors as the source's (a failure): they come back
+// from PutMultipart mixed with the destination's, where a missing upload
+// (NoSuchUpload) is the destination's ErrNotExist, not a missing source.
 type countingReader struct {
 	io.ReadCloser
 	n               int64
@@ -57,32 +44,25 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.progress.Add(int64(n))
 	c.total.Add(int64(n))
 	if err != nil && err != io.EOF {
-		err = &sourceError{err}
+		err = fail(task.ReadError, err)
 	}
 	return n, err
 }
 
-// sourceError marks a failure of the source in a multipart upload, whose
-// errors come back mixed with the destination's from PutMultipart: a
-// missing upload (NoSuchUpload) is the destination's ErrNotExist, not a
-// missing source.
-type sourceError struct{ err error }
-
-func (e *sourceError) Error() string { return e.err.Error() }
-func (e *sourceError) Unwrap() error { return e.err }
-
-func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.MultipartPutter, t *running, e, before store.Entry) tracker.Record {
-	spec := t.lease.Spec
-	ref := master.LeaseRef{Job: t.lease.Job, TaskID: t.lease.TaskID, LeaseID: t.lease.LeaseID}
+// savedState returns the upload of the file to resume, as saved with the
+// task by an earlier attempt: none when there is none, or when its parts
+// are of another version of the file.
+func (x *transfer) savedState() store.MultipartState {
+	e, before, log := x.e, x.before, x.w.log
 	var state store.MultipartState
-	for _, u := range t.lease.Uploads {
+	for _, u := range x.t.lease.Uploads {
 		if u.Key != e.Key {
 			continue
 		}
 		var saved savedUpload
 		switch err := json.Unmarshal(u.State, &saved); {
 		case err != nil:
-			w.log.Warn("saved upload state unreadable; starting afresh", "key", e.Key, "err", err)
+			log.Warn("saved upload state unreadable; starting afresh", "key", e.Key, "err", err)
 		case saved.UploadID == "":
 			// Saved before an upload was created (below); the store aborts
 			// any that was when it creates the new one.
@@ -90,18 +70,43 @@ func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.M
 			// Its parts are of another version of the file: resumed, the
 			// object would mix the two. Start afresh (the store aborts
 			// the key's other uploads when it creates the new one).
-			w.log.Info("source changed since its upload began; starting afresh", "key", e.Key,
+			log.Info("source changed since its upload began; starting afresh", "key", e.Key,
 				"size", before.Size, "was", saved.SourceSize)
 		default:
 			state = saved.MultipartState
 		}
 	}
-	resumed := len(state.Parts)
+	return state
+}
+
+// saveUpload keeps state with the task, fenced by its lease.
+func (x *transfer) saveUpload(state store.MultipartState) error {
+	t := x.t
+	b, err := json.Marshal(savedUpload{MultipartState: state, SourceSize: x.before.Size, SourceMTime: x.before.MTime.UnixNano()})
+	if err != nil {
+		return err
+	}
+	ref := task.LeaseRef{Job: t.lease.Job, TaskID: t.lease.TaskID, LeaseID: t.lease.LeaseID}
+	return x.w.client.SaveUpload(x.ctx, x.w.cfg.ID, ref, task.UploadState{Key: x.e.Key, State: b})
+}
+
+// putMultipart is put for a large file and a destination that takes it in
+// parts, several at a time, resuming the upload an earlier attempt saved.
+// What verify judges of it is the source's size and CRC64 as stated when
+// opened: the parts were read, and checked, by the store.
+func (x *transfer) putMultipart() error {
+	ctx, w, t, e, before := x.ctx, x.w, x.t, x.e, x.before
+	if x.opened != nil { // the source goes part by part
+		x.opened.Close()
+		x.opened = nil
+	}
+	state := x.savedState()
+	x.resumed = len(state.Parts)
 	var read atomic.Int64
 	open := func(off, n int64) (io.ReadCloser, error) {
-		r, err := src.Open(ctx, e.Key, off, n)
+		r, err := x.st.src.Open(ctx, e.Key, off, n)
 		if err != nil {
-			return nil, &sourceError{err}
+			return nil, fail(sourceKind(err), err)
 		}
 		if err := w.limits.waitRequest(ctx, t.lease.Job); err != nil {
 			r.Close()
@@ -111,44 +116,19 @@ func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.M
 		return &countingReader{ReadCloser: readCloser{lr, r}, progress: &read, total: &w.copied}, nil
 	}
 	opt := store.MultipartOptions{
-		PartSize: extraInt(spec, "multipartUploadPartSize", 0),
-		Threads:  int(extraInt(spec, "uploadThreadNumPerLargeFile", 3)),
-		OnPart: func(st store.MultipartState) error {
-			b, err := json.Marshal(savedUpload{MultipartState: st, SourceSize: before.Size, SourceMTime: before.MTime.UnixNano()})
-			if err != nil {
-				return err
-			}
-			return w.client.SaveUpload(ctx, w.cfg.ID, ref, master.UploadState{Key: e.Key, State: b})
-		},
+		PartSize: t.lease.Spec.Multipart.PartSize,
+		Threads:  t.lease.Spec.Multipart.Threads,
+		OnPart:   x.saveUpload,
 	}
-	// Progress: report what has been read so far for this file.
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		var shown int64
-		tick := time.NewTicker(500 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				t.bytes.Add(-shown)
-				return
-			case <-tick.C:
-				n := read.Load()
-				t.bytes.Add(n - shown)
-				shown = n
-			}
-		}
-	}()
 	// A local source's digests cost a read of (often cached) local bytes.
 	// Known before the upload, they spare the destination a server-side
 	// copy of the whole object to record its CRC64, every part is checked
 	// against them, and the parts' MD5s are hashed side by side. A source
 	// that cannot be read, or has changed size, gets no digests here: the
 	// upload's own reads and the checks after it say what happened.
-	if d, ok := src.(store.PartDigester); ok && resumed == 0 {
+	if digests := x.st.srcF.PartDigests; digests != nil && x.resumed == 0 {
 		opt.Digests = func(ctx context.Context, partSize int64) ([]store.PartDigest, error) {
-			ds, n, err := d.PartDigests(ctx, e.Key, partSize)
+			ds, n, err := digests(ctx, e.Key, partSize)
 			if err != nil || n != before.Size {
 				w.log.Debug("no part digests; parts hashed as sent", "key", e.Key, "size", n, "want", before.Size, "err", err)
 				return nil, nil
@@ -161,57 +141,63 @@ func (w *Worker) copyMultipart(ctx context.Context, src store.Store, dst store.M
 		// created: should this worker die, or lose the server's reply,
 		// before it saves the upload's ID, cleaning the job still finds
 		// that upload and aborts it.
-		b, err := json.Marshal(savedUpload{SourceSize: before.Size, SourceMTime: before.MTime.UnixNano()})
-		if err == nil {
-			err = w.client.SaveUpload(ctx, w.cfg.ID, ref, master.UploadState{Key: e.Key, State: b})
-		}
-		if err != nil {
+		if err := x.saveUpload(store.MultipartState{}); err != nil {
 			if errors.Is(err, ErrStale) {
 				t.cancel() // the task is someone else's now
 			}
-			return failRecord(e, WriteError, fmt.Errorf("saving the upload with its task: %w", err))
+			return fail(task.WriteError, fmt.Errorf("saving the upload with its task: %w", err))
 		}
 	}
-	put, err := dst.PutMultipart(ctx, e.Key, open, before.Size,
+	stop := showProgress(&t.bytes, &read)
+	landed, err := x.st.dstF.PutMultipart(ctx, e.Key, open, before.Size,
 		store.Entry{Key: e.Key, Size: before.Size, MTime: before.MTime, Meta: before.Meta, CRC64: before.CRC64, HasCRC: before.HasCRC},
 		opt, &state)
+	stop()
 	if err != nil {
 		if errors.Is(err, ErrStale) {
 			t.cancel() // the task is someone else's now
 		}
-		var se *sourceError
-		switch {
-		case errors.As(err, &se) && errors.Is(se, store.ErrNotExist):
-			return failRecord(e, SourceMissing, err)
-		case errors.As(err, &se):
-			return failRecord(e, ReadError, err)
+		if f := (*failure)(nil); errors.As(err, &f) { // the source's
+			return fail(f.kind, err)
 		}
 		// A part that no longer matches the source's digest fails the
 		// upload; the file's size or mtime says whether it changed.
-		if now, serr := src.Stat(ctx, e.Key); serr == nil && (now.Size != before.Size || !sameTime(now.MTime, before.MTime)) {
-			return failRecord(e, SourceChanged, fmt.Errorf("changed while uploaded (size/mtime %d/%s before, %d/%s after): %w", before.Size,
+		if now, serr := x.st.src.Stat(ctx, e.Key); serr == nil && (now.Size != before.Size || !sameTime(now.MTime, before.MTime)) {
+			return fail(task.SourceChanged, fmt.Errorf("changed while uploaded (size/mtime %d/%s before, %d/%s after): %w", before.Size,
 				before.MTime.Format(time.RFC3339Nano), now.Size, now.MTime.Format(time.RFC3339Nano), err))
 		}
-		return failRecord(e, WriteError, err)
-	}
-	after, err := src.Stat(ctx, e.Key)
-	switch {
-	case err != nil:
-		return failRecord(e, SourceChanged, fmt.Errorf("source vanished while read: %w", err))
-	case after.Size != before.Size || !sameTime(after.MTime, before.MTime):
-		return failRecord(e, SourceChanged, fmt.Errorf("size/mtime %d/%s before, %d/%s after", before.Size,
-			before.MTime.Format(time.RFC3339Nano), after.Size, after.MTime.Format(time.RFC3339Nano)))
-	case put.Size != before.Size:
-		return failRecord(e, SizeNotMatch, fmt.Errorf("source has %d bytes, destination %d", before.Size, put.Size))
-	case before.HasCRC && put.HasCRC && before.CRC64 != put.CRC64:
-		return failRecord(e, ChecksumMismatch, fmt.Errorf("crc64 source %016x, destination %016x", before.CRC64, put.CRC64))
+		return fail(task.WriteError, err)
 	}
 	t.bytes.Add(before.Size)
-	detail := fmt.Sprintf("multipart parts=%d", len(state.Parts))
-	if resumed > 0 {
-		detail += fmt.Sprintf(" resumed=%d", resumed)
-	}
-	return noted(tracker.Record{Time: time.Now(), Result: tracker.OK, Size: put.Size, CRC64: put.CRC64, HasCRC: put.HasCRC, Key: e.Key, Detail: detail}, t, before.MTime, put)
+	x.inFlight = before.Size
+	x.landed, x.parts = landed, len(state.Parts)
+	x.read, x.crc, x.hasCRC, x.crcOf = before.Size, before.CRC64, before.HasCRC, "source"
+	return nil
+}
+
+// showProgress adds to progress, every half second, what has been read so
+// far; the function it returns stops it and takes back what it added.
+func showProgress(progress, read *atomic.Int64) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		var shown int64
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				progress.Add(-shown)
+				return
+			case <-tick.C:
+				n := read.Load()
+				progress.Add(n - shown)
+				shown = n
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // readCloser reads from one reader and closes another.

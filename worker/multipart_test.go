@@ -15,6 +15,7 @@ import (
 	"ferry/store/local"
 	"ferry/store/s3"
 	"ferry/store/s3test"
+	"ferry/task"
 	"ferry/worker"
 )
 
@@ -25,7 +26,7 @@ type recording struct {
 	saved []store.MultipartState
 }
 
-func (r *recording) SaveUpload(ctx context.Context, id string, ref master.LeaseRef, u master.UploadState) error {
+func (r *recording) SaveUpload(ctx context.Context, id string, ref task.LeaseRef, u task.UploadState) error {
 	var st store.MultipartState
 	json.Unmarshal(u.State, &st)
 	r.mu.Lock()
@@ -51,19 +52,20 @@ func TestUploadSavedBeforeCreated(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "big"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	openSrc := func(s master.Spec) (store.Store, error) { return local.New(s.SrcPrefix, local.Options{}) }
-	openDst := func(master.Spec) (store.Store, error) { return s3.New(context.Background(), cfg) }
+	openSrc := func(s task.Spec) (store.Store, error) { return local.New(s.Src.Prefix, local.Options{}) }
+	openDst := func(task.Spec) (store.Store, error) { return s3.New(context.Background(), cfg) }
 	m, err := master.Open(master.Config{Dir: t.TempDir(), LeaseDur: time.Minute, OpenSource: openSrc, OpenDest: openDst})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
 	go m.Run(ctx)
-	if err := m.Submit(ctx, master.Spec{Name: "j", SrcType: "local", SrcPrefix: src, DestType: "s3", DestPrefix: "up/",
-		Extra: map[string]string{"multipartUploadThreshold": "5242880", "multipartUploadPartSize": "5242880"}}); err != nil {
+	spec := localSpec("j", src, "up/")
+	spec.Dest.Type, spec.Multipart.Threshold, spec.Multipart.PartSize = "s3", 5<<20, 5<<20
+	if err := m.Submit(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
-	rec := &recording{Client: worker.NewLocal(m)}
+	rec := &recording{Client: master.NewInProcess(m)}
 	done := make(chan struct{}, 1)
 	w := worker.New(worker.Config{ID: "w", Host: "h", Threads: 2, OpenSource: openSrc, OpenDest: openDst,
 		TaskDone: func() { done <- struct{}{} }}, rec)
@@ -81,7 +83,7 @@ func TestUploadSavedBeforeCreated(t *testing.T) {
 	if st, err := m.Stat(ctx, "j"); err != nil || st[0].Counters.FilesDone != 1 || st[0].Counters.FilesFailed != 0 {
 		t.Fatalf("job: %+v, %v; want the file copied", st, err)
 	}
-	dst, _ := openDst(master.Spec{})
+	dst, _ := openDst(task.Spec{})
 	if e, err := dst.Stat(ctx, "big"); err != nil || e.Size != int64(len(data)) {
 		t.Fatalf("object: %+v, %v", e, err)
 	}

@@ -8,28 +8,37 @@ import (
 	"sync/atomic"
 	"time"
 
-	"ferry/master"
+	"ferry/plan"
 	"ferry/store"
+	"ferry/task"
 	"ferry/tracker"
 )
 
-// stores returns a job's source and destination, opened once per job.
-func (w *Worker) storesFor(spec master.Spec) (store.Store, store.Store, error) {
+// jobStores are a job's source and destination, with the optional powers
+// of each, gathered once when they are opened.
+type jobStores struct {
+	src, dst   store.Store
+	srcF, dstF store.Features
+}
+
+// storesFor returns a job's stores, opened once per job.
+func (w *Worker) storesFor(spec task.Spec) (*jobStores, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if s, ok := w.stores[spec.Name]; ok {
-		return s[0], s[1], nil
+		return s, nil
 	}
 	src, err := w.cfg.OpenSource(spec)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open source %s: %w", spec.SrcPrefix, err)
+		return nil, fmt.Errorf("open source %s: %w", spec.Src.Prefix, err)
 	}
 	dst, err := w.cfg.OpenDest(spec)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open destination %s: %w", spec.DestPrefix, err)
+		return nil, fmt.Errorf("open destination %s: %w", spec.Dest.Prefix, err)
 	}
-	w.stores[spec.Name] = [2]store.Store{src, dst}
-	return src, dst, nil
+	s := &jobStores{src: src, dst: dst, srcF: store.FeaturesOf(src), dstF: store.FeaturesOf(dst)}
+	w.stores[spec.Name] = s
+	return s, nil
 }
 
 // runTask copies a leased task's entries, makes them durable, reports them
@@ -38,18 +47,19 @@ func (w *Worker) storesFor(spec master.Spec) (store.Store, store.Store, error) {
 // abandoned), before the sync and the completion: the worker leases its
 // next task meanwhile, so its copying threads do not wait for this one's
 // round trips.
-func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) {
+func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 	if copied == nil {
 		copied = func() {}
 	}
-	ref := master.LeaseRef{Job: l.Job, TaskID: l.TaskID, LeaseID: l.LeaseID}
+	ref := task.LeaseRef{Job: l.Job, TaskID: l.TaskID, LeaseID: l.LeaseID}
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	// Room for every record: the task's records are all queued before
 	// the next report when its files are small.
 	t := &running{lease: l, cancel: cancel, audit: make([]tracker.Record, 0, len(l.Entries))}
-	t.opt, t.optErr = l.Spec.PlanOptions()
+	t.opt, t.optErr = plan.OptionsOf(l.Spec)
 	t.x = optionsOf(l.Spec)
+	t.put = store.PutOptions{TempTag: tempTag(l.Job, l.TaskID)}
 	t.deadline.Store(l.Deadline.UnixMilli())
 	w.mu.Lock()
 	w.tasks[ref] = t
@@ -60,11 +70,11 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 		w.mu.Unlock()
 	}()
 	started := time.Now()
-	w.limits.set(map[string]master.Limits{l.Job: l.Limits})
+	w.limits.set(map[string]task.Limits{l.Job: l.Limits})
 	log := w.log.With("job", l.Job, "task", l.TaskID, "lease", l.LeaseID, "attempt", l.Attempt)
 	log.Info("task started", "entries", len(l.Entries))
 
-	results := make([]master.EntryResult, 0)
+	results := make([]task.Outcome, 0)
 	var resMu sync.Mutex
 	record := func(i int, rec tracker.Record) {
 		t.mu.Lock()
@@ -73,20 +83,19 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 		t.files.Add(1)
 		if rec.Result != tracker.OK {
 			resMu.Lock()
-			results = append(results, master.EntryResult{Index: uint32(i), Skip: rec.Result == tracker.Skip, Detail: rec.Detail})
+			results = append(results, outcomeOf(i, rec))
 			resMu.Unlock()
 		}
 	}
 
-	src, dst, err := w.storesFor(l.Spec)
+	st, err := w.storesFor(l.Spec)
 	if err != nil {
 		for i, e := range l.Entries {
-			record(i, failRecord(e, "READ_ERROR", err))
+			record(i, failRecord(e, task.ReadError, err))
 		}
 	} else {
-		ctx = store.WithTempTag(ctx, tempTag(l.Job, l.TaskID))
 		if l.Attempt > 1 {
-			w.cleanTemps(ctx, dst, l)
+			w.cleanTemps(ctx, st, l)
 		}
 		// A pool of copiers per task (their stacks, once grown, are reused
 		// from entry to entry); the worker-wide semaphore bounds how many
@@ -101,7 +110,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 			go func() {
 				defer wg.Done()
 				ctx, retries := store.WithRetryCounter(ctx)
-				c := &copier{retries: retries}
+				x := &transfer{w: w, retries: retries}
 				for {
 					i := int(next.Add(1) - 1)
 					if i >= len(l.Entries) || ctx.Err() != nil {
@@ -116,7 +125,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 							return
 						}
 					}
-					rec := w.copyEntry(ctx, c, src, dst, t, l.Entries[i])
+					rec := w.copyEntry(ctx, x, st, t, l.Entries[i])
 					<-w.sem
 					if ctx.Err() == nil {
 						record(i, rec)
@@ -127,8 +136,8 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 		wg.Wait()
 		copied()
 		if ctx.Err() == nil {
-			if s, ok := dst.(store.Syncer); ok {
-				if err := s.Sync(ctx); err != nil {
+			if sync := st.dstF.Sync; sync != nil {
+				if err := sync(ctx); err != nil {
 					// Nothing of this attempt is known durable: fail it all.
 					log.Error("sync destination failed", "err", err)
 					t.mu.Lock()
@@ -136,7 +145,7 @@ func (w *Worker) runTask(parent context.Context, l master.Lease, copied func()) 
 					t.mu.Unlock()
 					results = results[:0]
 					for i, e := range l.Entries {
-						record(i, failRecord(e, "WRITE_ERROR", fmt.Errorf("sync: %w", err)))
+						record(i, failRecord(e, task.WriteError, fmt.Errorf("sync: %w", err)))
 					}
 				}
 			}
@@ -181,7 +190,7 @@ func (w *Worker) report(ctx context.Context) error {
 		n int
 	}
 	var batch []pending
-	audits := make(map[master.LeaseRef][]tracker.Record)
+	audits := make(map[task.LeaseRef][]tracker.Record)
 	var progress []tracker.TaskProgress
 	for ref, t := range w.tasks {
 		t.mu.Lock()
@@ -224,9 +233,9 @@ func tempTag(job string, task uint64) string {
 
 // cleanTemps removes temporary files an earlier attempt of this task left
 // in the directories it writes to.
-func (w *Worker) cleanTemps(ctx context.Context, dst store.Store, l master.Lease) {
-	c, ok := dst.(store.TempCleaner)
-	if !ok {
+func (w *Worker) cleanTemps(ctx context.Context, st *jobStores, l task.Lease) {
+	clean := st.dstF.CleanTemps
+	if clean == nil {
 		return
 	}
 	seen := make(map[string]bool)
@@ -236,7 +245,7 @@ func (w *Worker) cleanTemps(ctx context.Context, dst store.Store, l master.Lease
 			continue
 		}
 		seen[dir] = true
-		if err := c.CleanTemps(ctx, dir, store.TempTag(ctx)); err != nil {
+		if err := clean(ctx, dir, tempTag(l.Job, l.TaskID)); err != nil {
 			w.log.Warn("clean temporary files", "dir", dir, "err", err)
 		}
 	}
@@ -255,4 +264,17 @@ func (w *Worker) taskDone() {
 	if w.cfg.TaskDone != nil {
 		w.cfg.TaskDone()
 	}
+}
+
+// outcomeOf is the outcome of entry i whose record is not OK: the record's
+// kind (a skip's is Skipped; a failure that says none, READ_ERROR).
+func outcomeOf(i int, rec tracker.Record) task.Outcome {
+	o := task.Outcome{Index: uint32(i), Kind: rec.Kind, Detail: rec.Detail}
+	switch {
+	case rec.Result == tracker.Skip:
+		o.Kind = task.Skipped
+	case !o.Kind.Failed():
+		o.Kind = task.ReadError
+	}
+	return o
 }

@@ -12,9 +12,10 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"ferry/master"
+	"ferry/state"
 	"ferry/store"
 	"ferry/store/local"
+	"ferry/task"
 	"ferry/worker"
 )
 
@@ -33,43 +34,41 @@ const (
 // short is how many bytes writeShort and readShort drop.
 const short = 3
 
-// lying is a destination that puts through a real local store and lies
-// about the Puts of one key as told. It forwards the local store's
-// optional powers one by one, as a wrapper must: embedding would hide
-// which powers the worker relies on.
-type lying struct {
+// lyingDest is a destination that puts through a real local store and lies
+// about the Puts of one key as told. It states the powers it forwards
+// (store.Featurer) one by one, as a wrapper must: those of a destination,
+// none of a source's.
+type lyingDest struct {
 	s   *local.Local
 	key string
 	lie atomic.Int32
 }
 
 var (
-	_ store.Store       = (*lying)(nil)
-	_ store.Deleter     = (*lying)(nil)
-	_ store.Syncer      = (*lying)(nil)
-	_ store.TempCleaner = (*lying)(nil)
-	_ io.Closer         = (*lying)(nil)
+	_ store.Store    = (*lyingDest)(nil)
+	_ store.Featurer = (*lyingDest)(nil)
+	_ io.Closer      = (*lyingDest)(nil)
 )
 
-func (l *lying) List(ctx context.Context, prefix, startAfter string, fn func(store.Entry) error) error {
+func (l *lyingDest) List(ctx context.Context, prefix, startAfter string, fn func(store.Entry) error) error {
 	return l.s.List(ctx, prefix, startAfter, fn)
 }
 
-func (l *lying) Stat(ctx context.Context, key string) (store.Entry, error) { return l.s.Stat(ctx, key) }
+func (l *lyingDest) Stat(ctx context.Context, key string) (store.Entry, error) {
+	return l.s.Stat(ctx, key)
+}
 
-func (l *lying) Open(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+func (l *lyingDest) Open(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
 	return l.s.Open(ctx, key, off, n)
 }
 
-func (l *lying) Delete(ctx context.Context, key string) error { return l.s.Delete(ctx, key) }
-func (l *lying) Sync(ctx context.Context) error               { return l.s.Sync(ctx) }
-func (l *lying) Close() error                                 { return l.s.Close() }
-
-func (l *lying) CleanTemps(ctx context.Context, dirKey, tag string) error {
-	return l.s.CleanTemps(ctx, dirKey, tag)
+func (l *lyingDest) Features() store.Features {
+	return store.Features{Sync: l.s.Sync, Delete: l.s.Delete, CleanTemps: l.s.CleanTemps}
 }
 
-func (l *lying) Put(ctx context.Context, key string, r io.Reader, e store.Entry) (store.Entry, error) {
+func (l *lyingDest) Close() error { return l.s.Close() }
+
+func (l *lyingDest) Put(ctx context.Context, key string, r io.Reader, e store.Entry, o store.PutOptions) (store.Entry, error) {
 	how := lie(l.lie.Load())
 	if key != l.key {
 		how = honest
@@ -86,7 +85,7 @@ func (l *lying) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 	case readShort:
 		r = io.LimitReader(r, max(0, e.Size-short))
 	}
-	put, err := l.s.Put(ctx, key, r, e)
+	put, err := l.s.Put(ctx, key, r, e, o)
 	if err != nil {
 		return put, err
 	}
@@ -129,11 +128,11 @@ func TestDestinationThatLies(t *testing.T) {
 		lie  lie
 		code string
 	}{
-		{"FlippedByte", flipByte, worker.ChecksumMismatch},
-		{"ShortWrite", writeShort, worker.SizeNotMatch},
-		{"ShortRead", readShort, worker.SizeNotMatch},
-		{"WrongCRC", wrongCRC, worker.ChecksumMismatch},
-		{"WrongSize", wrongSize, worker.SizeNotMatch},
+		{"FlippedByte", flipByte, task.ChecksumMismatch.String()},
+		{"ShortWrite", writeShort, task.SizeNotMatch.String()},
+		{"ShortRead", readShort, task.SizeNotMatch.String()},
+		{"WrongCRC", wrongCRC, task.ChecksumMismatch.String()},
+		{"WrongSize", wrongSize, task.SizeNotMatch.String()},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -161,22 +160,22 @@ func TestDestinationThatLies(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer l.Close()
-			d := &lying{s: l, key: "v/victim"}
+			d := &lyingDest{s: l, key: "v/victim"}
 			d.lie.Store(int32(tt.lie))
 			cfg := worker.Config{Threads: 2,
-				OpenSource: func(s master.Spec) (store.Store, error) { return local.New(s.SrcPrefix, local.Options{}) },
-				OpenDest:   func(master.Spec) (store.Store, error) { return d, nil }}
+				OpenSource: func(s task.Spec) (store.Store, error) { return local.New(s.Src.Prefix, local.Options{}) },
+				OpenDest:   func(task.Spec) (store.Store, error) { return d, nil }}
 
 			c := newCluster(t, dir)
-			c.submit(master.Spec{Name: "j", SrcType: "local", SrcPrefix: src, DestType: "local", DestPrefix: dst})
+			c.submit(localSpec("j", src, dst))
 			st := c.work("j", cfg)
-			if st.State != master.StateFailed || st.Counters.FilesDone != 2 || st.Counters.FilesFailed != 1 {
+			if st.State != state.StateFailed || st.Counters.FilesDone != 2 || st.Counters.FilesFailed != 1 {
 				t.Errorf("job %s with %d files done, %d failed; want Failed, 2 and 1:\n%s", st.State, st.Counters.FilesDone, st.Counters.FilesFailed, c.attemptFiles("j", "failed_tasks", "audit.log"))
 			}
 			var failed []string
-			c.m.DB().Tasks("j", master.Failed, func(task *master.Task) error {
-				m, err := c.m.DB().Manifest("j", task.ID)
-				for _, i := range task.Failed {
+			c.m.DB().Tasks("j", state.Failed, func(t *state.Task) error {
+				m, err := c.m.DB().Manifest("j", t.ID)
+				for _, i := range t.Failed {
 					if err == nil && int(i) < len(m) {
 						failed = append(failed, m[i].Key)
 					}
@@ -201,7 +200,7 @@ func TestDestinationThatLies(t *testing.T) {
 				t.Fatalf("retry: %d tasks, %d entries, %v; want 1 and 1", tasks, entries, err)
 			}
 			st = c.work("j", cfg)
-			if st.State != master.StateSucceed || st.Counters.FilesDone != 3 || st.Counters.FilesFailed != 0 {
+			if st.State != state.StateSucceed || st.Counters.FilesDone != 3 || st.Counters.FilesFailed != 0 {
 				t.Errorf("after the retry, job %s with %d files done, %d failed; want Succeed, 3 and 0", st.State, st.Counters.FilesDone, st.Counters.FilesFailed)
 			}
 			for k, want := range files {

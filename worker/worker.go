@@ -15,35 +15,37 @@ import (
 	"sync/atomic"
 	"time"
 
-	"ferry/master"
 	"ferry/plan"
 	"ferry/store"
+	"ferry/task"
 	"ferry/tracker"
 	"ferry/verify"
 )
 
-// Client is the worker's view of the master and tracker; worker/client.go
-// implements it over gRPC.
+// Client is the worker's view of the master and tracker: rpc.Client
+// implements it over gRPC, master.InProcess in the master's process.
 type Client interface {
 	Register(ctx context.Context, id, host string, threads int) (leaseDur time.Duration, err error)
-	Lease(ctx context.Context, id string, max int) ([]master.Lease, error)
-	Renew(ctx context.Context, id string, refs []master.LeaseRef) (lost []master.LeaseRef, err error)
-	Complete(ctx context.Context, id string, ref master.LeaseRef, results []master.EntryResult, started time.Time) error
+	Lease(ctx context.Context, id string, max int) ([]task.Lease, error)
+	Renew(ctx context.Context, id string, refs []task.LeaseRef) (lost []task.LeaseRef, err error)
+	Complete(ctx context.Context, id string, ref task.LeaseRef, results []task.Outcome, started time.Time) error
 	// Report also returns the worker's shares of its jobs' limits.
-	Report(ctx context.Context, id string, copied int64, audits map[master.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]master.Limits, error)
+	Report(ctx context.Context, id string, copied int64, audits map[task.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]task.Limits, error)
 	Leave(ctx context.Context, id string) error
-	SaveUpload(ctx context.Context, id string, ref master.LeaseRef, u master.UploadState) error
+	SaveUpload(ctx context.Context, id string, ref task.LeaseRef, u task.UploadState) error
 }
 
+// The errors a Client answers with, the same in process and over gRPC.
 var (
-	// ErrStale is what Client.Complete returns when the lease is not current.
-	ErrStale = errors.New("lease is no longer current")
+	// ErrStale is what Complete and SaveUpload return (wrapped) when the
+	// lease is not current.
+	ErrStale = task.ErrStaleLease
 	// ErrStopping is what Lease, Renew and Report return when the master
 	// asks its workers to leave. (Renew and Report have done their work.)
-	ErrStopping = errors.New("the master is stopping")
+	ErrStopping = task.ErrStopping
 	// ErrRefused is what Register returns when the master refuses this
 	// worker's credentials.
-	ErrRefused = errors.New("the master refused this worker's token")
+	ErrRefused = task.ErrRefused
 )
 
 // Config is a worker's configuration.
@@ -60,8 +62,8 @@ type Config struct {
 	MaxThroughput int64
 	Log           *slog.Logger
 	// OpenSource and OpenDest open a job's stores.
-	OpenSource func(master.Spec) (store.Store, error)
-	OpenDest   func(master.Spec) (store.Store, error)
+	OpenSource func(task.Spec) (store.Store, error)
+	OpenDest   func(task.Spec) (store.Store, error)
 	// TaskDone, when set, is called after each task's completion was
 	// accepted (or refused as stale): `run` looks at its job then, instead
 	// of waiting for its next look. It must not block.
@@ -79,8 +81,8 @@ type Worker struct {
 	copied atomic.Int64
 
 	mu       sync.Mutex
-	tasks    map[master.LeaseRef]*running
-	stores   map[string][2]store.Store // job -> source, destination
+	tasks    map[task.LeaseRef]*running
+	stores   map[string]*jobStores // by job
 	leaseDur time.Duration
 
 	sendMu sync.Mutex // one Report in flight, so audit records arrive before Complete
@@ -90,7 +92,7 @@ type Worker struct {
 
 // running is one task in progress.
 type running struct {
-	lease    master.Lease
+	lease    task.Lease
 	opt      plan.Options // the job's update rules and filters
 	optErr   error
 	cancel   context.CancelFunc
@@ -98,7 +100,8 @@ type running struct {
 	files    atomic.Int64
 	bytes    atomic.Int64
 
-	x taskOptions // the spec's per-entry switches, parsed once
+	x   taskOptions      // the spec's per-entry switches, parsed once
+	put store.PutOptions // how its Puts write: their temporary files' tag
 
 	mu    sync.Mutex
 	audit []tracker.Record // not yet reported
@@ -115,16 +118,18 @@ type taskOptions struct {
 	incremental bool        // isIncremental
 }
 
-func optionsOf(spec master.Spec) taskOptions {
-	x := spec.Extra
-	inc, _ := spec.Incremental()
+func optionsOf(spec task.Spec) taskOptions {
+	mode := verify.Mode(spec.AuditMode)
+	if mode == "" {
+		mode = verify.General
+	}
 	return taskOptions{
-		incremental: inc,
-		audit:       x["jobType"] == "audit",
-		auditAfter:  x["isAuditAfterImport"] == "true",
-		mode:        auditMode(x),
-		preserve:    x["preserveMetadata"] != "false",
-		mpThreshold: multipartThreshold(spec),
+		incremental: spec.Incremental,
+		audit:       spec.Type == task.Audit,
+		auditAfter:  spec.AuditAfterImport,
+		mode:        mode,
+		preserve:    spec.PreserveMetadata,
+		mpThreshold: spec.Multipart.Threshold,
 	}
 }
 
@@ -141,7 +146,7 @@ func New(cfg Config, c Client) *Worker {
 	}
 	w := &Worker{cfg: cfg, client: c, log: cfg.Log, sem: make(chan struct{}, cfg.Threads),
 		limits: newLimiters(cfg.MaxThroughput),
-		tasks:  make(map[master.LeaseRef]*running), stores: make(map[string][2]store.Store)}
+		tasks:  make(map[task.LeaseRef]*running), stores: make(map[string]*jobStores)}
 	w.pace = &pacer{sem: w.sem, max: cfg.Threads, log: cfg.Log}
 	return w
 }
@@ -317,7 +322,7 @@ func (w *Worker) heartbeat(ctx context.Context, leaseDur time.Duration) {
 
 func (w *Worker) renew(ctx context.Context) {
 	w.mu.Lock()
-	refs := make([]master.LeaseRef, 0, len(w.tasks))
+	refs := make([]task.LeaseRef, 0, len(w.tasks))
 	for ref := range w.tasks {
 		refs = append(refs, ref)
 	}
@@ -337,7 +342,7 @@ func (w *Worker) renew(ctx context.Context) {
 		w.log.Warn("renew leases failed", "err", err)
 		return
 	}
-	gone := make(map[master.LeaseRef]bool, len(lost))
+	gone := make(map[task.LeaseRef]bool, len(lost))
 	for _, r := range lost {
 		gone[r] = true
 	}

@@ -282,7 +282,7 @@ func statusError(resp *http.Response) error {
 }
 
 // Put refuses: an http source is read-only.
-func (h *HTTP) Put(ctx context.Context, key string, r io.Reader, e store.Entry) (store.Entry, error) {
+func (h *HTTP) Put(ctx context.Context, key string, r io.Reader, e store.Entry, o store.PutOptions) (store.Entry, error) {
 	return store.Entry{}, fmt.Errorf("put %q: %w: %w", key, store.ErrPermission, ErrReadOnly)
 }
 

@@ -149,7 +149,7 @@ func TestReadThrough(t *testing.T) {
 		if _, err := h.Stat(ctx, "not/listed"); !errors.Is(err, store.ErrNotExist) {
 			t.Errorf("Stat(not listed) = %v", err)
 		}
-		if _, err := h.Put(ctx, "x", strings.NewReader("x"), store.Entry{}); !errors.Is(err, ErrReadOnly) {
+		if _, err := h.Put(ctx, "x", strings.NewReader("x"), store.Entry{}, store.PutOptions{}); !errors.Is(err, ErrReadOnly) {
 			t.Errorf("Put = %v, want ErrReadOnly", err)
 		}
 	}

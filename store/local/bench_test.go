@@ -22,7 +22,7 @@ func BenchmarkPutSmall(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		key := fmt.Sprintf("d%04d/f%06d", i/1000, i)
-		if _, err := l.Put(ctx, key, bytes.NewReader(data), store.Entry{}); err != nil {
+		if _, err := l.Put(ctx, key, bytes.NewReader(data), store.Entry{}, store.PutOptions{}); err != nil {
 			b.Fatal(err)
 		}
 		i++

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,15 +58,11 @@ func TestPutLearnsDirectories(t *testing.T) {
 		acl = false
 	}
 	cases := []struct {
-		mode, late, want uint32
-	}{{0, 0o644, 0o644}, {0, 0o755, 0o755}, {0, 0o600, 0o600}, {0, 0o640, 0o640}, {0o644, 0, 0o644}, {0o751, 0, 0o751}, {0, 0o644, 0o644}}
-	put := func(key string, mode, late uint32) {
+		mode, want uint32
+	}{{0o644, 0o644}, {0o644, 0o644}, {0o644, 0o644}, {0o751, 0o751}, {0o644, 0o644}}
+	put := func(key string, mode uint32) {
 		t.Helper()
-		var r io.Reader = strings.NewReader("data")
-		if late != 0 {
-			r = lateMode{r, late}
-		}
-		got, err := l.Put(ctx, key, r, store.Entry{Mode: mode, MTime: mtime})
+		got, err := l.Put(ctx, key, strings.NewReader("data"), store.Entry{Mode: mode, MTime: mtime}, store.PutOptions{})
 		if err != nil {
 			t.Fatalf("Put %s: %v", key, err)
 		}
@@ -80,20 +75,19 @@ func TestPutLearnsDirectories(t *testing.T) {
 			before := l.fstats.Load()
 			for i, c := range cases {
 				key := fmt.Sprintf("%s/r%d-f%d", d, round, i)
-				put(key, c.mode, c.late)
+				put(key, c.mode)
 				fi, err := os.Stat(filepath.Join(l.Root(), key))
 				if err != nil {
 					t.Fatal(err)
 				}
 				if got := uint32(fi.Mode().Perm()); got != c.want {
-					t.Errorf("%s: mode %#o (late %#o) under umask 027, acl %v: file has %#o, want %#o", key, c.mode, c.late, acl && d == "acl", got, c.want)
+					t.Errorf("%s: mode %#o under umask 027, acl %v: file has %#o, want %#o", key, c.mode, acl && d == "acl", got, c.want)
 				}
 				if !fi.ModTime().Equal(mtime) {
 					t.Errorf("%s: mtime %v, want %v", key, fi.ModTime(), mtime)
 				}
 			}
-			// Created with 0644 (a late mode, or asked for), then 0751,
-			// then 0644 again: three looks.
+			// Created with 0644, then 0751, then 0644 again: three looks.
 			if n := l.fstats.Load() - before; n != 3 {
 				t.Errorf("round %d, %s: %d of %d Puts looked at their file, want 3 (one per change of creation mode)", round, d, n, len(cases))
 			}
@@ -104,7 +98,7 @@ func TestPutLearnsDirectories(t *testing.T) {
 	}
 	// Without a date to set, Put reads the file's own mtime: it looks.
 	before := l.fstats.Load()
-	if _, err := l.Put(ctx, "plain/undated", strings.NewReader("x"), store.Entry{}); err != nil {
+	if _, err := l.Put(ctx, "plain/undated", strings.NewReader("x"), store.Entry{}, store.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := l.fstats.Load() - before; n != 1 {
@@ -131,7 +125,7 @@ func testSyncFindsMounts(t *testing.T, others int) {
 	// The first Put makes the directory (with a named temporary file); the
 	// second makes an unnamed file there and learns the directory.
 	for _, k := range []string{"m/a", "m/a2"} {
-		if _, err := l.Put(ctx, k, strings.NewReader("a"), store.Entry{MTime: mtime}); err != nil {
+		if _, err := l.Put(ctx, k, strings.NewReader("a"), store.Entry{MTime: mtime}, store.PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -144,7 +138,7 @@ func testSyncFindsMounts(t *testing.T, others int) {
 	}
 	defer unix.Unmount(dir, unix.MNT_DETACH)
 	before := l.fstats.Load()
-	if _, err := l.Put(ctx, "m/b", strings.NewReader("b"), store.Entry{MTime: mtime}); err != nil {
+	if _, err := l.Put(ctx, "m/b", strings.NewReader("b"), store.Entry{MTime: mtime}, store.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := l.fstats.Load() - before; n != 0 {
@@ -152,7 +146,7 @@ func testSyncFindsMounts(t *testing.T, others int) {
 	}
 	for i := range others { // learned after m, pushing it out of the map
 		for _, k := range []string{"a", "b"} {
-			if _, err := l.Put(ctx, fmt.Sprintf("o%d/%s", i, k), strings.NewReader("o"), store.Entry{MTime: mtime}); err != nil {
+			if _, err := l.Put(ctx, fmt.Sprintf("o%d/%s", i, k), strings.NewReader("o"), store.Entry{MTime: mtime}, store.PutOptions{}); err != nil {
 				t.Fatal(err)
 			}
 		}

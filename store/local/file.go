@@ -14,7 +14,6 @@ import (
 
 var (
 	_ store.StatOpener   = (*Local)(nil)
-	_ store.QuickOpener  = (*Local)(nil)
 	_ store.PartDigester = (*Local)(nil)
 )
 
@@ -59,26 +58,7 @@ func (l *Local) OpenStat(ctx context.Context, key string) (store.Opened, store.E
 	return f, e, nil
 }
 
-// OpenQuick opens key without looking at it (store.QuickOpener): reads stop
-// at size, and the caller's Stat after reading says what was read, and
-// whether it is a regular file at all. Whatever the key now is, the open
-// neither blocks (a fifo) nor follows a symlink unless FollowSymlinks is
-// set; reading a directory fails.
-func (l *Local) OpenQuick(ctx context.Context, key string, size int64) (store.Opened, error) {
-	if err := store.CheckKey(key); err != nil {
-		return nil, fmt.Errorf("open: %w", err)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	fd, err := l.openRead(key)
-	if err != nil {
-		return nil, err
-	}
-	return &file{fd: fd, key: key, l: l, left: size}, nil
-}
-
-// openRead opens key for reading as OpenStat and OpenQuick do.
+// openRead opens key for reading as OpenStat does.
 func (l *Local) openRead(key string) (int, error) {
 	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK // O_NONBLOCK: do not wait on a fifo
 	if !l.opt.FollowSymlinks {
@@ -96,8 +76,7 @@ func (l *Local) openRead(key string) (int, error) {
 	return fd, nil
 }
 
-// file is a regular file opened by OpenStat, or whatever key names, opened
-// by OpenQuick.
+// file is a regular file opened by OpenStat.
 type file struct {
 	fd   int
 	key  string

@@ -145,65 +145,6 @@ func TestOpenStatRefuses(t *testing.T) {
 	f.Close()
 }
 
-// TestOpenQuick: OpenQuick reads at most the size it is given, and the Stat
-// after reading says what the key is now; whatever that is, the open does
-// not hang (a fifo), does not follow a symlink, and a directory does not
-// read.
-func TestOpenQuick(t *testing.T) {
-	ctx := context.Background()
-	l := newStore(t, Options{})
-	root := l.Root()
-	oddKeys(t, root, "f", "hello world")
-
-	f, err := l.OpenQuick(ctx, "f", 5) // listed at 5 bytes; 11 now
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(f)
-	if err != nil || string(got) != "hello" {
-		t.Fatalf("read %q, %v; want the 5 bytes asked for", got, err)
-	}
-	if e, err := f.Stat(); err != nil || e.Kind != store.File || e.Size != 11 {
-		t.Fatalf("Stat = %+v, %v; want a file of 11 bytes", e, err)
-	}
-	f.Close()
-
-	if _, err := l.OpenQuick(ctx, "missing", 1); !errors.Is(err, store.ErrNotExist) {
-		t.Errorf("OpenQuick(missing) = %v, want ErrNotExist", err)
-	}
-	if _, err := l.OpenQuick(ctx, "link", 1); err == nil || !strings.Contains(err.Error(), "symlink not followed") {
-		t.Errorf("OpenQuick(link) = %v, want symlink not followed", err)
-	}
-	if _, err := l.OpenQuick(ctx, "../x", 1); !errors.Is(err, store.ErrInvalidKey) {
-		t.Errorf("OpenQuick(../x) = %v, want ErrInvalidKey", err)
-	}
-	for key, kind := range map[string]string{"fifo": "fifo", "dir": "directory"} {
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			f, err := l.OpenQuick(ctx, key, 4)
-			if err != nil {
-				t.Errorf("OpenQuick(%s) = %v; it opens without looking", key, err)
-				return
-			}
-			defer f.Close()
-			n, _ := io.ReadAll(f)
-			if len(n) != 0 {
-				t.Errorf("%s read %q", key, n)
-			}
-			e, err := f.Stat()
-			if err != nil || e.Kind == store.File || !strings.Contains(e.Detail, kind) {
-				t.Errorf("Stat of %s = %+v, %v; want no regular file", key, e, err)
-			}
-		}()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("OpenQuick(%s) or its read hangs", key)
-		}
-	}
-}
-
 // TestPutMode checks that Put gives the file the mode asked for, even bits
 // the umask would take away at creation, and 0644 less the umask without.
 func TestPutMode(t *testing.T) {
@@ -212,15 +153,10 @@ func TestPutMode(t *testing.T) {
 	l := newStore(t, Options{})
 	ctx := context.Background()
 	for _, c := range []struct {
-		mode, late, want uint32 // late: a store.LateModer reader's mode
-	}{{0o666, 0, 0o666}, {0o600, 0, 0o600}, {0o755, 0, 0o755}, {0o444, 0, 0o444}, {0, 0, 0o640},
-		{0, 0o604, 0o604}, {0, 0o700, 0o700}, {0o600, 0o777, 0o600}} {
-		key := "m" + strings.Repeat("x", int(c.mode%7)) + strings.Repeat("y", int(c.late%5))
-		var r io.Reader = strings.NewReader("data")
-		if c.late != 0 {
-			r = lateMode{r, c.late}
-		}
-		if _, err := l.Put(ctx, key, r, store.Entry{Mode: c.mode}); err != nil {
+		mode, want uint32
+	}{{0o666, 0o666}, {0o600, 0o600}, {0o755, 0o755}, {0o444, 0o444}, {0, 0o640}} {
+		key := "m" + strings.Repeat("x", int(c.mode%7))
+		if _, err := l.Put(ctx, key, strings.NewReader("data"), store.Entry{Mode: c.mode}, store.PutOptions{}); err != nil {
 			t.Fatalf("Put mode %#o: %v", c.mode, err)
 		}
 		fi, err := os.Stat(filepath.Join(l.Root(), key))
@@ -228,19 +164,11 @@ func TestPutMode(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got := uint32(fi.Mode().Perm()); got != c.want {
-			t.Errorf("Put with mode %#o (late %#o) under umask 027: file has %#o, want %#o", c.mode, c.late, got, c.want)
+			t.Errorf("Put with mode %#o under umask 027: file has %#o, want %#o", c.mode, got, c.want)
 		}
 		os.Remove(filepath.Join(l.Root(), key))
 	}
 }
-
-// lateMode is a reader that knows its mode once read (store.LateModer).
-type lateMode struct {
-	io.Reader
-	mode uint32
-}
-
-func (r lateMode) LateMode() uint32 { return r.mode }
 
 // TestPartDigests checks the digests of parts read through memory maps
 // against crypto/md5 and hash/crc64 over the same bytes, for part sizes

@@ -314,7 +314,7 @@ func (w *walker) push(fd int) (loop bool, err error) {
 }
 
 // unreadable handles a directory, with key prefix d, that cannot be opened or
-// read. When d itself is in the listing, it is listed as Special, and the walk
+// read. When d itself is in the listing, it is listed as Unreadable, and the walk
 // goes on; when d is startAfter, it was listed by the call that returned it.
 // Otherwise (the root, a directory above prefix, one that holds startAfter),
 // skipping it would silently drop keys that belong to the listing, so List
@@ -333,7 +333,7 @@ func (w *walker) unreadable(d string, err error) error {
 	if errors.As(err, &errno) {
 		msg = errno.Error()
 	}
-	return w.fn(store.Entry{Key: d, Kind: store.Special, Detail: "cannot read directory: " + msg})
+	return w.fn(store.Entry{Key: d, Kind: store.Unreadable, Detail: "cannot read directory: " + msg})
 }
 
 // wrapSentinel wraps err with the store sentinel it belongs to, if any.

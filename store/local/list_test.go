@@ -22,7 +22,7 @@ import (
 func describe(es []store.Entry) []string {
 	var out []string
 	for _, e := range es {
-		kind := map[store.Kind]string{store.File: "file", store.Symlink: "symlink", store.Special: "special"}[e.Kind]
+		kind := map[store.Kind]string{store.File: "file", store.Symlink: "symlink", store.Special: "special", store.Unreadable: "unreadable"}[e.Kind]
 		s := e.Key + " " + kind
 		if e.Kind == store.File {
 			s += fmt.Sprintf(" %d", e.Size)
@@ -252,7 +252,7 @@ func testUnreadableDirectory(t *testing.T, opt Options) {
 	if readable {
 		t.Skip("a mode-000 directory is still readable here")
 	}
-	unreadable := "secret/ special cannot read directory: permission denied"
+	unreadable := "secret/ unreadable cannot read directory: permission denied"
 	wants := [][]string{
 		{"ok/f file 1", unreadable, "z file 1"}, {unreadable}, {unreadable}, {unreadable, "z file 1"},
 		{"z file 1"}, nil, nil,

@@ -14,7 +14,7 @@
 //     that loops back to a directory on the current path, or dangles, as
 //     store.Special;
 //   - fifos, sockets and devices as store.Special;
-//   - a directory that cannot be read as store.Special, with the key of the
+//   - a directory that cannot be read as store.Unreadable, with the key of the
 //     directory followed by '/' (so the listing stays in byte order; such a
 //     key is never copied) and a Detail starting "cannot read directory:".
 //
@@ -26,7 +26,7 @@
 // names of that exact pattern, so the leftovers of a crash are never copied
 // or counted; Put refuses keys whose last component has that pattern, and
 // CleanTemps removes the leftovers of one task (its tag, see
-// store.WithTempTag).
+// store.PutOptions).
 //
 // Put does not fsync: Sync makes every earlier Put durable with one syncfs.
 package local

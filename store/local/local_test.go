@@ -135,7 +135,7 @@ func TestTempFilesHidden(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("List = %q, want %q", got, want)
 	}
-	_, err := l.Put(context.Background(), "d/.ferry-0000000000000000.tmp", strings.NewReader("x"), store.Entry{})
+	_, err := l.Put(context.Background(), "d/.ferry-0000000000000000.tmp", strings.NewReader("x"), store.Entry{}, store.PutOptions{})
 	if !errors.Is(err, store.ErrInvalidKey) {
 		t.Fatalf("Put of a temp-file name = %v, want ErrInvalidKey", err)
 	}
@@ -144,11 +144,11 @@ func TestTempFilesHidden(t *testing.T) {
 func TestPutLeavesNoTempFile(t *testing.T) {
 	l := newStore(t, Options{})
 	storetest.Put(t, l, "dir/x", "x")
-	if _, err := l.Put(context.Background(), "dir", strings.NewReader("over a dir"), store.Entry{}); err == nil ||
+	if _, err := l.Put(context.Background(), "dir", strings.NewReader("over a dir"), store.Entry{}, store.PutOptions{}); err == nil ||
 		!strings.Contains(err.Error(), "is a directory") {
 		t.Fatalf("Put over a directory = %v, want an is-a-directory error", err)
 	}
-	_, err := l.Put(context.Background(), "dir/y", &errReader{}, store.Entry{})
+	_, err := l.Put(context.Background(), "dir/y", &errReader{}, store.Entry{}, store.PutOptions{})
 	if err == nil || !strings.Contains(err.Error(), "reading source") {
 		t.Fatalf("Put from a failing reader = %v, want a reading-source error", err)
 	}
@@ -170,7 +170,7 @@ func TestPutThroughFile(t *testing.T) {
 	l := newStore(t, Options{})
 	storetest.Put(t, l, "a/f", "file")
 	for _, key := range []string{"a/f/x", "a/f/y/z"} {
-		_, err := l.Put(context.Background(), key, strings.NewReader("x"), store.Entry{})
+		_, err := l.Put(context.Background(), key, strings.NewReader("x"), store.Entry{}, store.PutOptions{})
 		if err == nil || !strings.Contains(err.Error(), `"a/f"`) || !strings.Contains(err.Error(), "not a directory") {
 			t.Errorf("Put(%q) = %v, want an error naming a/f as not a directory", key, err)
 		}
@@ -183,7 +183,7 @@ func TestPutThroughFile(t *testing.T) {
 func TestPutMTime(t *testing.T) {
 	l := newStore(t, Options{})
 	mt := time.Date(2001, 2, 3, 4, 5, 6, 789000000, time.UTC)
-	e, err := l.Put(context.Background(), "m/t", strings.NewReader("x"), store.Entry{MTime: mt})
+	e, err := l.Put(context.Background(), "m/t", strings.NewReader("x"), store.Entry{MTime: mt}, store.PutOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestLongName(t *testing.T) {
 	if got := keysOf(mustEntries(t, l, "")); !slices.Equal(got, []string{key}) {
 		t.Fatalf("List = %q", got)
 	}
-	_, err := l.Put(context.Background(), "d/"+strings.Repeat("n", 256), strings.NewReader("x"), store.Entry{})
+	_, err := l.Put(context.Background(), "d/"+strings.Repeat("n", 256), strings.NewReader("x"), store.Entry{}, store.PutOptions{})
 	if !errors.Is(err, store.ErrInvalidKey) {
 		t.Fatalf("Put of a 256-byte name = %v, want ErrInvalidKey", err)
 	}

@@ -27,7 +27,7 @@ import (
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // Temporary file names: ".ferry-" [tag "-"] 16 lowercase hex digits ".tmp",
-// where tag is the one store.WithTempTag put in Put's context (letters,
+// where tag is Put's store.PutOptions.TempTag (letters,
 // digits and '-', at most maxTagLen). They are short, so a destination name
 // of 255 bytes still has a sibling temporary file.
 const (
@@ -97,14 +97,13 @@ func validTag(tag string) bool {
 // The returned Entry carries the size and mtime of the file and the CRC64 of
 // its content read back after writing, so the caller can compare it with the
 // checksum it computed from the source. Of e, only MTime and Mode are used:
-// when set, they become the file's mtime and permission bits. Without a
-// Mode, a reader that is a store.LateModer gives it once read.
+// when set, they become the file's mtime and permission bits.
 //
-// Under a context from store.WithTempTag, the temporary file's name carries
-// the tag, so that CleanTemps can remove it if the process dies first.
+// With o.TempTag set, the temporary file's name carries the tag, so that
+// CleanTemps can remove it if the process dies first.
 //
 // Put does not fsync: call Sync before relying on durability.
-func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry) (store.Entry, error) {
+func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry, o store.PutOptions) (store.Entry, error) {
 	if err := store.CheckKey(key); err != nil {
 		return store.Entry{}, fmt.Errorf("put: %w", err)
 	}
@@ -114,7 +113,7 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 	if err := ctx.Err(); err != nil {
 		return store.Entry{}, err
 	}
-	tag := store.TempTag(ctx)
+	tag := o.TempTag
 	if tag != "" && !validTag(tag) {
 		return store.Entry{}, fmt.Errorf("put %q: invalid temporary file tag %q (want 1-%d letters, digits or '-')", key, tag, maxTagLen)
 	}
@@ -162,9 +161,6 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 		return fail(err)
 	}
 	want := e.Mode & 0o777 // the permission bits asked for; 0: none
-	if lm, ok := r.(store.LateModer); ok && want == 0 {
-		want = lm.LateMode() & 0o777
-	}
 	// The file as it landed: its size, the permission bits it got and its
 	// device, from an fstat; or, for an unnamed file that Put dates, in a
 	// directory where a file created with the same mode was looked at
@@ -190,8 +186,7 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry)
 		}
 	}
 	// The umask may have taken bits away from the mode the file was
-	// created with, or the mode was known only once read; only then does
-	// it need a chmod.
+	// created with; only then does it need a chmod.
 	if want != 0 && fact.got != want {
 		if err := ignoringEINTR(func() error { return unix.Fchmod(fd, want) }); err != nil {
 			return fail(&fs.PathError{Op: "chmod", Path: tmpName(), Err: err})
@@ -413,7 +408,7 @@ func (l *Local) Sync(ctx context.Context) error {
 }
 
 // CleanTemps removes the temporary files named with tag (see
-// store.WithTempTag) in the directory dirKey ("" is the root): what an
+// store.PutOptions) in the directory dirKey ("" is the root): what an
 // earlier attempt of the same task left when its process died. Other tasks'
 // temporary files, and all other files, are left alone. A missing directory
 // has nothing to clean.

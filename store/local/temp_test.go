@@ -70,9 +70,9 @@ func TestUnnamedTempFiles(t *testing.T) {
 	if l.anonMode() != want {
 		t.Fatalf("temporary files: mode %d, want %d (O_TMPFILE on %s, euid %d)", l.anonMode(), want, l.Root(), os.Geteuid())
 	}
-	ctx := store.WithTempTag(context.Background(), "job1-7")
+	ctx, tagged := context.Background(), store.PutOptions{TempTag: "job1-7"}
 	p := &peekReader{dir: filepath.Join(l.Root(), "d"), r: strings.NewReader("unnamed")}
-	if _, err := l.Put(ctx, "d/f", p, store.Entry{}); err != nil {
+	if _, err := l.Put(ctx, "d/f", p, store.Entry{}, tagged); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(p.seen, []string{"first"}) {
@@ -80,7 +80,7 @@ func TestUnnamedTempFiles(t *testing.T) {
 	}
 	// Over an existing key: linked to a temporary name, renamed over it.
 	p = &peekReader{dir: filepath.Join(l.Root(), "d"), r: strings.NewReader("again")}
-	if _, err := l.Put(ctx, "d/f", p, store.Entry{}); err != nil {
+	if _, err := l.Put(ctx, "d/f", p, store.Entry{}, tagged); err != nil {
 		t.Fatal(err)
 	}
 	if got := storetest.Read(t, l, "d/f", 0, -1); got != "again" {
@@ -95,10 +95,10 @@ func TestUnnamedTempFiles(t *testing.T) {
 func TestTempTagAndCleanTemps(t *testing.T) {
 	l := newStore(t, Options{})
 	l.anon = anonNone // named temporary files, whose tags this checks
-	ctx := store.WithTempTag(context.Background(), "job1-7")
+	ctx, tagged := context.Background(), store.PutOptions{TempTag: "job1-7"}
 	storetest.Put(t, l, "d/first", "x") // makes d
 	p := &peekReader{dir: filepath.Join(l.Root(), "d"), r: strings.NewReader("tagged")}
-	if _, err := l.Put(ctx, "d/f", p, store.Entry{}); err != nil {
+	if _, err := l.Put(ctx, "d/f", p, store.Entry{}, tagged); err != nil {
 		t.Fatal(err)
 	}
 	if len(p.seen) != 2 || !strings.HasPrefix(slices.Sorted(slices.Values(p.seen))[0], ".ferry-job1-7-") {
@@ -141,8 +141,8 @@ func TestTempTagAndCleanTemps(t *testing.T) {
 	if err := l.CleanTemps(context.Background(), "d", ""); err == nil {
 		t.Errorf("CleanTemps with no tag succeeded")
 	}
-	bad := store.WithTempTag(context.Background(), "no/slash")
-	if _, err := l.Put(bad, "d/g", strings.NewReader("x"), store.Entry{}); err == nil {
+	bad := store.PutOptions{TempTag: "no/slash"}
+	if _, err := l.Put(ctx, "d/g", strings.NewReader("x"), store.Entry{}, bad); err == nil {
 		t.Errorf("Put with an invalid tag succeeded")
 	}
 }

@@ -85,7 +85,7 @@ func (s *S3) PutMultipart(ctx context.Context, key string, src func(off, n int64
 		state = &store.MultipartState{}
 	}
 	if size == 0 { // S3 wants at least one part; an empty object is one PUT
-		return s.Put(ctx, key, strings.NewReader(""), e)
+		return s.Put(ctx, key, strings.NewReader(""), e, store.PutOptions{})
 	}
 	notify := func() error {
 		if opt.OnPart == nil {

@@ -266,7 +266,7 @@ func TestMetadata(t *testing.T) {
 		"x-amz-meta-owner":       "ops",
 		"x-amz-meta-ferry-crc64": "0000000000000000", // ferry's own are not passed through
 	}
-	if _, err := s.Put(ctx, "r.csv", strings.NewReader("a,b\n"), store.Entry{MTime: mtime, Meta: meta}); err != nil {
+	if _, err := s.Put(ctx, "r.csv", strings.NewReader("a,b\n"), store.Entry{MTime: mtime, Meta: meta}, store.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	e, err := s.Stat(ctx, "r.csv")
@@ -287,18 +287,17 @@ func TestMetadata(t *testing.T) {
 	if !e.MTime.Equal(mtime) || !e.HasCRC || e.CRC64 != crcOf([]byte("a,b\n")) {
 		t.Errorf("Stat = %+v, want the source mtime and the CRC", e)
 	}
-	// An object-to-object copy passes the metadata on from Open's reader.
-	rc, err := s.Open(ctx, "r.csv", 0, -1)
+	// An object-to-object copy passes the metadata on from OpenStat's entry.
+	rc, src, err := s.OpenStat(ctx, "r.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := rc.(store.Describer).Entry()
 	rc.Close()
 	if src.Meta["content-disposition"] != meta["content-disposition"] || src.Size != 4 || !src.HasCRC {
-		t.Errorf("Open's Entry = %+v", src)
+		t.Errorf("OpenStat's Entry = %+v", src)
 	}
 	// A file source: the type is guessed from the extension.
-	if _, err := s.Put(ctx, "page.html", strings.NewReader("<p>"), store.Entry{}); err != nil {
+	if _, err := s.Put(ctx, "page.html", strings.NewReader("<p>"), store.Entry{}, store.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if e, _ := s.Stat(ctx, "page.html"); !strings.HasPrefix(e.Meta["content-type"], "text/html") {

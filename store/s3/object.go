@@ -83,7 +83,7 @@ func entryOf(key string, info minio.ObjectInfo, h http.Header) store.Entry {
 // Open returns n bytes of key from off (n < 0: to the end). The reader
 // resumes after a cut connection where it stopped, asking for the same
 // version of the object (by ETag): if the object changed meanwhile, reading
-// fails instead of mixing versions. It implements store.Describer.
+// fails instead of mixing versions.
 func (s *S3) Open(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
 	if err := s.readableKey(key); err != nil {
 		return nil, fmt.Errorf("open: %w", err)
@@ -183,9 +183,6 @@ func (r *reader) get(ctx context.Context) error {
 	r.Body = body
 	return nil
 }
-
-// Entry returns what the first response said about the object.
-func (r *reader) Entry() store.Entry { return r.entry }
 
 // List calls fn for each object whose key (relative to Config.Prefix)
 // starts with prefix and sorts after startAfter, in the server's order

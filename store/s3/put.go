@@ -37,8 +37,9 @@ import (
 //
 // Of e, MTime is stored as x-amz-meta-ferry-mtime and Meta as the object's
 // metadata (its content-type defaulting to one guessed from the key's
-// extension).
-func (s *S3) Put(ctx context.Context, key string, r io.Reader, e store.Entry) (store.Entry, error) {
+// extension). Objects are written whole, with no temporary names: o has
+// nothing for them.
+func (s *S3) Put(ctx context.Context, key string, r io.Reader, e store.Entry, o store.PutOptions) (store.Entry, error) {
 	if err := s.checkKey(key); err != nil {
 		return store.Entry{}, fmt.Errorf("put: %w", err)
 	}

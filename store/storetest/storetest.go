@@ -110,7 +110,7 @@ var refusedCandidates = []string{"bad\xffbyte", "\xfe\xfd/\xc3", " ", "  ", "\t"
 // Put stores content under key and checks what Put reports.
 func Put(t *testing.T, s store.Store, key, content string) store.Entry {
 	t.Helper()
-	e, err := s.Put(context.Background(), key, strings.NewReader(content), store.Entry{})
+	e, err := s.Put(context.Background(), key, strings.NewReader(content), store.Entry{}, store.PutOptions{})
 	if err != nil {
 		t.Fatalf("Put(%q): %v", key, err)
 	}
@@ -258,7 +258,7 @@ func testInvalidKeys(t *testing.T, s store.Store, opt Options) {
 		}
 	}
 	for _, key := range invalid {
-		_, err := s.Put(context.Background(), key, strings.NewReader("x"), store.Entry{})
+		_, err := s.Put(context.Background(), key, strings.NewReader("x"), store.Entry{}, store.PutOptions{})
 		if !errors.Is(err, store.ErrInvalidKey) {
 			t.Errorf("Put(%q) = %v, want ErrInvalidKey", key, err)
 		}
@@ -318,14 +318,14 @@ func (r *failingReader) Read(p []byte) (int, error) {
 func testFailedPut(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	boom := errors.New("source broke")
-	if _, err := s.Put(ctx, "new/partial", &failingReader{n: 100 << 10, err: boom}, store.Entry{}); err == nil {
+	if _, err := s.Put(ctx, "new/partial", &failingReader{n: 100 << 10, err: boom}, store.Entry{}, store.PutOptions{}); err == nil {
 		t.Fatalf("Put from a failing reader succeeded")
 	}
 	if _, err := s.Stat(ctx, "new/partial"); !errors.Is(err, store.ErrNotExist) {
 		t.Fatalf("Stat after a failed Put = %v, want ErrNotExist", err)
 	}
 	Put(t, s, "old", "old content")
-	if _, err := s.Put(ctx, "old", &failingReader{n: 5000, err: boom}, store.Entry{}); err == nil {
+	if _, err := s.Put(ctx, "old", &failingReader{n: 5000, err: boom}, store.Entry{}, store.PutOptions{}); err == nil {
 		t.Fatalf("Put from a failing reader succeeded")
 	}
 	if got := Read(t, s, "old", 0, -1); got != "old content" {
@@ -339,7 +339,7 @@ func testFailedPut(t *testing.T, s store.Store) {
 func testCancelledPut(t *testing.T, s store.Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := s.Put(ctx, "c", strings.NewReader("x"), store.Entry{}); err == nil {
+	if _, err := s.Put(ctx, "c", strings.NewReader("x"), store.Entry{}, store.PutOptions{}); err == nil {
 		t.Fatalf("Put with a cancelled context succeeded")
 	}
 	if _, err := s.Stat(context.Background(), "c"); !errors.Is(err, store.ErrNotExist) {
@@ -356,10 +356,10 @@ func testConcurrentPuts(t *testing.T, s store.Store) {
 		contents[i] = strings.Repeat(fmt.Sprintf("writer %d ", i), 10000+i)
 		wg.Go(func() {
 			ctx := context.Background()
-			if _, err := s.Put(ctx, "same", strings.NewReader(contents[i]), store.Entry{}); err != nil {
+			if _, err := s.Put(ctx, "same", strings.NewReader(contents[i]), store.Entry{}, store.PutOptions{}); err != nil {
 				errs <- err
 			}
-			if _, err := s.Put(ctx, fmt.Sprintf("d/f%d", i), strings.NewReader(contents[i]), store.Entry{}); err != nil {
+			if _, err := s.Put(ctx, fmt.Sprintf("d/f%d", i), strings.NewReader(contents[i]), store.Entry{}, store.PutOptions{}); err != nil {
 				errs <- err
 			}
 		})

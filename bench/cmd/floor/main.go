@@ -165,9 +165,9 @@ func copyPlain(src, dst string, buf []byte) error {
 }
 
 // copyFerry is the sequence ferry's scan, worker and local store make for a
-// small file (see store/local: OpenQuick, Put, anon.go; worker: settle).
+// small file (see store/local: OpenStat, Put, anon.go; worker: settle).
 func copyFerry(src, dst string, buf []byte) error {
-	var st, after, landed unix.Stat_t
+	var st, opened, after, landed unix.Stat_t
 	if err := unix.Lstat(src, &st); err != nil { // the master's scan
 		return err
 	}
@@ -176,11 +176,14 @@ func copyFerry(src, dst string, buf []byte) error {
 		return err
 	}
 	defer unix.Close(in)
-	n, err := unix.Read(in, buf[:min(int64(len(buf)), st.Size)])
+	if err := unix.Fstat(in, &opened); err != nil { // OpenStat: what was opened
+		return err
+	}
+	n, err := unix.Read(in, buf[:min(int64(len(buf)), opened.Size)])
 	if err != nil {
 		return err
 	}
-	if err := unix.Fstat(in, &after); err != nil { // as listed? (before publishing)
+	if err := unix.Fstat(in, &after); err != nil { // unchanged? (before publishing)
 		return err
 	}
 	out, err := unix.Open(filepath.Dir(dst), unix.O_RDWR|unix.O_TMPFILE|unix.O_CLOEXEC, 0o644)

@@ -19,10 +19,13 @@ import (
 	"strings"
 	"time"
 
+	"ferry/conf"
 	"ferry/internal/gctune"
 	"ferry/master"
+	"ferry/state"
 	"ferry/store"
 	"ferry/store/local"
+	"ferry/task"
 )
 
 func main() {
@@ -53,8 +56,8 @@ func run(src, workdir string, countLimit int, sizeLimit int64, opt local.Options
 		return err
 	}
 	m, err := master.Open(master.Config{Dir: workdir, LeaseDur: time.Minute,
-		OpenSource: func(s master.Spec) (store.Store, error) {
-			return local.New(s.SrcPrefix, opt)
+		OpenSource: func(s task.Spec) (store.Store, error) {
+			return local.New(s.Src.Prefix, opt)
 		}})
 	if err != nil {
 		return err
@@ -62,14 +65,16 @@ func run(src, workdir string, countLimit int, sizeLimit int64, opt local.Options
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
-	spec := master.Spec{Name: "scan", SrcType: "local", SrcPrefix: src, DestType: "local",
-		DestPrefix: filepath.Join(workdir, "dest"), CountLimit: countLimit, SizeLimit: sizeLimit}
+	spec := conf.DefaultSpec("scan")
+	spec.Src = task.Endpoint{Type: "local", Prefix: src}
+	spec.Dest = task.Endpoint{Type: "local", Prefix: filepath.Join(workdir, "dest")}
+	spec.CountLimit, spec.SizeLimit = countLimit, sizeLimit
 	start := time.Now()
 	if err := m.Submit(ctx, spec); err != nil {
 		cancel()
 		return err
 	}
-	var j *master.Job
+	var j *state.Job
 	for {
 		j, err = m.DB().Job("scan")
 		if err != nil {
@@ -93,7 +98,7 @@ func run(src, workdir string, countLimit int, sizeLimit int64, opt local.Options
 		return fmt.Errorf("scan failed: %s", j.Error)
 	}
 	c := j.Counters
-	tasks := c.Tasks[master.Pending] + c.Tasks[master.Dispatched] + c.Tasks[master.Failed] + c.Tasks[master.Succeeded]
+	tasks := c.Tasks[state.Pending] + c.Tasks[state.Dispatched] + c.Tasks[state.Failed] + c.Tasks[state.Succeeded]
 	fmt.Printf("entries=%d tasks=%d seconds=%.3f peak_rss_kib=%d\n", c.FilesTotal, tasks, took.Seconds(), vmHWM())
 	return nil
 }
