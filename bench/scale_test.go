@@ -36,6 +36,9 @@ const scaleRate = "200mbit"
 //
 //	SCALE workers=4 seconds=8.31 MBps=96.9
 //
+// It fails unless 2 workers copy at least 1.6x as fast as one and 4 workers
+// 3.0x (at the default size; see the margin below).
+//
 // FERRY_BENCH_SCALE_MB sets the data size (default 768, in 16 MiB files);
 // FERRY_BENCH_ROOT where the data, homes and destinations go (default a
 // temporary directory).
@@ -98,10 +101,37 @@ func TestScale(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	mbps := map[int]float64{}
 	for _, n := range []int{1, 2, 4} {
 		secs := scaleRun(t, c, root, bin, listFile, n, files)
-		mbps := float64(files*fileSize) / 1e6 / secs
-		fmt.Printf("SCALE workers=%d seconds=%.2f MBps=%.1f\n", n, secs, mbps)
+		mbps[n] = float64(files*fileSize) / 1e6 / secs
+		fmt.Printf("SCALE workers=%d seconds=%.2f MBps=%.1f\n", n, secs, mbps[n])
+	}
+	// Each worker has a link of its own, so n workers could copy n times
+	// as fast, but for the rounds: with tasks of one file, n workers need
+	// ceil(files/n) rounds where one worker needs files (at the default 48
+	// files, 2x and 4x; at the quick run's 6 files, 2x and 3x). Asked: 80%
+	// of that for 2 workers, 75% for 4, i.e. 1.6x and 3.0x at the default
+	// size. The margin is for what does not grow with the links: the
+	// submit, scan and first lease and the 100 ms poll of stat, paid once
+	// per run and weighing most in the shortest run (4 workers, ~8.5 s);
+	// the stragglers of the last round; and the master, HTTP server and
+	// destination disk all workers share, on a machine whose cores other
+	// work may hold. The README's 3.97x was measured idle. A dispatch that
+	// serialised workers (at most 2x with 4) or left one of four idle (at
+	// most 3x, less the fixed costs) still fails.
+	for _, r := range []struct {
+		n      int
+		margin float64
+	}{{2, 0.80}, {4, 0.75}} {
+		rounds := (files + r.n - 1) / r.n
+		ideal := float64(files) / float64(rounds)
+		got := mbps[r.n] / mbps[1]
+		fmt.Printf("SCALE-RATIO workers=%d ratio=%.2f ideal=%.2f want>=%.2f\n", r.n, got, ideal, r.margin*ideal)
+		if got < r.margin*ideal {
+			t.Errorf("%d workers copied %.2fx as fast as one (%.1f against %.1f MB/s); want at least %.2fx (%.0f%% of the %.2fx %d files allow)",
+				r.n, got, mbps[r.n], mbps[1], r.margin*ideal, r.margin*100, ideal, files)
+		}
 	}
 }
 

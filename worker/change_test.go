@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"ferry/conf"
-	"ferry/master"
 	"ferry/store"
 	"ferry/store/local"
 	"ferry/task"
@@ -94,32 +93,10 @@ func TestSourceChangesAroundTheCopy(t *testing.T) {
 	write(filepath.Join(src, "b/during"), "as listed too", 0o644)
 	write(filepath.Join(dst, "b/during"), "the destination's old copy", 0o644)
 
-	m, err := master.Open(master.Config{Dir: filepath.Join(dir, "master"), LeaseDur: time.Minute,
-		OpenSource: func(s task.Spec) (store.Store, error) { return local.New(s.Src.Prefix, local.Options{}) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ran := make(chan struct{})
-	go func() { defer close(ran); m.Run(ctx) }()
-	defer func() { cancel(); <-ran; m.Close() }()
 	spec := localSpec("j", src, dst)
 	spec.AuditAfterImport = true
-	if err := m.Submit(ctx, spec); err != nil {
-		t.Fatal(err)
-	}
-	stat := func() master.JobStat {
-		t.Helper()
-		st, err := m.Stat(ctx, "j")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st[0]
-	}
-	for !stat().ScanFinished {
-		time.Sleep(5 * time.Millisecond)
-	}
+	c := newCluster(t, dir)
+	c.submit(spec)
 	// Listed; now changed before any worker opens it.
 	write(filepath.Join(src, "a/later"), "rewritten after the scan, longer", 0o600)
 	if err := os.Chtimes(filepath.Join(src, "a/later"), time.Unix(1e9, 0), time.Unix(1e9, 0)); err != nil {
@@ -131,28 +108,11 @@ func TestSourceChangesAroundTheCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	rs := &rewriting{Local: source, root: src, key: "b/during"}
-	w := worker.New(worker.Config{ID: "w", Host: "h", Threads: 2,
+	counters := c.work("j", worker.Config{Threads: 2,
 		OpenSource: func(task.Spec) (store.Store, error) { return rs, nil },
-		OpenDest:   func(s task.Spec) (store.Store, error) { return local.New(s.Dest.Prefix, local.Options{}) }},
-		master.NewInProcess(m))
-	wctx, wcancel := context.WithCancel(ctx)
-	wdone := make(chan struct{})
-	go func() { defer close(wdone); w.Run(wctx) }()
-	for {
-		if st := stat(); !st.Active() {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatal("the job did not end")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	wcancel()
-	<-wdone
-
-	c := stat().Counters
-	if c.FilesDone != 2 || c.FilesFailed != 1 {
-		t.Errorf("files done %d, failed %d; want 2 and 1", c.FilesDone, c.FilesFailed)
+		OpenDest:   func(s task.Spec) (store.Store, error) { return local.New(s.Dest.Prefix, local.Options{}) }}).Counters
+	if counters.FilesDone != 2 || counters.FilesFailed != 1 {
+		t.Errorf("files done %d, failed %d; want 2 and 1", counters.FilesDone, counters.FilesFailed)
 	}
 	for key, want := range map[string]string{
 		"a/same":   "unchanged",
@@ -175,12 +135,7 @@ func TestSourceChangesAroundTheCopy(t *testing.T) {
 	if n := rs.rewrites.Load(); n != 1 {
 		t.Errorf("b/during was opened and read %d times; want 1", n)
 	}
-	logs, _ := filepath.Glob(filepath.Join(dir, "master", "jobs", "j", "failed_tasks", "*", "audit.log"))
-	var log string
-	for _, l := range logs {
-		b, _ := os.ReadFile(l)
-		log += string(b)
-	}
+	log := c.attemptFiles("j", "failed_tasks", "audit.log")
 	if !strings.Contains(log, "\tFAIL\t") || !strings.Contains(log, "b/during\tSOURCE_CHANGED") {
 		t.Errorf("audit logs do not fail b/during with SOURCE_CHANGED:\n%s", log)
 	}

@@ -33,6 +33,7 @@ type sourceReader struct {
 	before  store.Entry
 	after   store.Entry // the source after reading, once settled
 	settled bool
+	eof     bool // read to its end
 }
 
 // settle stats the opened source at the end of its bytes and compares it
@@ -66,6 +67,9 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 		s.n += int64(n)
 		s.progress.Add(int64(n))
 		s.copied.Add(int64(n))
+	}
+	if err == io.EOF {
+		s.eof = true
 	}
 	if err == io.EOF && s.check != nil && !s.settled {
 		if cerr := s.settle(); cerr != nil {

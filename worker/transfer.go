@@ -123,6 +123,7 @@ func (x *transfer) put() error {
 	landed, err := x.st.dst.Put(x.ctx, x.e.Key, sr, meta, x.t.put)
 	// Progress counted every byte read; it keeps them only if verified.
 	x.read, x.crc, x.hasCRC, x.crcOf = sr.n, sr.crc, true, "read"
+	x.unread = !sr.eof
 	x.inFlight = sr.n
 	var f *failure
 	switch {

@@ -47,18 +47,21 @@ type copied struct {
 	hasCRC        bool
 	crcOf         string      // whose crc is: "read" (hashed as read) or "source" (the source's own)
 	landed        store.Entry // the destination's entry as Put returned it
+	unread        bool        // Put returned before reading the source to its end
 }
 
 // verify says whether a copy is faithful: nil, or a failure of kind
 // SOURCE_CHANGED (the source's size or mtime moved while it was read, or
-// fewer or more bytes were read than it held), SIZE_NOT_MATCH (the
-// destination holds another size than was read) or CHECKSUM_MISMATCH (the
-// destination's CRC64, or the source's own, is not what was read). Every
-// copy, in one Put or in parts, is judged here; the caller removes what
-// fails.
+// fewer or more bytes were read than it held), SIZE_NOT_MATCH (Put returned
+// before taking all the source held, or the destination holds another size
+// than was read) or CHECKSUM_MISMATCH (the destination's CRC64, or the
+// source's own, is not what was read). Every copy, in one Put or in parts,
+// is judged here; the caller removes what fails.
 func (c *copied) verify() error {
 	b, a := c.before, c.after
 	switch {
+	case c.unread && c.read < b.Size:
+		return fail(task.SizeNotMatch, fmt.Errorf("destination took %d of %d bytes", c.read, b.Size))
 	case a.Size != b.Size || !sameTime(a.MTime, b.MTime) || c.read != b.Size:
 		return fail(task.SourceChanged, fmt.Errorf("size/mtime %d/%s before, %d/%s after, %d bytes read",
 			b.Size, b.MTime.Format(time.RFC3339Nano), a.Size, a.MTime.Format(time.RFC3339Nano), c.read))

@@ -6,9 +6,9 @@
 //	}
 //
 // It tests only what the interface promises, so that object stores can pass
-// it too: round trips, ranges, atomic replacement, sentinel errors, keys
-// that are awkward bytes, and the order, resumption and prefix rules of
-// List. Optional powers (Syncer, Deleter) are tested when implemented.
+// it too: round trips, the CRC64 Put reports (or declares it cannot),
+// ranges, atomic replacement, sentinel errors, keys that are awkward bytes,
+// and the order, resumption and prefix rules of List. Optional powers (Syncer, Deleter) are tested when implemented.
 package storetest
 
 import (
@@ -35,6 +35,14 @@ type Options struct {
 	// of its other tests. Listing with a prefix or startAfter that is such
 	// a key, or a key cut inside a character, must still work.
 	Refuses func(key string) bool
+	// PutReportsNoCRC declares that Put cannot report the CRC64 of what
+	// landed (store.Entry.HasCRC). The worker compares that CRC with the
+	// one it read from the source: without it, a copy is checked by its
+	// size alone. A store that leaves HasCRC false must say so here, with
+	// the reason beside it, or the suite fails; one that declares it and
+	// reports a CRC all the same fails too, so the declaration cannot go
+	// stale.
+	PutReportsNoCRC bool
 }
 
 // NotUTF8 is Options.Refuses of stores whose keys must be UTF-8.
@@ -56,6 +64,7 @@ func RunWith(t *testing.T, opt Options, newStore func(t *testing.T) store.Store)
 		fn   func(*testing.T, store.Store, Options)
 	}{
 		{"RoundTrip", all(testRoundTrip)},
+		{"PutReportsCRC", testPutReportsCRC},
 		{"LargeRoundTrip", all(testLargeRoundTrip)},
 		{"EmptyFile", all(testEmptyFile)},
 		{"OpenRanges", all(testOpenRanges)},
@@ -131,10 +140,7 @@ func Read(t *testing.T, s store.Store, key string, off, n int64) string {
 
 func testRoundTrip(t *testing.T, s store.Store) {
 	const key, content = "dir/sub/file.txt", "hello, ferry\n"
-	e := Put(t, s, key, content)
-	if !e.HasCRC {
-		t.Logf("Put does not report a CRC64 (allowed)")
-	}
+	Put(t, s, key, content)
 	st, err := s.Stat(context.Background(), key)
 	if err != nil {
 		t.Fatalf("Stat: %v", err)
@@ -144,6 +150,22 @@ func testRoundTrip(t *testing.T, s store.Store) {
 	}
 	if got := Read(t, s, key, 0, -1); got != content {
 		t.Fatalf("content = %q, want %q", got, content)
+	}
+}
+
+// testPutReportsCRC: Put reports the CRC64 of what landed, for an empty, a
+// small and a large file (Put checks its value), unless the store declared
+// that it cannot.
+func testPutReportsCRC(t *testing.T, s store.Store, opt Options) {
+	big := strings.Repeat("0123456789abcdef", 1<<16) + "tail"
+	for key, content := range map[string]string{"crc/empty": "", "crc/small": "hello, ferry\n", "crc/big": big} {
+		e := Put(t, s, key, content)
+		switch {
+		case !e.HasCRC && !opt.PutReportsNoCRC:
+			t.Errorf("Put(%q) reports no CRC64, and the store does not declare Options.PutReportsNoCRC", key)
+		case e.HasCRC && opt.PutReportsNoCRC:
+			t.Errorf("Put(%q) reports a CRC64, but the store declares Options.PutReportsNoCRC: drop the declaration", key)
+		}
 	}
 }
 
