@@ -64,8 +64,9 @@ func (x *transfer) copy(ctx context.Context, st *jobStores, t *running, e store.
 		err = x.verify()
 	}
 	if err != nil {
-		x.remove()
-		return x.failed(err)
+		rec := x.failed(err)
+		rec.Detail += x.remove()
+		return rec
 	}
 	return x.record()
 }
@@ -185,12 +186,18 @@ func (x *transfer) settle() error {
 	return nil
 }
 
-// remove takes away what landed: it is not a faithful copy. Without the
-// power to delete, it stays, and its FAIL record says why.
-func (x *transfer) remove() {
-	if del := x.st.dstF.Delete; del != nil {
-		del(context.WithoutCancel(x.ctx), x.e.Key)
+// remove takes away what landed: it is not a faithful copy. When it
+// cannot, the copy stays and remove returns what the FAIL record adds to
+// say so.
+func (x *transfer) remove() string {
+	del := x.st.dstF.Delete
+	if del == nil {
+		return "; the bad copy stays at the destination, which cannot delete"
 	}
+	if err := del(context.WithoutCancel(x.ctx), x.e.Key); err != nil && !errors.Is(err, store.ErrNotExist) {
+		return fmt.Sprintf("; the bad copy stays at the destination: %v", err)
+	}
+	return ""
 }
 
 // record is the OK record of a verified copy; progress keeps its bytes.

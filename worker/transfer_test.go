@@ -52,11 +52,13 @@ func TestTransferVerifies(t *testing.T) {
 	for _, c := range []struct {
 		name      string
 		size, crc bool
+		noDelete  bool // the destination cannot delete: the copy stays, and the record says so
 		kind      task.Kind
 	}{
-		{"honest", false, false, task.OK},
-		{"size", true, false, task.SizeNotMatch},
-		{"crc", false, true, task.ChecksumMismatch},
+		{"honest", false, false, false, task.OK},
+		{"size", true, false, false, task.SizeNotMatch},
+		{"crc", false, true, false, task.ChecksumMismatch},
+		{"crc-no-delete", false, true, true, task.ChecksumMismatch},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			root := filepath.Join(dir, "dst-"+c.name)
@@ -66,6 +68,9 @@ func TestTransferVerifies(t *testing.T) {
 			}
 			dst := &lying{Local: l, size: c.size, crc: c.crc}
 			st := &jobStores{src: src, dst: dst, srcF: store.FeaturesOf(src), dstF: store.FeaturesOf(dst)}
+			if c.noDelete {
+				st.dstF.Delete = nil
+			}
 			w := New(Config{ID: "w"}, nil)
 			lease := task.Lease{Job: "j", TaskID: 1, Spec: task.Spec{Name: "j"}}
 			rt := &running{lease: lease, x: optionsOf(lease.Spec)}
@@ -86,8 +91,12 @@ func TestTransferVerifies(t *testing.T) {
 			if rec.Result != tracker.Fail || rec.Kind != c.kind || !strings.HasPrefix(rec.Detail, c.kind.String()+": ") {
 				t.Errorf("record %+v; want FAIL %s", rec, c.kind)
 			}
-			if !os.IsNotExist(statErr) {
-				t.Errorf("the unfaithful copy stayed: %v", statErr)
+			stays := strings.Contains(rec.Detail, "the bad copy stays")
+			switch {
+			case c.noDelete && (statErr != nil || !stays):
+				t.Errorf("without Delete: destination %v, record %q; want the copy there and the record to say so", statErr, rec.Detail)
+			case !c.noDelete && (!os.IsNotExist(statErr) || stays):
+				t.Errorf("the unfaithful copy stayed: %v (record %q)", statErr, rec.Detail)
 			}
 			if n := rt.bytes.Load(); n != 0 {
 				t.Errorf("progress kept %d bytes of a failed copy", n)
