@@ -2,6 +2,7 @@ package local
 
 import (
 	"errors"
+	"os"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -91,6 +92,12 @@ func (l *Local) createAnon(dst *cpath, mode uint32) (int, error) {
 // one.
 func (l *Local) publishAnon(fd int, dst *cpath, tag string) error {
 	err := linkFD(l.anon, fd, dst)
+	if errors.Is(err, unix.ENOENT) && os.MkdirAll(dst.dir(), 0o755) == nil {
+		// A Delete of the directory's last named key removed the
+		// directory meanwhile (an unnamed file does not keep it): make it
+		// again and link there.
+		err = linkFD(l.anon, fd, dst)
+	}
 	if !errors.Is(err, unix.EEXIST) {
 		return err
 	}

@@ -133,3 +133,36 @@ func TestSyncFindsMounts(t *testing.T) {
 		t.Errorf("m/b on the mounted file system: %q, %v", data, err)
 	}
 }
+
+// An unnamed temporary file does not keep its directory: a Delete of the
+// directory's last named key removes it while a Put there is writing. The
+// Put makes the directory again and publishes all the same.
+func TestPutAfterItsDirectoryWasRemoved(t *testing.T) {
+	l := newStore(t, Options{})
+	if l.anonMode() == anonNone {
+		t.Skip("no O_TMPFILE here: a named temporary file keeps its directory")
+	}
+	dir := filepath.Join(l.Root(), "d")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dst := l.keyPath("d/f")
+	defer dst.free()
+	fd, err := l.createAnon(dst, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Write(fd, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(dir); err != nil { // what Delete of d's last key does
+		t.Fatal(err)
+	}
+	if err := l.publishAnon(fd, dst, ""); err != nil {
+		t.Fatalf("publish into a removed directory: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "f")); err != nil || string(b) != "x" {
+		t.Fatalf("published %q, %v", b, err)
+	}
+}
