@@ -147,19 +147,18 @@ func (m *Master) abortUploads(ctx context.Context, spec task.Spec, submitted tim
 		m.log.Error("abort uploads: open destination", "job", spec.Name, "err", err)
 		return
 	}
-	mp, ok := dst.(store.MultipartPutter)
-	if !ok {
+	f := store.FeaturesOf(dst)
+	if f.AbortUpload == nil {
 		return
 	}
 	abort := func(key, id string) {
-		err := mp.AbortUpload(ctx, key, id)
+		err := f.AbortUpload(ctx, key, id)
 		if err != nil && !errors.Is(err, store.ErrNotExist) {
 			m.log.Error("abort upload", "job", spec.Name, "key", key, "err", err)
 			return
 		}
 		m.log.Info("aborted unfinished upload", "job", spec.Name, "key", key)
 	}
-	lister, _ := dst.(store.UploadLister)
 	since := submitted.Add(-15 * time.Minute)
 	for _, u := range ups {
 		var st store.MultipartState
@@ -170,11 +169,11 @@ func (m *Master) abortUploads(ctx context.Context, spec task.Spec, submitted tim
 			abort(u.Key, st.UploadID)
 			continue
 		}
-		if lister == nil {
+		if f.ListUploads == nil {
 			continue
 		}
 		var ids []string
-		err := lister.ListUploads(ctx, u.Key, func(up store.Upload) error {
+		err := f.ListUploads(ctx, u.Key, func(up store.Upload) error {
 			if up.Key == u.Key && !up.Initiated.Before(since) {
 				ids = append(ids, up.UploadID)
 			}

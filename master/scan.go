@@ -161,8 +161,8 @@ func (m *Master) mirror(ctx context.Context, spec task.Spec, opt plan.Options, s
 	if err != nil {
 		return fmt.Errorf("open destination %s: %w", spec.Dest.Prefix, err)
 	}
-	del, ok := dst.(store.Deleter)
-	if !ok {
+	del := store.FeaturesOf(dst).Delete
+	if del == nil {
 		return fmt.Errorf("mirror: destination %s cannot delete", spec.Dest.Type)
 	}
 	var n int64
@@ -199,7 +199,7 @@ func (m *Master) mirror(ctx context.Context, spec task.Spec, opt plan.Options, s
 		if deleted >= maxDelete {
 			return nil // the destination changed since the count; stay within the limit
 		}
-		if err := del.Delete(ctx, it.Entry.Key); err != nil && !errors.Is(err, store.ErrNotExist) {
+		if err := del(ctx, it.Entry.Key); err != nil && !errors.Is(err, store.ErrNotExist) {
 			return fmt.Errorf("mirror: delete %q: %w", it.Entry.Key, err)
 		}
 		deleted++

@@ -12,7 +12,7 @@ const (
 	OK               Kind = iota // copied and verified, or found the same
 	SourceMissing                // the source key is gone
 	SourceChanged                // the source changed while it was read
-	SizeNotMatch                 // the destination holds another size than was read
+	SizeNotMatch                 // the destination holds (or took) another size than was read
 	ChecksumMismatch             // the destination's (or source's) CRC64 is not what was read
 	InvalidKey                   // a key no store here can hold
 	ReadError                    // the source could not be read
