@@ -6,7 +6,10 @@
 // nomad/structs.
 //
 // A task is a unit of work a worker leases. Today every task is a batch of
-// keys in key order; the Unit field leaves room for the others of DESIGN.md
-// §10 (a Kafka partition with a cursor, a table's key range), which carry
-// their own cursor in the lease.
+// keys in key order (Lease.Entries). The other kinds of DESIGN.md §10 (a
+// Kafka partition with a cursor, a table's key range) add their unit beside
+// Entries: a cursor the lease owns, which the master advances only under
+// the current lease ID, as it accepts completions today. Nothing else of
+// the lease protocol (grant, renew, fence, reap, publish) depends on what
+// the unit is.
 package task
