@@ -163,7 +163,7 @@ func (eng *engine) dial() (*grpc.ClientConn, error) {
 }
 
 // startLocalWorker runs a worker in this process against the engine, as
-// standalone mode does, calling the master directly (worker.Local). stop
+// standalone mode does, calling the master directly (master.InProcess). stop
 // ends it and waits until it has left; given a job and a drain, it first
 // waits that long at most for the worker to hold no task of the job, so
 // that a completion the master has accepted also reaches the worker before

@@ -308,7 +308,7 @@ func (d *DB) Jobs() ([]*Job, error) {
 	return out, err
 }
 
-// jobNames returns the names of every job, as their buckets spell them.
+// JobNames returns the names of every job, as their buckets spell them.
 func (d *DB) JobNames() ([]string, error) {
 	var out []string
 	err := d.bolt.View(func(tx *bolt.Tx) error {

@@ -20,13 +20,13 @@ import (
 	"ferry/worker"
 )
 
-// TestLocalAnswersAsGRPC runs the same calls through worker.GRPC (real
-// gRPC over TCP on loopback) and worker.Local (direct calls) against one
+// TestInProcessAnswersAsGRPC runs the same calls through rpc.Client (real
+// gRPC over TCP on loopback) and master.InProcess (direct calls) against one
 // real master, on two jobs over the same tree, and wants the same answers:
 // the lease duration, the leases' entries and specs, accepted reports and
 // completions, and ErrStale for a completion, a saved upload and a renewal
 // under a lease that is no longer current.
-func TestLocalAnswersAsGRPC(t *testing.T) {
+func TestInProcessAnswersAsGRPC(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")
 	for i, k := range []string{"a", "b/c", "b/d", "e"} {
