@@ -1,7 +1,8 @@
 // Package console is ferry's command line (urfave/cli/v2): the only place
 // that prints for people and decides exit codes. Exit 0 means everything
 // asked for was done, 1 that some of it failed (entries of a job, a
-// daemon), 2 bad usage or configuration.
+// daemon), 2 bad usage or configuration, 3 that the master's database is
+// damaged, or gone while its jobs' audit directories remain.
 package console
 
 import (
@@ -21,6 +22,7 @@ const (
 	ExitOK     = 0
 	ExitFailed = 1
 	ExitUsage  = 2
+	ExitState  = 3
 )
 
 // exitErr carries a one-line message and an exit code out of a command.
@@ -77,6 +79,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "home", Usage: "ferry's home: holds conf/ and workdir/ (relative paths in config files are resolved against it)", EnvVars: []string{"FERRY_HOME"}, Value: "."},
 			&cli.StringFlag{Name: "sys", Usage: "sys.properties to use (default HOME/conf/sys.properties)"},
+			&cli.BoolFlag{Name: "fresh-state", Usage: "start with a new master database although the old one is missing or empty and jobs' audit directories remain (they are kept; the jobs are forgotten)"},
 		},
 		Commands: []*cli.Command{
 			runCommand(),

@@ -61,7 +61,11 @@ func (e *env) startDaemon(ctx context.Context) error {
 	}
 	defer out.Close()
 	os.Remove(e.addressFile())
-	cmd := exec.Command(exe, "--home", e.home, "--sys", e.sys.File, "master")
+	args := []string{"--home", e.home, "--sys", e.sys.File}
+	if e.freshState {
+		args = append(args, "--fresh-state")
+	}
+	cmd := exec.Command(exe, append(args, "master")...)
 	cmd.Stdout, cmd.Stderr = out, out
 	detach(cmd)
 	if err := cmd.Start(); err != nil {

@@ -56,12 +56,18 @@ func (e *env) startEngine(parent context.Context, o engineOpts) (*engine, error)
 		return nil, err
 	}
 	m, err := master.Open(master.Config{Dir: e.masterDir, LeaseDur: time.Duration(e.sys.TaskLeaseSeconds) * time.Second,
-		Log: mlog, TrackerLog: tlog, OpenSource: openSource, OpenDest: openDest})
+		Log: mlog, TrackerLog: tlog, OpenSource: openSource, OpenDest: openDest, FreshState: e.freshState})
 	if err != nil {
 		mcl.Close()
 		tcl.Close()
 		if errors.Is(err, state.ErrLocked) {
 			return nil, failErr("workdir %s is in use by another ferry process (a `run`, or the master started by `console.sh start`): %v", rel(e.workdir), err)
+		}
+		if errors.Is(err, state.ErrLost) {
+			return nil, &exitErr{ExitState, fmt.Sprintf("%v. Restore ferry.db from a backup, or start afresh on purpose with `console.sh --fresh-state ...` (the audit directories stay; the jobs are forgotten and copy again)", err)}
+		}
+		if errors.Is(err, state.ErrCorrupt) {
+			return nil, &exitErr{ExitState, fmt.Sprintf("%v. Stop ferry, move ferry.db aside and restore it from a backup (or start afresh with `console.sh --fresh-state ...` after moving it)", err)}
 		}
 		return nil, failErr("open master state in %s: %v", rel(e.masterDir), err)
 	}

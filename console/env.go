@@ -26,6 +26,9 @@ type env struct {
 	masterDir string
 	logsDir   string
 	out, errw io.Writer
+	// freshState is --fresh-state: a master may start with a new database
+	// though jobs' audit directories remain.
+	freshState bool
 }
 
 func loadEnv(c *cli.Context) (*env, error) {
@@ -47,7 +50,7 @@ func loadEnv(c *cli.Context) (*env, error) {
 	if err := sys.Resolve(home); err != nil {
 		return nil, confErr(err)
 	}
-	e := &env{home: home, sys: sys, workdir: sys.WorkingDir, out: c.App.Writer, errw: c.App.ErrWriter}
+	e := &env{home: home, sys: sys, workdir: sys.WorkingDir, out: c.App.Writer, errw: c.App.ErrWriter, freshState: c.Bool("fresh-state")}
 	e.masterDir = filepath.Join(e.workdir, "master")
 	e.logsDir = filepath.Join(e.workdir, "logs")
 	for _, w := range sys.Warnings {

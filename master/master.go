@@ -35,6 +35,10 @@ type Config struct {
 	// OpenDest opens a job's destination (to abort its unfinished uploads
 	// when it is cleaned).
 	OpenDest func(task.Spec) (store.Store, error)
+	// FreshState starts with a new database even when the old one is
+	// missing or empty while jobs' audit directories remain (state.ErrLost
+	// otherwise).
+	FreshState bool
 }
 
 // Master owns the database, the tracker, the scanners and the reaper.
@@ -82,7 +86,13 @@ func Open(cfg Config) (*Master, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.Dir, "jobs"), 0o755); err != nil {
 		return nil, err
 	}
-	db, err := state.OpenDB(filepath.Join(cfg.Dir, "ferry.db"), cfg.LeaseDur)
+	dbPath := filepath.Join(cfg.Dir, "ferry.db")
+	if !cfg.FreshState {
+		if err := state.CheckNotLost(dbPath, filepath.Join(cfg.Dir, "jobs")); err != nil {
+			return nil, err
+		}
+	}
+	db, err := state.OpenDB(dbPath, cfg.LeaseDur)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ func (d *DB) EachHeldDir(job string, fn func(ref task.LeaseRef, dir []byte) erro
 		dir []byte
 	}
 	var all []held
-	err := d.bolt.View(func(tx *bolt.Tx) error {
+	err := d.view(func(tx *bolt.Tx) error {
 		jt, err := d.openTasks(tx, job)
 		if err != nil {
 			return err
@@ -71,7 +71,7 @@ func (d *DB) EachHeldDir(job string, fn func(ref task.LeaseRef, dir []byte) erro
 // HeldDir returns the audit directory held for one attempt, if any
 // (tracker.Holder).
 func (d *DB) HeldDir(r task.LeaseRef) (dir []byte, ok bool, err error) {
-	err = d.bolt.View(func(tx *bolt.Tx) error {
+	err = d.view(func(tx *bolt.Tx) error {
 		jt, err := d.openTasks(tx, r.Job)
 		if errors.Is(err, task.ErrNoJob) {
 			return nil
@@ -114,7 +114,7 @@ func (d *DB) DropHeldDirs(refs []task.LeaseRef) error {
 // (tracker.Holder): the directory name of the task's last accepted
 // completion, if it is this lease's, or keep while the lease is still out.
 func (d *DB) Fate(r task.LeaseRef) (final string, keep bool) {
-	d.bolt.View(func(tx *bolt.Tx) error {
+	d.view(func(tx *bolt.Tx) error {
 		jt, err := d.openTasks(tx, r.Job)
 		if err != nil {
 			return err

@@ -72,7 +72,7 @@ func (d *DB) commitGroup(calls []*groupCall) {
 	var alone []*groupCall
 	for len(calls) > 0 {
 		failed := -1
-		err := d.bolt.Update(func(tx *bolt.Tx) error {
+		err := d.updateTx(func(tx *bolt.Tx) error {
 			for i, c := range calls {
 				if err := safeCall(c.fn, tx); err != nil {
 					failed = i
@@ -91,7 +91,7 @@ func (d *DB) commitGroup(calls []*groupCall) {
 		calls = append(calls[:failed:failed], calls[failed+1:]...)
 	}
 	for _, c := range alone {
-		c.done <- d.bolt.Update(func(tx *bolt.Tx) error { return safeCall(c.fn, tx) })
+		c.done <- d.updateTx(func(tx *bolt.Tx) error { return safeCall(c.fn, tx) })
 	}
 }
 

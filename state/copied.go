@@ -72,7 +72,7 @@ func (d *DB) NoteCopied(job string, copies map[string]Copied) error {
 func (d *DB) CopiedEntry(job, key string) (Copied, bool) {
 	var c Copied
 	var ok bool
-	d.bolt.View(func(tx *bolt.Tx) error {
+	d.view(func(tx *bolt.Tx) error {
 		jt, err := d.openTasks(tx, job)
 		if err != nil {
 			return err

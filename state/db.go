@@ -43,24 +43,48 @@ var (
 // ErrLocked means another ferry process holds the database.
 var ErrLocked = errors.New("database is in use by another ferry process")
 
-// OpenDB opens (creating if needed) the database at path.
+// OpenDB opens (creating if needed) the database at path. A damaged file
+// gives an error wrapping ErrCorrupt, not a panic; so does damage a later
+// transaction meets.
 func OpenDB(path string, leaseDur time.Duration) (*DB, error) {
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 500 * time.Millisecond, FreelistType: bolt.FreelistMapType})
+	var b *bolt.DB
+	err := guard(path, func() (err error) {
+		b, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: 500 * time.Millisecond, FreelistType: bolt.FreelistMapType})
+		return err
+	})
 	if errors.Is(err, bolterr.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w (stop the running master with `console.sh stop`, or wait for `run` to finish)", path, ErrLocked)
+	}
+	if errors.Is(err, ErrCorrupt) || errors.Is(err, bolterr.ErrInvalid) || errors.Is(err, bolterr.ErrChecksum) ||
+		errors.Is(err, bolterr.ErrVersionMismatch) {
+		return nil, fmt.Errorf("open %s: %w: %v", path, ErrCorrupt, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	err = b.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bktJobs)
-		return err
+	d := &DB{bolt: b, leaseDur: leaseDur, now: time.Now}
+	// Make the jobs bucket, and read every job's record once: damage
+	// near the root stops the open, not a transaction later.
+	err = d.updateTx(func(tx *bolt.Tx) error {
+		root, err := tx.CreateBucketIfNotExists(bktJobs)
+		if err != nil {
+			return err
+		}
+		return root.ForEachBucket(func(k []byte) error {
+			if jb := root.Bucket(k); jb != nil && jb.Bucket(bktMeta) != nil {
+				jb.Bucket(bktMeta).ForEach(func(_, _ []byte) error { return nil })
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		b.Close()
+		if errors.Is(err, ErrCorrupt) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("init %s: %w", path, err)
 	}
-	return &DB{bolt: b, leaseDur: leaseDur, now: time.Now}, nil
+	return d, nil
 }
 
 // OpenDBReadOnly opens the database for reading while no master runs.
@@ -68,7 +92,11 @@ func OpenDBReadOnly(path string) (*DB, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, err
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 500 * time.Millisecond})
+	var b *bolt.DB
+	err := guard(path, func() (err error) {
+		b, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 500 * time.Millisecond})
+		return err
+	})
 	if errors.Is(err, bolterr.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
 	}
@@ -84,7 +112,7 @@ func (d *DB) Close() error { return d.bolt.Close() }
 // Snapshot writes the committed state to a new file at path (mode 0600):
 // a consistent copy taken while the database is in use.
 func (d *DB) Snapshot(path string) error {
-	return d.bolt.View(func(tx *bolt.Tx) error { return tx.CopyFile(path, 0o600) })
+	return d.view(func(tx *bolt.Tx) error { return tx.CopyFile(path, 0o600) })
 }
 
 func taskKey(id uint64) []byte {
@@ -259,7 +287,7 @@ func (d *DB) update(name string, fn func(jt *jobTx) error) error {
 
 // CreateJob stores a new job in state Scanning.
 func (d *DB) CreateJob(spec task.Spec) error {
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.updateTx(func(tx *bolt.Tx) error {
 		root := tx.Bucket(bktJobs)
 		if root.Bucket([]byte(spec.Name)) != nil {
 			return fmt.Errorf("job %s: %w", spec.Name, task.ErrJobExists)
@@ -282,7 +310,7 @@ func (d *DB) CreateJob(spec task.Spec) error {
 // Job returns a copy of one job's record.
 func (d *DB) Job(name string) (*Job, error) {
 	var j *Job
-	err := d.bolt.View(func(tx *bolt.Tx) error {
+	err := d.view(func(tx *bolt.Tx) error {
 		jt, err := d.openJob(tx, name)
 		if err == nil {
 			j = jt.job.clone()
@@ -295,7 +323,7 @@ func (d *DB) Job(name string) (*Job, error) {
 // Jobs returns every job, by name.
 func (d *DB) Jobs() ([]*Job, error) {
 	var out []*Job
-	err := d.bolt.View(func(tx *bolt.Tx) error {
+	err := d.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktJobs).ForEachBucket(func(k []byte) error {
 			jt, err := d.openJob(tx, string(k))
 			if err != nil {
@@ -311,7 +339,7 @@ func (d *DB) Jobs() ([]*Job, error) {
 // JobNames returns the names of every job, as their buckets spell them.
 func (d *DB) JobNames() ([]string, error) {
 	var out []string
-	err := d.bolt.View(func(tx *bolt.Tx) error {
+	err := d.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktJobs).ForEachBucket(func(k []byte) error {
 			out = append(out, string(k))
 			return nil
@@ -389,7 +417,7 @@ func (d *DB) AddDeleted(name string, n int64) error {
 func (d *DB) StartDueRounds() ([]task.Spec, error) {
 	var out []task.Spec
 	now := d.now()
-	err := d.bolt.Update(func(tx *bolt.Tx) error {
+	err := d.updateTx(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktJobs).ForEachBucket(func(k []byte) error {
 			jt, err := d.openJob(tx, string(k))
 			if err != nil {
@@ -438,7 +466,7 @@ func (d *DB) FailJob(name string, cause error) error {
 // DeleteJob removes a job and all its tasks. It refuses an active job
 // unless force is set.
 func (d *DB) DeleteJob(name string, force bool) error {
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.updateTx(func(tx *bolt.Tx) error {
 		jt, err := d.openJob(tx, name)
 		if err != nil {
 			return err
@@ -453,7 +481,7 @@ func (d *DB) DeleteJob(name string, force bool) error {
 
 // Tasks calls fn for every task of a job in state s (for tests and tools).
 func (d *DB) Tasks(name string, s TaskState, fn func(*Task) error) error {
-	return d.bolt.View(func(tx *bolt.Tx) error {
+	return d.view(func(tx *bolt.Tx) error {
 		jt, err := d.openTasks(tx, name)
 		if err != nil {
 			return err
@@ -471,7 +499,7 @@ func (d *DB) Tasks(name string, s TaskState, fn func(*Task) error) error {
 // Manifest returns a task's current entries.
 func (d *DB) Manifest(name string, id uint64) ([]store.Entry, error) {
 	var out []store.Entry
-	err := d.bolt.View(func(tx *bolt.Tx) error {
+	err := d.view(func(tx *bolt.Tx) error {
 		jt, err := d.openTasks(tx, name)
 		if err != nil {
 			return err

@@ -150,7 +150,7 @@ func current(jt *jobTx, r task.LeaseRef) (*Task, error) {
 // attempt number, for preparing a completion; it fails with task.ErrStaleLease
 // when the lease is not current, and when a position is out of range.
 func (d *DB) CheckLease(r task.LeaseRef, want []uint32) (entries int, keys []string, attempt int, err error) {
-	err = d.bolt.View(func(tx *bolt.Tx) error {
+	err = d.view(func(tx *bolt.Tx) error {
 		jt, err := d.openTasks(tx, r.Job)
 		if err != nil {
 			return err
@@ -266,7 +266,7 @@ func (d *DB) Complete(r task.LeaseRef, results []task.Outcome, name string, dir 
 // expire moves dispatched tasks for which drop says so back to pending.
 func (d *DB) expire(drop func(*Task) bool) ([]task.LeaseRef, error) {
 	var refs []task.LeaseRef
-	err := d.bolt.Update(func(tx *bolt.Tx) error {
+	err := d.updateTx(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktJobs).ForEachBucket(func(k []byte) error {
 			jt, err := d.openJob(tx, string(k))
 			if err != nil {
@@ -319,7 +319,7 @@ func (d *DB) ReleaseWorker(worker string) ([]task.LeaseRef, error) {
 // handed to others.
 func (d *DB) ExtendLeases() error {
 	deadline := d.now().Add(d.leaseDur).UnixMilli()
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.updateTx(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktJobs).ForEachBucket(func(k []byte) error {
 			jt, err := d.openTasks(tx, string(k))
 			if err != nil {
@@ -401,7 +401,7 @@ func (d *DB) Retry(name string) (tasks, entries int64, err error) {
 // one transaction.
 func (d *DB) Current(refs []task.LeaseRef) map[task.LeaseRef]bool {
 	out := make(map[task.LeaseRef]bool, len(refs))
-	d.bolt.View(func(tx *bolt.Tx) error {
+	d.view(func(tx *bolt.Tx) error {
 		for _, r := range refs {
 			jt, err := d.openTasks(tx, r.Job)
 			if err != nil {
@@ -419,7 +419,7 @@ func (d *DB) Current(refs []task.LeaseRef) map[task.LeaseRef]bool {
 // worker as one of them.
 func (d *DB) HolderCount(name, worker string) (int64, error) {
 	ws := map[string]bool{worker: true}
-	err := d.bolt.View(func(tx *bolt.Tx) error {
+	err := d.view(func(tx *bolt.Tx) error {
 		jt, err := d.openJob(tx, name)
 		if err != nil || jt.job.Counters.Tasks[Dispatched] == 0 {
 			return err

@@ -61,7 +61,7 @@ func (jt *jobTx) dropUploads(id uint64) error {
 
 // SaveUpload records an entry's multipart progress under a current lease.
 func (d *DB) SaveUpload(r task.LeaseRef, u task.UploadState) error {
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.updateTx(func(tx *bolt.Tx) error {
 		jt, err := d.openTasks(tx, r.Job)
 		if err != nil {
 			return err
@@ -84,7 +84,7 @@ func (d *DB) SaveUpload(r task.LeaseRef, u task.UploadState) error {
 // job is cleaned).
 func (d *DB) JobUploads(name string) ([]task.UploadState, error) {
 	var out []task.UploadState
-	err := d.bolt.View(func(tx *bolt.Tx) error {
+	err := d.view(func(tx *bolt.Tx) error {
 		jt, err := d.openTasks(tx, name)
 		if err != nil {
 			return err
