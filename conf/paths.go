@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"ferry/internal/fspath"
 )
 
 // Resolve makes the local paths of the job absolute: srcPrefix when srcType
@@ -125,9 +127,9 @@ func overlap(src, dst string, srcLine int) string {
 		switch {
 		case src == dst:
 			return fmt.Sprintf("%q is the same directory as srcPrefix (line %d)", dst, srcLine)
-		case within(src, dst):
+		case fspath.Within(src, dst):
 			return fmt.Sprintf("%q is inside srcPrefix %q (line %d); the copy would copy itself", dst, src, srcLine)
-		case within(dst, src):
+		case fspath.Within(dst, src):
 			return fmt.Sprintf("%q contains srcPrefix %q (line %d); the copy could overwrite its source", dst, src, srcLine)
 		}
 		return ""
@@ -135,34 +137,9 @@ func overlap(src, dst string, srcLine int) string {
 	if msg := check(src, dst); msg != "" {
 		return msg
 	}
-	rs, rd := realPath(src), realPath(dst)
+	rs, rd := fspath.Real(src), fspath.Real(dst)
 	if msg := check(rs, rd); msg != "" {
 		return msg + fmt.Sprintf(" (after following symbolic links: %q, %q)", rs, rd)
 	}
 	return ""
-}
-
-// within reports whether child is strictly below parent; both absolute and
-// clean.
-func within(parent, child string) bool {
-	rel, err := filepath.Rel(parent, child)
-	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-}
-
-// realPath resolves symbolic links in the longest existing ancestor of p
-// and appends the rest, so a destination that does not exist yet still
-// compares correctly.
-func realPath(p string) string {
-	rest := ""
-	for cur := p; ; {
-		if r, err := filepath.EvalSymlinks(cur); err == nil {
-			return filepath.Join(r, rest)
-		}
-		parent := filepath.Dir(cur)
-		if parent == cur {
-			return p
-		}
-		rest = filepath.Join(filepath.Base(cur), rest)
-		cur = parent
-	}
 }

@@ -86,6 +86,8 @@ func rpcErr(op string, err error) error {
 		return failErr("%s", s.Message())
 	case codes.FailedPrecondition, codes.AlreadyExists:
 		return failErr("%s", s.Message())
+	case codes.InvalidArgument:
+		return usageErr("%s", s.Message())
 	case codes.Unauthenticated:
 		return failErr("%s: the master refused our token (%s)", op, s.Message())
 	}

@@ -76,13 +76,17 @@ func (e *env) jobPath(arg string) string {
 	return arg
 }
 
-// loadJob reads and checks a job.cfg; warnings go to stderr.
+// loadJob reads and checks a job.cfg, keeping its local paths out of the
+// working directory; warnings go to stderr.
 func (e *env) loadJob(path string) (*conf.Job, error) {
 	j, err := conf.LoadJobWith(path, e.sys)
 	if err != nil {
 		return nil, confErr(err)
 	}
 	if err := j.Resolve(e.home); err != nil {
+		return nil, confErr(err)
+	}
+	if err := j.CheckWorkingDir(e.sys); err != nil {
 		return nil, confErr(err)
 	}
 	if err := checkSource(j); err != nil {

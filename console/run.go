@@ -62,7 +62,9 @@ func (e *env) run(ctx context.Context, spec task.Spec) error {
 	job, err := eng.m.DB().Job(name)
 	switch {
 	case errors.Is(err, task.ErrNoJob):
-		if err := eng.m.Submit(ctx, spec); err != nil {
+		if err := eng.m.Submit(ctx, spec); errors.Is(err, master.ErrOwnDir) {
+			return usageErr("%v", err)
+		} else if err != nil {
 			return failErr("submit job %s: %v", name, err)
 		}
 		verb := "copying"

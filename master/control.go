@@ -5,25 +5,66 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"time"
 
+	"ferry/internal/fspath"
 	"ferry/state"
 	"ferry/task"
 
 	"ferry/store"
 )
 
-// Submit stores a new job and starts scanning it.
+// ErrOwnDir refuses a job whose local paths overlap the master's directory.
+var ErrOwnDir = errors.New("it holds the master's database and keys; copy somewhere else")
+
+// Submit stores a new job and starts scanning it. A job whose local paths
+// are the master's directory, lie in it or contain it is refused with
+// ErrOwnDir, whichever console sent it: the master checks on its own what
+// conf checks in job.cfg.
 func (m *Master) Submit(ctx context.Context, spec task.Spec) error {
 	if spec.Name == "" {
 		return errors.New("submit: job has no name")
+	}
+	if err := m.checkOwnDir(spec); err != nil {
+		return err
 	}
 	if err := m.db.CreateJob(spec); err != nil {
 		return err
 	}
 	m.log.Info("job submitted", "job", spec.Name, "src", spec.Src.Prefix, "dest", spec.Dest.Prefix)
 	m.startScan(spec)
+	return nil
+}
+
+// checkOwnDir returns ErrOwnDir, wrapped with the path, when a local path of
+// spec overlaps the master's directory, as written or after following
+// symbolic links.
+func (m *Master) checkOwnDir(spec task.Spec) error {
+	dir, err := filepath.Abs(m.cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("submit %s: %w", spec.Name, err)
+	}
+	var paths [][2]string // what, path
+	if spec.Src.Type == "local" {
+		paths = append(paths, [2]string{"source", spec.Src.Prefix})
+	}
+	if spec.Src.Type == "http" && spec.HTTPList.File != "" {
+		paths = append(paths, [2]string{"URL list", spec.HTTPList.File})
+	}
+	if spec.Dest.Type == "local" {
+		paths = append(paths, [2]string{"destination", spec.Dest.Prefix})
+	}
+	for _, p := range paths {
+		abs, err := filepath.Abs(p[1])
+		if err != nil {
+			return fmt.Errorf("submit %s: %s %q: %w", spec.Name, p[0], p[1], err)
+		}
+		if fspath.Overlap(dir, abs) || fspath.Overlap(fspath.Real(dir), fspath.Real(abs)) {
+			return fmt.Errorf("submit %s: %s %q overlaps the master's directory %q: %w", spec.Name, p[0], p[1], dir, ErrOwnDir)
+		}
+	}
 	return nil
 }
 

@@ -80,6 +80,8 @@ func toStatus(err error) error {
 		return status.Error(codes.AlreadyExists, err.Error())
 	case errors.Is(err, task.ErrStaleLease), errors.Is(err, task.ErrJobActive):
 		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, master.ErrOwnDir):
+		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, master.ErrBusy):
 		return status.Error(codes.Unavailable, err.Error())
 	case errors.Is(err, context.Canceled):

@@ -484,3 +484,15 @@ func localSpec(name, src, dst string) task.Spec {
 	s.Src, s.Dest = task.Endpoint{Type: "local", Prefix: src}, task.Endpoint{Type: "local", Prefix: dst}
 	return s
 }
+
+// A job whose destination is the master's directory is refused as an
+// invalid argument, so a console of another version cannot write into it.
+func TestServeSubmitOwnDir(t *testing.T) {
+	s := serve(t, time.Minute)
+	src := storetest.Tree(t, srcFiles)
+	_, err := s.cc.Submit(ctxT(t), &pb.SubmitRequest{Spec: rpc.SpecToPB(localSpec("own", src, s.dir))})
+	wantCode(t, "submit into the master's directory", err, codes.InvalidArgument)
+	if !strings.Contains(status.Convert(err).Message(), "overlaps the master's directory") {
+		t.Errorf("message: %v", err)
+	}
+}

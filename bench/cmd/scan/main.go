@@ -55,7 +55,7 @@ func run(src, workdir string, countLimit int, sizeLimit int64, opt local.Options
 	if err != nil {
 		return err
 	}
-	m, err := master.Open(master.Config{Dir: workdir, LeaseDur: time.Minute,
+	m, err := master.Open(master.Config{Dir: filepath.Join(workdir, "master"), LeaseDur: time.Minute,
 		OpenSource: func(s task.Spec) (store.Store, error) {
 			return local.New(s.Src.Prefix, opt)
 		}})
