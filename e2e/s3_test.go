@@ -231,6 +231,127 @@ func TestS3ToS3(t *testing.T) {
 	h.s3VerifyClean(len(src))
 }
 
+// s3FolderObjects puts under prefix on srv objects whose keys end with
+// '/' (issue 15): "dir/" holding ten bytes, which is data, and "empty/",
+// an empty directory marker, beside ordinary objects, one of them below
+// "dir/". It returns the objects that are files (all but the marker).
+func s3FolderObjects(t *testing.T, srv *s3test.Server, prefix string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{"dir/": []byte("ten bytes!"), "dir/in.txt": []byte("below dir/"),
+		"empty/below.txt": []byte("below the marker"), "plain.txt": []byte("plain")}
+	for k, b := range files {
+		s3Put(t, srv, srv.Bucket, prefix+k, b, minio.PutObjectOptions{})
+	}
+	s3Put(t, srv, srv.Bucket, prefix+"empty/", nil, minio.PutObjectOptions{})
+	return files
+}
+
+// s3CheckMarkerSkipped wants the directory marker "empty/" reported once,
+// as SKIP with the reason "directory marker".
+func s3CheckMarkerSkipped(t *testing.T, as []attempt) {
+	t.Helper()
+	var skips []record
+	for _, a := range as {
+		for _, r := range a.records {
+			if r.key == "empty/" {
+				skips = append(skips, r)
+			}
+		}
+	}
+	if len(skips) != 1 || skips[0].result != "SKIP" || skips[0].detail != "directory marker" {
+		t.Errorf("audit records of the marker empty/: %+v, want one SKIP with the reason \"directory marker\"", skips)
+	}
+}
+
+// TestS3ToS3KeysEndingInSlash: between object stores, an object whose key
+// ends with '/' and holds bytes is copied like any other, under its key,
+// and verify counts it; the empty marker is skipped, with its reason, and
+// left out by verify. Before issue 15 "dir/" was skipped (SKIP 0), the job
+// succeeded and verify matched everything while the destination lacked it.
+func TestS3ToS3KeysEndingInSlash(t *testing.T) {
+	t.Parallel()
+	a, b := s3test.Start(t), s3test.Start(t)
+	h := newHome(t, "s3-s3-slash")
+	files := s3FolderObjects(t, a, "in/")
+	h.writeJob(h.jobFile, append(s3Side("src", a, a.URL, a.Bucket, "in/"), s3Side("dest", b, b.URL, b.Bucket, "out/")...)...)
+	h.s3RunOK()
+
+	got := s3Snapshot(t, b, b.Bucket, "out/")
+	want := map[string]fileInfo{}
+	var bytes int64
+	for k, body := range files {
+		want[k] = fileInfo{size: int64(len(body)), sum: sha256.Sum256(body), crc: crc64.Checksum(body, crcTable)}
+		bytes += int64(len(body))
+	}
+	s3CheckBucket(t, want, got) // dir/ with its ten bytes; no empty/
+	as := h.attempts()
+	checkOnce(t, "OK records", keyCounts(as, "OK"), want)
+	checkRecords(t, as, want)
+	s3CheckMarkerSkipped(t, as)
+	if st := h.stat(); st.filesFailed != 0 || st.skipped != 1 || st.files != int64(len(files))+1 || st.bytes != bytes {
+		t.Errorf("stat %+v, want %d files (the marker skipped, none failed) and %d bytes, dir/'s ten among them", st, len(files)+1, bytes)
+	}
+	h.s3VerifyClean(len(files))
+
+	s3Delete(t, b, b.Bucket, "out/dir/")
+	v := h.verifyJob()
+	if v.code != 1 || fmt.Sprint(v.diffs) != fmt.Sprint(map[string]string{"dir/": "MISSING"}) || v.counts["missing"] != 1 || v.counts["match"] != int64(len(files)-1) {
+		t.Errorf("verify with dir/ deleted at the destination: want exit 1, dir/ MISSING and %d matching; got counts %v, report %v:\n%s",
+			len(files)-1, v.counts, v.diffs, v.result)
+	}
+}
+
+// TestS3ToLocalKeysEndingInSlash: no file can be named "dir/", so to a
+// directory that object fails, alone and named, with the reason; the
+// others are copied ("dir/in.txt" into the directory dir), the empty
+// marker is skipped with its reason, and verify reports dir/ missing.
+func TestS3ToLocalKeysEndingInSlash(t *testing.T) {
+	t.Parallel()
+	srv := s3test.Start(t)
+	h := newHome(t, "s3-local-slash")
+	files := s3FolderObjects(t, srv, "data/")
+	h.writeJob(h.jobFile, s3Side("src", srv, srv.URL, srv.Bucket, "data/")...)
+	r := h.ferry(3*time.Minute, "run", h.jobFile)
+	if r.code != 1 {
+		t.Fatalf("run: want exit 1 (dir/ failed):\n%s", r)
+	}
+
+	want := map[string]fileInfo{}
+	for k, body := range files {
+		if k != "dir/" {
+			want[k] = fileInfo{size: int64(len(body)), sum: sha256.Sum256(body), crc: crc64.Checksum(body, crcTable)}
+		}
+	}
+	checkTree(t, want, h.dst)
+	as := h.attempts()
+	var errs []string
+	var fails []record
+	for _, a := range as {
+		errs = append(errs, a.errors...)
+		for _, rec := range a.records {
+			if rec.result == "FAIL" {
+				fails = append(fails, rec)
+			}
+		}
+	}
+	if len(errs) != 1 || errs[0] != "dir/" {
+		t.Errorf("error.list keys %q, want just \"dir/\"", errs)
+	}
+	if len(fails) != 1 || fails[0].key != "dir/" || !strings.HasPrefix(fails[0].detail, "INVALID_KEY: ") ||
+		!strings.Contains(fails[0].detail, "10 bytes") || !strings.Contains(fails[0].detail, "a local file cannot be named with a trailing '/'") {
+		t.Errorf("FAIL records %+v, want one of dir/: INVALID_KEY, saying it has 10 bytes and a local file cannot be named with a trailing '/'", fails)
+	}
+	checkOnce(t, "OK records", keyCounts(as, "OK"), want)
+	s3CheckMarkerSkipped(t, as)
+	if st := h.stat(); st.filesFailed != 1 || st.skipped != 1 {
+		t.Errorf("stat %+v, want dir/ failed and the marker skipped", st)
+	}
+	v := h.verifyJob()
+	if v.code != 1 || fmt.Sprint(v.diffs) != fmt.Sprint(map[string]string{"dir/": "MISSING"}) || v.counts["match"] != int64(len(want)) {
+		t.Errorf("verify: want exit 1, dir/ MISSING and %d matching; got counts %v, report %v:\n%s", len(want), v.counts, v.diffs, v.result)
+	}
+}
+
 // TestS3FromHTTPList copies the files an ossimport URL list names, served
 // by an httptest file server, into a bucket; names need escaping in URLs.
 func TestS3FromHTTPList(t *testing.T) {

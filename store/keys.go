@@ -18,6 +18,22 @@ func CheckKey(key string) error {
 	return nil
 }
 
+// CheckObjectKey is CheckKey for object stores, where a key may end with
+// '/': such a key names an object like any other (S3 "folders" can hold
+// bytes), not a directory. Its other rules stay, so that every key it
+// accepts but a trailing '/' can still be copied to a directory. "/" alone
+// is refused.
+func CheckObjectKey(key string) error {
+	name := strings.TrimSuffix(key, "/")
+	if why := keyProblem(name); why != "" {
+		if name == "" && key != "" {
+			why = "no name before the trailing /"
+		}
+		return fmt.Errorf("%w %q: %s", ErrInvalidKey, key, why)
+	}
+	return nil
+}
+
 // keyProblem says what is wrong with key, or "" when nothing is.
 func keyProblem(key string) string {
 	switch {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"hash/crc64"
 	"path"
 	"strings"
@@ -47,6 +48,30 @@ func TestCheckKey(t *testing.T) {
 	}
 	if err := CheckKey("a/../b"); !strings.Contains(err.Error(), `"a/../b"`) {
 		t.Errorf("error %q does not quote the key", err)
+	}
+}
+
+func TestCheckObjectKey(t *testing.T) {
+	for _, k := range []string{"a", "a/b", "dir/", "a/b/", "bad\xffbyte/"} {
+		if err := CheckObjectKey(k); err != nil {
+			t.Errorf("CheckObjectKey(%q) = %v, want nil", k, err)
+		}
+	}
+	bad := map[string]string{
+		"":       "empty",
+		"/":      "no name before the trailing /",
+		"/a/":    "absolute",
+		"a//":    "ends with /",
+		"a//b/":  "empty path component",
+		"../":    `".."`,
+		"a/./":   `"."`,
+		"x\x00/": "NUL",
+	}
+	for k, want := range bad {
+		err := CheckObjectKey(k)
+		if !errors.Is(err, ErrInvalidKey) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), fmt.Sprintf("%q", k)) {
+			t.Errorf("CheckObjectKey(%q) = %v, want ErrInvalidKey quoting the key and mentioning %s", k, err, want)
+		}
 	}
 }
 

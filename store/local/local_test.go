@@ -302,3 +302,22 @@ func TestStatOpenErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestPutTrailingSlash: an object store may hold bytes under a key ending
+// with '/' (issue 15). No file can have that name: Put refuses it, and says
+// so with the key and its size, which is what the audit record shows.
+func TestPutTrailingSlash(t *testing.T) {
+	l := newStore(t, Options{})
+	_, err := l.Put(context.Background(), "dir/", strings.NewReader("ten bytes!"), store.Entry{Size: 10}, store.PutOptions{})
+	if !errors.Is(err, store.ErrInvalidKey) {
+		t.Fatalf("Put(dir/) = %v, want ErrInvalidKey", err)
+	}
+	for _, want := range []string{`"dir/"`, "10 bytes", "a local file cannot be named with a trailing '/'"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Put(dir/) = %q, want it to say %s", err, want)
+		}
+	}
+	if got := storetest.List(t, l, "", ""); len(got) != 0 {
+		t.Errorf("after the refused Put, List = %q", got)
+	}
+}

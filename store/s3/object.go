@@ -186,10 +186,13 @@ func (r *reader) get(ctx context.Context) error {
 
 // List calls fn for each object whose key (relative to Config.Prefix)
 // starts with prefix and sorts after startAfter, in the server's order
-// (byte order on S3). Directory markers (keys ending in '/' of size 0)
-// are skipped; a key ending in '/' with content is listed as
-// store.Special. A listing cut by a retryable failure resumes after the
-// last key listed.
+// (byte order on S3). An object whose key ends in '/' is listed as a
+// File under that key when it holds bytes: it is data, which a copy must
+// not lose (issue 15). An empty one is a directory marker, which a console
+// or another tool left to show a "folder": it is listed as store.Special
+// with the reason "directory marker", so that a copy reports it skipped
+// and verify leaves it out, on either side. A listing cut by a retryable
+// failure resumes after the last key listed.
 func (s *S3) List(ctx context.Context, prefix, startAfter string, fn func(store.Entry) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -223,12 +226,12 @@ func (s *S3) List(ctx context.Context, prefix, startAfter string, fn func(store.
 					continue
 				}
 				key := o.Key[len(s.cfg.Prefix):]
-				if key == "" || strings.HasSuffix(key, "/") && o.Size == 0 {
-					continue // a directory marker
+				if key == "" {
+					continue // the prefix itself, as a directory marker
 				}
 				e := entryOf(key, o, nil)
-				if strings.HasSuffix(key, "/") {
-					e.Kind, e.Detail = store.Special, "object key ends with '/' (not a file name)"
+				if strings.HasSuffix(key, "/") && o.Size == 0 {
+					e.Kind, e.Detail = store.Special, directoryMarker
 				}
 				if err := fn(e); err != nil {
 					return fnError{err}
@@ -257,6 +260,9 @@ func (s *S3) List(ctx context.Context, prefix, startAfter string, fn func(store.
 		}
 	}
 }
+
+// directoryMarker is the Detail of an empty object whose key ends in '/'.
+const directoryMarker = "directory marker"
 
 // errDone stops a listing that is past the prefix.
 var errDone = errors.New("done")

@@ -4,8 +4,11 @@
 //
 // Keys are relative to Config.Prefix inside the bucket (a byte prefix, as
 // ossimport's srcPrefix/destPrefix). S3 keys are UTF-8: keys that are not
-// are refused with store.ErrInvalidKey, as are the keys store.CheckKey
-// refuses, so that what lands can be copied to a directory again.
+// are refused with store.ErrInvalidKey, as are the keys
+// store.CheckObjectKey refuses, so that what lands can be copied to a
+// directory again. A key may end with '/': such an object with bytes is
+// copied like any other (to a directory it fails, named); an empty one is
+// a directory marker, which List reports as store.Special.
 //
 // What is written with each object, as user metadata:
 //
@@ -249,10 +252,10 @@ func (s *S3) probe(ctx context.Context) error {
 // fullKey returns the bucket key of a store key.
 func (s *S3) fullKey(key string) string { return s.cfg.Prefix + key }
 
-// checkKey refuses keys this store cannot hold (or could not give back to
-// a directory).
+// checkKey refuses keys this store cannot hold (or, but for a trailing
+// '/', could not give back to a directory).
 func (s *S3) checkKey(key string) error {
-	if err := store.CheckKey(key); err != nil {
+	if err := store.CheckObjectKey(key); err != nil {
 		return err
 	}
 	full := s.fullKey(key)

@@ -43,6 +43,11 @@ type Options struct {
 	// reports a CRC all the same fails too, so the declaration cannot go
 	// stale.
 	PutReportsNoCRC bool
+	// ObjectKeys declares an object store, whose keys are checked by
+	// store.CheckObjectKey: a key ending with '/' names an object like any
+	// other (it holds bytes, it lists as a File under its own key). Other
+	// stores must refuse such keys with store.ErrInvalidKey.
+	ObjectKeys bool
 }
 
 // NotUTF8 is Options.Refuses of stores whose keys must be UTF-8.
@@ -72,6 +77,7 @@ func RunWith(t *testing.T, opt Options, newStore func(t *testing.T) store.Store)
 		{"NotExist", all(testNotExist)},
 		{"InvalidKeys", testInvalidKeys},
 		{"AwkwardKeys", testAwkwardKeys},
+		{"TrailingSlashKeys", testTrailingSlashKeys},
 		{"FailedPutLeavesNothing", all(testFailedPut)},
 		{"CancelledPut", all(testCancelledPut)},
 		{"ConcurrentPuts", all(testConcurrentPuts)},
@@ -249,7 +255,12 @@ func testNotExist(t *testing.T, s store.Store) {
 var InvalidKeys = []string{"", "/abs", "/", "a//b", "a/", "a/./b", "./a", ".", "..", "a/../b", "../up", "a/..", "nul\x00byte"}
 
 func testInvalidKeys(t *testing.T, s store.Store, opt Options) {
-	invalid := InvalidKeys
+	var invalid []string
+	for _, k := range InvalidKeys {
+		if !opt.ObjectKeys || store.CheckObjectKey(k) != nil {
+			invalid = append(invalid, k)
+		}
+	}
 	if opt.Refuses != nil {
 		for _, k := range refusedCandidates {
 			if opt.Refuses(k) {
@@ -293,6 +304,38 @@ func testAwkwardKeys(t *testing.T, s store.Store, opt Options) {
 		}
 		if e, err := s.Stat(context.Background(), key); err != nil || e.Key != key {
 			t.Errorf("Stat(%q) = %+v, %v", key, e, err)
+		}
+	}
+}
+
+// testTrailingSlashKeys puts keys ending with '/' (with content, and one
+// empty): an object store keeps them as objects under those keys, listed
+// in byte order among the keys below them; other stores refuse them.
+func testTrailingSlashKeys(t *testing.T, s store.Store, opt Options) {
+	keys := []string{"dir/", "dir/in", "dir0", "a/b/c/"}
+	if !opt.ObjectKeys {
+		for _, key := range keys {
+			if _, err := s.Put(context.Background(), key, strings.NewReader("x"), store.Entry{}, store.PutOptions{}); strings.HasSuffix(key, "/") && !errors.Is(err, store.ErrInvalidKey) {
+				t.Errorf("Put(%q) = %v, want ErrInvalidKey", key, err)
+			}
+		}
+		return
+	}
+	for _, key := range keys {
+		Put(t, s, key, "content of "+key)
+	}
+	if got, want := List(t, s, "", ""), sorted(keys); !slices.Equal(got, want) {
+		t.Fatalf("List =\n%q\nwant\n%q", got, want)
+	}
+	if got := List(t, s, "dir/", ""); !slices.Equal(got, []string{"dir/", "dir/in"}) {
+		t.Errorf("List(\"dir/\") = %q, want [\"dir/\" \"dir/in\"]", got)
+	}
+	for _, key := range keys {
+		if c := Read(t, s, key, 0, -1); c != "content of "+key {
+			t.Errorf("content of %q = %q", key, c)
+		}
+		if e, err := s.Stat(context.Background(), key); err != nil || e.Key != key || e.Kind != store.File || e.Size != int64(len("content of "+key)) {
+			t.Errorf("Stat(%q) = %+v, %v; want a File of %d bytes", key, e, err, len("content of "+key))
 		}
 	}
 }
