@@ -30,10 +30,12 @@ func (e *env) dryRun(ctx context.Context, j *conf.Job) error {
 	if err != nil {
 		return failErr("open source: %v", err)
 	}
+	defer store.Close(src)
 	dst, err := openDestReadOnly(spec)
 	if err != nil {
 		return failErr("open destination: %v", err)
 	}
+	defer store.Close(dst)
 	const show = 5
 	type tally struct {
 		n, bytes int64

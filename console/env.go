@@ -175,14 +175,18 @@ func checkSource(j *conf.Job) error {
 func probeStores(j *conf.Job) error {
 	spec := j.Spec()
 	if j.SrcType != "local" {
-		if _, err := openSource(spec); err != nil {
+		s, err := openSource(spec)
+		if err != nil {
 			return usageErr("%s: source: %v", j.File, err)
 		}
+		store.Close(s)
 	}
 	if j.DestType != "local" {
-		if _, err := openDest(spec); err != nil {
+		s, err := openDest(spec)
+		if err != nil {
 			return usageErr("%s: destination: %v", j.File, err)
 		}
+		store.Close(s)
 	}
 	return nil
 }

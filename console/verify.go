@@ -12,6 +12,7 @@ import (
 
 	pb "ferry/proto"
 	"ferry/rpc"
+	"ferry/store"
 	"ferry/tracker"
 	"ferry/verify"
 )
@@ -56,10 +57,12 @@ func verifyCommand() *cli.Command {
 			if err != nil {
 				return failErr("open source: %v", err)
 			}
+			defer store.Close(src)
 			dst, err := openDest(spec)
 			if err != nil {
 				return failErr("open destination: %v", err)
 			}
+			defer store.Close(dst)
 			dir := filepath.Join(e.masterDir, "jobs", name, "verify")
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return failErr("create %s: %v", dir, err)

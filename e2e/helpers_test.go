@@ -74,6 +74,7 @@ type home struct {
 	addr    string              // masterAddress
 	cred    *syscall.Credential // when set, ferry runs as this user
 	pids    []int               // daemons started by start, killed at cleanup
+	env     []string            // added to ferry's environment
 }
 
 // newHome makes a home for job name with the default sys.properties and
@@ -166,6 +167,7 @@ func (h *home) command(ctx context.Context, args ...string) *exec.Cmd {
 			cmd.Env = append(cmd.Env, e)
 		}
 	}
+	cmd.Env = append(cmd.Env, h.env...)
 	cmd.WaitDelay = 5 * time.Second
 	if h.cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: h.cred}

@@ -261,7 +261,19 @@ func TestS3FromHTTPList(t *testing.T) {
 	h.writeJob(h.jobFile, append(s3Side("dest", srv, srv.URL, srv.Bucket, "web/"), kv{"srcType", "http"}, kv{"srcPrefix", ""},
 		kv{"httpListFilePath", listFile}, kv{"httpPrefixColumn", "1"}, kv{"relativePathColumn", "2"},
 		kv{"multipartUploadThreshold", "5m"}, kv{"multipartUploadPartSize", "5m"})...)
+	// The sorted copies of the list (one for the scan, one for the worker)
+	// go where TMPDIR says, and must be gone once ferry is.
+	tmp := filepath.Join(h.root, "tmp")
+	if err := os.Mkdir(tmp, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	h.env = append(h.env, "TMPDIR="+tmp)
 	h.s3RunOK()
+	defer func() {
+		if left, _ := filepath.Glob(filepath.Join(tmp, "ferry-httplist-*")); len(left) > 0 {
+			t.Errorf("ferry left copies of the URL list behind: %q", left)
+		}
+	}()
 
 	got := s3Snapshot(t, srv, srv.Bucket, "web/")
 	s3CheckBucket(t, want, got)

@@ -147,6 +147,7 @@ func (m *Master) abortUploads(ctx context.Context, spec task.Spec, submitted tim
 		m.log.Error("abort uploads: open destination", "job", spec.Name, "err", err)
 		return
 	}
+	defer store.Close(dst)
 	f := store.FeaturesOf(dst)
 	if f.AbortUpload == nil {
 		return

@@ -43,6 +43,7 @@ func (m *Master) scan(ctx context.Context, spec task.Spec) error {
 	if err != nil {
 		return fmt.Errorf("open source %s: %w", spec.Src.Prefix, err)
 	}
+	defer store.Close(src)
 	countLimit, sizeLimit := spec.CountLimit, spec.SizeLimit
 	if countLimit <= 0 || sizeLimit <= 0 {
 		return fmt.Errorf("task size limits %d entries, %d bytes: both must be positive", countLimit, sizeLimit)
@@ -106,6 +107,7 @@ func (m *Master) scan(ctx context.Context, spec task.Spec) error {
 		if err != nil {
 			return fmt.Errorf("open destination %s: %w", spec.Dest.Prefix, err)
 		}
+		defer store.Close(dst)
 		noMirror := opt
 		noMirror.Mirror = false
 		noMirror.Known = func(key string) (plan.Known, bool) {
@@ -161,6 +163,7 @@ func (m *Master) mirror(ctx context.Context, spec task.Spec, opt plan.Options, s
 	if err != nil {
 		return fmt.Errorf("open destination %s: %w", spec.Dest.Prefix, err)
 	}
+	defer store.Close(dst)
 	del := store.FeaturesOf(dst).Delete
 	if del == nil {
 		return fmt.Errorf("mirror: destination %s cannot delete", spec.Dest.Type)

@@ -125,3 +125,13 @@ var (
 	ErrInvalidKey = errors.New("invalid key")
 	ErrPermission = errors.New("permission denied")
 )
+
+// Close releases what s holds beyond its calls (a URL list's sorted copy,
+// open descriptors), when it holds anything: a store that is an io.Closer.
+// Whoever opens a store closes it when done with it.
+func Close(s Store) error {
+	if c, ok := s.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}

@@ -34,6 +34,7 @@ func (w *Worker) storesFor(spec task.Spec) (*jobStores, error) {
 	}
 	dst, err := w.cfg.OpenDest(spec)
 	if err != nil {
+		store.Close(src)
 		return nil, fmt.Errorf("open destination %s: %w", spec.Dest.Prefix, err)
 	}
 	s := &jobStores{src: src, dst: dst, srcF: store.FeaturesOf(src), dstF: store.FeaturesOf(dst)}

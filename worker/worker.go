@@ -237,6 +237,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	stopHB()
 	wg.Wait()
+	w.closeStores()
 	// Tell the master our leases are free, rather than letting them expire.
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
@@ -360,5 +361,19 @@ func (w *Worker) renew(ctx context.Context) {
 			continue
 		}
 		t.deadline.Store(deadline)
+	}
+}
+
+// closeStores closes every job's stores, once no task uses them.
+func (w *Worker) closeStores() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for job, s := range w.stores {
+		for _, st := range []store.Store{s.src, s.dst} {
+			if err := store.Close(st); err != nil {
+				w.log.Warn("close store", "job", job, "err", err)
+			}
+		}
+		delete(w.stores, job)
 	}
 }

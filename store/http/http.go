@@ -102,9 +102,10 @@ func (h *HTTP) index() (*index, error) {
 	return h.idx, h.idxErr
 }
 
-// Close removes the sorted copy of the list.
+// Close removes the sorted copy of the list; a store closed before it
+// built one builds none.
 func (h *HTTP) Close() error {
-	h.index() // a later use must not build it again
+	h.once.Do(func() { h.idxErr = errors.New("http source: the store is closed") })
 	if h.idx != nil {
 		h.idx.f.Close()
 	}
