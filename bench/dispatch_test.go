@@ -76,7 +76,7 @@ func benchDispatch(b *testing.B, loc location, audit bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); rpc.Serve(ctx, m, lis, token, nil, creds) }()
+	go func() { defer wg.Done(); rpc.Serve(ctx, m, lis, token, nil, nil, creds) }()
 	go func() { defer wg.Done(); m.Run(ctx) }()
 	var conns []*grpc.ClientConn
 	defer func() {

@@ -105,7 +105,7 @@ func (e *env) startEngine(parent context.Context, o engineOpts) (*engine, error)
 	if stop == nil {
 		stop = cancel
 	}
-	g.Go(func() error { return rpc.Serve(gctx, m, lis, eng.token, stop, creds) })
+	g.Go(func() error { return rpc.Serve(gctx, m, lis, eng.token, stop, mlog, creds) })
 	if o.schedule {
 		g.Go(func() error { return m.Run(gctx) })
 	}

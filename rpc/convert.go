@@ -178,13 +178,16 @@ func RefFromPB(p *pb.LeaseRef) task.LeaseRef {
 }
 
 // outcomeToPB converts an entry's outcome for the wire: its kind as its
-// number, and the result the kind implies.
+// number, and the result the kind implies. Not its detail: the entry's
+// audit record took that to the master, which reads only the index and
+// kind here; without it a Complete of a million failures stays within
+// completeCap, whatever the keys and errors.
 func outcomeToPB(o task.Outcome) *pb.EntryResult {
 	res := pb.Result_RESULT_FAIL
 	if o.Skip() {
 		res = pb.Result_RESULT_SKIP
 	}
-	return &pb.EntryResult{Index: o.Index, Result: res, Kind: uint32(o.Kind), Detail: []byte(o.Detail)}
+	return &pb.EntryResult{Index: o.Index, Result: res, Kind: uint32(o.Kind)}
 }
 
 // outcomeFromPB converts a wire entry result. A result without a kind

@@ -2,15 +2,13 @@ package rpc
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
+	"log/slog"
 	"net"
-	"strings"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"ferry/master"
@@ -19,10 +17,11 @@ import (
 	"ferry/tracker"
 )
 
-// The gRPC adapters: they check the caller's token, convert wire types to
-// plain ones and errors to status codes, and nothing else.
+// The gRPC adapters: they convert wire types to plain ones and errors to
+// status codes, and nothing else; guard.go checks the caller first.
 
-// MaxMsgSize bounds one gRPC message: a task's manifest or audit batch.
+// MaxMsgSize bounds one reply, and so one message a client takes: a lease
+// carries its task's manifest. Requests are capped far lower (guard.go).
 const MaxMsgSize = 256 << 20
 
 // TokenHeader is the metadata key that carries the master's token.
@@ -30,24 +29,14 @@ const TokenHeader = "authorization"
 
 // Serve answers the Master, Tracker and Control services of m on lis until
 // ctx is done, then stops gracefully. stop is what Control.Stop calls.
-func Serve(ctx context.Context, m *master.Master, lis net.Listener, token string, stop func(), opts ...grpc.ServerOption) error {
-	auth := func(ctx context.Context) error {
-		md, _ := metadata.FromIncomingContext(ctx)
-		for _, v := range md.Get(TokenHeader) {
-			if subtle.ConstantTimeCompare([]byte(strings.TrimPrefix(v, "Bearer ")), []byte(token)) == 1 {
-				return nil
-			}
-		}
-		return status.Error(codes.Unauthenticated, "missing or wrong ferry token")
+// Calls without token, or larger than their method takes, are refused
+// and logged to log (nil: not logged).
+func Serve(ctx context.Context, m *master.Master, lis net.Listener, token string, stop func(), log *slog.Logger, opts ...grpc.ServerOption) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	opts = append(opts,
-		grpc.MaxRecvMsgSize(MaxMsgSize), grpc.MaxSendMsgSize(MaxMsgSize),
-		grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-			if err := auth(ctx); err != nil {
-				return nil, err
-			}
-			return h(ctx, req)
-		}))
+	g := &guard{token: token, log: log, window: refusalWindow, peers: make(map[string]*refusals)}
+	opts = append(opts, g.serverOptions()...)
 	s := grpc.NewServer(opts...)
 	pb.RegisterMasterServer(s, &masterServer{m: m})
 	pb.RegisterTrackerServer(s, &trackerServer{m: m})

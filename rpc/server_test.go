@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -44,9 +45,38 @@ type served struct {
 	tc     pb.TrackerClient
 	cc     pb.ControlClient
 	jobDir func(job string) string
+	log    *lockedBuffer // what Serve logged, as text
+}
+
+// lockedBuffer is a log's output, written and read concurrently.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func serve(t *testing.T, leaseDur time.Duration) *served {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serveOn(t, lis, leaseDur)
+}
+
+// serveOn is serve on lis.
+func serveOn(t *testing.T, lis net.Listener, leaseDur time.Duration) *served {
 	t.Helper()
 	dir := t.TempDir()
 	m, err := master.Open(master.Config{Dir: dir, LeaseDur: leaseDur,
@@ -58,19 +88,16 @@ func serve(t *testing.T, leaseDur time.Duration) *served {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &served{m: m, dir: dir, addr: lis.Addr().String(), token: token, stops: make(chan struct{}, 4),
-		jobDir: func(job string) string { return filepath.Join(dir, "jobs", job) }}
+		jobDir: func(job string) string { return filepath.Join(dir, "jobs", job) }, log: &lockedBuffer{}}
+	log := slog.New(slog.NewTextHandler(s.log, nil))
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); m.Run(ctx) }()
 	go func() {
 		defer wg.Done()
-		if err := rpc.Serve(ctx, m, lis, token, func() { s.stops <- struct{}{} }); err != nil {
+		if err := rpc.Serve(ctx, m, lis, token, func() { s.stops <- struct{}{} }, log); err != nil {
 			t.Errorf("Serve: %v", err)
 		}
 	}()

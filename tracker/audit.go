@@ -52,6 +52,16 @@ type Record struct {
 	SourceMTime time.Time
 }
 
+// ReportBytes bounds the audit records one report to the master carries,
+// as ReportSize counts them: a worker with more queued sends several
+// reports. The master refuses reports much larger (rpc's reportCap).
+const ReportBytes = 16 << 20
+
+// ReportSize is what r counts against ReportBytes: its strings, and 80 bytes
+// for its numbers and their framing, more than any encoding of them takes
+// (protobuf's is at most about 70).
+func (r Record) ReportSize() int { return len(r.Key) + len(r.Detail) + len(r.DestETag) + 80 }
+
 // Line formats r as `time result size crc64 key detail`, tab-separated,
 // ending in a newline; the key and detail are escaped (see Escape).
 func (r Record) Line() string { return string(r.AppendLine(nil)) }

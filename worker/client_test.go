@@ -55,7 +55,7 @@ func TestInProcessAnswersAsGRPC(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); m.Run(ctx) }()
-	go func() { defer wg.Done(); rpc.Serve(ctx, m, lis, token, func() {}) }()
+	go func() { defer wg.Done(); rpc.Serve(ctx, m, lis, token, func() {}, nil) }()
 	conn, err := rpc.Dial(lis.Addr().String(), token)
 	if err != nil {
 		t.Fatal(err)

@@ -182,10 +182,41 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 
 // report sends every queued audit record and the progress of every task.
 // When it returns nil, all records queued before the call were delivered.
+// It sends them in reports of at most tracker.ReportBytes each (and at
+// least one record): a task of small files can queue a million records
+// between two reports, more than the master takes in one.
 func (w *Worker) report(ctx context.Context) error {
 	w.sendMu.Lock()
 	defer w.sendMu.Unlock()
+	// owed is how many records each task had queued at the call: the
+	// reports end with those, however fast the copiers queue more.
+	owed := make(map[*running]int)
 	w.mu.Lock()
+	for _, t := range w.tasks {
+		t.mu.Lock()
+		owed[t] = len(t.audit)
+		t.mu.Unlock()
+	}
+	w.mu.Unlock()
+	var stopping error
+	for {
+		more, err := w.reportSome(ctx, owed)
+		switch {
+		case errors.Is(err, ErrStopping): // delivered; the rest too
+			stopping = err
+		case err != nil:
+			return err
+		}
+		if !more {
+			return stopping
+		}
+	}
+}
+
+// reportSome sends one report: the progress of every task, and as many of
+// the records owed as tracker.ReportBytes allows. It says whether records
+// are still owed.
+func (w *Worker) reportSome(ctx context.Context, owed map[*running]int) (more bool, err error) {
 	type pending struct {
 		t *running
 		n int
@@ -193,15 +224,25 @@ func (w *Worker) report(ctx context.Context) error {
 	var batch []pending
 	audits := make(map[task.LeaseRef][]tracker.Record)
 	var progress []tracker.TaskProgress
+	budget := tracker.ReportBytes
+	w.mu.Lock()
 	for ref, t := range w.tasks {
 		t.mu.Lock()
-		if n := len(t.audit); n > 0 {
+		// The first record always fits: a report carries at least one.
+		// (A failed sync empties the queue: owed may be more than is left.)
+		n, m := 0, min(owed[t], len(t.audit))
+		for n < m && budget > 0 {
+			budget -= t.audit[n].ReportSize()
+			n++
+		}
+		if n > 0 {
 			// No copy: copiers append only past n meanwhile (a growing
 			// append reads the first n, as the sender does), and the
 			// first n are moved over only after the send, under t.mu.
 			audits[ref] = t.audit[:n:n]
 			batch = append(batch, pending{t, n})
 		}
+		more = more || n < m
 		t.mu.Unlock()
 		progress = append(progress, tracker.TaskProgress{Job: ref.Job, Task: ref.TaskID, Lease: ref.LeaseID,
 			Files: t.files.Load(), Bytes: t.bytes.Load()})
@@ -212,14 +253,15 @@ func (w *Worker) report(ctx context.Context) error {
 	limits, err := w.client.Report(rctx, w.cfg.ID, w.copied.Load(), audits, progress)
 	w.limits.set(limits)
 	if err != nil && !errors.Is(err, ErrStopping) {
-		return err
+		return false, err
 	}
 	for _, p := range batch {
 		p.t.mu.Lock()
 		p.t.audit = append(p.t.audit[:0], p.t.audit[p.n:]...)
 		p.t.mu.Unlock()
+		owed[p.t] -= p.n
 	}
-	return err
+	return more, err
 }
 
 // tempTag names a task's temporary files, so a later attempt of the same
