@@ -1779,7 +1779,7 @@ type EntryResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Index         uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"` // position in the task's manifest
 	Result        Result                 `protobuf:"varint,2,opt,name=result,proto3,enum=ferry.v1.Result" json:"result,omitempty"`
-	Detail        []byte                 `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"` // reason code and cause, e.g. "SOURCE_MISSING: ..."; may hold a key
+	Detail        []byte                 `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"` // unset since the audit record carries it (a million details would not fit a call); older workers send it
 	Kind          uint32                 `protobuf:"varint,4,opt,name=kind,proto3" json:"kind,omitempty"`    // task.Kind: the failure's class, as its number
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
