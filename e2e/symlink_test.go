@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,4 +119,69 @@ func TestSymlinksFollowed(t *testing.T) {
 	if st.state != "Succeed" || st.filesFailed != 0 || st.skipped != int64(len(skips)) || st.files != st.filesTotal {
 		t.Errorf("stat: %+v; want Succeed, Failed:0 Skipped:%d, Files:N/N", st, len(skips))
 	}
+}
+
+// TestDestinationLinkNotFollowed (issue 15, defect 4): a link planted in
+// the destination, dst/sub -> a directory outside it, is not written
+// through. The copy of sub/victim.conf fails alone, with the reason, and
+// the job with it (exit 1, the key in error.list); the file outside keeps
+// its content and mode 0600; the other files are copied.
+func TestDestinationLinkNotFollowed(t *testing.T) {
+	t.Parallel()
+	h := newHome(t, "links-dest")
+	writeFile(t, filepath.Join(h.src, "sub", "victim.conf"), "from the source\n")
+	writeFile(t, filepath.Join(h.src, "top.txt"), "copied\n")
+	writeFile(t, filepath.Join(h.src, "d", "x.txt"), "copied too\n")
+	want := regular(snapshot(t, h.src))
+	delete(want, "sub/victim.conf")
+	elsewhere := filepath.Join(h.root, "elsewhere")
+	victim := filepath.Join(elsewhere, "victim.conf")
+	writeFile(t, victim, "the victim's own\n")
+	if err := os.Chmod(victim, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mkdirs(t, h.dst)
+	if err := os.Symlink(elsewhere, filepath.Join(h.dst, "sub")); err != nil {
+		t.Fatal(err)
+	}
+
+	r := h.ferry(time.Minute, "run", h.jobFile)
+	if r.code != 1 {
+		t.Fatalf("want exit 1 (sub/victim.conf failed):\n%s", r)
+	}
+	if b, err := os.ReadFile(victim); err != nil || string(b) != "the victim's own\n" {
+		t.Errorf("%s was written through the link: %q, %v", victim, b, err)
+	}
+	if fi, err := os.Stat(victim); err != nil || fi.Mode() != 0o600 {
+		t.Errorf("%s: %v, %v; want mode 0600 as before", victim, fi, err)
+	}
+	if des, _ := os.ReadDir(elsewhere); len(des) != 1 {
+		t.Errorf("%s holds %d names, want victim.conf alone", elsewhere, len(des))
+	}
+	as := h.attempts()
+	var errs []string
+	var fails []record
+	for _, a := range as {
+		errs = append(errs, a.errors...)
+		for _, rec := range a.records {
+			if rec.result == "FAIL" {
+				fails = append(fails, rec)
+			}
+		}
+	}
+	if len(errs) != 1 || errs[0] != "sub/victim.conf" {
+		t.Errorf("error.list keys %q, want just \"sub/victim.conf\"", errs)
+	}
+	reason := fmt.Sprintf(`WRITE_ERROR: put "sub/victim.conf": "sub" in the destination is a symbolic link (to %s); ferry does not write through links in the destination`, elsewhere)
+	if len(fails) != 1 || fails[0].key != "sub/victim.conf" || fails[0].detail != reason {
+		t.Errorf("FAIL records %+v, want one of sub/victim.conf: %s", fails, reason)
+	}
+	checkOnce(t, "OK records", keyCounts(as, "OK"), want)
+	if fi, err := os.Lstat(filepath.Join(h.dst, "sub")); err != nil || fi.Mode().Type() != fs.ModeSymlink {
+		t.Fatalf("the link in the destination: %v, %v", fi, err)
+	}
+	if err := os.Remove(filepath.Join(h.dst, "sub")); err != nil { // checkTree allows no links
+		t.Fatal(err)
+	}
+	checkTree(t, want, h.dst)
 }

@@ -2,8 +2,9 @@ package local
 
 import (
 	"errors"
-	"os"
+	"runtime"
 	"strconv"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -69,52 +70,85 @@ func linkAnon(mode int32, fd int, name string) error {
 	})
 }
 
-// createAnon opens a new unnamed file in the directory of dst with the
+// createAnon opens a new unnamed file in d's directory with the
 // permission bits mode (less the umask). It returns -1 and why when it
-// cannot: unix.ENOENT, no such directory yet (Put makes it and tries
-// again), or anything else, such as a file system without O_TMPFILE (Put
-// makes a named temporary file instead, which says what is wrong).
-func (l *Local) createAnon(dst *cpath, mode uint32) (int, error) {
+// cannot, such as on a file system without O_TMPFILE (Put makes a named
+// temporary file instead, which says what is wrong).
+func (l *Local) createAnon(d *dest, mode uint32) (int, error) {
 	if l.anonMode() == anonNone {
 		return -1, errors.ErrUnsupported
 	}
-	fd := -1
-	err := dst.inDir(func(dir *cpath) (err error) {
-		fd, err = openPath(dir, unix.O_RDWR|unix.O_TMPFILE|unix.O_CLOEXEC, mode)
-		return err
-	})
-	return fd, err
+	for {
+		r, _, e := unix.Syscall6(unix.SYS_OPENAT, uintptr(d.dfd), uintptr(unsafe.Pointer(&dotPath[0])),
+			uintptr(unix.O_RDWR|unix.O_TMPFILE|unix.O_CLOEXEC|unix.O_LARGEFILE), uintptr(mode), 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return -1, e
+		}
+		return int(r), nil
+	}
 }
 
-// publishAnon gives the unnamed file fd the name dst: a link when dst does
-// not exist; else a link to a temporary name (carrying tag) in its
-// directory, renamed over dst, so that readers see the old file or the new
-// one.
-func (l *Local) publishAnon(fd int, dst *cpath, tag string) error {
-	err := linkFD(l.anon, fd, dst)
-	if errors.Is(err, unix.ENOENT) && os.MkdirAll(dst.dir(), 0o755) == nil {
+// publishAnon gives the unnamed file fd the name of d's key in d's
+// directory: a link when it does not exist; else a link to a temporary
+// name (carrying tag) in that directory, renamed over the key, so that
+// readers see the old file or the new one. A link at the key is replaced,
+// not followed.
+func (l *Local) publishAnon(fd int, d *dest, tag string) error {
+	err := linkFD(l.anon, fd, d.dfd, d.name())
+	runtime.KeepAlive(d)
+	if errors.Is(err, unix.ENOENT) && d.reopen("put") == nil {
 		// A Delete of the directory's last named key removed the
 		// directory meanwhile (an unnamed file does not keep it): make it
 		// again and link there.
-		err = linkFD(l.anon, fd, dst)
+		err = linkFD(l.anon, fd, d.dfd, d.name())
+		runtime.KeepAlive(d)
 	}
 	if !errors.Is(err, unix.EEXIST) {
 		return err
 	}
-	dir := dst.dir()
 	for try := 0; ; try++ {
-		tmp := dir + "/" + tempName(tag)
-		err := linkAnon(l.anon, fd, tmp)
+		tmp := tempName(tag)
+		err := linkAnonAt(l.anon, fd, d.dfd, tmp)
 		if errors.Is(err, unix.EEXIST) && try < 100 {
 			continue
 		}
 		if err != nil {
 			return err
 		}
-		if err := ignoringEINTR(func() error { return unix.Rename(tmp, dst.String()) }); err != nil {
-			unix.Unlink(tmp)
+		if err := ignoringEINTR(func() error { return unix.Renameat(d.dfd, tmp, d.dfd, d.base()) }); err != nil {
+			unix.Unlinkat(d.dfd, tmp, 0)
 			return err
 		}
 		return nil
 	}
+}
+
+// linkFD gives the open unnamed file fd the name name in the directory
+// dirfd: linkat(2) with AT_EMPTY_PATH, or of /proc/self/fd/fd.
+func linkFD(mode int32, fd, dirfd int, name *byte) error {
+	for {
+		var e unix.Errno
+		if mode == anonEmptyPath {
+			_, _, e = unix.Syscall6(unix.SYS_LINKAT, uintptr(fd), uintptr(unsafe.Pointer(&emptyPath[0])),
+				uintptr(dirfd), uintptr(unsafe.Pointer(name)), unix.AT_EMPTY_PATH, 0)
+		} else {
+			p := procFDPath(fd)
+			_, _, e = unix.Syscall6(unix.SYS_LINKAT, atFDCWD, p.ptr(),
+				uintptr(dirfd), uintptr(unsafe.Pointer(name)), unix.AT_SYMLINK_FOLLOW, 0)
+			runtime.KeepAlive(p)
+			p.free()
+		}
+		if e != unix.EINTR {
+			return errnoOf(e)
+		}
+	}
+}
+
+// linkAnonAt is linkFD with a name that is a string.
+func linkAnonAt(mode int32, fd, dirfd int, name string) error {
+	b := append([]byte(name), 0)
+	return linkFD(mode, fd, dirfd, &b[0])
 }

@@ -56,41 +56,6 @@ func (c *cpath) String() string { return string(c.b[:len(c.b)-1]) }
 // ptr is the path as the kernel takes it.
 func (c *cpath) ptr() uintptr { return uintptr(unsafe.Pointer(&c.b[0])) }
 
-// dirLen is the length of the path's parent directory: up to its last
-// slash (0 for "/name").
-func (c *cpath) dirLen() int {
-	for i := len(c.b) - 2; i > 0; i-- {
-		if c.b[i] == '/' {
-			return i
-		}
-	}
-	return 0
-}
-
-// dir is the path's parent directory.
-func (c *cpath) dir() string {
-	if n := c.dirLen(); n > 0 {
-		return string(c.b[:n])
-	}
-	return "/"
-}
-
-// inDir calls fn with c cut to its parent directory (dirLen bytes, then
-// NUL) and puts the path back after.
-func (c *cpath) inDir(fn func(dir *cpath) error) error {
-	n := c.dirLen()
-	if n == 0 { // the root directory itself
-		return fn(&cpath{b: []byte{'/', 0}})
-	}
-	c.b[n] = 0
-	full := c.b
-	c.b = c.b[:n+1]
-	err := fn(c)
-	c.b = full
-	c.b[n] = '/'
-	return err
-}
-
 // atFDCWD is AT_FDCWD as a system call argument.
 var atFDCWD = func() uintptr { fd := unix.AT_FDCWD; return uintptr(fd) }()
 
@@ -127,26 +92,6 @@ func statPath(c *cpath, st *unix.Stat_t, follow bool) error {
 	}
 	for {
 		_, _, e := unix.Syscall6(unix.SYS_NEWFSTATAT, atFDCWD, c.ptr(), uintptr(unsafe.Pointer(st)), uintptr(flags), 0, 0)
-		runtime.KeepAlive(c)
-		if e != unix.EINTR {
-			return errnoOf(e)
-		}
-	}
-}
-
-// linkFD gives the open unnamed file fd the name c: linkat(2) with
-// AT_EMPTY_PATH, or of /proc/self/fd/fd.
-func linkFD(mode int32, fd int, c *cpath) error {
-	for {
-		var e unix.Errno
-		if mode == anonEmptyPath {
-			_, _, e = unix.Syscall6(unix.SYS_LINKAT, uintptr(fd), uintptr(unsafe.Pointer(&emptyPath[0])), atFDCWD, c.ptr(), unix.AT_EMPTY_PATH, 0)
-		} else {
-			p := procFDPath(fd)
-			_, _, e = unix.Syscall6(unix.SYS_LINKAT, atFDCWD, p.ptr(), atFDCWD, c.ptr(), unix.AT_SYMLINK_FOLLOW, 0)
-			runtime.KeepAlive(p)
-			p.free()
-		}
 		runtime.KeepAlive(c)
 		if e != unix.EINTR {
 			return errnoOf(e)

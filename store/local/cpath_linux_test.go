@@ -10,30 +10,16 @@ import (
 )
 
 func TestCPath(t *testing.T) {
-	for _, c := range []struct{ root, key, path, dir string }{
-		{"/", "k", "/k", "/"},
-		{"/", "d/k", "/d/k", "/d"},
-		{"/srv/data", "k", "/srv/data/k", "/srv/data"},
-		{"/srv/data", "a/b/c", "/srv/data/a/b/c", "/srv/data/a/b"},
+	for _, c := range []struct{ root, key, path string }{
+		{"/", "k", "/k"},
+		{"/", "d/k", "/d/k"},
+		{"/srv/data", "k", "/srv/data/k"},
+		{"/srv/data", "a/b/c", "/srv/data/a/b/c"},
 	} {
 		l := &Local{root: c.root}
 		p := l.keyPath(c.key)
 		if p.String() != c.path || p.b[len(p.b)-1] != 0 || p.String() != l.path(c.key) {
 			t.Errorf("keyPath(%q) under %q = %q (%q), want %q and a NUL", c.key, c.root, p.String(), p.b, c.path)
-		}
-		if p.dir() != c.dir {
-			t.Errorf("dir of %q = %q, want %q", c.path, p.dir(), c.dir)
-		}
-		var inside string
-		p.inDir(func(d *cpath) error {
-			inside = d.String()
-			if d.b[len(d.b)-1] != 0 {
-				t.Errorf("inDir of %q: %q has no NUL", c.path, d.b)
-			}
-			return nil
-		})
-		if inside != c.dir || p.String() != c.path {
-			t.Errorf("inDir of %q: saw %q, left %q; want %q and the path back", c.path, inside, p.String(), c.dir)
 		}
 		p.free()
 	}

@@ -28,6 +28,11 @@
 // CleanTemps removes the leftovers of one task (its tag, see
 // store.PutOptions).
 //
+// Put, Delete and CleanTemps never follow a symbolic link below the root
+// (the root itself may be one): a link among a key's directories fails
+// that key with the reason, and a link at the key is replaced or removed
+// itself (beneath.go).
+//
 // Put does not fsync on Linux: Sync makes every earlier Put durable with one
 // syncfs. Elsewhere, without syncfs, Put fsyncs each file it writes and Sync
 // the directories that hold their names.
@@ -48,6 +53,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"ferry/store"
@@ -90,9 +96,11 @@ type Local struct {
 	devs map[uint64]int  // Linux: other devices Put wrote to -> an open directory fd on it
 	dirs map[string]bool // portable: directories Put added names to since the last Sync
 
-	rootDev  uint64 // Linux: device of root, synced by Sync
-	anonOnce sync.Once
-	anon     int32 // Linux: how Put makes temporary files: anon* in anon_linux.go
+	rootDev   uint64       // Linux: device of root, synced by Sync
+	rootFD    atomic.Int32 // Linux: descriptor of root plus one; 0: not open (beneath_linux.go)
+	noOpenat2 atomic.Bool  // Linux: openat2 is missing or refused; walk instead
+	anonOnce  sync.Once
+	anon      int32 // Linux: how Put makes temporary files: anon* in anon_linux.go
 }
 
 // New returns the store rooted at the directory root. A missing root is an
@@ -226,12 +234,13 @@ func (l *Local) Sync(ctx context.Context) error {
 	return l.sync()
 }
 
-// Close releases the descriptors Sync keeps on devices other than the
-// root's. The store stays usable.
+// Close releases the descriptors the store keeps: of the root, and those
+// Sync keeps on devices other than the root's. The store stays usable (it
+// opens the root again, resolving its path again).
 func (l *Local) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.closeDevices()
+	return l.closeDescriptors()
 }
 
 // entryOfInfo describes a file the way List and Stat report it.

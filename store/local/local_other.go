@@ -33,6 +33,12 @@ func (l *Local) partDigests(ctx context.Context, key string, partSize int64) ([]
 
 func (l *Local) sync() error { return l.syncPortable() }
 
-// closeDevices has nothing to close: the portable Sync keeps no
+func (l *Local) delete(key string) error { return l.deletePortable(key) }
+
+func (l *Local) cleanTemps(ctx context.Context, dirKey, tag string) error {
+	return l.cleanTempsPortable(ctx, dirKey, tag)
+}
+
+// closeDescriptors has nothing to close: the portable store keeps no
 // descriptors.
-func (l *Local) closeDevices() error { return nil }
+func (l *Local) closeDescriptors() error { return nil }

@@ -47,6 +47,11 @@ func TestPortable(t *testing.T) {
 		{"TempTagAndCleanTemps", TestTempTagAndCleanTemps},
 		{"ListAheadSameAsSerial", TestListAheadSameAsSerial},
 		{"ListAheadStops", TestListAheadStops},
+		{"PutRefusesLinksInDestination", TestPutRefusesLinksInDestination},
+		{"PutReplacesLinkAtKey", TestPutReplacesLinkAtKey},
+		{"DeleteRefusesLinksInDestination", TestDeleteRefusesLinksInDestination},
+		{"DeleteLinkAtKey", TestDeleteLinkAtKey},
+		{"CleanTempsRefusesLinksInDestination", TestCleanTempsRefusesLinksInDestination},
 	} {
 		t.Run(test.name, test.fn)
 	}

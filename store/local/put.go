@@ -2,16 +2,12 @@ package local
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 
 	"ferry/store"
 )
@@ -134,18 +130,6 @@ type putFile interface {
 	Name() string // for errors
 }
 
-// notDirectory says which ancestor of dir, below the root, is in the way of
-// making dir because it exists and is not a directory.
-func (l *Local) notDirectory(dir string) string {
-	for d := dir; len(d) > len(l.root); d = filepath.Dir(d) {
-		if fi, err := os.Lstat(d); err == nil && !fi.IsDir() {
-			rel, _ := filepath.Rel(l.root, d)
-			return fmt.Sprintf("%q (%s) exists and is not a directory", rel, d)
-		}
-	}
-	return fmt.Sprintf("cannot make directory %s: a path component is not a directory", dir)
-}
-
 // copyVerified copies r to the file f through buf, checking
 // ctx between chunks, and reads each chunk back from the file right after
 // writing it: the CRC64 it returns is of what landed, which catches short
@@ -190,78 +174,29 @@ func readBack[F io.ReaderAt](f F, p []byte, off int64) error {
 	return err
 }
 
-// createTemp creates a new temporary file carrying tag in dir with create
-// (which makes name exclusively), making dir first if it is missing, and
-// returns it, its name and whether dir was made. It tries the create first:
-// when dir exists, as it usually does, that costs one system call.
-func createTemp[F any](l *Local, key, dir, tag string, create func(name string) (F, error)) (f F, name string, made bool, err error) {
-	for try := 0; ; try++ {
-		name = dir + "/" + tempName(tag)
-		f, err = create(name)
-		var pe *fs.PathError
-		if err != nil && !errors.As(err, &pe) {
-			err = &fs.PathError{Op: "open", Path: name, Err: err}
-		}
-		switch {
-		case err == nil:
-			return f, name, made, nil
-		case try >= 100:
-			return f, "", made, opError("put", key, err)
-		case errors.Is(err, fs.ErrExist):
-			continue
-		case errors.Is(err, fs.ErrNotExist): // dir missing, or removed by a concurrent Delete
-			err = os.MkdirAll(dir, 0o755)
-			made = true
-		}
-		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EEXIST) {
-			return f, "", made, fmt.Errorf("put %q: %s", key, l.notDirectory(dir))
-		}
-		if err != nil {
-			return f, "", made, opError("put", key, err)
-		}
-	}
-}
-
 // CleanTemps removes the temporary files named with tag (see
 // store.PutOptions) in the directory dirKey ("" is the root): what an
 // earlier attempt of the same task left when its process died. Other tasks'
 // temporary files, and all other files, are left alone. A missing directory
-// has nothing to clean.
+// has nothing to clean, and nor has one reached through a symbolic link in
+// the destination: Put never writes through one (beneath.go).
 func (l *Local) CleanTemps(ctx context.Context, dirKey, tag string) error {
 	if !validTag(tag) {
 		return fmt.Errorf("clean temporary files: invalid tag %q", tag)
 	}
-	dir := l.root
 	if dirKey != "" {
 		if err := store.CheckKey(dirKey); err != nil {
 			return fmt.Errorf("clean temporary files: %w", err)
 		}
-		dir = l.path(dirKey)
 	}
-	des, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("clean temporary files in %q: %w", dirKey, wrapSentinel(err))
-	}
-	for _, de := range des {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if t, ok := parseTempName(de.Name()); !ok || t != tag || !de.Type().IsRegular() {
-			continue
-		}
-		if err := os.Remove(filepath.Join(dir, de.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("clean temporary files in %q: %w", dirKey, err)
-		}
-	}
-	return nil
+	return l.cleanTemps(ctx, dirKey, tag)
 }
 
 // Delete removes key, then each parent directory that this leaves empty, up
 // to but not including the root. A missing key, or one naming a directory,
-// is an error wrapping store.ErrNotExist. It does not fsync.
+// is an error wrapping store.ErrNotExist. A symbolic link among the key's
+// directories is an error, and nothing is removed; a key that is a link is
+// removed itself, not what it points to (beneath.go). It does not fsync.
 func (l *Local) Delete(ctx context.Context, key string) error {
 	if err := store.CheckKey(key); err != nil {
 		return fmt.Errorf("delete: %w", err)
@@ -269,21 +204,5 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	p := l.path(key)
-	fi, err := os.Lstat(p)
-	if err != nil {
-		return opError("delete", key, err)
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("delete %q: %w: %s is a directory", key, store.ErrNotExist, p)
-	}
-	if err := os.Remove(p); err != nil {
-		return opError("delete", key, err)
-	}
-	for d := filepath.Dir(p); len(d) > len(l.root); d = filepath.Dir(d) {
-		if syscall.Rmdir(d) != nil { // not empty (ENOTEMPTY), or in use: stop
-			break
-		}
-	}
-	return nil
+	return l.delete(key)
 }

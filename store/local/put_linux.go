@@ -18,7 +18,8 @@ import (
 
 // Put on Linux: a bare descriptor, an unnamed temporary file where the file
 // system has them (anon_linux.go), paths without heap copies
-// (cpath_linux.go), and no fsync (Sync is one syncfs).
+// (cpath_linux.go), directories reached without following links
+// (beneath_linux.go), and no fsync (Sync is one syncfs).
 
 // put writes key as Put does, with the permission bits mode and, when not
 // empty, the temporary file tag.
@@ -26,29 +27,27 @@ func (l *Local) put(ctx context.Context, key string, r io.Reader, e store.Entry,
 	if l.portable {
 		return l.putPortable(ctx, key, r, e, tag, mode)
 	}
-	dst := l.keyPath(key)
-	defer dst.free()
-	// An unnamed file (anon_linux.go) where the file system has them, in the
-	// directory made first if missing; else a named temporary file, tmp.
-	fd, err := l.createAnon(dst, mode)
-	if errors.Is(err, unix.ENOENT) && os.MkdirAll(dst.dir(), 0o755) == nil {
-		fd, _ = l.createAnon(dst, mode)
+	// The key's directory, reached without following a link (made first
+	// if missing; beneath_linux.go).
+	d, _, err := l.openDest("put", key, true)
+	defer d.close()
+	if err != nil {
+		return store.Entry{}, err
+	}
+	// An unnamed file (anon_linux.go) where the file system has them; else
+	// a named temporary file, tmp.
+	fd, err := l.createAnon(d, mode)
+	if err == unix.ENOENT && d.reopen("put") == nil { // removed by a Delete meanwhile
+		fd, _ = l.createAnon(d, mode)
 	}
 	tmp := ""
 	named := fd < 0
 	if named {
-		var err error
-		if fd, tmp, _, err = createTemp(l, key, dst.dir(), tag, func(name string) (fd int, err error) {
-			err = ignoringEINTR(func() (err error) {
-				fd, err = unix.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, mode)
-				return err
-			})
-			return fd, err
-		}); err != nil {
+		if fd, tmp, err = createTempAt(key, d, tag, mode); err != nil {
 			return store.Entry{}, err
 		}
 	}
-	ff := fdFile{fd, tmp, dst}
+	ff := fdFile{fd, tmp, d}
 	tmpName := ff.Name
 	closed, done := false, false
 	defer func() {
@@ -56,7 +55,7 @@ func (l *Local) put(ctx context.Context, key string, r io.Reader, e store.Entry,
 			unix.Close(fd)
 		}
 		if !done && named {
-			unix.Unlink(tmp)
+			unix.Unlinkat(d.dfd, tmp, 0)
 		}
 	}()
 	fail := func(err error) (store.Entry, error) { return store.Entry{}, fmt.Errorf("put %q: %w", key, err) }
@@ -94,28 +93,28 @@ func (l *Local) put(ctx context.Context, key string, r io.Reader, e store.Entry,
 	if named {
 		closed = true
 		if err := unix.Close(fd); err != nil {
-			return fail(&fs.PathError{Op: "close", Path: tmp, Err: err})
+			return fail(&fs.PathError{Op: "close", Path: tmpName(), Err: err})
 		}
-		err = ignoringEINTR(func() error { return unix.Rename(tmp, dst.String()) })
+		err = ignoringEINTR(func() error { return unix.Renameat(d.dfd, tmp, d.dfd, d.base()) })
 	} else {
-		err = l.publishAnon(fd, dst, tag)
+		err = l.publishAnon(fd, d, tag)
 	}
 	if err != nil {
 		if errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTEMPTY) {
-			return store.Entry{}, fmt.Errorf("put %q: %s is a directory", key, dst)
+			return store.Entry{}, fmt.Errorf("put %q: %s is a directory", key, d.path())
 		}
-		return store.Entry{}, opError("put", key, &os.LinkError{Op: "rename", Old: tmpName(), New: dst.String(), Err: err})
+		return store.Entry{}, opError("put", key, &os.LinkError{Op: "rename", Old: tmpName(), New: d.path(), Err: err})
 	}
 	done = true
 	if !closed {
 		closed = true
 		if err := unix.Close(fd); err != nil {
-			unix.Unlink(dst.String()) // in place, but not known good
-			return fail(&fs.PathError{Op: "close", Path: dst.String(), Err: err})
+			unix.Unlinkat(d.dfd, d.base(), 0) // in place, but not known good
+			return fail(&fs.PathError{Op: "close", Path: d.path(), Err: err})
 		}
 	}
 	if dev := uint64(st.Dev); dev != l.rootDev {
-		l.noteDevice(dev, dst.dir())
+		l.noteDevice(dev, d.dfd)
 	}
 	return store.Entry{Key: key, Kind: store.File, Size: written, MTime: mtime, CRC64: sum, HasCRC: true}, nil
 }
@@ -135,19 +134,37 @@ func setMTime(fd int, t time.Time) error {
 }
 
 // fdFile is a descriptor Put writes and reads back: the temporary file
-// tmp, or an unnamed one (tmp empty) in the directory of dst.
+// tmp, or an unnamed one (tmp empty), in the directory of d.
 type fdFile struct {
 	fd  int
 	tmp string
-	dst *cpath
+	d   *dest
 }
 
 // Name is the temporary file's name, for errors.
 func (f fdFile) Name() string {
 	if f.tmp != "" {
-		return f.tmp
+		return f.d.dirPath() + "/" + f.tmp
 	}
-	return f.dst.dir() + "/(unnamed temporary file)"
+	return f.d.dirPath() + "/(unnamed temporary file)"
+}
+
+// createTempAt creates a new named temporary file carrying tag in d's
+// directory, with the permission bits mode, and returns it and its name.
+func createTempAt(key string, d *dest, tag string, mode uint32) (fd int, name string, err error) {
+	for try := 0; ; try++ {
+		name = tempName(tag)
+		err = ignoringEINTR(func() (err error) {
+			fd, err = unix.Openat(d.dfd, name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
+			return err
+		})
+		if err == nil {
+			return fd, name, nil
+		}
+		if err != unix.EEXIST || try >= 100 {
+			return -1, "", opError("put", key, &fs.PathError{Op: "open", Path: d.dirPath() + "/" + name, Err: err})
+		}
+	}
 }
 
 // Write writes all of p, or returns an error.

@@ -146,9 +146,12 @@ func TestPutAfterItsDirectoryWasRemoved(t *testing.T) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	dst := l.keyPath("d/f")
-	defer dst.free()
-	fd, err := l.createAnon(dst, 0o644)
+	d, _, err := l.openDest("put", "d/f", false)
+	defer d.close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := l.createAnon(d, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +162,7 @@ func TestPutAfterItsDirectoryWasRemoved(t *testing.T) {
 	if err := os.Remove(dir); err != nil { // what Delete of d's last key does
 		t.Fatal(err)
 	}
-	if err := l.publishAnon(fd, dst, ""); err != nil {
+	if err := l.publishAnon(fd, d, ""); err != nil {
 		t.Fatalf("publish into a removed directory: %v", err)
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "f")); err != nil || string(b) != "x" {

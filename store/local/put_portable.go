@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strings"
 	"syscall"
 	"time"
 
@@ -19,10 +18,12 @@ import (
 // into place (sync_portable.go says why it fsyncs).
 func (l *Local) putPortable(ctx context.Context, key string, r io.Reader, e store.Entry, tag string, mode uint32) (store.Entry, error) {
 	dst := l.path(key)
-	dir := dst[:max(len(l.root), strings.LastIndexByte(dst, '/'))]
-	f, tmp, made, err := createTemp(l, key, dir, tag, func(name string) (*os.File, error) {
-		return os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, fs.FileMode(mode))
-	})
+	dirKey, _ := splitKey(key)
+	dir := l.root
+	if dirKey != "" {
+		dir = l.path(dirKey)
+	}
+	f, tmp, made, err := l.createTemp(key, dirKey, dir, tag, mode)
 	if err != nil {
 		return store.Entry{}, err
 	}
@@ -79,4 +80,33 @@ func (l *Local) putPortable(ctx context.Context, key string, r io.Reader, e stor
 	done = true
 	l.noteDirs(dir, made)
 	return store.Entry{Key: key, Kind: store.File, Size: written, MTime: mtime, CRC64: sum, HasCRC: true}, nil
+}
+
+// createTemp creates a new temporary file carrying tag in dir, the
+// directory of key (dirKey), once each directory of the key is checked not
+// to be a link, and made if missing (walkPortable). It returns the file,
+// its name and whether it made a directory.
+func (l *Local) createTemp(key, dirKey, dir, tag string, mode uint32) (f *os.File, name string, made bool, err error) {
+	if made, err = l.walkPortable("put", key, dirKey, true); err != nil {
+		return nil, "", made, err
+	}
+	for try := 0; ; try++ {
+		name = dir + "/" + tempName(tag)
+		f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, fs.FileMode(mode))
+		switch {
+		case err == nil:
+			return f, name, made, nil
+		case try >= 100:
+			return nil, "", made, opError("put", key, err)
+		case errors.Is(err, fs.ErrExist):
+			continue
+		case errors.Is(err, fs.ErrNotExist): // removed by a concurrent Delete: check and make it again
+			var again bool
+			again, err = l.walkPortable("put", key, dirKey, true)
+			made = made || again
+		}
+		if err != nil {
+			return nil, "", made, opError("put", key, err)
+		}
+	}
 }

@@ -12,17 +12,21 @@ import (
 // file system holding the root, and of each other file system mounted below
 // it that Put wrote to.
 
-// init notes the device of the root, whose stat is fi.
+// init notes the device of the root, whose stat is fi, and opens the root
+// (rootDir): its path is resolved now. Failing that, the first Put tries
+// again and says why.
 func (l *Local) init(fi fs.FileInfo) {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		l.rootDev = uint64(st.Dev)
 	}
+	l.rootDir()
 }
 
 // noteDevice remembers a directory on each device other than the root's that
-// Put wrote to (a mount point below the root), so Sync flushes it too: dir,
-// the directory of a path written.
-func (l *Local) noteDevice(dev uint64, dir string) {
+// Put wrote to (a mount point below the root), so Sync flushes it too:
+// dirfd, the directory of a file written (syncfs needs a descriptor that
+// is not O_PATH, opened from it).
+func (l *Local) noteDevice(dev uint64, dirfd int) {
 	if dev == l.rootDev {
 		return
 	}
@@ -31,7 +35,7 @@ func (l *Local) noteDevice(dev uint64, dir string) {
 	if _, ok := l.devs[dev]; ok {
 		return
 	}
-	if fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+	if fd, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
 		l.devs[dev] = fd
 	}
 }
@@ -59,9 +63,10 @@ func (l *Local) sync() error {
 	return nil
 }
 
-// closeDevices closes the descriptors noteDevice opened. l.mu is held.
-func (l *Local) closeDevices() error {
-	var first error
+// closeDescriptors closes the root's descriptor and those noteDevice
+// opened. l.mu is held.
+func (l *Local) closeDescriptors() error {
+	first := l.closeRoot()
 	for dev, fd := range l.devs {
 		if err := unix.Close(fd); err != nil && first == nil {
 			first = err
