@@ -51,8 +51,14 @@ func Permanent(err error) error {
 // retryable; an error classified by Transient or Permanent says for
 // itself; otherwise connection resets, broken pipes, truncated bodies and
 // network timeouts are retryable, and everything else is not.
+//
+// A network timeout (connect, TLS handshake, response headers: see
+// Timeouts) says errors.Is(err, context.DeadlineExceeded) too, but it is
+// the server's silence, not the caller's deadline: it is told apart by the
+// error at the end of the chain, which is context.DeadlineExceeded itself
+// only when a context ended. (Callers check their context as well.)
 func IsRetryable(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) && !netTimeout(err) {
 		return false
 	}
 	var c interface{ Retryable() bool }
@@ -65,6 +71,22 @@ func IsRetryable(err error) bool {
 	}
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// netTimeout reports whether err is a timeout of the network rather than
+// a context's deadline: its chain ends in an error, other than
+// context.DeadlineExceeded, whose Timeout method says true (net's and
+// net/http's timeout errors).
+func netTimeout(err error) bool {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			break
+		}
+		err = next
+	}
+	var ne interface{ Timeout() bool }
+	return err != context.DeadlineExceeded && errors.As(err, &ne) && ne.Timeout()
 }
 
 // AttemptsError is the error of an operation tried Attempts times; the

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"syscall"
 	"testing"
 	"time"
@@ -80,6 +82,37 @@ func TestRetryDelay(t *testing.T) {
 			if d := p.Delay(n); d < hi/2 || d > hi {
 				t.Fatalf("Delay(%d) = %v, want in [%v, %v]", n, d, hi/2, hi)
 			}
+		}
+	}
+}
+
+// TestNetTimeoutsRetryable: the timeouts of a network store's deadlines
+// (Timeouts) are retried, though they say they are deadlines; a context's
+// own deadline is not.
+func TestNetTimeoutsRetryable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close() // accepts (the kernel does) and never answers
+	c := &http.Client{Transport: Timeouts{Header: 50 * time.Millisecond}.Transport()}
+	_, herr := c.Get("http://" + ln.Addr().String() + "/")
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+ln.Addr().String()+"/", nil)
+	_, cerr := http.DefaultClient.Do(req)
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{herr, true},
+		{fmt.Errorf("wrapped: %w", herr), true},
+		{&IdleError{Idle: time.Second}, true},
+		{cerr, false},
+		{fmt.Errorf("wrapped: %w", context.DeadlineExceeded), false},
+	} {
+		if got := IsRetryable(tc.err); got != tc.want {
+			t.Errorf("IsRetryable(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }

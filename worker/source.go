@@ -17,9 +17,10 @@ import (
 //
 // Given the opened source and what it was before (check), it settles at
 // the end: it stats the source and, if the source changed while read (or
-// since before), returns a SOURCE_CHANGED failure instead of io.EOF, so
-// that Put fails before publishing anything and whatever the destination
-// held stays.
+// since before), returns a SOURCE_CHANGED failure instead of io.EOF (or
+// SIZE_NOT_MATCH if it sent another size than it says it holds), so that
+// Put fails before publishing anything and whatever the destination held
+// stays.
 type sourceReader struct {
 	lim      limitedReader
 	crc      uint64
@@ -46,7 +47,10 @@ func (s *sourceReader) settle() error {
 	}
 	s.after = a
 	b := s.before
-	if a.Kind != store.File || a.Size != b.Size || !sameTime(a.MTime, b.MTime) || s.n != b.Size {
+	if a.Kind == store.File && a.Size == b.Size && sameTime(a.MTime, b.MTime) && s.n != b.Size {
+		return sizeNotSent(b.Size, s.n)
+	}
+	if a.Kind != store.File || a.Size != b.Size || !sameTime(a.MTime, b.MTime) {
 		what := "a regular file"
 		if a.Kind != store.File {
 			what = a.Detail

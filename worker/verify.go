@@ -51,10 +51,11 @@ type copied struct {
 }
 
 // verify says whether a copy is faithful: nil, or a failure of kind
-// SOURCE_CHANGED (the source's size or mtime moved while it was read, or
-// fewer or more bytes were read than it held), SIZE_NOT_MATCH (Put returned
-// before taking all the source held, or the destination holds another size
-// than was read) or CHECKSUM_MISMATCH (the destination's CRC64, or the
+// SOURCE_CHANGED (the source's size or mtime moved while it was read),
+// SIZE_NOT_MATCH (the source sent fewer or more bytes than it said it
+// held, and still says so; Put returned before taking all the source
+// held; or the destination holds another size than was read) or
+// CHECKSUM_MISMATCH (the destination's CRC64, or the
 // source's own, is not what was read). Every copy, in one Put or in parts,
 // is judged here; the caller removes what fails.
 func (c *copied) verify() error {
@@ -62,9 +63,11 @@ func (c *copied) verify() error {
 	switch {
 	case c.unread && c.read < b.Size:
 		return fail(task.SizeNotMatch, fmt.Errorf("destination took %d of %d bytes", c.read, b.Size))
-	case a.Size != b.Size || !sameTime(a.MTime, b.MTime) || c.read != b.Size:
+	case a.Size != b.Size || !sameTime(a.MTime, b.MTime):
 		return fail(task.SourceChanged, fmt.Errorf("size/mtime %d/%s before, %d/%s after, %d bytes read",
 			b.Size, b.MTime.Format(time.RFC3339Nano), a.Size, a.MTime.Format(time.RFC3339Nano), c.read))
+	case c.read != b.Size:
+		return sizeNotSent(b.Size, c.read)
 	case c.landed.Size != c.read:
 		return fail(task.SizeNotMatch, fmt.Errorf("read %d bytes, destination has %d", c.read, c.landed.Size))
 	case c.hasCRC && c.landed.HasCRC && c.landed.CRC64 != c.crc:
@@ -76,3 +79,11 @@ func (c *copied) verify() error {
 }
 
 func sameTime(a, b time.Time) bool { return a.Equal(b) }
+
+// sizeNotSent is the failure of a source that said, before and after it
+// was read, that it held size bytes, and sent read: a server whose
+// Content-Length or Content-Range contradicts its HEAD, say. Nothing
+// changed, so it is not SOURCE_CHANGED.
+func sizeNotSent(size, read int64) *failure {
+	return fail(task.SizeNotMatch, fmt.Errorf("the source said %d bytes (before and after the read), sent %d", size, read))
+}

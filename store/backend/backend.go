@@ -5,6 +5,8 @@ package backend
 import (
 	"context"
 	"fmt"
+	"os"
+	"time"
 
 	"ferry/store"
 	httpstore "ferry/store/http"
@@ -32,6 +34,47 @@ type Options struct {
 	// Local sources: scanThreadCount and maxMultiThreadScanDepth (see
 	// local.Options).
 	ScanThreads, ScanDepth int
+
+	// Timeouts are the deadlines of network stores (http, object
+	// stores); zero fields mean store's defaults, or TimeoutEnv's value.
+	Timeouts store.Timeouts
+}
+
+// TimeoutEnv is an environment variable for tests: a duration ("2s") that,
+// when set, replaces the default response-header and idle-read deadlines
+// of the network stores (store.DefaultHeaderTimeout and
+// store.DefaultIdleTimeout), so that tests with servers that stall end in
+// seconds. It is not meant for production: set no such thing there.
+const TimeoutEnv = "FERRY_NET_IDLE_TIMEOUT"
+
+// RetryBaseEnv is an environment variable for tests: a duration ("1ms")
+// that, when set, replaces the delay before the first retry of the
+// network stores (store.DefaultRetry.Base; the attempts stay 10), so that
+// tests where every attempt times out end in seconds. Not for production.
+const RetryBaseEnv = "FERRY_NET_RETRY_BASE"
+
+// retryBase returns RetryBaseEnv's duration, or 0.
+func retryBase() time.Duration {
+	d, err := time.ParseDuration(os.Getenv(RetryBaseEnv))
+	if err != nil || d <= 0 {
+		return 0
+	}
+	return d
+}
+
+// timeouts returns opt.Timeouts with TimeoutEnv applied to the fields
+// left zero.
+func (opt Options) timeouts() store.Timeouts {
+	t := opt.Timeouts
+	if d, err := time.ParseDuration(os.Getenv(TimeoutEnv)); err == nil && d > 0 {
+		if t.Header == 0 {
+			t.Header = d
+		}
+		if t.Idle == 0 {
+			t.Idle = d
+		}
+	}
+	return t
 }
 
 // objectTypes are the srcType/destType values served by store/s3.
@@ -43,7 +86,16 @@ func Source(typ, prefix string, opt Options) (store.Store, error) {
 	case typ == "local":
 		return local.New(prefix, local.Options{FollowSymlinks: opt.FollowSymlinks, ScanThreads: opt.ScanThreads, ScanDepth: opt.ScanDepth})
 	case typ == "http":
-		return httpstore.New(opt.HTTPListFile, opt.HTTPPrefixColumn, opt.RelativePathColumn, nil)
+		h, err := httpstore.New(opt.HTTPListFile, opt.HTTPPrefixColumn, opt.RelativePathColumn, opt.timeouts())
+		if err != nil {
+			return nil, err
+		}
+		if d := retryBase(); d > 0 {
+			p := store.DefaultRetry
+			p.Base = d
+			h.SetRetry(p)
+		}
+		return h, nil
 	case objectTypes[typ]:
 		return s3.New(context.Background(), objectConfig("src", typ, prefix, opt))
 	}
@@ -68,5 +120,5 @@ func Dest(typ, prefix string, opt Options) (store.Store, error) {
 func objectConfig(role, typ, prefix string, opt Options) s3.Config {
 	return s3.Config{Endpoint: opt.Domain, Bucket: opt.Bucket, Prefix: prefix, AccessKey: opt.AccessKey,
 		SecretKey: opt.SecretKey, Region: opt.Region, PathStyle: opt.PathStyle, Provider: typ, Role: role,
-		PutThreshold: opt.PutThreshold, PartSize: opt.PartSize}
+		PutThreshold: opt.PutThreshold, PartSize: opt.PartSize, Timeouts: opt.timeouts(), RetryBase: retryBase()}
 }

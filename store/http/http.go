@@ -20,8 +20,16 @@
 // Detail, and fails when copied. Stat is a HEAD (a GET of one byte when the
 // server refuses HEAD or gives no length); Open is a GET with a Range,
 // resumed after a cut connection and pinned to the version first read.
-// Failures are retried as store.RetryPolicy says: 408, 429, 5xx and cut
-// connections, not 4xx.
+// Failures are retried as store.RetryPolicy says: 408, 429, 5xx, cut
+// connections and timeouts, not 4xx.
+//
+// Every request has deadlines (store.Timeouts): to connect, for the
+// response's headers, and for each read of a body, so a server that stops
+// answering fails that one entry's request, retryably (a body resumes at
+// the byte where it stalled), instead of hanging its task. In List, a HEAD
+// that times out is not retried: the URL is listed with "size unknown"
+// after one header timeout, so one dead URL never holds up the listing of
+// the others for long.
 package httpstore
 
 import (
@@ -29,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -57,6 +66,7 @@ type HTTP struct {
 	listFile          string
 	prefixCol, relCol int
 	client            *http.Client
+	timeouts          store.Timeouts
 	retry             store.RetryPolicy
 
 	once   sync.Once
@@ -67,8 +77,9 @@ type HTTP struct {
 
 // New returns the store of the list file listFile, whose URL prefixes are
 // in column prefixCol and relative paths in column relCol (from 1). The
-// list is read on first use. client nil means http.DefaultClient.
-func New(listFile string, prefixCol, relCol int, client *http.Client) (*HTTP, error) {
+// list is read on first use. Requests have the deadlines of t (zero
+// fields: the defaults).
+func New(listFile string, prefixCol, relCol int, t store.Timeouts) (*HTTP, error) {
 	switch {
 	case listFile == "":
 		return nil, errors.New("http source: httpListFilePath is empty")
@@ -82,10 +93,9 @@ func New(listFile string, prefixCol, relCol int, client *http.Client) (*HTTP, er
 		return nil, fmt.Errorf("http source: httpListFilePath: %w", err)
 	}
 	f.Close()
-	if client == nil {
-		client = http.DefaultClient
-	}
-	return &HTTP{listFile: listFile, prefixCol: prefixCol, relCol: relCol, client: client, retry: store.DefaultRetry}, nil
+	t = t.OrDefault()
+	return &HTTP{listFile: listFile, prefixCol: prefixCol, relCol: relCol, timeouts: t,
+		client: &http.Client{Transport: t.Transport()}, retry: store.DefaultRetry}, nil
 }
 
 // SetRetry changes the retry policy (tests).
@@ -106,6 +116,7 @@ func (h *HTTP) index() (*index, error) {
 // built one builds none.
 func (h *HTTP) Close() error {
 	h.once.Do(func() { h.idxErr = errors.New("http source: the store is closed") })
+	h.client.CloseIdleConnections()
 	if h.idx != nil {
 		h.idx.f.Close()
 	}
@@ -133,7 +144,7 @@ func (h *HTTP) List(ctx context.Context, prefix, startAfter string, fn func(stor
 		g.SetLimit(headThreads)
 		for i, r := range batch {
 			g.Go(func() error {
-				e, err := h.head(gctx, r.key, r.url)
+				e, err := h.head(gctx, r.key, r.url, true)
 				if err != nil {
 					if ctx.Err() != nil {
 						return ctx.Err()
@@ -196,35 +207,49 @@ func (h *HTTP) Stat(ctx context.Context, key string) (store.Entry, error) {
 	if err != nil {
 		return store.Entry{}, fmt.Errorf("stat: %w", err)
 	}
-	e, err := h.head(ctx, key, u)
+	e, err := h.head(ctx, key, u, false)
 	if err != nil {
 		return store.Entry{}, fmt.Errorf("stat %q: %w", key, err)
 	}
 	return e, nil
 }
 
-// head asks the server for the size and mtime of u.
-func (h *HTTP) head(ctx context.Context, key, u string) (store.Entry, error) {
+// head asks the server for the size and mtime of u. For a listing, a
+// timeout is not retried: the server did not answer in time, and the
+// listing moves on (the copy asks again, with retries).
+func (h *HTTP) head(ctx context.Context, key, u string, listing bool) (store.Entry, error) {
 	var e store.Entry
 	err := h.retry.Do(ctx, func(int) error {
-		resp, err := h.do(ctx, http.MethodHead, u, nil)
-		if err != nil {
-			return err
+		err := h.head1(ctx, key, u, &e)
+		var ne net.Error
+		if listing && errors.As(err, &ne) && ne.Timeout() {
+			return store.Permanent(err)
 		}
-		resp.Body.Close()
-		e = entryOf(key, resp)
-		if resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotImplemented || resp.ContentLength < 0 {
-			// No HEAD, or no length: ask for the first byte.
-			resp, err = h.do(ctx, http.MethodGet, u, http.Header{"Range": {"bytes=0-0"}})
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			e = entryOf(key, resp)
-		}
-		return statusError(resp)
+		return err
 	})
 	return e, err
+}
+
+// head1 is one attempt of head.
+func (h *HTTP) head1(ctx context.Context, key, u string, e *store.Entry) error {
+	resp, err := h.do(ctx, http.MethodHead, u, nil)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	*e = entryOf(key, resp)
+	if resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotImplemented || resp.ContentLength < 0 {
+		// No HEAD, or no length: ask for the first byte.
+		ictx, wrap, cancel := store.IdleRequest(ctx, h.timeouts.Idle)
+		resp, err = h.do(ictx, http.MethodGet, u, http.Header{"Range": {"bytes=0-0"}})
+		if err != nil {
+			cancel()
+			return err
+		}
+		wrap(resp.Body).Close()
+		*e = entryOf(key, resp)
+	}
+	return statusError(resp)
 }
 
 // entryOf describes the file of a response to HEAD or GET.
@@ -303,7 +328,7 @@ func (h *HTTP) Open(ctx context.Context, key string, off, n int64) (io.ReadClose
 		r.End = off + n
 	}
 	if n == 0 {
-		if _, err := h.head(ctx, key, u); err != nil {
+		if _, err := h.head(ctx, key, u, false); err != nil {
 			return nil, fmt.Errorf("open %q: %w", key, err)
 		}
 		return r, nil
@@ -333,27 +358,30 @@ func (r *reader) get() error {
 	case r.Off > 0:
 		hdr.Set("Range", fmt.Sprintf("bytes=%d-", r.Off))
 	}
-	resp, err := r.h.do(r.Ctx, http.MethodGet, r.url, hdr)
+	ctx, wrap, cancel := store.IdleRequest(r.Ctx, r.h.timeouts.Idle)
+	resp, err := r.h.do(ctx, http.MethodGet, r.url, hdr)
 	if err != nil {
+		cancel()
 		return err
 	}
+	body := wrap(resp.Body)
 	switch {
 	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
-		resp.Body.Close()
+		body.Close()
 		r.End = r.Off // past the end
 		return nil
 	case resp.StatusCode == http.StatusPreconditionFailed:
-		resp.Body.Close()
+		body.Close()
 		return store.Permanent(fmt.Errorf("%s changed while it was read", r.url))
 	case resp.StatusCode == http.StatusOK && hdr.Get("Range") != "":
 		// The server ignored the range: skip to it.
-		if _, err := io.CopyN(io.Discard, resp.Body, r.Off); err != nil {
-			resp.Body.Close()
+		if _, err := io.CopyN(io.Discard, body, r.Off); err != nil {
+			body.Close()
 			return store.Transient(err)
 		}
 	}
 	if err := statusError(resp); err != nil {
-		resp.Body.Close()
+		body.Close()
 		return err
 	}
 	if r.pin == nil {
@@ -364,6 +392,6 @@ func (r *reader) get() error {
 			r.pin.Set("If-Unmodified-Since", lm)
 		}
 	}
-	r.Body = resp.Body
+	r.Body = body
 	return nil
 }

@@ -78,7 +78,7 @@ func listFile(t *testing.T, base string, names []string, tabs bool) string {
 }
 
 func newStore(t *testing.T, list string) *HTTP {
-	h, err := New(list, 1, 3, nil)
+	h, err := New(list, 1, 3, store.Timeouts{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -157,7 +157,11 @@ func (r *reader) get(ctx context.Context) error {
 			return store.Permanent(err)
 		}
 	}
+	ctx, wrap, cancel := store.IdleRequest(ctx, r.s.cfg.Timeouts.Idle)
 	body, info, h, err := r.s.core.GetObject(ctx, r.s.cfg.Bucket, r.s.fullKey(r.Key), opts)
+	if err != nil {
+		cancel()
+	}
 	var er minio.ErrorResponse
 	if errors.As(err, &er) && er.Code == "InvalidRange" {
 		r.End = r.Off // past the end: nothing to read
@@ -180,7 +184,7 @@ func (r *reader) get(ctx context.Context) error {
 			}
 		}
 	}
-	r.Body = body
+	r.Body = wrap(body)
 	return nil
 }
 

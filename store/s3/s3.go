@@ -27,8 +27,8 @@
 // Every request is retried by store.RetryPolicy (429, 5xx, SlowDown, cut
 // connections, corrupted bodies), never the permanent failures (403, 404);
 // minio-go's own retries are off so the attempts can be counted. Readers
-// from Open resume after a cut connection where they stopped, pinned to
-// the object's ETag.
+// from Open resume after a cut connection, or a body that stalled for
+// Config.Timeouts.Idle, where they stopped, pinned to the object's ETag.
 //
 // See put.go for what Put verifies, multipart.go for multipart uploads.
 package s3
@@ -82,8 +82,13 @@ type Config struct {
 	// Role is "src" or "dest": error messages name the job.cfg keys to
 	// check (srcAccessKey, destBucket, ...). Empty means "src".
 	Role string
-	// Transport carries the requests (tests); nil means a default one.
+	// Transport carries the requests (tests); nil means a default one,
+	// with the deadlines of Timeouts.
 	Transport http.RoundTripper
+	// Timeouts are the network deadlines (zero fields: the defaults).
+	// Connect, TLS and Header apply to the default Transport; Idle, the
+	// longest a read of an object's body may wait for a byte, to any.
+	Timeouts store.Timeouts
 	// MaxRetries is the number of retries after a failed attempt; 0 means
 	// store.DefaultRetry's, negative means none.
 	MaxRetries int
@@ -139,6 +144,7 @@ func New(ctx context.Context, cfg Config) (*S3, error) {
 	if cfg.PartSize <= 0 {
 		cfg.PartSize = DefaultPartSize
 	}
+	cfg.Timeouts = cfg.Timeouts.OrDefault()
 	host, secure, err := parseEndpoint(cfg)
 	if err != nil {
 		return nil, err
@@ -165,6 +171,7 @@ func New(ctx context.Context, cfg Config) (*S3, error) {
 		// so with ferry's default 60 threads most requests dialed a new
 		// connection (9% of a small-file upload's CPU, and TIME_WAITs).
 		t.MaxIdleConns, t.MaxIdleConnsPerHost = 4096, 4096
+		cfg.Timeouts.Apply(t)
 		base = t
 	}
 	s.tr = &transport{base: base}

@@ -22,6 +22,11 @@ type Faults struct {
 	// request), half while the response is sent (after the server acted on
 	// the request, so the client cannot know whether it did).
 	CutRate float64
+	// Stall is the number of requests (the first ones after SetFaults)
+	// whose response stalls: the headers and half the body are sent, then
+	// nothing, the connection held open until the client gives up. A
+	// response without a body stalls before its headers.
+	Stall int
 	// Kinds limits the faults to requests of these kinds (see Kind); empty
 	// means every request.
 	Kinds []string
@@ -104,6 +109,7 @@ type Proxy struct {
 
 	mu        sync.Mutex
 	faults    Faults
+	stalls    int // of faults.Stall, still to inject
 	rng       *rand.Rand
 	forwarded map[string]int
 	injected  map[string]int
@@ -135,7 +141,7 @@ func (p *Proxy) SetFaults(f Faults) {
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	p.faults, p.rng = f, rand.New(rand.NewPCG(seed, seed>>1|1))
+	p.faults, p.stalls, p.rng = f, f.Stall, rand.New(rand.NewPCG(seed, seed>>1|1))
 	p.forwarded, p.injected = map[string]int{}, map[string]int{}
 }
 
@@ -169,6 +175,7 @@ const (
 	slowDown
 	cutRequest
 	cutResponse
+	stall
 )
 
 func (p *Proxy) decide(kind string) fault {
@@ -177,6 +184,11 @@ func (p *Proxy) decide(kind string) fault {
 	f := p.faults
 	if len(f.Kinds) > 0 && !contains(f.Kinds, kind) {
 		return none
+	}
+	if p.stalls > 0 {
+		p.stalls--
+		p.injected[kind]++
+		return stall
 	}
 	x := p.rng.Float64()
 	switch {
@@ -244,6 +256,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	for k, vv := range resp.Header {
 		w.Header()[k] = vv
+	}
+	if f == stall {
+		if resp.ContentLength > 0 {
+			w.WriteHeader(resp.StatusCode)
+			io.CopyN(w, resp.Body, resp.ContentLength/2)
+			w.(http.Flusher).Flush()
+		}
+		<-r.Context().Done() // the client gave up
+		panic(http.ErrAbortHandler)
 	}
 	if f == cutResponse {
 		if resp.ContentLength > 0 {
