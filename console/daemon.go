@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -45,7 +46,10 @@ func startCommand() *cli.Command {
 }
 
 // startDaemon starts `ferry master` in the background and waits until it
-// answers.
+// holds the workdir (the master's database lock) and serves: only then
+// does it say "master started". A daemon that finds the workdir locked (a
+// second start at the same moment, a `run`) says so on the pipe and
+// exits; start then says the master is already running.
 func (e *env) startDaemon(ctx context.Context) error {
 	exe, err := os.Executable()
 	if err != nil {
@@ -60,7 +64,6 @@ func (e *env) startDaemon(ctx context.Context) error {
 		return failErr("open master log: %v", err)
 	}
 	defer out.Close()
-	os.Remove(e.addressFile())
 	args := []string{"--home", e.home, "--sys", e.sys.File}
 	if e.freshState {
 		args = append(args, "--fresh-state")
@@ -68,30 +71,107 @@ func (e *env) startDaemon(ctx context.Context) error {
 	cmd := exec.Command(exe, append(args, "master")...)
 	cmd.Stdout, cmd.Stderr = out, out
 	detach(cmd)
-	if err := cmd.Start(); err != nil {
+	r, w, ready, err := readyPipe(cmd)
+	if err != nil {
+		return failErr("start master: %v", err)
+	}
+	cmd.Args = append(cmd.Args, ready...)
+	if r == nil {
+		// No pipe: an address file left by another master would answer.
+		os.Remove(e.addressFile())
+	}
+	err = cmd.Start()
+	if w != nil {
+		w.Close() // the daemon has its copy
+	}
+	if err != nil {
+		if r != nil {
+			r.Close()
+		}
 		return failErr("start master: %v", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	said := make(chan string, 1) // what the daemon says on the pipe
+	if r != nil {
+		go func() {
+			defer r.Close()
+			line, _ := bufio.NewReader(r).ReadString('\n')
+			said <- strings.TrimSpace(line)
+		}()
+	}
 	deadline := time.After(20 * time.Second)
 	for {
+		var poll <-chan time.Time
+		if r == nil {
+			poll = time.After(100 * time.Millisecond)
+		}
 		select {
+		case s := <-said:
+			switch s {
+			case readyServing:
+				e.sayStarted(cmd.Process.Pid)
+				return nil
+			case readyLocked:
+				<-exited
+				return e.alreadyRunning(ctx)
+			}
+			// The pipe closed unsaid: the daemon failed before it served.
+			return failErr("master exited at start (%v); see %s", <-exited, rel(logPath))
 		case err := <-exited:
+			if r != nil && <-said == readyLocked {
+				// Its last words were still in the pipe (closed now).
+				return e.alreadyRunning(ctx)
+			}
 			return failErr("master exited at start (%v); see %s", err, rel(logPath))
 		case <-deadline:
 			return failErr("master did not answer within 20s; see %s", rel(logPath))
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-poll:
+			if cl, err := e.dialRunning(ctx); err == nil {
+				cl.close()
+				e.sayStarted(cmd.Process.Pid)
+				return nil
+			}
 		}
+	}
+}
+
+// What the daemon says on its ready pipe: it holds the workdir and serves,
+// or another process holds the workdir.
+const (
+	readyServing = "serving"
+	readyLocked  = "locked"
+)
+
+func (e *env) sayStarted(pid int) {
+	mode := "distributed: deploy workers with `console.sh deploy`"
+	if e.standalone() {
+		mode = "standalone: with a local worker"
+	}
+	fmt.Fprintf(e.out, "master started (pid %d) on %s, %s\n", pid, e.readAddress(), mode)
+}
+
+// alreadyRunning is start's answer when another process holds the
+// workdir: the master already running, once it answers (it may be
+// starting at this very moment), or the other process named.
+func (e *env) alreadyRunning(ctx context.Context) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
 		if cl, err := e.dialRunning(ctx); err == nil {
 			cl.close()
-			mode := "distributed: deploy workers with `console.sh deploy`"
-			if e.standalone() {
-				mode = "standalone: with a local worker"
-			}
-			fmt.Fprintf(e.out, "master started (pid %d) on %s, %s\n", cmd.Process.Pid, e.readAddress(), mode)
+			fmt.Fprintf(e.out, "master already running at %s\n", e.readAddress())
 			return nil
+		}
+		if time.Now().After(deadline) {
+			return failErr("workdir %s is in use by another ferry process (a `run`, or a master that does not answer); see %s",
+				rel(e.workdir), rel(filepath.Join(e.logsDir, "master.log")))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
@@ -155,7 +235,17 @@ func masterCommand() *cli.Command {
 		Name:   "master",
 		Usage:  "run the master daemon in the foreground (what `start` runs)",
 		Hidden: true,
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "ready-fd", Usage: "say on this file descriptor when serving (or that the workdir is locked), then close it"},
+		},
 		Action: func(c *cli.Context) error {
+			// What `start` waits for: one line, then the pipe closes.
+			say := func(string) {}
+			if fd := c.Int("ready-fd"); fd > 0 {
+				ready := os.NewFile(uintptr(fd), "ready")
+				defer ready.Close()
+				say = func(s string) { fmt.Fprintln(ready, s); ready.Close() }
+			}
 			e, err := loadEnv(c)
 			if err != nil {
 				return err
@@ -165,6 +255,10 @@ func masterCommand() *cli.Command {
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			eng, err := e.startEngine(ctx, engineOpts{listen: e.sys.MasterAddress, schedule: true, advertise: true, stop: cancel})
+			var locked *lockedErr
+			if errors.As(err, &locked) {
+				say(readyLocked)
+			}
 			if err != nil {
 				return err
 			}
@@ -180,6 +274,7 @@ func masterCommand() *cli.Command {
 				}
 				defer stopWorker("", 0)
 			}
+			say(readyServing)
 			<-ctx.Done()
 			return nil
 		},

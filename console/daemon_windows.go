@@ -6,6 +6,12 @@ import (
 	"syscall"
 )
 
+// readyPipe returns no pipe: Windows passes no extra file descriptors
+// (exec.Cmd.ExtraFiles), and start waits for the daemon to answer instead.
+func readyPipe(cmd *exec.Cmd) (r, w *os.File, args []string, err error) {
+	return nil, nil, nil, nil
+}
+
 // detach starts cmd, the master daemon, in a process group of its own, so
 // that a Ctrl-C in the console that started it does not reach it.
 func detach(cmd *exec.Cmd) {

@@ -61,7 +61,7 @@ func (e *env) startEngine(parent context.Context, o engineOpts) (*engine, error)
 		mcl.Close()
 		tcl.Close()
 		if errors.Is(err, state.ErrLocked) {
-			return nil, failErr("workdir %s is in use by another ferry process (a `run`, or the master started by `console.sh start`): %v", rel(e.workdir), err)
+			return nil, &lockedErr{failErr("workdir %s is in use by another ferry process (a `run`, or the master started by `console.sh start`): %v", rel(e.workdir), err)}
 		}
 		if errors.Is(err, state.ErrLost) {
 			return nil, &exitErr{ExitState, fmt.Sprintf("%v. Restore ferry.db from a backup, or start afresh on purpose with `console.sh --fresh-state ...` (the audit directories stay; the jobs are forgotten and copy again)", err)}
@@ -119,6 +119,12 @@ func (e *env) startEngine(parent context.Context, o engineOpts) (*engine, error)
 	mlog.Info("master serving", "addr", eng.addr, "schedule", o.schedule)
 	return eng, nil
 }
+
+// lockedErr is startEngine's error when another ferry process holds the
+// workdir (the master's database lock).
+type lockedErr struct{ error }
+
+func (e *lockedErr) Unwrap() error { return e.error }
 
 // close stops serving and scanning and closes the database.
 func (eng *engine) close() error {

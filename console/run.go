@@ -122,11 +122,15 @@ func (e *env) run(ctx context.Context, spec task.Spec) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	var drawn time.Time
+	var problem string // the master's problem last said
 	for {
 		select {
 		case <-ctx.Done():
 			if tty {
 				fmt.Fprint(e.out, "\r\x1b[K")
+			}
+			if problem != "" {
+				fmt.Fprintf(e.out, "  error  %s\n", problem)
 			}
 			fmt.Fprintf(e.out, "interrupted: job %s stops here; run the same command again to resume it\n", name)
 			return silentExit(ExitFailed)
@@ -151,6 +155,19 @@ func (e *env) run(ctx context.Context, spec task.Spec) error {
 				(c.FilesDone-c.FilesSkipped)-(was.FilesDone-was.FilesSkipped), c.FilesSkipped-was.FilesSkipped,
 				c.FilesFailed-was.FilesFailed, c.FilesUnchanged-was.FilesUnchanged, s.NextRound.Local().Format("2006-01-02 15:04:05"))
 			announced, was = s.Round, c
+		}
+		if p := s.MasterError.Message; p != problem {
+			// Said once when it starts and once when it ends, on a line
+			// of its own: the job waits meanwhile.
+			if tty {
+				fmt.Fprint(e.out, "\r\x1b[K")
+			}
+			if p != "" {
+				fmt.Fprintf(e.out, "job %s waits: %s\n", name, p)
+			} else {
+				fmt.Fprintf(e.out, "job %s resumes: the master can write its working directory again\n", name)
+			}
+			problem = p
 		}
 		if tty && time.Since(drawn) >= 250*time.Millisecond {
 			fmt.Fprint(e.out, "\r"+progressLine(s)+"\x1b[K")
@@ -189,8 +206,12 @@ func progressLine(s master.JobStat) string {
 	if s.ScanFinished {
 		files, bytes = min(files, c.FilesTotal), min(bytes, c.BytesTotal)
 	}
-	return fmt.Sprintf("[%s] files %d/%s  bytes %s/%s  %s/s  ETA %s  failed %d",
+	line := fmt.Sprintf("[%s] files %d/%s  bytes %s/%s  %s/s  ETA %s  failed %d",
 		state, files, total, humanBytes(float64(bytes)), btotal, humanBytes(s.Throughput), eta, c.FilesFailed)
+	if s.MasterError.Message != "" {
+		line += "  WAITING: workdir full (see above)"
+	}
+	return line
 }
 
 // summary prints how a job ended and returns its exit status.
@@ -223,6 +244,9 @@ func (e *env) summary(eng *engine, name string, took time.Duration) error {
 	fmt.Fprintf(w, "  audit  %s\n", rel(jobDir)+string(filepath.Separator))
 	if s.Error != "" {
 		fmt.Fprintf(w, "  error  %s\n", s.Error)
+	}
+	if p := s.MasterError; p.Message != "" {
+		fmt.Fprintf(w, "  error  %s (since %s)\n", p.Message, p.Since.Local().Format("15:04:05"))
 	}
 	switch s.State {
 	case state.StateSucceed:

@@ -41,6 +41,9 @@ func formatStat(w io.Writer, s *pb.JobStat) {
 	if len(s.Error) > 0 {
 		fmt.Fprintf(w, "Error:%s\n", s.Error)
 	}
+	if len(s.MasterError) > 0 {
+		fmt.Fprintf(w, "MasterError:%s (since %s)\n", s.MasterError, time.UnixMilli(s.MasterErrorSinceUnixMs).Format(time.RFC3339))
+	}
 }
 
 func eta(s *pb.JobStat) string {
@@ -98,6 +101,10 @@ type jsonStat struct {
 	Round          int32  `json:"round"`
 	NextRound      string `json:"nextRound,omitempty"`
 	LimitBytesPerS int64  `json:"limitBytesPerSec"`
+	// MasterError holds the job back from outside it (the working
+	// directory is full); escaped as Error is.
+	MasterError      string `json:"masterError,omitempty"`
+	MasterErrorSince string `json:"masterErrorSince,omitempty"`
 }
 
 func toJSON(s *pb.JobStat) jsonStat {
@@ -115,6 +122,10 @@ func toJSON(s *pb.JobStat) jsonStat {
 	}
 	if s.NextRoundUnixMs > 0 {
 		j.NextRound = time.UnixMilli(s.NextRoundUnixMs).UTC().Format(time.RFC3339)
+	}
+	if len(s.MasterError) > 0 {
+		j.MasterError = tracker.Escape(string(s.MasterError))
+		j.MasterErrorSince = time.UnixMilli(s.MasterErrorSinceUnixMs).UTC().Format(time.RFC3339)
 	}
 	return j
 }

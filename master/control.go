@@ -78,6 +78,9 @@ type JobStat struct {
 	// InFlight counts what leases not yet completed have done so far; it
 	// is not part of the durable counters.
 	InFlightFiles, InFlightBytes int64
+	// MasterError is the master's problem (a full working directory) that
+	// holds this active job back, if any.
+	MasterError Problem
 }
 
 // Stat returns the named job, or every job when name is empty.
@@ -100,6 +103,7 @@ func (m *Master) Stat(ctx context.Context, name string) ([]JobStat, error) {
 		return nil, err
 	}
 	out := make([]JobStat, 0, len(jobs))
+	problem := m.Problem()
 	for _, j := range jobs {
 		s := JobStat{Job: *j}
 		if !j.Active() && j.Finished.After(j.Submitted) {
@@ -123,6 +127,7 @@ func (m *Master) Stat(ctx context.Context, name string) ([]JobStat, error) {
 			if s.Running > int(c.Tasks[state.Dispatched]) {
 				s.Running = int(c.Tasks[state.Dispatched])
 			}
+			s.MasterError = problem
 		}
 		out = append(out, s)
 	}

@@ -57,6 +57,7 @@ type Master struct {
 	lastJob   string
 	wake      chan struct{} // closed when tasks may have become pending
 	stopping  bool          // draining: workers are told to leave
+	problem   Problem       // the working directory is full (diskfull.go)
 	runCtx    context.Context
 	wg        sync.WaitGroup
 }
@@ -172,7 +173,7 @@ func (m *Master) Run(ctx context.Context) error {
 		case <-tick.C:
 			specs, err := m.db.StartDueRounds()
 			if err != nil {
-				m.log.Error("start incremental rounds", "err", err)
+				m.logWrite("start incremental rounds", err)
 			}
 			for _, s := range specs {
 				m.log.Info("incremental round starts", "job", s.Name)
@@ -180,7 +181,7 @@ func (m *Master) Run(ctx context.Context) error {
 			}
 			refs, err := m.db.Reap()
 			if err != nil {
-				m.log.Error("reap leases", "err", err)
+				m.logWrite("reap leases", err)
 			}
 			m.dropLeases(refs, "lease expired; task back to pending")
 		}

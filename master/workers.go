@@ -22,7 +22,7 @@ func (m *Master) Register(ctx context.Context, id, host string, threads int) err
 	m.mu.Unlock()
 	refs, err := m.db.ReleaseWorker(id)
 	if err != nil {
-		return err
+		return m.noteWrite("register workers", err)
 	}
 	m.dropLeases(refs, "worker restarted; its old lease is pending again")
 	m.log.Info("worker registered", "worker", id, "host", host, "threads", threads)
@@ -163,13 +163,14 @@ func (m *Master) Lease(ctx context.Context, worker string, max int, wait time.Du
 			return nil, nil
 		}
 		leases, err := m.db.LeaseTasks(worker, max, after)
-		if err != nil || len(leases) > 0 {
-			if len(leases) > 0 {
-				m.mu.Lock()
-				m.lastJob = leases[len(leases)-1].Job
-				m.mu.Unlock()
-			}
-			return leases, err
+		if err != nil {
+			return nil, m.noteWrite("lease tasks", err)
+		}
+		if len(leases) > 0 {
+			m.mu.Lock()
+			m.lastJob = leases[len(leases)-1].Job
+			m.mu.Unlock()
+			return leases, nil
 		}
 		select {
 		case <-wake:
@@ -184,7 +185,8 @@ func (m *Master) Lease(ctx context.Context, worker string, max int, wait time.Du
 // Renew extends a worker's leases and names those it has lost.
 func (m *Master) Renew(ctx context.Context, worker string, refs []task.LeaseRef) ([]task.LeaseRef, time.Time, error) {
 	m.seen(worker)
-	return m.db.Renew(worker, refs)
+	lost, deadline, err := m.db.Renew(worker, refs)
+	return lost, deadline, m.noteWrite("renew leases", err)
 }
 
 // ErrBusy means the same completion is already being recorded.
@@ -235,8 +237,9 @@ func (m *Master) Complete(ctx context.Context, worker string, ref task.LeaseRef,
 		Attempt: attempt, Worker: worker, Failed: failed, Files: files, Started: started},
 		func(name string, dir []byte) error { return m.db.Complete(ref, results, name, dir) })
 	if err != nil {
-		return "", err
+		return "", m.noteWrite("record completions", err)
 	}
+	m.spaceBack()
 	m.cfg.TrackerLog.Info("attempt recorded", "job", ref.Job, "task", ref.TaskID, "lease", ref.LeaseID,
 		"worker", worker, "entries", files, "failed", len(failed), "dir", name)
 	return name, nil
@@ -254,26 +257,31 @@ func (m *Master) Report(ctx context.Context, worker string, copied int64, audits
 		refs = append(refs, task.LeaseRef{Job: p.Job, TaskID: p.Task, LeaseID: p.Lease})
 	}
 	current := m.db.Current(refs)
+	// A report that fails is sent again whole: the copied index first (the
+	// same again is no change), then every audit log or none, so that no
+	// record is written twice.
+	live := make(map[task.LeaseRef][]tracker.Record, len(audits))
 	for ref, recs := range audits {
 		if !current[ref] {
 			continue
 		}
-		if err := m.tr.Append(ref.Job, ref.TaskID, ref.LeaseID, recs); err != nil {
-			return err
-		}
 		if err := m.db.NoteCopied(ref.Job, copiesOf(recs)); err != nil {
-			return err
+			return m.noteWrite("record copies", err)
 		}
+		live[ref] = recs
+	}
+	if err := m.tr.AppendAll(live); err != nil {
+		return m.noteWrite("write audit logs", err)
 	}
 	// Progress of a lease that is no longer current (completed, expired)
 	// would count its files twice in the in-flight figures.
-	live := progress[:0]
+	inflight := progress[:0]
 	for _, p := range progress {
 		if current[task.LeaseRef{Job: p.Job, TaskID: p.Task, LeaseID: p.Lease}] {
-			live = append(live, p)
+			inflight = append(inflight, p)
 		}
 	}
-	m.tr.Report(worker, copied, live)
+	m.tr.Report(worker, copied, inflight)
 	return nil
 }
 

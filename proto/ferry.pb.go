@@ -2491,8 +2491,12 @@ type JobStat struct {
 	Round            int32                  `protobuf:"varint,26,opt,name=round,proto3" json:"round,omitempty"`
 	NextRoundUnixMs  int64                  `protobuf:"varint,27,opt,name=next_round_unix_ms,json=nextRoundUnixMs,proto3" json:"next_round_unix_ms,omitempty"`
 	LimitBytesPerSec int64                  `protobuf:"varint,28,opt,name=limit_bytes_per_sec,json=limitBytesPerSec,proto3" json:"limit_bytes_per_sec,omitempty"` // 0: unlimited
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// A problem of the master that holds this active job back (its working
+	// directory is full), and since when; empty when none.
+	MasterError            []byte `protobuf:"bytes,29,opt,name=master_error,json=masterError,proto3" json:"master_error,omitempty"`
+	MasterErrorSinceUnixMs int64  `protobuf:"varint,30,opt,name=master_error_since_unix_ms,json=masterErrorSinceUnixMs,proto3" json:"master_error_since_unix_ms,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *JobStat) Reset() {
@@ -2717,6 +2721,20 @@ func (x *JobStat) GetNextRoundUnixMs() int64 {
 func (x *JobStat) GetLimitBytesPerSec() int64 {
 	if x != nil {
 		return x.LimitBytesPerSec
+	}
+	return 0
+}
+
+func (x *JobStat) GetMasterError() []byte {
+	if x != nil {
+		return x.MasterError
+	}
+	return nil
+}
+
+func (x *JobStat) GetMasterErrorSinceUnixMs() int64 {
+	if x != nil {
+		return x.MasterErrorSinceUnixMs
 	}
 	return 0
 }
@@ -3322,7 +3340,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\vStatRequest\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\x12\x18\n" +
 	"\aworkers\x18\x02 \x01(\bR\aworkers\x12 \n" +
-	"\vcredentials\x18\x03 \x01(\bR\vcredentials\"\xc5\a\n" +
+	"\vcredentials\x18\x03 \x01(\bR\vcredentials\"\xa4\b\n" +
 	"\aJobStat\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12#\n" +
@@ -3357,7 +3375,9 @@ const file_ferry_proto_rawDesc = "" +
 	"\rfiles_deleted\x18\x19 \x01(\x03R\ffilesDeleted\x12\x14\n" +
 	"\x05round\x18\x1a \x01(\x05R\x05round\x12+\n" +
 	"\x12next_round_unix_ms\x18\x1b \x01(\x03R\x0fnextRoundUnixMs\x12-\n" +
-	"\x13limit_bytes_per_sec\x18\x1c \x01(\x03R\x10limitBytesPerSec\"\xf8\x01\n" +
+	"\x13limit_bytes_per_sec\x18\x1c \x01(\x03R\x10limitBytesPerSec\x12!\n" +
+	"\fmaster_error\x18\x1d \x01(\fR\vmasterError\x12:\n" +
+	"\x1amaster_error_since_unix_ms\x18\x1e \x01(\x03R\x16masterErrorSinceUnixMs\"\xf8\x01\n" +
 	"\n" +
 	"WorkerStat\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x12\n" +

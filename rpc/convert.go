@@ -268,5 +268,8 @@ func StatToPB(s master.JobStat, credentials bool) *pb.JobStat {
 		out.NextRoundUnixMs = s.NextRound.UnixMilli()
 	}
 	out.LimitBytesPerSec = s.JobLimits(time.Now()).BytesPerSec
+	if p := s.MasterError; p.Message != "" {
+		out.MasterError, out.MasterErrorSinceUnixMs = []byte(p.Message), p.Since.UnixMilli()
+	}
 	return out
 }

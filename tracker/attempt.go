@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"ferry/task"
 )
 
 // Attempt directories. While a worker reports, a lease's audit records are
@@ -91,33 +93,76 @@ var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return 
 // Append adds audit records to a lease's in-flight audit log. Records of a
 // lease whose completion has been prepared are dropped.
 func (t *Tracker) Append(job string, task, lease uint64, recs []Record) error {
+	_, err := t.append(job, task, lease, recs)
+	return err
+}
+
+// AppendAll appends the records of several leases, all or none: when one
+// append fails (the disk is full), the logs appended to before it are cut
+// back to their size before the call, so that the sender may send the same
+// records again without any of them counting twice.
+func (t *Tracker) AppendAll(audits map[task.LeaseRef][]Record) error {
+	type done struct {
+		ref  task.LeaseRef
+		size int64
+	}
+	var undo []done
+	for ref, recs := range audits {
+		size, err := t.append(ref.Job, ref.TaskID, ref.LeaseID, recs)
+		if err != nil {
+			for _, d := range undo {
+				t.cut(d.ref, d.size)
+			}
+			return err
+		}
+		if size >= 0 {
+			undo = append(undo, done{ref, size})
+		}
+	}
+	return nil
+}
+
+// append is Append; it returns the audit log's size before the records
+// were appended, -1 when none was.
+func (t *Tracker) append(job string, task, lease uint64, recs []Record) (int64, error) {
 	if len(recs) == 0 {
-		return nil
+		return -1, nil
 	}
 	st := t.attempt(AttemptRef{job, task, lease})
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.frozen {
-		return nil
+		return -1, nil
 	}
 	dir := t.inflight(job, task, lease)
 	if err := t.mkdir(dir); err != nil {
-		return fmt.Errorf("audit %s task %d: %w", job, task, err)
+		return -1, fmt.Errorf("audit %s task %d: %w", job, task, err)
 	}
 	bp := lineBufs.Get().(*[]byte)
 	b := (*bp)[:0]
 	for _, r := range recs {
 		b = r.AppendLine(b)
 	}
-	err := t.appendFile(filepath.Join(dir, "audit.log"), b)
+	size, err := t.appendFile(filepath.Join(dir, "audit.log"), b)
 	if cap(b) <= 4<<20 { // keep buffers of up to ~40,000 lines
 		*bp = b
 		lineBufs.Put(bp)
 	}
 	if err != nil {
-		return fmt.Errorf("audit %s task %d: %w", job, task, err)
+		return -1, fmt.Errorf("audit %s task %d: %w", job, task, err)
 	}
-	return nil
+	return size, nil
+}
+
+// cut undoes an append to ref's audit log, unless the log has been frozen
+// since (its completion is being prepared: the records stand).
+func (t *Tracker) cut(ref task.LeaseRef, size int64) {
+	st := t.attempt(AttemptRef{ref.Job, ref.TaskID, ref.LeaseID})
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.frozen {
+		cutFile(filepath.Join(t.inflight(ref.Job, ref.TaskID, ref.LeaseID), "audit.log"), size)
+	}
 }
 
 // Prepare completes a lease's in-flight directory: it freezes the audit

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -23,16 +24,33 @@ func (t *Tracker) writeFile(path string, data []byte) error {
 	return putFile(path, unix.O_TRUNC, data)
 }
 
-// appendFile appends data to path, creating it if needed.
-func (t *Tracker) appendFile(path string, data []byte) error {
+// appendFile appends data to path, creating it if needed, all or nothing:
+// a write that fails half-way (the disk is full) is cut back. It returns
+// path's size before the append.
+func (t *Tracker) appendFile(path string, data []byte) (int64, error) {
 	if t.portable {
 		return appendFilePortable(path, data)
 	}
-	return putFile(path, unix.O_APPEND, data)
+	fd, err := retry(func() (int, error) {
+		return unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_APPEND|unix.O_CLOEXEC, 0o644)
+	})
+	if err != nil {
+		return 0, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	end, err := unix.Seek(fd, 0, io.SeekEnd)
+	if err != nil {
+		return 0, &fs.PathError{Op: "seek", Path: path, Err: err}
+	}
+	if err := writeAll(fd, data); err != nil {
+		unix.Ftruncate(fd, end)
+		return 0, &fs.PathError{Op: "write", Path: path, Err: err}
+	}
+	return end, nil
 }
 
-// putFile opens path for writing with flag (O_TRUNC or O_APPEND), creating
-// it if needed, and writes data.
+// putFile opens path for writing with flag (O_TRUNC), creating it if
+// needed, and writes data.
 func putFile(path string, flag int, data []byte) error {
 	fd, err := retry(func() (int, error) {
 		return unix.Open(path, unix.O_WRONLY|unix.O_CREAT|flag|unix.O_CLOEXEC, 0o644)

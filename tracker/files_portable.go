@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 )
@@ -15,17 +16,28 @@ func writeFilePortable(path string, data []byte) error {
 	return os.WriteFile(path, data, 0o644)
 }
 
-// appendFilePortable appends data to path, creating it if needed.
-func appendFilePortable(path string, data []byte) error {
+// appendFilePortable appends data to path, creating it if needed, all or
+// nothing, and returns its size before the append.
+func appendFilePortable(path string, data []byte) (int64, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	_, err = f.Write(data)
+	end, err := f.Seek(0, io.SeekEnd)
+	if err == nil {
+		if _, err = f.Write(data); err != nil {
+			f.Truncate(end)
+		}
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	return end, err
+}
+
+// cutFile truncates path to size: it undoes an append.
+func cutFile(path string, size int64) error {
+	return os.Truncate(path, size)
 }
 
 // readFilePortable returns path's content; a missing file reads as nil.

@@ -8,10 +8,12 @@ package tracker
 
 func (t *Tracker) startSync(string) { t.portable = true }
 
-func (t *Tracker) writeFile(path string, data []byte) error  { return writeFilePortable(path, data) }
-func (t *Tracker) appendFile(path string, data []byte) error { return appendFilePortable(path, data) }
-func (t *Tracker) readFile(path string) ([]byte, error)      { return readFilePortable(path) }
-func (t *Tracker) mkdir(dir string) error                    { return mkdirPortable(dir) }
+func (t *Tracker) writeFile(path string, data []byte) error { return writeFilePortable(path, data) }
+func (t *Tracker) appendFile(path string, data []byte) (int64, error) {
+	return appendFilePortable(path, data)
+}
+func (t *Tracker) readFile(path string) ([]byte, error) { return readFilePortable(path) }
+func (t *Tracker) mkdir(dir string) error               { return mkdirPortable(dir) }
 
 func (t *Tracker) syncSealed(done []sealed) error { return t.syncPortable(done) }
 

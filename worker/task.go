@@ -156,14 +156,29 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 		log.Warn("task abandoned", "why", context.Cause(ctx))
 		return
 	}
-	// Audit records first, then the completion, both under the lease.
+	// Audit records first, then the completion, both under the lease. A
+	// completion the master fails (its disk is full, it is unreachable) is
+	// retried until it is accepted or the lease is lost, after a pause
+	// that doubles up to completeRetryMax; the worker's log says so now
+	// and then, not at every retry.
+	wait := completeRetryFirst
+	stuck := false // counted in w.stuck: no new leases meanwhile
+	defer func() {
+		if stuck {
+			w.stuck.Add(-1)
+		}
+	}()
 	for {
+		wake := w.retryWake()
 		err := w.report(ctx)
 		if err == nil || errors.Is(err, ErrStopping) { // records delivered either way
 			err = w.client.Complete(ctx, w.cfg.ID, ref, results, started)
 		}
 		switch {
 		case err == nil:
+			if w.completeLog.ok(w.log, "completing tasks again") {
+				w.wakeRetries() // the others may complete now too
+			}
 			log.Info("task completed", "entries", len(l.Entries), "not_ok", len(results), "took", time.Since(started).Round(time.Millisecond))
 			w.taskDone()
 			return
@@ -172,11 +187,16 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 			w.taskDone()
 			return
 		}
-		log.Warn("complete failed; retrying", "err", err)
-		if !sleep(ctx, time.Second) {
+		if !stuck {
+			stuck = true
+			w.stuck.Add(1)
+		}
+		w.completeLog.fail(log, "complete failed; retrying", "err", err, "next_retry", wait)
+		if !pause(ctx, wait, wake) {
 			log.Warn("task abandoned while completing", "why", context.Cause(ctx))
 			return
 		}
+		wait = min(2*wait, completeRetryMax)
 	}
 }
 

@@ -87,6 +87,13 @@ type Worker struct {
 
 	sendMu sync.Mutex // one Report in flight, so audit records arrive before Complete
 
+	// Failures that may repeat for long (a full disk at the master) are
+	// logged now and then (quiet.go); completions waiting to retry wake
+	// when the master accepts a report again.
+	registerLog, leaseLog, renewLog, reportLog, completeLog quietLog
+	wakeRetry                                               chan struct{}
+	stuck                                                   atomic.Int64 // tasks whose last Complete failed
+
 	stop context.CancelCauseFunc // ends Run when the master says to leave
 }
 
@@ -173,7 +180,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		if errors.Is(err, ErrRefused) {
 			return err // a wrong token or certificate will not get better
 		}
-		w.log.Warn("register with master failed; retrying", "err", err)
+		w.registerLog.fail(w.log, "register with master failed; retrying", "err", err)
 		if !sleep(ctx, time.Second) {
 			return ctx.Err()
 		}
@@ -191,6 +198,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	slots := make(chan struct{}, w.cfg.MaxTasks) // one per task held
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
+		if w.stuck.Load() > 0 {
+			// The master fails completions (its disk is full): take no
+			// new work until it accepts one again.
+			pause(ctx, time.Second, w.retryWake())
+			continue
+		}
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
@@ -215,13 +228,14 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			if ctx.Err() == nil {
-				w.log.Warn("lease failed; retrying", "err", err)
+				w.leaseLog.fail(w.log, "lease failed; retrying", "err", err)
 				sleep(ctx, backoff)
 				backoff = min(backoff*2, 5*time.Second)
 			}
 			continue
 		}
 		backoff = 100 * time.Millisecond
+		w.leaseLog.ok(w.log, "leasing again")
 		for _, l := range leases {
 			wg.Add(1)
 			go func() {
@@ -303,7 +317,9 @@ func (w *Worker) heartbeat(ctx context.Context, leaseDur time.Duration) {
 		case <-report.C:
 		}
 		if err := w.report(ctx); err != nil && !w.stopping(err) {
-			w.log.Warn("report to tracker failed", "err", err)
+			w.reportLog.fail(w.log, "report to tracker failed", "err", err)
+		} else if err == nil && w.reportLog.ok(w.log, "reporting to tracker again") {
+			w.wakeRetries() // the master writes again: so may completions
 		}
 		if time.Since(lastRenew) >= renewEvery {
 			w.renew(ctx)
@@ -340,9 +356,10 @@ func (w *Worker) renew(ctx context.Context) {
 		return
 	}
 	if err != nil {
-		w.log.Warn("renew leases failed", "err", err)
+		w.renewLog.fail(w.log, "renew leases failed", "err", err)
 		return
 	}
+	w.renewLog.ok(w.log, "renewing leases again")
 	gone := make(map[task.LeaseRef]bool, len(lost))
 	for _, r := range lost {
 		gone[r] = true
