@@ -226,6 +226,20 @@ func keyCounts(as []attempt, result string) map[string]int {
 	return n
 }
 
+// failures returns the keys of the attempts' error.list files and their
+// FAIL records, in attempt order.
+func failures(as []attempt) (errorList []string, fails []record) {
+	for _, a := range as {
+		errorList = append(errorList, a.errors...)
+		for _, rec := range a.records {
+			if rec.result == "FAIL" {
+				fails = append(fails, rec)
+			}
+		}
+	}
+	return errorList, fails
+}
+
 // checkOnce checks that counts holds each key of want exactly once, and no
 // other key.
 func checkOnce(t *testing.T, what string, counts map[string]int, want map[string]fileInfo) {

@@ -324,16 +324,7 @@ func TestS3ToLocalKeysEndingInSlash(t *testing.T) {
 	}
 	checkTree(t, want, h.dst)
 	as := h.attempts()
-	var errs []string
-	var fails []record
-	for _, a := range as {
-		errs = append(errs, a.errors...)
-		for _, rec := range a.records {
-			if rec.result == "FAIL" {
-				fails = append(fails, rec)
-			}
-		}
-	}
+	errs, fails := failures(as)
 	if len(errs) != 1 || errs[0] != "dir/" {
 		t.Errorf("error.list keys %q, want just \"dir/\"", errs)
 	}

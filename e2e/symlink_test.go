@@ -159,16 +159,7 @@ func TestDestinationLinkNotFollowed(t *testing.T) {
 		t.Errorf("%s holds %d names, want victim.conf alone", elsewhere, len(des))
 	}
 	as := h.attempts()
-	var errs []string
-	var fails []record
-	for _, a := range as {
-		errs = append(errs, a.errors...)
-		for _, rec := range a.records {
-			if rec.result == "FAIL" {
-				fails = append(fails, rec)
-			}
-		}
-	}
+	errs, fails := failures(as)
 	if len(errs) != 1 || errs[0] != "sub/victim.conf" {
 		t.Errorf("error.list keys %q, want just \"sub/victim.conf\"", errs)
 	}

@@ -3,16 +3,16 @@ package e2e
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"ferry/internal/nettest"
 )
 
 // TestHTTPStalls copies an http URL list whose servers misbehave (issue
@@ -62,7 +62,7 @@ func TestHTTPStalls(t *testing.T) {
 		}
 	}))
 	t.Cleanup(web.Close)
-	silent := e2eSilentServer(t)
+	silent := nettest.SilentServer(t)
 
 	var list strings.Builder
 	for k := range good {
@@ -135,35 +135,4 @@ func (w *e2eStallWriter) Write(p []byte) (int, error) {
 	w.ResponseWriter.(http.Flusher).Flush()
 	<-w.r.Context().Done()
 	return n, w.r.Context().Err()
-}
-
-// e2eSilentServer accepts connections and never reads or answers; it
-// returns its base URL.
-func e2eSilentServer(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String()
 }

@@ -6,17 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"ferry/internal/nettest"
 	"ferry/store"
 )
 
@@ -62,37 +61,6 @@ func (w *stallWriter) Write(p []byte) (int, error) {
 	w.ResponseWriter.(http.Flusher).Flush()
 	<-w.ctx.Done()
 	return n, w.ctx.Err()
-}
-
-// silentServer accepts connections and never answers: it reads nothing
-// and writes nothing. It returns its base URL.
-func silentServer(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String()
 }
 
 // writeList writes a list file of lines "prefix<TAB>x<TAB>name".
@@ -174,7 +142,7 @@ func TestStallMidBodyResumes(t *testing.T) {
 func TestListPastSilentURL(t *testing.T) {
 	content := []byte("twelve bytes")
 	srv, _ := stallServer(t, content, 0)
-	silent := silentServer(t)
+	silent := nettest.SilentServer(t)
 	h := shortStore(t, writeList(t, srv.URL+"/\tx\ta.txt", silent+"/\tx\tb.silent", srv.URL+"/\tx\tc.txt"), 5)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
