@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/gob"
 	"errors"
@@ -112,34 +113,41 @@ func appendState(b []byte, j *Job) ([]byte, error) {
 	return b, nil
 }
 
-// decodeState fills j, but its spec, from a state record.
+// decodeState fills j, but its spec, from a state record. It reads with
+// the manifests' decoder (manifest.go).
 func decodeState(raw []byte, j *Job) error {
-	r := stateReader{b: raw}
-	if v := r.byte(); v != stateVersion {
+	d := decoder{b: raw}
+	if v := d.byte(); d.err == nil && v != stateVersion {
 		return fmt.Errorf("job record version %d, want %d (a newer ferry wrote it?)", v, stateVersion)
 	}
-	j.State = r.string()
+	j.State = string(d.bytes())
+	var terr error
 	for _, t := range []*time.Time{&j.Submitted, &j.Finished, &j.NextRound} {
-		if err := t.UnmarshalBinary([]byte(r.string())); err != nil && r.err == nil {
-			r.err = err
+		if b := d.bytes(); d.err == nil {
+			terr = cmp.Or(terr, t.UnmarshalBinary(b))
 		}
 	}
-	j.ScanFinished = r.byte() == 1
-	throttled := r.byte() == 1
-	j.ScanAfter = r.string()
-	j.Error = r.string()
-	j.Round = int(r.varint())
+	j.ScanFinished = d.byte() == 1
+	throttled := d.byte() == 1
+	j.ScanAfter = string(d.bytes())
+	j.Error = string(d.bytes())
+	j.Round = int(d.varint())
 	if throttled {
-		n := r.varint()
+		n := d.varint()
 		j.Throttle = &n
 	}
 	for _, n := range j.Counters.fields() {
-		*n = r.varint()
+		*n = d.varint()
 	}
-	if r.err == nil && len(r.b) != 0 {
-		r.err = fmt.Errorf("%d bytes after the record", len(r.b))
+	switch {
+	case d.err != nil:
+		return errShort
+	case terr != nil:
+		return terr
+	case len(d.b) != 0:
+		return fmt.Errorf("%d bytes after the job record", len(d.b))
 	}
-	return r.err
+	return nil
 }
 
 // fields lists the counters in the order of the state record: append
@@ -158,52 +166,6 @@ func boolByte(v bool) byte {
 }
 
 var errShort = errors.New("job record cut short")
-
-// stateReader reads a state record; its first error sticks.
-type stateReader struct {
-	b   []byte
-	err error
-}
-
-func (r *stateReader) byte() byte {
-	if len(r.b) < 1 {
-		r.err = cmp(r.err, errShort)
-		return 0
-	}
-	v := r.b[0]
-	r.b = r.b[1:]
-	return v
-}
-
-func (r *stateReader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = cmp(r.err, errShort)
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *stateReader) string() string {
-	n, k := binary.Uvarint(r.b)
-	if k <= 0 || uint64(len(r.b)-k) < n {
-		r.err = cmp(r.err, errShort)
-		r.b = nil
-		return ""
-	}
-	s := string(r.b[k : k+int(n)])
-	r.b = r.b[k+int(n):]
-	return s
-}
-
-// cmp returns the first of two errors that is not nil.
-func cmp(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
-}
 
 // clone returns a copy of j that shares nothing with it. (A reference
 // field added to Job must be copied here, one added to task.Spec in
