@@ -44,7 +44,7 @@ func TestHTTPStalls(t *testing.T) {
 				// resumed past it), until ferry gives up.
 				var off int
 				fmt.Sscanf(r.Header.Get("Range"), "bytes=%d-", &off)
-				w = &e2eStallWriter{ResponseWriter: w, r: r, left: max(0, len(stallBody)/4-off)}
+				w = &nettest.StallWriter{ResponseWriter: w, Ctx: r.Context(), Left: max(0, len(stallBody)/4-off)}
 			}
 			http.ServeContent(w, r, "", mtime, bytes.NewReader(stallBody))
 		case key == "short.bin":
@@ -115,24 +115,4 @@ func TestHTTPStalls(t *testing.T) {
 	if len(fails) != 2 {
 		t.Errorf("FAIL records %q, want silent.bin and short.bin only", fails)
 	}
-}
-
-// e2eStallWriter passes left bytes of a response, then holds the
-// connection silent until the client gives up.
-type e2eStallWriter struct {
-	http.ResponseWriter
-	r    *http.Request
-	left int
-}
-
-func (w *e2eStallWriter) Write(p []byte) (int, error) {
-	if len(p) <= w.left {
-		w.left -= len(p)
-		return w.ResponseWriter.Write(p)
-	}
-	n, _ := w.ResponseWriter.Write(p[:w.left])
-	w.left = 0
-	w.ResponseWriter.(http.Flusher).Flush()
-	<-w.r.Context().Done()
-	return n, w.r.Context().Err()
 }

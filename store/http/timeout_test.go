@@ -36,31 +36,12 @@ func stallServer(t *testing.T, content []byte, stalls int) (*httptest.Server, *a
 			// Stall at a quarter of the content, or at once if past it.
 			var off int
 			fmt.Sscanf(r.Header.Get("Range"), "bytes=%d-", &off)
-			w = &stallWriter{ResponseWriter: w, ctx: r.Context(), left: max(0, len(content)/4-off)}
+			w = &nettest.StallWriter{ResponseWriter: w, Ctx: r.Context(), Left: max(0, len(content)/4-off)}
 		}
 		http.ServeContent(w, r, "", mtime, bytes.NewReader(content))
 	}))
 	t.Cleanup(srv.Close)
 	return srv, &gets
-}
-
-// stallWriter passes left bytes, then blocks until the request ends.
-type stallWriter struct {
-	http.ResponseWriter
-	ctx  context.Context
-	left int
-}
-
-func (w *stallWriter) Write(p []byte) (int, error) {
-	if len(p) <= w.left {
-		w.left -= len(p)
-		return w.ResponseWriter.Write(p)
-	}
-	n, _ := w.ResponseWriter.Write(p[:w.left])
-	w.left = 0
-	w.ResponseWriter.(http.Flusher).Flush()
-	<-w.ctx.Done()
-	return n, w.ctx.Err()
 }
 
 // writeList writes a list file of lines "prefix<TAB>x<TAB>name".
