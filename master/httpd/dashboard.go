@@ -17,7 +17,7 @@ import (
 
 // The dashboard: a page of every job and a page per job, rendered on the
 // server with html/template and kept current by assets/app.js, which
-// polls /api/ once a second and draws the throughput chart as SVG. The
+// polls /api/ twice a second and draws the throughput chart as SVG. The
 // actions are the console's: retry (master.Retry) and throttle
 // (master.Throttle).
 

@@ -82,14 +82,14 @@ func (s *Server) routes() http.Handler {
 }
 
 // secure sets the headers every answer carries: nothing from elsewhere,
-// no framing, no sniffing, no caching, no referrer.
+// no framing, no sniffing, no caching, no referrer to other sites.
 func secure(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
 		hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("X-Content-Type-Options", "nosniff")
-		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Referrer-Policy", "same-origin") // never to another site; Origin stays set on our POSTs
 		hd.Set("Cache-Control", "no-store")
 		h.ServeHTTP(w, r)
 	})

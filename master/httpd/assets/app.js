@@ -1,10 +1,11 @@
-// ferry's dashboard: polls /api/ once a second and updates the page in
+// ferry's dashboard: polls /api/ twice a second and updates the page in
 // place; draws the throughput chart as an SVG polyline; sends the actions
 // with the session's anti-forgery token. Hand-written, no library.
 "use strict";
 
 (function () {
   var csrf = document.querySelector('meta[name="csrf"]').content;
+  var refresh = function () {};
 
   function bytes(n) {
     var u = ["B", "KB", "MB", "GB", "TB", "PB"], i = 0;
@@ -115,7 +116,7 @@
       if (ev.submitter && ev.submitter.name) body.set(ev.submitter.name, ev.submitter.value);
       fetch(form.action, { method: "POST", credentials: "same-origin", headers: { "X-Ferry-Csrf": csrf }, body: body })
         .then(function (r) { return r.json(); })
-        .then(function (d) { set(out, d.error ? "error: " + d.error : say(d)); })
+        .then(function (d) { set(out, d.error ? "error: " + d.error : say(d)); refresh(); })
         .catch(function (e) { set(out, "error: " + e); });
     });
   }
@@ -137,7 +138,8 @@
         return d.bytes_per_sec ? "limited to " + bytes(d.bytes_per_sec) + "/s" : "no limit";
       });
     }
+    refresh = tick;
     tick();
-    setInterval(tick, 1000);
+    setInterval(tick, 500);
   });
 })();
