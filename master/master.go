@@ -58,6 +58,7 @@ type Master struct {
 	wake      chan struct{} // closed when tasks may have become pending
 	stopping  bool          // draining: workers are told to leave
 	problem   Problem       // the working directory is full (diskfull.go)
+	events    events        // lease expiries, stale completions (events.go)
 	runCtx    context.Context
 	wg        sync.WaitGroup
 }
@@ -182,6 +183,9 @@ func (m *Master) Run(ctx context.Context) error {
 			refs, err := m.db.Reap()
 			if err != nil {
 				m.logWrite("reap leases", err)
+			}
+			for _, r := range refs {
+				m.events.add(&m.events.expired, r.Job)
 			}
 			m.dropLeases(refs, "lease expired; task back to pending")
 		}

@@ -2194,7 +2194,10 @@ type ReportRequest struct {
 	Audits   []*AuditBatch          `protobuf:"bytes,2,rep,name=audits,proto3" json:"audits,omitempty"`
 	Progress []*TaskProgress        `protobuf:"bytes,3,rep,name=progress,proto3" json:"progress,omitempty"`
 	// Bytes this worker has copied since it started, monotonic.
-	BytesCopied   int64 `protobuf:"varint,4,opt,name=bytes_copied,json=bytesCopied,proto3" json:"bytes_copied,omitempty"`
+	BytesCopied int64 `protobuf:"varint,4,opt,name=bytes_copied,json=bytesCopied,proto3" json:"bytes_copied,omitempty"`
+	// What the worker has measured since it started (task.WorkerStats), for
+	// the master's /metrics; cumulative.
+	Stats         *WorkerStats `protobuf:"bytes,5,opt,name=stats,proto3" json:"stats,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2257,6 +2260,151 @@ func (x *ReportRequest) GetBytesCopied() int64 {
 	return 0
 }
 
+func (x *ReportRequest) GetStats() *WorkerStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+type WorkerStats struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	StoreOps      []*StoreOps            `protobuf:"bytes,1,rep,name=store_ops,json=storeOps,proto3" json:"store_ops,omitempty"`
+	Retries       int64                  `protobuf:"varint,2,opt,name=retries,proto3" json:"retries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WorkerStats) Reset() {
+	*x = WorkerStats{}
+	mi := &file_ferry_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkerStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkerStats) ProtoMessage() {}
+
+func (x *WorkerStats) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkerStats.ProtoReflect.Descriptor instead.
+func (*WorkerStats) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *WorkerStats) GetStoreOps() []*StoreOps {
+	if x != nil {
+		return x.StoreOps
+	}
+	return nil
+}
+
+func (x *WorkerStats) GetRetries() int64 {
+	if x != nil {
+		return x.Retries
+	}
+	return 0
+}
+
+// StoreOps counts the calls of one operation on one type of store that
+// ended in one status class, with their latency histogram.
+type StoreOps struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Store         string                 `protobuf:"bytes,1,opt,name=store,proto3" json:"store,omitempty"`
+	Op            string                 `protobuf:"bytes,2,opt,name=op,proto3" json:"op,omitempty"`
+	Class         string                 `protobuf:"bytes,3,opt,name=class,proto3" json:"class,omitempty"`
+	Count         uint64                 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+	Seconds       float64                `protobuf:"fixed64,5,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	Buckets       []uint64               `protobuf:"varint,6,rep,packed,name=buckets,proto3" json:"buckets,omitempty"` // cumulative, by task.LatencyBounds
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoreOps) Reset() {
+	*x = StoreOps{}
+	mi := &file_ferry_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoreOps) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoreOps) ProtoMessage() {}
+
+func (x *StoreOps) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoreOps.ProtoReflect.Descriptor instead.
+func (*StoreOps) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *StoreOps) GetStore() string {
+	if x != nil {
+		return x.Store
+	}
+	return ""
+}
+
+func (x *StoreOps) GetOp() string {
+	if x != nil {
+		return x.Op
+	}
+	return ""
+}
+
+func (x *StoreOps) GetClass() string {
+	if x != nil {
+		return x.Class
+	}
+	return ""
+}
+
+func (x *StoreOps) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *StoreOps) GetSeconds() float64 {
+	if x != nil {
+		return x.Seconds
+	}
+	return 0
+}
+
+func (x *StoreOps) GetBuckets() []uint64 {
+	if x != nil {
+		return x.Buckets
+	}
+	return nil
+}
+
 type ReportReply struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Stop  bool                   `protobuf:"varint,1,opt,name=stop,proto3" json:"stop,omitempty"` // as in LeaseReply
@@ -2268,7 +2416,7 @@ type ReportReply struct {
 
 func (x *ReportReply) Reset() {
 	*x = ReportReply{}
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2280,7 +2428,7 @@ func (x *ReportReply) String() string {
 func (*ReportReply) ProtoMessage() {}
 
 func (x *ReportReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2293,7 +2441,7 @@ func (x *ReportReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReply.ProtoReflect.Descriptor instead.
 func (*ReportReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{31}
+	return file_ferry_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ReportReply) GetStop() bool {
@@ -2319,7 +2467,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2331,7 +2479,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2344,7 +2492,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{32}
+	return file_ferry_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SubmitRequest) GetSpec() *JobSpec {
@@ -2363,7 +2511,7 @@ type SubmitReply struct {
 
 func (x *SubmitReply) Reset() {
 	*x = SubmitReply{}
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2375,7 +2523,7 @@ func (x *SubmitReply) String() string {
 func (*SubmitReply) ProtoMessage() {}
 
 func (x *SubmitReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2388,7 +2536,7 @@ func (x *SubmitReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitReply.ProtoReflect.Descriptor instead.
 func (*SubmitReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{33}
+	return file_ferry_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SubmitReply) GetJob() string {
@@ -2412,7 +2560,7 @@ type StatRequest struct {
 
 func (x *StatRequest) Reset() {
 	*x = StatRequest{}
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2424,7 +2572,7 @@ func (x *StatRequest) String() string {
 func (*StatRequest) ProtoMessage() {}
 
 func (x *StatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2437,7 +2585,7 @@ func (x *StatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatRequest.ProtoReflect.Descriptor instead.
 func (*StatRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{34}
+	return file_ferry_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *StatRequest) GetJob() string {
@@ -2501,7 +2649,7 @@ type JobStat struct {
 
 func (x *JobStat) Reset() {
 	*x = JobStat{}
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2513,7 +2661,7 @@ func (x *JobStat) String() string {
 func (*JobStat) ProtoMessage() {}
 
 func (x *JobStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2526,7 +2674,7 @@ func (x *JobStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobStat.ProtoReflect.Descriptor instead.
 func (*JobStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{35}
+	return file_ferry_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *JobStat) GetName() string {
@@ -2754,7 +2902,7 @@ type WorkerStat struct {
 
 func (x *WorkerStat) Reset() {
 	*x = WorkerStat{}
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2766,7 +2914,7 @@ func (x *WorkerStat) String() string {
 func (*WorkerStat) ProtoMessage() {}
 
 func (x *WorkerStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2779,7 +2927,7 @@ func (x *WorkerStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStat.ProtoReflect.Descriptor instead.
 func (*WorkerStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{36}
+	return file_ferry_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *WorkerStat) GetWorkerId() string {
@@ -2841,7 +2989,7 @@ type StatReply struct {
 
 func (x *StatReply) Reset() {
 	*x = StatReply{}
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2853,7 +3001,7 @@ func (x *StatReply) String() string {
 func (*StatReply) ProtoMessage() {}
 
 func (x *StatReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2866,7 +3014,7 @@ func (x *StatReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatReply.ProtoReflect.Descriptor instead.
 func (*StatReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{37}
+	return file_ferry_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *StatReply) GetJobs() []*JobStat {
@@ -2892,7 +3040,7 @@ type RetryRequest struct {
 
 func (x *RetryRequest) Reset() {
 	*x = RetryRequest{}
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2904,7 +3052,7 @@ func (x *RetryRequest) String() string {
 func (*RetryRequest) ProtoMessage() {}
 
 func (x *RetryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2917,7 +3065,7 @@ func (x *RetryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRequest.ProtoReflect.Descriptor instead.
 func (*RetryRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{38}
+	return file_ferry_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RetryRequest) GetJob() string {
@@ -2937,7 +3085,7 @@ type RetryReply struct {
 
 func (x *RetryReply) Reset() {
 	*x = RetryReply{}
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2949,7 +3097,7 @@ func (x *RetryReply) String() string {
 func (*RetryReply) ProtoMessage() {}
 
 func (x *RetryReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2962,7 +3110,7 @@ func (x *RetryReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryReply.ProtoReflect.Descriptor instead.
 func (*RetryReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{39}
+	return file_ferry_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RetryReply) GetTasks() int64 {
@@ -2989,7 +3137,7 @@ type CleanRequest struct {
 
 func (x *CleanRequest) Reset() {
 	*x = CleanRequest{}
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3001,7 +3149,7 @@ func (x *CleanRequest) String() string {
 func (*CleanRequest) ProtoMessage() {}
 
 func (x *CleanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3014,7 +3162,7 @@ func (x *CleanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanRequest.ProtoReflect.Descriptor instead.
 func (*CleanRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{40}
+	return file_ferry_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CleanRequest) GetJob() string {
@@ -3039,7 +3187,7 @@ type CleanReply struct {
 
 func (x *CleanReply) Reset() {
 	*x = CleanReply{}
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3051,7 +3199,7 @@ func (x *CleanReply) String() string {
 func (*CleanReply) ProtoMessage() {}
 
 func (x *CleanReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3064,7 +3212,7 @@ func (x *CleanReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanReply.ProtoReflect.Descriptor instead.
 func (*CleanReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{41}
+	return file_ferry_proto_rawDescGZIP(), []int{43}
 }
 
 type StopRequest struct {
@@ -3075,7 +3223,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3087,7 +3235,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3100,7 +3248,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{42}
+	return file_ferry_proto_rawDescGZIP(), []int{44}
 }
 
 type StopReply struct {
@@ -3113,7 +3261,7 @@ type StopReply struct {
 
 func (x *StopReply) Reset() {
 	*x = StopReply{}
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3125,7 +3273,7 @@ func (x *StopReply) String() string {
 func (*StopReply) ProtoMessage() {}
 
 func (x *StopReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3138,7 +3286,7 @@ func (x *StopReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopReply.ProtoReflect.Descriptor instead.
 func (*StopReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{43}
+	return file_ferry_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *StopReply) GetRemaining() []string {
@@ -3324,12 +3472,23 @@ const file_ferry_proto_rawDesc = "" +
 	"\n" +
 	"files_done\x18\x02 \x01(\x03R\tfilesDone\x12\x1d\n" +
 	"\n" +
-	"bytes_done\x18\x03 \x01(\x03R\tbytesDone\"\xb1\x01\n" +
+	"bytes_done\x18\x03 \x01(\x03R\tbytesDone\"\xde\x01\n" +
 	"\rReportRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12,\n" +
 	"\x06audits\x18\x02 \x03(\v2\x14.ferry.v1.AuditBatchR\x06audits\x122\n" +
 	"\bprogress\x18\x03 \x03(\v2\x16.ferry.v1.TaskProgressR\bprogress\x12!\n" +
-	"\fbytes_copied\x18\x04 \x01(\x03R\vbytesCopied\"M\n" +
+	"\fbytes_copied\x18\x04 \x01(\x03R\vbytesCopied\x12+\n" +
+	"\x05stats\x18\x05 \x01(\v2\x15.ferry.v1.WorkerStatsR\x05stats\"X\n" +
+	"\vWorkerStats\x12/\n" +
+	"\tstore_ops\x18\x01 \x03(\v2\x12.ferry.v1.StoreOpsR\bstoreOps\x12\x18\n" +
+	"\aretries\x18\x02 \x01(\x03R\aretries\"\x90\x01\n" +
+	"\bStoreOps\x12\x14\n" +
+	"\x05store\x18\x01 \x01(\tR\x05store\x12\x0e\n" +
+	"\x02op\x18\x02 \x01(\tR\x02op\x12\x14\n" +
+	"\x05class\x18\x03 \x01(\tR\x05class\x12\x14\n" +
+	"\x05count\x18\x04 \x01(\x04R\x05count\x12\x18\n" +
+	"\aseconds\x18\x05 \x01(\x01R\aseconds\x12\x18\n" +
+	"\abuckets\x18\x06 \x03(\x04R\abuckets\"M\n" +
 	"\vReportReply\x12\x12\n" +
 	"\x04stop\x18\x01 \x01(\bR\x04stop\x12*\n" +
 	"\x06limits\x18\x02 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"6\n" +
@@ -3444,7 +3603,7 @@ func file_ferry_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_ferry_proto_goTypes = []any{
 	(Kind)(0),                 // 0: ferry.v1.Kind
 	(Result)(0),               // 1: ferry.v1.Result
@@ -3479,19 +3638,21 @@ var file_ferry_proto_goTypes = []any{
 	(*AuditBatch)(nil),        // 30: ferry.v1.AuditBatch
 	(*TaskProgress)(nil),      // 31: ferry.v1.TaskProgress
 	(*ReportRequest)(nil),     // 32: ferry.v1.ReportRequest
-	(*ReportReply)(nil),       // 33: ferry.v1.ReportReply
-	(*SubmitRequest)(nil),     // 34: ferry.v1.SubmitRequest
-	(*SubmitReply)(nil),       // 35: ferry.v1.SubmitReply
-	(*StatRequest)(nil),       // 36: ferry.v1.StatRequest
-	(*JobStat)(nil),           // 37: ferry.v1.JobStat
-	(*WorkerStat)(nil),        // 38: ferry.v1.WorkerStat
-	(*StatReply)(nil),         // 39: ferry.v1.StatReply
-	(*RetryRequest)(nil),      // 40: ferry.v1.RetryRequest
-	(*RetryReply)(nil),        // 41: ferry.v1.RetryReply
-	(*CleanRequest)(nil),      // 42: ferry.v1.CleanRequest
-	(*CleanReply)(nil),        // 43: ferry.v1.CleanReply
-	(*StopRequest)(nil),       // 44: ferry.v1.StopRequest
-	(*StopReply)(nil),         // 45: ferry.v1.StopReply
+	(*WorkerStats)(nil),       // 33: ferry.v1.WorkerStats
+	(*StoreOps)(nil),          // 34: ferry.v1.StoreOps
+	(*ReportReply)(nil),       // 35: ferry.v1.ReportReply
+	(*SubmitRequest)(nil),     // 36: ferry.v1.SubmitRequest
+	(*SubmitReply)(nil),       // 37: ferry.v1.SubmitReply
+	(*StatRequest)(nil),       // 38: ferry.v1.StatRequest
+	(*JobStat)(nil),           // 39: ferry.v1.JobStat
+	(*WorkerStat)(nil),        // 40: ferry.v1.WorkerStat
+	(*StatReply)(nil),         // 41: ferry.v1.StatReply
+	(*RetryRequest)(nil),      // 42: ferry.v1.RetryRequest
+	(*RetryReply)(nil),        // 43: ferry.v1.RetryReply
+	(*CleanRequest)(nil),      // 44: ferry.v1.CleanRequest
+	(*CleanReply)(nil),        // 45: ferry.v1.CleanReply
+	(*StopRequest)(nil),       // 46: ferry.v1.StopRequest
+	(*StopReply)(nil),         // 47: ferry.v1.StopReply
 }
 var file_ferry_proto_depIdxs = []int32{
 	17, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
@@ -3520,42 +3681,44 @@ var file_ferry_proto_depIdxs = []int32{
 	21, // 23: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
 	30, // 24: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
 	31, // 25: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
-	4,  // 26: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
-	9,  // 27: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
-	9,  // 28: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
-	37, // 29: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
-	38, // 30: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
-	5,  // 31: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
-	7,  // 32: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
-	22, // 33: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
-	27, // 34: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
-	24, // 35: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
-	19, // 36: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
-	32, // 37: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
-	34, // 38: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
-	36, // 39: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
-	40, // 40: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
-	42, // 41: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
-	44, // 42: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
-	2,  // 43: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
-	6,  // 44: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
-	8,  // 45: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
-	23, // 46: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
-	28, // 47: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
-	25, // 48: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
-	20, // 49: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
-	33, // 50: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
-	35, // 51: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
-	39, // 52: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
-	41, // 53: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
-	43, // 54: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
-	45, // 55: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
-	3,  // 56: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
-	44, // [44:57] is the sub-list for method output_type
-	31, // [31:44] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	33, // 26: ferry.v1.ReportRequest.stats:type_name -> ferry.v1.WorkerStats
+	34, // 27: ferry.v1.WorkerStats.store_ops:type_name -> ferry.v1.StoreOps
+	4,  // 28: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
+	9,  // 29: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
+	9,  // 30: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
+	39, // 31: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
+	40, // 32: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
+	5,  // 33: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
+	7,  // 34: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
+	22, // 35: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
+	27, // 36: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
+	24, // 37: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
+	19, // 38: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
+	32, // 39: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
+	36, // 40: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
+	38, // 41: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
+	42, // 42: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
+	44, // 43: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
+	46, // 44: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
+	2,  // 45: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
+	6,  // 46: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
+	8,  // 47: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
+	23, // 48: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
+	28, // 49: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
+	25, // 50: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
+	20, // 51: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
+	35, // 52: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
+	37, // 53: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
+	41, // 54: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
+	43, // 55: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
+	45, // 56: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
+	47, // 57: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
+	3,  // 58: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
+	46, // [46:59] is the sub-list for method output_type
+	33, // [33:46] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_ferry_proto_init() }
@@ -3569,7 +3732,7 @@ func file_ferry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_proto_rawDesc), len(file_ferry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   44,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

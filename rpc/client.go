@@ -88,8 +88,8 @@ func (g *Client) Complete(ctx context.Context, id string, ref task.LeaseRef, out
 	return staleErr(err)
 }
 
-func (g *Client) Report(ctx context.Context, id string, copied int64, audits map[task.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]task.Limits, error) {
-	req := &pb.ReportRequest{WorkerId: id, BytesCopied: copied}
+func (g *Client) Report(ctx context.Context, id string, copied int64, stats task.WorkerStats, audits map[task.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]task.Limits, error) {
+	req := &pb.ReportRequest{WorkerId: id, BytesCopied: copied, Stats: statsToPB(stats)}
 	for ref, recs := range audits {
 		b := &pb.AuditBatch{Lease: RefToPB(ref), Records: make([]*pb.AuditRecord, len(recs))}
 		for i, r := range recs {

@@ -177,6 +177,9 @@ func (s *trackerServer) Report(ctx context.Context, r *pb.ReportRequest) (*pb.Re
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	if r.Stats != nil {
+		s.m.NoteStats(r.WorkerId, statsFromPB(r.Stats))
+	}
 	return &pb.ReportReply{Stop: stop, Limits: limitsToPB(limits)}, nil
 }
 

@@ -72,6 +72,8 @@ func TestInProcessAnswersAsGRPC(t *testing.T) {
 		entries  []store.Entry
 		spec     task.Spec
 	}
+	stats := task.WorkerStats{Retries: 3, StoreOps: []task.StoreOps{{Store: "local", Op: "put", Class: "ok",
+		Count: 4, Seconds: 0.5, Buckets: []uint64{1, 2, 3, 4, 4, 4, 4, 4}}}}
 	run := func(name string, c worker.Client) outcome {
 		t.Helper()
 		spec := localSpec(name, src, filepath.Join(dir, "dst-"+name))
@@ -99,7 +101,7 @@ func TestInProcessAnswersAsGRPC(t *testing.T) {
 		for i, e := range l.Entries {
 			recs[i] = tracker.Record{Time: time.Now(), Result: tracker.OK, Size: e.Size, Key: e.Key}
 		}
-		if _, err := c.Report(ctx, id, 1, map[task.LeaseRef][]tracker.Record{ref: recs},
+		if _, err := c.Report(ctx, id, 1, stats, map[task.LeaseRef][]tracker.Record{ref: recs},
 			[]tracker.TaskProgress{{Job: name, Task: l.TaskID, Lease: l.LeaseID, Files: int64(len(recs))}}); err != nil {
 			t.Fatalf("%s: report: %v", name, err)
 		}
@@ -135,5 +137,11 @@ func TestInProcessAnswersAsGRPC(t *testing.T) {
 	}
 	if !reflect.DeepEqual(g.spec, d.spec) {
 		t.Errorf("specs differ:\nGRPC  %+v\nLocal %+v", g.spec, d.spec)
+	}
+	// Both workers' stats reached the master, which adds them up.
+	want := task.WorkerStats{Retries: 6, StoreOps: []task.StoreOps{{Store: "local", Op: "put", Class: "ok",
+		Count: 8, Seconds: 1, Buckets: []uint64{2, 4, 6, 8, 8, 8, 8, 8}}}}
+	if got := m.Tracker().ClusterStats(task.WorkerStats{}); !reflect.DeepEqual(got, want) {
+		t.Errorf("cluster stats %+v, want %+v", got, want)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"ferry/plan"
 	"ferry/store"
+	"ferry/store/observe"
 	"ferry/task"
 	"ferry/tracker"
 	"ferry/verify"
@@ -30,7 +31,8 @@ type Client interface {
 	Renew(ctx context.Context, id string, refs []task.LeaseRef) (lost []task.LeaseRef, err error)
 	Complete(ctx context.Context, id string, ref task.LeaseRef, results []task.Outcome, started time.Time) error
 	// Report also returns the worker's shares of its jobs' limits.
-	Report(ctx context.Context, id string, copied int64, audits map[task.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]task.Limits, error)
+	// stats is what the worker measured of itself so far (cumulative).
+	Report(ctx context.Context, id string, copied int64, stats task.WorkerStats, audits map[task.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]task.Limits, error)
 	Leave(ctx context.Context, id string) error
 	SaveUpload(ctx context.Context, id string, ref task.LeaseRef, u task.UploadState) error
 }
@@ -79,6 +81,7 @@ type Worker struct {
 	pace   *pacer        // parks slots of sem while the destination pushes back
 	limits *limiters
 	copied atomic.Int64
+	stats  *observe.Stats // its store operations and retries, sent with each report
 
 	mu       sync.Mutex
 	tasks    map[task.LeaseRef]*running
@@ -152,8 +155,8 @@ func New(cfg Config, c Client) *Worker {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	w := &Worker{cfg: cfg, client: c, log: cfg.Log, sem: make(chan struct{}, cfg.Threads),
-		limits: newLimiters(cfg.MaxThroughput),
-		tasks:  make(map[task.LeaseRef]*running), stores: make(map[string]*jobStores)}
+		limits: newLimiters(cfg.MaxThroughput), stats: observe.New(),
+		tasks: make(map[task.LeaseRef]*running), stores: make(map[string]*jobStores)}
 	w.pace = &pacer{sem: w.sem, max: cfg.Threads, log: cfg.Log}
 	return w
 }
