@@ -50,10 +50,20 @@ func deployCommand() *cli.Command {
 			if cfg.CACert, _, err = rpc.LoadOrCreateCert(e.masterDir); err != nil {
 				return failErr("master certificate: %v", err)
 			}
+			// Each host gets a credential of its own, issued by the master
+			// once the host's old worker is stopped (deploy.Config).
+			var cl *ctl
+			cfg.Credential = func(ctx context.Context, id string) (conf.Secret, error) {
+				r, err := cl.IssueCredential(ctx, &pb.IssueCredentialRequest{WorkerId: id})
+				if err != nil {
+					return "", fmt.Errorf("issue a credential: %s", status.Convert(err).Message())
+				}
+				return conf.Secret(r.Secret), nil
+			}
 			if err := cfg.Validate(); err != nil {
 				return usageErr("%v", err)
 			}
-			cl, err := e.dialRunning(c.Context)
+			cl, err = e.dialRunning(c.Context)
 			if err != nil {
 				if err := e.startDaemon(c.Context); err != nil {
 					return err
@@ -63,15 +73,6 @@ func deployCommand() *cli.Command {
 				}
 			}
 			defer cl.close()
-			// Each host gets a credential of its own, issued by the master
-			// once the host's old worker is stopped (deploy.Config).
-			cfg.Credential = func(ctx context.Context, id string) (conf.Secret, error) {
-				r, err := cl.IssueCredential(ctx, &pb.IssueCredentialRequest{WorkerId: id})
-				if err != nil {
-					return "", fmt.Errorf("issue a credential: %s", status.Convert(err).Message())
-				}
-				return conf.Secret(r.Secret), nil
-			}
 			since := time.Now()
 			cfg.Registered = func(ctx context.Context, id string) error { return registered(ctx, cl, id, since) }
 			fmt.Fprintf(e.out, "deploying to %d host(s)...\n", len(hosts))
