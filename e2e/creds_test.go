@@ -166,7 +166,7 @@ func TestClusterCredentials(t *testing.T) {
 	}
 	// Refusals are logged, with the peer, a line per window at most.
 	mlog := readString(t, ch.masterLog())
-	refusals := regexp.MustCompile(`msg="rpc refused" peer=` + regexp.QuoteMeta(ch.hosts[victim].Addr) + `:\d+ .*revoked credential of worker ` + regexp.QuoteMeta(ch.id(victim))).FindAllString(mlog, -1)
+	refusals := regexp.MustCompile(`msg="rpc refused" peer=`+regexp.QuoteMeta(ch.hosts[victim].Addr)+`:\d+ .*revoked credential of worker `+regexp.QuoteMeta(ch.id(victim))).FindAllString(mlog, -1)
 	if len(refusals) == 0 || len(refusals) > 3 {
 		t.Errorf("master.log has %d lines refusing the revoked host; want one or a few (rate-limited):\n%s", len(refusals), tail(ch.masterLog(), 20))
 	}
