@@ -322,3 +322,24 @@ func TestCredentialsDurable(t *testing.T) {
 		t.Errorf("credentials: %+v", cs)
 	}
 }
+
+// TestServeMasterTokenWorkerWarns: a worker deployed before worker
+// credentials (it holds the master's token) keeps working, and the
+// master's log says to deploy again, once per window.
+func TestServeMasterTokenWorkerWarns(t *testing.T) {
+	s := serve(t, time.Minute)
+	for range 3 {
+		if _, err := s.mc.Register(ctxT(t), &pb.RegisterRequest{WorkerId: "old"}); err != nil {
+			t.Fatalf("register with the master's token: %v", err)
+		}
+	}
+	if _, err := s.tc.Report(ctxT(t), &pb.ReportRequest{WorkerId: "old"}); err != nil {
+		t.Fatalf("report with the master's token: %v", err)
+	}
+	if n := strings.Count(s.log.String(), "a worker uses the master's token: run `console.sh deploy`"); n != 1 {
+		t.Errorf("the log warns %d times of a worker with the master's token, want once:\n%s", n, s.log.String())
+	}
+	if !strings.Contains(s.log.String(), "worker=old") {
+		t.Errorf("the warning does not name the worker:\n%s", s.log.String())
+	}
+}
