@@ -189,6 +189,8 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 			log.Warn("completion refused: lease is no longer current; abandoning task")
 			w.taskDone()
 			return
+		case w.refused(err):
+			return
 		}
 		if !stuck {
 			stuck = true
