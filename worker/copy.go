@@ -54,6 +54,7 @@ func (w *Worker) copyEntry(ctx context.Context, x *transfer, st *jobStores, t *r
 	n := x.retries.Retries()
 	if n > 0 {
 		rec.Detail = strings.TrimPrefix(rec.Detail+fmt.Sprintf("; retries=%d", n), "; ")
+		w.stats.AddRetries(n)
 	}
 	w.pace.observe(n)
 	return rec
