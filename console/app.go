@@ -87,6 +87,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			stopCommand(),
 			deployCommand(),
 			verifyCommand(),
+			reportCommand(),
 			throttleCommand(),
 			submitCommand(),
 			statCommand(),

@@ -2186,15 +2186,22 @@ type AuditRecord struct {
 	HasCrc     bool                   `protobuf:"varint,5,opt,name=has_crc,json=hasCrc,proto3" json:"has_crc,omitempty"`
 	Key        []byte                 `protobuf:"bytes,6,opt,name=key,proto3" json:"key,omitempty"`
 	Detail     []byte                 `protobuf:"bytes,7,opt,name=detail,proto3" json:"detail,omitempty"`
-	// For an OK or SKIP whose destination has an ETag (object stores): the
-	// source's mtime and the destination's ETag, which incremental rounds
-	// compare with the listings instead of asking the destination again.
-	// Not part of the audit.log line.
-	DestEtag          []byte `protobuf:"bytes,8,opt,name=dest_etag,json=destEtag,proto3" json:"dest_etag,omitempty"`
+	// For an OK or SKIP of an incremental job whose destination has an ETag
+	// (object stores): the destination's ETag, which incremental rounds
+	// compare with the listings instead of asking the destination again
+	// (the master's copied index). Not part of the audit.log line.
+	DestEtag []byte `protobuf:"bytes,8,opt,name=dest_etag,json=destEtag,proto3" json:"dest_etag,omitempty"`
+	// The source's mtime as the worker saw it, when known (an earlier
+	// worker sent it only with dest_etag).
 	SourceMtimeUnixNs int64  `protobuf:"varint,9,opt,name=source_mtime_unix_ns,json=sourceMtimeUnixNs,proto3" json:"source_mtime_unix_ns,omitempty"`
 	Kind              uint32 `protobuf:"varint,10,opt,name=kind,proto3" json:"kind,omitempty"` // task.Kind of a SKIP or FAIL
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// What the destination holds, for the per-entry report: its CRC64 (when
+	// has_dest_crc) and its ETag, whatever the job.
+	DestCrc64     uint64 `protobuf:"varint,11,opt,name=dest_crc64,json=destCrc64,proto3" json:"dest_crc64,omitempty"`
+	HasDestCrc    bool   `protobuf:"varint,12,opt,name=has_dest_crc,json=hasDestCrc,proto3" json:"has_dest_crc,omitempty"`
+	Etag          []byte `protobuf:"bytes,13,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AuditRecord) Reset() {
@@ -2295,6 +2302,27 @@ func (x *AuditRecord) GetKind() uint32 {
 		return x.Kind
 	}
 	return 0
+}
+
+func (x *AuditRecord) GetDestCrc64() uint64 {
+	if x != nil {
+		return x.DestCrc64
+	}
+	return 0
+}
+
+func (x *AuditRecord) GetHasDestCrc() bool {
+	if x != nil {
+		return x.HasDestCrc
+	}
+	return false
+}
+
+func (x *AuditRecord) GetEtag() []byte {
+	if x != nil {
+		return x.Etag
+	}
+	return nil
 }
 
 type AuditBatch struct {
@@ -3688,7 +3716,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\x0fstarted_unix_ms\x18\x04 \x01(\x03R\rstartedUnixMs\"0\n" +
 	"\rCompleteReply\x12\x1f\n" +
 	"\vattempt_dir\x18\x01 \x01(\tR\n" +
-	"attemptDir\"\xa8\x02\n" +
+	"attemptDir\"\xfd\x02\n" +
 	"\vAuditRecord\x12 \n" +
 	"\ftime_unix_ms\x18\x01 \x01(\x03R\n" +
 	"timeUnixMs\x12(\n" +
@@ -3701,7 +3729,12 @@ const file_ferry_proto_rawDesc = "" +
 	"\tdest_etag\x18\b \x01(\fR\bdestEtag\x12/\n" +
 	"\x14source_mtime_unix_ns\x18\t \x01(\x03R\x11sourceMtimeUnixNs\x12\x12\n" +
 	"\x04kind\x18\n" +
-	" \x01(\rR\x04kind\"g\n" +
+	" \x01(\rR\x04kind\x12\x1d\n" +
+	"\n" +
+	"dest_crc64\x18\v \x01(\x04R\tdestCrc64\x12 \n" +
+	"\fhas_dest_crc\x18\f \x01(\bR\n" +
+	"hasDestCrc\x12\x12\n" +
+	"\x04etag\x18\r \x01(\fR\x04etag\"g\n" +
 	"\n" +
 	"AuditBatch\x12(\n" +
 	"\x05lease\x18\x01 \x01(\v2\x12.ferry.v1.LeaseRefR\x05lease\x12/\n" +

@@ -207,9 +207,16 @@ func outcomeFromPB(p *pb.EntryResult) task.Outcome {
 // recordToPB converts an audit record for the wire.
 func recordToPB(r tracker.Record) *pb.AuditRecord {
 	out := &pb.AuditRecord{TimeUnixMs: r.Time.UnixMilli(), Result: pb.Result(r.Result), Size: r.Size,
-		Crc64: r.CRC64, HasCrc: r.HasCRC, Key: []byte(r.Key), Detail: []byte(r.Detail), Kind: uint32(r.Kind)}
+		Crc64: r.CRC64, HasCrc: r.HasCRC, Key: []byte(r.Key), Detail: []byte(r.Detail), Kind: uint32(r.Kind),
+		DestCrc64: r.DestCRC64, HasDestCrc: r.HasDestCRC}
 	if r.DestETag != "" {
-		out.DestEtag, out.SourceMtimeUnixNs = []byte(r.DestETag), r.SourceMTime.UnixNano()
+		out.DestEtag = []byte(r.DestETag)
+	}
+	if r.ETag != "" {
+		out.Etag = []byte(r.ETag)
+	}
+	if !r.SourceMTime.IsZero() {
+		out.SourceMtimeUnixNs = r.SourceMTime.UnixNano()
 	}
 	return out
 }
@@ -217,10 +224,12 @@ func recordToPB(r tracker.Record) *pb.AuditRecord {
 // recordFromPB converts a wire audit record.
 func recordFromPB(a *pb.AuditRecord) tracker.Record {
 	rec := tracker.Record{Time: time.UnixMilli(a.TimeUnixMs), Result: tracker.Result(a.Result), Size: a.Size,
-		CRC64: a.Crc64, HasCRC: a.HasCrc, Key: string(a.Key), Detail: string(a.Detail), Kind: task.Kind(a.Kind)}
-	if len(a.DestEtag) > 0 {
-		rec.DestETag, rec.SourceMTime = string(a.DestEtag), time.Unix(0, a.SourceMtimeUnixNs)
+		CRC64: a.Crc64, HasCRC: a.HasCrc, Key: string(a.Key), Detail: string(a.Detail), Kind: task.Kind(a.Kind),
+		DestCRC64: a.DestCrc64, HasDestCRC: a.HasDestCrc, ETag: string(a.Etag)}
+	if len(a.DestEtag) > 0 || a.SourceMtimeUnixNs != 0 {
+		rec.SourceMTime = time.Unix(0, a.SourceMtimeUnixNs)
 	}
+	rec.DestETag = string(a.DestEtag)
 	return rec
 }
 

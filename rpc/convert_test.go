@@ -8,6 +8,7 @@ import (
 	"ferry/master"
 	"ferry/state"
 	"ferry/task"
+	"ferry/tracker"
 )
 
 // fullSpec sets every field of a spec, with bytes that are not UTF-8
@@ -58,5 +59,27 @@ func TestStatCredentials(t *testing.T) {
 	}
 	if st.Spec.Src.SecretKey != "sk" {
 		t.Error("StatToPB changed the master's spec")
+	}
+}
+
+// Every field of an audit record survives the wire: what the report shows
+// of the destination, with or without the copied index's ETag.
+func TestRecordRoundTrip(t *testing.T) {
+	at := time.UnixMilli(1_700_000_000_123)
+	for _, r := range []tracker.Record{
+		{Time: at, Result: tracker.OK, Size: 3, CRC64: 7, HasCRC: true, Key: "k\xff", Detail: "d",
+			SourceMTime: time.Unix(0, 1_600_000_000_123_456_789), DestCRC64: 7, HasDestCRC: true, ETag: `"e"`},
+		{Time: at, Result: tracker.Skip, Kind: task.Skipped, Key: "s", DestETag: `"i"`, ETag: `"i"`,
+			SourceMTime: time.Unix(5, 6)},
+		{Time: at, Result: tracker.Fail, Kind: task.SourceChanged, Key: "f", Detail: "SOURCE_CHANGED: x"},
+	} {
+		got := recordFromPB(recordToPB(r))
+		if !got.Time.Equal(r.Time) || !got.SourceMTime.Equal(r.SourceMTime) {
+			t.Errorf("%q: times %v %v, want %v %v", r.Key, got.Time, got.SourceMTime, r.Time, r.SourceMTime)
+		}
+		got.Time, got.SourceMTime = r.Time, r.SourceMTime
+		if got != r {
+			t.Errorf("round trip:\n got %+v\nwant %+v", got, r)
+		}
 	}
 }

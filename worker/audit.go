@@ -42,8 +42,10 @@ func (w *Worker) check(ctx context.Context, src, dst store.Store, t *running, s 
 	if !ok {
 		return fail
 	}
-	return tracker.Record{Time: time.Now(), Result: tracker.OK, Size: d.Size, CRC64: d.CRC64, HasCRC: d.HasCRC,
-		Key: s.Key, Detail: auditDetail(t.x.mode)}
+	rec := tracker.Record{Time: time.Now(), Result: tracker.OK, Size: d.Size, CRC64: d.CRC64, HasCRC: d.HasCRC,
+		Key: s.Key, Detail: auditDetail(t.x.mode), SourceMTime: s.MTime, ETag: d.ETag}
+	rec.DestCRC64, rec.HasDestCRC = d.CRC64, d.HasCRC
+	return rec
 }
 
 // compare is check without the record of a match (a copy's audit keeps

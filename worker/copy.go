@@ -24,7 +24,8 @@ func failRecord(e store.Entry, k task.Kind, err error) tracker.Record {
 			d += fmt.Sprintf(" (after %d attempts)", n)
 		}
 	}
-	return tracker.Record{Time: time.Now(), Result: tracker.Fail, Kind: k, Size: e.Size, Key: e.Key, Detail: d}
+	return tracker.Record{Time: time.Now(), Result: tracker.Fail, Kind: k, Size: e.Size, Key: e.Key, Detail: d,
+		SourceMTime: e.MTime}
 }
 
 // skipRecord is the record of an entry set aside, and why.

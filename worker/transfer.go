@@ -207,6 +207,9 @@ func (x *transfer) record() tracker.Record {
 	switch {
 	case x.parts > 0:
 		rec.Size, rec.CRC64, rec.HasCRC = x.landed.Size, x.landed.CRC64, x.landed.HasCRC
+		if x.hasCRC { // the source's own, which verify compared with the landed one
+			rec.CRC64, rec.HasCRC = x.crc, true
+		}
 		rec.Detail = fmt.Sprintf("multipart parts=%d", x.parts)
 		if x.resumed > 0 {
 			rec.Detail += fmt.Sprintf(" resumed=%d", x.resumed)
