@@ -97,10 +97,15 @@ func validTag(tag string) bool {
 // Put does not fsync on Linux: call Sync before relying on durability.
 func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry, o store.PutOptions) (store.Entry, error) {
 	if err := store.CheckKey(key); err != nil {
-		if strings.HasSuffix(key, "/") && store.CheckObjectKey(key) == nil {
+		switch {
+		case strings.HasSuffix(key, "/") && store.CheckObjectKey(key) == nil:
 			// An object with bytes under a "folder" key (issue 15):
 			// say why it cannot land rather than just that it is bad.
 			err = fmt.Errorf("%w %q: an object of %d bytes, and a local file cannot be named with a trailing '/'", store.ErrInvalidKey, key, e.Size)
+		case key != "" && strings.IndexByte(key, 0) < 0:
+			// An object's key ("a//b", "../x", "/x"): fine in a bucket,
+			// no path below a directory (issue 15).
+			err = fmt.Errorf("%w: a valid object key, but not a file path below the destination directory", err)
 		}
 		return store.Entry{}, fmt.Errorf("put: %w", err)
 	}
