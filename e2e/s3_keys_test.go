@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"hash/crc64"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -61,39 +62,48 @@ func TestS3ToS3PathLikeKeys(t *testing.T) {
 }
 
 // TestS3ToLocalPathLikeKeys: to a directory, the same keys cannot be
-// file names: each fails alone, INVALID_KEY with the reason, and nothing
-// of them lands (no file, no directory); the plain key is copied, and
-// verify reports the others missing.
+// file names, nor can a key with a name of 300 bytes (NAME_MAX is 255):
+// each fails alone, INVALID_KEY with the reason, and nothing of them
+// lands (no file, no directory); the plain key is copied, and verify
+// reports the others missing.
 func TestS3ToLocalPathLikeKeys(t *testing.T) {
 	t.Parallel()
 	srv := s3test.Start(t)
 	h := newHome(t, "s3-local-pathlike")
 	s3PutPathLike(t, srv, "data/")
+	longName := "made/no/dirs/" + strings.Repeat("n", 300)
+	s3Put(t, srv, srv.Bucket, "data/"+longName, []byte("long name"), minio.PutObjectOptions{})
 	h.writeJob(h.jobFile, s3Side("src", srv, srv.URL, srv.Bucket, "data/")...)
 	r := h.ferry(3*time.Minute, "run", h.jobFile)
 	if r.code != 1 {
 		t.Fatalf("run: want exit 1 (the path-like keys failed):\n%s", r)
 	}
 	checkTree(t, map[string]fileInfo{"plain.txt": {size: 5, sum: sha256.Sum256([]byte("plain")), crc: crc64.Checksum([]byte("plain"), crcTable)}}, h.dst)
+	if des, _ := os.ReadDir(h.dst); len(des) != 1 {
+		t.Errorf("the destination holds %d entries, want plain.txt alone (no directory of a failed key)", len(des))
+	}
 	errs, fails := failures(h.attempts())
 	sort.Strings(errs)
-	wantErrs := append([]string(nil), s3PathLikeKeys...)
+	wantErrs := append([]string{longName}, s3PathLikeKeys...)
 	sort.Strings(wantErrs)
 	if fmt.Sprint(errs) != fmt.Sprint(wantErrs) {
 		t.Errorf("error.list keys %q, want %q", errs, wantErrs)
 	}
 	for _, f := range fails {
-		if !strings.HasPrefix(f.detail, "INVALID_KEY: ") || !strings.Contains(f.detail, fmt.Sprintf("%q", f.key)) ||
-			!strings.Contains(f.detail, "a valid object key, but not a file path below the destination directory") {
-			t.Errorf("FAIL record of %q: %q, want INVALID_KEY quoting the key and saying why it cannot land", f.key, f.detail)
+		why := "a valid object key, but not a file path below the destination directory"
+		if f.key == longName {
+			why = "a name of 300 bytes"
+		}
+		if !strings.HasPrefix(f.detail, "INVALID_KEY: ") || !strings.Contains(f.detail, fmt.Sprintf("%q", f.key)) || !strings.Contains(f.detail, why) {
+			t.Errorf("FAIL record of %q: %q, want INVALID_KEY quoting the key and saying %q", f.key, f.detail, why)
 		}
 		if strings.Contains(f.detail, "attempts") {
 			t.Errorf("FAIL record of %q: %q was retried", f.key, f.detail)
 		}
 	}
 	v := h.verifyJob()
-	if v.code != 1 || v.counts["match"] != 1 || v.counts["missing"] != int64(len(s3PathLikeKeys)) {
-		t.Errorf("verify: want exit 1, 1 matching and %d missing; got counts %v, report %v:\n%s", len(s3PathLikeKeys), v.counts, v.diffs, v.result)
+	if v.code != 1 || v.counts["match"] != 1 || v.counts["missing"] != int64(len(wantErrs)) {
+		t.Errorf("verify: want exit 1, 1 matching and %d missing; got counts %v, report %v:\n%s", len(wantErrs), v.counts, v.diffs, v.result)
 	}
 }
 
