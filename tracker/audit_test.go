@@ -23,6 +23,10 @@ func TestRecordLine(t *testing.T) {
 			"2025-03-04T04:06:07Z\tFAIL\t-1\t-\t" + `a\tb\nc\xff\\` + "\t" + `READ_ERROR: bad\tthing\n` + "\n"},
 		{Record{Time: at, Size: math.MaxInt64, CRC64: math.MaxUint64, HasCRC: true, Key: "k"},
 			"2025-03-04T04:06:07Z\tOK\t9223372036854775807\tffffffffffffffff\tk\t\n"},
+		// An OK line's detail with the stores' notes (a redirect
+		// followed) after the retries: still six fields, still OK.
+		{Record{Time: at, Size: 3, CRC64: 1, HasCRC: true, Key: "away.txt", Detail: "md5=00; retries=2; redirected=http://b:8080/x%20y?v=1"},
+			"2025-03-04T04:06:07Z\tOK\t3\t0000000000000001\taway.txt\tmd5=00; retries=2; redirected=http://b:8080/x%20y?v=1\n"},
 	}
 	for _, tt := range tests {
 		line := tt.r.Line()
