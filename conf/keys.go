@@ -148,6 +148,7 @@ var keyTable = []keyInfo{
 
 	// sys.properties: ferry's keys.
 	{name: "masterAddress", file: sysFile, ferry: true, impl: true, def: "127.0.0.1:7790"},
+	{name: "httpAddress", file: sysFile, ferry: true, impl: true, def: "127.0.0.1:7791"},
 	{name: "knownHostsFile", file: sysFile, ferry: true, impl: true, def: "~/.ssh/known_hosts"},
 	{name: "taskLeaseSeconds", file: sysFile, ferry: true, impl: true, def: "60"},
 	{name: "workerMaxTaskNum", file: sysFile, ferry: true, impl: true, def: "2"},

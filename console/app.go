@@ -92,6 +92,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			statCommand(),
 			retryCommand(),
 			cleanCommand(),
+			revokeCommand(),
 			versionCommand(),
 			masterCommand(),
 			workerCommand(),

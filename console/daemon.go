@@ -288,7 +288,7 @@ func workerCommand() *cli.Command {
 		Hidden: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "master", Usage: "master address host:port (default masterAddress)"},
-			&cli.StringFlag{Name: "token-file", Usage: "file holding the master's token (mode 0600; default workdir/master/token)"},
+			&cli.StringFlag{Name: "token-file", Usage: "file holding this host's worker credential, as deploy writes it (mode 0600; default workdir/master/token, the master's token)"},
 			&cli.StringFlag{Name: "cert-file", Usage: "the master's TLS certificate to pin (default workdir/master/tls.crt)"},
 			&cli.StringFlag{Name: "id", Usage: "worker ID (default: the host name)"},
 		},

@@ -126,6 +126,227 @@ func (Result) EnumDescriptor() ([]byte, []int) {
 	return file_ferry_proto_rawDescGZIP(), []int{1}
 }
 
+type IssueCredentialRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	WorkerId      string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"` // the host as conf/workers writes it
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueCredentialRequest) Reset() {
+	*x = IssueCredentialRequest{}
+	mi := &file_ferry_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueCredentialRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueCredentialRequest) ProtoMessage() {}
+
+func (x *IssueCredentialRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueCredentialRequest.ProtoReflect.Descriptor instead.
+func (*IssueCredentialRequest) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *IssueCredentialRequest) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+type IssueCredentialReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Secret        string                 `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueCredentialReply) Reset() {
+	*x = IssueCredentialReply{}
+	mi := &file_ferry_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueCredentialReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueCredentialReply) ProtoMessage() {}
+
+func (x *IssueCredentialReply) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueCredentialReply.ProtoReflect.Descriptor instead.
+func (*IssueCredentialReply) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *IssueCredentialReply) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+type RevokeCredentialRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	WorkerId      string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeCredentialRequest) Reset() {
+	*x = RevokeCredentialRequest{}
+	mi := &file_ferry_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeCredentialRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeCredentialRequest) ProtoMessage() {}
+
+func (x *RevokeCredentialRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeCredentialRequest.ProtoReflect.Descriptor instead.
+func (*RevokeCredentialRequest) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RevokeCredentialRequest) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+type RevokeCredentialReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeCredentialReply) Reset() {
+	*x = RevokeCredentialReply{}
+	mi := &file_ferry_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeCredentialReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeCredentialReply) ProtoMessage() {}
+
+func (x *RevokeCredentialReply) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeCredentialReply.ProtoReflect.Descriptor instead.
+func (*RevokeCredentialReply) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{3}
+}
+
+// CredentialStat is a worker host holding a credential: never the secret.
+type CredentialStat struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	WorkerId      string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	IssuedUnixMs  int64                  `protobuf:"varint,2,opt,name=issued_unix_ms,json=issuedUnixMs,proto3" json:"issued_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CredentialStat) Reset() {
+	*x = CredentialStat{}
+	mi := &file_ferry_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CredentialStat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CredentialStat) ProtoMessage() {}
+
+func (x *CredentialStat) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CredentialStat.ProtoReflect.Descriptor instead.
+func (*CredentialStat) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CredentialStat) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *CredentialStat) GetIssuedUnixMs() int64 {
+	if x != nil {
+		return x.IssuedUnixMs
+	}
+	return 0
+}
+
 type ThrottleRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Job           string                 `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
@@ -137,7 +358,7 @@ type ThrottleRequest struct {
 
 func (x *ThrottleRequest) Reset() {
 	*x = ThrottleRequest{}
-	mi := &file_ferry_proto_msgTypes[0]
+	mi := &file_ferry_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -149,7 +370,7 @@ func (x *ThrottleRequest) String() string {
 func (*ThrottleRequest) ProtoMessage() {}
 
 func (x *ThrottleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[0]
+	mi := &file_ferry_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -162,7 +383,7 @@ func (x *ThrottleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThrottleRequest.ProtoReflect.Descriptor instead.
 func (*ThrottleRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{0}
+	return file_ferry_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ThrottleRequest) GetJob() string {
@@ -195,7 +416,7 @@ type ThrottleReply struct {
 
 func (x *ThrottleReply) Reset() {
 	*x = ThrottleReply{}
-	mi := &file_ferry_proto_msgTypes[1]
+	mi := &file_ferry_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -207,7 +428,7 @@ func (x *ThrottleReply) String() string {
 func (*ThrottleReply) ProtoMessage() {}
 
 func (x *ThrottleReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[1]
+	mi := &file_ferry_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -220,7 +441,7 @@ func (x *ThrottleReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThrottleReply.ProtoReflect.Descriptor instead.
 func (*ThrottleReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{1}
+	return file_ferry_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ThrottleReply) GetBytesPerSec() int64 {
@@ -241,7 +462,7 @@ type JobLimit struct {
 
 func (x *JobLimit) Reset() {
 	*x = JobLimit{}
-	mi := &file_ferry_proto_msgTypes[2]
+	mi := &file_ferry_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -253,7 +474,7 @@ func (x *JobLimit) String() string {
 func (*JobLimit) ProtoMessage() {}
 
 func (x *JobLimit) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[2]
+	mi := &file_ferry_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -266,7 +487,7 @@ func (x *JobLimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobLimit.ProtoReflect.Descriptor instead.
 func (*JobLimit) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{2}
+	return file_ferry_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *JobLimit) GetJob() string {
@@ -302,7 +523,7 @@ type RegisterRequest struct {
 
 func (x *RegisterRequest) Reset() {
 	*x = RegisterRequest{}
-	mi := &file_ferry_proto_msgTypes[3]
+	mi := &file_ferry_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -314,7 +535,7 @@ func (x *RegisterRequest) String() string {
 func (*RegisterRequest) ProtoMessage() {}
 
 func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[3]
+	mi := &file_ferry_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -327,7 +548,7 @@ func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterRequest.ProtoReflect.Descriptor instead.
 func (*RegisterRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{3}
+	return file_ferry_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RegisterRequest) GetWorkerId() string {
@@ -368,7 +589,7 @@ type RegisterReply struct {
 
 func (x *RegisterReply) Reset() {
 	*x = RegisterReply{}
-	mi := &file_ferry_proto_msgTypes[4]
+	mi := &file_ferry_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -380,7 +601,7 @@ func (x *RegisterReply) String() string {
 func (*RegisterReply) ProtoMessage() {}
 
 func (x *RegisterReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[4]
+	mi := &file_ferry_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -393,7 +614,7 @@ func (x *RegisterReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterReply.ProtoReflect.Descriptor instead.
 func (*RegisterReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{4}
+	return file_ferry_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RegisterReply) GetWorkerId() string {
@@ -420,7 +641,7 @@ type LeaseRequest struct {
 
 func (x *LeaseRequest) Reset() {
 	*x = LeaseRequest{}
-	mi := &file_ferry_proto_msgTypes[5]
+	mi := &file_ferry_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -432,7 +653,7 @@ func (x *LeaseRequest) String() string {
 func (*LeaseRequest) ProtoMessage() {}
 
 func (x *LeaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[5]
+	mi := &file_ferry_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -445,7 +666,7 @@ func (x *LeaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseRequest.ProtoReflect.Descriptor instead.
 func (*LeaseRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{5}
+	return file_ferry_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *LeaseRequest) GetWorkerId() string {
@@ -477,7 +698,7 @@ type LeaseReply struct {
 
 func (x *LeaseReply) Reset() {
 	*x = LeaseReply{}
-	mi := &file_ferry_proto_msgTypes[6]
+	mi := &file_ferry_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -489,7 +710,7 @@ func (x *LeaseReply) String() string {
 func (*LeaseReply) ProtoMessage() {}
 
 func (x *LeaseReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[6]
+	mi := &file_ferry_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -502,7 +723,7 @@ func (x *LeaseReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseReply.ProtoReflect.Descriptor instead.
 func (*LeaseReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{6}
+	return file_ferry_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LeaseReply) GetTasks() []*TaskLease {
@@ -569,7 +790,7 @@ type JobSpec struct {
 
 func (x *JobSpec) Reset() {
 	*x = JobSpec{}
-	mi := &file_ferry_proto_msgTypes[7]
+	mi := &file_ferry_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -581,7 +802,7 @@ func (x *JobSpec) String() string {
 func (*JobSpec) ProtoMessage() {}
 
 func (x *JobSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[7]
+	mi := &file_ferry_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -594,7 +815,7 @@ func (x *JobSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobSpec.ProtoReflect.Descriptor instead.
 func (*JobSpec) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{7}
+	return file_ferry_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *JobSpec) GetName() string {
@@ -788,7 +1009,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_ferry_proto_msgTypes[8]
+	mi := &file_ferry_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -800,7 +1021,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[8]
+	mi := &file_ferry_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -813,7 +1034,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{8}
+	return file_ferry_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Endpoint) GetType() string {
@@ -883,7 +1104,7 @@ type Multipart struct {
 
 func (x *Multipart) Reset() {
 	*x = Multipart{}
-	mi := &file_ferry_proto_msgTypes[9]
+	mi := &file_ferry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -895,7 +1116,7 @@ func (x *Multipart) String() string {
 func (*Multipart) ProtoMessage() {}
 
 func (x *Multipart) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[9]
+	mi := &file_ferry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -908,7 +1129,7 @@ func (x *Multipart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Multipart.ProtoReflect.Descriptor instead.
 func (*Multipart) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{9}
+	return file_ferry_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Multipart) GetThreshold() int64 {
@@ -944,7 +1165,7 @@ type HTTPList struct {
 
 func (x *HTTPList) Reset() {
 	*x = HTTPList{}
-	mi := &file_ferry_proto_msgTypes[10]
+	mi := &file_ferry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +1177,7 @@ func (x *HTTPList) String() string {
 func (*HTTPList) ProtoMessage() {}
 
 func (x *HTTPList) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[10]
+	mi := &file_ferry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +1190,7 @@ func (x *HTTPList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPList.ProtoReflect.Descriptor instead.
 func (*HTTPList) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{10}
+	return file_ferry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *HTTPList) GetFile() []byte {
@@ -1014,7 +1235,7 @@ type Filter struct {
 
 func (x *Filter) Reset() {
 	*x = Filter{}
-	mi := &file_ferry_proto_msgTypes[11]
+	mi := &file_ferry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1026,7 +1247,7 @@ func (x *Filter) String() string {
 func (*Filter) ProtoMessage() {}
 
 func (x *Filter) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[11]
+	mi := &file_ferry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1039,7 +1260,7 @@ func (x *Filter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filter.ProtoReflect.Descriptor instead.
 func (*Filter) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{11}
+	return file_ferry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Filter) GetInclude() [][]byte {
@@ -1094,7 +1315,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_ferry_proto_msgTypes[12]
+	mi := &file_ferry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1106,7 +1327,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[12]
+	mi := &file_ferry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1119,7 +1340,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{12}
+	return file_ferry_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Schedule) GetDefaultBytesPerSec() int64 {
@@ -1148,7 +1369,7 @@ type Window struct {
 
 func (x *Window) Reset() {
 	*x = Window{}
-	mi := &file_ferry_proto_msgTypes[13]
+	mi := &file_ferry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1160,7 +1381,7 @@ func (x *Window) String() string {
 func (*Window) ProtoMessage() {}
 
 func (x *Window) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[13]
+	mi := &file_ferry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1173,7 +1394,7 @@ func (x *Window) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Window.ProtoReflect.Descriptor instead.
 func (*Window) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{13}
+	return file_ferry_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Window) GetStart() int32 {
@@ -1211,7 +1432,7 @@ type ManifestEntry struct {
 
 func (x *ManifestEntry) Reset() {
 	*x = ManifestEntry{}
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1223,7 +1444,7 @@ func (x *ManifestEntry) String() string {
 func (*ManifestEntry) ProtoMessage() {}
 
 func (x *ManifestEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1236,7 +1457,7 @@ func (x *ManifestEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestEntry.ProtoReflect.Descriptor instead.
 func (*ManifestEntry) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{14}
+	return file_ferry_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ManifestEntry) GetKey() []byte {
@@ -1298,7 +1519,7 @@ type TaskLease struct {
 
 func (x *TaskLease) Reset() {
 	*x = TaskLease{}
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1310,7 +1531,7 @@ func (x *TaskLease) String() string {
 func (*TaskLease) ProtoMessage() {}
 
 func (x *TaskLease) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1323,7 +1544,7 @@ func (x *TaskLease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLease.ProtoReflect.Descriptor instead.
 func (*TaskLease) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{15}
+	return file_ferry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TaskLease) GetJob() string {
@@ -1392,7 +1613,7 @@ type UploadState struct {
 
 func (x *UploadState) Reset() {
 	*x = UploadState{}
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1404,7 +1625,7 @@ func (x *UploadState) String() string {
 func (*UploadState) ProtoMessage() {}
 
 func (x *UploadState) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1417,7 +1638,7 @@ func (x *UploadState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadState.ProtoReflect.Descriptor instead.
 func (*UploadState) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{16}
+	return file_ferry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UploadState) GetKey() []byte {
@@ -1445,7 +1666,7 @@ type SaveUploadRequest struct {
 
 func (x *SaveUploadRequest) Reset() {
 	*x = SaveUploadRequest{}
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1457,7 +1678,7 @@ func (x *SaveUploadRequest) String() string {
 func (*SaveUploadRequest) ProtoMessage() {}
 
 func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1470,7 +1691,7 @@ func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadRequest.ProtoReflect.Descriptor instead.
 func (*SaveUploadRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{17}
+	return file_ferry_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SaveUploadRequest) GetWorkerId() string {
@@ -1502,7 +1723,7 @@ type SaveUploadReply struct {
 
 func (x *SaveUploadReply) Reset() {
 	*x = SaveUploadReply{}
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1514,7 +1735,7 @@ func (x *SaveUploadReply) String() string {
 func (*SaveUploadReply) ProtoMessage() {}
 
 func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1527,7 +1748,7 @@ func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadReply.ProtoReflect.Descriptor instead.
 func (*SaveUploadReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{18}
+	return file_ferry_proto_rawDescGZIP(), []int{23}
 }
 
 type LeaseRef struct {
@@ -1541,7 +1762,7 @@ type LeaseRef struct {
 
 func (x *LeaseRef) Reset() {
 	*x = LeaseRef{}
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1553,7 +1774,7 @@ func (x *LeaseRef) String() string {
 func (*LeaseRef) ProtoMessage() {}
 
 func (x *LeaseRef) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1566,7 +1787,7 @@ func (x *LeaseRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseRef.ProtoReflect.Descriptor instead.
 func (*LeaseRef) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{19}
+	return file_ferry_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *LeaseRef) GetJob() string {
@@ -1600,7 +1821,7 @@ type RenewRequest struct {
 
 func (x *RenewRequest) Reset() {
 	*x = RenewRequest{}
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1612,7 +1833,7 @@ func (x *RenewRequest) String() string {
 func (*RenewRequest) ProtoMessage() {}
 
 func (x *RenewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1625,7 +1846,7 @@ func (x *RenewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewRequest.ProtoReflect.Descriptor instead.
 func (*RenewRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{20}
+	return file_ferry_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RenewRequest) GetWorkerId() string {
@@ -1653,7 +1874,7 @@ type RenewReply struct {
 
 func (x *RenewReply) Reset() {
 	*x = RenewReply{}
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1665,7 +1886,7 @@ func (x *RenewReply) String() string {
 func (*RenewReply) ProtoMessage() {}
 
 func (x *RenewReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1678,7 +1899,7 @@ func (x *RenewReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewReply.ProtoReflect.Descriptor instead.
 func (*RenewReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{21}
+	return file_ferry_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RenewReply) GetLost() []*LeaseRef {
@@ -1711,7 +1932,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1723,7 +1944,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1736,7 +1957,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{22}
+	return file_ferry_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *LeaveRequest) GetWorkerId() string {
@@ -1754,7 +1975,7 @@ type LeaveReply struct {
 
 func (x *LeaveReply) Reset() {
 	*x = LeaveReply{}
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1766,7 +1987,7 @@ func (x *LeaveReply) String() string {
 func (*LeaveReply) ProtoMessage() {}
 
 func (x *LeaveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1779,7 +2000,7 @@ func (x *LeaveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
 func (*LeaveReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{23}
+	return file_ferry_proto_rawDescGZIP(), []int{28}
 }
 
 // EntryResult reports one entry of a task that did not simply succeed.
@@ -1795,7 +2016,7 @@ type EntryResult struct {
 
 func (x *EntryResult) Reset() {
 	*x = EntryResult{}
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1807,7 +2028,7 @@ func (x *EntryResult) String() string {
 func (*EntryResult) ProtoMessage() {}
 
 func (x *EntryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1820,7 +2041,7 @@ func (x *EntryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntryResult.ProtoReflect.Descriptor instead.
 func (*EntryResult) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{24}
+	return file_ferry_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *EntryResult) GetIndex() uint32 {
@@ -1864,7 +2085,7 @@ type CompleteRequest struct {
 
 func (x *CompleteRequest) Reset() {
 	*x = CompleteRequest{}
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1876,7 +2097,7 @@ func (x *CompleteRequest) String() string {
 func (*CompleteRequest) ProtoMessage() {}
 
 func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1889,7 +2110,7 @@ func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteRequest.ProtoReflect.Descriptor instead.
 func (*CompleteRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{25}
+	return file_ferry_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CompleteRequest) GetWorkerId() string {
@@ -1929,7 +2150,7 @@ type CompleteReply struct {
 
 func (x *CompleteReply) Reset() {
 	*x = CompleteReply{}
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1941,7 +2162,7 @@ func (x *CompleteReply) String() string {
 func (*CompleteReply) ProtoMessage() {}
 
 func (x *CompleteReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1954,7 +2175,7 @@ func (x *CompleteReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReply.ProtoReflect.Descriptor instead.
 func (*CompleteReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{26}
+	return file_ferry_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CompleteReply) GetAttemptDir() string {
@@ -1986,7 +2207,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1998,7 +2219,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2011,7 +2232,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{27}
+	return file_ferry_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AuditRecord) GetTimeUnixMs() int64 {
@@ -2094,7 +2315,7 @@ type AuditBatch struct {
 
 func (x *AuditBatch) Reset() {
 	*x = AuditBatch{}
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2106,7 +2327,7 @@ func (x *AuditBatch) String() string {
 func (*AuditBatch) ProtoMessage() {}
 
 func (x *AuditBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2119,7 +2340,7 @@ func (x *AuditBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditBatch.ProtoReflect.Descriptor instead.
 func (*AuditBatch) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{28}
+	return file_ferry_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AuditBatch) GetLease() *LeaseRef {
@@ -2147,7 +2368,7 @@ type TaskProgress struct {
 
 func (x *TaskProgress) Reset() {
 	*x = TaskProgress{}
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2159,7 +2380,7 @@ func (x *TaskProgress) String() string {
 func (*TaskProgress) ProtoMessage() {}
 
 func (x *TaskProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2172,7 +2393,7 @@ func (x *TaskProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskProgress.ProtoReflect.Descriptor instead.
 func (*TaskProgress) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{29}
+	return file_ferry_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *TaskProgress) GetLease() *LeaseRef {
@@ -2202,14 +2423,17 @@ type ReportRequest struct {
 	Audits   []*AuditBatch          `protobuf:"bytes,2,rep,name=audits,proto3" json:"audits,omitempty"`
 	Progress []*TaskProgress        `protobuf:"bytes,3,rep,name=progress,proto3" json:"progress,omitempty"`
 	// Bytes this worker has copied since it started, monotonic.
-	BytesCopied   int64 `protobuf:"varint,4,opt,name=bytes_copied,json=bytesCopied,proto3" json:"bytes_copied,omitempty"`
+	BytesCopied int64 `protobuf:"varint,4,opt,name=bytes_copied,json=bytesCopied,proto3" json:"bytes_copied,omitempty"`
+	// What the worker has measured since it started (task.WorkerStats), for
+	// the master's /metrics; cumulative.
+	Stats         *WorkerStats `protobuf:"bytes,5,opt,name=stats,proto3" json:"stats,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2221,7 +2445,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2234,7 +2458,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{30}
+	return file_ferry_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ReportRequest) GetWorkerId() string {
@@ -2265,6 +2489,151 @@ func (x *ReportRequest) GetBytesCopied() int64 {
 	return 0
 }
 
+func (x *ReportRequest) GetStats() *WorkerStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+type WorkerStats struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	StoreOps      []*StoreOps            `protobuf:"bytes,1,rep,name=store_ops,json=storeOps,proto3" json:"store_ops,omitempty"`
+	Retries       int64                  `protobuf:"varint,2,opt,name=retries,proto3" json:"retries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WorkerStats) Reset() {
+	*x = WorkerStats{}
+	mi := &file_ferry_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkerStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkerStats) ProtoMessage() {}
+
+func (x *WorkerStats) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkerStats.ProtoReflect.Descriptor instead.
+func (*WorkerStats) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *WorkerStats) GetStoreOps() []*StoreOps {
+	if x != nil {
+		return x.StoreOps
+	}
+	return nil
+}
+
+func (x *WorkerStats) GetRetries() int64 {
+	if x != nil {
+		return x.Retries
+	}
+	return 0
+}
+
+// StoreOps counts the calls of one operation on one type of store that
+// ended in one status class, with their latency histogram.
+type StoreOps struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Store         string                 `protobuf:"bytes,1,opt,name=store,proto3" json:"store,omitempty"`
+	Op            string                 `protobuf:"bytes,2,opt,name=op,proto3" json:"op,omitempty"`
+	Class         string                 `protobuf:"bytes,3,opt,name=class,proto3" json:"class,omitempty"`
+	Count         uint64                 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+	Seconds       float64                `protobuf:"fixed64,5,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	Buckets       []uint64               `protobuf:"varint,6,rep,packed,name=buckets,proto3" json:"buckets,omitempty"` // cumulative, by task.LatencyBounds
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoreOps) Reset() {
+	*x = StoreOps{}
+	mi := &file_ferry_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoreOps) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoreOps) ProtoMessage() {}
+
+func (x *StoreOps) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoreOps.ProtoReflect.Descriptor instead.
+func (*StoreOps) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *StoreOps) GetStore() string {
+	if x != nil {
+		return x.Store
+	}
+	return ""
+}
+
+func (x *StoreOps) GetOp() string {
+	if x != nil {
+		return x.Op
+	}
+	return ""
+}
+
+func (x *StoreOps) GetClass() string {
+	if x != nil {
+		return x.Class
+	}
+	return ""
+}
+
+func (x *StoreOps) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *StoreOps) GetSeconds() float64 {
+	if x != nil {
+		return x.Seconds
+	}
+	return 0
+}
+
+func (x *StoreOps) GetBuckets() []uint64 {
+	if x != nil {
+		return x.Buckets
+	}
+	return nil
+}
+
 type ReportReply struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Stop  bool                   `protobuf:"varint,1,opt,name=stop,proto3" json:"stop,omitempty"` // as in LeaseReply
@@ -2276,7 +2645,7 @@ type ReportReply struct {
 
 func (x *ReportReply) Reset() {
 	*x = ReportReply{}
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2288,7 +2657,7 @@ func (x *ReportReply) String() string {
 func (*ReportReply) ProtoMessage() {}
 
 func (x *ReportReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2301,7 +2670,7 @@ func (x *ReportReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReply.ProtoReflect.Descriptor instead.
 func (*ReportReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{31}
+	return file_ferry_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ReportReply) GetStop() bool {
@@ -2327,7 +2696,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2339,7 +2708,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2352,7 +2721,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{32}
+	return file_ferry_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SubmitRequest) GetSpec() *JobSpec {
@@ -2371,7 +2740,7 @@ type SubmitReply struct {
 
 func (x *SubmitReply) Reset() {
 	*x = SubmitReply{}
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2383,7 +2752,7 @@ func (x *SubmitReply) String() string {
 func (*SubmitReply) ProtoMessage() {}
 
 func (x *SubmitReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2396,7 +2765,7 @@ func (x *SubmitReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitReply.ProtoReflect.Descriptor instead.
 func (*SubmitReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{33}
+	return file_ferry_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SubmitReply) GetJob() string {
@@ -2420,7 +2789,7 @@ type StatRequest struct {
 
 func (x *StatRequest) Reset() {
 	*x = StatRequest{}
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2432,7 +2801,7 @@ func (x *StatRequest) String() string {
 func (*StatRequest) ProtoMessage() {}
 
 func (x *StatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2445,7 +2814,7 @@ func (x *StatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatRequest.ProtoReflect.Descriptor instead.
 func (*StatRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{34}
+	return file_ferry_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *StatRequest) GetJob() string {
@@ -2509,7 +2878,7 @@ type JobStat struct {
 
 func (x *JobStat) Reset() {
 	*x = JobStat{}
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2521,7 +2890,7 @@ func (x *JobStat) String() string {
 func (*JobStat) ProtoMessage() {}
 
 func (x *JobStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2534,7 +2903,7 @@ func (x *JobStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobStat.ProtoReflect.Descriptor instead.
 func (*JobStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{35}
+	return file_ferry_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *JobStat) GetName() string {
@@ -2762,7 +3131,7 @@ type WorkerStat struct {
 
 func (x *WorkerStat) Reset() {
 	*x = WorkerStat{}
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2774,7 +3143,7 @@ func (x *WorkerStat) String() string {
 func (*WorkerStat) ProtoMessage() {}
 
 func (x *WorkerStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2787,7 +3156,7 @@ func (x *WorkerStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStat.ProtoReflect.Descriptor instead.
 func (*WorkerStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{36}
+	return file_ferry_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *WorkerStat) GetWorkerId() string {
@@ -2843,13 +3212,14 @@ type StatReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Jobs          []*JobStat             `protobuf:"bytes,1,rep,name=jobs,proto3" json:"jobs,omitempty"`
 	Workers       []*WorkerStat          `protobuf:"bytes,2,rep,name=workers,proto3" json:"workers,omitempty"`
+	Credentials   []*CredentialStat      `protobuf:"bytes,3,rep,name=credentials,proto3" json:"credentials,omitempty"` // with workers
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatReply) Reset() {
 	*x = StatReply{}
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2861,7 +3231,7 @@ func (x *StatReply) String() string {
 func (*StatReply) ProtoMessage() {}
 
 func (x *StatReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2874,7 +3244,7 @@ func (x *StatReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatReply.ProtoReflect.Descriptor instead.
 func (*StatReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{37}
+	return file_ferry_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *StatReply) GetJobs() []*JobStat {
@@ -2891,6 +3261,13 @@ func (x *StatReply) GetWorkers() []*WorkerStat {
 	return nil
 }
 
+func (x *StatReply) GetCredentials() []*CredentialStat {
+	if x != nil {
+		return x.Credentials
+	}
+	return nil
+}
+
 type RetryRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Job           string                 `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
@@ -2900,7 +3277,7 @@ type RetryRequest struct {
 
 func (x *RetryRequest) Reset() {
 	*x = RetryRequest{}
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2912,7 +3289,7 @@ func (x *RetryRequest) String() string {
 func (*RetryRequest) ProtoMessage() {}
 
 func (x *RetryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2925,7 +3302,7 @@ func (x *RetryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRequest.ProtoReflect.Descriptor instead.
 func (*RetryRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{38}
+	return file_ferry_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RetryRequest) GetJob() string {
@@ -2945,7 +3322,7 @@ type RetryReply struct {
 
 func (x *RetryReply) Reset() {
 	*x = RetryReply{}
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2957,7 +3334,7 @@ func (x *RetryReply) String() string {
 func (*RetryReply) ProtoMessage() {}
 
 func (x *RetryReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2970,7 +3347,7 @@ func (x *RetryReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryReply.ProtoReflect.Descriptor instead.
 func (*RetryReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{39}
+	return file_ferry_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RetryReply) GetTasks() int64 {
@@ -2997,7 +3374,7 @@ type CleanRequest struct {
 
 func (x *CleanRequest) Reset() {
 	*x = CleanRequest{}
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3009,7 +3386,7 @@ func (x *CleanRequest) String() string {
 func (*CleanRequest) ProtoMessage() {}
 
 func (x *CleanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3022,7 +3399,7 @@ func (x *CleanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanRequest.ProtoReflect.Descriptor instead.
 func (*CleanRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{40}
+	return file_ferry_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *CleanRequest) GetJob() string {
@@ -3047,7 +3424,7 @@ type CleanReply struct {
 
 func (x *CleanReply) Reset() {
 	*x = CleanReply{}
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3059,7 +3436,7 @@ func (x *CleanReply) String() string {
 func (*CleanReply) ProtoMessage() {}
 
 func (x *CleanReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3072,7 +3449,7 @@ func (x *CleanReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanReply.ProtoReflect.Descriptor instead.
 func (*CleanReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{41}
+	return file_ferry_proto_rawDescGZIP(), []int{48}
 }
 
 type StopRequest struct {
@@ -3083,7 +3460,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3095,7 +3472,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3108,7 +3485,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{42}
+	return file_ferry_proto_rawDescGZIP(), []int{49}
 }
 
 type StopReply struct {
@@ -3121,7 +3498,7 @@ type StopReply struct {
 
 func (x *StopReply) Reset() {
 	*x = StopReply{}
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3133,7 +3510,7 @@ func (x *StopReply) String() string {
 func (*StopReply) ProtoMessage() {}
 
 func (x *StopReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3146,7 +3523,7 @@ func (x *StopReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopReply.ProtoReflect.Descriptor instead.
 func (*StopReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{43}
+	return file_ferry_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *StopReply) GetRemaining() []string {
@@ -3160,7 +3537,17 @@ var File_ferry_proto protoreflect.FileDescriptor
 
 const file_ferry_proto_rawDesc = "" +
 	"\n" +
-	"\vferry.proto\x12\bferry.v1\"]\n" +
+	"\vferry.proto\x12\bferry.v1\"5\n" +
+	"\x16IssueCredentialRequest\x12\x1b\n" +
+	"\tworker_id\x18\x01 \x01(\tR\bworkerId\".\n" +
+	"\x14IssueCredentialReply\x12\x16\n" +
+	"\x06secret\x18\x01 \x01(\tR\x06secret\"6\n" +
+	"\x17RevokeCredentialRequest\x12\x1b\n" +
+	"\tworker_id\x18\x01 \x01(\tR\bworkerId\"\x17\n" +
+	"\x15RevokeCredentialReply\"S\n" +
+	"\x0eCredentialStat\x12\x1b\n" +
+	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12$\n" +
+	"\x0eissued_unix_ms\x18\x02 \x01(\x03R\fissuedUnixMs\"]\n" +
 	"\x0fThrottleRequest\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\x12\"\n" +
 	"\rbytes_per_sec\x18\x02 \x01(\x03R\vbytesPerSec\x12\x14\n" +
@@ -3333,12 +3720,23 @@ const file_ferry_proto_rawDesc = "" +
 	"\n" +
 	"files_done\x18\x02 \x01(\x03R\tfilesDone\x12\x1d\n" +
 	"\n" +
-	"bytes_done\x18\x03 \x01(\x03R\tbytesDone\"\xb1\x01\n" +
+	"bytes_done\x18\x03 \x01(\x03R\tbytesDone\"\xde\x01\n" +
 	"\rReportRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12,\n" +
 	"\x06audits\x18\x02 \x03(\v2\x14.ferry.v1.AuditBatchR\x06audits\x122\n" +
 	"\bprogress\x18\x03 \x03(\v2\x16.ferry.v1.TaskProgressR\bprogress\x12!\n" +
-	"\fbytes_copied\x18\x04 \x01(\x03R\vbytesCopied\"M\n" +
+	"\fbytes_copied\x18\x04 \x01(\x03R\vbytesCopied\x12+\n" +
+	"\x05stats\x18\x05 \x01(\v2\x15.ferry.v1.WorkerStatsR\x05stats\"X\n" +
+	"\vWorkerStats\x12/\n" +
+	"\tstore_ops\x18\x01 \x03(\v2\x12.ferry.v1.StoreOpsR\bstoreOps\x12\x18\n" +
+	"\aretries\x18\x02 \x01(\x03R\aretries\"\x90\x01\n" +
+	"\bStoreOps\x12\x14\n" +
+	"\x05store\x18\x01 \x01(\tR\x05store\x12\x0e\n" +
+	"\x02op\x18\x02 \x01(\tR\x02op\x12\x14\n" +
+	"\x05class\x18\x03 \x01(\tR\x05class\x12\x14\n" +
+	"\x05count\x18\x04 \x01(\x04R\x05count\x12\x18\n" +
+	"\aseconds\x18\x05 \x01(\x01R\aseconds\x12\x18\n" +
+	"\abuckets\x18\x06 \x03(\x04R\abuckets\"M\n" +
 	"\vReportReply\x12\x12\n" +
 	"\x04stop\x18\x01 \x01(\bR\x04stop\x12*\n" +
 	"\x06limits\x18\x02 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"6\n" +
@@ -3395,10 +3793,11 @@ const file_ferry_proto_rawDesc = "" +
 	"\rtasks_running\x18\x04 \x01(\x05R\ftasksRunning\x12%\n" +
 	"\x0ethroughput_bps\x18\x05 \x01(\x01R\rthroughputBps\x12)\n" +
 	"\x11last_seen_unix_ms\x18\x06 \x01(\x03R\x0elastSeenUnixMs\x12,\n" +
-	"\x12registered_unix_ms\x18\a \x01(\x03R\x10registeredUnixMs\"b\n" +
+	"\x12registered_unix_ms\x18\a \x01(\x03R\x10registeredUnixMs\"\x9e\x01\n" +
 	"\tStatReply\x12%\n" +
 	"\x04jobs\x18\x01 \x03(\v2\x11.ferry.v1.JobStatR\x04jobs\x12.\n" +
-	"\aworkers\x18\x02 \x03(\v2\x14.ferry.v1.WorkerStatR\aworkers\" \n" +
+	"\aworkers\x18\x02 \x03(\v2\x14.ferry.v1.WorkerStatR\aworkers\x12:\n" +
+	"\vcredentials\x18\x03 \x03(\v2\x18.ferry.v1.CredentialStatR\vcredentials\" \n" +
 	"\fRetryRequest\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\"<\n" +
 	"\n" +
@@ -3431,14 +3830,16 @@ const file_ferry_proto_rawDesc = "" +
 	"\n" +
 	"SaveUpload\x12\x1b.ferry.v1.SaveUploadRequest\x1a\x19.ferry.v1.SaveUploadReply2C\n" +
 	"\aTracker\x128\n" +
-	"\x06Report\x12\x17.ferry.v1.ReportRequest\x1a\x15.ferry.v1.ReportReply2\xd9\x02\n" +
+	"\x06Report\x12\x17.ferry.v1.ReportRequest\x1a\x15.ferry.v1.ReportReply2\x86\x04\n" +
 	"\aControl\x128\n" +
 	"\x06Submit\x12\x17.ferry.v1.SubmitRequest\x1a\x15.ferry.v1.SubmitReply\x122\n" +
 	"\x04Stat\x12\x15.ferry.v1.StatRequest\x1a\x13.ferry.v1.StatReply\x125\n" +
 	"\x05Retry\x12\x16.ferry.v1.RetryRequest\x1a\x14.ferry.v1.RetryReply\x125\n" +
 	"\x05Clean\x12\x16.ferry.v1.CleanRequest\x1a\x14.ferry.v1.CleanReply\x122\n" +
 	"\x04Stop\x12\x15.ferry.v1.StopRequest\x1a\x13.ferry.v1.StopReply\x12>\n" +
-	"\bThrottle\x12\x19.ferry.v1.ThrottleRequest\x1a\x17.ferry.v1.ThrottleReplyB\x15Z\x13ferry/proto;ferrypbb\x06proto3"
+	"\bThrottle\x12\x19.ferry.v1.ThrottleRequest\x1a\x17.ferry.v1.ThrottleReply\x12S\n" +
+	"\x0fIssueCredential\x12 .ferry.v1.IssueCredentialRequest\x1a\x1e.ferry.v1.IssueCredentialReply\x12V\n" +
+	"\x10RevokeCredential\x12!.ferry.v1.RevokeCredentialRequest\x1a\x1f.ferry.v1.RevokeCredentialReplyB\x15Z\x13ferry/proto;ferrypbb\x06proto3"
 
 var (
 	file_ferry_proto_rawDescOnce sync.Once
@@ -3453,118 +3854,132 @@ func file_ferry_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_ferry_proto_goTypes = []any{
-	(Kind)(0),                 // 0: ferry.v1.Kind
-	(Result)(0),               // 1: ferry.v1.Result
-	(*ThrottleRequest)(nil),   // 2: ferry.v1.ThrottleRequest
-	(*ThrottleReply)(nil),     // 3: ferry.v1.ThrottleReply
-	(*JobLimit)(nil),          // 4: ferry.v1.JobLimit
-	(*RegisterRequest)(nil),   // 5: ferry.v1.RegisterRequest
-	(*RegisterReply)(nil),     // 6: ferry.v1.RegisterReply
-	(*LeaseRequest)(nil),      // 7: ferry.v1.LeaseRequest
-	(*LeaseReply)(nil),        // 8: ferry.v1.LeaseReply
-	(*JobSpec)(nil),           // 9: ferry.v1.JobSpec
-	(*Endpoint)(nil),          // 10: ferry.v1.Endpoint
-	(*Multipart)(nil),         // 11: ferry.v1.Multipart
-	(*HTTPList)(nil),          // 12: ferry.v1.HTTPList
-	(*Filter)(nil),            // 13: ferry.v1.Filter
-	(*Schedule)(nil),          // 14: ferry.v1.Schedule
-	(*Window)(nil),            // 15: ferry.v1.Window
-	(*ManifestEntry)(nil),     // 16: ferry.v1.ManifestEntry
-	(*TaskLease)(nil),         // 17: ferry.v1.TaskLease
-	(*UploadState)(nil),       // 18: ferry.v1.UploadState
-	(*SaveUploadRequest)(nil), // 19: ferry.v1.SaveUploadRequest
-	(*SaveUploadReply)(nil),   // 20: ferry.v1.SaveUploadReply
-	(*LeaseRef)(nil),          // 21: ferry.v1.LeaseRef
-	(*RenewRequest)(nil),      // 22: ferry.v1.RenewRequest
-	(*RenewReply)(nil),        // 23: ferry.v1.RenewReply
-	(*LeaveRequest)(nil),      // 24: ferry.v1.LeaveRequest
-	(*LeaveReply)(nil),        // 25: ferry.v1.LeaveReply
-	(*EntryResult)(nil),       // 26: ferry.v1.EntryResult
-	(*CompleteRequest)(nil),   // 27: ferry.v1.CompleteRequest
-	(*CompleteReply)(nil),     // 28: ferry.v1.CompleteReply
-	(*AuditRecord)(nil),       // 29: ferry.v1.AuditRecord
-	(*AuditBatch)(nil),        // 30: ferry.v1.AuditBatch
-	(*TaskProgress)(nil),      // 31: ferry.v1.TaskProgress
-	(*ReportRequest)(nil),     // 32: ferry.v1.ReportRequest
-	(*ReportReply)(nil),       // 33: ferry.v1.ReportReply
-	(*SubmitRequest)(nil),     // 34: ferry.v1.SubmitRequest
-	(*SubmitReply)(nil),       // 35: ferry.v1.SubmitReply
-	(*StatRequest)(nil),       // 36: ferry.v1.StatRequest
-	(*JobStat)(nil),           // 37: ferry.v1.JobStat
-	(*WorkerStat)(nil),        // 38: ferry.v1.WorkerStat
-	(*StatReply)(nil),         // 39: ferry.v1.StatReply
-	(*RetryRequest)(nil),      // 40: ferry.v1.RetryRequest
-	(*RetryReply)(nil),        // 41: ferry.v1.RetryReply
-	(*CleanRequest)(nil),      // 42: ferry.v1.CleanRequest
-	(*CleanReply)(nil),        // 43: ferry.v1.CleanReply
-	(*StopRequest)(nil),       // 44: ferry.v1.StopRequest
-	(*StopReply)(nil),         // 45: ferry.v1.StopReply
+	(Kind)(0),                       // 0: ferry.v1.Kind
+	(Result)(0),                     // 1: ferry.v1.Result
+	(*IssueCredentialRequest)(nil),  // 2: ferry.v1.IssueCredentialRequest
+	(*IssueCredentialReply)(nil),    // 3: ferry.v1.IssueCredentialReply
+	(*RevokeCredentialRequest)(nil), // 4: ferry.v1.RevokeCredentialRequest
+	(*RevokeCredentialReply)(nil),   // 5: ferry.v1.RevokeCredentialReply
+	(*CredentialStat)(nil),          // 6: ferry.v1.CredentialStat
+	(*ThrottleRequest)(nil),         // 7: ferry.v1.ThrottleRequest
+	(*ThrottleReply)(nil),           // 8: ferry.v1.ThrottleReply
+	(*JobLimit)(nil),                // 9: ferry.v1.JobLimit
+	(*RegisterRequest)(nil),         // 10: ferry.v1.RegisterRequest
+	(*RegisterReply)(nil),           // 11: ferry.v1.RegisterReply
+	(*LeaseRequest)(nil),            // 12: ferry.v1.LeaseRequest
+	(*LeaseReply)(nil),              // 13: ferry.v1.LeaseReply
+	(*JobSpec)(nil),                 // 14: ferry.v1.JobSpec
+	(*Endpoint)(nil),                // 15: ferry.v1.Endpoint
+	(*Multipart)(nil),               // 16: ferry.v1.Multipart
+	(*HTTPList)(nil),                // 17: ferry.v1.HTTPList
+	(*Filter)(nil),                  // 18: ferry.v1.Filter
+	(*Schedule)(nil),                // 19: ferry.v1.Schedule
+	(*Window)(nil),                  // 20: ferry.v1.Window
+	(*ManifestEntry)(nil),           // 21: ferry.v1.ManifestEntry
+	(*TaskLease)(nil),               // 22: ferry.v1.TaskLease
+	(*UploadState)(nil),             // 23: ferry.v1.UploadState
+	(*SaveUploadRequest)(nil),       // 24: ferry.v1.SaveUploadRequest
+	(*SaveUploadReply)(nil),         // 25: ferry.v1.SaveUploadReply
+	(*LeaseRef)(nil),                // 26: ferry.v1.LeaseRef
+	(*RenewRequest)(nil),            // 27: ferry.v1.RenewRequest
+	(*RenewReply)(nil),              // 28: ferry.v1.RenewReply
+	(*LeaveRequest)(nil),            // 29: ferry.v1.LeaveRequest
+	(*LeaveReply)(nil),              // 30: ferry.v1.LeaveReply
+	(*EntryResult)(nil),             // 31: ferry.v1.EntryResult
+	(*CompleteRequest)(nil),         // 32: ferry.v1.CompleteRequest
+	(*CompleteReply)(nil),           // 33: ferry.v1.CompleteReply
+	(*AuditRecord)(nil),             // 34: ferry.v1.AuditRecord
+	(*AuditBatch)(nil),              // 35: ferry.v1.AuditBatch
+	(*TaskProgress)(nil),            // 36: ferry.v1.TaskProgress
+	(*ReportRequest)(nil),           // 37: ferry.v1.ReportRequest
+	(*WorkerStats)(nil),             // 38: ferry.v1.WorkerStats
+	(*StoreOps)(nil),                // 39: ferry.v1.StoreOps
+	(*ReportReply)(nil),             // 40: ferry.v1.ReportReply
+	(*SubmitRequest)(nil),           // 41: ferry.v1.SubmitRequest
+	(*SubmitReply)(nil),             // 42: ferry.v1.SubmitReply
+	(*StatRequest)(nil),             // 43: ferry.v1.StatRequest
+	(*JobStat)(nil),                 // 44: ferry.v1.JobStat
+	(*WorkerStat)(nil),              // 45: ferry.v1.WorkerStat
+	(*StatReply)(nil),               // 46: ferry.v1.StatReply
+	(*RetryRequest)(nil),            // 47: ferry.v1.RetryRequest
+	(*RetryReply)(nil),              // 48: ferry.v1.RetryReply
+	(*CleanRequest)(nil),            // 49: ferry.v1.CleanRequest
+	(*CleanReply)(nil),              // 50: ferry.v1.CleanReply
+	(*StopRequest)(nil),             // 51: ferry.v1.StopRequest
+	(*StopReply)(nil),               // 52: ferry.v1.StopReply
 }
 var file_ferry_proto_depIdxs = []int32{
-	17, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
-	4,  // 1: ferry.v1.LeaseReply.limits:type_name -> ferry.v1.JobLimit
-	10, // 2: ferry.v1.JobSpec.src:type_name -> ferry.v1.Endpoint
-	10, // 3: ferry.v1.JobSpec.dest:type_name -> ferry.v1.Endpoint
-	11, // 4: ferry.v1.JobSpec.multipart:type_name -> ferry.v1.Multipart
-	12, // 5: ferry.v1.JobSpec.http_list:type_name -> ferry.v1.HTTPList
-	13, // 6: ferry.v1.JobSpec.filter:type_name -> ferry.v1.Filter
-	14, // 7: ferry.v1.JobSpec.schedule:type_name -> ferry.v1.Schedule
-	15, // 8: ferry.v1.Schedule.windows:type_name -> ferry.v1.Window
+	22, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
+	9,  // 1: ferry.v1.LeaseReply.limits:type_name -> ferry.v1.JobLimit
+	15, // 2: ferry.v1.JobSpec.src:type_name -> ferry.v1.Endpoint
+	15, // 3: ferry.v1.JobSpec.dest:type_name -> ferry.v1.Endpoint
+	16, // 4: ferry.v1.JobSpec.multipart:type_name -> ferry.v1.Multipart
+	17, // 5: ferry.v1.JobSpec.http_list:type_name -> ferry.v1.HTTPList
+	18, // 6: ferry.v1.JobSpec.filter:type_name -> ferry.v1.Filter
+	19, // 7: ferry.v1.JobSpec.schedule:type_name -> ferry.v1.Schedule
+	20, // 8: ferry.v1.Schedule.windows:type_name -> ferry.v1.Window
 	0,  // 9: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
-	9,  // 10: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
-	16, // 11: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
-	18, // 12: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
-	21, // 13: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
-	18, // 14: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
-	21, // 15: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
-	21, // 16: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
+	14, // 10: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
+	21, // 11: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
+	23, // 12: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
+	26, // 13: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
+	23, // 14: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
+	26, // 15: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
+	26, // 16: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
 	1,  // 17: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
-	21, // 18: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
-	26, // 19: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
+	26, // 18: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
+	31, // 19: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
 	1,  // 20: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
-	21, // 21: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
-	29, // 22: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
-	21, // 23: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
-	30, // 24: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
-	31, // 25: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
-	4,  // 26: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
-	9,  // 27: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
-	9,  // 28: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
-	37, // 29: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
-	38, // 30: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
-	5,  // 31: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
-	7,  // 32: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
-	22, // 33: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
-	27, // 34: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
-	24, // 35: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
-	19, // 36: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
-	32, // 37: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
-	34, // 38: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
-	36, // 39: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
-	40, // 40: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
-	42, // 41: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
-	44, // 42: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
-	2,  // 43: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
-	6,  // 44: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
-	8,  // 45: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
-	23, // 46: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
-	28, // 47: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
-	25, // 48: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
-	20, // 49: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
-	33, // 50: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
-	35, // 51: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
-	39, // 52: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
-	41, // 53: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
-	43, // 54: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
-	45, // 55: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
-	3,  // 56: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
-	44, // [44:57] is the sub-list for method output_type
-	31, // [31:44] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	26, // 21: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
+	34, // 22: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
+	26, // 23: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
+	35, // 24: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
+	36, // 25: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
+	38, // 26: ferry.v1.ReportRequest.stats:type_name -> ferry.v1.WorkerStats
+	39, // 27: ferry.v1.WorkerStats.store_ops:type_name -> ferry.v1.StoreOps
+	9,  // 28: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
+	14, // 29: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
+	14, // 30: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
+	44, // 31: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
+	45, // 32: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
+	6,  // 33: ferry.v1.StatReply.credentials:type_name -> ferry.v1.CredentialStat
+	10, // 34: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
+	12, // 35: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
+	27, // 36: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
+	32, // 37: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
+	29, // 38: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
+	24, // 39: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
+	37, // 40: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
+	41, // 41: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
+	43, // 42: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
+	47, // 43: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
+	49, // 44: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
+	51, // 45: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
+	7,  // 46: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
+	2,  // 47: ferry.v1.Control.IssueCredential:input_type -> ferry.v1.IssueCredentialRequest
+	4,  // 48: ferry.v1.Control.RevokeCredential:input_type -> ferry.v1.RevokeCredentialRequest
+	11, // 49: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
+	13, // 50: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
+	28, // 51: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
+	33, // 52: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
+	30, // 53: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
+	25, // 54: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
+	40, // 55: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
+	42, // 56: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
+	46, // 57: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
+	48, // 58: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
+	50, // 59: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
+	52, // 60: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
+	8,  // 61: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
+	3,  // 62: ferry.v1.Control.IssueCredential:output_type -> ferry.v1.IssueCredentialReply
+	5,  // 63: ferry.v1.Control.RevokeCredential:output_type -> ferry.v1.RevokeCredentialReply
+	49, // [49:64] is the sub-list for method output_type
+	34, // [34:49] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_ferry_proto_init() }
@@ -3578,7 +3993,7 @@ func file_ferry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_proto_rawDesc), len(file_ferry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   44,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

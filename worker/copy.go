@@ -56,6 +56,7 @@ func (w *Worker) copyEntry(ctx context.Context, x *transfer, st *jobStores, t *r
 	n := x.retries.Retries()
 	if n > 0 {
 		rec.Detail = strings.TrimPrefix(rec.Detail+fmt.Sprintf("; retries=%d", n), "; ")
+		w.stats.AddRetries(n)
 	}
 	if s := x.notes.String(); s != "" {
 		rec.Detail = strings.TrimPrefix(rec.Detail+"; "+s, "; ")

@@ -10,6 +10,7 @@ import (
 
 	"ferry/plan"
 	"ferry/store"
+	"ferry/store/observe"
 	"ferry/task"
 	"ferry/tracker"
 )
@@ -37,6 +38,8 @@ func (w *Worker) storesFor(spec task.Spec) (*jobStores, error) {
 		store.Close(src)
 		return nil, fmt.Errorf("open destination %s: %w", spec.Dest.Prefix, err)
 	}
+	// Every store call is counted and timed for the master's /metrics.
+	src, dst = observe.Wrap(src, spec.Src.Type, w.stats), observe.Wrap(dst, spec.Dest.Type, w.stats)
 	s := &jobStores{src: src, dst: dst, srcF: store.FeaturesOf(src), dstF: store.FeaturesOf(dst)}
 	w.stores[spec.Name] = s
 	return s, nil
@@ -187,6 +190,8 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 			log.Warn("completion refused: lease is no longer current; abandoning task")
 			w.taskDone()
 			return
+		case w.refused(err):
+			return
 		}
 		if !stuck {
 			stuck = true
@@ -271,7 +276,7 @@ func (w *Worker) reportSome(ctx context.Context, owed map[*running]int) (more bo
 	w.mu.Unlock()
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	limits, err := w.client.Report(rctx, w.cfg.ID, w.copied.Load(), audits, progress)
+	limits, err := w.client.Report(rctx, w.cfg.ID, w.copied.Load(), w.stats.Snapshot(), audits, progress)
 	w.limits.set(limits)
 	if err != nil && !errors.Is(err, ErrStopping) {
 		return false, err
