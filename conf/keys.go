@@ -85,6 +85,7 @@ var keyTable = []keyInfo{
 		quiet: []string{"c:/example/http.list", "d:/work/oss/http.list"}},
 	{name: "httpPrefixColumn", file: jobFile, impl: true, remote: "srcType", remoteType: "http", def: "1"},
 	{name: "relativePathColumn", file: jobFile, impl: true, remote: "srcType", remoteType: "http", def: "2"},
+	{name: "httpFollowRedirects", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "http", def: "false"},
 	{name: "getObjectMetaMode", file: jobFile, def: "stat"},
 
 	// job.cfg: destination.

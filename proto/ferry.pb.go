@@ -1158,6 +1158,7 @@ type HTTPList struct {
 	File               []byte                 `protobuf:"bytes,1,opt,name=file,proto3" json:"file,omitempty"`
 	PrefixColumn       int32                  `protobuf:"varint,2,opt,name=prefix_column,json=prefixColumn,proto3" json:"prefix_column,omitempty"`
 	RelativePathColumn int32                  `protobuf:"varint,3,opt,name=relative_path_column,json=relativePathColumn,proto3" json:"relative_path_column,omitempty"`
+	FollowRedirects    bool                   `protobuf:"varint,4,opt,name=follow_redirects,json=followRedirects,proto3" json:"follow_redirects,omitempty"` // httpFollowRedirects: to other hosts too
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
 }
@@ -1211,6 +1212,13 @@ func (x *HTTPList) GetRelativePathColumn() int32 {
 		return x.RelativePathColumn
 	}
 	return 0
+}
+
+func (x *HTTPList) GetFollowRedirects() bool {
+	if x != nil {
+		return x.FollowRedirects
+	}
+	return false
 }
 
 type Filter struct {
@@ -3645,11 +3653,12 @@ const file_ferry_proto_rawDesc = "" +
 	"\tMultipart\x12\x1c\n" +
 	"\tthreshold\x18\x01 \x01(\x03R\tthreshold\x12\x1b\n" +
 	"\tpart_size\x18\x02 \x01(\x03R\bpartSize\x12\x18\n" +
-	"\athreads\x18\x03 \x01(\x05R\athreads\"u\n" +
+	"\athreads\x18\x03 \x01(\x05R\athreads\"\xa0\x01\n" +
 	"\bHTTPList\x12\x12\n" +
 	"\x04file\x18\x01 \x01(\fR\x04file\x12#\n" +
 	"\rprefix_column\x18\x02 \x01(\x05R\fprefixColumn\x120\n" +
-	"\x14relative_path_column\x18\x03 \x01(\x05R\x12relativePathColumn\"\xde\x01\n" +
+	"\x14relative_path_column\x18\x03 \x01(\x05R\x12relativePathColumn\x12)\n" +
+	"\x10follow_redirects\x18\x04 \x01(\bR\x0ffollowRedirects\"\xde\x01\n" +
 	"\x06Filter\x12\x18\n" +
 	"\ainclude\x18\x01 \x03(\fR\ainclude\x12\x18\n" +
 	"\aexclude\x18\x02 \x03(\fR\aexclude\x12\x19\n" +

@@ -23,7 +23,7 @@ func SpecToPB(s task.Spec) *pb.JobSpec {
 		CountLimit: int32(s.CountLimit), SizeLimit: s.SizeLimit, ScanThreads: int32(s.ScanThreads), ScanDepth: int32(s.ScanDepth),
 		Multipart: &pb.Multipart{Threshold: s.Multipart.Threshold, PartSize: s.Multipart.PartSize, Threads: int32(s.Multipart.Threads)},
 		HttpList: &pb.HTTPList{File: []byte(s.HTTPList.File), PrefixColumn: int32(s.HTTPList.PrefixColumn),
-			RelativePathColumn: int32(s.HTTPList.RelativePathColumn)},
+			RelativePathColumn: int32(s.HTTPList.RelativePathColumn), FollowRedirects: s.HTTPList.FollowRedirects},
 		AuditAfterImport: s.AuditAfterImport, AuditMode: string(s.AuditMode),
 		Incremental: s.Incremental, IncrementalIntervalSeconds: int64(s.IncrementalInterval / time.Second),
 		ImportSinceUnix: unixOrZero(s.ImportSince), SkipExist: s.SkipExist, UpdateMode: string(s.Update),
@@ -58,7 +58,8 @@ func SpecFromPB(p *pb.JobSpec) task.Spec {
 		s.Multipart = task.Multipart{Threshold: m.Threshold, PartSize: m.PartSize, Threads: int(m.Threads)}
 	}
 	if h := p.HttpList; h != nil {
-		s.HTTPList = task.HTTPList{File: string(h.File), PrefixColumn: int(h.PrefixColumn), RelativePathColumn: int(h.RelativePathColumn)}
+		s.HTTPList = task.HTTPList{File: string(h.File), PrefixColumn: int(h.PrefixColumn), RelativePathColumn: int(h.RelativePathColumn),
+			FollowRedirects: h.FollowRedirects}
 	}
 	if f := p.Filter; f != nil {
 		s.Filter = task.Filter{Include: stringsOf(f.Include), Exclude: stringsOf(f.Exclude), MinSize: f.MinSize, MaxSize: f.MaxSize}

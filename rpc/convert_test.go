@@ -20,7 +20,7 @@ func fullSpec() task.Spec {
 		Dest:           task.Endpoint{Type: "local", Prefix: "/d\xff", SecretKey: "dsk"},
 		FollowSymlinks: true, CountLimit: 3, SizeLimit: 4, ScanThreads: 5, ScanDepth: 6,
 		Multipart:        task.Multipart{Threshold: 7, PartSize: 8, Threads: 9},
-		HTTPList:         task.HTTPList{File: "/l\xff", PrefixColumn: 2, RelativePathColumn: 3},
+		HTTPList:         task.HTTPList{File: "/l\xff", PrefixColumn: 2, RelativePathColumn: 3, FollowRedirects: true},
 		AuditAfterImport: true, AuditMode: task.AuditDetailed,
 		Incremental: true, IncrementalInterval: 900 * time.Second, ImportSince: time.Unix(1700000000, 0),
 		SkipExist: true, Update: task.UpdateChecksum,

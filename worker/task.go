@@ -114,7 +114,8 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 			go func() {
 				defer wg.Done()
 				ctx, retries := store.WithRetryCounter(ctx)
-				x := &transfer{w: w, retries: retries}
+				ctx, notes := store.WithNotes(ctx)
+				x := &transfer{w: w, retries: retries, notes: notes}
 				for {
 					i := int(next.Add(1) - 1)
 					if i >= len(l.Entries) || ctx.Err() != nil {
