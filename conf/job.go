@@ -76,6 +76,12 @@ type Job struct {
 	HTTPPrefixColumn, RelativePathColumn int
 	HTTPFollowRedirects                  bool
 
+	// SrcListFile, when set, is what the scan reads instead of listing the
+	// source: a key list, or an S3 Inventory's manifest.json (a name
+	// ending in .json); see store/keylist. Absolute and clean after
+	// Resolve; not checked to exist.
+	SrcListFile string
+
 	// Object-store destinations: files larger than the threshold (1 MiB
 	// to 5 GiB; default 150 MiB) are sent in parts of the part size
 	// (100 KiB to 5 GiB; default 50 MiB), UploadThreadNumPerLargeFile
@@ -444,6 +450,7 @@ var jobSetters = map[string]setter[Job]{
 		return err
 	},
 	"httpListFilePath": func(j *Job, v string) error { j.HTTPListFilePath = v; return nil },
+	"srcListFile":      func(j *Job, v string) error { j.SrcListFile = v; return nil },
 	"httpFollowRedirects": func(j *Job, v string) (err error) {
 		j.HTTPFollowRedirects, err = parseBool(v)
 		return err

@@ -87,6 +87,9 @@ var keyTable = []keyInfo{
 	{name: "relativePathColumn", file: jobFile, impl: true, remote: "srcType", remoteType: "http", def: "2"},
 	{name: "httpFollowRedirects", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "http", def: "false"},
 	{name: "getObjectMetaMode", file: jobFile, def: "stat"},
+	// A key list or an S3 Inventory manifest the scan reads instead of
+	// listing the source (any srcType).
+	{name: "srcListFile", file: jobFile, ferry: true, impl: true},
 
 	// job.cfg: destination.
 	{name: "destType", file: jobFile, ferry: true, impl: true, def: "oss"},

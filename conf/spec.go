@@ -32,6 +32,7 @@ func (j *Job) Spec() task.Spec {
 			Threads: j.UploadThreadNumPerLargeFile},
 		HTTPList: task.HTTPList{File: j.HTTPListFilePath, PrefixColumn: j.HTTPPrefixColumn,
 			RelativePathColumn: j.RelativePathColumn, FollowRedirects: j.HTTPFollowRedirects},
+		SrcList:             j.SrcListFile,
 		AuditAfterImport:    j.IsAuditAfterImport,
 		AuditMode:           task.AuditMode(j.AuditMode),
 		Incremental:         j.IsIncremental,

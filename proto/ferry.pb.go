@@ -784,8 +784,10 @@ type JobSpec struct {
 	PreserveMetadata           bool                   `protobuf:"varint,23,opt,name=preserve_metadata,json=preserveMetadata,proto3" json:"preserve_metadata,omitempty"`
 	Schedule                   *Schedule              `protobuf:"bytes,24,opt,name=schedule,proto3" json:"schedule,omitempty"`
 	MaxRequestsPerSecond       int32                  `protobuf:"varint,25,opt,name=max_requests_per_second,json=maxRequestsPerSecond,proto3" json:"max_requests_per_second,omitempty"`
-	unknownFields              protoimpl.UnknownFields
-	sizeCache                  protoimpl.SizeCache
+	// Numbers from 40 up are issue 17's (other work appends from 26).
+	SrcListFile   []byte `protobuf:"bytes,40,opt,name=src_list_file,json=srcListFile,proto3" json:"src_list_file,omitempty"` // srcListFile: what the scan reads instead of a listing
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *JobSpec) Reset() {
@@ -991,6 +993,13 @@ func (x *JobSpec) GetMaxRequestsPerSecond() int32 {
 		return x.MaxRequestsPerSecond
 	}
 	return 0
+}
+
+func (x *JobSpec) GetSrcListFile() []byte {
+	if x != nil {
+		return x.SrcListFile
+	}
+	return nil
 }
 
 type Endpoint struct {
@@ -3602,7 +3611,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\x05tasks\x18\x01 \x03(\v2\x13.ferry.v1.TaskLeaseR\x05tasks\x12$\n" +
 	"\x0eretry_after_ms\x18\x02 \x01(\x05R\fretryAfterMs\x12\x12\n" +
 	"\x04stop\x18\x03 \x01(\bR\x04stop\x12*\n" +
-	"\x06limits\x18\x04 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\xc8\a\n" +
+	"\x06limits\x18\x04 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\xec\a\n" +
 	"\aJobSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\bjob_type\x18\x02 \x01(\tR\ajobType\x12\x1f\n" +
@@ -3637,7 +3646,8 @@ const file_ferry_proto_rawDesc = "" +
 	"max_delete\x18\x16 \x01(\x03R\tmaxDelete\x12+\n" +
 	"\x11preserve_metadata\x18\x17 \x01(\bR\x10preserveMetadata\x12.\n" +
 	"\bschedule\x18\x18 \x01(\v2\x12.ferry.v1.ScheduleR\bschedule\x125\n" +
-	"\x17max_requests_per_second\x18\x19 \x01(\x05R\x14maxRequestsPerSecond\"\xdb\x01\n" +
+	"\x17max_requests_per_second\x18\x19 \x01(\x05R\x14maxRequestsPerSecond\x12\"\n" +
+	"\rsrc_list_file\x18( \x01(\fR\vsrcListFile\"\xdb\x01\n" +
 	"\bEndpoint\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
 	"\x06prefix\x18\x02 \x01(\fR\x06prefix\x12\x16\n" +

@@ -24,6 +24,7 @@ func SpecToPB(s task.Spec) *pb.JobSpec {
 		Multipart: &pb.Multipart{Threshold: s.Multipart.Threshold, PartSize: s.Multipart.PartSize, Threads: int32(s.Multipart.Threads)},
 		HttpList: &pb.HTTPList{File: []byte(s.HTTPList.File), PrefixColumn: int32(s.HTTPList.PrefixColumn),
 			RelativePathColumn: int32(s.HTTPList.RelativePathColumn), FollowRedirects: s.HTTPList.FollowRedirects},
+		SrcListFile: []byte(s.SrcList),
 		AuditAfterImport: s.AuditAfterImport, AuditMode: string(s.AuditMode),
 		Incremental: s.Incremental, IncrementalIntervalSeconds: int64(s.IncrementalInterval / time.Second),
 		ImportSinceUnix: unixOrZero(s.ImportSince), SkipExist: s.SkipExist, UpdateMode: string(s.Update),
@@ -50,7 +51,7 @@ func SpecFromPB(p *pb.JobSpec) task.Spec {
 		Incremental: p.Incremental, IncrementalInterval: time.Duration(p.IncrementalIntervalSeconds) * time.Second,
 		SkipExist: p.SkipExist, Update: task.UpdateMode(p.UpdateMode),
 		Mirror: p.Mirror, MaxDelete: p.MaxDelete, PreserveMetadata: p.PreserveMetadata,
-		MaxRequestsPerSecond: int(p.MaxRequestsPerSecond)}
+		MaxRequestsPerSecond: int(p.MaxRequestsPerSecond), SrcList: string(p.SrcListFile)}
 	if p.ImportSinceUnix != 0 {
 		s.ImportSince = time.Unix(p.ImportSinceUnix, 0)
 	}
