@@ -136,6 +136,7 @@ type S3 struct {
 	tr     *transport
 	retry  store.RetryPolicy
 	where  string // "bucket B at endpoint E", for messages
+	server string // host[:port], lower case: who a server-side copy can copy from
 }
 
 // New returns the store cfg names, after checking with one listing request
@@ -157,7 +158,7 @@ func New(ctx context.Context, cfg Config) (*S3, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &S3{cfg: cfg, retry: store.DefaultRetry,
+	s := &S3{cfg: cfg, retry: store.DefaultRetry, server: strings.ToLower(host),
 		where: fmt.Sprintf("bucket %q at %s", cfg.Bucket, host)}
 	switch {
 	case cfg.MaxRetries < 0:
