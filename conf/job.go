@@ -90,6 +90,11 @@ type Job struct {
 	MultipartUploadPartSize     int64
 	UploadThreadNumPerLargeFile int
 
+	// SplitFileThreshold: a file of at least this many bytes is copied by
+	// part tasks that different workers lease (task.Part); 0 never.
+	// Default 1 GiB.
+	SplitFileThreshold int64
+
 	IsAuditAfterImport bool   // verify after import; default true
 	AuditMode          string // "simple", "general" (default) or "detailed"
 
@@ -173,6 +178,7 @@ func newJob(file string) *Job {
 		MultipartUploadThreshold:    150 << 20,
 		MultipartUploadPartSize:     50 << 20,
 		UploadThreadNumPerLargeFile: 3,
+		SplitFileThreshold:          1 << 30,
 		IsAuditAfterImport:          true,
 		AuditMode:                   "general",
 		MaxDelete:                   1000,
@@ -465,6 +471,10 @@ var jobSetters = map[string]setter[Job]{
 	},
 	"multipartUploadThreshold": func(j *Job, v string) (err error) {
 		j.MultipartUploadThreshold, err = parseThreshold(v)
+		return err
+	},
+	"splitFileThreshold": func(j *Job, v string) (err error) {
+		j.SplitFileThreshold, err = parseSize(v, 0, math.MaxInt64)
 		return err
 	},
 	"multipartUploadPartSize": func(j *Job, v string) (err error) {

@@ -104,6 +104,8 @@ var keyTable = []keyInfo{
 	{name: "multipartUploadThreshold", file: jobFile, impl: true, remote: "destType", def: "150m"},
 	{name: "multipartUploadPartSize", file: jobFile, impl: true, remote: "destType", def: "50m"},
 	{name: "isServerSideEncryption", file: jobFile, def: "false"},
+	// Files from this size up are split into part tasks (task.Part).
+	{name: "splitFileThreshold", file: jobFile, ferry: true, impl: true, def: "1g"},
 
 	// job.cfg: verification.
 	{name: "isAuditAfterImport", file: jobFile, impl: true, def: "true"},

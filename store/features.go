@@ -36,6 +36,8 @@ type Features struct {
 	// CopySource and ServerCopy come together (ServerCopier).
 	CopySource func(key string) CopySource
 	ServerCopy func(ctx context.Context, key string, src CopySource, size int64, e Entry, threshold int64, opt MultipartOptions) (Entry, error)
+	// Assembler writes a file in ranges from several writers (Assembler).
+	Assembler Assembler
 }
 
 // Featurer is implemented by stores that state their features themselves,
@@ -83,6 +85,9 @@ func (f *Features) Fill(s Store) *Features {
 	if x, ok := s.(ServerCopier); ok {
 		f.CopySource, f.ServerCopy = x.CopySource, x.ServerCopy
 	}
+	if x, ok := s.(Assembler); ok {
+		f.Assembler = x
+	}
 	return f
 }
 
@@ -113,6 +118,9 @@ func (f Features) Mask(o Features) Features {
 	if o.CopySource == nil || o.ServerCopy == nil {
 		f.CopySource, f.ServerCopy = nil, nil
 	}
+	if o.Assembler == nil {
+		f.Assembler = nil
+	}
 	return f
 }
 
@@ -140,5 +148,6 @@ func (f Features) String() string {
 	add(f.AbortUpload != nil, "AbortUpload")
 	add(f.ListUploads != nil, "ListUploads")
 	add(f.ServerCopy != nil, "ServerCopy")
+	add(f.Assembler != nil, "Assembler")
 	return string(b)
 }
