@@ -182,12 +182,14 @@ func (c *chaos) inject(kind string) {
 		pick := c.rng.Uint64()
 		var up upload
 		var i int
-		deadline := time.Now().Add(20 * time.Second)
+		// Best with some parts sent (the restarted upload then resumes
+		// them), else in the middle of the first part.
+		began := time.Now()
 		for {
-			if up, i = c.ups.pick(pick, c.workerOn); i >= 0 {
+			if up, i = c.ups.pick(pick, c.workerOn, time.Since(began) < 15*time.Second); i >= 0 {
 				break
 			}
-			if time.Now().After(deadline) {
+			if time.Since(began) > 30*time.Second {
 				c.skipped[kind]++
 				c.logf("%s: skipped, no multipart upload under way", kind)
 				return
@@ -356,17 +358,17 @@ func (w *uploadWatch) seen(s s3test.Seen) {
 	}
 }
 
-// pick returns an upload under way (created, not completed) and the host
-// whose worker sent its last request, choosing among them by r; -1 when
-// there is none. A request sent before the host's worker was last started
+// pick returns an upload under way (created, not completed; with a part
+// sent if withPart) and the host whose worker sent its last request,
+// choosing among them by r; -1 when there is none. A request sent before the host's worker was last started
 // (worker returns the host of an address, and when its worker started) is
 // a dead worker's: its upload waits for another.
-func (w *uploadWatch) pick(r uint64, worker func(ip string) (int, time.Time)) (upload, int) {
+func (w *uploadWatch) pick(r uint64, worker func(ip string) (int, time.Time), withPart bool) (upload, int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var keys []string
 	for k, u := range w.ups {
-		if i, since := worker(u.client); !u.done && i >= 0 && u.last.After(since) {
+		if i, since := worker(u.client); !u.done && i >= 0 && u.last.After(since) && (u.parts > 0 || !withPart) {
 			keys = append(keys, k)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -82,7 +83,8 @@ func TestChaos(t *testing.T) {
 	c.logf("faults over after %s; job %s %d/%d files; lifting its bandwidth limit", faulted.Round(time.Millisecond),
 		st.JobState, st.FilesDone, st.FilesTotal)
 	ch.must(30*time.Second, "throttle", ch.job, "0")
-	ch.waitSucceed(5 * time.Minute)
+	defer chaosKeep(t, ch, p.seed)
+	chaosWaitEnd(t, ch, 5*time.Minute)
 	c.logf("job Succeed")
 	t.Logf("chaos journal:\n  %s", strings.Join(c.journal, "\n  "))
 	t.Logf("proxy: %s", px)
@@ -214,4 +216,56 @@ func chaosSource(t *testing.T, root string, p chaosParams) int64 {
 		total += p.largeSize
 	}
 	return total
+}
+
+// chaosWaitEnd waits until the job ends; unless it succeeded, it logs its
+// failed entries (the FAIL lines of its failed attempts) and fails the test.
+func chaosWaitEnd(t *testing.T, ch *clusterHome, timeout time.Duration) {
+	t.Helper()
+	var st jobStat
+	deadline := time.Now().Add(timeout)
+	for {
+		st = ch.statJSON()
+		if st.JobState == "Succeed" {
+			return
+		}
+		if st.JobState == "Failed" || st.JobState == "Cancelled" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the job did not end within %s of the last fault (hang?): %+v", timeout, st)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, a := range ch.attempts() {
+		if !a.failed {
+			continue
+		}
+		for _, r := range a.records {
+			if r.result == "FAIL" {
+				t.Logf("%s: FAIL %q: %s", filepath.Base(a.path), r.key, r.detail)
+			}
+		}
+	}
+	t.Fatalf("job ended %s: %+v", st.JobState, st)
+}
+
+// chaosKeep copies, when the test failed, the master's working directory
+// and the hosts' logs to $TMPDIR/ferry-chaos-<seed>-<time>/, which outlives
+// the test's temporary directories.
+func chaosKeep(t *testing.T, ch *clusterHome, seed uint64) {
+	if !t.Failed() {
+		return
+	}
+	dst := filepath.Join(os.TempDir(), fmt.Sprintf("ferry-chaos-%d-%s", seed, time.Now().Format("150405")))
+	copies := [][2]string{{ch.workdir, filepath.Join(dst, "master")}}
+	for i := range ch.hosts {
+		copies = append(copies, [2]string{filepath.Join(ch.remoteDir(i), "logs"), filepath.Join(dst, fmt.Sprintf("host%d", i))})
+	}
+	for _, c := range copies {
+		if out, err := exec.Command("cp", "-a", c[0], c[1]).CombinedOutput(); err != nil {
+			t.Logf("keeping %s: %v: %s", c[0], err, out)
+		}
+	}
+	t.Logf("the run's working directory and logs are kept in %s", dst)
 }
