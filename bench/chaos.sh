@@ -60,7 +60,7 @@ took=$(($(date +%s) - start))
 grep -E 'chaos: t\+' "$LOG" | sed 's/^ *chaos_[a-z_]*test.go:[0-9]*: chaos: /  /' || true
 grep -E '^\s+\S+_test.go:[0-9]+: ' "$LOG" | grep -E 'want|differ|left|unexpected|missing|no answer|waited' | head -20 || true
 grep -E 'task attempts|proxy:' "$LOG" | sed 's/^ *[a-z_]*test.go:[0-9]*: /  /' || true
-grep -oE 'CHAOS seed=.*' "$LOG" || echo "CHAOS no summary: the test ended early (see $LOG)"
+grep -oE "CHAOS seed=.*" "$LOG" || echo "CHAOS no summary: the test ended early (see $LOG)"
 if [ $rc = 0 ]; then
 	echo "CHAOS result PASS in ${took}s"
 else

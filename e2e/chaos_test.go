@@ -72,18 +72,19 @@ func TestChaos(t *testing.T) {
 	mpid := ch.start()
 	ch.mustDeploy()
 	c := newChaos(t, ch, p.seed, mpid, ups)
+	var faulted time.Duration
 	defer func() {
 		result := "PASS"
 		if t.Failed() {
 			result = "FAIL"
 		}
-		t.Logf("CHAOS seed=%d minutes=%.2f entries=%d bytes=%d faults: %s 503s=%d result=%s",
-			p.seed, time.Since(c.start).Minutes(), len(want), total, c.summary(), ups.injected503(), result)
+		t.Logf("CHAOS seed=%d fault_minutes=%.2f total_minutes=%.2f entries=%d bytes=%d faults: %s 503s=%d result=%s",
+			p.seed, faulted.Minutes(), time.Since(c.start).Minutes(), len(want), total, c.summary(), ups.injected503(), result)
 	}()
 	ch.must(30*time.Second, "submit", ch.jobFile)
 	done := func() bool { return ch.statJSON().JobState == "Succeed" }
 	c.run(p.duration, done)
-	faulted := time.Since(c.start)
+	faulted = time.Since(c.start)
 	c.heal()
 	st := ch.statJSON()
 	c.logf("faults over after %s; job %s %d/%d files; lifting its bandwidth limit", faulted.Round(time.Millisecond),
