@@ -17,6 +17,7 @@ import (
 	"ferry/master"
 	"ferry/rpc"
 	"ferry/state"
+	"ferry/stream/kafka"
 	"ferry/worker"
 )
 
@@ -56,7 +57,7 @@ func (e *env) startEngine(parent context.Context, o engineOpts) (*engine, error)
 		return nil, err
 	}
 	m, err := master.Open(master.Config{Dir: e.masterDir, LeaseDur: time.Duration(e.sys.TaskLeaseSeconds) * time.Second,
-		Log: mlog, TrackerLog: tlog, OpenSource: openSource, OpenDest: openDest, FreshState: e.freshState})
+		Log: mlog, TrackerLog: tlog, OpenSource: openSource, OpenDest: openDest, Streams: kafka.Runner{}, FreshState: e.freshState})
 	if err != nil {
 		mcl.Close()
 		tcl.Close()

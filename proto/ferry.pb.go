@@ -563,6 +563,7 @@ type JobSpec struct {
 	PreserveMetadata           bool                   `protobuf:"varint,23,opt,name=preserve_metadata,json=preserveMetadata,proto3" json:"preserve_metadata,omitempty"`
 	Schedule                   *Schedule              `protobuf:"bytes,24,opt,name=schedule,proto3" json:"schedule,omitempty"`
 	MaxRequestsPerSecond       int32                  `protobuf:"varint,25,opt,name=max_requests_per_second,json=maxRequestsPerSecond,proto3" json:"max_requests_per_second,omitempty"`
+	Stream                     *StreamSpec            `protobuf:"bytes,26,opt,name=stream,proto3" json:"stream,omitempty"` // set for a stream job (srcType=kafka)
 	unknownFields              protoimpl.UnknownFields
 	sizeCache                  protoimpl.SizeCache
 }
@@ -772,6 +773,106 @@ func (x *JobSpec) GetMaxRequestsPerSecond() int32 {
 	return 0
 }
 
+func (x *JobSpec) GetStream() *StreamSpec {
+	if x != nil {
+		return x.Stream
+	}
+	return nil
+}
+
+// StreamSpec is what a stream job adds to its spec (task.Stream).
+type StreamSpec struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topics        []string               `protobuf:"bytes,1,rep,name=topics,proto3" json:"topics,omitempty"`
+	Groups        []string               `protobuf:"bytes,2,rep,name=groups,proto3" json:"groups,omitempty"`
+	Continuous    bool                   `protobuf:"varint,3,opt,name=continuous,proto3" json:"continuous,omitempty"`
+	SrcSasl       string                 `protobuf:"bytes,4,opt,name=src_sasl,json=srcSasl,proto3" json:"src_sasl,omitempty"`
+	DestSasl      string                 `protobuf:"bytes,5,opt,name=dest_sasl,json=destSasl,proto3" json:"dest_sasl,omitempty"`
+	SrcTls        bool                   `protobuf:"varint,6,opt,name=src_tls,json=srcTls,proto3" json:"src_tls,omitempty"`
+	DestTls       bool                   `protobuf:"varint,7,opt,name=dest_tls,json=destTls,proto3" json:"dest_tls,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamSpec) Reset() {
+	*x = StreamSpec{}
+	mi := &file_ferry_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamSpec) ProtoMessage() {}
+
+func (x *StreamSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamSpec.ProtoReflect.Descriptor instead.
+func (*StreamSpec) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *StreamSpec) GetTopics() []string {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
+func (x *StreamSpec) GetGroups() []string {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *StreamSpec) GetContinuous() bool {
+	if x != nil {
+		return x.Continuous
+	}
+	return false
+}
+
+func (x *StreamSpec) GetSrcSasl() string {
+	if x != nil {
+		return x.SrcSasl
+	}
+	return ""
+}
+
+func (x *StreamSpec) GetDestSasl() string {
+	if x != nil {
+		return x.DestSasl
+	}
+	return ""
+}
+
+func (x *StreamSpec) GetSrcTls() bool {
+	if x != nil {
+		return x.SrcTls
+	}
+	return false
+}
+
+func (x *StreamSpec) GetDestTls() bool {
+	if x != nil {
+		return x.DestTls
+	}
+	return false
+}
+
 type Endpoint struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
@@ -788,7 +889,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_ferry_proto_msgTypes[8]
+	mi := &file_ferry_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -800,7 +901,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[8]
+	mi := &file_ferry_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -813,7 +914,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{8}
+	return file_ferry_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Endpoint) GetType() string {
@@ -883,7 +984,7 @@ type Multipart struct {
 
 func (x *Multipart) Reset() {
 	*x = Multipart{}
-	mi := &file_ferry_proto_msgTypes[9]
+	mi := &file_ferry_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -895,7 +996,7 @@ func (x *Multipart) String() string {
 func (*Multipart) ProtoMessage() {}
 
 func (x *Multipart) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[9]
+	mi := &file_ferry_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -908,7 +1009,7 @@ func (x *Multipart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Multipart.ProtoReflect.Descriptor instead.
 func (*Multipart) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{9}
+	return file_ferry_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Multipart) GetThreshold() int64 {
@@ -943,7 +1044,7 @@ type HTTPList struct {
 
 func (x *HTTPList) Reset() {
 	*x = HTTPList{}
-	mi := &file_ferry_proto_msgTypes[10]
+	mi := &file_ferry_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -955,7 +1056,7 @@ func (x *HTTPList) String() string {
 func (*HTTPList) ProtoMessage() {}
 
 func (x *HTTPList) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[10]
+	mi := &file_ferry_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -968,7 +1069,7 @@ func (x *HTTPList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPList.ProtoReflect.Descriptor instead.
 func (*HTTPList) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{10}
+	return file_ferry_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *HTTPList) GetFile() []byte {
@@ -1006,7 +1107,7 @@ type Filter struct {
 
 func (x *Filter) Reset() {
 	*x = Filter{}
-	mi := &file_ferry_proto_msgTypes[11]
+	mi := &file_ferry_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1018,7 +1119,7 @@ func (x *Filter) String() string {
 func (*Filter) ProtoMessage() {}
 
 func (x *Filter) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[11]
+	mi := &file_ferry_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1031,7 +1132,7 @@ func (x *Filter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filter.ProtoReflect.Descriptor instead.
 func (*Filter) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{11}
+	return file_ferry_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Filter) GetInclude() [][]byte {
@@ -1086,7 +1187,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_ferry_proto_msgTypes[12]
+	mi := &file_ferry_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1098,7 +1199,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[12]
+	mi := &file_ferry_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1111,7 +1212,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{12}
+	return file_ferry_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Schedule) GetDefaultBytesPerSec() int64 {
@@ -1140,7 +1241,7 @@ type Window struct {
 
 func (x *Window) Reset() {
 	*x = Window{}
-	mi := &file_ferry_proto_msgTypes[13]
+	mi := &file_ferry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1152,7 +1253,7 @@ func (x *Window) String() string {
 func (*Window) ProtoMessage() {}
 
 func (x *Window) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[13]
+	mi := &file_ferry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1165,7 +1266,7 @@ func (x *Window) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Window.ProtoReflect.Descriptor instead.
 func (*Window) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{13}
+	return file_ferry_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Window) GetStart() int32 {
@@ -1203,7 +1304,7 @@ type ManifestEntry struct {
 
 func (x *ManifestEntry) Reset() {
 	*x = ManifestEntry{}
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1215,7 +1316,7 @@ func (x *ManifestEntry) String() string {
 func (*ManifestEntry) ProtoMessage() {}
 
 func (x *ManifestEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1228,7 +1329,7 @@ func (x *ManifestEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestEntry.ProtoReflect.Descriptor instead.
 func (*ManifestEntry) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{14}
+	return file_ferry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ManifestEntry) GetKey() []byte {
@@ -1290,7 +1391,7 @@ type TaskLease struct {
 
 func (x *TaskLease) Reset() {
 	*x = TaskLease{}
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1302,7 +1403,7 @@ func (x *TaskLease) String() string {
 func (*TaskLease) ProtoMessage() {}
 
 func (x *TaskLease) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1315,7 +1416,7 @@ func (x *TaskLease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLease.ProtoReflect.Descriptor instead.
 func (*TaskLease) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{15}
+	return file_ferry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TaskLease) GetJob() string {
@@ -1384,7 +1485,7 @@ type UploadState struct {
 
 func (x *UploadState) Reset() {
 	*x = UploadState{}
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1396,7 +1497,7 @@ func (x *UploadState) String() string {
 func (*UploadState) ProtoMessage() {}
 
 func (x *UploadState) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1409,7 +1510,7 @@ func (x *UploadState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadState.ProtoReflect.Descriptor instead.
 func (*UploadState) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{16}
+	return file_ferry_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UploadState) GetKey() []byte {
@@ -1437,7 +1538,7 @@ type SaveUploadRequest struct {
 
 func (x *SaveUploadRequest) Reset() {
 	*x = SaveUploadRequest{}
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1449,7 +1550,7 @@ func (x *SaveUploadRequest) String() string {
 func (*SaveUploadRequest) ProtoMessage() {}
 
 func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1462,7 +1563,7 @@ func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadRequest.ProtoReflect.Descriptor instead.
 func (*SaveUploadRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{17}
+	return file_ferry_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SaveUploadRequest) GetWorkerId() string {
@@ -1494,7 +1595,7 @@ type SaveUploadReply struct {
 
 func (x *SaveUploadReply) Reset() {
 	*x = SaveUploadReply{}
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1506,7 +1607,7 @@ func (x *SaveUploadReply) String() string {
 func (*SaveUploadReply) ProtoMessage() {}
 
 func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1519,7 +1620,7 @@ func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadReply.ProtoReflect.Descriptor instead.
 func (*SaveUploadReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{18}
+	return file_ferry_proto_rawDescGZIP(), []int{19}
 }
 
 type LeaseRef struct {
@@ -1533,7 +1634,7 @@ type LeaseRef struct {
 
 func (x *LeaseRef) Reset() {
 	*x = LeaseRef{}
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1545,7 +1646,7 @@ func (x *LeaseRef) String() string {
 func (*LeaseRef) ProtoMessage() {}
 
 func (x *LeaseRef) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1558,7 +1659,7 @@ func (x *LeaseRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseRef.ProtoReflect.Descriptor instead.
 func (*LeaseRef) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{19}
+	return file_ferry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *LeaseRef) GetJob() string {
@@ -1592,7 +1693,7 @@ type RenewRequest struct {
 
 func (x *RenewRequest) Reset() {
 	*x = RenewRequest{}
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1604,7 +1705,7 @@ func (x *RenewRequest) String() string {
 func (*RenewRequest) ProtoMessage() {}
 
 func (x *RenewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1617,7 +1718,7 @@ func (x *RenewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewRequest.ProtoReflect.Descriptor instead.
 func (*RenewRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{20}
+	return file_ferry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RenewRequest) GetWorkerId() string {
@@ -1645,7 +1746,7 @@ type RenewReply struct {
 
 func (x *RenewReply) Reset() {
 	*x = RenewReply{}
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1657,7 +1758,7 @@ func (x *RenewReply) String() string {
 func (*RenewReply) ProtoMessage() {}
 
 func (x *RenewReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1670,7 +1771,7 @@ func (x *RenewReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewReply.ProtoReflect.Descriptor instead.
 func (*RenewReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{21}
+	return file_ferry_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RenewReply) GetLost() []*LeaseRef {
@@ -1703,7 +1804,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1715,7 +1816,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1728,7 +1829,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{22}
+	return file_ferry_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *LeaveRequest) GetWorkerId() string {
@@ -1746,7 +1847,7 @@ type LeaveReply struct {
 
 func (x *LeaveReply) Reset() {
 	*x = LeaveReply{}
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1758,7 +1859,7 @@ func (x *LeaveReply) String() string {
 func (*LeaveReply) ProtoMessage() {}
 
 func (x *LeaveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1771,7 +1872,7 @@ func (x *LeaveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
 func (*LeaveReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{23}
+	return file_ferry_proto_rawDescGZIP(), []int{24}
 }
 
 // EntryResult reports one entry of a task that did not simply succeed.
@@ -1787,7 +1888,7 @@ type EntryResult struct {
 
 func (x *EntryResult) Reset() {
 	*x = EntryResult{}
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1799,7 +1900,7 @@ func (x *EntryResult) String() string {
 func (*EntryResult) ProtoMessage() {}
 
 func (x *EntryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1812,7 +1913,7 @@ func (x *EntryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntryResult.ProtoReflect.Descriptor instead.
 func (*EntryResult) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{24}
+	return file_ferry_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *EntryResult) GetIndex() uint32 {
@@ -1856,7 +1957,7 @@ type CompleteRequest struct {
 
 func (x *CompleteRequest) Reset() {
 	*x = CompleteRequest{}
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1868,7 +1969,7 @@ func (x *CompleteRequest) String() string {
 func (*CompleteRequest) ProtoMessage() {}
 
 func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1881,7 +1982,7 @@ func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteRequest.ProtoReflect.Descriptor instead.
 func (*CompleteRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{25}
+	return file_ferry_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CompleteRequest) GetWorkerId() string {
@@ -1921,7 +2022,7 @@ type CompleteReply struct {
 
 func (x *CompleteReply) Reset() {
 	*x = CompleteReply{}
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1933,7 +2034,7 @@ func (x *CompleteReply) String() string {
 func (*CompleteReply) ProtoMessage() {}
 
 func (x *CompleteReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1946,7 +2047,7 @@ func (x *CompleteReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReply.ProtoReflect.Descriptor instead.
 func (*CompleteReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{26}
+	return file_ferry_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CompleteReply) GetAttemptDir() string {
@@ -1978,7 +2079,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1990,7 +2091,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2003,7 +2104,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{27}
+	return file_ferry_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AuditRecord) GetTimeUnixMs() int64 {
@@ -2086,7 +2187,7 @@ type AuditBatch struct {
 
 func (x *AuditBatch) Reset() {
 	*x = AuditBatch{}
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2098,7 +2199,7 @@ func (x *AuditBatch) String() string {
 func (*AuditBatch) ProtoMessage() {}
 
 func (x *AuditBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2111,7 +2212,7 @@ func (x *AuditBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditBatch.ProtoReflect.Descriptor instead.
 func (*AuditBatch) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{28}
+	return file_ferry_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AuditBatch) GetLease() *LeaseRef {
@@ -2139,7 +2240,7 @@ type TaskProgress struct {
 
 func (x *TaskProgress) Reset() {
 	*x = TaskProgress{}
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2151,7 +2252,7 @@ func (x *TaskProgress) String() string {
 func (*TaskProgress) ProtoMessage() {}
 
 func (x *TaskProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2164,7 +2265,7 @@ func (x *TaskProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskProgress.ProtoReflect.Descriptor instead.
 func (*TaskProgress) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{29}
+	return file_ferry_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *TaskProgress) GetLease() *LeaseRef {
@@ -2201,7 +2302,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2213,7 +2314,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2226,7 +2327,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{30}
+	return file_ferry_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ReportRequest) GetWorkerId() string {
@@ -2268,7 +2369,7 @@ type ReportReply struct {
 
 func (x *ReportReply) Reset() {
 	*x = ReportReply{}
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2280,7 +2381,7 @@ func (x *ReportReply) String() string {
 func (*ReportReply) ProtoMessage() {}
 
 func (x *ReportReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2293,7 +2394,7 @@ func (x *ReportReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReply.ProtoReflect.Descriptor instead.
 func (*ReportReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{31}
+	return file_ferry_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ReportReply) GetStop() bool {
@@ -2319,7 +2420,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2331,7 +2432,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2344,7 +2445,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{32}
+	return file_ferry_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SubmitRequest) GetSpec() *JobSpec {
@@ -2363,7 +2464,7 @@ type SubmitReply struct {
 
 func (x *SubmitReply) Reset() {
 	*x = SubmitReply{}
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2375,7 +2476,7 @@ func (x *SubmitReply) String() string {
 func (*SubmitReply) ProtoMessage() {}
 
 func (x *SubmitReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2388,7 +2489,7 @@ func (x *SubmitReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitReply.ProtoReflect.Descriptor instead.
 func (*SubmitReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{33}
+	return file_ferry_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SubmitReply) GetJob() string {
@@ -2412,7 +2513,7 @@ type StatRequest struct {
 
 func (x *StatRequest) Reset() {
 	*x = StatRequest{}
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2424,7 +2525,7 @@ func (x *StatRequest) String() string {
 func (*StatRequest) ProtoMessage() {}
 
 func (x *StatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2437,7 +2538,7 @@ func (x *StatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatRequest.ProtoReflect.Descriptor instead.
 func (*StatRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{34}
+	return file_ferry_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *StatRequest) GetJob() string {
@@ -2501,7 +2602,7 @@ type JobStat struct {
 
 func (x *JobStat) Reset() {
 	*x = JobStat{}
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2513,7 +2614,7 @@ func (x *JobStat) String() string {
 func (*JobStat) ProtoMessage() {}
 
 func (x *JobStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2526,7 +2627,7 @@ func (x *JobStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobStat.ProtoReflect.Descriptor instead.
 func (*JobStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{35}
+	return file_ferry_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *JobStat) GetName() string {
@@ -2754,7 +2855,7 @@ type WorkerStat struct {
 
 func (x *WorkerStat) Reset() {
 	*x = WorkerStat{}
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2766,7 +2867,7 @@ func (x *WorkerStat) String() string {
 func (*WorkerStat) ProtoMessage() {}
 
 func (x *WorkerStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2779,7 +2880,7 @@ func (x *WorkerStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStat.ProtoReflect.Descriptor instead.
 func (*WorkerStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{36}
+	return file_ferry_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *WorkerStat) GetWorkerId() string {
@@ -2841,7 +2942,7 @@ type StatReply struct {
 
 func (x *StatReply) Reset() {
 	*x = StatReply{}
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2853,7 +2954,7 @@ func (x *StatReply) String() string {
 func (*StatReply) ProtoMessage() {}
 
 func (x *StatReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2866,7 +2967,7 @@ func (x *StatReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatReply.ProtoReflect.Descriptor instead.
 func (*StatReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{37}
+	return file_ferry_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *StatReply) GetJobs() []*JobStat {
@@ -2892,7 +2993,7 @@ type RetryRequest struct {
 
 func (x *RetryRequest) Reset() {
 	*x = RetryRequest{}
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2904,7 +3005,7 @@ func (x *RetryRequest) String() string {
 func (*RetryRequest) ProtoMessage() {}
 
 func (x *RetryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2917,7 +3018,7 @@ func (x *RetryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRequest.ProtoReflect.Descriptor instead.
 func (*RetryRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{38}
+	return file_ferry_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RetryRequest) GetJob() string {
@@ -2937,7 +3038,7 @@ type RetryReply struct {
 
 func (x *RetryReply) Reset() {
 	*x = RetryReply{}
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2949,7 +3050,7 @@ func (x *RetryReply) String() string {
 func (*RetryReply) ProtoMessage() {}
 
 func (x *RetryReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2962,7 +3063,7 @@ func (x *RetryReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryReply.ProtoReflect.Descriptor instead.
 func (*RetryReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{39}
+	return file_ferry_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RetryReply) GetTasks() int64 {
@@ -2989,7 +3090,7 @@ type CleanRequest struct {
 
 func (x *CleanRequest) Reset() {
 	*x = CleanRequest{}
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3001,7 +3102,7 @@ func (x *CleanRequest) String() string {
 func (*CleanRequest) ProtoMessage() {}
 
 func (x *CleanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3014,7 +3115,7 @@ func (x *CleanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanRequest.ProtoReflect.Descriptor instead.
 func (*CleanRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{40}
+	return file_ferry_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *CleanRequest) GetJob() string {
@@ -3039,7 +3140,7 @@ type CleanReply struct {
 
 func (x *CleanReply) Reset() {
 	*x = CleanReply{}
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3051,7 +3152,7 @@ func (x *CleanReply) String() string {
 func (*CleanReply) ProtoMessage() {}
 
 func (x *CleanReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3064,7 +3165,7 @@ func (x *CleanReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanReply.ProtoReflect.Descriptor instead.
 func (*CleanReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{41}
+	return file_ferry_proto_rawDescGZIP(), []int{42}
 }
 
 type StopRequest struct {
@@ -3075,7 +3176,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3087,7 +3188,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3100,7 +3201,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{42}
+	return file_ferry_proto_rawDescGZIP(), []int{43}
 }
 
 type StopReply struct {
@@ -3113,7 +3214,7 @@ type StopReply struct {
 
 func (x *StopReply) Reset() {
 	*x = StopReply{}
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3125,7 +3226,7 @@ func (x *StopReply) String() string {
 func (*StopReply) ProtoMessage() {}
 
 func (x *StopReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3138,7 +3239,7 @@ func (x *StopReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopReply.ProtoReflect.Descriptor instead.
 func (*StopReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{43}
+	return file_ferry_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *StopReply) GetRemaining() []string {
@@ -3179,7 +3280,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\x05tasks\x18\x01 \x03(\v2\x13.ferry.v1.TaskLeaseR\x05tasks\x12$\n" +
 	"\x0eretry_after_ms\x18\x02 \x01(\x05R\fretryAfterMs\x12\x12\n" +
 	"\x04stop\x18\x03 \x01(\bR\x04stop\x12*\n" +
-	"\x06limits\x18\x04 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\xc8\a\n" +
+	"\x06limits\x18\x04 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\xf6\a\n" +
 	"\aJobSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\bjob_type\x18\x02 \x01(\tR\ajobType\x12\x1f\n" +
@@ -3214,7 +3315,19 @@ const file_ferry_proto_rawDesc = "" +
 	"max_delete\x18\x16 \x01(\x03R\tmaxDelete\x12+\n" +
 	"\x11preserve_metadata\x18\x17 \x01(\bR\x10preserveMetadata\x12.\n" +
 	"\bschedule\x18\x18 \x01(\v2\x12.ferry.v1.ScheduleR\bschedule\x125\n" +
-	"\x17max_requests_per_second\x18\x19 \x01(\x05R\x14maxRequestsPerSecond\"\xdb\x01\n" +
+	"\x17max_requests_per_second\x18\x19 \x01(\x05R\x14maxRequestsPerSecond\x12,\n" +
+	"\x06stream\x18\x1a \x01(\v2\x14.ferry.v1.StreamSpecR\x06stream\"\xc8\x01\n" +
+	"\n" +
+	"StreamSpec\x12\x16\n" +
+	"\x06topics\x18\x01 \x03(\tR\x06topics\x12\x16\n" +
+	"\x06groups\x18\x02 \x03(\tR\x06groups\x12\x1e\n" +
+	"\n" +
+	"continuous\x18\x03 \x01(\bR\n" +
+	"continuous\x12\x19\n" +
+	"\bsrc_sasl\x18\x04 \x01(\tR\asrcSasl\x12\x1b\n" +
+	"\tdest_sasl\x18\x05 \x01(\tR\bdestSasl\x12\x17\n" +
+	"\asrc_tls\x18\x06 \x01(\bR\x06srcTls\x12\x19\n" +
+	"\bdest_tls\x18\a \x01(\bR\adestTls\"\xdb\x01\n" +
 	"\bEndpoint\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
 	"\x06prefix\x18\x02 \x01(\fR\x06prefix\x12\x16\n" +
@@ -3444,7 +3557,7 @@ func file_ferry_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_ferry_proto_goTypes = []any{
 	(Kind)(0),                 // 0: ferry.v1.Kind
 	(Result)(0),               // 1: ferry.v1.Result
@@ -3456,106 +3569,108 @@ var file_ferry_proto_goTypes = []any{
 	(*LeaseRequest)(nil),      // 7: ferry.v1.LeaseRequest
 	(*LeaseReply)(nil),        // 8: ferry.v1.LeaseReply
 	(*JobSpec)(nil),           // 9: ferry.v1.JobSpec
-	(*Endpoint)(nil),          // 10: ferry.v1.Endpoint
-	(*Multipart)(nil),         // 11: ferry.v1.Multipart
-	(*HTTPList)(nil),          // 12: ferry.v1.HTTPList
-	(*Filter)(nil),            // 13: ferry.v1.Filter
-	(*Schedule)(nil),          // 14: ferry.v1.Schedule
-	(*Window)(nil),            // 15: ferry.v1.Window
-	(*ManifestEntry)(nil),     // 16: ferry.v1.ManifestEntry
-	(*TaskLease)(nil),         // 17: ferry.v1.TaskLease
-	(*UploadState)(nil),       // 18: ferry.v1.UploadState
-	(*SaveUploadRequest)(nil), // 19: ferry.v1.SaveUploadRequest
-	(*SaveUploadReply)(nil),   // 20: ferry.v1.SaveUploadReply
-	(*LeaseRef)(nil),          // 21: ferry.v1.LeaseRef
-	(*RenewRequest)(nil),      // 22: ferry.v1.RenewRequest
-	(*RenewReply)(nil),        // 23: ferry.v1.RenewReply
-	(*LeaveRequest)(nil),      // 24: ferry.v1.LeaveRequest
-	(*LeaveReply)(nil),        // 25: ferry.v1.LeaveReply
-	(*EntryResult)(nil),       // 26: ferry.v1.EntryResult
-	(*CompleteRequest)(nil),   // 27: ferry.v1.CompleteRequest
-	(*CompleteReply)(nil),     // 28: ferry.v1.CompleteReply
-	(*AuditRecord)(nil),       // 29: ferry.v1.AuditRecord
-	(*AuditBatch)(nil),        // 30: ferry.v1.AuditBatch
-	(*TaskProgress)(nil),      // 31: ferry.v1.TaskProgress
-	(*ReportRequest)(nil),     // 32: ferry.v1.ReportRequest
-	(*ReportReply)(nil),       // 33: ferry.v1.ReportReply
-	(*SubmitRequest)(nil),     // 34: ferry.v1.SubmitRequest
-	(*SubmitReply)(nil),       // 35: ferry.v1.SubmitReply
-	(*StatRequest)(nil),       // 36: ferry.v1.StatRequest
-	(*JobStat)(nil),           // 37: ferry.v1.JobStat
-	(*WorkerStat)(nil),        // 38: ferry.v1.WorkerStat
-	(*StatReply)(nil),         // 39: ferry.v1.StatReply
-	(*RetryRequest)(nil),      // 40: ferry.v1.RetryRequest
-	(*RetryReply)(nil),        // 41: ferry.v1.RetryReply
-	(*CleanRequest)(nil),      // 42: ferry.v1.CleanRequest
-	(*CleanReply)(nil),        // 43: ferry.v1.CleanReply
-	(*StopRequest)(nil),       // 44: ferry.v1.StopRequest
-	(*StopReply)(nil),         // 45: ferry.v1.StopReply
+	(*StreamSpec)(nil),        // 10: ferry.v1.StreamSpec
+	(*Endpoint)(nil),          // 11: ferry.v1.Endpoint
+	(*Multipart)(nil),         // 12: ferry.v1.Multipart
+	(*HTTPList)(nil),          // 13: ferry.v1.HTTPList
+	(*Filter)(nil),            // 14: ferry.v1.Filter
+	(*Schedule)(nil),          // 15: ferry.v1.Schedule
+	(*Window)(nil),            // 16: ferry.v1.Window
+	(*ManifestEntry)(nil),     // 17: ferry.v1.ManifestEntry
+	(*TaskLease)(nil),         // 18: ferry.v1.TaskLease
+	(*UploadState)(nil),       // 19: ferry.v1.UploadState
+	(*SaveUploadRequest)(nil), // 20: ferry.v1.SaveUploadRequest
+	(*SaveUploadReply)(nil),   // 21: ferry.v1.SaveUploadReply
+	(*LeaseRef)(nil),          // 22: ferry.v1.LeaseRef
+	(*RenewRequest)(nil),      // 23: ferry.v1.RenewRequest
+	(*RenewReply)(nil),        // 24: ferry.v1.RenewReply
+	(*LeaveRequest)(nil),      // 25: ferry.v1.LeaveRequest
+	(*LeaveReply)(nil),        // 26: ferry.v1.LeaveReply
+	(*EntryResult)(nil),       // 27: ferry.v1.EntryResult
+	(*CompleteRequest)(nil),   // 28: ferry.v1.CompleteRequest
+	(*CompleteReply)(nil),     // 29: ferry.v1.CompleteReply
+	(*AuditRecord)(nil),       // 30: ferry.v1.AuditRecord
+	(*AuditBatch)(nil),        // 31: ferry.v1.AuditBatch
+	(*TaskProgress)(nil),      // 32: ferry.v1.TaskProgress
+	(*ReportRequest)(nil),     // 33: ferry.v1.ReportRequest
+	(*ReportReply)(nil),       // 34: ferry.v1.ReportReply
+	(*SubmitRequest)(nil),     // 35: ferry.v1.SubmitRequest
+	(*SubmitReply)(nil),       // 36: ferry.v1.SubmitReply
+	(*StatRequest)(nil),       // 37: ferry.v1.StatRequest
+	(*JobStat)(nil),           // 38: ferry.v1.JobStat
+	(*WorkerStat)(nil),        // 39: ferry.v1.WorkerStat
+	(*StatReply)(nil),         // 40: ferry.v1.StatReply
+	(*RetryRequest)(nil),      // 41: ferry.v1.RetryRequest
+	(*RetryReply)(nil),        // 42: ferry.v1.RetryReply
+	(*CleanRequest)(nil),      // 43: ferry.v1.CleanRequest
+	(*CleanReply)(nil),        // 44: ferry.v1.CleanReply
+	(*StopRequest)(nil),       // 45: ferry.v1.StopRequest
+	(*StopReply)(nil),         // 46: ferry.v1.StopReply
 }
 var file_ferry_proto_depIdxs = []int32{
-	17, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
+	18, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
 	4,  // 1: ferry.v1.LeaseReply.limits:type_name -> ferry.v1.JobLimit
-	10, // 2: ferry.v1.JobSpec.src:type_name -> ferry.v1.Endpoint
-	10, // 3: ferry.v1.JobSpec.dest:type_name -> ferry.v1.Endpoint
-	11, // 4: ferry.v1.JobSpec.multipart:type_name -> ferry.v1.Multipart
-	12, // 5: ferry.v1.JobSpec.http_list:type_name -> ferry.v1.HTTPList
-	13, // 6: ferry.v1.JobSpec.filter:type_name -> ferry.v1.Filter
-	14, // 7: ferry.v1.JobSpec.schedule:type_name -> ferry.v1.Schedule
-	15, // 8: ferry.v1.Schedule.windows:type_name -> ferry.v1.Window
-	0,  // 9: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
-	9,  // 10: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
-	16, // 11: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
-	18, // 12: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
-	21, // 13: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
-	18, // 14: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
-	21, // 15: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
-	21, // 16: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
-	1,  // 17: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
-	21, // 18: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
-	26, // 19: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
-	1,  // 20: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
-	21, // 21: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
-	29, // 22: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
-	21, // 23: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
-	30, // 24: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
-	31, // 25: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
-	4,  // 26: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
-	9,  // 27: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
-	9,  // 28: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
-	37, // 29: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
-	38, // 30: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
-	5,  // 31: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
-	7,  // 32: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
-	22, // 33: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
-	27, // 34: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
-	24, // 35: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
-	19, // 36: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
-	32, // 37: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
-	34, // 38: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
-	36, // 39: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
-	40, // 40: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
-	42, // 41: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
-	44, // 42: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
-	2,  // 43: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
-	6,  // 44: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
-	8,  // 45: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
-	23, // 46: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
-	28, // 47: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
-	25, // 48: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
-	20, // 49: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
-	33, // 50: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
-	35, // 51: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
-	39, // 52: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
-	41, // 53: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
-	43, // 54: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
-	45, // 55: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
-	3,  // 56: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
-	44, // [44:57] is the sub-list for method output_type
-	31, // [31:44] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	11, // 2: ferry.v1.JobSpec.src:type_name -> ferry.v1.Endpoint
+	11, // 3: ferry.v1.JobSpec.dest:type_name -> ferry.v1.Endpoint
+	12, // 4: ferry.v1.JobSpec.multipart:type_name -> ferry.v1.Multipart
+	13, // 5: ferry.v1.JobSpec.http_list:type_name -> ferry.v1.HTTPList
+	14, // 6: ferry.v1.JobSpec.filter:type_name -> ferry.v1.Filter
+	15, // 7: ferry.v1.JobSpec.schedule:type_name -> ferry.v1.Schedule
+	10, // 8: ferry.v1.JobSpec.stream:type_name -> ferry.v1.StreamSpec
+	16, // 9: ferry.v1.Schedule.windows:type_name -> ferry.v1.Window
+	0,  // 10: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
+	9,  // 11: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
+	17, // 12: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
+	19, // 13: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
+	22, // 14: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
+	19, // 15: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
+	22, // 16: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
+	22, // 17: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
+	1,  // 18: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
+	22, // 19: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
+	27, // 20: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
+	1,  // 21: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
+	22, // 22: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
+	30, // 23: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
+	22, // 24: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
+	31, // 25: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
+	32, // 26: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
+	4,  // 27: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
+	9,  // 28: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
+	9,  // 29: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
+	38, // 30: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
+	39, // 31: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
+	5,  // 32: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
+	7,  // 33: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
+	23, // 34: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
+	28, // 35: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
+	25, // 36: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
+	20, // 37: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
+	33, // 38: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
+	35, // 39: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
+	37, // 40: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
+	41, // 41: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
+	43, // 42: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
+	45, // 43: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
+	2,  // 44: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
+	6,  // 45: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
+	8,  // 46: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
+	24, // 47: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
+	29, // 48: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
+	26, // 49: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
+	21, // 50: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
+	34, // 51: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
+	36, // 52: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
+	40, // 53: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
+	42, // 54: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
+	44, // 55: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
+	46, // 56: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
+	3,  // 57: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
+	45, // [45:58] is the sub-list for method output_type
+	32, // [32:45] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_ferry_proto_init() }
@@ -3569,7 +3684,7 @@ func file_ferry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_proto_rawDesc), len(file_ferry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   44,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   3,
 		},
