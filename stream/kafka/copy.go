@@ -210,14 +210,14 @@ func (c *copier) run(ctx context.Context) error {
 	// The open transaction: its records' source offsets and the records
 	// as produced (their destination offsets set by the produce).
 	var (
-		srcOffs  []int64
-		outs     []*kgo.Record
+		srcOffs   []int64
+		outs      []*kgo.Record
 		openBytes int64
-		began    time.Time
-		prodErr  error
-		errCh    = make(chan error, 1)
-		idle     time.Duration
-		lastTime int64
+		began     time.Time
+		prodErr   error
+		errCh     = make(chan error, 1)
+		idle      time.Duration
+		lastTime  int64
 	)
 	promise := func(_ *kgo.Record, err error) {
 		if err != nil {
