@@ -114,7 +114,13 @@ func comparePartition(ctx context.Context, src, dst side, topic string, p int32,
 		return c, err
 	}
 	c.Records, c.Digest = int64(i), fmt.Sprintf("%x", sh.Sum(nil))
+	extra, err := extraRecords(ctx, dst, topic, p, m.DestNext)
+	if err != nil {
+		return c, err
+	}
 	switch {
+	case extra > 0:
+		c.Detail = fmt.Sprintf("DIFFERENT: the destination has %d records after the copy's last (offset %d on), written by someone else", extra, m.DestNext)
 	case first != "":
 		c.Detail = "DIFFERENT: " + first
 	case c.Records != c.DestRecords:
@@ -263,4 +269,25 @@ func verifyGroup(ctx context.Context, spec task.Spec, g string, maps map[string]
 	}
 	c.OK, c.Detail = true, fmt.Sprintf("%d offsets point at the same records", n)
 	return c, nil
+}
+
+// extraRecords counts the committed records of a destination partition
+// from offset from to its end: none, unless someone else wrote there.
+func extraRecords(ctx context.Context, dst side, topic string, p int32, from int64) (int, error) {
+	adm, err := dst.admin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	ends, err := adm.ListCommittedOffsets(ctx, topic)
+	adm.Close()
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return 0, dst.wrap(err)
+	}
+	end, _ := ends.Lookup(topic, p)
+	n := 0
+	err = readRange(ctx, dst, topic, p, from, end.Offset, func(*kgo.Record) { n++ })
+	return n, err
 }
