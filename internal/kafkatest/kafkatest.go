@@ -134,11 +134,26 @@ func (r Rec) String() string {
 // headers must hold no tab or newline.
 func ReadPartition(t testing.TB, addr, topic string, partition int32) []Rec {
 	t.Helper()
+	return ReadFrom(t, addr, topic, partition, -1, 0)
+}
+
+// ReadFrom reads a partition from offset off (-1: the beginning), at most
+// max records (0: to its end), with kcat, read_committed.
+func ReadFrom(t testing.TB, addr, topic string, partition int32, off int64, max int) []Rec {
+	t.Helper()
 	kcat := RequireKcat(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, kcat, "-C", "-b", addr, "-t", topic, "-p", fmt.Sprint(partition), "-o", "beginning", "-e", "-q",
-		"-X", "isolation.level=read_committed", "-Z", "-f", "%k\t%s\t%h\t%T\n")
+	from := "beginning"
+	if off >= 0 {
+		from = fmt.Sprint(off)
+	}
+	args := []string{"-C", "-b", addr, "-t", topic, "-p", fmt.Sprint(partition), "-o", from, "-e", "-q",
+		"-X", "isolation.level=read_committed", "-Z", "-f", "%k\t%s\t%h\t%T\n"}
+	if max > 0 {
+		args = append(args, "-c", fmt.Sprint(max))
+	}
+	cmd := exec.CommandContext(ctx, kcat, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
