@@ -70,9 +70,11 @@ type Job struct {
 
 	// srcType=http: the list file (absolute and clean after Resolve; set,
 	// but not checked to exist) and its two columns, counted from 1,
-	// which differ. Defaults 1 and 2.
+	// which differ. Defaults 1 and 2. HTTPFollowRedirects follows
+	// redirects to other hosts too (default false: they fail the entry).
 	HTTPListFilePath                     string
 	HTTPPrefixColumn, RelativePathColumn int
+	HTTPFollowRedirects                  bool
 
 	// Object-store destinations: files larger than the threshold (1 MiB
 	// to 5 GiB; default 150 MiB) are sent in parts of the part size
@@ -451,6 +453,10 @@ var jobSetters = map[string]setter[Job]{
 		return err
 	},
 	"httpListFilePath": func(j *Job, v string) error { j.HTTPListFilePath = v; return nil },
+	"httpFollowRedirects": func(j *Job, v string) (err error) {
+		j.HTTPFollowRedirects, err = parseBool(v)
+		return err
+	},
 	"httpPrefixColumn": func(j *Job, v string) (err error) {
 		j.HTTPPrefixColumn, err = parseColumn(v)
 		return err

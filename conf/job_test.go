@@ -171,7 +171,11 @@ func TestParseJobValues(t *testing.T) {
 				return j.SrcType == "http" && j.HTTPListFilePath == "lists/urls.txt" && j.HTTPPrefixColumn == 2 && j.RelativePathColumn == 1
 			}},
 		{[]string{"srcType=http", "srcPrefix=-", "httpListFilePath=/l", "httpPrefixColumn=3"},
-			func(j *Job) bool { return j.HTTPPrefixColumn == 3 && j.RelativePathColumn == 2 }},
+			func(j *Job) bool {
+				return j.HTTPPrefixColumn == 3 && j.RelativePathColumn == 2 && !j.HTTPFollowRedirects
+			}},
+		{[]string{"srcType=http", "srcPrefix=-", "httpListFilePath=/l", "httpFollowRedirects=true"},
+			func(j *Job) bool { return j.HTTPFollowRedirects && j.Spec().HTTPList.FollowRedirects }},
 	}
 	for _, tc := range tests {
 		j, err := ParseJob(strings.NewReader(jobText(tc.edit...)), "job.cfg")

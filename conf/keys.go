@@ -88,6 +88,7 @@ var keyTable = []keyInfo{
 		quiet: []string{"c:/example/http.list", "d:/work/oss/http.list"}},
 	{name: "httpPrefixColumn", file: jobFile, impl: true, remote: "srcType", remoteType: "http", def: "1"},
 	{name: "relativePathColumn", file: jobFile, impl: true, remote: "srcType", remoteType: "http", def: "2"},
+	{name: "httpFollowRedirects", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "http", def: "false"},
 	{name: "getObjectMetaMode", file: jobFile, def: "stat"},
 
 	// job.cfg: destination.
@@ -159,6 +160,7 @@ var keyTable = []keyInfo{
 
 	// sys.properties: ferry's keys.
 	{name: "masterAddress", file: sysFile, ferry: true, impl: true, def: "127.0.0.1:7790"},
+	{name: "httpAddress", file: sysFile, ferry: true, impl: true, def: "127.0.0.1:7791"},
 	{name: "knownHostsFile", file: sysFile, ferry: true, impl: true, def: "~/.ssh/known_hosts"},
 	{name: "taskLeaseSeconds", file: sysFile, ferry: true, impl: true, def: "60"},
 	{name: "workerMaxTaskNum", file: sysFile, ferry: true, impl: true, def: "2"},

@@ -121,7 +121,8 @@ func storeOptions(s task.Spec, e task.Endpoint) backend.Options {
 		PartSize:         s.Multipart.PartSize,
 		HTTPListFile:     s.HTTPList.File,
 		HTTPPrefixColumn: s.HTTPList.PrefixColumn, RelativePathColumn: s.HTTPList.RelativePathColumn,
-		ScanThreads: s.ScanThreads, ScanDepth: s.ScanDepth,
+		HTTPFollowRedirects: s.HTTPList.FollowRedirects,
+		ScanThreads:         s.ScanThreads, ScanDepth: s.ScanDepth,
 	}
 }
 

@@ -15,15 +15,6 @@ import (
 	"ferry/task"
 )
 
-// where names one side of a job for people: its directory or key prefix,
-// or for Kafka its brokers.
-func where(e task.Endpoint) string {
-	if e.Type == "kafka" {
-		return "kafka " + e.Domain
-	}
-	return e.Prefix
-}
-
 // dryRunStream prints what a Kafka job would copy, without writing
 // anything: each topic with its partitions, records (offsets, for a
 // compacted topic an upper bound) and what the destination has of it,
@@ -34,7 +25,7 @@ func (e *env) dryRunStream(ctx context.Context, j *conf.Job) error {
 	if err != nil {
 		return usageErr("%s: %v", j.File, err)
 	}
-	fmt.Fprintf(e.out, "dry run of job %s: %s -> %s (nothing written)\n", j.Name, where(spec.Src), where(spec.Dest))
+	fmt.Fprintf(e.out, "dry run of job %s: %s -> %s (nothing written)\n", j.Name, endpointText(spec, spec.Src), endpointText(spec, spec.Dest))
 	var parts, records int64
 	for _, t := range p.Topics {
 		var n int64

@@ -240,6 +240,7 @@ type WorkerStat struct {
 	ID, Host   string
 	Alive      bool
 	Left       bool
+	Revoked    bool // its credential was revoked: it is refused
 	Registered time.Time
 	Running    int
 	Throughput float64
@@ -266,8 +267,8 @@ func (m *Master) Workers() []WorkerStat {
 		if v.LastSeen.After(last) {
 			last = v.LastSeen
 		}
-		out = append(out, WorkerStat{ID: id, Host: w.host, Alive: !w.left && now.Sub(last) < m.cfg.LeaseDur,
-			Left: w.left, Registered: w.registered,
+		out = append(out, WorkerStat{ID: id, Host: w.host, Alive: !w.left && !w.revoked && now.Sub(last) < m.cfg.LeaseDur,
+			Left: w.left, Revoked: w.revoked, Registered: w.registered,
 			Running: v.Running, Throughput: v.Rate, LastSeen: last})
 	}
 	return out

@@ -88,10 +88,12 @@ type Multipart struct {
 }
 
 // HTTPList is a URL-list source: the list file and its two columns,
-// counted from 1.
+// counted from 1; FollowRedirects follows redirects to other hosts too
+// (httpFollowRedirects; else they fail the entry).
 type HTTPList struct {
 	File                             string
 	PrefixColumn, RelativePathColumn int
+	FollowRedirects                  bool
 }
 
 // Filter selects the entries a job copies: include and exclude patterns
