@@ -40,8 +40,11 @@ type keyInfo struct {
 	remote     string
 	remoteType string
 	s3Only     bool
-	secret     bool   // never quoted in a message
-	alias      string // the key this one is another spelling of
+	// kafka: the key is also used when its type key is kafka (the
+	// endpoint's broker list and SASL user and password).
+	kafka  bool
+	secret bool   // never quoted in a message
+	alias  string // the key this one is another spelling of
 }
 
 // notImplemented is the generic warning for an accepted, unimplemented key.
@@ -74,9 +77,9 @@ var keyTable = []keyInfo{
 	// job.cfg: source.
 	{name: "srcType", file: jobFile, impl: true},
 	{name: "srcPrefix", file: jobFile, impl: true},
-	{name: "srcAccessKey", file: jobFile, impl: true, remote: "srcType"},
-	{name: "srcSecretKey", file: jobFile, impl: true, remote: "srcType", secret: true},
-	{name: "srcDomain", file: jobFile, impl: true, remote: "srcType"},
+	{name: "srcAccessKey", file: jobFile, impl: true, remote: "srcType", kafka: true},
+	{name: "srcSecretKey", file: jobFile, impl: true, remote: "srcType", kafka: true, secret: true},
+	{name: "srcDomain", file: jobFile, impl: true, remote: "srcType", kafka: true},
 	{name: "srcBucket", file: jobFile, impl: true, remote: "srcType"},
 	{name: "srcRegion", file: jobFile, ferry: true, impl: true, s3Only: true, remote: "srcType"},
 	{name: "srcPathStyle", file: jobFile, ferry: true, impl: true, s3Only: true, remote: "srcType", def: "false"},
@@ -88,14 +91,15 @@ var keyTable = []keyInfo{
 		quiet: []string{"c:/example/http.list", "d:/work/oss/http.list"}},
 	{name: "httpPrefixColumn", file: jobFile, impl: true, remote: "srcType", remoteType: "http", def: "1"},
 	{name: "relativePathColumn", file: jobFile, impl: true, remote: "srcType", remoteType: "http", def: "2"},
+	{name: "httpFollowRedirects", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "http", def: "false"},
 	{name: "getObjectMetaMode", file: jobFile, def: "stat"},
 
 	// job.cfg: destination.
 	{name: "destType", file: jobFile, ferry: true, impl: true, def: "oss"},
 	{name: "destPrefix", file: jobFile, impl: true},
-	{name: "destAccessKey", file: jobFile, impl: true, remote: "destType"},
-	{name: "destSecretKey", file: jobFile, impl: true, remote: "destType", secret: true},
-	{name: "destDomain", file: jobFile, impl: true, remote: "destType"},
+	{name: "destAccessKey", file: jobFile, impl: true, remote: "destType", kafka: true},
+	{name: "destSecretKey", file: jobFile, impl: true, remote: "destType", kafka: true, secret: true},
+	{name: "destDomain", file: jobFile, impl: true, remote: "destType", kafka: true},
 	{name: "destBucket", file: jobFile, impl: true, remote: "destType"},
 	{name: "destRegion", file: jobFile, ferry: true, impl: true, s3Only: true, remote: "destType"},
 	{name: "destPathStyle", file: jobFile, ferry: true, impl: true, s3Only: true, remote: "destType", def: "false"},
@@ -123,6 +127,15 @@ var keyTable = []keyInfo{
 	{name: "maxThroughput", file: jobFile, ferry: true, impl: true, def: "0"},
 	{name: "throughputSchedule", file: jobFile, ferry: true, impl: true},
 	{name: "maxRequestsPerSecond", file: jobFile, ferry: true, impl: true, def: "0"},
+
+	// job.cfg: stream jobs (srcType=kafka and destType=kafka).
+	{name: "topics", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka"},
+	{name: "consumerGroups", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka"},
+	{name: "streamMode", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka", def: "once"},
+	{name: "srcSaslMechanism", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka"},
+	{name: "destSaslMechanism", file: jobFile, ferry: true, impl: true, remote: "destType", remoteType: "kafka"},
+	{name: "srcTls", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka", def: "false"},
+	{name: "destTls", file: jobFile, ferry: true, impl: true, remote: "destType", remoteType: "kafka", def: "false"},
 
 	// job.cfg: Express Connect tunnel (ossimport 2.3.0).
 	{name: "isUseExpressTunnel", file: jobFile, def: "false"},
@@ -176,6 +189,8 @@ func (k *keyInfo) usedWith(typ string) bool {
 		return typ == k.remoteType
 	case k.s3Only:
 		return IsObjectStore(typ)
+	case k.kafka && typ == "kafka":
+		return true
 	}
 	return IsRemoteStore(typ)
 }

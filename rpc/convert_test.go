@@ -20,7 +20,7 @@ func fullSpec() task.Spec {
 		Dest:           task.Endpoint{Type: "local", Prefix: "/d\xff", SecretKey: "dsk"},
 		FollowSymlinks: true, CountLimit: 3, SizeLimit: 4, ScanThreads: 5, ScanDepth: 6,
 		Multipart:        task.Multipart{Threshold: 7, PartSize: 8, Threads: 9},
-		HTTPList:         task.HTTPList{File: "/l\xff", PrefixColumn: 2, RelativePathColumn: 3},
+		HTTPList:         task.HTTPList{File: "/l\xff", PrefixColumn: 2, RelativePathColumn: 3, FollowRedirects: true},
 		AuditAfterImport: true, AuditMode: task.AuditDetailed,
 		Incremental: true, IncrementalInterval: 900 * time.Second, ImportSince: time.Unix(1700000000, 0),
 		SkipExist: true, Update: task.UpdateChecksum,
@@ -29,6 +29,8 @@ func fullSpec() task.Spec {
 		Mirror: true, MaxDelete: 10, PreserveMetadata: true,
 		Schedule:             task.Schedule{Default: 11, Windows: []task.Window{{Start: 480, End: 1200, Rate: 12}}},
 		MaxRequestsPerSecond: 13,
+		Stream: &task.Stream{Topics: []string{"t", "x.*"}, Groups: []string{"g"}, Continuous: true,
+			SrcSASL: "PLAIN", DestSASL: "SCRAM-SHA-512", SrcTLS: true, DestTLS: true},
 	}
 }
 

@@ -56,10 +56,12 @@ func (w *Worker) compare(ctx context.Context, src, dst store.Store, t *running, 
 		return store.Entry{}, failRecord(s, task.ReadError, err), false
 	}
 	d, err := dst.Stat(ctx, s.Key)
-	if err != nil {
-		if errors.Is(err, store.ErrNotExist) {
-			return d, failRecord(s, task.Missing, err), false
-		}
+	switch {
+	case errors.Is(err, store.ErrNotExist):
+		return d, failRecord(s, task.Missing, err), false
+	case errors.Is(err, store.ErrInvalidKey): // the destination cannot hold it
+		return d, failRecord(s, task.InvalidKey, err), false
+	case err != nil:
 		return d, failRecord(s, task.ReadError, err), false
 	}
 	if why := verify.Quick(mode, s, d); why != "" {

@@ -92,8 +92,14 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 		}
 	}
 
-	st, err := w.storesFor(l.Spec)
-	if err != nil {
+	if l.Spec.IsStream() {
+		if !w.runStream(ctx, t, log, record) && ctx.Err() == nil {
+			log.Warn("stream task given up: its lease is no longer current")
+			w.taskDone()
+			return
+		}
+		copied()
+	} else if st, err := w.storesFor(l.Spec); err != nil {
 		for i, e := range l.Entries {
 			record(i, failRecord(e, task.ReadError, err))
 		}
@@ -114,7 +120,8 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 			go func() {
 				defer wg.Done()
 				ctx, retries := store.WithRetryCounter(ctx)
-				x := &transfer{w: w, retries: retries}
+				ctx, notes := store.WithNotes(ctx)
+				x := &transfer{w: w, retries: retries, notes: notes}
 				for {
 					i := int(next.Add(1) - 1)
 					if i >= len(l.Entries) || ctx.Err() != nil {

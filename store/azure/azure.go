@@ -6,9 +6,10 @@
 // see serviceURL for the other forms ferry takes).
 //
 // Keys are blob names relative to Config.Prefix in the container (a byte
-// prefix, as ossimport's srcPrefix). Blob names are UTF-8: other keys are
-// refused with store.ErrInvalidKey, as are the keys store.CheckObjectKey
-// refuses. List streams the container's flat listing, which Azure gives in
+// prefix, as ossimport's srcPrefix). Between object stores a key is just
+// a key ("a//b", "../x" are copied exactly); blob names are UTF-8, and
+// names Azure would change (a trailing '.', a '\\', control characters)
+// are refused with store.ErrInvalidKey. List streams the container's flat listing, which Azure gives in
 // byte order, a page of up to 5000 names at a time; a listing that comes
 // back out of order fails rather than mislead the merges that rely on it.
 //
@@ -197,11 +198,10 @@ func (a *Azure) fullKey(key string) string { return a.cfg.Prefix + key }
 
 // checkKey refuses keys this store cannot write.
 func (a *Azure) checkKey(key string) error {
-	if err := store.CheckObjectKey(key); err != nil {
-		return err
-	}
 	full := a.fullKey(key)
 	switch {
+	case key == "":
+		return fmt.Errorf("%w %q: empty", store.ErrInvalidKey, key)
 	case !utf8.ValidString(full):
 		return fmt.Errorf("%w %q: Azure blob names must be valid UTF-8", store.ErrInvalidKey, key)
 	case utf8.RuneCountInString(full) > maxKeyLen:

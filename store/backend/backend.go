@@ -31,9 +31,11 @@ type Options struct {
 	// multipartUploadPartSize (0: the backend's defaults).
 	PutThreshold, PartSize int64
 
-	// http sources: httpListFilePath, httpPrefixColumn, relativePathColumn.
+	// http sources: httpListFilePath, httpPrefixColumn, relativePathColumn,
+	// httpFollowRedirects.
 	HTTPListFile                         string
 	HTTPPrefixColumn, RelativePathColumn int
+	HTTPFollowRedirects                  bool
 
 	// Local sources: scanThreadCount and maxMultiThreadScanDepth (see
 	// local.Options).
@@ -94,6 +96,7 @@ func Source(typ, prefix string, opt Options) (store.Store, error) {
 		if err != nil {
 			return nil, err
 		}
+		h.SetFollowRedirects(opt.HTTPFollowRedirects)
 		if d := retryBase(); d > 0 {
 			p := store.DefaultRetry
 			p.Base = d
