@@ -19,15 +19,15 @@ import (
 // is an error saying it is not supported yet.
 var (
 	SupportedJobTypes  = []string{"import", "audit"}
-	SupportedSrcTypes  = []string{"local", "s3", "oss", "cos", "bos", "ks3", "qiniu", "http", "kafka"}
-	SupportedDestTypes = []string{"local", "oss", "s3", "kafka"}
+	SupportedSrcTypes  = []string{"local", "s3", "oss", "cos", "bos", "ks3", "qiniu", "http", "azure", "youpai", "kafka"}
+	SupportedDestTypes = []string{"local", "oss", "s3", "azure", "kafka"}
 )
 
 // The values ossimport (and, for destType, ferry) define for the type keys.
 var (
 	knownJobTypes  = []string{"import", "audit"}
 	knownSrcTypes  = []string{"local", "oss", "qiniu", "bos", "ks3", "s3", "youpai", "http", "cos", "azure", "kafka"}
-	knownDestTypes = []string{"local", "oss", "s3", "kafka"}
+	knownDestTypes = []string{"local", "oss", "s3", "azure", "kafka"}
 )
 
 // Limits on job values beyond ossimport's documented ranges.
@@ -256,12 +256,20 @@ func (j *Job) check(d *decoder) error {
 		if err := checkObject(d, "src", j.SrcType, j.SrcDomain, j.SrcBucket, j.SrcPrefix, j.SrcAccessKey, j.SrcSecretKey); err != nil {
 			return err
 		}
+	case j.SrcType == "azure" || j.SrcType == "youpai":
+		if err := checkOther(d, "src", j.SrcType, j.SrcBucket, j.SrcPrefix, j.SrcAccessKey, j.SrcSecretKey); err != nil {
+			return err
+		}
 	}
 	switch {
 	case j.DestType == "local" && j.DestPrefix == "":
 		return errAt(d.file, d.line("destPrefix"), "destPrefix", "required, not set")
 	case IsObjectStore(j.DestType):
 		if err := checkObject(d, "dest", j.DestType, j.DestDomain, j.DestBucket, j.DestPrefix, j.DestAccessKey, j.DestSecretKey); err != nil {
+			return err
+		}
+	case j.DestType == "azure":
+		if err := checkOther(d, "dest", j.DestType, j.DestBucket, j.DestPrefix, j.DestAccessKey, j.DestSecretKey); err != nil {
 			return err
 		}
 	}

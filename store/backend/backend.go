@@ -9,18 +9,22 @@ import (
 	"time"
 
 	"ferry/store"
+	"ferry/store/azure"
 	httpstore "ferry/store/http"
 	"ferry/store/local"
 	"ferry/store/s3"
+	"ferry/store/upyun"
 )
 
 // Options carry what opening a store may need beyond type and prefix.
 type Options struct {
 	FollowSymlinks bool
 
-	// Object stores (types s3, oss, cos, bos, ks3, qiniu): job.cfg's
-	// *Domain, *Bucket, *AccessKey and *SecretKey; Region and PathStyle
-	// are ferry keys. The prefix is the store's root in the bucket.
+	// Object stores (types s3, oss, cos, bos, ks3, qiniu, azure, youpai):
+	// job.cfg's *Domain, *Bucket, *AccessKey and *SecretKey (for azure the
+	// account name and key, the container; for youpai the operator, its
+	// password, the service); Region and PathStyle are ferry keys of the
+	// S3 ones. The prefix is the store's root in the bucket.
 	Domain, Bucket, AccessKey, SecretKey, Region string
 	PathStyle                                    bool
 	// PutThreshold and PartSize are multipartUploadThreshold and
@@ -101,6 +105,11 @@ func Source(typ, prefix string, opt Options) (store.Store, error) {
 		return h, nil
 	case objectTypes[typ]:
 		return s3.New(context.Background(), objectConfig("src", typ, prefix, opt))
+	case typ == "azure":
+		return azure.New(context.Background(), azureConfig("src", prefix, opt))
+	case typ == "youpai":
+		return upyun.New(context.Background(), upyun.Config{Endpoint: opt.Domain, Operator: opt.AccessKey,
+			Password: opt.SecretKey, Bucket: opt.Bucket, Prefix: prefix, Role: "src", Timeouts: opt.timeouts(), RetryBase: retryBase()})
 	}
 	return nil, fmt.Errorf("source type %q is not supported yet", typ)
 }
@@ -116,8 +125,15 @@ func Dest(typ, prefix string, opt Options) (store.Store, error) {
 		fallthrough
 	case objectTypes[typ]:
 		return s3.New(context.Background(), objectConfig("dest", typ, prefix, opt))
+	case typ == "azure":
+		return azure.New(context.Background(), azureConfig("dest", prefix, opt))
 	}
 	return nil, fmt.Errorf("destination type %q is not supported yet", typ)
+}
+
+func azureConfig(role, prefix string, opt Options) azure.Config {
+	return azure.Config{Domain: opt.Domain, Account: opt.AccessKey, Key: opt.SecretKey, Container: opt.Bucket, Prefix: prefix,
+		Role: role, Timeouts: opt.timeouts(), RetryBase: retryBase(), PutThreshold: opt.PutThreshold, BlockSize: opt.PartSize}
 }
 
 func objectConfig(role, typ, prefix string, opt Options) s3.Config {
