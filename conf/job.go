@@ -19,15 +19,15 @@ import (
 // is an error saying it is not supported yet.
 var (
 	SupportedJobTypes  = []string{"import", "audit"}
-	SupportedSrcTypes  = []string{"local", "s3", "oss", "cos", "bos", "ks3", "qiniu", "http"}
-	SupportedDestTypes = []string{"local", "oss", "s3"}
+	SupportedSrcTypes  = []string{"local", "s3", "oss", "cos", "bos", "ks3", "qiniu", "http", "zk"}
+	SupportedDestTypes = []string{"local", "oss", "s3", "zk"}
 )
 
 // The values ossimport (and, for destType, ferry) define for the type keys.
 var (
 	knownJobTypes  = []string{"import", "audit"}
-	knownSrcTypes  = []string{"local", "oss", "qiniu", "bos", "ks3", "s3", "youpai", "http", "cos", "azure"}
-	knownDestTypes = []string{"local", "oss", "s3"}
+	knownSrcTypes  = []string{"local", "oss", "qiniu", "bos", "ks3", "s3", "youpai", "http", "cos", "azure", "zk"}
+	knownDestTypes = []string{"local", "oss", "s3", "zk"}
 )
 
 // Limits on job values beyond ossimport's documented ranges.
@@ -253,6 +253,9 @@ func (j *Job) check(d *decoder) error {
 		if err := checkObject(d, "dest", j.DestType, j.DestDomain, j.DestBucket, j.DestPrefix, j.DestAccessKey, j.DestSecretKey); err != nil {
 			return err
 		}
+	}
+	if err := j.checkZK(d); err != nil {
+		return err
 	}
 	if err := j.checkSameBucket(d); err != nil {
 		return err

@@ -168,6 +168,8 @@ func (k *keyInfo) usedWith(typ string) bool {
 	switch {
 	case k.remote == "":
 		return true
+	case typ == "zk":
+		return zkKeys[k.name]
 	case k.remoteType != "":
 		return typ == k.remoteType
 	}

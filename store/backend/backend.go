@@ -12,6 +12,7 @@ import (
 	httpstore "ferry/store/http"
 	"ferry/store/local"
 	"ferry/store/s3"
+	zkstore "ferry/store/zk"
 )
 
 // Options carry what opening a store may need beyond type and prefix.
@@ -98,6 +99,8 @@ func Source(typ, prefix string, opt Options) (store.Store, error) {
 		return h, nil
 	case objectTypes[typ]:
 		return s3.New(context.Background(), objectConfig("src", typ, prefix, opt))
+	case typ == "zk":
+		return zkstore.New(context.Background(), zkConfig("src", prefix, opt))
 	}
 	return nil, fmt.Errorf("source type %q is not supported yet", typ)
 }
@@ -113,6 +116,8 @@ func Dest(typ, prefix string, opt Options) (store.Store, error) {
 		fallthrough
 	case objectTypes[typ]:
 		return s3.New(context.Background(), objectConfig("dest", typ, prefix, opt))
+	case typ == "zk":
+		return zkstore.New(context.Background(), zkConfig("dest", prefix, opt))
 	}
 	return nil, fmt.Errorf("destination type %q is not supported yet", typ)
 }
@@ -121,4 +126,24 @@ func objectConfig(role, typ, prefix string, opt Options) s3.Config {
 	return s3.Config{Endpoint: opt.Domain, Bucket: opt.Bucket, Prefix: prefix, AccessKey: opt.AccessKey,
 		SecretKey: opt.SecretKey, Region: opt.Region, PathStyle: opt.PathStyle, Provider: typ, Role: role,
 		PutThreshold: opt.PutThreshold, PartSize: opt.PartSize, Timeouts: opt.timeouts(), RetryBase: retryBase()}
+}
+
+// ZKSessionEnv is an environment variable for tests: a duration ("4s")
+// that, when set, is the ZooKeeper session timeout ferry asks for and the
+// wait for a first session, so that tests of lost sessions and
+// unreachable ensembles end in seconds. Not for production.
+const ZKSessionEnv = "FERRY_ZK_SESSION_TIMEOUT"
+
+// zkConfig is the configuration of a zk store: Domain is the connect
+// string, AccessKey and SecretKey the digest user and password.
+func zkConfig(role, prefix string, opt Options) zkstore.Config {
+	c := zkstore.Config{Connect: opt.Domain, Prefix: prefix, User: opt.AccessKey, Password: opt.SecretKey, Role: role}
+	if d, err := time.ParseDuration(os.Getenv(ZKSessionEnv)); err == nil && d > 0 {
+		c.SessionTimeout, c.ConnectTimeout = d, d
+	}
+	if d := retryBase(); d > 0 {
+		c.Retry = store.DefaultRetry
+		c.Retry.Base = d
+	}
+	return c
 }
