@@ -1,8 +1,14 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -68,4 +74,156 @@ func mapKeys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestZKIncremental: a round after 50 changes (45 of data, 5 of ACL), 10
+// creations and 5 deletions on the source writes exactly those 60 znodes
+// (their OK records are the only ones after the changes), the mirror
+// deletes the 5 (deleted.log), and verify then finds the trees equal.
+func TestZKIncremental(t *testing.T) {
+	h := newZKHome(t, "zk_inc", kv{"isIncremental", "true"}, kv{"incrementalModeInterval", "12"}, kv{"mirror", "true"})
+	h.writeSys(kv{"workerTaskThreadNum", "32"}, kv{"incrementalMinInterval", "1"})
+	eph := zktest.Connect(t, h.src.Addr, zkUser, zkPassword)
+	tr := makeZKTree(t, h.srcC, eph, 3000, 7)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	run := h.background(ctx, "run", h.jobFile)
+	var stopOnce sync.Once
+	stop := func() {
+		stopOnce.Do(func() {
+			run.cmd.Process.Signal(syscall.SIGINT)
+			<-run.exited
+		})
+	}
+	defer stop()
+	waitFor(t, time.Minute, "the job to be submitted", func() bool {
+		return h.ferryCtx(ctx, "stat", h.job).code == 0
+	})
+	// Change the source between two rounds, with time to spare before
+	// the next one.
+	var st ctlStat
+	for r := 1; ; r = st.Round + 1 {
+		st = h.ctlWaitRound(r, 2*time.Minute)
+		next, err := time.Parse(time.RFC3339, st.NextRound)
+		if err != nil {
+			t.Fatalf("NextRound %q: %v", st.NextRound, err)
+		}
+		if time.Until(next) > 6*time.Second {
+			break
+		}
+	}
+	h.same()
+	round := st.Round + 1
+	changedAt := time.Now()
+
+	// Leaves (no children) to change and delete; parents to add to.
+	var leaves []string
+	for _, p := range tr.paths {
+		if _, st, err := h.srcC.Exists(p); err == nil && st.NumChildren == 0 && !strings.Contains(p, "queue-") {
+			leaves = append(leaves, p)
+		}
+	}
+	want := map[string]bool{}
+	for i, p := range leaves[:50] {
+		if i < 45 {
+			if _, err := h.srcC.Set(p, []byte(fmt.Sprintf("changed %d", i)), -1); err != nil {
+				t.Fatal(err)
+			}
+		} else if _, err := h.srcC.SetACL(p, append(zk.DigestACL(zk.PermAll, zkUser, zkPassword), zk.WorldACL(zk.PermRead)...), -1); err != nil {
+			t.Fatal(err)
+		}
+		want[zkKey(p)] = true
+	}
+	for i := range 10 {
+		p := fmt.Sprintf("%s/new-%d", leaves[100+i], i)
+		if _, err := h.srcC.Create(p, []byte("new"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+		want[zkKey(p)] = true
+	}
+	deleted := map[string]bool{}
+	for _, p := range leaves[200:205] {
+		if err := h.srcC.Delete(p, -1); err != nil {
+			t.Fatal(err)
+		}
+		deleted[zkKey(p)] = true
+	}
+	if d := time.Since(changedAt); d > 5*time.Second {
+		t.Fatalf("the changes took %s, longer than the interval between rounds", d)
+	}
+	st = h.ctlWaitRound(round, 2*time.Minute)
+	h.same()
+	var wrote []string
+	for _, a := range h.attempts() {
+		for _, r := range a.records {
+			if r.result == "OK" && r.time.After(changedAt) {
+				wrote = append(wrote, r.key)
+			}
+		}
+	}
+	sort.Strings(wrote)
+	if len(wrote) != 60 || !allIn(wrote, want) {
+		t.Errorf("round 2 wrote %d znodes, want exactly the 60 changed and created: %v", len(wrote), head(wrote, 70))
+	}
+	dl := lines(readString(t, filepath.Join(h.jobDir(), "deleted.log")))
+	var gone []string
+	for _, l := range dl {
+		f := strings.Split(l, "\t")
+		gone = append(gone, f[len(f)-1])
+	}
+	if len(gone) != 5 || !allIn(gone, deleted) || st.FilesDeleted != 5 {
+		t.Errorf("mirror deleted %v (stat says %d), want the 5 deleted at the source %v", gone, st.FilesDeleted, deleted)
+	}
+	stop()
+	v := h.verifyJob()
+	if v.code != 0 || len(v.diffs) != 0 {
+		t.Errorf("verify after the round: want exit 0 and no difference:\n%s", v.result)
+	}
+}
+
+func allIn(keys []string, set map[string]bool) bool {
+	seen := map[string]bool{}
+	for _, k := range keys {
+		if !set[k] || seen[k] {
+			return false
+		}
+		seen[k] = true
+	}
+	return len(seen) == len(set)
+}
+
+// TestZKVerify: verify names exactly the znodes altered at the destination
+// behind ferry's back: one whose data changed, one whose ACL changed
+// (DIFFERENT, with the reason), and a child added (EXTRA); exit 1.
+func TestZKVerify(t *testing.T) {
+	h := newZKHome(t, "zk_verify")
+	eph := zktest.Connect(t, h.src.Addr, zkUser, zkPassword)
+	tr := makeZKTree(t, h.srcC, eph, 500, 3)
+	h.ctlRunOK()
+	if v := h.verifyJob(); v.code != 0 || len(v.diffs) != 0 {
+		t.Fatalf("verify after the copy: want exit 0:\n%s", v.result)
+	}
+	data, acl, parent := tr.paths[10], tr.paths[20], tr.paths[30]
+	if _, err := h.dstC.Set(data, []byte("altered"), -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.dstC.SetACL(acl, zk.WorldACL(zk.PermRead|zk.PermWrite|zk.PermAdmin|zk.PermCreate|zk.PermDelete|zk.PermAdmin), -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.dstC.Create(parent+"/added", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	v := h.verifyJob()
+	want := map[string]string{zkKey(data): "DIFFERENT", zkKey(acl): "DIFFERENT", zkKey(parent + "/added"): "EXTRA"}
+	if v.code != 1 || len(v.diffs) != len(want) {
+		t.Fatalf("verify: want exit 1 and exactly %v:\n%v\n%s", want, v.diffs, v.result)
+	}
+	for k, kind := range want {
+		if v.diffs[k] != kind {
+			t.Errorf("%s: %q, want %s", k, v.diffs[k], kind)
+		}
+	}
+	if !strings.Contains(v.result.stdout, "acl ") {
+		t.Errorf("verify does not say the ACL differs:\n%s", v.result.stdout)
+	}
 }
