@@ -227,3 +227,55 @@ func TestZKVerify(t *testing.T) {
 		t.Errorf("verify does not say the ACL differs:\n%s", v.result.stdout)
 	}
 }
+
+// TestZKKillRun: `run` (master and worker in one process) is killed with
+// SIGKILL twice in the middle of the copy; the next `run` finishes it: the
+// trees are equal and every znode has exactly one OK record across the
+// published attempts (an attempt cut off is never published, and nothing
+// it half-wrote remains: each write is one transaction).
+func TestZKKillRun(t *testing.T) {
+	h := newZKHome(t, "zk_kill", kv{"taskObjectCountLimit", "500"})
+	h.writeSys(kv{"workerTaskThreadNum", "8"})
+	eph := zktest.Connect(t, h.src.Addr, zkUser, zkPassword)
+	tr := makeZKTree(t, h.srcC, eph, 6000, 11)
+	for i, delay := range []time.Duration{1500 * time.Millisecond, 1200 * time.Millisecond} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		r := h.background(ctx, "run", h.jobFile)
+		select {
+		case err := <-r.exited:
+			t.Logf("run %d ended by itself before the kill (%v)", i+1, err)
+		case <-time.After(delay):
+			r.cmd.Process.Signal(syscall.SIGKILL)
+			<-r.exited
+			got, _ := h.dst.Stats()
+			t.Logf("run %d killed with SIGKILL after %s; destination server holds %s znodes", i+1, delay, got["zk_znode_count"])
+		}
+		cancel()
+	}
+	h.ctlRunOK()
+	h.same()
+	ok := map[string]int{}
+	for _, a := range h.attempts() {
+		if a.failed {
+			t.Errorf("attempt %s failed: %q", a.path, a.errors)
+			continue
+		}
+		for _, r := range a.records {
+			if r.result == "OK" {
+				ok[r.key]++
+			}
+		}
+	}
+	want := map[string]bool{".": true}
+	for _, p := range tr.paths {
+		want[zkKey(p)] = true
+	}
+	for k := range want {
+		if ok[k] != 1 {
+			t.Errorf("%s: %d OK records, want 1", k, ok[k])
+		}
+	}
+	if len(ok) != len(want) {
+		t.Errorf("%d keys have OK records, want %d", len(ok), len(want))
+	}
+}
