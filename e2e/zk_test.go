@@ -279,3 +279,67 @@ func TestZKKillRun(t *testing.T) {
 		t.Errorf("%d keys have OK records, want %d", len(ok), len(want))
 	}
 }
+
+// TestZKCutover runs the README's cutover procedure: incremental rounds
+// while clients still write to the source (data changes, creations,
+// deletions), then the writes freeze, a last round starts after the
+// freeze and ends, and verify exits 0: the destination is ready for the
+// clients to switch to.
+func TestZKCutover(t *testing.T) {
+	h := newZKHome(t, "zk_cutover", kv{"isIncremental", "true"}, kv{"incrementalModeInterval", "1"}, kv{"mirror", "true"})
+	h.writeSys(kv{"workerTaskThreadNum", "16"}, kv{"incrementalMinInterval", "1"})
+	eph := zktest.Connect(t, h.src.Addr, zkUser, zkPassword)
+	tr := makeZKTree(t, h.srcC, eph, 2000, 5)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	run := h.background(ctx, "run", h.jobFile)
+	var stopOnce sync.Once
+	stop := func() {
+		stopOnce.Do(func() {
+			run.cmd.Process.Signal(syscall.SIGINT)
+			<-run.exited
+		})
+	}
+	defer stop()
+
+	// Clients write until the freeze.
+	freeze := make(chan struct{})
+	wrote := make(chan int)
+	go func() {
+		n := 0
+		defer func() { wrote <- n }()
+		for i := 0; ; i++ {
+			select {
+			case <-freeze:
+				return
+			default:
+			}
+			p := tr.paths[(i*7919)%len(tr.paths)]
+			var err error
+			switch i % 10 {
+			case 0:
+				_, err = h.srcC.Create(fmt.Sprintf("%s/client-%d", p, i), []byte("new"), 0, zk.WorldACL(zk.PermAll))
+			case 1:
+				err = h.srcC.Delete(fmt.Sprintf("%s/client-%d", tr.paths[((i-1)*7919)%len(tr.paths)], i-1), -1)
+			default:
+				_, err = h.srcC.Set(p, []byte(fmt.Sprintf("client write %d", i)), -1)
+			}
+			if err == nil {
+				n++
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	waitFor(t, time.Minute, "the job to be submitted", func() bool { return h.ferryCtx(ctx, "stat", h.job).code == 0 })
+	h.ctlWaitRound(3, 3*time.Minute)
+	close(freeze)
+	t.Logf("clients wrote %d times during the rounds", <-wrote)
+	// The last round: the first to start after the freeze.
+	last := h.ctlStatJSON().Round + 1
+	h.ctlWaitRound(last, 2*time.Minute)
+	stop()
+	h.same()
+	if v := h.verifyJob(); v.code != 0 || len(v.diffs) != 0 {
+		t.Fatalf("verify after the last round: want exit 0:\n%s", v.result)
+	}
+}
