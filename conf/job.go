@@ -26,7 +26,7 @@ var (
 // The values ossimport (and, for destType, ferry) define for the type keys.
 var (
 	knownJobTypes  = []string{"import", "audit"}
-	knownSrcTypes  = []string{"local", "oss", "qiniu", "bos", "ks3", "s3", "youpai", "http", "cos", "azure", "zk"}
+	knownSrcTypes  = []string{"local", "oss", "qiniu", "bos", "ks3", "s3", "youpai", "http", "cos", "azure"}
 	knownDestTypes = []string{"local", "oss", "s3", "zk"}
 )
 
