@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -342,4 +343,29 @@ func TestZKCutover(t *testing.T) {
 	if v := h.verifyJob(); v.code != 0 || len(v.diffs) != 0 {
 		t.Fatalf("verify after the last round: want exit 0:\n%s", v.result)
 	}
+}
+
+// TestZKDryRunAndThrottle: a dry run of a zk job counts what it would copy
+// (every znode but the ephemeral, which it shows skipped at copy time) and
+// writes nothing; maxRequestsPerSecond then paces the copy (a znode costs
+// three requests with the audit after import).
+func TestZKDryRunAndThrottle(t *testing.T) {
+	h := newZKHome(t, "zk_dry", kv{"maxRequestsPerSecond", "300"})
+	eph := zktest.Connect(t, h.src.Addr, zkUser, zkPassword)
+	tr := makeZKTree(t, h.srcC, eph, 400, 9)
+	r := h.ferry(time.Minute, "submit", "--dry-run", h.jobFile)
+	n := len(tr.paths) + 2 // the root and the ephemeral
+	if r.code != 0 || !regexp.MustCompile(fmt.Sprintf(`copy\s+%d entries`, n)).MatchString(r.stdout) {
+		t.Fatalf("dry run: want exit 0 and %d entries to copy:\n%s", n, r)
+	}
+	if ok, _, err := h.dstC.Exists("/app"); err != nil || ok {
+		t.Fatalf("the dry run wrote to the destination (/app exists: %v, %v)", ok, err)
+	}
+	start := time.Now()
+	h.ctlRunOK()
+	took := time.Since(start)
+	if min := time.Duration(3*(n-1)/300) * time.Second * 8 / 10; took < min {
+		t.Errorf("run took %s, but at 300 requests/s %d znodes take at least %s", took, n-1, min)
+	}
+	h.same()
 }
