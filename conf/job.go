@@ -19,15 +19,15 @@ import (
 // is an error saying it is not supported yet.
 var (
 	SupportedJobTypes  = []string{"import", "audit"}
-	SupportedSrcTypes  = []string{"local", "s3", "oss", "cos", "bos", "ks3", "qiniu", "http", "zk"}
-	SupportedDestTypes = []string{"local", "oss", "s3", "zk"}
+	SupportedSrcTypes  = []string{"local", "s3", "oss", "cos", "bos", "ks3", "qiniu", "http", "kafka", "zk"}
+	SupportedDestTypes = []string{"local", "oss", "s3", "kafka", "zk"}
 )
 
 // The values ossimport (and, for destType, ferry) define for the type keys.
 var (
 	knownJobTypes  = []string{"import", "audit"}
-	knownSrcTypes  = []string{"local", "oss", "qiniu", "bos", "ks3", "s3", "youpai", "http", "cos", "azure"}
-	knownDestTypes = []string{"local", "oss", "s3", "zk"}
+	knownSrcTypes  = []string{"local", "oss", "qiniu", "bos", "ks3", "s3", "youpai", "http", "cos", "azure", "kafka", "zk"}
+	knownDestTypes = []string{"local", "oss", "s3", "kafka", "zk"}
 )
 
 // Limits on job values beyond ossimport's documented ranges.
@@ -70,9 +70,11 @@ type Job struct {
 
 	// srcType=http: the list file (absolute and clean after Resolve; set,
 	// but not checked to exist) and its two columns, counted from 1,
-	// which differ. Defaults 1 and 2.
+	// which differ. Defaults 1 and 2. HTTPFollowRedirects follows
+	// redirects to other hosts too (default false: they fail the entry).
 	HTTPListFilePath                     string
 	HTTPPrefixColumn, RelativePathColumn int
+	HTTPFollowRedirects                  bool
 
 	// Object-store destinations: files larger than the threshold (1 MiB
 	// to 5 GiB; default 150 MiB) are sent in parts of the part size
@@ -131,6 +133,10 @@ type Job struct {
 	MaxThroughput        int64
 	ThroughputSchedule   task.Schedule
 	MaxRequestsPerSecond int
+
+	// Stream jobs (srcType=kafka, destType=kafka; stream.go): topics,
+	// consumerGroups, streamMode and the SASL and TLS keys of each side.
+	Stream StreamKeys
 
 	// Warnings lists, in line order, one line each formatted like an
 	// *Error, the keys that were accepted but are not acted on.
@@ -233,6 +239,11 @@ func (j *Job) check(d *decoder) error {
 	if j.SrcType == "" {
 		return errAt(d.file, d.line("srcType"), "srcType",
 			fmt.Sprintf("required, not set (supported: %s)", strings.Join(SupportedSrcTypes, ", ")))
+	}
+	if j.SrcType == "kafka" || j.DestType == "kafka" {
+		if err := j.checkStream(d); err != nil {
+			return err
+		}
 	}
 	switch {
 	case j.SrcType == "local" && j.SrcPrefix == "":
@@ -445,6 +456,10 @@ var jobSetters = map[string]setter[Job]{
 		return err
 	},
 	"httpListFilePath": func(j *Job, v string) error { j.HTTPListFilePath = v; return nil },
+	"httpFollowRedirects": func(j *Job, v string) (err error) {
+		j.HTTPFollowRedirects, err = parseBool(v)
+		return err
+	},
 	"httpPrefixColumn": func(j *Job, v string) (err error) {
 		j.HTTPPrefixColumn, err = parseColumn(v)
 		return err
@@ -541,6 +556,13 @@ var jobSetters = map[string]setter[Job]{
 		j.MaxRequestsPerSecond, err = parseInt(v, 0, maxRequestRate)
 		return err
 	},
+	"topics":            func(j *Job, v string) (err error) { j.Stream.Topics, err = parsePatterns(v, true); return err },
+	"consumerGroups":    func(j *Job, v string) (err error) { j.Stream.Groups, err = parsePatterns(v, false); return err },
+	"streamMode":        func(j *Job, v string) (err error) { j.Stream.Continuous, err = parseStreamMode(v); return err },
+	"srcSaslMechanism":  func(j *Job, v string) (err error) { j.Stream.SrcSASL, err = parseSASL(v); return err },
+	"destSaslMechanism": func(j *Job, v string) (err error) { j.Stream.DestSASL, err = parseSASL(v); return err },
+	"srcTls":            func(j *Job, v string) (err error) { j.Stream.SrcTLS, err = parseBool(v); return err },
+	"destTls":           func(j *Job, v string) (err error) { j.Stream.DestTLS, err = parseBool(v); return err },
 	"isAllowSymbolicLink": func(j *Job, v string) (err error) {
 		j.IsAllowSymbolicLink, err = parseBool(v)
 		return err

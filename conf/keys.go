@@ -37,8 +37,11 @@ type keyInfo struct {
 	// default (or quiet) is warned about as ignored.
 	remote     string
 	remoteType string
-	secret     bool   // never quoted in a message
-	alias      string // the key this one is another spelling of
+	// kafka: the key is also used when its type key is kafka (the
+	// endpoint's broker list and SASL user and password).
+	kafka  bool
+	secret bool   // never quoted in a message
+	alias  string // the key this one is another spelling of
 }
 
 // notImplemented is the generic warning for an accepted, unimplemented key.
@@ -71,9 +74,9 @@ var keyTable = []keyInfo{
 	// job.cfg: source.
 	{name: "srcType", file: jobFile, impl: true},
 	{name: "srcPrefix", file: jobFile, impl: true},
-	{name: "srcAccessKey", file: jobFile, impl: true, remote: "srcType"},
-	{name: "srcSecretKey", file: jobFile, impl: true, remote: "srcType", secret: true},
-	{name: "srcDomain", file: jobFile, impl: true, remote: "srcType"},
+	{name: "srcAccessKey", file: jobFile, impl: true, remote: "srcType", kafka: true},
+	{name: "srcSecretKey", file: jobFile, impl: true, remote: "srcType", kafka: true, secret: true},
+	{name: "srcDomain", file: jobFile, impl: true, remote: "srcType", kafka: true},
 	{name: "srcBucket", file: jobFile, impl: true, remote: "srcType"},
 	{name: "srcRegion", file: jobFile, ferry: true, impl: true, remote: "srcType"},
 	{name: "srcPathStyle", file: jobFile, ferry: true, impl: true, remote: "srcType", def: "false"},
@@ -85,14 +88,15 @@ var keyTable = []keyInfo{
 		quiet: []string{"c:/example/http.list", "d:/work/oss/http.list"}},
 	{name: "httpPrefixColumn", file: jobFile, impl: true, remote: "srcType", remoteType: "http", def: "1"},
 	{name: "relativePathColumn", file: jobFile, impl: true, remote: "srcType", remoteType: "http", def: "2"},
+	{name: "httpFollowRedirects", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "http", def: "false"},
 	{name: "getObjectMetaMode", file: jobFile, def: "stat"},
 
 	// job.cfg: destination.
 	{name: "destType", file: jobFile, ferry: true, impl: true, def: "oss"},
 	{name: "destPrefix", file: jobFile, impl: true},
-	{name: "destAccessKey", file: jobFile, impl: true, remote: "destType"},
-	{name: "destSecretKey", file: jobFile, impl: true, remote: "destType", secret: true},
-	{name: "destDomain", file: jobFile, impl: true, remote: "destType"},
+	{name: "destAccessKey", file: jobFile, impl: true, remote: "destType", kafka: true},
+	{name: "destSecretKey", file: jobFile, impl: true, remote: "destType", kafka: true, secret: true},
+	{name: "destDomain", file: jobFile, impl: true, remote: "destType", kafka: true},
 	{name: "destBucket", file: jobFile, impl: true, remote: "destType"},
 	{name: "destRegion", file: jobFile, ferry: true, impl: true, remote: "destType"},
 	{name: "destPathStyle", file: jobFile, ferry: true, impl: true, remote: "destType", def: "false"},
@@ -121,6 +125,15 @@ var keyTable = []keyInfo{
 	{name: "throughputSchedule", file: jobFile, ferry: true, impl: true},
 	{name: "maxRequestsPerSecond", file: jobFile, ferry: true, impl: true, def: "0"},
 
+	// job.cfg: stream jobs (srcType=kafka and destType=kafka).
+	{name: "topics", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka"},
+	{name: "consumerGroups", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka"},
+	{name: "streamMode", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka", def: "once"},
+	{name: "srcSaslMechanism", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka"},
+	{name: "destSaslMechanism", file: jobFile, ferry: true, impl: true, remote: "destType", remoteType: "kafka"},
+	{name: "srcTls", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka", def: "false"},
+	{name: "destTls", file: jobFile, ferry: true, impl: true, remote: "destType", remoteType: "kafka", def: "false"},
+
 	// job.cfg: Express Connect tunnel (ossimport 2.3.0).
 	{name: "isUseExpressTunnel", file: jobFile, def: "false"},
 	{name: "expressTunnelProxyHost", file: jobFile},
@@ -147,6 +160,7 @@ var keyTable = []keyInfo{
 
 	// sys.properties: ferry's keys.
 	{name: "masterAddress", file: sysFile, ferry: true, impl: true, def: "127.0.0.1:7790"},
+	{name: "httpAddress", file: sysFile, ferry: true, impl: true, def: "127.0.0.1:7791"},
 	{name: "knownHostsFile", file: sysFile, ferry: true, impl: true, def: "~/.ssh/known_hosts"},
 	{name: "taskLeaseSeconds", file: sysFile, ferry: true, impl: true, def: "60"},
 	{name: "workerMaxTaskNum", file: sysFile, ferry: true, impl: true, def: "2"},
@@ -172,6 +186,8 @@ func (k *keyInfo) usedWith(typ string) bool {
 		return zkKeys[k.name]
 	case k.remoteType != "":
 		return typ == k.remoteType
+	case k.kafka && typ == "kafka":
+		return true
 	}
 	return IsObjectStore(typ)
 }

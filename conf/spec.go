@@ -31,7 +31,7 @@ func (j *Job) Spec() task.Spec {
 		Multipart: task.Multipart{Threshold: j.MultipartUploadThreshold, PartSize: j.MultipartUploadPartSize,
 			Threads: j.UploadThreadNumPerLargeFile},
 		HTTPList: task.HTTPList{File: j.HTTPListFilePath, PrefixColumn: j.HTTPPrefixColumn,
-			RelativePathColumn: j.RelativePathColumn},
+			RelativePathColumn: j.RelativePathColumn, FollowRedirects: j.HTTPFollowRedirects},
 		AuditAfterImport:    j.IsAuditAfterImport,
 		AuditMode:           task.AuditMode(j.AuditMode),
 		Incremental:         j.IsIncremental,
@@ -49,6 +49,9 @@ func (j *Job) Spec() task.Spec {
 	}
 	if j.ImportSince > 0 {
 		s.ImportSince = time.Unix(j.ImportSince, 0)
+	}
+	if j.SrcType == "kafka" {
+		s.Stream = j.Stream.spec()
 	}
 	return s
 }

@@ -2,6 +2,7 @@ package conf
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math"
@@ -29,7 +30,11 @@ type Sys struct {
 	WorkerRecordMd5     bool  // also compute MD5 of each file
 	DispatcherThreadNum int   // not implemented yet; default 1
 
-	MasterAddress    string // host:port; default "127.0.0.1:7790"
+	MasterAddress string // host:port; default "127.0.0.1:7790"
+	// HTTPAddress is where the master serves /metrics and the dashboard:
+	// host:port, default "127.0.0.1:7791"; "" when sys.properties says
+	// httpAddress=off.
+	HTTPAddress      string
 	KnownHostsFile   string // default "~/.ssh/known_hosts"; absolute after Resolve
 	TaskLeaseSeconds int    // default 60
 	WorkerMaxTaskNum int    // tasks one worker holds at once; default 2
@@ -62,6 +67,7 @@ func DefaultSys() *Sys {
 		WorkerTaskThreadNum: 60,
 		DispatcherThreadNum: 1,
 		MasterAddress:       "127.0.0.1:7790",
+		HTTPAddress:         "127.0.0.1:7791",
 		KnownHostsFile:      "~/.ssh/known_hosts",
 		TaskLeaseSeconds:    60,
 		WorkerMaxTaskNum:    2,
@@ -152,6 +158,17 @@ var sysSetters = map[string]setter[Sys]{
 	"masterAddress": func(s *Sys, v string) error {
 		s.MasterAddress = v
 		return checkHostPort(v)
+	},
+	"httpAddress": func(s *Sys, v string) error {
+		if v == "off" {
+			s.HTTPAddress = ""
+			return nil
+		}
+		s.HTTPAddress = v
+		if err := checkHostPort(v); err != nil {
+			return fmt.Errorf("%w, or off", err)
+		}
+		return nil
 	},
 	"taskLeaseSeconds": func(s *Sys, v string) (err error) {
 		s.TaskLeaseSeconds, err = parseInt(v, 5, maxLeaseSeconds)

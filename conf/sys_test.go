@@ -29,6 +29,9 @@ func TestParseSys(t *testing.T) {
 		{in: "workerRecordMd5=true\ntaskLeaseSeconds=5\n", check: func(s *Sys) bool { return s.WorkerRecordMd5 && s.TaskLeaseSeconds == 5 }},
 		{in: "masterAddress=[::1]:7790\n", check: func(s *Sys) bool { return s.MasterAddress == "[::1]:7790" }},
 		{in: "masterAddress=master.example.com:1\n", check: func(s *Sys) bool { return s.MasterAddress == "master.example.com:1" }},
+		{in: "workingDir=w\n", check: func(s *Sys) bool { return s.HTTPAddress == "127.0.0.1:7791" }},
+		{in: "httpAddress=0.0.0.0:8080\n", check: func(s *Sys) bool { return s.HTTPAddress == "0.0.0.0:8080" }},
+		{in: "httpAddress=off\n", check: func(s *Sys) bool { return s.HTTPAddress == "" }},
 		{in: "workerPassword=pa55 word\n", check: func(s *Sys) bool { return s.WorkerPassword.Reveal() == "pa55 word" }},
 		{in: "workerMaxThroughput(KB/s)=100000000\njavaHeapMaxSize=1024M\n", check: func(s *Sys) bool { return s.WorkerMaxThroughput == 100000000 }},
 		// Implemented now: no warning.
@@ -60,6 +63,7 @@ func TestParseSys(t *testing.T) {
 		{in: "masterAddress=localhost\n", err: `s.p:1: masterAddress: "localhost" is not host:port (e.g. 10.0.0.1:7790, [::1]:7790)`},
 		{in: "masterAddress=:7790\n", err: `s.p:1: masterAddress: ":7790" has no host (workers must be able to reach it)`},
 		{in: "masterAddress=host:http\n", err: `s.p:1: masterAddress: "host:http": port "http" is not 1 to 65535`},
+		{in: "httpAddress=7791\n", err: `s.p:1: httpAddress: "7791" is not host:port (e.g. 10.0.0.1:7790, [::1]:7790), or off`},
 		{in: "masterAddress=-oProxy:22\n", err: `s.p:1: masterAddress: "-oProxy" is not a host name or IP address`},
 		{in: "workerUser=-oProxyCommand\n", err: `s.p:1: workerUser: user name "-oProxyCommand" starts with '-'`},
 		{in: "workerUser=a b\n", err: `s.p:1: workerUser: user name "a b" has " " (want only A-Z a-z 0-9 . _ -)`},

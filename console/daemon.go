@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -151,6 +152,16 @@ func (e *env) sayStarted(pid int) {
 		mode = "standalone: with a local worker"
 	}
 	fmt.Fprintf(e.out, "master started (pid %d) on %s, %s\n", pid, e.readAddress(), mode)
+	if addr := e.sys.HTTPAddress; addr != "" {
+		// The daemon serves the dashboard unless the address was taken; a
+		// dial tells which, without a second ready message.
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			fmt.Fprintf(e.out, "dashboard and /metrics on http://%s/ (log in with the token in %s)\n", addr, rel(filepath.Join(e.workdir, "master", "token")))
+		} else {
+			fmt.Fprintf(e.out, "dashboard and /metrics not served on %s: see master.log\n", addr)
+		}
+	}
 }
 
 // alreadyRunning is start's answer when another process holds the
@@ -288,7 +299,7 @@ func workerCommand() *cli.Command {
 		Hidden: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "master", Usage: "master address host:port (default masterAddress)"},
-			&cli.StringFlag{Name: "token-file", Usage: "file holding the master's token (mode 0600; default workdir/master/token)"},
+			&cli.StringFlag{Name: "token-file", Usage: "file holding this host's worker credential, as deploy writes it (mode 0600; default workdir/master/token, the master's token)"},
 			&cli.StringFlag{Name: "cert-file", Usage: "the master's TLS certificate to pin (default workdir/master/tls.crt)"},
 			&cli.StringFlag{Name: "id", Usage: "worker ID (default: the host name)"},
 		},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"google.golang.org/grpc/status"
 
 	"ferry/conf"
 	"ferry/deploy"
@@ -23,7 +24,10 @@ func deployCommand() *cli.Command {
 			"(workerUser, workerPassword or privateKeyFile, sshPort, knownHostsFile, workingDir,\n" +
 			"masterAddress). Host keys are checked against knownHostsFile. Starts the master first\n" +
 			"when it is not running. Prints one line per host, OK or why not; exit 1 if any failed.\n" +
-			"Running it again is safe: it uploads only a changed binary and restarts the workers.",
+			"Each host gets a credential of its own (not the master's token): it lets that host's\n" +
+			"worker lease and report as itself, nothing else; `console.sh revoke <host>` withdraws it.\n" +
+			"Running it again is safe: it uploads only a changed binary, restarts the workers and\n" +
+			"gives each a fresh credential.",
 		Action: func(c *cli.Context) error {
 			e, err := loadEnv(c)
 			if err != nil {
@@ -41,20 +45,25 @@ func deployCommand() *cli.Command {
 			if err != nil {
 				return failErr("find ferry binary: %v", err)
 			}
-			// The token and certificate are the master's: made now if this
-			// is its first start, read by the master when it starts.
-			tok, err := rpc.LoadOrCreateToken(e.masterDir)
-			if err != nil {
-				return failErr("master token: %v", err)
-			}
-			cfg.Token = conf.Secret(tok)
+			// The certificate is the master's: made now if this is its
+			// first start, read by the master when it starts.
 			if cfg.CACert, _, err = rpc.LoadOrCreateCert(e.masterDir); err != nil {
 				return failErr("master certificate: %v", err)
+			}
+			// Each host gets a credential of its own, issued by the master
+			// once the host's old worker is stopped (deploy.Config).
+			var cl *ctl
+			cfg.Credential = func(ctx context.Context, id string) (conf.Secret, error) {
+				r, err := cl.IssueCredential(ctx, &pb.IssueCredentialRequest{WorkerId: id})
+				if err != nil {
+					return "", fmt.Errorf("issue a credential: %s", status.Convert(err).Message())
+				}
+				return conf.Secret(r.Secret), nil
 			}
 			if err := cfg.Validate(); err != nil {
 				return usageErr("%v", err)
 			}
-			cl, err := e.dialRunning(c.Context)
+			cl, err = e.dialRunning(c.Context)
 			if err != nil {
 				if err := e.startDaemon(c.Context); err != nil {
 					return err

@@ -17,6 +17,8 @@ import (
 	"ferry/master"
 	"ferry/rpc"
 	"ferry/state"
+	"ferry/store/observe"
+	"ferry/stream/kafka"
 	"ferry/worker"
 )
 
@@ -24,15 +26,17 @@ import (
 // foreground `run`, or a short-lived offline one that lets commands like
 // `stat` read the database when no master is running.
 type engine struct {
-	m       *master.Master
-	addr    string
-	token   string
-	cert    []byte // the master's TLS certificate, pinned by clients
-	cancel  context.CancelFunc
-	g       *errgroup.Group
-	ctx     context.Context
-	addrF   string // address file to remove on close, if written
-	closers []io.Closer
+	m      *master.Master
+	addr   string
+	token  string
+	cert   []byte // the master's TLS certificate, pinned by clients
+	cancel context.CancelFunc
+	g      *errgroup.Group
+	ctx    context.Context
+	addrF  string // address file to remove on close, if written
+	// httpAddr is where the dashboard and /metrics are served, if they are.
+	httpAddr string
+	closers  []io.Closer
 }
 
 type engineOpts struct {
@@ -55,8 +59,9 @@ func (e *env) startEngine(parent context.Context, o engineOpts) (*engine, error)
 		mcl.Close()
 		return nil, err
 	}
+	own := observe.New() // the master's own store calls (its scans), for /metrics
 	m, err := master.Open(master.Config{Dir: e.masterDir, LeaseDur: time.Duration(e.sys.TaskLeaseSeconds) * time.Second,
-		Log: mlog, TrackerLog: tlog, OpenSource: openSource, OpenDest: openDest, FreshState: e.freshState})
+		Log: mlog, TrackerLog: tlog, OpenSource: observedSource(own), OpenDest: openDest, Streams: kafka.Runner{}, FreshState: e.freshState})
 	if err != nil {
 		mcl.Close()
 		tcl.Close()
@@ -108,6 +113,7 @@ func (e *env) startEngine(parent context.Context, o engineOpts) (*engine, error)
 	g.Go(func() error { return rpc.Serve(gctx, m, lis, eng.token, stop, mlog, creds) })
 	if o.schedule {
 		g.Go(func() error { return m.Run(gctx) })
+		e.serveHTTP(gctx, eng, own, mlog)
 	}
 	if o.advertise {
 		eng.addrF = e.addressFile()

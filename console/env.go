@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"ferry/conf"
 	"ferry/store"
 	"ferry/store/backend"
+	"ferry/stream/kafka"
 	"ferry/task"
 	"ferry/worker"
 )
@@ -119,7 +121,8 @@ func storeOptions(s task.Spec, e task.Endpoint) backend.Options {
 		PartSize:         s.Multipart.PartSize,
 		HTTPListFile:     s.HTTPList.File,
 		HTTPPrefixColumn: s.HTTPList.PrefixColumn, RelativePathColumn: s.HTTPList.RelativePathColumn,
-		ScanThreads: s.ScanThreads, ScanDepth: s.ScanDepth,
+		HTTPFollowRedirects: s.HTTPList.FollowRedirects,
+		ScanThreads:         s.ScanThreads, ScanDepth: s.ScanDepth,
 	}
 }
 
@@ -154,7 +157,7 @@ func rel(path string) string {
 func (e *env) newWorker(id, host string, c worker.Client, log *slog.Logger, taskDone func()) *worker.Worker {
 	return worker.New(worker.Config{ID: id, Host: host, Threads: e.sys.WorkerTaskThreadNum,
 		MaxTasks: e.sys.WorkerMaxTaskNum, RecordMD5: e.sys.WorkerRecordMd5, MaxThroughput: e.sys.WorkerRate(), Log: log,
-		OpenSource: openSource, OpenDest: openDest, TaskDone: taskDone}, c)
+		OpenSource: openSource, OpenDest: openDest, Streams: kafka.Runner{}, TaskDone: taskDone}, c)
 }
 
 // checkSource refuses, as a configuration error, a local source directory
@@ -181,6 +184,14 @@ func checkSource(j *conf.Job) error {
 // line and exit status 2 instead of a job that fails at once.
 func probeStores(j *conf.Job) error {
 	spec := j.Spec()
+	if spec.IsStream() {
+		// Both clusters answer, every named topic is there and no
+		// destination topic has too few partitions.
+		if _, err := kafka.Discover(context.Background(), spec); err != nil {
+			return usageErr("%s: %v", j.File, err)
+		}
+		return nil
+	}
 	if j.SrcType != "local" {
 		s, err := openSource(spec)
 		if err != nil {

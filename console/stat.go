@@ -138,6 +138,16 @@ func formatWorkers(w io.Writer, ws []*pb.WorkerStat) {
 	}
 }
 
+// formatCredentials lists the worker hosts that hold a credential, never
+// the secrets.
+func formatCredentials(w io.Writer, cs []*pb.CredentialStat) {
+	sort.Slice(cs, func(i, j int) bool { return cs[i].WorkerId < cs[j].WorkerId })
+	fmt.Fprintf(w, "%-24s %s\n", "CREDENTIAL", "ISSUED")
+	for _, c := range cs {
+		fmt.Fprintf(w, "%-24s %s\n", c.WorkerId, time.UnixMilli(c.IssuedUnixMs).UTC().Format(time.RFC3339))
+	}
+}
+
 func statCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "stat",
@@ -147,7 +157,7 @@ func statCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print JSON (one object per job, in an array)"},
 			&cli.BoolFlag{Name: "watch", Aliases: []string{"w"}, Usage: "refresh every --interval until interrupted"},
 			&cli.DurationFlag{Name: "interval", Value: 2 * time.Second, Usage: "refresh period for --watch"},
-			&cli.BoolFlag{Name: "workers", Usage: "also list the workers the running master knows"},
+			&cli.BoolFlag{Name: "workers", Usage: "also list the workers the running master knows, and the worker hosts holding a credential"},
 		},
 		Action: func(c *cli.Context) error {
 			e, err := loadEnv(c)
@@ -196,6 +206,8 @@ func statCommand() *cli.Command {
 					} else {
 						formatWorkers(&b, r.Workers)
 					}
+					b.WriteString("\n")
+					formatCredentials(&b, r.Credentials)
 				}
 				if c.Bool("watch") && tty {
 					fmt.Fprint(e.out, "\x1b[H\x1b[2J") // redraw in place

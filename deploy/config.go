@@ -12,7 +12,7 @@ import (
 // access, known_hosts, the remote working directory as written in the file
 // (relative: to the remote user's home, as ossimport's workers did), the
 // master's address, and the workers' sys.properties. The caller adds
-// Binary, Token, CACert and Registered.
+// Binary, Credential, CACert and Registered.
 func ConfigFromSys(s *conf.Sys) Config {
 	wd, _, ok := s.Get("workingDir")
 	if !ok {

@@ -9,7 +9,7 @@
 //	W/bin/ferry             the binary, uploaded only when its SHA-256 differs
 //	W/bin/ferry.sha256      its checksum
 //	W/conf/sys.properties   the worker's settings (0600)
-//	W/conf/token            the master's token (0600), written from SSH stdin
+//	W/conf/token            the host's worker credential (0600), written from SSH stdin
 //	W/conf/tls.crt          the master's certificate (0644), when Config.CACert is set
 //	W/logs/worker.out       the worker's stdout and stderr (worker.out.1: the previous run's)
 //	W/worker.pid            the running worker's pid
@@ -18,8 +18,12 @@
 //
 //	W/bin/ferry --home W --sys W/conf/sys.properties worker --master ADDR --token-file W/conf/token --id ID [--cert-file W/conf/tls.crt]
 //
-// detached (nohup, setsid). Secrets travel only on SSH stdin, into files of
-// mode 0600: never in a command line, an environment, a Result or an error.
+// detached (nohup, setsid). The credential is the host's own, issued by
+// the master (Config.Credential) once the host's previous worker is
+// stopped, so that worker leaves with the credential it had; it lets its
+// holder act as that one worker and nothing else. Secrets travel only on
+// SSH stdin, into files of mode 0600: never in a command line, an
+// environment, a Result or an error.
 // Host keys are checked against a known_hosts file unless the caller opts
 // out explicitly.
 package deploy
@@ -49,6 +53,7 @@ const (
 	ReasonHostKeyUnknown = "unknown host key"
 	ReasonNoSpace        = "no space"
 	ReasonUpload         = "upload failed"
+	ReasonCredential     = "no credential"
 	ReasonStart          = "start failed"
 	ReasonNotRegistered  = "did not register"
 	ReasonStop           = "stop failed"
@@ -105,12 +110,15 @@ type Config struct {
 	KnownHostsFile        string // empty: ~/.ssh/known_hosts; missing file: no host is known
 	InsecureIgnoreHostKey bool   // skip host key checks; the caller must warn
 
-	WorkingDir    string      // remote working directory; relative: to the remote user's home
-	Binary        string      // local bin/ferry to ship
-	MasterAddress string      // host:port the workers dial
-	Token         conf.Secret // the master's token (masked when printed)
-	CACert        []byte      // PEM certificate the workers pin (--cert-file); nil: none
-	SysProperties []byte      // the workers' sys.properties
+	WorkingDir    string // remote working directory; relative: to the remote user's home
+	Binary        string // local bin/ferry to ship
+	MasterAddress string // host:port the workers dial
+	CACert        []byte // PEM certificate the workers pin (--cert-file); nil: none
+	SysProperties []byte // the workers' sys.properties
+
+	// Credential returns a new credential for workerID, which replaces
+	// the one it had: the master issues it (masked when printed).
+	Credential func(ctx context.Context, workerID string) (conf.Secret, error)
 
 	Parallel        int           // hosts at once; 0: 8
 	ConnectTimeout  time.Duration // TCP connect plus SSH handshake; 0: 10s
@@ -145,7 +153,7 @@ func (r Result) String() string {
 }
 
 // Validate checks the settings that Deploy needs, with messages naming the
-// setting: the binary, masterAddress, the token, the SSH credentials and
+// setting: the binary, masterAddress, the credentials' issuer, the SSH credentials and
 // the known_hosts file (both are read).
 func (c *Config) Validate() error {
 	if err := c.check(); err != nil {
@@ -168,8 +176,8 @@ func (c *Config) check() error {
 	if _, _, err := net.SplitHostPort(c.MasterAddress); err != nil {
 		return fmt.Errorf("masterAddress %q: want host:port", c.MasterAddress)
 	}
-	if c.Token == "" {
-		return errors.New("no master token: start the master first (console.sh start)")
+	if c.Credential == nil {
+		return errors.New("no issuer of worker credentials: start the master first (console.sh start)")
 	}
 	if c.Port < 0 || c.Port > 65535 {
 		return fmt.Errorf("sshPort %d: want 1 to 65535", c.Port)
@@ -177,8 +185,9 @@ func (c *Config) check() error {
 	return nil
 }
 
-// secrets are the strings no Result may show.
-func (c *Config) secrets() []string { return []string{c.Token.Reveal(), c.Password.Reveal()} }
+// secrets are the strings no Result may show (beside each host's
+// credential).
+func (c *Config) secrets() []string { return []string{c.Password.Reveal()} }
 
 func (c Config) withDefaults() Config {
 	if c.Port == 0 {
@@ -315,8 +324,7 @@ func deployOne(ctx context.Context, cfg Config, d *dialer, bin binary, t Target)
 			return fail(uploadReason(err), "upload %s: %s", bin.path, scrub(err.Error(), secrets))
 		}
 	}
-	files := []remoteFile{{"conf/token", 0o600, []byte(cfg.Token.Reveal() + "\n")},
-		{"conf/sys.properties", 0o600, cfg.SysProperties}}
+	files := []remoteFile{{"conf/sys.properties", 0o600, cfg.SysProperties}}
 	if cfg.CACert != nil {
 		files = append(files, remoteFile{"conf/tls.crt", 0o644, cfg.CACert})
 	}
@@ -328,6 +336,16 @@ func deployOne(ctx context.Context, cfg Config, d *dialer, bin binary, t Target)
 	}
 	if _, err := h.stopWorker(ctx, cfg.StopTimeout); err != nil {
 		return Result{Reason: ReasonStart, Uploaded: upload, Detail: oneLine("stop the previous worker: " + scrub(err.Error(), secrets))}
+	}
+	cred, err := cfg.Credential(ctx, t.id())
+	if err != nil {
+		return Result{Reason: ReasonCredential, Uploaded: upload, Detail: oneLine(scrub(err.Error(), secrets))}
+	}
+	secrets = append(secrets, cred.Reveal())
+	h.secrets = secrets
+	if err := h.writeFile(ctx, remoteFile{"conf/token", 0o600, []byte(cred.Reveal() + "\n")}); err != nil {
+		return Result{Reason: uploadReason(err), Uploaded: upload,
+			Detail: oneLine("write conf/token: " + scrub(err.Error(), secrets))}
 	}
 	pid, err := h.startWorker(ctx, cfg.MasterAddress, t.id(), cfg.CACert != nil)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,12 +21,14 @@ import (
 
 // TestDeployRedeployStop deploys to a host over real SSH, deploys again
 // (nothing uploaded, worker restarted), deploys a changed binary (uploaded),
-// then stops the worker.
+// then stops the worker. Each deploy writes a fresh credential of the
+// host's own, issued once the previous worker has stopped; a deploy that
+// gets no credential says so and starts no worker.
 func TestDeployRedeployStop(t *testing.T) {
 	c := netns.NewCluster(t, 1)
 	h := c.Host(0)
 	reg := t.TempDir()
-	cfg := keyConfig(t, c, fakeFerry(t, reg, "1", ""), reg)
+	cfg, iss := keyConfig(t, c, fakeFerry(t, reg, "1", ""), reg)
 	cfg.CACert = []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
 	ctx := context.Background()
 	wd := workDir(h)
@@ -45,8 +48,8 @@ func TestDeployRedeployStop(t *testing.T) {
 	if out["tokenmode"] != "600" || out["sysmode"] != "600" {
 		t.Errorf("token file mode %s, sys.properties mode %s; want 600", out["tokenmode"], out["sysmode"])
 	}
-	if b, _ := os.ReadFile(filepath.Join(wd, "conf/token")); string(b) != cfg.Token.Reveal()+"\n" {
-		t.Errorf("remote token file holds %q", b)
+	if b, _ := os.ReadFile(filepath.Join(wd, "conf/token")); iss.last(h.Addr) == "" || string(b) != iss.last(h.Addr)+"\n" {
+		t.Errorf("remote token file holds %q, want the credential issued to %s", b, h.Addr)
 	}
 	if b, _ := os.ReadFile(filepath.Join(wd, "conf/sys.properties")); string(b) != string(cfg.SysProperties) {
 		t.Errorf("remote sys.properties holds %q", b)
@@ -62,6 +65,9 @@ func TestDeployRedeployStop(t *testing.T) {
 		t.Errorf("bin/ferry: %v %v", fi.Mode(), err)
 	}
 
+	first := iss.last(h.Addr)
+	var oldAlive bool
+	iss.before = func(string) { oldAlive = running(r.PID) }
 	start = time.Now()
 	r2 := Deploy(ctx, cfg, []Target{target(h)})[0]
 	t.Logf("same binary again: %v in %v", r2, time.Since(start).Round(time.Millisecond))
@@ -72,6 +78,13 @@ func TestDeployRedeployStop(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(wd, "logs/worker.out.1")); !strings.Contains(string(b), "got TERM") {
 		t.Errorf("the first worker was not stopped with SIGTERM; its output: %q", b)
 	}
+	if oldAlive {
+		t.Error("the new credential was issued while the previous worker still ran (it could not leave with its own)")
+	}
+	if b, _ := os.ReadFile(filepath.Join(wd, "conf/token")); iss.last(h.Addr) == first || string(b) != iss.last(h.Addr)+"\n" {
+		t.Errorf("after the second deploy conf/token holds %q; want a fresh credential (the first was %q)", b, first)
+	}
+	iss.before = nil
 
 	cfg.Binary = fakeFerry(t, reg, "2", "")
 	r3 := Deploy(ctx, cfg, []Target{target(h)})[0]
@@ -81,6 +94,21 @@ func TestDeployRedeployStop(t *testing.T) {
 	waitGone(t, r2.PID)
 	if b, _ := os.ReadFile(filepath.Join(wd, "bin/ferry")); !strings.Contains(string(b), "version 2") {
 		t.Error("bin/ferry is not the changed binary")
+	}
+
+	iss.fail = errors.New("issue a credential: the master said no")
+	r4 := Deploy(ctx, cfg, []Target{target(h)})[0]
+	if r4.OK || r4.Reason != ReasonCredential || !strings.Contains(r4.Detail, "the master said no") || r4.PID != 0 {
+		t.Errorf("deploy without a credential: %+v; want %q with the issuer's error and no worker", r4, ReasonCredential)
+	}
+	waitGone(t, r3.PID)
+	if _, err := os.Stat(filepath.Join(wd, "worker.pid")); !os.IsNotExist(err) {
+		t.Errorf("deploy without a credential left a worker.pid (%v)", err)
+	}
+	iss.fail = nil
+	r3 = Deploy(ctx, cfg, []Target{target(h)})[0]
+	if !r3.OK {
+		t.Fatalf("deploy after the issuer is back: %+v", r3)
 	}
 
 	s := Stop(ctx, cfg, []Target{target(h)})[0]
@@ -94,7 +122,7 @@ func TestDeployRedeployStop(t *testing.T) {
 	if s := Stop(ctx, cfg, []Target{target(h)})[0]; !s.OK || s.Detail != "no worker running" {
 		t.Errorf("second stop: %+v", s)
 	}
-	checkNoSecret(t, []Result{r, r2, r3, s}, cfg.Token.Reveal())
+	checkNoSecret(t, []Result{r, r2, r3, r4, s}, iss.all()...)
 }
 
 // TestDeployFailures is issue 3's deploy case: in one Deploy, a good host,
@@ -103,7 +131,7 @@ func TestDeployRedeployStop(t *testing.T) {
 func TestDeployFailures(t *testing.T) {
 	c := netns.NewCluster(t, 5)
 	reg := t.TempDir()
-	cfg := keyConfig(t, c, fakeFerry(t, reg, "1", ""), reg)
+	cfg, iss := keyConfig(t, c, fakeFerry(t, reg, "1", ""), reg)
 	cfg.PrivateKeyFile = ""
 	cfg.Password = conf.Secret(c.Host(0).Password) // host1 has another password
 
@@ -148,7 +176,10 @@ func TestDeployFailures(t *testing.T) {
 		!strings.Contains(d, ssh.FingerprintSHA256(otherKey.PublicKey())) || !strings.Contains(d, cfg.KnownHostsFile+":3") {
 		t.Errorf("host key mismatch detail %q: want the host, both fingerprints and the known_hosts line", d)
 	}
-	checkNoSecret(t, rs, cfg.Token.Reveal(), cfg.Password.Reveal(), h[1].Password)
+	checkNoSecret(t, rs, append(iss.all(), cfg.Password.Reveal(), h[1].Password)...)
+	if got := iss.all(); len(got) != 1 || iss.last(h[0].Addr) == "" {
+		t.Errorf("credentials issued: %q; want one, for the only host reached (%s)", got, h[0].Addr)
+	}
 
 	// An unreachable host is reported within the connect timeout.
 	short := cfg
@@ -180,11 +211,11 @@ func TestDeploySecrets(t *testing.T) {
 	c := netns.NewCluster(t, 1)
 	h := c.Host(0)
 	reg := t.TempDir()
-	cfg := keyConfig(t, c, fakeFerry(t, reg, "1", ""), reg)
+	cfg, iss := keyConfig(t, c, fakeFerry(t, reg, "1", ""), reg)
 	cfg.PrivateKeyFile = ""
 	cfg.Password = conf.Secret(h.Password)
 
-	w := watchProcs(cfg.Token.Reveal(), h.Password)
+	w := watchProcs(iss.base, h.Password)
 	rs := Deploy(context.Background(), cfg, []Target{target(h)})
 	hits, samples := w.done()
 	t.Logf("%v; %d samples of all processes", rs[0], samples)
@@ -194,7 +225,7 @@ func TestDeploySecrets(t *testing.T) {
 	if len(hits) > 0 || samples < 5 {
 		t.Errorf("secret seen in %v (%d samples)", hits, samples)
 	}
-	if strings.Contains(fakeOut(t, h)["args"], cfg.Token.Reveal()) {
+	if strings.Contains(fakeOut(t, h)["args"], iss.base) {
 		t.Error("worker argv holds the token")
 	}
 
@@ -206,8 +237,8 @@ func TestDeploySecrets(t *testing.T) {
 	if rs[0].Reason != ReasonNotRegistered || !strings.Contains(rs[0].Detail, "worker.out: worker: token=****** password=******") {
 		t.Errorf("leaky worker: %+v; want %q with the scrubbed log tail", rs[0], ReasonNotRegistered)
 	}
-	checkNoSecret(t, rs, cfg.Token.Reveal(), h.Password)
-	if log := c.SSHDLog(0); strings.Contains(log, cfg.Token.Reveal()) || strings.Contains(log, h.Password) {
+	checkNoSecret(t, rs, iss.base, h.Password)
+	if log := c.SSHDLog(0); strings.Contains(log, iss.base) || strings.Contains(log, h.Password) {
 		t.Error("sshd's log shows a secret")
 	}
 }
@@ -217,7 +248,7 @@ func TestDeploySecrets(t *testing.T) {
 func TestDeployStartFailed(t *testing.T) {
 	c := netns.NewCluster(t, 1)
 	reg := t.TempDir()
-	cfg := keyConfig(t, c, fakeFerry(t, reg, "1", `echo "ferry: connect to master: rpc error: code = Unauthenticated" >&2; exit 1`), reg)
+	cfg, _ := keyConfig(t, c, fakeFerry(t, reg, "1", `echo "ferry: connect to master: rpc error: code = Unauthenticated" >&2; exit 1`), reg)
 	start := time.Now()
 	r := Deploy(context.Background(), cfg, []Target{target(c.Host(0))})[0]
 	el := time.Since(start)
@@ -238,7 +269,7 @@ func TestDeployNoSpace(t *testing.T) {
 	t.Cleanup(func() { exec.Command("umount", small).Run() })
 	c := netns.NewCluster(t, 1) // after the mount: the hosts see it
 	reg := t.TempDir()
-	cfg := keyConfig(t, c, fakeFerry(t, reg, "1", ""), reg)
+	cfg, _ := keyConfig(t, c, fakeFerry(t, reg, "1", ""), reg)
 	cfg.WorkingDir = filepath.Join(small, "ferry")
 	r := Deploy(context.Background(), cfg, []Target{target(c.Host(0))})[0]
 	t.Log(r)

@@ -84,15 +84,66 @@ func randomSecret(t *testing.T) string {
 	return "s3cr3t-" + hex.EncodeToString(b)
 }
 
-// keyConfig deploys to the cluster with its client key.
-func keyConfig(t *testing.T, c *netns.Cluster, bin, reg string) Config {
+// issuer stands in for the master as Config.Credential: every secret it
+// issues holds base (for watchProcs), the worker ID and a count.
+type issuer struct {
+	base   string
+	mu     sync.Mutex
+	issued map[string][]string // by worker ID, in order
+	before func(id string)     // called before issuing, when set
+	fail   error               // returned instead, when set
+}
+
+func newIssuer(t *testing.T) *issuer {
+	return &issuer{base: randomSecret(t), issued: map[string][]string{}}
+}
+
+func (i *issuer) issue(ctx context.Context, id string) (conf.Secret, error) {
+	if i.before != nil {
+		i.before(id)
+	}
+	if i.fail != nil {
+		return "", i.fail
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	s := fmt.Sprintf("%s-%s-%d", i.base, id, len(i.issued[id]))
+	i.issued[id] = append(i.issued[id], s)
+	return conf.Secret(s), nil
+}
+
+// last is the last secret issued to id ("" none).
+func (i *issuer) last(id string) string {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if s := i.issued[id]; len(s) > 0 {
+		return s[len(s)-1]
+	}
+	return ""
+}
+
+// all is every secret issued.
+func (i *issuer) all() []string {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	var out []string
+	for _, s := range i.issued {
+		out = append(out, s...)
+	}
+	return out
+}
+
+// keyConfig deploys to the cluster with its client key, with credentials
+// from the issuer it returns.
+func keyConfig(t *testing.T, c *netns.Cluster, bin, reg string) (Config, *issuer) {
+	iss := newIssuer(t)
 	return Config{
 		User: "root", PrivateKeyFile: c.ClientKeyFile(), KnownHostsFile: c.KnownHostsFile(),
 		WorkingDir: "ferry", Binary: bin, MasterAddress: c.BridgeAddr() + ":7790",
-		Token: conf.Secret(randomSecret(t)), SysProperties: []byte("workingDir=.\nworkerTaskThreadNum=4\n"),
+		Credential: iss.issue, SysProperties: []byte("workingDir=.\nworkerTaskThreadNum=4\n"),
 		ConnectTimeout: 10 * time.Second, RegisterTimeout: 15 * time.Second, StopTimeout: 5 * time.Second,
 		Registered: markerRegistered(reg),
-	}
+	}, iss
 }
 
 func target(h netns.HostInfo) Target { return Target{Host: conf.Host{Addr: h.Addr}} }

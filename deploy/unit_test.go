@@ -73,7 +73,8 @@ func TestValidate(t *testing.T) {
 	os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755)
 	garbage := filepath.Join(t.TempDir(), "known_hosts")
 	os.WriteFile(garbage, []byte("not a known_hosts line\n"), 0o644)
-	good := Config{Binary: bin, MasterAddress: "10.0.0.1:7790", Token: "t", Password: "pw", KnownHostsFile: filepath.Join(t.TempDir(), "none")}
+	good := Config{Binary: bin, MasterAddress: "10.0.0.1:7790", Password: "pw", KnownHostsFile: filepath.Join(t.TempDir(), "none"),
+		Credential: func(context.Context, string) (conf.Secret, error) { return "t", nil }}
 	if err := good.Validate(); err != nil {
 		t.Fatalf("good config: %v", err)
 	}
@@ -83,7 +84,7 @@ func TestValidate(t *testing.T) {
 	}{
 		"no binary":  {func(c *Config) { c.Binary = bin + ".missing" }, "binary"},
 		"no master":  {func(c *Config) { c.MasterAddress = "nohost" }, "masterAddress"},
-		"no token":   {func(c *Config) { c.Token = "" }, "token"},
+		"no issuer":  {func(c *Config) { c.Credential = nil }, "credentials"},
 		"bad key":    {func(c *Config) { c.PrivateKeyFile = bin }, "privateKeyFile"},
 		"bad known":  {func(c *Config) { c.KnownHostsFile = garbage }, "knownHostsFile"},
 		"no secrets": {func(c *Config) { c.Password = ""; t.Setenv("HOME", t.TempDir()) }, "no SSH credentials"},

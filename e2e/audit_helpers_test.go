@@ -24,6 +24,11 @@ type record struct {
 	crc    string // 16 hex digits or "-"
 	key    string // unescaped
 	detail string // unescaped
+	// Trailing name=value fields, when present: the source's mtime, the
+	// destination's CRC64 and ETag (unescaped).
+	mtime   time.Time
+	destCRC string // 16 hex digits or ""
+	etag    string
 }
 
 // attempt is one finished attempt directory:
@@ -126,11 +131,13 @@ func readAttempt(t *testing.T, dir string, failed bool) attempt {
 	return a
 }
 
-// parseRecord reads `time result size crc64 key detail`.
+// parseRecord reads `time result size crc64 key detail`, then the
+// trailing name=value fields (mtime=, dest_crc64=, dest_etag= checked;
+// others only for their form), each at most once.
 func parseRecord(l string) (record, error) {
 	f := strings.Split(l, "\t")
-	if len(f) != 6 {
-		return record{}, fmt.Errorf("%q: %d tab-separated fields, want 6", l, len(f))
+	if len(f) < 6 {
+		return record{}, fmt.Errorf("%q: %d tab-separated fields, want 6 and name=value ones", l, len(f))
 	}
 	var r record
 	var err error
@@ -153,6 +160,33 @@ func parseRecord(l string) (record, error) {
 	}
 	if r.detail, err = unescape(f[5]); err != nil {
 		return r, err
+	}
+	seen := map[string]bool{}
+	for _, x := range f[6:] {
+		name, v, _ := strings.Cut(x, "=")
+		if seen[name] {
+			return r, fmt.Errorf("%q: %s= twice", l, name)
+		}
+		seen[name] = true
+		switch name {
+		case "mtime":
+			if r.mtime, err = time.Parse(time.RFC3339Nano, v); err != nil || !strings.HasSuffix(v, "Z") {
+				return r, fmt.Errorf("%q: mtime %q is not RFC 3339 UTC", l, v)
+			}
+		case "dest_crc64":
+			if !regexp.MustCompile(`^[0-9a-f]{16}$`).MatchString(v) {
+				return r, fmt.Errorf("%q: dest_crc64 %q", l, v)
+			}
+			r.destCRC = v
+		case "dest_etag":
+			if r.etag, err = unescape(v); err != nil || v == "" {
+				return r, fmt.Errorf("%q: dest_etag %q", l, v)
+			}
+		default:
+			if !regexp.MustCompile(`^[a-z][a-z0-9_]*=`).MatchString(x) {
+				return r, fmt.Errorf("%q: trailing field %q is not name=value", l, x)
+			}
+		}
 	}
 	return r, nil
 }

@@ -183,8 +183,11 @@ func (ch *clusterHome) workers() map[string]workerRow {
 			in = true
 			continue
 		}
-		if !in || strings.TrimSpace(l) == "" {
+		if !in {
 			continue
+		}
+		if strings.TrimSpace(l) == "" { // the table ends; the credentials' follows
+			break
 		}
 		f := strings.Fields(l)
 		if len(f) != 5 || !strings.HasSuffix(f[4], "/s") {

@@ -185,7 +185,7 @@ func (m *Master) Clean(ctx context.Context, name string, force bool) error {
 // that key begun since the job was submitted (less a margin for the
 // server's clock) is aborted.
 func (m *Master) abortUploads(ctx context.Context, spec task.Spec, submitted time.Time, ups []task.UploadState) {
-	if len(ups) == 0 || m.cfg.OpenDest == nil {
+	if len(ups) == 0 || m.cfg.OpenDest == nil || spec.IsStream() { // a stream's saved states are cursors
 		return
 	}
 	dst, err := m.cfg.OpenDest(spec)
@@ -240,6 +240,7 @@ type WorkerStat struct {
 	ID, Host   string
 	Alive      bool
 	Left       bool
+	Revoked    bool // its credential was revoked: it is refused
 	Registered time.Time
 	Running    int
 	Throughput float64
@@ -266,8 +267,8 @@ func (m *Master) Workers() []WorkerStat {
 		if v.LastSeen.After(last) {
 			last = v.LastSeen
 		}
-		out = append(out, WorkerStat{ID: id, Host: w.host, Alive: !w.left && now.Sub(last) < m.cfg.LeaseDur,
-			Left: w.left, Registered: w.registered,
+		out = append(out, WorkerStat{ID: id, Host: w.host, Alive: !w.left && !w.revoked && now.Sub(last) < m.cfg.LeaseDur,
+			Left: w.left, Revoked: w.revoked, Registered: w.registered,
 			Running: v.Running, Throughput: v.Rate, LastSeen: last})
 	}
 	return out

@@ -76,11 +76,12 @@ func (c *InProcess) Complete(ctx context.Context, id string, ref task.LeaseRef, 
 	return staleErr(err)
 }
 
-func (c *InProcess) Report(ctx context.Context, id string, copied int64, audits map[task.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]task.Limits, error) {
+func (c *InProcess) Report(ctx context.Context, id string, copied int64, stats task.WorkerStats, audits map[task.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]task.Limits, error) {
 	limits, stop, err := c.m.ReportFor(ctx, id, copied, audits, progress)
 	if err != nil {
 		return nil, err
 	}
+	c.m.NoteStats(id, stats)
 	if stop {
 		return limits, task.ErrStopping
 	}

@@ -35,6 +35,8 @@ type Config struct {
 	// OpenDest opens a job's destination (to abort its unfinished uploads
 	// when it is cleaned).
 	OpenDest func(task.Spec) (store.Store, error)
+	// Streams plans stream jobs (srcType=kafka); nil: they fail.
+	Streams StreamPlanner
 	// FreshState starts with a new database even when the old one is
 	// missing or empty while jobs' audit directories remain (state.ErrLost
 	// otherwise).
@@ -49,6 +51,7 @@ type Master struct {
 	log *slog.Logger
 
 	journal *tracker.Journal // publishes attempts' audit directories
+	creds   *creds           // the worker hosts' credentials (creds.go)
 
 	mu        sync.Mutex
 	scanners  map[string]context.CancelFunc
@@ -58,6 +61,7 @@ type Master struct {
 	wake      chan struct{} // closed when tasks may have become pending
 	stopping  bool          // draining: workers are told to leave
 	problem   Problem       // the working directory is full (diskfull.go)
+	events    events        // lease expiries, stale completions (events.go)
 	runCtx    context.Context
 	wg        sync.WaitGroup
 }
@@ -68,6 +72,7 @@ type workerInfo struct {
 	lastSeen   time.Time
 	threads    int
 	left       bool // said Leave
+	revoked    bool // its credential was revoked since it registered
 }
 
 // Open opens the master's state in cfg.Dir, settling what a crash left
@@ -101,6 +106,11 @@ func Open(cfg Config) (*Master, error) {
 		scanners: make(map[string]context.CancelFunc), workers: make(map[string]*workerInfo),
 		completes: make(map[task.LeaseRef]bool), wake: make(chan struct{})}
 	m.journal = tracker.NewJournal(m.tr, db, cfg.TrackerLog)
+	if m.creds, err = loadCreds(db); err != nil {
+		m.tr.Close()
+		db.Close()
+		return nil, err
+	}
 	if err := db.ExtendLeases(); err != nil {
 		m.tr.Close()
 		db.Close()
@@ -182,6 +192,9 @@ func (m *Master) Run(ctx context.Context) error {
 			refs, err := m.db.Reap()
 			if err != nil {
 				m.logWrite("reap leases", err)
+			}
+			for _, r := range refs {
+				m.events.add(&m.events.expired, r.Job)
 			}
 			m.dropLeases(refs, "lease expired; task back to pending")
 		}

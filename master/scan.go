@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"ferry/state"
@@ -31,6 +29,9 @@ import (
 // as unchanged. A mirror then deletes, within maxDelete, the destination
 // keys the source no longer has.
 func (m *Master) scan(ctx context.Context, spec task.Spec) error {
+	if spec.IsStream() {
+		return m.scanStream(ctx, spec)
+	}
 	job, err := m.db.Job(spec.Name)
 	if err != nil {
 		return err
@@ -60,7 +61,17 @@ func (m *Master) scan(ctx context.Context, spec task.Spec) error {
 	// instead of after a whole task is listed, and their task slots fill at
 	// once. Later tasks have the job's size.
 	limit := min(countLimit, rampStart)
+	// Each excluded key is a line of excluded.log, which a pass from the
+	// first key writes anew (the report lists them).
+	excluded, err := m.keyLog(spec.Name, tracker.ExcludedLog, job.ScanAfter == "")
+	if err != nil {
+		return err
+	}
+	defer excluded.close()
 	flush := func(final bool) error {
+		if err := excluded.flush(); err != nil {
+			return err
+		}
 		if err := m.db.AddScanned(spec.Name, round, batch, counts, final); err != nil {
 			return err
 		}
@@ -76,7 +87,8 @@ func (m *Master) scan(ctx context.Context, spec task.Spec) error {
 		case plan.Exclude:
 			counts.Excluded++
 			counts.ExcludedBytes += e.Size
-			return nil
+			return excluded.add(tracker.KeyEvent{Time: time.Now(), Action: tracker.ActionExclude, Size: e.Size,
+				Key: e.Key, Reason: it.Reason, MTime: e.MTime})
 		case plan.Skip: // rounds after the first only
 			counts.Unchanged++
 			counts.UnchangedBytes += e.Size
@@ -133,6 +145,9 @@ func (m *Master) scan(ctx context.Context, spec task.Spec) error {
 	// ends with the completion of whichever task finishes last, and a
 	// small one completes at once (and leaves no one worker with the
 	// bulk of the end).
+	if err := excluded.flush(); err != nil {
+		return err
+	}
 	for len(batch) > 2*rampStart {
 		n := len(batch) / 2
 		if err := m.db.AddScanned(spec.Name, round, batch[:n], counts, false); err != nil {
@@ -156,7 +171,7 @@ var ErrTooManyDeletes = errors.New("mirror would delete more than maxDelete")
 
 // mirror deletes the destination keys the source lacks, after counting
 // them: over maxDelete, it deletes nothing and fails the job. Each deleted
-// key is recorded in jobs/<job>/deleted.log.
+// key is a line of jobs/<job>/deleted.log.
 func (m *Master) mirror(ctx context.Context, spec task.Spec, opt plan.Options, src store.Store) error {
 	maxDelete := spec.MaxDelete
 	dst, err := m.cfg.OpenDest(spec)
@@ -189,15 +204,10 @@ func (m *Master) mirror(ctx context.Context, spec task.Spec, opt plan.Options, s
 	if n == 0 {
 		return nil
 	}
-	logPath := filepath.Join(m.cfg.Dir, "jobs", spec.Name, "deleted.log")
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	log, err := m.keyLog(spec.Name, tracker.DeletedLog, false)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
 	var deleted int64
 	err = plan.Diff(ctx, src, dst, opt, "", func(it plan.Item) error {
 		if it.Action != plan.Delete {
@@ -210,9 +220,11 @@ func (m *Master) mirror(ctx context.Context, spec task.Spec, opt plan.Options, s
 			return fmt.Errorf("mirror: delete %q: %w", it.Entry.Key, err)
 		}
 		deleted++
-		fmt.Fprintf(f, "%s\tDELETE\t%d\t%s\n", time.Now().UTC().Format(time.RFC3339), it.Entry.Size, tracker.Escape(it.Entry.Key))
-		return nil
+		return log.add(tracker.KeyEvent{Time: time.Now(), Action: tracker.ActionDelete, Size: it.Entry.Size, Key: it.Entry.Key})
 	})
+	if cerr := log.close(); err == nil {
+		err = cerr
+	}
 	if cerr := m.db.AddDeleted(spec.Name, deleted); err == nil {
 		err = cerr
 	}

@@ -224,6 +224,7 @@ func (m *Master) Complete(ctx context.Context, worker string, ref task.LeaseRef,
 	if err != nil {
 		if errors.Is(err, task.ErrStaleLease) {
 			m.tr.Discard(ref.Job, ref.TaskID, ref.LeaseID)
+			m.events.add(&m.events.stale, ref.Job)
 			m.log.Warn("stale completion refused", "worker", worker, "job", ref.Job, "task", ref.TaskID, "lease", ref.LeaseID)
 		}
 		return "", err

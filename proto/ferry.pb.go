@@ -126,6 +126,227 @@ func (Result) EnumDescriptor() ([]byte, []int) {
 	return file_ferry_proto_rawDescGZIP(), []int{1}
 }
 
+type IssueCredentialRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	WorkerId      string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"` // the host as conf/workers writes it
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueCredentialRequest) Reset() {
+	*x = IssueCredentialRequest{}
+	mi := &file_ferry_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueCredentialRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueCredentialRequest) ProtoMessage() {}
+
+func (x *IssueCredentialRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueCredentialRequest.ProtoReflect.Descriptor instead.
+func (*IssueCredentialRequest) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *IssueCredentialRequest) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+type IssueCredentialReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Secret        string                 `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueCredentialReply) Reset() {
+	*x = IssueCredentialReply{}
+	mi := &file_ferry_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueCredentialReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueCredentialReply) ProtoMessage() {}
+
+func (x *IssueCredentialReply) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueCredentialReply.ProtoReflect.Descriptor instead.
+func (*IssueCredentialReply) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *IssueCredentialReply) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+type RevokeCredentialRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	WorkerId      string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeCredentialRequest) Reset() {
+	*x = RevokeCredentialRequest{}
+	mi := &file_ferry_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeCredentialRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeCredentialRequest) ProtoMessage() {}
+
+func (x *RevokeCredentialRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeCredentialRequest.ProtoReflect.Descriptor instead.
+func (*RevokeCredentialRequest) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RevokeCredentialRequest) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+type RevokeCredentialReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeCredentialReply) Reset() {
+	*x = RevokeCredentialReply{}
+	mi := &file_ferry_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeCredentialReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeCredentialReply) ProtoMessage() {}
+
+func (x *RevokeCredentialReply) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeCredentialReply.ProtoReflect.Descriptor instead.
+func (*RevokeCredentialReply) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{3}
+}
+
+// CredentialStat is a worker host holding a credential: never the secret.
+type CredentialStat struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	WorkerId      string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	IssuedUnixMs  int64                  `protobuf:"varint,2,opt,name=issued_unix_ms,json=issuedUnixMs,proto3" json:"issued_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CredentialStat) Reset() {
+	*x = CredentialStat{}
+	mi := &file_ferry_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CredentialStat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CredentialStat) ProtoMessage() {}
+
+func (x *CredentialStat) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CredentialStat.ProtoReflect.Descriptor instead.
+func (*CredentialStat) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CredentialStat) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *CredentialStat) GetIssuedUnixMs() int64 {
+	if x != nil {
+		return x.IssuedUnixMs
+	}
+	return 0
+}
+
 type ThrottleRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Job           string                 `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
@@ -137,7 +358,7 @@ type ThrottleRequest struct {
 
 func (x *ThrottleRequest) Reset() {
 	*x = ThrottleRequest{}
-	mi := &file_ferry_proto_msgTypes[0]
+	mi := &file_ferry_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -149,7 +370,7 @@ func (x *ThrottleRequest) String() string {
 func (*ThrottleRequest) ProtoMessage() {}
 
 func (x *ThrottleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[0]
+	mi := &file_ferry_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -162,7 +383,7 @@ func (x *ThrottleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThrottleRequest.ProtoReflect.Descriptor instead.
 func (*ThrottleRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{0}
+	return file_ferry_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ThrottleRequest) GetJob() string {
@@ -195,7 +416,7 @@ type ThrottleReply struct {
 
 func (x *ThrottleReply) Reset() {
 	*x = ThrottleReply{}
-	mi := &file_ferry_proto_msgTypes[1]
+	mi := &file_ferry_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -207,7 +428,7 @@ func (x *ThrottleReply) String() string {
 func (*ThrottleReply) ProtoMessage() {}
 
 func (x *ThrottleReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[1]
+	mi := &file_ferry_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -220,7 +441,7 @@ func (x *ThrottleReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ThrottleReply.ProtoReflect.Descriptor instead.
 func (*ThrottleReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{1}
+	return file_ferry_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ThrottleReply) GetBytesPerSec() int64 {
@@ -241,7 +462,7 @@ type JobLimit struct {
 
 func (x *JobLimit) Reset() {
 	*x = JobLimit{}
-	mi := &file_ferry_proto_msgTypes[2]
+	mi := &file_ferry_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -253,7 +474,7 @@ func (x *JobLimit) String() string {
 func (*JobLimit) ProtoMessage() {}
 
 func (x *JobLimit) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[2]
+	mi := &file_ferry_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -266,7 +487,7 @@ func (x *JobLimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobLimit.ProtoReflect.Descriptor instead.
 func (*JobLimit) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{2}
+	return file_ferry_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *JobLimit) GetJob() string {
@@ -302,7 +523,7 @@ type RegisterRequest struct {
 
 func (x *RegisterRequest) Reset() {
 	*x = RegisterRequest{}
-	mi := &file_ferry_proto_msgTypes[3]
+	mi := &file_ferry_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -314,7 +535,7 @@ func (x *RegisterRequest) String() string {
 func (*RegisterRequest) ProtoMessage() {}
 
 func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[3]
+	mi := &file_ferry_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -327,7 +548,7 @@ func (x *RegisterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterRequest.ProtoReflect.Descriptor instead.
 func (*RegisterRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{3}
+	return file_ferry_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RegisterRequest) GetWorkerId() string {
@@ -368,7 +589,7 @@ type RegisterReply struct {
 
 func (x *RegisterReply) Reset() {
 	*x = RegisterReply{}
-	mi := &file_ferry_proto_msgTypes[4]
+	mi := &file_ferry_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -380,7 +601,7 @@ func (x *RegisterReply) String() string {
 func (*RegisterReply) ProtoMessage() {}
 
 func (x *RegisterReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[4]
+	mi := &file_ferry_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -393,7 +614,7 @@ func (x *RegisterReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterReply.ProtoReflect.Descriptor instead.
 func (*RegisterReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{4}
+	return file_ferry_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RegisterReply) GetWorkerId() string {
@@ -420,7 +641,7 @@ type LeaseRequest struct {
 
 func (x *LeaseRequest) Reset() {
 	*x = LeaseRequest{}
-	mi := &file_ferry_proto_msgTypes[5]
+	mi := &file_ferry_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -432,7 +653,7 @@ func (x *LeaseRequest) String() string {
 func (*LeaseRequest) ProtoMessage() {}
 
 func (x *LeaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[5]
+	mi := &file_ferry_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -445,7 +666,7 @@ func (x *LeaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseRequest.ProtoReflect.Descriptor instead.
 func (*LeaseRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{5}
+	return file_ferry_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *LeaseRequest) GetWorkerId() string {
@@ -477,7 +698,7 @@ type LeaseReply struct {
 
 func (x *LeaseReply) Reset() {
 	*x = LeaseReply{}
-	mi := &file_ferry_proto_msgTypes[6]
+	mi := &file_ferry_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -489,7 +710,7 @@ func (x *LeaseReply) String() string {
 func (*LeaseReply) ProtoMessage() {}
 
 func (x *LeaseReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[6]
+	mi := &file_ferry_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -502,7 +723,7 @@ func (x *LeaseReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseReply.ProtoReflect.Descriptor instead.
 func (*LeaseReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{6}
+	return file_ferry_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LeaseReply) GetTasks() []*TaskLease {
@@ -563,13 +784,14 @@ type JobSpec struct {
 	PreserveMetadata           bool                   `protobuf:"varint,23,opt,name=preserve_metadata,json=preserveMetadata,proto3" json:"preserve_metadata,omitempty"`
 	Schedule                   *Schedule              `protobuf:"bytes,24,opt,name=schedule,proto3" json:"schedule,omitempty"`
 	MaxRequestsPerSecond       int32                  `protobuf:"varint,25,opt,name=max_requests_per_second,json=maxRequestsPerSecond,proto3" json:"max_requests_per_second,omitempty"`
+	Stream                     *StreamSpec            `protobuf:"bytes,26,opt,name=stream,proto3" json:"stream,omitempty"` // set for a stream job (srcType=kafka)
 	unknownFields              protoimpl.UnknownFields
 	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *JobSpec) Reset() {
 	*x = JobSpec{}
-	mi := &file_ferry_proto_msgTypes[7]
+	mi := &file_ferry_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -581,7 +803,7 @@ func (x *JobSpec) String() string {
 func (*JobSpec) ProtoMessage() {}
 
 func (x *JobSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[7]
+	mi := &file_ferry_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -594,7 +816,7 @@ func (x *JobSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobSpec.ProtoReflect.Descriptor instead.
 func (*JobSpec) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{7}
+	return file_ferry_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *JobSpec) GetName() string {
@@ -772,6 +994,106 @@ func (x *JobSpec) GetMaxRequestsPerSecond() int32 {
 	return 0
 }
 
+func (x *JobSpec) GetStream() *StreamSpec {
+	if x != nil {
+		return x.Stream
+	}
+	return nil
+}
+
+// StreamSpec is what a stream job adds to its spec (task.Stream).
+type StreamSpec struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topics        []string               `protobuf:"bytes,1,rep,name=topics,proto3" json:"topics,omitempty"`
+	Groups        []string               `protobuf:"bytes,2,rep,name=groups,proto3" json:"groups,omitempty"`
+	Continuous    bool                   `protobuf:"varint,3,opt,name=continuous,proto3" json:"continuous,omitempty"`
+	SrcSasl       string                 `protobuf:"bytes,4,opt,name=src_sasl,json=srcSasl,proto3" json:"src_sasl,omitempty"`
+	DestSasl      string                 `protobuf:"bytes,5,opt,name=dest_sasl,json=destSasl,proto3" json:"dest_sasl,omitempty"`
+	SrcTls        bool                   `protobuf:"varint,6,opt,name=src_tls,json=srcTls,proto3" json:"src_tls,omitempty"`
+	DestTls       bool                   `protobuf:"varint,7,opt,name=dest_tls,json=destTls,proto3" json:"dest_tls,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamSpec) Reset() {
+	*x = StreamSpec{}
+	mi := &file_ferry_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamSpec) ProtoMessage() {}
+
+func (x *StreamSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamSpec.ProtoReflect.Descriptor instead.
+func (*StreamSpec) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *StreamSpec) GetTopics() []string {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
+func (x *StreamSpec) GetGroups() []string {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *StreamSpec) GetContinuous() bool {
+	if x != nil {
+		return x.Continuous
+	}
+	return false
+}
+
+func (x *StreamSpec) GetSrcSasl() string {
+	if x != nil {
+		return x.SrcSasl
+	}
+	return ""
+}
+
+func (x *StreamSpec) GetDestSasl() string {
+	if x != nil {
+		return x.DestSasl
+	}
+	return ""
+}
+
+func (x *StreamSpec) GetSrcTls() bool {
+	if x != nil {
+		return x.SrcTls
+	}
+	return false
+}
+
+func (x *StreamSpec) GetDestTls() bool {
+	if x != nil {
+		return x.DestTls
+	}
+	return false
+}
+
 type Endpoint struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
@@ -788,7 +1110,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_ferry_proto_msgTypes[8]
+	mi := &file_ferry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -800,7 +1122,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[8]
+	mi := &file_ferry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -813,7 +1135,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{8}
+	return file_ferry_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Endpoint) GetType() string {
@@ -883,7 +1205,7 @@ type Multipart struct {
 
 func (x *Multipart) Reset() {
 	*x = Multipart{}
-	mi := &file_ferry_proto_msgTypes[9]
+	mi := &file_ferry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -895,7 +1217,7 @@ func (x *Multipart) String() string {
 func (*Multipart) ProtoMessage() {}
 
 func (x *Multipart) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[9]
+	mi := &file_ferry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -908,7 +1230,7 @@ func (x *Multipart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Multipart.ProtoReflect.Descriptor instead.
 func (*Multipart) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{9}
+	return file_ferry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Multipart) GetThreshold() int64 {
@@ -937,13 +1259,14 @@ type HTTPList struct {
 	File               []byte                 `protobuf:"bytes,1,opt,name=file,proto3" json:"file,omitempty"`
 	PrefixColumn       int32                  `protobuf:"varint,2,opt,name=prefix_column,json=prefixColumn,proto3" json:"prefix_column,omitempty"`
 	RelativePathColumn int32                  `protobuf:"varint,3,opt,name=relative_path_column,json=relativePathColumn,proto3" json:"relative_path_column,omitempty"`
+	FollowRedirects    bool                   `protobuf:"varint,4,opt,name=follow_redirects,json=followRedirects,proto3" json:"follow_redirects,omitempty"` // httpFollowRedirects: to other hosts too
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
 }
 
 func (x *HTTPList) Reset() {
 	*x = HTTPList{}
-	mi := &file_ferry_proto_msgTypes[10]
+	mi := &file_ferry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -955,7 +1278,7 @@ func (x *HTTPList) String() string {
 func (*HTTPList) ProtoMessage() {}
 
 func (x *HTTPList) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[10]
+	mi := &file_ferry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -968,7 +1291,7 @@ func (x *HTTPList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPList.ProtoReflect.Descriptor instead.
 func (*HTTPList) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{10}
+	return file_ferry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *HTTPList) GetFile() []byte {
@@ -992,6 +1315,13 @@ func (x *HTTPList) GetRelativePathColumn() int32 {
 	return 0
 }
 
+func (x *HTTPList) GetFollowRedirects() bool {
+	if x != nil {
+		return x.FollowRedirects
+	}
+	return false
+}
+
 type Filter struct {
 	state                protoimpl.MessageState `protogen:"open.v1"`
 	Include              [][]byte               `protobuf:"bytes,1,rep,name=include,proto3" json:"include,omitempty"`
@@ -1006,7 +1336,7 @@ type Filter struct {
 
 func (x *Filter) Reset() {
 	*x = Filter{}
-	mi := &file_ferry_proto_msgTypes[11]
+	mi := &file_ferry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1018,7 +1348,7 @@ func (x *Filter) String() string {
 func (*Filter) ProtoMessage() {}
 
 func (x *Filter) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[11]
+	mi := &file_ferry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1031,7 +1361,7 @@ func (x *Filter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filter.ProtoReflect.Descriptor instead.
 func (*Filter) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{11}
+	return file_ferry_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Filter) GetInclude() [][]byte {
@@ -1086,7 +1416,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_ferry_proto_msgTypes[12]
+	mi := &file_ferry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1098,7 +1428,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[12]
+	mi := &file_ferry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1111,7 +1441,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{12}
+	return file_ferry_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Schedule) GetDefaultBytesPerSec() int64 {
@@ -1140,7 +1470,7 @@ type Window struct {
 
 func (x *Window) Reset() {
 	*x = Window{}
-	mi := &file_ferry_proto_msgTypes[13]
+	mi := &file_ferry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1152,7 +1482,7 @@ func (x *Window) String() string {
 func (*Window) ProtoMessage() {}
 
 func (x *Window) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[13]
+	mi := &file_ferry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1165,7 +1495,7 @@ func (x *Window) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Window.ProtoReflect.Descriptor instead.
 func (*Window) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{13}
+	return file_ferry_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Window) GetStart() int32 {
@@ -1203,7 +1533,7 @@ type ManifestEntry struct {
 
 func (x *ManifestEntry) Reset() {
 	*x = ManifestEntry{}
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1215,7 +1545,7 @@ func (x *ManifestEntry) String() string {
 func (*ManifestEntry) ProtoMessage() {}
 
 func (x *ManifestEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1228,7 +1558,7 @@ func (x *ManifestEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestEntry.ProtoReflect.Descriptor instead.
 func (*ManifestEntry) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{14}
+	return file_ferry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ManifestEntry) GetKey() []byte {
@@ -1290,7 +1620,7 @@ type TaskLease struct {
 
 func (x *TaskLease) Reset() {
 	*x = TaskLease{}
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1302,7 +1632,7 @@ func (x *TaskLease) String() string {
 func (*TaskLease) ProtoMessage() {}
 
 func (x *TaskLease) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1315,7 +1645,7 @@ func (x *TaskLease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLease.ProtoReflect.Descriptor instead.
 func (*TaskLease) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{15}
+	return file_ferry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TaskLease) GetJob() string {
@@ -1384,7 +1714,7 @@ type UploadState struct {
 
 func (x *UploadState) Reset() {
 	*x = UploadState{}
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1396,7 +1726,7 @@ func (x *UploadState) String() string {
 func (*UploadState) ProtoMessage() {}
 
 func (x *UploadState) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1409,7 +1739,7 @@ func (x *UploadState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadState.ProtoReflect.Descriptor instead.
 func (*UploadState) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{16}
+	return file_ferry_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *UploadState) GetKey() []byte {
@@ -1437,7 +1767,7 @@ type SaveUploadRequest struct {
 
 func (x *SaveUploadRequest) Reset() {
 	*x = SaveUploadRequest{}
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1449,7 +1779,7 @@ func (x *SaveUploadRequest) String() string {
 func (*SaveUploadRequest) ProtoMessage() {}
 
 func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1462,7 +1792,7 @@ func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadRequest.ProtoReflect.Descriptor instead.
 func (*SaveUploadRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{17}
+	return file_ferry_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SaveUploadRequest) GetWorkerId() string {
@@ -1494,7 +1824,7 @@ type SaveUploadReply struct {
 
 func (x *SaveUploadReply) Reset() {
 	*x = SaveUploadReply{}
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1506,7 +1836,7 @@ func (x *SaveUploadReply) String() string {
 func (*SaveUploadReply) ProtoMessage() {}
 
 func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1519,7 +1849,7 @@ func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadReply.ProtoReflect.Descriptor instead.
 func (*SaveUploadReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{18}
+	return file_ferry_proto_rawDescGZIP(), []int{24}
 }
 
 type LeaseRef struct {
@@ -1533,7 +1863,7 @@ type LeaseRef struct {
 
 func (x *LeaseRef) Reset() {
 	*x = LeaseRef{}
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1545,7 +1875,7 @@ func (x *LeaseRef) String() string {
 func (*LeaseRef) ProtoMessage() {}
 
 func (x *LeaseRef) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1558,7 +1888,7 @@ func (x *LeaseRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseRef.ProtoReflect.Descriptor instead.
 func (*LeaseRef) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{19}
+	return file_ferry_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *LeaseRef) GetJob() string {
@@ -1592,7 +1922,7 @@ type RenewRequest struct {
 
 func (x *RenewRequest) Reset() {
 	*x = RenewRequest{}
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1604,7 +1934,7 @@ func (x *RenewRequest) String() string {
 func (*RenewRequest) ProtoMessage() {}
 
 func (x *RenewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1617,7 +1947,7 @@ func (x *RenewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewRequest.ProtoReflect.Descriptor instead.
 func (*RenewRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{20}
+	return file_ferry_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RenewRequest) GetWorkerId() string {
@@ -1645,7 +1975,7 @@ type RenewReply struct {
 
 func (x *RenewReply) Reset() {
 	*x = RenewReply{}
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1657,7 +1987,7 @@ func (x *RenewReply) String() string {
 func (*RenewReply) ProtoMessage() {}
 
 func (x *RenewReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1670,7 +2000,7 @@ func (x *RenewReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewReply.ProtoReflect.Descriptor instead.
 func (*RenewReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{21}
+	return file_ferry_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RenewReply) GetLost() []*LeaseRef {
@@ -1703,7 +2033,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1715,7 +2045,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1728,7 +2058,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{22}
+	return file_ferry_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *LeaveRequest) GetWorkerId() string {
@@ -1746,7 +2076,7 @@ type LeaveReply struct {
 
 func (x *LeaveReply) Reset() {
 	*x = LeaveReply{}
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1758,7 +2088,7 @@ func (x *LeaveReply) String() string {
 func (*LeaveReply) ProtoMessage() {}
 
 func (x *LeaveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1771,7 +2101,7 @@ func (x *LeaveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
 func (*LeaveReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{23}
+	return file_ferry_proto_rawDescGZIP(), []int{29}
 }
 
 // EntryResult reports one entry of a task that did not simply succeed.
@@ -1787,7 +2117,7 @@ type EntryResult struct {
 
 func (x *EntryResult) Reset() {
 	*x = EntryResult{}
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1799,7 +2129,7 @@ func (x *EntryResult) String() string {
 func (*EntryResult) ProtoMessage() {}
 
 func (x *EntryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1812,7 +2142,7 @@ func (x *EntryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntryResult.ProtoReflect.Descriptor instead.
 func (*EntryResult) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{24}
+	return file_ferry_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *EntryResult) GetIndex() uint32 {
@@ -1856,7 +2186,7 @@ type CompleteRequest struct {
 
 func (x *CompleteRequest) Reset() {
 	*x = CompleteRequest{}
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1868,7 +2198,7 @@ func (x *CompleteRequest) String() string {
 func (*CompleteRequest) ProtoMessage() {}
 
 func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1881,7 +2211,7 @@ func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteRequest.ProtoReflect.Descriptor instead.
 func (*CompleteRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{25}
+	return file_ferry_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CompleteRequest) GetWorkerId() string {
@@ -1921,7 +2251,7 @@ type CompleteReply struct {
 
 func (x *CompleteReply) Reset() {
 	*x = CompleteReply{}
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1933,7 +2263,7 @@ func (x *CompleteReply) String() string {
 func (*CompleteReply) ProtoMessage() {}
 
 func (x *CompleteReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1946,7 +2276,7 @@ func (x *CompleteReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReply.ProtoReflect.Descriptor instead.
 func (*CompleteReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{26}
+	return file_ferry_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CompleteReply) GetAttemptDir() string {
@@ -1965,20 +2295,27 @@ type AuditRecord struct {
 	HasCrc     bool                   `protobuf:"varint,5,opt,name=has_crc,json=hasCrc,proto3" json:"has_crc,omitempty"`
 	Key        []byte                 `protobuf:"bytes,6,opt,name=key,proto3" json:"key,omitempty"`
 	Detail     []byte                 `protobuf:"bytes,7,opt,name=detail,proto3" json:"detail,omitempty"`
-	// For an OK or SKIP whose destination has an ETag (object stores): the
-	// source's mtime and the destination's ETag, which incremental rounds
-	// compare with the listings instead of asking the destination again.
-	// Not part of the audit.log line.
-	DestEtag          []byte `protobuf:"bytes,8,opt,name=dest_etag,json=destEtag,proto3" json:"dest_etag,omitempty"`
+	// For an OK or SKIP of an incremental job whose destination has an ETag
+	// (object stores): the destination's ETag, which incremental rounds
+	// compare with the listings instead of asking the destination again
+	// (the master's copied index). Not part of the audit.log line.
+	DestEtag []byte `protobuf:"bytes,8,opt,name=dest_etag,json=destEtag,proto3" json:"dest_etag,omitempty"`
+	// The source's mtime as the worker saw it, when known (an earlier
+	// worker sent it only with dest_etag).
 	SourceMtimeUnixNs int64  `protobuf:"varint,9,opt,name=source_mtime_unix_ns,json=sourceMtimeUnixNs,proto3" json:"source_mtime_unix_ns,omitempty"`
 	Kind              uint32 `protobuf:"varint,10,opt,name=kind,proto3" json:"kind,omitempty"` // task.Kind of a SKIP or FAIL
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// What the destination holds, for the per-entry report: its CRC64 (when
+	// has_dest_crc) and its ETag, whatever the job.
+	DestCrc64     uint64 `protobuf:"varint,11,opt,name=dest_crc64,json=destCrc64,proto3" json:"dest_crc64,omitempty"`
+	HasDestCrc    bool   `protobuf:"varint,12,opt,name=has_dest_crc,json=hasDestCrc,proto3" json:"has_dest_crc,omitempty"`
+	Etag          []byte `protobuf:"bytes,13,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1990,7 +2327,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2003,7 +2340,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{27}
+	return file_ferry_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AuditRecord) GetTimeUnixMs() int64 {
@@ -2076,6 +2413,27 @@ func (x *AuditRecord) GetKind() uint32 {
 	return 0
 }
 
+func (x *AuditRecord) GetDestCrc64() uint64 {
+	if x != nil {
+		return x.DestCrc64
+	}
+	return 0
+}
+
+func (x *AuditRecord) GetHasDestCrc() bool {
+	if x != nil {
+		return x.HasDestCrc
+	}
+	return false
+}
+
+func (x *AuditRecord) GetEtag() []byte {
+	if x != nil {
+		return x.Etag
+	}
+	return nil
+}
+
 type AuditBatch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Lease         *LeaseRef              `protobuf:"bytes,1,opt,name=lease,proto3" json:"lease,omitempty"`
@@ -2086,7 +2444,7 @@ type AuditBatch struct {
 
 func (x *AuditBatch) Reset() {
 	*x = AuditBatch{}
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2098,7 +2456,7 @@ func (x *AuditBatch) String() string {
 func (*AuditBatch) ProtoMessage() {}
 
 func (x *AuditBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2111,7 +2469,7 @@ func (x *AuditBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditBatch.ProtoReflect.Descriptor instead.
 func (*AuditBatch) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{28}
+	return file_ferry_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AuditBatch) GetLease() *LeaseRef {
@@ -2139,7 +2497,7 @@ type TaskProgress struct {
 
 func (x *TaskProgress) Reset() {
 	*x = TaskProgress{}
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2151,7 +2509,7 @@ func (x *TaskProgress) String() string {
 func (*TaskProgress) ProtoMessage() {}
 
 func (x *TaskProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2164,7 +2522,7 @@ func (x *TaskProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskProgress.ProtoReflect.Descriptor instead.
 func (*TaskProgress) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{29}
+	return file_ferry_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *TaskProgress) GetLease() *LeaseRef {
@@ -2194,14 +2552,17 @@ type ReportRequest struct {
 	Audits   []*AuditBatch          `protobuf:"bytes,2,rep,name=audits,proto3" json:"audits,omitempty"`
 	Progress []*TaskProgress        `protobuf:"bytes,3,rep,name=progress,proto3" json:"progress,omitempty"`
 	// Bytes this worker has copied since it started, monotonic.
-	BytesCopied   int64 `protobuf:"varint,4,opt,name=bytes_copied,json=bytesCopied,proto3" json:"bytes_copied,omitempty"`
+	BytesCopied int64 `protobuf:"varint,4,opt,name=bytes_copied,json=bytesCopied,proto3" json:"bytes_copied,omitempty"`
+	// What the worker has measured since it started (task.WorkerStats), for
+	// the master's /metrics; cumulative.
+	Stats         *WorkerStats `protobuf:"bytes,5,opt,name=stats,proto3" json:"stats,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2213,7 +2574,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2226,7 +2587,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{30}
+	return file_ferry_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ReportRequest) GetWorkerId() string {
@@ -2257,6 +2618,151 @@ func (x *ReportRequest) GetBytesCopied() int64 {
 	return 0
 }
 
+func (x *ReportRequest) GetStats() *WorkerStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+type WorkerStats struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	StoreOps      []*StoreOps            `protobuf:"bytes,1,rep,name=store_ops,json=storeOps,proto3" json:"store_ops,omitempty"`
+	Retries       int64                  `protobuf:"varint,2,opt,name=retries,proto3" json:"retries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WorkerStats) Reset() {
+	*x = WorkerStats{}
+	mi := &file_ferry_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkerStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkerStats) ProtoMessage() {}
+
+func (x *WorkerStats) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkerStats.ProtoReflect.Descriptor instead.
+func (*WorkerStats) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *WorkerStats) GetStoreOps() []*StoreOps {
+	if x != nil {
+		return x.StoreOps
+	}
+	return nil
+}
+
+func (x *WorkerStats) GetRetries() int64 {
+	if x != nil {
+		return x.Retries
+	}
+	return 0
+}
+
+// StoreOps counts the calls of one operation on one type of store that
+// ended in one status class, with their latency histogram.
+type StoreOps struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Store         string                 `protobuf:"bytes,1,opt,name=store,proto3" json:"store,omitempty"`
+	Op            string                 `protobuf:"bytes,2,opt,name=op,proto3" json:"op,omitempty"`
+	Class         string                 `protobuf:"bytes,3,opt,name=class,proto3" json:"class,omitempty"`
+	Count         uint64                 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
+	Seconds       float64                `protobuf:"fixed64,5,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	Buckets       []uint64               `protobuf:"varint,6,rep,packed,name=buckets,proto3" json:"buckets,omitempty"` // cumulative, by task.LatencyBounds
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoreOps) Reset() {
+	*x = StoreOps{}
+	mi := &file_ferry_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoreOps) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoreOps) ProtoMessage() {}
+
+func (x *StoreOps) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoreOps.ProtoReflect.Descriptor instead.
+func (*StoreOps) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *StoreOps) GetStore() string {
+	if x != nil {
+		return x.Store
+	}
+	return ""
+}
+
+func (x *StoreOps) GetOp() string {
+	if x != nil {
+		return x.Op
+	}
+	return ""
+}
+
+func (x *StoreOps) GetClass() string {
+	if x != nil {
+		return x.Class
+	}
+	return ""
+}
+
+func (x *StoreOps) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *StoreOps) GetSeconds() float64 {
+	if x != nil {
+		return x.Seconds
+	}
+	return 0
+}
+
+func (x *StoreOps) GetBuckets() []uint64 {
+	if x != nil {
+		return x.Buckets
+	}
+	return nil
+}
+
 type ReportReply struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Stop  bool                   `protobuf:"varint,1,opt,name=stop,proto3" json:"stop,omitempty"` // as in LeaseReply
@@ -2268,7 +2774,7 @@ type ReportReply struct {
 
 func (x *ReportReply) Reset() {
 	*x = ReportReply{}
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2280,7 +2786,7 @@ func (x *ReportReply) String() string {
 func (*ReportReply) ProtoMessage() {}
 
 func (x *ReportReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2293,7 +2799,7 @@ func (x *ReportReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReply.ProtoReflect.Descriptor instead.
 func (*ReportReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{31}
+	return file_ferry_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ReportReply) GetStop() bool {
@@ -2319,7 +2825,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2331,7 +2837,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2344,7 +2850,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{32}
+	return file_ferry_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SubmitRequest) GetSpec() *JobSpec {
@@ -2363,7 +2869,7 @@ type SubmitReply struct {
 
 func (x *SubmitReply) Reset() {
 	*x = SubmitReply{}
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2375,7 +2881,7 @@ func (x *SubmitReply) String() string {
 func (*SubmitReply) ProtoMessage() {}
 
 func (x *SubmitReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2388,7 +2894,7 @@ func (x *SubmitReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitReply.ProtoReflect.Descriptor instead.
 func (*SubmitReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{33}
+	return file_ferry_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SubmitReply) GetJob() string {
@@ -2412,7 +2918,7 @@ type StatRequest struct {
 
 func (x *StatRequest) Reset() {
 	*x = StatRequest{}
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2424,7 +2930,7 @@ func (x *StatRequest) String() string {
 func (*StatRequest) ProtoMessage() {}
 
 func (x *StatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2437,7 +2943,7 @@ func (x *StatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatRequest.ProtoReflect.Descriptor instead.
 func (*StatRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{34}
+	return file_ferry_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *StatRequest) GetJob() string {
@@ -2501,7 +3007,7 @@ type JobStat struct {
 
 func (x *JobStat) Reset() {
 	*x = JobStat{}
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2513,7 +3019,7 @@ func (x *JobStat) String() string {
 func (*JobStat) ProtoMessage() {}
 
 func (x *JobStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2526,7 +3032,7 @@ func (x *JobStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobStat.ProtoReflect.Descriptor instead.
 func (*JobStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{35}
+	return file_ferry_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *JobStat) GetName() string {
@@ -2754,7 +3260,7 @@ type WorkerStat struct {
 
 func (x *WorkerStat) Reset() {
 	*x = WorkerStat{}
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2766,7 +3272,7 @@ func (x *WorkerStat) String() string {
 func (*WorkerStat) ProtoMessage() {}
 
 func (x *WorkerStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2779,7 +3285,7 @@ func (x *WorkerStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStat.ProtoReflect.Descriptor instead.
 func (*WorkerStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{36}
+	return file_ferry_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *WorkerStat) GetWorkerId() string {
@@ -2835,13 +3341,14 @@ type StatReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Jobs          []*JobStat             `protobuf:"bytes,1,rep,name=jobs,proto3" json:"jobs,omitempty"`
 	Workers       []*WorkerStat          `protobuf:"bytes,2,rep,name=workers,proto3" json:"workers,omitempty"`
+	Credentials   []*CredentialStat      `protobuf:"bytes,3,rep,name=credentials,proto3" json:"credentials,omitempty"` // with workers
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatReply) Reset() {
 	*x = StatReply{}
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2853,7 +3360,7 @@ func (x *StatReply) String() string {
 func (*StatReply) ProtoMessage() {}
 
 func (x *StatReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2866,7 +3373,7 @@ func (x *StatReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatReply.ProtoReflect.Descriptor instead.
 func (*StatReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{37}
+	return file_ferry_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *StatReply) GetJobs() []*JobStat {
@@ -2883,6 +3390,13 @@ func (x *StatReply) GetWorkers() []*WorkerStat {
 	return nil
 }
 
+func (x *StatReply) GetCredentials() []*CredentialStat {
+	if x != nil {
+		return x.Credentials
+	}
+	return nil
+}
+
 type RetryRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Job           string                 `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
@@ -2892,7 +3406,7 @@ type RetryRequest struct {
 
 func (x *RetryRequest) Reset() {
 	*x = RetryRequest{}
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2904,7 +3418,7 @@ func (x *RetryRequest) String() string {
 func (*RetryRequest) ProtoMessage() {}
 
 func (x *RetryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2917,7 +3431,7 @@ func (x *RetryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRequest.ProtoReflect.Descriptor instead.
 func (*RetryRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{38}
+	return file_ferry_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RetryRequest) GetJob() string {
@@ -2937,7 +3451,7 @@ type RetryReply struct {
 
 func (x *RetryReply) Reset() {
 	*x = RetryReply{}
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2949,7 +3463,7 @@ func (x *RetryReply) String() string {
 func (*RetryReply) ProtoMessage() {}
 
 func (x *RetryReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2962,7 +3476,7 @@ func (x *RetryReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryReply.ProtoReflect.Descriptor instead.
 func (*RetryReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{39}
+	return file_ferry_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RetryReply) GetTasks() int64 {
@@ -2989,7 +3503,7 @@ type CleanRequest struct {
 
 func (x *CleanRequest) Reset() {
 	*x = CleanRequest{}
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3001,7 +3515,7 @@ func (x *CleanRequest) String() string {
 func (*CleanRequest) ProtoMessage() {}
 
 func (x *CleanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3014,7 +3528,7 @@ func (x *CleanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanRequest.ProtoReflect.Descriptor instead.
 func (*CleanRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{40}
+	return file_ferry_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CleanRequest) GetJob() string {
@@ -3039,7 +3553,7 @@ type CleanReply struct {
 
 func (x *CleanReply) Reset() {
 	*x = CleanReply{}
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3051,7 +3565,7 @@ func (x *CleanReply) String() string {
 func (*CleanReply) ProtoMessage() {}
 
 func (x *CleanReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3064,7 +3578,7 @@ func (x *CleanReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanReply.ProtoReflect.Descriptor instead.
 func (*CleanReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{41}
+	return file_ferry_proto_rawDescGZIP(), []int{49}
 }
 
 type StopRequest struct {
@@ -3075,7 +3589,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3087,7 +3601,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3100,7 +3614,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{42}
+	return file_ferry_proto_rawDescGZIP(), []int{50}
 }
 
 type StopReply struct {
@@ -3113,7 +3627,7 @@ type StopReply struct {
 
 func (x *StopReply) Reset() {
 	*x = StopReply{}
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3125,7 +3639,7 @@ func (x *StopReply) String() string {
 func (*StopReply) ProtoMessage() {}
 
 func (x *StopReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3138,7 +3652,7 @@ func (x *StopReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopReply.ProtoReflect.Descriptor instead.
 func (*StopReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{43}
+	return file_ferry_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *StopReply) GetRemaining() []string {
@@ -3152,7 +3666,17 @@ var File_ferry_proto protoreflect.FileDescriptor
 
 const file_ferry_proto_rawDesc = "" +
 	"\n" +
-	"\vferry.proto\x12\bferry.v1\"]\n" +
+	"\vferry.proto\x12\bferry.v1\"5\n" +
+	"\x16IssueCredentialRequest\x12\x1b\n" +
+	"\tworker_id\x18\x01 \x01(\tR\bworkerId\".\n" +
+	"\x14IssueCredentialReply\x12\x16\n" +
+	"\x06secret\x18\x01 \x01(\tR\x06secret\"6\n" +
+	"\x17RevokeCredentialRequest\x12\x1b\n" +
+	"\tworker_id\x18\x01 \x01(\tR\bworkerId\"\x17\n" +
+	"\x15RevokeCredentialReply\"S\n" +
+	"\x0eCredentialStat\x12\x1b\n" +
+	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12$\n" +
+	"\x0eissued_unix_ms\x18\x02 \x01(\x03R\fissuedUnixMs\"]\n" +
 	"\x0fThrottleRequest\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\x12\"\n" +
 	"\rbytes_per_sec\x18\x02 \x01(\x03R\vbytesPerSec\x12\x14\n" +
@@ -3179,7 +3703,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\x05tasks\x18\x01 \x03(\v2\x13.ferry.v1.TaskLeaseR\x05tasks\x12$\n" +
 	"\x0eretry_after_ms\x18\x02 \x01(\x05R\fretryAfterMs\x12\x12\n" +
 	"\x04stop\x18\x03 \x01(\bR\x04stop\x12*\n" +
-	"\x06limits\x18\x04 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\xc8\a\n" +
+	"\x06limits\x18\x04 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\xf6\a\n" +
 	"\aJobSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\bjob_type\x18\x02 \x01(\tR\ajobType\x12\x1f\n" +
@@ -3214,7 +3738,19 @@ const file_ferry_proto_rawDesc = "" +
 	"max_delete\x18\x16 \x01(\x03R\tmaxDelete\x12+\n" +
 	"\x11preserve_metadata\x18\x17 \x01(\bR\x10preserveMetadata\x12.\n" +
 	"\bschedule\x18\x18 \x01(\v2\x12.ferry.v1.ScheduleR\bschedule\x125\n" +
-	"\x17max_requests_per_second\x18\x19 \x01(\x05R\x14maxRequestsPerSecond\"\xdb\x01\n" +
+	"\x17max_requests_per_second\x18\x19 \x01(\x05R\x14maxRequestsPerSecond\x12,\n" +
+	"\x06stream\x18\x1a \x01(\v2\x14.ferry.v1.StreamSpecR\x06stream\"\xc8\x01\n" +
+	"\n" +
+	"StreamSpec\x12\x16\n" +
+	"\x06topics\x18\x01 \x03(\tR\x06topics\x12\x16\n" +
+	"\x06groups\x18\x02 \x03(\tR\x06groups\x12\x1e\n" +
+	"\n" +
+	"continuous\x18\x03 \x01(\bR\n" +
+	"continuous\x12\x19\n" +
+	"\bsrc_sasl\x18\x04 \x01(\tR\asrcSasl\x12\x1b\n" +
+	"\tdest_sasl\x18\x05 \x01(\tR\bdestSasl\x12\x17\n" +
+	"\asrc_tls\x18\x06 \x01(\bR\x06srcTls\x12\x19\n" +
+	"\bdest_tls\x18\a \x01(\bR\adestTls\"\xdb\x01\n" +
 	"\bEndpoint\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
 	"\x06prefix\x18\x02 \x01(\fR\x06prefix\x12\x16\n" +
@@ -3230,11 +3766,12 @@ const file_ferry_proto_rawDesc = "" +
 	"\tMultipart\x12\x1c\n" +
 	"\tthreshold\x18\x01 \x01(\x03R\tthreshold\x12\x1b\n" +
 	"\tpart_size\x18\x02 \x01(\x03R\bpartSize\x12\x18\n" +
-	"\athreads\x18\x03 \x01(\x05R\athreads\"u\n" +
+	"\athreads\x18\x03 \x01(\x05R\athreads\"\xa0\x01\n" +
 	"\bHTTPList\x12\x12\n" +
 	"\x04file\x18\x01 \x01(\fR\x04file\x12#\n" +
 	"\rprefix_column\x18\x02 \x01(\x05R\fprefixColumn\x120\n" +
-	"\x14relative_path_column\x18\x03 \x01(\x05R\x12relativePathColumn\"\xde\x01\n" +
+	"\x14relative_path_column\x18\x03 \x01(\x05R\x12relativePathColumn\x12)\n" +
+	"\x10follow_redirects\x18\x04 \x01(\bR\x0ffollowRedirects\"\xde\x01\n" +
 	"\x06Filter\x12\x18\n" +
 	"\ainclude\x18\x01 \x03(\fR\ainclude\x12\x18\n" +
 	"\aexclude\x18\x02 \x03(\fR\aexclude\x12\x19\n" +
@@ -3301,7 +3838,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\x0fstarted_unix_ms\x18\x04 \x01(\x03R\rstartedUnixMs\"0\n" +
 	"\rCompleteReply\x12\x1f\n" +
 	"\vattempt_dir\x18\x01 \x01(\tR\n" +
-	"attemptDir\"\xa8\x02\n" +
+	"attemptDir\"\xfd\x02\n" +
 	"\vAuditRecord\x12 \n" +
 	"\ftime_unix_ms\x18\x01 \x01(\x03R\n" +
 	"timeUnixMs\x12(\n" +
@@ -3314,7 +3851,12 @@ const file_ferry_proto_rawDesc = "" +
 	"\tdest_etag\x18\b \x01(\fR\bdestEtag\x12/\n" +
 	"\x14source_mtime_unix_ns\x18\t \x01(\x03R\x11sourceMtimeUnixNs\x12\x12\n" +
 	"\x04kind\x18\n" +
-	" \x01(\rR\x04kind\"g\n" +
+	" \x01(\rR\x04kind\x12\x1d\n" +
+	"\n" +
+	"dest_crc64\x18\v \x01(\x04R\tdestCrc64\x12 \n" +
+	"\fhas_dest_crc\x18\f \x01(\bR\n" +
+	"hasDestCrc\x12\x12\n" +
+	"\x04etag\x18\r \x01(\fR\x04etag\"g\n" +
 	"\n" +
 	"AuditBatch\x12(\n" +
 	"\x05lease\x18\x01 \x01(\v2\x12.ferry.v1.LeaseRefR\x05lease\x12/\n" +
@@ -3324,12 +3866,23 @@ const file_ferry_proto_rawDesc = "" +
 	"\n" +
 	"files_done\x18\x02 \x01(\x03R\tfilesDone\x12\x1d\n" +
 	"\n" +
-	"bytes_done\x18\x03 \x01(\x03R\tbytesDone\"\xb1\x01\n" +
+	"bytes_done\x18\x03 \x01(\x03R\tbytesDone\"\xde\x01\n" +
 	"\rReportRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12,\n" +
 	"\x06audits\x18\x02 \x03(\v2\x14.ferry.v1.AuditBatchR\x06audits\x122\n" +
 	"\bprogress\x18\x03 \x03(\v2\x16.ferry.v1.TaskProgressR\bprogress\x12!\n" +
-	"\fbytes_copied\x18\x04 \x01(\x03R\vbytesCopied\"M\n" +
+	"\fbytes_copied\x18\x04 \x01(\x03R\vbytesCopied\x12+\n" +
+	"\x05stats\x18\x05 \x01(\v2\x15.ferry.v1.WorkerStatsR\x05stats\"X\n" +
+	"\vWorkerStats\x12/\n" +
+	"\tstore_ops\x18\x01 \x03(\v2\x12.ferry.v1.StoreOpsR\bstoreOps\x12\x18\n" +
+	"\aretries\x18\x02 \x01(\x03R\aretries\"\x90\x01\n" +
+	"\bStoreOps\x12\x14\n" +
+	"\x05store\x18\x01 \x01(\tR\x05store\x12\x0e\n" +
+	"\x02op\x18\x02 \x01(\tR\x02op\x12\x14\n" +
+	"\x05class\x18\x03 \x01(\tR\x05class\x12\x14\n" +
+	"\x05count\x18\x04 \x01(\x04R\x05count\x12\x18\n" +
+	"\aseconds\x18\x05 \x01(\x01R\aseconds\x12\x18\n" +
+	"\abuckets\x18\x06 \x03(\x04R\abuckets\"M\n" +
 	"\vReportReply\x12\x12\n" +
 	"\x04stop\x18\x01 \x01(\bR\x04stop\x12*\n" +
 	"\x06limits\x18\x02 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"6\n" +
@@ -3386,10 +3939,11 @@ const file_ferry_proto_rawDesc = "" +
 	"\rtasks_running\x18\x04 \x01(\x05R\ftasksRunning\x12%\n" +
 	"\x0ethroughput_bps\x18\x05 \x01(\x01R\rthroughputBps\x12)\n" +
 	"\x11last_seen_unix_ms\x18\x06 \x01(\x03R\x0elastSeenUnixMs\x12,\n" +
-	"\x12registered_unix_ms\x18\a \x01(\x03R\x10registeredUnixMs\"b\n" +
+	"\x12registered_unix_ms\x18\a \x01(\x03R\x10registeredUnixMs\"\x9e\x01\n" +
 	"\tStatReply\x12%\n" +
 	"\x04jobs\x18\x01 \x03(\v2\x11.ferry.v1.JobStatR\x04jobs\x12.\n" +
-	"\aworkers\x18\x02 \x03(\v2\x14.ferry.v1.WorkerStatR\aworkers\" \n" +
+	"\aworkers\x18\x02 \x03(\v2\x14.ferry.v1.WorkerStatR\aworkers\x12:\n" +
+	"\vcredentials\x18\x03 \x03(\v2\x18.ferry.v1.CredentialStatR\vcredentials\" \n" +
 	"\fRetryRequest\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\"<\n" +
 	"\n" +
@@ -3422,14 +3976,16 @@ const file_ferry_proto_rawDesc = "" +
 	"\n" +
 	"SaveUpload\x12\x1b.ferry.v1.SaveUploadRequest\x1a\x19.ferry.v1.SaveUploadReply2C\n" +
 	"\aTracker\x128\n" +
-	"\x06Report\x12\x17.ferry.v1.ReportRequest\x1a\x15.ferry.v1.ReportReply2\xd9\x02\n" +
+	"\x06Report\x12\x17.ferry.v1.ReportRequest\x1a\x15.ferry.v1.ReportReply2\x86\x04\n" +
 	"\aControl\x128\n" +
 	"\x06Submit\x12\x17.ferry.v1.SubmitRequest\x1a\x15.ferry.v1.SubmitReply\x122\n" +
 	"\x04Stat\x12\x15.ferry.v1.StatRequest\x1a\x13.ferry.v1.StatReply\x125\n" +
 	"\x05Retry\x12\x16.ferry.v1.RetryRequest\x1a\x14.ferry.v1.RetryReply\x125\n" +
 	"\x05Clean\x12\x16.ferry.v1.CleanRequest\x1a\x14.ferry.v1.CleanReply\x122\n" +
 	"\x04Stop\x12\x15.ferry.v1.StopRequest\x1a\x13.ferry.v1.StopReply\x12>\n" +
-	"\bThrottle\x12\x19.ferry.v1.ThrottleRequest\x1a\x17.ferry.v1.ThrottleReplyB\x15Z\x13ferry/proto;ferrypbb\x06proto3"
+	"\bThrottle\x12\x19.ferry.v1.ThrottleRequest\x1a\x17.ferry.v1.ThrottleReply\x12S\n" +
+	"\x0fIssueCredential\x12 .ferry.v1.IssueCredentialRequest\x1a\x1e.ferry.v1.IssueCredentialReply\x12V\n" +
+	"\x10RevokeCredential\x12!.ferry.v1.RevokeCredentialRequest\x1a\x1f.ferry.v1.RevokeCredentialReplyB\x15Z\x13ferry/proto;ferrypbb\x06proto3"
 
 var (
 	file_ferry_proto_rawDescOnce sync.Once
@@ -3444,118 +4000,134 @@ func file_ferry_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_ferry_proto_goTypes = []any{
-	(Kind)(0),                 // 0: ferry.v1.Kind
-	(Result)(0),               // 1: ferry.v1.Result
-	(*ThrottleRequest)(nil),   // 2: ferry.v1.ThrottleRequest
-	(*ThrottleReply)(nil),     // 3: ferry.v1.ThrottleReply
-	(*JobLimit)(nil),          // 4: ferry.v1.JobLimit
-	(*RegisterRequest)(nil),   // 5: ferry.v1.RegisterRequest
-	(*RegisterReply)(nil),     // 6: ferry.v1.RegisterReply
-	(*LeaseRequest)(nil),      // 7: ferry.v1.LeaseRequest
-	(*LeaseReply)(nil),        // 8: ferry.v1.LeaseReply
-	(*JobSpec)(nil),           // 9: ferry.v1.JobSpec
-	(*Endpoint)(nil),          // 10: ferry.v1.Endpoint
-	(*Multipart)(nil),         // 11: ferry.v1.Multipart
-	(*HTTPList)(nil),          // 12: ferry.v1.HTTPList
-	(*Filter)(nil),            // 13: ferry.v1.Filter
-	(*Schedule)(nil),          // 14: ferry.v1.Schedule
-	(*Window)(nil),            // 15: ferry.v1.Window
-	(*ManifestEntry)(nil),     // 16: ferry.v1.ManifestEntry
-	(*TaskLease)(nil),         // 17: ferry.v1.TaskLease
-	(*UploadState)(nil),       // 18: ferry.v1.UploadState
-	(*SaveUploadRequest)(nil), // 19: ferry.v1.SaveUploadRequest
-	(*SaveUploadReply)(nil),   // 20: ferry.v1.SaveUploadReply
-	(*LeaseRef)(nil),          // 21: ferry.v1.LeaseRef
-	(*RenewRequest)(nil),      // 22: ferry.v1.RenewRequest
-	(*RenewReply)(nil),        // 23: ferry.v1.RenewReply
-	(*LeaveRequest)(nil),      // 24: ferry.v1.LeaveRequest
-	(*LeaveReply)(nil),        // 25: ferry.v1.LeaveReply
-	(*EntryResult)(nil),       // 26: ferry.v1.EntryResult
-	(*CompleteRequest)(nil),   // 27: ferry.v1.CompleteRequest
-	(*CompleteReply)(nil),     // 28: ferry.v1.CompleteReply
-	(*AuditRecord)(nil),       // 29: ferry.v1.AuditRecord
-	(*AuditBatch)(nil),        // 30: ferry.v1.AuditBatch
-	(*TaskProgress)(nil),      // 31: ferry.v1.TaskProgress
-	(*ReportRequest)(nil),     // 32: ferry.v1.ReportRequest
-	(*ReportReply)(nil),       // 33: ferry.v1.ReportReply
-	(*SubmitRequest)(nil),     // 34: ferry.v1.SubmitRequest
-	(*SubmitReply)(nil),       // 35: ferry.v1.SubmitReply
-	(*StatRequest)(nil),       // 36: ferry.v1.StatRequest
-	(*JobStat)(nil),           // 37: ferry.v1.JobStat
-	(*WorkerStat)(nil),        // 38: ferry.v1.WorkerStat
-	(*StatReply)(nil),         // 39: ferry.v1.StatReply
-	(*RetryRequest)(nil),      // 40: ferry.v1.RetryRequest
-	(*RetryReply)(nil),        // 41: ferry.v1.RetryReply
-	(*CleanRequest)(nil),      // 42: ferry.v1.CleanRequest
-	(*CleanReply)(nil),        // 43: ferry.v1.CleanReply
-	(*StopRequest)(nil),       // 44: ferry.v1.StopRequest
-	(*StopReply)(nil),         // 45: ferry.v1.StopReply
+	(Kind)(0),                       // 0: ferry.v1.Kind
+	(Result)(0),                     // 1: ferry.v1.Result
+	(*IssueCredentialRequest)(nil),  // 2: ferry.v1.IssueCredentialRequest
+	(*IssueCredentialReply)(nil),    // 3: ferry.v1.IssueCredentialReply
+	(*RevokeCredentialRequest)(nil), // 4: ferry.v1.RevokeCredentialRequest
+	(*RevokeCredentialReply)(nil),   // 5: ferry.v1.RevokeCredentialReply
+	(*CredentialStat)(nil),          // 6: ferry.v1.CredentialStat
+	(*ThrottleRequest)(nil),         // 7: ferry.v1.ThrottleRequest
+	(*ThrottleReply)(nil),           // 8: ferry.v1.ThrottleReply
+	(*JobLimit)(nil),                // 9: ferry.v1.JobLimit
+	(*RegisterRequest)(nil),         // 10: ferry.v1.RegisterRequest
+	(*RegisterReply)(nil),           // 11: ferry.v1.RegisterReply
+	(*LeaseRequest)(nil),            // 12: ferry.v1.LeaseRequest
+	(*LeaseReply)(nil),              // 13: ferry.v1.LeaseReply
+	(*JobSpec)(nil),                 // 14: ferry.v1.JobSpec
+	(*StreamSpec)(nil),              // 15: ferry.v1.StreamSpec
+	(*Endpoint)(nil),                // 16: ferry.v1.Endpoint
+	(*Multipart)(nil),               // 17: ferry.v1.Multipart
+	(*HTTPList)(nil),                // 18: ferry.v1.HTTPList
+	(*Filter)(nil),                  // 19: ferry.v1.Filter
+	(*Schedule)(nil),                // 20: ferry.v1.Schedule
+	(*Window)(nil),                  // 21: ferry.v1.Window
+	(*ManifestEntry)(nil),           // 22: ferry.v1.ManifestEntry
+	(*TaskLease)(nil),               // 23: ferry.v1.TaskLease
+	(*UploadState)(nil),             // 24: ferry.v1.UploadState
+	(*SaveUploadRequest)(nil),       // 25: ferry.v1.SaveUploadRequest
+	(*SaveUploadReply)(nil),         // 26: ferry.v1.SaveUploadReply
+	(*LeaseRef)(nil),                // 27: ferry.v1.LeaseRef
+	(*RenewRequest)(nil),            // 28: ferry.v1.RenewRequest
+	(*RenewReply)(nil),              // 29: ferry.v1.RenewReply
+	(*LeaveRequest)(nil),            // 30: ferry.v1.LeaveRequest
+	(*LeaveReply)(nil),              // 31: ferry.v1.LeaveReply
+	(*EntryResult)(nil),             // 32: ferry.v1.EntryResult
+	(*CompleteRequest)(nil),         // 33: ferry.v1.CompleteRequest
+	(*CompleteReply)(nil),           // 34: ferry.v1.CompleteReply
+	(*AuditRecord)(nil),             // 35: ferry.v1.AuditRecord
+	(*AuditBatch)(nil),              // 36: ferry.v1.AuditBatch
+	(*TaskProgress)(nil),            // 37: ferry.v1.TaskProgress
+	(*ReportRequest)(nil),           // 38: ferry.v1.ReportRequest
+	(*WorkerStats)(nil),             // 39: ferry.v1.WorkerStats
+	(*StoreOps)(nil),                // 40: ferry.v1.StoreOps
+	(*ReportReply)(nil),             // 41: ferry.v1.ReportReply
+	(*SubmitRequest)(nil),           // 42: ferry.v1.SubmitRequest
+	(*SubmitReply)(nil),             // 43: ferry.v1.SubmitReply
+	(*StatRequest)(nil),             // 44: ferry.v1.StatRequest
+	(*JobStat)(nil),                 // 45: ferry.v1.JobStat
+	(*WorkerStat)(nil),              // 46: ferry.v1.WorkerStat
+	(*StatReply)(nil),               // 47: ferry.v1.StatReply
+	(*RetryRequest)(nil),            // 48: ferry.v1.RetryRequest
+	(*RetryReply)(nil),              // 49: ferry.v1.RetryReply
+	(*CleanRequest)(nil),            // 50: ferry.v1.CleanRequest
+	(*CleanReply)(nil),              // 51: ferry.v1.CleanReply
+	(*StopRequest)(nil),             // 52: ferry.v1.StopRequest
+	(*StopReply)(nil),               // 53: ferry.v1.StopReply
 }
 var file_ferry_proto_depIdxs = []int32{
-	17, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
-	4,  // 1: ferry.v1.LeaseReply.limits:type_name -> ferry.v1.JobLimit
-	10, // 2: ferry.v1.JobSpec.src:type_name -> ferry.v1.Endpoint
-	10, // 3: ferry.v1.JobSpec.dest:type_name -> ferry.v1.Endpoint
-	11, // 4: ferry.v1.JobSpec.multipart:type_name -> ferry.v1.Multipart
-	12, // 5: ferry.v1.JobSpec.http_list:type_name -> ferry.v1.HTTPList
-	13, // 6: ferry.v1.JobSpec.filter:type_name -> ferry.v1.Filter
-	14, // 7: ferry.v1.JobSpec.schedule:type_name -> ferry.v1.Schedule
-	15, // 8: ferry.v1.Schedule.windows:type_name -> ferry.v1.Window
-	0,  // 9: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
-	9,  // 10: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
-	16, // 11: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
-	18, // 12: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
-	21, // 13: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
-	18, // 14: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
-	21, // 15: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
-	21, // 16: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
-	1,  // 17: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
-	21, // 18: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
-	26, // 19: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
-	1,  // 20: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
-	21, // 21: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
-	29, // 22: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
-	21, // 23: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
-	30, // 24: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
-	31, // 25: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
-	4,  // 26: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
-	9,  // 27: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
-	9,  // 28: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
-	37, // 29: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
-	38, // 30: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
-	5,  // 31: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
-	7,  // 32: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
-	22, // 33: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
-	27, // 34: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
-	24, // 35: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
-	19, // 36: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
-	32, // 37: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
-	34, // 38: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
-	36, // 39: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
-	40, // 40: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
-	42, // 41: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
-	44, // 42: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
-	2,  // 43: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
-	6,  // 44: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
-	8,  // 45: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
-	23, // 46: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
-	28, // 47: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
-	25, // 48: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
-	20, // 49: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
-	33, // 50: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
-	35, // 51: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
-	39, // 52: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
-	41, // 53: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
-	43, // 54: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
-	45, // 55: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
-	3,  // 56: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
-	44, // [44:57] is the sub-list for method output_type
-	31, // [31:44] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	23, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
+	9,  // 1: ferry.v1.LeaseReply.limits:type_name -> ferry.v1.JobLimit
+	16, // 2: ferry.v1.JobSpec.src:type_name -> ferry.v1.Endpoint
+	16, // 3: ferry.v1.JobSpec.dest:type_name -> ferry.v1.Endpoint
+	17, // 4: ferry.v1.JobSpec.multipart:type_name -> ferry.v1.Multipart
+	18, // 5: ferry.v1.JobSpec.http_list:type_name -> ferry.v1.HTTPList
+	19, // 6: ferry.v1.JobSpec.filter:type_name -> ferry.v1.Filter
+	20, // 7: ferry.v1.JobSpec.schedule:type_name -> ferry.v1.Schedule
+	15, // 8: ferry.v1.JobSpec.stream:type_name -> ferry.v1.StreamSpec
+	21, // 9: ferry.v1.Schedule.windows:type_name -> ferry.v1.Window
+	0,  // 10: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
+	14, // 11: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
+	22, // 12: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
+	24, // 13: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
+	27, // 14: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
+	24, // 15: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
+	27, // 16: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
+	27, // 17: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
+	1,  // 18: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
+	27, // 19: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
+	32, // 20: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
+	1,  // 21: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
+	27, // 22: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
+	35, // 23: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
+	27, // 24: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
+	36, // 25: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
+	37, // 26: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
+	39, // 27: ferry.v1.ReportRequest.stats:type_name -> ferry.v1.WorkerStats
+	40, // 28: ferry.v1.WorkerStats.store_ops:type_name -> ferry.v1.StoreOps
+	9,  // 29: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
+	14, // 30: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
+	14, // 31: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
+	45, // 32: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
+	46, // 33: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
+	6,  // 34: ferry.v1.StatReply.credentials:type_name -> ferry.v1.CredentialStat
+	10, // 35: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
+	12, // 36: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
+	28, // 37: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
+	33, // 38: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
+	30, // 39: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
+	25, // 40: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
+	38, // 41: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
+	42, // 42: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
+	44, // 43: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
+	48, // 44: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
+	50, // 45: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
+	52, // 46: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
+	7,  // 47: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
+	2,  // 48: ferry.v1.Control.IssueCredential:input_type -> ferry.v1.IssueCredentialRequest
+	4,  // 49: ferry.v1.Control.RevokeCredential:input_type -> ferry.v1.RevokeCredentialRequest
+	11, // 50: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
+	13, // 51: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
+	29, // 52: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
+	34, // 53: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
+	31, // 54: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
+	26, // 55: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
+	41, // 56: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
+	43, // 57: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
+	47, // 58: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
+	49, // 59: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
+	51, // 60: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
+	53, // 61: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
+	8,  // 62: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
+	3,  // 63: ferry.v1.Control.IssueCredential:output_type -> ferry.v1.IssueCredentialReply
+	5,  // 64: ferry.v1.Control.RevokeCredential:output_type -> ferry.v1.RevokeCredentialReply
+	50, // [50:65] is the sub-list for method output_type
+	35, // [35:50] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_ferry_proto_init() }
@@ -3569,7 +4141,7 @@ func file_ferry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_proto_rawDesc), len(file_ferry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   44,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -435,12 +435,14 @@ var Tracker_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	Control_Submit_FullMethodName   = "/ferry.v1.Control/Submit"
-	Control_Stat_FullMethodName     = "/ferry.v1.Control/Stat"
-	Control_Retry_FullMethodName    = "/ferry.v1.Control/Retry"
-	Control_Clean_FullMethodName    = "/ferry.v1.Control/Clean"
-	Control_Stop_FullMethodName     = "/ferry.v1.Control/Stop"
-	Control_Throttle_FullMethodName = "/ferry.v1.Control/Throttle"
+	Control_Submit_FullMethodName           = "/ferry.v1.Control/Submit"
+	Control_Stat_FullMethodName             = "/ferry.v1.Control/Stat"
+	Control_Retry_FullMethodName            = "/ferry.v1.Control/Retry"
+	Control_Clean_FullMethodName            = "/ferry.v1.Control/Clean"
+	Control_Stop_FullMethodName             = "/ferry.v1.Control/Stop"
+	Control_Throttle_FullMethodName         = "/ferry.v1.Control/Throttle"
+	Control_IssueCredential_FullMethodName  = "/ferry.v1.Control/IssueCredential"
+	Control_RevokeCredential_FullMethodName = "/ferry.v1.Control/RevokeCredential"
 )
 
 // ControlClient is the client API for Control service.
@@ -456,6 +458,13 @@ type ControlClient interface {
 	Stop(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*StopReply, error)
 	// Throttle changes a running job's bandwidth limit, no restart.
 	Throttle(ctx context.Context, in *ThrottleRequest, opts ...grpc.CallOption) (*ThrottleReply, error)
+	// IssueCredential makes a new secret for a worker host (deploy ships
+	// it); it replaces the host's previous one. A worker credential
+	// authorises the Master and Tracker calls of that worker ID only.
+	IssueCredential(ctx context.Context, in *IssueCredentialRequest, opts ...grpc.CallOption) (*IssueCredentialReply, error)
+	// RevokeCredential forgets a worker host's credential: its calls are
+	// refused, its leases go back to pending.
+	RevokeCredential(ctx context.Context, in *RevokeCredentialRequest, opts ...grpc.CallOption) (*RevokeCredentialReply, error)
 }
 
 type controlClient struct {
@@ -526,6 +535,26 @@ func (c *controlClient) Throttle(ctx context.Context, in *ThrottleRequest, opts 
 	return out, nil
 }
 
+func (c *controlClient) IssueCredential(ctx context.Context, in *IssueCredentialRequest, opts ...grpc.CallOption) (*IssueCredentialReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IssueCredentialReply)
+	err := c.cc.Invoke(ctx, Control_IssueCredential_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controlClient) RevokeCredential(ctx context.Context, in *RevokeCredentialRequest, opts ...grpc.CallOption) (*RevokeCredentialReply, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokeCredentialReply)
+	err := c.cc.Invoke(ctx, Control_RevokeCredential_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ControlServer is the server API for Control service.
 // All implementations must embed UnimplementedControlServer
 // for forward compatibility.
@@ -539,6 +568,13 @@ type ControlServer interface {
 	Stop(context.Context, *StopRequest) (*StopReply, error)
 	// Throttle changes a running job's bandwidth limit, no restart.
 	Throttle(context.Context, *ThrottleRequest) (*ThrottleReply, error)
+	// IssueCredential makes a new secret for a worker host (deploy ships
+	// it); it replaces the host's previous one. A worker credential
+	// authorises the Master and Tracker calls of that worker ID only.
+	IssueCredential(context.Context, *IssueCredentialRequest) (*IssueCredentialReply, error)
+	// RevokeCredential forgets a worker host's credential: its calls are
+	// refused, its leases go back to pending.
+	RevokeCredential(context.Context, *RevokeCredentialRequest) (*RevokeCredentialReply, error)
 	mustEmbedUnimplementedControlServer()
 }
 
@@ -566,6 +602,12 @@ func (UnimplementedControlServer) Stop(context.Context, *StopRequest) (*StopRepl
 }
 func (UnimplementedControlServer) Throttle(context.Context, *ThrottleRequest) (*ThrottleReply, error) {
 	return nil, status.Error(codes.Unimplemented, "method Throttle not implemented")
+}
+func (UnimplementedControlServer) IssueCredential(context.Context, *IssueCredentialRequest) (*IssueCredentialReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method IssueCredential not implemented")
+}
+func (UnimplementedControlServer) RevokeCredential(context.Context, *RevokeCredentialRequest) (*RevokeCredentialReply, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeCredential not implemented")
 }
 func (UnimplementedControlServer) mustEmbedUnimplementedControlServer() {}
 func (UnimplementedControlServer) testEmbeddedByValue()                 {}
@@ -696,6 +738,42 @@ func _Control_Throttle_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Control_IssueCredential_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IssueCredentialRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).IssueCredential(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_IssueCredential_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).IssueCredential(ctx, req.(*IssueCredentialRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Control_RevokeCredential_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeCredentialRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControlServer).RevokeCredential(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Control_RevokeCredential_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControlServer).RevokeCredential(ctx, req.(*RevokeCredentialRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Control_ServiceDesc is the grpc.ServiceDesc for Control service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -726,6 +804,14 @@ var Control_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Throttle",
 			Handler:    _Control_Throttle_Handler,
+		},
+		{
+			MethodName: "IssueCredential",
+			Handler:    _Control_IssueCredential_Handler,
+		},
+		{
+			MethodName: "RevokeCredential",
+			Handler:    _Control_RevokeCredential_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

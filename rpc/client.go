@@ -30,11 +30,8 @@ func NewClient(conn *grpc.ClientConn) *Client {
 
 func (g *Client) Register(ctx context.Context, id, host string, threads int) (time.Duration, error) {
 	r, err := g.m.Register(ctx, &pb.RegisterRequest{WorkerId: id, Host: host, Threads: int32(threads), Version: task.Version})
-	if status.Code(err) == codes.Unauthenticated {
-		return 0, fmt.Errorf("%w: %v", task.ErrRefused, err)
-	}
 	if err != nil {
-		return 0, err
+		return 0, refusedErr(err)
 	}
 	return time.Duration(r.LeaseSeconds) * time.Second, nil
 }
@@ -42,7 +39,7 @@ func (g *Client) Register(ctx context.Context, id, host string, threads int) (ti
 func (g *Client) Lease(ctx context.Context, id string, max int) ([]task.Lease, error) {
 	r, err := g.m.Lease(ctx, &pb.LeaseRequest{WorkerId: id, MaxTasks: int32(max)})
 	if err != nil {
-		return nil, err
+		return nil, refusedErr(err)
 	}
 	limits := limitsFromPB(r.Limits)
 	out := make([]task.Lease, len(r.Tasks))
@@ -66,7 +63,7 @@ func (g *Client) Renew(ctx context.Context, id string, refs []task.LeaseRef) ([]
 	}
 	r, err := g.m.Renew(ctx, req)
 	if err != nil {
-		return nil, err
+		return nil, refusedErr(err)
 	}
 	lost := make([]task.LeaseRef, len(r.Lost))
 	for i, l := range r.Lost {
@@ -88,8 +85,8 @@ func (g *Client) Complete(ctx context.Context, id string, ref task.LeaseRef, out
 	return staleErr(err)
 }
 
-func (g *Client) Report(ctx context.Context, id string, copied int64, audits map[task.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]task.Limits, error) {
-	req := &pb.ReportRequest{WorkerId: id, BytesCopied: copied}
+func (g *Client) Report(ctx context.Context, id string, copied int64, stats task.WorkerStats, audits map[task.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]task.Limits, error) {
+	req := &pb.ReportRequest{WorkerId: id, BytesCopied: copied, Stats: statsToPB(stats)}
 	for ref, recs := range audits {
 		b := &pb.AuditBatch{Lease: RefToPB(ref), Records: make([]*pb.AuditRecord, len(recs))}
 		for i, r := range recs {
@@ -103,7 +100,7 @@ func (g *Client) Report(ctx context.Context, id string, copied int64, audits map
 	}
 	r, err := g.t.Report(ctx, req)
 	if err != nil {
-		return nil, err
+		return nil, refusedErr(err)
 	}
 	if r.Stop {
 		return limitsFromPB(r.Limits), task.ErrStopping
@@ -113,7 +110,7 @@ func (g *Client) Report(ctx context.Context, id string, copied int64, audits map
 
 func (g *Client) Leave(ctx context.Context, id string) error {
 	_, err := g.m.Leave(ctx, &pb.LeaveRequest{WorkerId: id})
-	return err
+	return refusedErr(err)
 }
 
 func (g *Client) SaveUpload(ctx context.Context, id string, ref task.LeaseRef, u task.UploadState) error {
@@ -123,10 +120,20 @@ func (g *Client) SaveUpload(ctx context.Context, id string, ref task.LeaseRef, u
 }
 
 // staleErr is task.ErrStaleLease for the codes Serve gives a lease that is
-// not current or a job that is gone or running again, else err.
+// not current or a job that is gone or running again, else refusedErr's.
 func staleErr(err error) error {
 	if c := status.Code(err); c == codes.FailedPrecondition || c == codes.NotFound {
 		return fmt.Errorf("%w: %v", task.ErrStaleLease, err)
+	}
+	return refusedErr(err)
+}
+
+// refusedErr is task.ErrRefused for the codes the guard gives a
+// credential it does not know (revoked, replaced, wrong) or one that may
+// not make the call, else err.
+func refusedErr(err error) error {
+	if c := status.Code(err); c == codes.Unauthenticated || c == codes.PermissionDenied {
+		return fmt.Errorf("%w: %v", task.ErrRefused, err)
 	}
 	return err
 }

@@ -23,7 +23,7 @@ func SpecToPB(s task.Spec) *pb.JobSpec {
 		CountLimit: int32(s.CountLimit), SizeLimit: s.SizeLimit, ScanThreads: int32(s.ScanThreads), ScanDepth: int32(s.ScanDepth),
 		Multipart: &pb.Multipart{Threshold: s.Multipart.Threshold, PartSize: s.Multipart.PartSize, Threads: int32(s.Multipart.Threads)},
 		HttpList: &pb.HTTPList{File: []byte(s.HTTPList.File), PrefixColumn: int32(s.HTTPList.PrefixColumn),
-			RelativePathColumn: int32(s.HTTPList.RelativePathColumn)},
+			RelativePathColumn: int32(s.HTTPList.RelativePathColumn), FollowRedirects: s.HTTPList.FollowRedirects},
 		AuditAfterImport: s.AuditAfterImport, AuditMode: string(s.AuditMode),
 		Incremental: s.Incremental, IncrementalIntervalSeconds: int64(s.IncrementalInterval / time.Second),
 		ImportSinceUnix: unixOrZero(s.ImportSince), SkipExist: s.SkipExist, UpdateMode: string(s.Update),
@@ -34,6 +34,10 @@ func SpecToPB(s task.Spec) *pb.JobSpec {
 		MaxRequestsPerSecond: int32(s.MaxRequestsPerSecond)}
 	for _, w := range s.Schedule.Windows {
 		out.Schedule.Windows = append(out.Schedule.Windows, &pb.Window{Start: int32(w.Start), End: int32(w.End), BytesPerSec: w.Rate})
+	}
+	if st := s.Stream; st != nil {
+		out.Stream = &pb.StreamSpec{Topics: st.Topics, Groups: st.Groups, Continuous: st.Continuous,
+			SrcSasl: st.SrcSASL, DestSasl: st.DestSASL, SrcTls: st.SrcTLS, DestTls: st.DestTLS}
 	}
 	return out
 }
@@ -58,7 +62,8 @@ func SpecFromPB(p *pb.JobSpec) task.Spec {
 		s.Multipart = task.Multipart{Threshold: m.Threshold, PartSize: m.PartSize, Threads: int(m.Threads)}
 	}
 	if h := p.HttpList; h != nil {
-		s.HTTPList = task.HTTPList{File: string(h.File), PrefixColumn: int(h.PrefixColumn), RelativePathColumn: int(h.RelativePathColumn)}
+		s.HTTPList = task.HTTPList{File: string(h.File), PrefixColumn: int(h.PrefixColumn), RelativePathColumn: int(h.RelativePathColumn),
+			FollowRedirects: h.FollowRedirects}
 	}
 	if f := p.Filter; f != nil {
 		s.Filter = task.Filter{Include: stringsOf(f.Include), Exclude: stringsOf(f.Exclude), MinSize: f.MinSize, MaxSize: f.MaxSize}
@@ -74,6 +79,10 @@ func SpecFromPB(p *pb.JobSpec) task.Spec {
 		for _, w := range sc.Windows {
 			s.Schedule.Windows = append(s.Schedule.Windows, task.Window{Start: int(w.Start), End: int(w.End), Rate: w.BytesPerSec})
 		}
+	}
+	if st := p.Stream; st != nil {
+		s.Stream = &task.Stream{Topics: st.Topics, Groups: st.Groups, Continuous: st.Continuous,
+			SrcSASL: st.SrcSasl, DestSASL: st.DestSasl, SrcTLS: st.SrcTls, DestTLS: st.DestTls}
 	}
 	return s
 }
@@ -207,9 +216,16 @@ func outcomeFromPB(p *pb.EntryResult) task.Outcome {
 // recordToPB converts an audit record for the wire.
 func recordToPB(r tracker.Record) *pb.AuditRecord {
 	out := &pb.AuditRecord{TimeUnixMs: r.Time.UnixMilli(), Result: pb.Result(r.Result), Size: r.Size,
-		Crc64: r.CRC64, HasCrc: r.HasCRC, Key: []byte(r.Key), Detail: []byte(r.Detail), Kind: uint32(r.Kind)}
+		Crc64: r.CRC64, HasCrc: r.HasCRC, Key: []byte(r.Key), Detail: []byte(r.Detail), Kind: uint32(r.Kind),
+		DestCrc64: r.DestCRC64, HasDestCrc: r.HasDestCRC}
 	if r.DestETag != "" {
-		out.DestEtag, out.SourceMtimeUnixNs = []byte(r.DestETag), r.SourceMTime.UnixNano()
+		out.DestEtag = []byte(r.DestETag)
+	}
+	if r.ETag != "" {
+		out.Etag = []byte(r.ETag)
+	}
+	if !r.SourceMTime.IsZero() {
+		out.SourceMtimeUnixNs = r.SourceMTime.UnixNano()
 	}
 	return out
 }
@@ -217,10 +233,12 @@ func recordToPB(r tracker.Record) *pb.AuditRecord {
 // recordFromPB converts a wire audit record.
 func recordFromPB(a *pb.AuditRecord) tracker.Record {
 	rec := tracker.Record{Time: time.UnixMilli(a.TimeUnixMs), Result: tracker.Result(a.Result), Size: a.Size,
-		CRC64: a.Crc64, HasCRC: a.HasCrc, Key: string(a.Key), Detail: string(a.Detail), Kind: task.Kind(a.Kind)}
-	if len(a.DestEtag) > 0 {
-		rec.DestETag, rec.SourceMTime = string(a.DestEtag), time.Unix(0, a.SourceMtimeUnixNs)
+		CRC64: a.Crc64, HasCRC: a.HasCrc, Key: string(a.Key), Detail: string(a.Detail), Kind: task.Kind(a.Kind),
+		DestCRC64: a.DestCrc64, HasDestCRC: a.HasDestCrc, ETag: string(a.Etag)}
+	if len(a.DestEtag) > 0 || a.SourceMtimeUnixNs != 0 {
+		rec.SourceMTime = time.Unix(0, a.SourceMtimeUnixNs)
 	}
+	rec.DestETag = string(a.DestEtag)
 	return rec
 }
 

@@ -8,6 +8,7 @@ import (
 	"ferry/master"
 	"ferry/state"
 	"ferry/task"
+	"ferry/tracker"
 )
 
 // fullSpec sets every field of a spec, with bytes that are not UTF-8
@@ -19,7 +20,7 @@ func fullSpec() task.Spec {
 		Dest:           task.Endpoint{Type: "local", Prefix: "/d\xff", SecretKey: "dsk"},
 		FollowSymlinks: true, CountLimit: 3, SizeLimit: 4, ScanThreads: 5, ScanDepth: 6,
 		Multipart:        task.Multipart{Threshold: 7, PartSize: 8, Threads: 9},
-		HTTPList:         task.HTTPList{File: "/l\xff", PrefixColumn: 2, RelativePathColumn: 3},
+		HTTPList:         task.HTTPList{File: "/l\xff", PrefixColumn: 2, RelativePathColumn: 3, FollowRedirects: true},
 		AuditAfterImport: true, AuditMode: task.AuditDetailed,
 		Incremental: true, IncrementalInterval: 900 * time.Second, ImportSince: time.Unix(1700000000, 0),
 		SkipExist: true, Update: task.UpdateChecksum,
@@ -28,6 +29,8 @@ func fullSpec() task.Spec {
 		Mirror: true, MaxDelete: 10, PreserveMetadata: true,
 		Schedule:             task.Schedule{Default: 11, Windows: []task.Window{{Start: 480, End: 1200, Rate: 12}}},
 		MaxRequestsPerSecond: 13,
+		Stream: &task.Stream{Topics: []string{"t", "x.*"}, Groups: []string{"g"}, Continuous: true,
+			SrcSASL: "PLAIN", DestSASL: "SCRAM-SHA-512", SrcTLS: true, DestTLS: true},
 	}
 }
 
@@ -58,5 +61,27 @@ func TestStatCredentials(t *testing.T) {
 	}
 	if st.Spec.Src.SecretKey != "sk" {
 		t.Error("StatToPB changed the master's spec")
+	}
+}
+
+// Every field of an audit record survives the wire: what the report shows
+// of the destination, with or without the copied index's ETag.
+func TestRecordRoundTrip(t *testing.T) {
+	at := time.UnixMilli(1_700_000_000_123)
+	for _, r := range []tracker.Record{
+		{Time: at, Result: tracker.OK, Size: 3, CRC64: 7, HasCRC: true, Key: "k\xff", Detail: "d",
+			SourceMTime: time.Unix(0, 1_600_000_000_123_456_789), DestCRC64: 7, HasDestCRC: true, ETag: `"e"`},
+		{Time: at, Result: tracker.Skip, Kind: task.Skipped, Key: "s", DestETag: `"i"`, ETag: `"i"`,
+			SourceMTime: time.Unix(5, 6)},
+		{Time: at, Result: tracker.Fail, Kind: task.SourceChanged, Key: "f", Detail: "SOURCE_CHANGED: x"},
+	} {
+		got := recordFromPB(recordToPB(r))
+		if !got.Time.Equal(r.Time) || !got.SourceMTime.Equal(r.SourceMTime) {
+			t.Errorf("%q: times %v %v, want %v %v", r.Key, got.Time, got.SourceMTime, r.Time, r.SourceMTime)
+		}
+		got.Time, got.SourceMTime = r.Time, r.SourceMTime
+		if got != r {
+			t.Errorf("round trip:\n got %+v\nwant %+v", got, r)
+		}
 	}
 }

@@ -29,13 +29,15 @@ const TokenHeader = "authorization"
 
 // Serve answers the Master, Tracker and Control services of m on lis until
 // ctx is done, then stops gracefully. stop is what Control.Stop calls.
-// Calls without token, or larger than their method takes, are refused
-// and logged to log (nil: not logged).
+// token (the master's) authorises every call; a worker host's credential
+// (m.IssueCredential) only that worker's calls (guard.go). Calls without
+// either, or larger than their method takes, are refused and logged to
+// log (nil: not logged).
 func Serve(ctx context.Context, m *master.Master, lis net.Listener, token string, stop func(), log *slog.Logger, opts ...grpc.ServerOption) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &guard{token: token, log: log, window: refusalWindow, peers: make(map[string]*refusals)}
+	g := &guard{token: token, workerOf: m.CredentialOf, log: log, window: refusalWindow, peers: make(map[string]*refusals)}
 	opts = append(opts, g.serverOptions()...)
 	s := grpc.NewServer(opts...)
 	pb.RegisterMasterServer(s, &masterServer{m: m})
@@ -177,6 +179,9 @@ func (s *trackerServer) Report(ctx context.Context, r *pb.ReportRequest) (*pb.Re
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	if r.Stats != nil {
+		s.m.NoteStats(r.WorkerId, statsFromPB(r.Stats))
+	}
 	return &pb.ReportReply{Stop: stop, Limits: limitsToPB(limits)}, nil
 }
 
@@ -206,15 +211,43 @@ func (s *controlServer) Stat(ctx context.Context, r *pb.StatRequest) (*pb.StatRe
 	if r.Workers {
 		for _, w := range s.m.Workers() {
 			state := "lost"
-			if w.Alive {
+			switch {
+			case w.Alive:
 				state = "alive"
+			case w.Revoked:
+				state = "revoked"
 			}
 			out.Workers = append(out.Workers, &pb.WorkerStat{WorkerId: w.ID, Host: w.Host, State: state,
 				TasksRunning: int32(w.Running), ThroughputBps: w.Throughput, LastSeenUnixMs: w.LastSeen.UnixMilli(),
 				RegisteredUnixMs: w.Registered.UnixMilli()})
 		}
+		for _, c := range s.m.Credentials() {
+			out.Credentials = append(out.Credentials, &pb.CredentialStat{WorkerId: c.Worker, IssuedUnixMs: c.Issued.UnixMilli()})
+		}
 	}
 	return out, nil
+}
+
+func (s *controlServer) IssueCredential(ctx context.Context, r *pb.IssueCredentialRequest) (*pb.IssueCredentialReply, error) {
+	if err := master.CheckWorkerID(r.WorkerId); err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	secret, err := s.m.IssueCredential(r.WorkerId)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.IssueCredentialReply{Secret: secret}, nil
+}
+
+func (s *controlServer) RevokeCredential(ctx context.Context, r *pb.RevokeCredentialRequest) (*pb.RevokeCredentialReply, error) {
+	found, err := s.m.RevokeCredential(ctx, r.WorkerId)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if !found {
+		return nil, status.Errorf(codes.NotFound, "worker %s holds no credential", r.WorkerId)
+	}
+	return &pb.RevokeCredentialReply{}, nil
 }
 
 func (s *controlServer) Retry(ctx context.Context, r *pb.RetryRequest) (*pb.RetryReply, error) {

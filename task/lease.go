@@ -64,5 +64,5 @@ var (
 	ErrJobExists  = errors.New("job already exists")
 	ErrBusy       = errors.New("the master is busy, try again")
 	ErrStopping   = errors.New("the master is stopping")
-	ErrRefused    = errors.New("the master refused this worker's token")
+	ErrRefused    = errors.New("the master refused this worker's credential")
 )

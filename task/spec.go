@@ -61,6 +61,9 @@ type Spec struct {
 	// unlimited.
 	Schedule             Schedule
 	MaxRequestsPerSecond int
+
+	// Stream is set for a stream job (srcType=kafka), nil otherwise.
+	Stream *Stream `json:",omitempty"`
 }
 
 // Endpoint is one side of a job: a store type and where in it.
@@ -85,10 +88,12 @@ type Multipart struct {
 }
 
 // HTTPList is a URL-list source: the list file and its two columns,
-// counted from 1.
+// counted from 1; FollowRedirects follows redirects to other hosts too
+// (httpFollowRedirects; else they fail the entry).
 type HTTPList struct {
 	File                             string
 	PrefixColumn, RelativePathColumn int
+	FollowRedirects                  bool
 }
 
 // Filter selects the entries a job copies: include and exclude patterns
@@ -164,5 +169,6 @@ func (s Spec) Clone() Spec {
 	s.Filter.Include = slices.Clone(s.Filter.Include)
 	s.Filter.Exclude = slices.Clone(s.Filter.Exclude)
 	s.Schedule.Windows = slices.Clone(s.Schedule.Windows)
+	s.Stream = s.Stream.Clone()
 	return s
 }

@@ -1,6 +1,9 @@
 package tracker
 
-import "time"
+import (
+	"sort"
+	"time"
+)
 
 // Progress: workers report, for each lease they hold, how many files and
 // bytes of it are done so far. The tracker turns the increments into a
@@ -51,6 +54,27 @@ func (m *meter) rate(now time.Time) float64 {
 		dt = 1
 	}
 	return float64(last.bytes-first.bytes) / dt
+}
+
+// recent is the rate between the last sample and the latest one at least
+// a second before it: what the workers did in their last report or two,
+// so that a change (a new throttle) shows within about two reports. 0 when
+// the last sample is more than two seconds old.
+func (m *meter) recent(now time.Time) float64 {
+	k := len(m.samples)
+	if k < 2 || now.Sub(m.samples[k-1].at) > 2*time.Second {
+		return 0
+	}
+	last := m.samples[k-1]
+	i := k - 2
+	for i > 0 && last.at.Sub(m.samples[i].at) < time.Second {
+		i--
+	}
+	dt := last.at.Sub(m.samples[i].at).Seconds()
+	if dt <= 0 {
+		return 0
+	}
+	return float64(last.bytes-m.samples[i].bytes) / dt
 }
 
 type leaseKey struct {
@@ -125,6 +149,7 @@ func (t *Tracker) forget(job string, task, lease uint64) {
 // JobView is a job's live progress.
 type JobView struct {
 	Rate          float64 // bytes per second over the last few seconds
+	Recent        float64 // bytes per second over the last report or two
 	Running       int     // leases reported on recently
 	InFlightFiles int64   // files done in leases not yet completed
 	InFlightBytes int64
@@ -138,6 +163,7 @@ func (t *Tracker) Job(job string) JobView {
 	var v JobView
 	if j := t.jobs[job]; j != nil {
 		v.Rate = j.meter.rate(now)
+		v.Recent = j.meter.recent(now)
 	}
 	for k, lp := range t.leases {
 		if k.job != job || now.Sub(lp.lastReport) > window {
@@ -155,6 +181,7 @@ type WorkerView struct {
 	Rate     float64
 	Running  int
 	LastSeen time.Time
+	Copied   int64 // bytes copied since the worker started, as it says
 }
 
 // Worker returns a worker's live progress.
@@ -166,6 +193,7 @@ func (t *Tracker) Worker(id string) WorkerView {
 	if w := t.workers[id]; w != nil {
 		v.Rate = w.meter.rate(now)
 		v.LastSeen = w.lastSeen
+		v.Copied = w.copied
 	}
 	for _, lp := range t.leases {
 		if lp.worker == id && now.Sub(lp.lastReport) <= window {
@@ -173,4 +201,37 @@ func (t *Tracker) Worker(id string) WorkerView {
 		}
 	}
 	return v
+}
+
+// LeaseView is one lease a worker reported progress on recently.
+type LeaseView struct {
+	Job          string
+	Task, Lease  uint64
+	Worker       string
+	Files, Bytes int64 // done so far
+}
+
+// Leases returns the leases workers reported progress on in the last few
+// seconds, by job, task and lease.
+func (t *Tracker) Leases() []LeaseView {
+	now := t.now()
+	t.mu.Lock()
+	out := make([]LeaseView, 0, len(t.leases))
+	for k, lp := range t.leases {
+		if now.Sub(lp.lastReport) <= window {
+			out = append(out, LeaseView{Job: k.job, Task: k.task, Lease: k.lease, Worker: lp.worker, Files: lp.files, Bytes: lp.bytes})
+		}
+	}
+	t.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Job != b.Job {
+			return a.Job < b.Job
+		}
+		if a.Task != b.Task {
+			return a.Task < b.Task
+		}
+		return a.Lease < b.Lease
+	})
+	return out
 }

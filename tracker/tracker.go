@@ -16,6 +16,8 @@ type Tracker struct {
 	jobs    map[string]*jobProgress
 	workers map[string]*workerProgress
 
+	stats statsTable // the workers' own measurements (stats.go)
+
 	amu      sync.Mutex // attempt directories
 	attempts map[AttemptRef]*attemptState
 	names    map[finalName]bool // reserved by Prepare until Seal or Discard

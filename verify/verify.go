@@ -194,13 +194,13 @@ func Compare(ctx context.Context, src, dst store.Store, opt Options, report func
 // returning why they differ or "".
 func Quick(m Mode, s, d store.Entry) string {
 	if s.Size != d.Size {
-		return fmt.Sprintf("size %d at the source, %d at the destination", s.Size, d.Size)
+		return fmt.Sprintf(sizeReason, s.Size, d.Size)
 	}
 	if m == General && !s.MTime.IsZero() && !d.MTime.IsZero() && !s.MTime.Equal(d.MTime) {
 		return fmt.Sprintf("mtime %s at the source, %s at the destination", s.MTime.UTC().Format("2006-01-02T15:04:05.999999999Z"), d.MTime.UTC().Format("2006-01-02T15:04:05.999999999Z"))
 	}
 	if s.HasCRC && d.HasCRC && s.CRC64 != d.CRC64 {
-		return fmt.Sprintf("crc64 %016x at the source, %016x at the destination", s.CRC64, d.CRC64)
+		return fmt.Sprintf(crcReason, s.CRC64, d.CRC64)
 	}
 	return ""
 }
@@ -251,7 +251,7 @@ func DeepThrough(ctx context.Context, src, dst store.Store, s, d store.Entry, th
 		return "", read, fmt.Errorf("destination: %w", err)
 	}
 	if sc != dc {
-		return fmt.Sprintf("crc64 %016x at the source, %016x at the destination", sc, dc), read, nil
+		return fmt.Sprintf(crcReason, sc, dc), read, nil
 	}
 	return "", read, nil
 }

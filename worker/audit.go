@@ -42,8 +42,10 @@ func (w *Worker) check(ctx context.Context, src, dst store.Store, t *running, s 
 	if !ok {
 		return fail
 	}
-	return tracker.Record{Time: time.Now(), Result: tracker.OK, Size: d.Size, CRC64: d.CRC64, HasCRC: d.HasCRC,
-		Key: s.Key, Detail: auditDetail(t.x.mode)}
+	rec := tracker.Record{Time: time.Now(), Result: tracker.OK, Size: d.Size, CRC64: d.CRC64, HasCRC: d.HasCRC,
+		Key: s.Key, Detail: auditDetail(t.x.mode), SourceMTime: s.MTime, ETag: d.ETag}
+	rec.DestCRC64, rec.HasDestCRC = d.CRC64, d.HasCRC
+	return rec
 }
 
 // compare is check without the record of a match (a copy's audit keeps
@@ -54,10 +56,12 @@ func (w *Worker) compare(ctx context.Context, src, dst store.Store, t *running, 
 		return store.Entry{}, failRecord(s, task.ReadError, err), false
 	}
 	d, err := dst.Stat(ctx, s.Key)
-	if err != nil {
-		if errors.Is(err, store.ErrNotExist) {
-			return d, failRecord(s, task.Missing, err), false
-		}
+	switch {
+	case errors.Is(err, store.ErrNotExist):
+		return d, failRecord(s, task.Missing, err), false
+	case errors.Is(err, store.ErrInvalidKey): // the destination cannot hold it
+		return d, failRecord(s, task.InvalidKey, err), false
+	case err != nil:
 		return d, failRecord(s, task.ReadError, err), false
 	}
 	if why := verify.Quick(mode, s, d); why != "" {

@@ -3,10 +3,12 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -72,6 +74,8 @@ func TestInProcessAnswersAsGRPC(t *testing.T) {
 		entries  []store.Entry
 		spec     task.Spec
 	}
+	stats := task.WorkerStats{Retries: 3, StoreOps: []task.StoreOps{{Store: "local", Op: "put", Class: "ok",
+		Count: 4, Seconds: 0.5, Buckets: []uint64{1, 2, 3, 4, 4, 4, 4, 4}}}}
 	run := func(name string, c worker.Client) outcome {
 		t.Helper()
 		spec := localSpec(name, src, filepath.Join(dir, "dst-"+name))
@@ -99,7 +103,7 @@ func TestInProcessAnswersAsGRPC(t *testing.T) {
 		for i, e := range l.Entries {
 			recs[i] = tracker.Record{Time: time.Now(), Result: tracker.OK, Size: e.Size, Key: e.Key}
 		}
-		if _, err := c.Report(ctx, id, 1, map[task.LeaseRef][]tracker.Record{ref: recs},
+		if _, err := c.Report(ctx, id, 1, stats, map[task.LeaseRef][]tracker.Record{ref: recs},
 			[]tracker.TaskProgress{{Job: name, Task: l.TaskID, Lease: l.LeaseID, Files: int64(len(recs))}}); err != nil {
 			t.Fatalf("%s: report: %v", name, err)
 		}
@@ -136,4 +140,92 @@ func TestInProcessAnswersAsGRPC(t *testing.T) {
 	if !reflect.DeepEqual(g.spec, d.spec) {
 		t.Errorf("specs differ:\nGRPC  %+v\nLocal %+v", g.spec, d.spec)
 	}
+	// Both workers' stats reached the master, which adds them up.
+	want := task.WorkerStats{Retries: 6, StoreOps: []task.StoreOps{{Store: "local", Op: "put", Class: "ok",
+		Count: 8, Seconds: 1, Buckets: []uint64{2, 4, 6, 8, 8, 8, 8, 8}}}}
+	if got := m.Tracker().ClusterStats(task.WorkerStats{}); !reflect.DeepEqual(got, want) {
+		t.Errorf("cluster stats %+v, want %+v", got, want)
+	}
+}
+
+// TestWorkerStopsWhenRevoked: a worker whose credential is revoked stops
+// at its next call with ErrRefused, saying why in one line, rather than
+// retrying for ever.
+func TestWorkerStopsWhenRevoked(t *testing.T) {
+	dir := t.TempDir()
+	m, err := master.Open(master.Config{Dir: dir, LeaseDur: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := rpc.LoadOrCreateToken(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); m.Run(ctx) }()
+	go func() { defer wg.Done(); rpc.Serve(ctx, m, lis, token, func() {}, nil) }()
+	defer func() { cancel(); wg.Wait(); m.Close() }()
+
+	secret, err := m.IssueCredential("w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := rpc.Dial(lis.Addr().String(), secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var logBuf lockedLog
+	w := worker.New(worker.Config{ID: "w1", Host: "h1", Log: slog.New(slog.NewTextHandler(&logBuf, nil))}, rpc.NewClient(conn))
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if ws := m.Workers(); len(ws) == 1 && ws[0].Alive {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("the worker did not register")
+		}
+	}
+	if found, err := m.RevokeCredential(ctx, "w1"); !found || err != nil {
+		t.Fatalf("revoke: %t %v", found, err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, worker.ErrRefused) || !strings.Contains(err.Error(), "revoked") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Run ended with %v; want ErrRefused saying the credential was revoked, in one line", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the revoked worker is still running 10s later")
+	}
+	if n := strings.Count(logBuf.String(), "level=ERROR"); n != 1 {
+		t.Errorf("the worker logged %d error lines, want 1:\n%s", n, logBuf.String())
+	}
+	if strings.Contains(logBuf.String(), secret) {
+		t.Error("the worker's log shows its credential")
+	}
+}
+
+// lockedLog is a log's output, written and read concurrently.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

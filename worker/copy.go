@@ -24,7 +24,8 @@ func failRecord(e store.Entry, k task.Kind, err error) tracker.Record {
 			d += fmt.Sprintf(" (after %d attempts)", n)
 		}
 	}
-	return tracker.Record{Time: time.Now(), Result: tracker.Fail, Kind: k, Size: e.Size, Key: e.Key, Detail: d}
+	return tracker.Record{Time: time.Now(), Result: tracker.Fail, Kind: k, Size: e.Size, Key: e.Key, Detail: d,
+		SourceMTime: e.MTime}
 }
 
 // skipRecord is the record of an entry set aside, and why.
@@ -34,10 +35,13 @@ func skipRecord(key string, size int64, why string) tracker.Record {
 
 // copyEntry copies one entry and verifies it, returning its audit record.
 // t.bytes counts the task's bytes in flight for progress reports; it is
-// corrected to count only verified entries. ctx carries x.retries, which
-// copyEntry resets first.
+// corrected to count only verified entries. ctx carries x.retries and
+// x.notes, which copyEntry resets first; the record's detail ends with the
+// retries and the stores' notes (such as "redirected=URL"), each after
+// "; ".
 func (w *Worker) copyEntry(ctx context.Context, x *transfer, st *jobStores, t *running, e store.Entry) tracker.Record {
 	x.retries.Reset()
+	x.notes.Reset()
 	var rec tracker.Record
 	switch {
 	case t.x.audit:
@@ -53,6 +57,10 @@ func (w *Worker) copyEntry(ctx context.Context, x *transfer, st *jobStores, t *r
 	n := x.retries.Retries()
 	if n > 0 {
 		rec.Detail = strings.TrimPrefix(rec.Detail+fmt.Sprintf("; retries=%d", n), "; ")
+		w.stats.AddRetries(n)
+	}
+	if s := x.notes.String(); s != "" {
+		rec.Detail = strings.TrimPrefix(rec.Detail+"; "+s, "; ")
 	}
 	w.pace.observe(n)
 	return rec

@@ -16,7 +16,7 @@ type reportClient struct {
 	reports []map[task.LeaseRef][]tracker.Record
 }
 
-func (c *reportClient) Report(ctx context.Context, id string, copied int64, audits map[task.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]task.Limits, error) {
+func (c *reportClient) Report(ctx context.Context, id string, copied int64, _ task.WorkerStats, audits map[task.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]task.Limits, error) {
 	sent := make(map[task.LeaseRef][]tracker.Record, len(audits))
 	for ref, recs := range audits { // the worker reuses the slices after the call
 		sent[ref] = append([]tracker.Record(nil), recs...)

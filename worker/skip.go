@@ -44,13 +44,18 @@ func (w *Worker) skip(ctx context.Context, src, dst store.Store, t *running, s s
 	return true, "same crc64 (updateMode=checksum)", d
 }
 
-// noted adds to an OK or SKIP record of an incremental job what its master
-// keeps in its copied index: the ETag of the destination object and the
-// mtime of the source it is a copy of. Other jobs, and destinations without
-// ETags, send nothing more.
+// noted adds to an OK or SKIP record what the destination holds and the
+// source's mtime, for the per-entry report (its audit line's trailing
+// fields); for an incremental job whose destination has ETags, also what
+// its master keeps in its copied index (DestETag: the ETag of the object
+// and, in SourceMTime, the mtime of the source it is a copy of).
 func noted(rec tracker.Record, t *running, source time.Time, dest store.Entry) tracker.Record {
+	rec.SourceMTime, rec.ETag = source, dest.ETag
+	if dest.HasCRC {
+		rec.DestCRC64, rec.HasDestCRC = dest.CRC64, true
+	}
 	if dest.ETag != "" && t.x.incremental {
-		rec.DestETag, rec.SourceMTime = dest.ETag, source
+		rec.DestETag = dest.ETag
 	}
 	return rec
 }

@@ -10,6 +10,7 @@ import (
 
 	"ferry/plan"
 	"ferry/store"
+	"ferry/store/observe"
 	"ferry/task"
 	"ferry/tracker"
 )
@@ -37,6 +38,8 @@ func (w *Worker) storesFor(spec task.Spec) (*jobStores, error) {
 		store.Close(src)
 		return nil, fmt.Errorf("open destination %s: %w", spec.Dest.Prefix, err)
 	}
+	// Every store call is counted and timed for the master's /metrics.
+	src, dst = observe.Wrap(src, spec.Src.Type, w.stats), observe.Wrap(dst, spec.Dest.Type, w.stats)
 	s := &jobStores{src: src, dst: dst, srcF: store.FeaturesOf(src), dstF: store.FeaturesOf(dst)}
 	w.stores[spec.Name] = s
 	return s, nil
@@ -89,8 +92,14 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 		}
 	}
 
-	st, err := w.storesFor(l.Spec)
-	if err != nil {
+	if l.Spec.IsStream() {
+		if !w.runStream(ctx, t, log, record) && ctx.Err() == nil {
+			log.Warn("stream task given up: its lease is no longer current")
+			w.taskDone()
+			return
+		}
+		copied()
+	} else if st, err := w.storesFor(l.Spec); err != nil {
 		for i, e := range l.Entries {
 			record(i, failRecord(e, task.ReadError, err))
 		}
@@ -111,7 +120,8 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 			go func() {
 				defer wg.Done()
 				ctx, retries := store.WithRetryCounter(ctx)
-				x := &transfer{w: w, retries: retries}
+				ctx, notes := store.WithNotes(ctx)
+				x := &transfer{w: w, retries: retries, notes: notes}
 				for {
 					i := int(next.Add(1) - 1)
 					if i >= len(l.Entries) || ctx.Err() != nil {
@@ -185,6 +195,8 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 		case errors.Is(err, ErrStale):
 			log.Warn("completion refused: lease is no longer current; abandoning task")
 			w.taskDone()
+			return
+		case w.refused(err):
 			return
 		}
 		if !stuck {
@@ -270,7 +282,7 @@ func (w *Worker) reportSome(ctx context.Context, owed map[*running]int) (more bo
 	w.mu.Unlock()
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	limits, err := w.client.Report(rctx, w.cfg.ID, w.copied.Load(), audits, progress)
+	limits, err := w.client.Report(rctx, w.cfg.ID, w.copied.Load(), w.stats.Snapshot(), audits, progress)
 	w.limits.set(limits)
 	if err != nil && !errors.Is(err, ErrStopping) {
 		return false, err

@@ -25,6 +25,7 @@ import (
 type transfer struct {
 	w       *Worker
 	retries *store.RetryCounter // the one in the thread's ctx (store.WithRetryCounter)
+	notes   *store.Notes        // the one in the thread's ctx (store.WithNotes)
 	spare   *sourceReader       // a reader no one holds any more, or nil
 
 	// The entry being copied.
@@ -44,7 +45,7 @@ type transfer struct {
 
 // copy copies the file entry e of task t and returns its record.
 func (x *transfer) copy(ctx context.Context, st *jobStores, t *running, e store.Entry) tracker.Record {
-	*x = transfer{w: x.w, retries: x.retries, spare: x.spare, ctx: ctx, st: st, t: t, e: e}
+	*x = transfer{w: x.w, retries: x.retries, notes: x.notes, spare: x.spare, ctx: ctx, st: st, t: t, e: e}
 	defer x.close()
 	if err := x.open(); err != nil {
 		return x.failed(err)
@@ -207,6 +208,9 @@ func (x *transfer) record() tracker.Record {
 	switch {
 	case x.parts > 0:
 		rec.Size, rec.CRC64, rec.HasCRC = x.landed.Size, x.landed.CRC64, x.landed.HasCRC
+		if x.hasCRC { // the source's own, which verify compared with the landed one
+			rec.CRC64, rec.HasCRC = x.crc, true
+		}
 		rec.Detail = fmt.Sprintf("multipart parts=%d", x.parts)
 		if x.resumed > 0 {
 			rec.Detail += fmt.Sprintf(" resumed=%d", x.resumed)

@@ -20,6 +20,7 @@ import (
 type lying struct {
 	*local.Local
 	size, crc bool
+	etag      string // an ETag to answer with
 }
 
 func (l *lying) Put(ctx context.Context, key string, r io.Reader, e store.Entry, o store.PutOptions) (store.Entry, error) {
@@ -30,6 +31,7 @@ func (l *lying) Put(ctx context.Context, key string, r io.Reader, e store.Entry,
 	if l.crc {
 		got.CRC64 ^= 1
 	}
+	got.ETag = l.etag
 	return got, err
 }
 
@@ -39,7 +41,9 @@ func (l *lying) Features() store.Features { return store.FeaturesOf(l.Local) }
 // TestTransferVerifies copies a file to destinations that misreport what
 // landed: the copy fails with the kind that says how, its detail starts
 // with that kind's code, the copy is removed, and progress keeps none of
-// its bytes. An honest destination keeps the copy.
+// its bytes. An honest destination keeps the copy, and the record says
+// what the report shows of it: the source's mtime, the CRC64 and the ETag
+// the destination answered.
 func TestTransferVerifies(t *testing.T) {
 	dir := t.TempDir()
 	src, err := local.New(filepath.Join(dir, "src"), local.Options{Create: true})
@@ -66,7 +70,7 @@ func TestTransferVerifies(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dst := &lying{Local: l, size: c.size, crc: c.crc}
+			dst := &lying{Local: l, size: c.size, crc: c.crc, etag: "etag-" + c.name}
 			st := &jobStores{src: src, dst: dst, srcF: store.FeaturesOf(src), dstF: store.FeaturesOf(dst)}
 			if c.noDelete {
 				st.dstF.Delete = nil
@@ -85,6 +89,13 @@ func TestTransferVerifies(t *testing.T) {
 			if c.kind == task.OK {
 				if rec.Result != tracker.OK || statErr != nil || rt.bytes.Load() != e.Size {
 					t.Fatalf("honest copy: %+v, destination %v, progress %d", rec, statErr, rt.bytes.Load())
+				}
+				want := store.NewCRC64()
+				want.Write([]byte("some bytes"))
+				if !rec.HasCRC || !rec.HasDestCRC || rec.CRC64 != want.Sum64() || rec.DestCRC64 != want.Sum64() ||
+					!rec.SourceMTime.Equal(e.MTime) || e.MTime.IsZero() || rec.ETag != "etag-honest" || rec.DestETag != "" {
+					t.Errorf("honest copy's record %+v: want source and destination CRC64 %016x, mtime %v, ETag etag-honest (not indexed: not incremental)",
+						rec, want.Sum64(), e.MTime)
 				}
 				return
 			}

@@ -17,6 +17,7 @@ import (
 
 	"ferry/plan"
 	"ferry/store"
+	"ferry/store/observe"
 	"ferry/task"
 	"ferry/tracker"
 	"ferry/verify"
@@ -30,7 +31,8 @@ type Client interface {
 	Renew(ctx context.Context, id string, refs []task.LeaseRef) (lost []task.LeaseRef, err error)
 	Complete(ctx context.Context, id string, ref task.LeaseRef, results []task.Outcome, started time.Time) error
 	// Report also returns the worker's shares of its jobs' limits.
-	Report(ctx context.Context, id string, copied int64, audits map[task.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]task.Limits, error)
+	// stats is what the worker measured of itself so far (cumulative).
+	Report(ctx context.Context, id string, copied int64, stats task.WorkerStats, audits map[task.LeaseRef][]tracker.Record, progress []tracker.TaskProgress) (map[string]task.Limits, error)
 	Leave(ctx context.Context, id string) error
 	SaveUpload(ctx context.Context, id string, ref task.LeaseRef, u task.UploadState) error
 }
@@ -43,8 +45,9 @@ var (
 	// ErrStopping is what Lease, Renew and Report return when the master
 	// asks its workers to leave. (Renew and Report have done their work.)
 	ErrStopping = task.ErrStopping
-	// ErrRefused is what Register returns when the master refuses this
-	// worker's credentials.
+	// ErrRefused is what any call returns when the master refuses this
+	// worker's credential (wrong, revoked, or another worker's): the
+	// worker stops, as that will not get better by itself.
 	ErrRefused = task.ErrRefused
 )
 
@@ -64,6 +67,9 @@ type Config struct {
 	// OpenSource and OpenDest open a job's stores.
 	OpenSource func(task.Spec) (store.Store, error)
 	OpenDest   func(task.Spec) (store.Store, error)
+	// Streams runs the tasks of stream jobs (srcType=kafka); nil: such
+	// tasks fail.
+	Streams StreamRunner
 	// TaskDone, when set, is called after each task's completion was
 	// accepted (or refused as stale): `run` looks at its job then, instead
 	// of waiting for its next look. It must not block.
@@ -79,6 +85,7 @@ type Worker struct {
 	pace   *pacer        // parks slots of sem while the destination pushes back
 	limits *limiters
 	copied atomic.Int64
+	stats  *observe.Stats // its store operations and retries, sent with each report
 
 	mu       sync.Mutex
 	tasks    map[task.LeaseRef]*running
@@ -152,8 +159,8 @@ func New(cfg Config, c Client) *Worker {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	w := &Worker{cfg: cfg, client: c, log: cfg.Log, sem: make(chan struct{}, cfg.Threads),
-		limits: newLimiters(cfg.MaxThroughput),
-		tasks:  make(map[task.LeaseRef]*running), stores: make(map[string]*jobStores)}
+		limits: newLimiters(cfg.MaxThroughput), stats: observe.New(),
+		tasks: make(map[task.LeaseRef]*running), stores: make(map[string]*jobStores)}
 	w.pace = &pacer{sem: w.sem, max: cfg.Threads, log: cfg.Log}
 	return w
 }
@@ -223,7 +230,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		for i := len(leases); i < free; i++ {
 			<-slots
 		}
-		if w.stopping(err) {
+		if w.stopping(err) || w.refused(err) {
 			continue
 		}
 		if err != nil {
@@ -252,6 +259,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	stopHB()
 	wg.Wait()
 	w.closeStores()
+	if err := context.Cause(ctx); errors.Is(err, ErrRefused) {
+		return err // no Leave: it would be refused too
+	}
 	// Tell the master our leases are free, rather than letting them expire.
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
@@ -272,6 +282,20 @@ func (w *Worker) stopping(err error) bool {
 	w.mu.Unlock()
 	w.log.Info("the master asked this worker to leave")
 	stop(ErrStopping)
+	return true
+}
+
+// refused ends Run when err says the master refuses this worker's
+// credential: it was revoked, or replaced by a new deploy.
+func (w *Worker) refused(err error) bool {
+	if !errors.Is(err, ErrRefused) {
+		return false
+	}
+	w.mu.Lock()
+	stop := w.stop
+	w.mu.Unlock()
+	w.log.Error("the master refuses this worker; stopping", "err", err)
+	stop(err)
 	return true
 }
 
@@ -316,7 +340,7 @@ func (w *Worker) heartbeat(ctx context.Context, leaseDur time.Duration) {
 			return
 		case <-report.C:
 		}
-		if err := w.report(ctx); err != nil && !w.stopping(err) {
+		if err := w.report(ctx); err != nil && !w.stopping(err) && !w.refused(err) {
 			w.reportLog.fail(w.log, "report to tracker failed", "err", err)
 		} else if err == nil && w.reportLog.ok(w.log, "reporting to tracker again") {
 			w.wakeRetries() // the master writes again: so may completions
@@ -352,7 +376,7 @@ func (w *Worker) renew(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(ctx, leaseDur/3+time.Second)
 	lost, err := w.client.Renew(rctx, w.cfg.ID, refs)
 	cancel()
-	if w.stopping(err) {
+	if w.stopping(err) || w.refused(err) {
 		return
 	}
 	if err != nil {

@@ -28,9 +28,11 @@ type Options struct {
 	// multipartUploadPartSize (0: the backend's defaults).
 	PutThreshold, PartSize int64
 
-	// http sources: httpListFilePath, httpPrefixColumn, relativePathColumn.
+	// http sources: httpListFilePath, httpPrefixColumn, relativePathColumn,
+	// httpFollowRedirects.
 	HTTPListFile                         string
 	HTTPPrefixColumn, RelativePathColumn int
+	HTTPFollowRedirects                  bool
 
 	// Local sources: scanThreadCount and maxMultiThreadScanDepth (see
 	// local.Options).
@@ -91,6 +93,7 @@ func Source(typ, prefix string, opt Options) (store.Store, error) {
 		if err != nil {
 			return nil, err
 		}
+		h.SetFollowRedirects(opt.HTTPFollowRedirects)
 		if d := retryBase(); d > 0 {
 			p := store.DefaultRetry
 			p.Base = d

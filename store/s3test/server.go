@@ -1,7 +1,8 @@
 // Package s3test starts S3-protocol servers for tests: an in-process
 // gofakes3 server over real HTTP on loopback, behind a check of AWS
-// Signature V4 (gofakes3 checks none), and a proxy that injects the faults
-// of a real network and counts the requests that pass.
+// Signature V4 (gofakes3 checks none) and of S3's longest key, and a proxy
+// that injects the faults of a real network and counts the requests that
+// pass.
 //
 //	srv := s3test.Start(t)
 //	px := s3test.NewProxy(t, srv.URL, s3test.Faults{Rate503: 0.3, CutRate: 0.05})
@@ -53,7 +54,8 @@ func Start(t testing.TB) *Server {
 	}
 	s.backend = s3mem.New(s3mem.WithTimeSource(s.clock))
 	fake := gofakes3.New(s.backend, gofakes3.WithTimeSource(s.clock), gofakes3.WithTimeSkewLimit(0)) // sigV4 checks
-	auth := &sigV4{keys: map[string]string{s.AccessKey: s.SecretKey}, clock: s.clock, next: &urlLister{backend: s.backend, next: fake.Server()}}
+	auth := &sigV4{keys: map[string]string{s.AccessKey: s.SecretKey}, clock: s.clock,
+		next: keyLimit{&urlLister{backend: s.backend, next: fake.Server()}}}
 	hs := httptest.NewUnstartedServer(auth)
 	// gofakes3 logs "superfluous WriteHeader" when a proxy cuts a response.
 	hs.Config.ErrorLog = log.New(io.Discard, "", 0)
@@ -91,6 +93,22 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// MaxKeyLen is the longest key S3 takes, in bytes.
+const MaxKeyLen = 1024
+
+// keyLimit refuses, as S3 does, requests naming an object whose key is
+// longer than MaxKeyLen bytes: 400 KeyTooLongError, with no body for a
+// HEAD (gofakes3 takes any length).
+type keyLimit struct{ next http.Handler }
+
+func (k keyLimit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/"); len(key) > MaxKeyLen {
+		writeError(w, r, http.StatusBadRequest, "KeyTooLongError", "Your key is too long")
+		return
+	}
+	k.next.ServeHTTP(w, r)
 }
 
 // writeError answers with an S3 XML error.
