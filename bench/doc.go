@@ -24,7 +24,10 @@
 //
 // TestScale (run only with FERRY_BENCH_SCALE=1, as root) is the scale
 // workload: workers in network namespaces whose links are shaped to
-// 200 Mbit/s. The programs under cmd/ are run.sh's helpers: gen writes the
+// 200 Mbit/s. TestZKThroughput (run only with FERRY_BENCH_ZK=1; needs
+// Debian's zookeeper package) is the znode workload: 100,000 small znodes
+// copied by `ferry run` between two local ZooKeeper servers, against a
+// plain multi-op writer on the same servers. The programs under cmd/ are run.sh's helpers: gen writes the
 // workloads, s3server is the S3 server every tool talks to, scan measures
 // the master's scan of a million files and its peak memory, ferryprof is
 // bin/ferry with pprof profiles.

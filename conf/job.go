@@ -19,15 +19,15 @@ import (
 // is an error saying it is not supported yet.
 var (
 	SupportedJobTypes  = []string{"import", "audit"}
-	SupportedSrcTypes  = []string{"local", "s3", "oss", "cos", "bos", "ks3", "qiniu", "http", "azure", "youpai", "kafka"}
-	SupportedDestTypes = []string{"local", "oss", "s3", "azure", "kafka"}
+	SupportedSrcTypes  = []string{"local", "s3", "oss", "cos", "bos", "ks3", "qiniu", "http", "azure", "youpai", "kafka", "zk"}
+	SupportedDestTypes = []string{"local", "oss", "s3", "azure", "kafka", "zk"}
 )
 
 // The values ossimport (and, for destType, ferry) define for the type keys.
 var (
 	knownJobTypes  = []string{"import", "audit"}
-	knownSrcTypes  = []string{"local", "oss", "qiniu", "bos", "ks3", "s3", "youpai", "http", "cos", "azure", "kafka"}
-	knownDestTypes = []string{"local", "oss", "s3", "azure", "kafka"}
+	knownSrcTypes  = []string{"local", "oss", "qiniu", "bos", "ks3", "s3", "youpai", "http", "cos", "azure", "kafka", "zk"}
+	knownDestTypes = []string{"local", "oss", "s3", "azure", "kafka", "zk"}
 )
 
 // Limits on job values beyond ossimport's documented ranges.
@@ -272,6 +272,9 @@ func (j *Job) check(d *decoder) error {
 		if err := checkOther(d, "dest", j.DestType, j.DestBucket, j.DestPrefix, j.DestAccessKey, j.DestSecretKey); err != nil {
 			return err
 		}
+	}
+	if err := j.checkZK(d); err != nil {
+		return err
 	}
 	if err := j.checkSameBucket(d); err != nil {
 		return err

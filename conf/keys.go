@@ -185,6 +185,8 @@ func (k *keyInfo) usedWith(typ string) bool {
 	switch {
 	case k.remote == "":
 		return true
+	case typ == "zk":
+		return zkKeys[k.name]
 	case k.remoteType != "":
 		return typ == k.remoteType
 	case k.s3Only:

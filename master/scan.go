@@ -179,7 +179,11 @@ func (m *Master) mirror(ctx context.Context, spec task.Spec, opt plan.Options, s
 		return fmt.Errorf("open destination %s: %w", spec.Dest.Prefix, err)
 	}
 	defer store.Close(dst)
-	del := store.FeaturesOf(dst).Delete
+	feat := store.FeaturesOf(dst)
+	del := feat.Delete
+	if feat.DeleteTree != nil { // a key the source lacks has nothing below it there either
+		del = feat.DeleteTree
+	}
 	if del == nil {
 		return fmt.Errorf("mirror: destination %s cannot delete", spec.Dest.Type)
 	}
