@@ -19,15 +19,15 @@ import (
 // is an error saying it is not supported yet.
 var (
 	SupportedJobTypes  = []string{"import", "audit"}
-	SupportedSrcTypes  = []string{"local", "s3", "oss", "cos", "bos", "ks3", "qiniu", "http"}
-	SupportedDestTypes = []string{"local", "oss", "s3"}
+	SupportedSrcTypes  = []string{"local", "s3", "oss", "cos", "bos", "ks3", "qiniu", "http", "azure", "youpai", "kafka", "zk"}
+	SupportedDestTypes = []string{"local", "oss", "s3", "azure", "kafka", "zk"}
 )
 
 // The values ossimport (and, for destType, ferry) define for the type keys.
 var (
 	knownJobTypes  = []string{"import", "audit"}
-	knownSrcTypes  = []string{"local", "oss", "qiniu", "bos", "ks3", "s3", "youpai", "http", "cos", "azure"}
-	knownDestTypes = []string{"local", "oss", "s3"}
+	knownSrcTypes  = []string{"local", "oss", "qiniu", "bos", "ks3", "s3", "youpai", "http", "cos", "azure", "kafka", "zk"}
+	knownDestTypes = []string{"local", "oss", "s3", "azure", "kafka", "zk"}
 )
 
 // Limits on job values beyond ossimport's documented ranges.
@@ -145,6 +145,10 @@ type Job struct {
 	ThroughputSchedule   task.Schedule
 	MaxRequestsPerSecond int
 
+	// Stream jobs (srcType=kafka, destType=kafka; stream.go): topics,
+	// consumerGroups, streamMode and the SASL and TLS keys of each side.
+	Stream StreamKeys
+
 	// Warnings lists, in line order, one line each formatted like an
 	// *Error, the keys that were accepted but are not acted on.
 	Warnings []string
@@ -248,6 +252,11 @@ func (j *Job) check(d *decoder) error {
 		return errAt(d.file, d.line("srcType"), "srcType",
 			fmt.Sprintf("required, not set (supported: %s)", strings.Join(SupportedSrcTypes, ", ")))
 	}
+	if j.SrcType == "kafka" || j.DestType == "kafka" {
+		if err := j.checkStream(d); err != nil {
+			return err
+		}
+	}
 	switch {
 	case j.SrcType == "local" && j.SrcPrefix == "":
 		return errAt(d.file, d.line("srcPrefix"), "srcPrefix", "required, not set")
@@ -259,6 +268,10 @@ func (j *Job) check(d *decoder) error {
 		if err := checkObject(d, "src", j.SrcType, j.SrcDomain, j.SrcBucket, j.SrcPrefix, j.SrcAccessKey, j.SrcSecretKey); err != nil {
 			return err
 		}
+	case j.SrcType == "azure" || j.SrcType == "youpai":
+		if err := checkOther(d, "src", j.SrcType, j.SrcBucket, j.SrcPrefix, j.SrcAccessKey, j.SrcSecretKey); err != nil {
+			return err
+		}
 	}
 	switch {
 	case j.DestType == "local" && j.DestPrefix == "":
@@ -267,6 +280,13 @@ func (j *Job) check(d *decoder) error {
 		if err := checkObject(d, "dest", j.DestType, j.DestDomain, j.DestBucket, j.DestPrefix, j.DestAccessKey, j.DestSecretKey); err != nil {
 			return err
 		}
+	case j.DestType == "azure":
+		if err := checkOther(d, "dest", j.DestType, j.DestBucket, j.DestPrefix, j.DestAccessKey, j.DestSecretKey); err != nil {
+			return err
+		}
+	}
+	if err := j.checkZK(d); err != nil {
+		return err
 	}
 	if err := j.checkSameBucket(d); err != nil {
 		return err
@@ -561,6 +581,13 @@ var jobSetters = map[string]setter[Job]{
 		j.MaxRequestsPerSecond, err = parseInt(v, 0, maxRequestRate)
 		return err
 	},
+	"topics":            func(j *Job, v string) (err error) { j.Stream.Topics, err = parsePatterns(v, true); return err },
+	"consumerGroups":    func(j *Job, v string) (err error) { j.Stream.Groups, err = parsePatterns(v, false); return err },
+	"streamMode":        func(j *Job, v string) (err error) { j.Stream.Continuous, err = parseStreamMode(v); return err },
+	"srcSaslMechanism":  func(j *Job, v string) (err error) { j.Stream.SrcSASL, err = parseSASL(v); return err },
+	"destSaslMechanism": func(j *Job, v string) (err error) { j.Stream.DestSASL, err = parseSASL(v); return err },
+	"srcTls":            func(j *Job, v string) (err error) { j.Stream.SrcTLS, err = parseBool(v); return err },
+	"destTls":           func(j *Job, v string) (err error) { j.Stream.DestTLS, err = parseBool(v); return err },
 	"isAllowSymbolicLink": func(j *Job, v string) (err error) {
 		j.IsAllowSymbolicLink, err = parseBool(v)
 		return err

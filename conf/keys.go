@@ -31,14 +31,20 @@ type keyInfo struct {
 	// note replaces the generic warning for an unimplemented key.
 	note string
 	// remote names the type key ("srcType", "destType") whose value
-	// decides whether this key is used: by the object-store types (s3,
-	// oss, cos, bos, ks3, qiniu), or by the one type remoteType names.
+	// decides whether this key is used: by the remote store types (the
+	// S3-protocol ones s3, oss, cos, bos, ks3, qiniu, and azure and
+	// youpai), by the S3-protocol ones alone when s3Only, or by the one
+	// type remoteType names.
 	// With any other type the key is unused, and a value that is not its
 	// default (or quiet) is warned about as ignored.
 	remote     string
 	remoteType string
-	secret     bool   // never quoted in a message
-	alias      string // the key this one is another spelling of
+	s3Only     bool
+	// kafka: the key is also used when its type key is kafka (the
+	// endpoint's broker list and SASL user and password).
+	kafka  bool
+	secret bool   // never quoted in a message
+	alias  string // the key this one is another spelling of
 }
 
 // notImplemented is the generic warning for an accepted, unimplemented key.
@@ -71,12 +77,12 @@ var keyTable = []keyInfo{
 	// job.cfg: source.
 	{name: "srcType", file: jobFile, impl: true},
 	{name: "srcPrefix", file: jobFile, impl: true},
-	{name: "srcAccessKey", file: jobFile, impl: true, remote: "srcType"},
-	{name: "srcSecretKey", file: jobFile, impl: true, remote: "srcType", secret: true},
-	{name: "srcDomain", file: jobFile, impl: true, remote: "srcType"},
+	{name: "srcAccessKey", file: jobFile, impl: true, remote: "srcType", kafka: true},
+	{name: "srcSecretKey", file: jobFile, impl: true, remote: "srcType", kafka: true, secret: true},
+	{name: "srcDomain", file: jobFile, impl: true, remote: "srcType", kafka: true},
 	{name: "srcBucket", file: jobFile, impl: true, remote: "srcType"},
-	{name: "srcRegion", file: jobFile, ferry: true, impl: true, remote: "srcType"},
-	{name: "srcPathStyle", file: jobFile, ferry: true, impl: true, remote: "srcType", def: "false"},
+	{name: "srcRegion", file: jobFile, ferry: true, impl: true, s3Only: true, remote: "srcType"},
+	{name: "srcPathStyle", file: jobFile, ferry: true, impl: true, s3Only: true, remote: "srcType", def: "false"},
 	{name: "appId", file: jobFile, def: "0",
 		note: "ferry reads cos through its S3-compatible API, where the bucket name ends in the app ID (srcBucket=mybucket-1250000000); ignored"},
 	{name: "isDownloadFromCdn", file: jobFile, def: "false"},
@@ -94,12 +100,12 @@ var keyTable = []keyInfo{
 	// job.cfg: destination.
 	{name: "destType", file: jobFile, ferry: true, impl: true, def: "oss"},
 	{name: "destPrefix", file: jobFile, impl: true},
-	{name: "destAccessKey", file: jobFile, impl: true, remote: "destType"},
-	{name: "destSecretKey", file: jobFile, impl: true, remote: "destType", secret: true},
-	{name: "destDomain", file: jobFile, impl: true, remote: "destType"},
+	{name: "destAccessKey", file: jobFile, impl: true, remote: "destType", kafka: true},
+	{name: "destSecretKey", file: jobFile, impl: true, remote: "destType", kafka: true, secret: true},
+	{name: "destDomain", file: jobFile, impl: true, remote: "destType", kafka: true},
 	{name: "destBucket", file: jobFile, impl: true, remote: "destType"},
-	{name: "destRegion", file: jobFile, ferry: true, impl: true, remote: "destType"},
-	{name: "destPathStyle", file: jobFile, ferry: true, impl: true, remote: "destType", def: "false"},
+	{name: "destRegion", file: jobFile, ferry: true, impl: true, s3Only: true, remote: "destType"},
+	{name: "destPathStyle", file: jobFile, ferry: true, impl: true, s3Only: true, remote: "destType", def: "false"},
 	{name: "uploadThreadNumPerLargeFile", file: jobFile, impl: true, remote: "destType", def: "3"},
 	{name: "multipartUploadThreshold", file: jobFile, impl: true, remote: "destType", def: "150m"},
 	{name: "multipartUploadPartSize", file: jobFile, impl: true, remote: "destType", def: "50m"},
@@ -126,6 +132,15 @@ var keyTable = []keyInfo{
 	{name: "maxThroughput", file: jobFile, ferry: true, impl: true, def: "0"},
 	{name: "throughputSchedule", file: jobFile, ferry: true, impl: true},
 	{name: "maxRequestsPerSecond", file: jobFile, ferry: true, impl: true, def: "0"},
+
+	// job.cfg: stream jobs (srcType=kafka and destType=kafka).
+	{name: "topics", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka"},
+	{name: "consumerGroups", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka"},
+	{name: "streamMode", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka", def: "once"},
+	{name: "srcSaslMechanism", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka"},
+	{name: "destSaslMechanism", file: jobFile, ferry: true, impl: true, remote: "destType", remoteType: "kafka"},
+	{name: "srcTls", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka", def: "false"},
+	{name: "destTls", file: jobFile, ferry: true, impl: true, remote: "destType", remoteType: "kafka", def: "false"},
 
 	// job.cfg: Express Connect tunnel (ossimport 2.3.0).
 	{name: "isUseExpressTunnel", file: jobFile, def: "false"},
@@ -175,10 +190,16 @@ func (k *keyInfo) usedWith(typ string) bool {
 	switch {
 	case k.remote == "":
 		return true
+	case typ == "zk":
+		return zkKeys[k.name]
 	case k.remoteType != "":
 		return typ == k.remoteType
+	case k.s3Only:
+		return IsObjectStore(typ)
+	case k.kafka && typ == "kafka":
+		return true
 	}
-	return IsObjectStore(typ)
+	return IsRemoteStore(typ)
 }
 
 // isDefault reports whether v is a value for which an unimplemented key stays

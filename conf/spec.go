@@ -52,6 +52,9 @@ func (j *Job) Spec() task.Spec {
 	if j.ImportSince > 0 {
 		s.ImportSince = time.Unix(j.ImportSince, 0)
 	}
+	if j.SrcType == "kafka" {
+		s.Stream = j.Stream.spec()
+	}
 	return s
 }
 

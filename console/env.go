@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"ferry/conf"
 	"ferry/store"
 	"ferry/store/backend"
+	"ferry/stream/kafka"
 	"ferry/task"
 	"ferry/worker"
 )
@@ -157,7 +159,7 @@ func rel(path string) string {
 func (e *env) newWorker(id, host string, c worker.Client, log *slog.Logger, taskDone func()) *worker.Worker {
 	return worker.New(worker.Config{ID: id, Host: host, Threads: e.sys.WorkerTaskThreadNum,
 		MaxTasks: e.sys.WorkerMaxTaskNum, RecordMD5: e.sys.WorkerRecordMd5, MaxThroughput: e.sys.WorkerRate(), Log: log,
-		OpenSource: openSource, OpenDest: openDest, TaskDone: taskDone}, c)
+		OpenSource: openSource, OpenDest: openDest, Streams: kafka.Runner{}, TaskDone: taskDone}, c)
 }
 
 // checkSource refuses, as a configuration error, a local source directory
@@ -184,6 +186,14 @@ func checkSource(j *conf.Job) error {
 // line and exit status 2 instead of a job that fails at once.
 func probeStores(j *conf.Job) error {
 	spec := j.Spec()
+	if spec.IsStream() {
+		// Both clusters answer, every named topic is there and no
+		// destination topic has too few partitions.
+		if _, err := kafka.Discover(context.Background(), spec); err != nil {
+			return usageErr("%s: %v", j.File, err)
+		}
+		return nil
+	}
 	if j.SrcType != "local" {
 		s, err := openSource(spec)
 		if err != nil {

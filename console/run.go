@@ -290,6 +290,8 @@ func endpointText(s task.Spec, e task.Endpoint) string {
 		return "URL list " + s.HTTPList.File
 	case e.Type == "local":
 		return e.Prefix
+	case e.Type == "kafka":
+		return "kafka " + e.Domain
 	case e.Domain != "":
 		return fmt.Sprintf("%s://%s/%s at %s", e.Type, e.Bucket, e.Prefix, e.Domain)
 	}

@@ -53,6 +53,9 @@ func verifyCommand() *cli.Command {
 				return rpcErr("verify", err)
 			}
 			spec := rpc.SpecFromPB(r.Jobs[0].Spec)
+			if spec.IsStream() {
+				return e.verifyStream(c.Context, spec)
+			}
 			src, err := openSource(spec)
 			if err != nil {
 				return failErr("open source: %v", err)

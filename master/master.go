@@ -35,6 +35,8 @@ type Config struct {
 	// OpenDest opens a job's destination (to abort its unfinished uploads
 	// when it is cleaned).
 	OpenDest func(task.Spec) (store.Store, error)
+	// Streams plans stream jobs (srcType=kafka); nil: they fail.
+	Streams StreamPlanner
 	// FreshState starts with a new database even when the old one is
 	// missing or empty while jobs' audit directories remain (state.ErrLost
 	// otherwise).

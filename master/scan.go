@@ -30,6 +30,9 @@ import (
 // as unchanged. A mirror then deletes, within maxDelete, the destination
 // keys the source no longer has.
 func (m *Master) scan(ctx context.Context, spec task.Spec) error {
+	if spec.IsStream() {
+		return m.scanStream(ctx, spec)
+	}
 	job, err := m.db.Job(spec.Name)
 	if err != nil {
 		return err
@@ -213,7 +216,11 @@ func (m *Master) mirror(ctx context.Context, spec task.Spec, opt plan.Options, s
 		return fmt.Errorf("open destination %s: %w", spec.Dest.Prefix, err)
 	}
 	defer store.Close(dst)
-	del := store.FeaturesOf(dst).Delete
+	feat := store.FeaturesOf(dst)
+	del := feat.Delete
+	if feat.DeleteTree != nil { // a key the source lacks has nothing below it there either
+		del = feat.DeleteTree
+	}
 	if del == nil {
 		return fmt.Errorf("mirror: destination %s cannot delete", spec.Dest.Type)
 	}

@@ -784,6 +784,7 @@ type JobSpec struct {
 	PreserveMetadata           bool                   `protobuf:"varint,23,opt,name=preserve_metadata,json=preserveMetadata,proto3" json:"preserve_metadata,omitempty"`
 	Schedule                   *Schedule              `protobuf:"bytes,24,opt,name=schedule,proto3" json:"schedule,omitempty"`
 	MaxRequestsPerSecond       int32                  `protobuf:"varint,25,opt,name=max_requests_per_second,json=maxRequestsPerSecond,proto3" json:"max_requests_per_second,omitempty"`
+	Stream                     *StreamSpec            `protobuf:"bytes,26,opt,name=stream,proto3" json:"stream,omitempty"` // set for a stream job (srcType=kafka)
 	// Numbers from 40 up are issue 17's (other work appends from 26).
 	SrcListFile    []byte `protobuf:"bytes,40,opt,name=src_list_file,json=srcListFile,proto3" json:"src_list_file,omitempty"`         // srcListFile: what the scan reads instead of a listing
 	SplitThreshold int64  `protobuf:"varint,41,opt,name=split_threshold,json=splitThreshold,proto3" json:"split_threshold,omitempty"` // splitFileThreshold: files from this size up become part tasks; 0 never
@@ -996,6 +997,13 @@ func (x *JobSpec) GetMaxRequestsPerSecond() int32 {
 	return 0
 }
 
+func (x *JobSpec) GetStream() *StreamSpec {
+	if x != nil {
+		return x.Stream
+	}
+	return nil
+}
+
 func (x *JobSpec) GetSrcListFile() []byte {
 	if x != nil {
 		return x.SrcListFile
@@ -1008,6 +1016,99 @@ func (x *JobSpec) GetSplitThreshold() int64 {
 		return x.SplitThreshold
 	}
 	return 0
+}
+
+// StreamSpec is what a stream job adds to its spec (task.Stream).
+type StreamSpec struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topics        []string               `protobuf:"bytes,1,rep,name=topics,proto3" json:"topics,omitempty"`
+	Groups        []string               `protobuf:"bytes,2,rep,name=groups,proto3" json:"groups,omitempty"`
+	Continuous    bool                   `protobuf:"varint,3,opt,name=continuous,proto3" json:"continuous,omitempty"`
+	SrcSasl       string                 `protobuf:"bytes,4,opt,name=src_sasl,json=srcSasl,proto3" json:"src_sasl,omitempty"`
+	DestSasl      string                 `protobuf:"bytes,5,opt,name=dest_sasl,json=destSasl,proto3" json:"dest_sasl,omitempty"`
+	SrcTls        bool                   `protobuf:"varint,6,opt,name=src_tls,json=srcTls,proto3" json:"src_tls,omitempty"`
+	DestTls       bool                   `protobuf:"varint,7,opt,name=dest_tls,json=destTls,proto3" json:"dest_tls,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamSpec) Reset() {
+	*x = StreamSpec{}
+	mi := &file_ferry_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamSpec) ProtoMessage() {}
+
+func (x *StreamSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamSpec.ProtoReflect.Descriptor instead.
+func (*StreamSpec) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *StreamSpec) GetTopics() []string {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
+func (x *StreamSpec) GetGroups() []string {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *StreamSpec) GetContinuous() bool {
+	if x != nil {
+		return x.Continuous
+	}
+	return false
+}
+
+func (x *StreamSpec) GetSrcSasl() string {
+	if x != nil {
+		return x.SrcSasl
+	}
+	return ""
+}
+
+func (x *StreamSpec) GetDestSasl() string {
+	if x != nil {
+		return x.DestSasl
+	}
+	return ""
+}
+
+func (x *StreamSpec) GetSrcTls() bool {
+	if x != nil {
+		return x.SrcTls
+	}
+	return false
+}
+
+func (x *StreamSpec) GetDestTls() bool {
+	if x != nil {
+		return x.DestTls
+	}
+	return false
 }
 
 type Endpoint struct {
@@ -1026,7 +1127,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_ferry_proto_msgTypes[13]
+	mi := &file_ferry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1139,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[13]
+	mi := &file_ferry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,7 +1152,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{13}
+	return file_ferry_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Endpoint) GetType() string {
@@ -1121,7 +1222,7 @@ type Multipart struct {
 
 func (x *Multipart) Reset() {
 	*x = Multipart{}
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1133,7 +1234,7 @@ func (x *Multipart) String() string {
 func (*Multipart) ProtoMessage() {}
 
 func (x *Multipart) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1146,7 +1247,7 @@ func (x *Multipart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Multipart.ProtoReflect.Descriptor instead.
 func (*Multipart) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{14}
+	return file_ferry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Multipart) GetThreshold() int64 {
@@ -1182,7 +1283,7 @@ type HTTPList struct {
 
 func (x *HTTPList) Reset() {
 	*x = HTTPList{}
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1194,7 +1295,7 @@ func (x *HTTPList) String() string {
 func (*HTTPList) ProtoMessage() {}
 
 func (x *HTTPList) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1207,7 +1308,7 @@ func (x *HTTPList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPList.ProtoReflect.Descriptor instead.
 func (*HTTPList) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{15}
+	return file_ferry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *HTTPList) GetFile() []byte {
@@ -1252,7 +1353,7 @@ type Filter struct {
 
 func (x *Filter) Reset() {
 	*x = Filter{}
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1264,7 +1365,7 @@ func (x *Filter) String() string {
 func (*Filter) ProtoMessage() {}
 
 func (x *Filter) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1277,7 +1378,7 @@ func (x *Filter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filter.ProtoReflect.Descriptor instead.
 func (*Filter) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{16}
+	return file_ferry_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Filter) GetInclude() [][]byte {
@@ -1332,7 +1433,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1445,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1458,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{17}
+	return file_ferry_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Schedule) GetDefaultBytesPerSec() int64 {
@@ -1386,7 +1487,7 @@ type Window struct {
 
 func (x *Window) Reset() {
 	*x = Window{}
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1398,7 +1499,7 @@ func (x *Window) String() string {
 func (*Window) ProtoMessage() {}
 
 func (x *Window) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1411,7 +1512,7 @@ func (x *Window) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Window.ProtoReflect.Descriptor instead.
 func (*Window) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{18}
+	return file_ferry_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Window) GetStart() int32 {
@@ -1449,7 +1550,7 @@ type ManifestEntry struct {
 
 func (x *ManifestEntry) Reset() {
 	*x = ManifestEntry{}
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1461,7 +1562,7 @@ func (x *ManifestEntry) String() string {
 func (*ManifestEntry) ProtoMessage() {}
 
 func (x *ManifestEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1474,7 +1575,7 @@ func (x *ManifestEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestEntry.ProtoReflect.Descriptor instead.
 func (*ManifestEntry) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{19}
+	return file_ferry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ManifestEntry) GetKey() []byte {
@@ -1537,7 +1638,7 @@ type TaskLease struct {
 
 func (x *TaskLease) Reset() {
 	*x = TaskLease{}
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1549,7 +1650,7 @@ func (x *TaskLease) String() string {
 func (*TaskLease) ProtoMessage() {}
 
 func (x *TaskLease) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1562,7 +1663,7 @@ func (x *TaskLease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLease.ProtoReflect.Descriptor instead.
 func (*TaskLease) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{20}
+	return file_ferry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TaskLease) GetJob() string {
@@ -1643,7 +1744,7 @@ type PartTask struct {
 
 func (x *PartTask) Reset() {
 	*x = PartTask{}
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1655,7 +1756,7 @@ func (x *PartTask) String() string {
 func (*PartTask) ProtoMessage() {}
 
 func (x *PartTask) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1668,7 +1769,7 @@ func (x *PartTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartTask.ProtoReflect.Descriptor instead.
 func (*PartTask) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{21}
+	return file_ferry_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PartTask) GetGroup() uint64 {
@@ -1724,7 +1825,7 @@ type UploadState struct {
 
 func (x *UploadState) Reset() {
 	*x = UploadState{}
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1736,7 +1837,7 @@ func (x *UploadState) String() string {
 func (*UploadState) ProtoMessage() {}
 
 func (x *UploadState) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1749,7 +1850,7 @@ func (x *UploadState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadState.ProtoReflect.Descriptor instead.
 func (*UploadState) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{22}
+	return file_ferry_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *UploadState) GetKey() []byte {
@@ -1784,7 +1885,7 @@ type SaveUploadRequest struct {
 
 func (x *SaveUploadRequest) Reset() {
 	*x = SaveUploadRequest{}
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1796,7 +1897,7 @@ func (x *SaveUploadRequest) String() string {
 func (*SaveUploadRequest) ProtoMessage() {}
 
 func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1809,7 +1910,7 @@ func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadRequest.ProtoReflect.Descriptor instead.
 func (*SaveUploadRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{23}
+	return file_ferry_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SaveUploadRequest) GetWorkerId() string {
@@ -1841,7 +1942,7 @@ type SaveUploadReply struct {
 
 func (x *SaveUploadReply) Reset() {
 	*x = SaveUploadReply{}
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1853,7 +1954,7 @@ func (x *SaveUploadReply) String() string {
 func (*SaveUploadReply) ProtoMessage() {}
 
 func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1866,7 +1967,7 @@ func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadReply.ProtoReflect.Descriptor instead.
 func (*SaveUploadReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{24}
+	return file_ferry_proto_rawDescGZIP(), []int{25}
 }
 
 type LeaseRef struct {
@@ -1880,7 +1981,7 @@ type LeaseRef struct {
 
 func (x *LeaseRef) Reset() {
 	*x = LeaseRef{}
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1892,7 +1993,7 @@ func (x *LeaseRef) String() string {
 func (*LeaseRef) ProtoMessage() {}
 
 func (x *LeaseRef) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1905,7 +2006,7 @@ func (x *LeaseRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseRef.ProtoReflect.Descriptor instead.
 func (*LeaseRef) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{25}
+	return file_ferry_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *LeaseRef) GetJob() string {
@@ -1939,7 +2040,7 @@ type RenewRequest struct {
 
 func (x *RenewRequest) Reset() {
 	*x = RenewRequest{}
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1951,7 +2052,7 @@ func (x *RenewRequest) String() string {
 func (*RenewRequest) ProtoMessage() {}
 
 func (x *RenewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1964,7 +2065,7 @@ func (x *RenewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewRequest.ProtoReflect.Descriptor instead.
 func (*RenewRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{26}
+	return file_ferry_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RenewRequest) GetWorkerId() string {
@@ -1992,7 +2093,7 @@ type RenewReply struct {
 
 func (x *RenewReply) Reset() {
 	*x = RenewReply{}
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2004,7 +2105,7 @@ func (x *RenewReply) String() string {
 func (*RenewReply) ProtoMessage() {}
 
 func (x *RenewReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2017,7 +2118,7 @@ func (x *RenewReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewReply.ProtoReflect.Descriptor instead.
 func (*RenewReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{27}
+	return file_ferry_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RenewReply) GetLost() []*LeaseRef {
@@ -2050,7 +2151,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2062,7 +2163,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2075,7 +2176,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{28}
+	return file_ferry_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *LeaveRequest) GetWorkerId() string {
@@ -2093,7 +2194,7 @@ type LeaveReply struct {
 
 func (x *LeaveReply) Reset() {
 	*x = LeaveReply{}
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2105,7 +2206,7 @@ func (x *LeaveReply) String() string {
 func (*LeaveReply) ProtoMessage() {}
 
 func (x *LeaveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2118,7 +2219,7 @@ func (x *LeaveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
 func (*LeaveReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{29}
+	return file_ferry_proto_rawDescGZIP(), []int{30}
 }
 
 // EntryResult reports one entry of a task that did not simply succeed.
@@ -2134,7 +2235,7 @@ type EntryResult struct {
 
 func (x *EntryResult) Reset() {
 	*x = EntryResult{}
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2146,7 +2247,7 @@ func (x *EntryResult) String() string {
 func (*EntryResult) ProtoMessage() {}
 
 func (x *EntryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2159,7 +2260,7 @@ func (x *EntryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntryResult.ProtoReflect.Descriptor instead.
 func (*EntryResult) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{30}
+	return file_ferry_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *EntryResult) GetIndex() uint32 {
@@ -2203,7 +2304,7 @@ type CompleteRequest struct {
 
 func (x *CompleteRequest) Reset() {
 	*x = CompleteRequest{}
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2215,7 +2316,7 @@ func (x *CompleteRequest) String() string {
 func (*CompleteRequest) ProtoMessage() {}
 
 func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2228,7 +2329,7 @@ func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteRequest.ProtoReflect.Descriptor instead.
 func (*CompleteRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{31}
+	return file_ferry_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CompleteRequest) GetWorkerId() string {
@@ -2268,7 +2369,7 @@ type CompleteReply struct {
 
 func (x *CompleteReply) Reset() {
 	*x = CompleteReply{}
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2280,7 +2381,7 @@ func (x *CompleteReply) String() string {
 func (*CompleteReply) ProtoMessage() {}
 
 func (x *CompleteReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2293,7 +2394,7 @@ func (x *CompleteReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReply.ProtoReflect.Descriptor instead.
 func (*CompleteReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{32}
+	return file_ferry_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CompleteReply) GetAttemptDir() string {
@@ -2332,7 +2433,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2344,7 +2445,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2357,7 +2458,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{33}
+	return file_ferry_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AuditRecord) GetTimeUnixMs() int64 {
@@ -2461,7 +2562,7 @@ type AuditBatch struct {
 
 func (x *AuditBatch) Reset() {
 	*x = AuditBatch{}
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2473,7 +2574,7 @@ func (x *AuditBatch) String() string {
 func (*AuditBatch) ProtoMessage() {}
 
 func (x *AuditBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2486,7 +2587,7 @@ func (x *AuditBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditBatch.ProtoReflect.Descriptor instead.
 func (*AuditBatch) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{34}
+	return file_ferry_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AuditBatch) GetLease() *LeaseRef {
@@ -2514,7 +2615,7 @@ type TaskProgress struct {
 
 func (x *TaskProgress) Reset() {
 	*x = TaskProgress{}
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2526,7 +2627,7 @@ func (x *TaskProgress) String() string {
 func (*TaskProgress) ProtoMessage() {}
 
 func (x *TaskProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2539,7 +2640,7 @@ func (x *TaskProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskProgress.ProtoReflect.Descriptor instead.
 func (*TaskProgress) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{35}
+	return file_ferry_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *TaskProgress) GetLease() *LeaseRef {
@@ -2579,7 +2680,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2591,7 +2692,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2604,7 +2705,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{36}
+	return file_ferry_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ReportRequest) GetWorkerId() string {
@@ -2652,7 +2753,7 @@ type WorkerStats struct {
 
 func (x *WorkerStats) Reset() {
 	*x = WorkerStats{}
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2664,7 +2765,7 @@ func (x *WorkerStats) String() string {
 func (*WorkerStats) ProtoMessage() {}
 
 func (x *WorkerStats) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2677,7 +2778,7 @@ func (x *WorkerStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStats.ProtoReflect.Descriptor instead.
 func (*WorkerStats) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{37}
+	return file_ferry_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *WorkerStats) GetStoreOps() []*StoreOps {
@@ -2710,7 +2811,7 @@ type StoreOps struct {
 
 func (x *StoreOps) Reset() {
 	*x = StoreOps{}
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2722,7 +2823,7 @@ func (x *StoreOps) String() string {
 func (*StoreOps) ProtoMessage() {}
 
 func (x *StoreOps) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2735,7 +2836,7 @@ func (x *StoreOps) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreOps.ProtoReflect.Descriptor instead.
 func (*StoreOps) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{38}
+	return file_ferry_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *StoreOps) GetStore() string {
@@ -2791,7 +2892,7 @@ type ReportReply struct {
 
 func (x *ReportReply) Reset() {
 	*x = ReportReply{}
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2803,7 +2904,7 @@ func (x *ReportReply) String() string {
 func (*ReportReply) ProtoMessage() {}
 
 func (x *ReportReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2816,7 +2917,7 @@ func (x *ReportReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReply.ProtoReflect.Descriptor instead.
 func (*ReportReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{39}
+	return file_ferry_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ReportReply) GetStop() bool {
@@ -2842,7 +2943,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2854,7 +2955,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2867,7 +2968,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{40}
+	return file_ferry_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SubmitRequest) GetSpec() *JobSpec {
@@ -2886,7 +2987,7 @@ type SubmitReply struct {
 
 func (x *SubmitReply) Reset() {
 	*x = SubmitReply{}
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2898,7 +2999,7 @@ func (x *SubmitReply) String() string {
 func (*SubmitReply) ProtoMessage() {}
 
 func (x *SubmitReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2911,7 +3012,7 @@ func (x *SubmitReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitReply.ProtoReflect.Descriptor instead.
 func (*SubmitReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{41}
+	return file_ferry_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *SubmitReply) GetJob() string {
@@ -2935,7 +3036,7 @@ type StatRequest struct {
 
 func (x *StatRequest) Reset() {
 	*x = StatRequest{}
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2947,7 +3048,7 @@ func (x *StatRequest) String() string {
 func (*StatRequest) ProtoMessage() {}
 
 func (x *StatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2960,7 +3061,7 @@ func (x *StatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatRequest.ProtoReflect.Descriptor instead.
 func (*StatRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{42}
+	return file_ferry_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *StatRequest) GetJob() string {
@@ -3024,7 +3125,7 @@ type JobStat struct {
 
 func (x *JobStat) Reset() {
 	*x = JobStat{}
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3036,7 +3137,7 @@ func (x *JobStat) String() string {
 func (*JobStat) ProtoMessage() {}
 
 func (x *JobStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3049,7 +3150,7 @@ func (x *JobStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobStat.ProtoReflect.Descriptor instead.
 func (*JobStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{43}
+	return file_ferry_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *JobStat) GetName() string {
@@ -3277,7 +3378,7 @@ type WorkerStat struct {
 
 func (x *WorkerStat) Reset() {
 	*x = WorkerStat{}
-	mi := &file_ferry_proto_msgTypes[44]
+	mi := &file_ferry_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3289,7 +3390,7 @@ func (x *WorkerStat) String() string {
 func (*WorkerStat) ProtoMessage() {}
 
 func (x *WorkerStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[44]
+	mi := &file_ferry_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3302,7 +3403,7 @@ func (x *WorkerStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStat.ProtoReflect.Descriptor instead.
 func (*WorkerStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{44}
+	return file_ferry_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *WorkerStat) GetWorkerId() string {
@@ -3365,7 +3466,7 @@ type StatReply struct {
 
 func (x *StatReply) Reset() {
 	*x = StatReply{}
-	mi := &file_ferry_proto_msgTypes[45]
+	mi := &file_ferry_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3377,7 +3478,7 @@ func (x *StatReply) String() string {
 func (*StatReply) ProtoMessage() {}
 
 func (x *StatReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[45]
+	mi := &file_ferry_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3390,7 +3491,7 @@ func (x *StatReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatReply.ProtoReflect.Descriptor instead.
 func (*StatReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{45}
+	return file_ferry_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *StatReply) GetJobs() []*JobStat {
@@ -3423,7 +3524,7 @@ type RetryRequest struct {
 
 func (x *RetryRequest) Reset() {
 	*x = RetryRequest{}
-	mi := &file_ferry_proto_msgTypes[46]
+	mi := &file_ferry_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3435,7 +3536,7 @@ func (x *RetryRequest) String() string {
 func (*RetryRequest) ProtoMessage() {}
 
 func (x *RetryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[46]
+	mi := &file_ferry_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3448,7 +3549,7 @@ func (x *RetryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRequest.ProtoReflect.Descriptor instead.
 func (*RetryRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{46}
+	return file_ferry_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RetryRequest) GetJob() string {
@@ -3468,7 +3569,7 @@ type RetryReply struct {
 
 func (x *RetryReply) Reset() {
 	*x = RetryReply{}
-	mi := &file_ferry_proto_msgTypes[47]
+	mi := &file_ferry_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3480,7 +3581,7 @@ func (x *RetryReply) String() string {
 func (*RetryReply) ProtoMessage() {}
 
 func (x *RetryReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[47]
+	mi := &file_ferry_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3493,7 +3594,7 @@ func (x *RetryReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryReply.ProtoReflect.Descriptor instead.
 func (*RetryReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{47}
+	return file_ferry_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RetryReply) GetTasks() int64 {
@@ -3520,7 +3621,7 @@ type CleanRequest struct {
 
 func (x *CleanRequest) Reset() {
 	*x = CleanRequest{}
-	mi := &file_ferry_proto_msgTypes[48]
+	mi := &file_ferry_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3532,7 +3633,7 @@ func (x *CleanRequest) String() string {
 func (*CleanRequest) ProtoMessage() {}
 
 func (x *CleanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[48]
+	mi := &file_ferry_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3545,7 +3646,7 @@ func (x *CleanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanRequest.ProtoReflect.Descriptor instead.
 func (*CleanRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{48}
+	return file_ferry_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CleanRequest) GetJob() string {
@@ -3570,7 +3671,7 @@ type CleanReply struct {
 
 func (x *CleanReply) Reset() {
 	*x = CleanReply{}
-	mi := &file_ferry_proto_msgTypes[49]
+	mi := &file_ferry_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3582,7 +3683,7 @@ func (x *CleanReply) String() string {
 func (*CleanReply) ProtoMessage() {}
 
 func (x *CleanReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[49]
+	mi := &file_ferry_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3595,7 +3696,7 @@ func (x *CleanReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanReply.ProtoReflect.Descriptor instead.
 func (*CleanReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{49}
+	return file_ferry_proto_rawDescGZIP(), []int{50}
 }
 
 type StopRequest struct {
@@ -3606,7 +3707,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_ferry_proto_msgTypes[50]
+	mi := &file_ferry_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3618,7 +3719,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[50]
+	mi := &file_ferry_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3631,7 +3732,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{50}
+	return file_ferry_proto_rawDescGZIP(), []int{51}
 }
 
 type StopReply struct {
@@ -3644,7 +3745,7 @@ type StopReply struct {
 
 func (x *StopReply) Reset() {
 	*x = StopReply{}
-	mi := &file_ferry_proto_msgTypes[51]
+	mi := &file_ferry_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3656,7 +3757,7 @@ func (x *StopReply) String() string {
 func (*StopReply) ProtoMessage() {}
 
 func (x *StopReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[51]
+	mi := &file_ferry_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3669,7 +3770,7 @@ func (x *StopReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopReply.ProtoReflect.Descriptor instead.
 func (*StopReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{51}
+	return file_ferry_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *StopReply) GetRemaining() []string {
@@ -3720,7 +3821,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\x05tasks\x18\x01 \x03(\v2\x13.ferry.v1.TaskLeaseR\x05tasks\x12$\n" +
 	"\x0eretry_after_ms\x18\x02 \x01(\x05R\fretryAfterMs\x12\x12\n" +
 	"\x04stop\x18\x03 \x01(\bR\x04stop\x12*\n" +
-	"\x06limits\x18\x04 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\x95\b\n" +
+	"\x06limits\x18\x04 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\xc3\b\n" +
 	"\aJobSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\bjob_type\x18\x02 \x01(\tR\ajobType\x12\x1f\n" +
@@ -3755,9 +3856,21 @@ const file_ferry_proto_rawDesc = "" +
 	"max_delete\x18\x16 \x01(\x03R\tmaxDelete\x12+\n" +
 	"\x11preserve_metadata\x18\x17 \x01(\bR\x10preserveMetadata\x12.\n" +
 	"\bschedule\x18\x18 \x01(\v2\x12.ferry.v1.ScheduleR\bschedule\x125\n" +
-	"\x17max_requests_per_second\x18\x19 \x01(\x05R\x14maxRequestsPerSecond\x12\"\n" +
+	"\x17max_requests_per_second\x18\x19 \x01(\x05R\x14maxRequestsPerSecond\x12,\n" +
+	"\x06stream\x18\x1a \x01(\v2\x14.ferry.v1.StreamSpecR\x06stream\x12\"\n" +
 	"\rsrc_list_file\x18( \x01(\fR\vsrcListFile\x12'\n" +
-	"\x0fsplit_threshold\x18) \x01(\x03R\x0esplitThreshold\"\xdb\x01\n" +
+	"\x0fsplit_threshold\x18) \x01(\x03R\x0esplitThreshold\"\xc8\x01\n" +
+	"\n" +
+	"StreamSpec\x12\x16\n" +
+	"\x06topics\x18\x01 \x03(\tR\x06topics\x12\x16\n" +
+	"\x06groups\x18\x02 \x03(\tR\x06groups\x12\x1e\n" +
+	"\n" +
+	"continuous\x18\x03 \x01(\bR\n" +
+	"continuous\x12\x19\n" +
+	"\bsrc_sasl\x18\x04 \x01(\tR\asrcSasl\x12\x1b\n" +
+	"\tdest_sasl\x18\x05 \x01(\tR\bdestSasl\x12\x17\n" +
+	"\asrc_tls\x18\x06 \x01(\bR\x06srcTls\x12\x19\n" +
+	"\bdest_tls\x18\a \x01(\bR\adestTls\"\xdb\x01\n" +
 	"\bEndpoint\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
 	"\x06prefix\x18\x02 \x01(\fR\x06prefix\x12\x16\n" +
@@ -4016,7 +4129,7 @@ func file_ferry_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_ferry_proto_goTypes = []any{
 	(Kind)(0),                       // 0: ferry.v1.Kind
 	(Result)(0),                     // 1: ferry.v1.Result
@@ -4033,117 +4146,119 @@ var file_ferry_proto_goTypes = []any{
 	(*LeaseRequest)(nil),            // 12: ferry.v1.LeaseRequest
 	(*LeaseReply)(nil),              // 13: ferry.v1.LeaseReply
 	(*JobSpec)(nil),                 // 14: ferry.v1.JobSpec
-	(*Endpoint)(nil),                // 15: ferry.v1.Endpoint
-	(*Multipart)(nil),               // 16: ferry.v1.Multipart
-	(*HTTPList)(nil),                // 17: ferry.v1.HTTPList
-	(*Filter)(nil),                  // 18: ferry.v1.Filter
-	(*Schedule)(nil),                // 19: ferry.v1.Schedule
-	(*Window)(nil),                  // 20: ferry.v1.Window
-	(*ManifestEntry)(nil),           // 21: ferry.v1.ManifestEntry
-	(*TaskLease)(nil),               // 22: ferry.v1.TaskLease
-	(*PartTask)(nil),                // 23: ferry.v1.PartTask
-	(*UploadState)(nil),             // 24: ferry.v1.UploadState
-	(*SaveUploadRequest)(nil),       // 25: ferry.v1.SaveUploadRequest
-	(*SaveUploadReply)(nil),         // 26: ferry.v1.SaveUploadReply
-	(*LeaseRef)(nil),                // 27: ferry.v1.LeaseRef
-	(*RenewRequest)(nil),            // 28: ferry.v1.RenewRequest
-	(*RenewReply)(nil),              // 29: ferry.v1.RenewReply
-	(*LeaveRequest)(nil),            // 30: ferry.v1.LeaveRequest
-	(*LeaveReply)(nil),              // 31: ferry.v1.LeaveReply
-	(*EntryResult)(nil),             // 32: ferry.v1.EntryResult
-	(*CompleteRequest)(nil),         // 33: ferry.v1.CompleteRequest
-	(*CompleteReply)(nil),           // 34: ferry.v1.CompleteReply
-	(*AuditRecord)(nil),             // 35: ferry.v1.AuditRecord
-	(*AuditBatch)(nil),              // 36: ferry.v1.AuditBatch
-	(*TaskProgress)(nil),            // 37: ferry.v1.TaskProgress
-	(*ReportRequest)(nil),           // 38: ferry.v1.ReportRequest
-	(*WorkerStats)(nil),             // 39: ferry.v1.WorkerStats
-	(*StoreOps)(nil),                // 40: ferry.v1.StoreOps
-	(*ReportReply)(nil),             // 41: ferry.v1.ReportReply
-	(*SubmitRequest)(nil),           // 42: ferry.v1.SubmitRequest
-	(*SubmitReply)(nil),             // 43: ferry.v1.SubmitReply
-	(*StatRequest)(nil),             // 44: ferry.v1.StatRequest
-	(*JobStat)(nil),                 // 45: ferry.v1.JobStat
-	(*WorkerStat)(nil),              // 46: ferry.v1.WorkerStat
-	(*StatReply)(nil),               // 47: ferry.v1.StatReply
-	(*RetryRequest)(nil),            // 48: ferry.v1.RetryRequest
-	(*RetryReply)(nil),              // 49: ferry.v1.RetryReply
-	(*CleanRequest)(nil),            // 50: ferry.v1.CleanRequest
-	(*CleanReply)(nil),              // 51: ferry.v1.CleanReply
-	(*StopRequest)(nil),             // 52: ferry.v1.StopRequest
-	(*StopReply)(nil),               // 53: ferry.v1.StopReply
+	(*StreamSpec)(nil),              // 15: ferry.v1.StreamSpec
+	(*Endpoint)(nil),                // 16: ferry.v1.Endpoint
+	(*Multipart)(nil),               // 17: ferry.v1.Multipart
+	(*HTTPList)(nil),                // 18: ferry.v1.HTTPList
+	(*Filter)(nil),                  // 19: ferry.v1.Filter
+	(*Schedule)(nil),                // 20: ferry.v1.Schedule
+	(*Window)(nil),                  // 21: ferry.v1.Window
+	(*ManifestEntry)(nil),           // 22: ferry.v1.ManifestEntry
+	(*TaskLease)(nil),               // 23: ferry.v1.TaskLease
+	(*PartTask)(nil),                // 24: ferry.v1.PartTask
+	(*UploadState)(nil),             // 25: ferry.v1.UploadState
+	(*SaveUploadRequest)(nil),       // 26: ferry.v1.SaveUploadRequest
+	(*SaveUploadReply)(nil),         // 27: ferry.v1.SaveUploadReply
+	(*LeaseRef)(nil),                // 28: ferry.v1.LeaseRef
+	(*RenewRequest)(nil),            // 29: ferry.v1.RenewRequest
+	(*RenewReply)(nil),              // 30: ferry.v1.RenewReply
+	(*LeaveRequest)(nil),            // 31: ferry.v1.LeaveRequest
+	(*LeaveReply)(nil),              // 32: ferry.v1.LeaveReply
+	(*EntryResult)(nil),             // 33: ferry.v1.EntryResult
+	(*CompleteRequest)(nil),         // 34: ferry.v1.CompleteRequest
+	(*CompleteReply)(nil),           // 35: ferry.v1.CompleteReply
+	(*AuditRecord)(nil),             // 36: ferry.v1.AuditRecord
+	(*AuditBatch)(nil),              // 37: ferry.v1.AuditBatch
+	(*TaskProgress)(nil),            // 38: ferry.v1.TaskProgress
+	(*ReportRequest)(nil),           // 39: ferry.v1.ReportRequest
+	(*WorkerStats)(nil),             // 40: ferry.v1.WorkerStats
+	(*StoreOps)(nil),                // 41: ferry.v1.StoreOps
+	(*ReportReply)(nil),             // 42: ferry.v1.ReportReply
+	(*SubmitRequest)(nil),           // 43: ferry.v1.SubmitRequest
+	(*SubmitReply)(nil),             // 44: ferry.v1.SubmitReply
+	(*StatRequest)(nil),             // 45: ferry.v1.StatRequest
+	(*JobStat)(nil),                 // 46: ferry.v1.JobStat
+	(*WorkerStat)(nil),              // 47: ferry.v1.WorkerStat
+	(*StatReply)(nil),               // 48: ferry.v1.StatReply
+	(*RetryRequest)(nil),            // 49: ferry.v1.RetryRequest
+	(*RetryReply)(nil),              // 50: ferry.v1.RetryReply
+	(*CleanRequest)(nil),            // 51: ferry.v1.CleanRequest
+	(*CleanReply)(nil),              // 52: ferry.v1.CleanReply
+	(*StopRequest)(nil),             // 53: ferry.v1.StopRequest
+	(*StopReply)(nil),               // 54: ferry.v1.StopReply
 }
 var file_ferry_proto_depIdxs = []int32{
-	22, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
+	23, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
 	9,  // 1: ferry.v1.LeaseReply.limits:type_name -> ferry.v1.JobLimit
-	15, // 2: ferry.v1.JobSpec.src:type_name -> ferry.v1.Endpoint
-	15, // 3: ferry.v1.JobSpec.dest:type_name -> ferry.v1.Endpoint
-	16, // 4: ferry.v1.JobSpec.multipart:type_name -> ferry.v1.Multipart
-	17, // 5: ferry.v1.JobSpec.http_list:type_name -> ferry.v1.HTTPList
-	18, // 6: ferry.v1.JobSpec.filter:type_name -> ferry.v1.Filter
-	19, // 7: ferry.v1.JobSpec.schedule:type_name -> ferry.v1.Schedule
-	20, // 8: ferry.v1.Schedule.windows:type_name -> ferry.v1.Window
-	0,  // 9: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
-	14, // 10: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
-	21, // 11: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
-	24, // 12: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
-	23, // 13: ferry.v1.TaskLease.part:type_name -> ferry.v1.PartTask
-	27, // 14: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
-	24, // 15: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
-	27, // 16: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
-	27, // 17: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
-	1,  // 18: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
-	27, // 19: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
-	32, // 20: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
-	1,  // 21: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
-	27, // 22: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
-	35, // 23: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
-	27, // 24: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
-	36, // 25: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
-	37, // 26: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
-	39, // 27: ferry.v1.ReportRequest.stats:type_name -> ferry.v1.WorkerStats
-	40, // 28: ferry.v1.WorkerStats.store_ops:type_name -> ferry.v1.StoreOps
-	9,  // 29: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
-	14, // 30: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
-	14, // 31: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
-	45, // 32: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
-	46, // 33: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
-	6,  // 34: ferry.v1.StatReply.credentials:type_name -> ferry.v1.CredentialStat
-	10, // 35: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
-	12, // 36: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
-	28, // 37: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
-	33, // 38: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
-	30, // 39: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
-	25, // 40: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
-	38, // 41: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
-	42, // 42: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
-	44, // 43: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
-	48, // 44: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
-	50, // 45: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
-	52, // 46: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
-	7,  // 47: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
-	2,  // 48: ferry.v1.Control.IssueCredential:input_type -> ferry.v1.IssueCredentialRequest
-	4,  // 49: ferry.v1.Control.RevokeCredential:input_type -> ferry.v1.RevokeCredentialRequest
-	11, // 50: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
-	13, // 51: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
-	29, // 52: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
-	34, // 53: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
-	31, // 54: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
-	26, // 55: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
-	41, // 56: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
-	43, // 57: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
-	47, // 58: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
-	49, // 59: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
-	51, // 60: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
-	53, // 61: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
-	8,  // 62: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
-	3,  // 63: ferry.v1.Control.IssueCredential:output_type -> ferry.v1.IssueCredentialReply
-	5,  // 64: ferry.v1.Control.RevokeCredential:output_type -> ferry.v1.RevokeCredentialReply
-	50, // [50:65] is the sub-list for method output_type
-	35, // [35:50] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	16, // 2: ferry.v1.JobSpec.src:type_name -> ferry.v1.Endpoint
+	16, // 3: ferry.v1.JobSpec.dest:type_name -> ferry.v1.Endpoint
+	17, // 4: ferry.v1.JobSpec.multipart:type_name -> ferry.v1.Multipart
+	18, // 5: ferry.v1.JobSpec.http_list:type_name -> ferry.v1.HTTPList
+	19, // 6: ferry.v1.JobSpec.filter:type_name -> ferry.v1.Filter
+	20, // 7: ferry.v1.JobSpec.schedule:type_name -> ferry.v1.Schedule
+	15, // 8: ferry.v1.JobSpec.stream:type_name -> ferry.v1.StreamSpec
+	21, // 9: ferry.v1.Schedule.windows:type_name -> ferry.v1.Window
+	0,  // 10: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
+	14, // 11: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
+	22, // 12: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
+	25, // 13: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
+	24, // 14: ferry.v1.TaskLease.part:type_name -> ferry.v1.PartTask
+	28, // 15: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
+	25, // 16: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
+	28, // 17: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
+	28, // 18: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
+	1,  // 19: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
+	28, // 20: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
+	33, // 21: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
+	1,  // 22: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
+	28, // 23: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
+	36, // 24: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
+	28, // 25: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
+	37, // 26: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
+	38, // 27: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
+	40, // 28: ferry.v1.ReportRequest.stats:type_name -> ferry.v1.WorkerStats
+	41, // 29: ferry.v1.WorkerStats.store_ops:type_name -> ferry.v1.StoreOps
+	9,  // 30: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
+	14, // 31: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
+	14, // 32: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
+	46, // 33: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
+	47, // 34: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
+	6,  // 35: ferry.v1.StatReply.credentials:type_name -> ferry.v1.CredentialStat
+	10, // 36: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
+	12, // 37: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
+	29, // 38: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
+	34, // 39: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
+	31, // 40: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
+	26, // 41: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
+	39, // 42: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
+	43, // 43: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
+	45, // 44: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
+	49, // 45: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
+	51, // 46: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
+	53, // 47: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
+	7,  // 48: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
+	2,  // 49: ferry.v1.Control.IssueCredential:input_type -> ferry.v1.IssueCredentialRequest
+	4,  // 50: ferry.v1.Control.RevokeCredential:input_type -> ferry.v1.RevokeCredentialRequest
+	11, // 51: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
+	13, // 52: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
+	30, // 53: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
+	35, // 54: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
+	32, // 55: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
+	27, // 56: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
+	42, // 57: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
+	44, // 58: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
+	48, // 59: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
+	50, // 60: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
+	52, // 61: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
+	54, // 62: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
+	8,  // 63: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
+	3,  // 64: ferry.v1.Control.IssueCredential:output_type -> ferry.v1.IssueCredentialReply
+	5,  // 65: ferry.v1.Control.RevokeCredential:output_type -> ferry.v1.RevokeCredentialReply
+	51, // [51:66] is the sub-list for method output_type
+	36, // [36:51] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_ferry_proto_init() }
@@ -4157,7 +4272,7 @@ func file_ferry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_proto_rawDesc), len(file_ferry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   52,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -36,6 +36,10 @@ func SpecToPB(s task.Spec) *pb.JobSpec {
 	for _, w := range s.Schedule.Windows {
 		out.Schedule.Windows = append(out.Schedule.Windows, &pb.Window{Start: int32(w.Start), End: int32(w.End), BytesPerSec: w.Rate})
 	}
+	if st := s.Stream; st != nil {
+		out.Stream = &pb.StreamSpec{Topics: st.Topics, Groups: st.Groups, Continuous: st.Continuous,
+			SrcSasl: st.SrcSASL, DestSasl: st.DestSASL, SrcTls: st.SrcTLS, DestTls: st.DestTLS}
+	}
 	return out
 }
 
@@ -77,6 +81,10 @@ func SpecFromPB(p *pb.JobSpec) task.Spec {
 		for _, w := range sc.Windows {
 			s.Schedule.Windows = append(s.Schedule.Windows, task.Window{Start: int(w.Start), End: int(w.End), Rate: w.BytesPerSec})
 		}
+	}
+	if st := p.Stream; st != nil {
+		s.Stream = &task.Stream{Topics: st.Topics, Groups: st.Groups, Continuous: st.Continuous,
+			SrcSASL: st.SrcSasl, DestSASL: st.DestSasl, SrcTLS: st.SrcTls, DestTLS: st.DestTls}
 	}
 	return s
 }

@@ -22,6 +22,10 @@ type Features struct {
 	Sync func(ctx context.Context) error
 	// Delete removes a key (Deleter).
 	Delete func(ctx context.Context, key string) error
+	// DeleteTree removes a key and everything below it (TreeDeleter).
+	DeleteTree func(ctx context.Context, key string) error
+	// Differs compares what entries carry beyond content (Differ).
+	Differs func(s, d Entry) string
 	// CleanTemps removes a crashed attempt's temporary files (TempCleaner).
 	CleanTemps func(ctx context.Context, dirKey, tag string) error
 	// PartDigests reads a key's part digests without a request
@@ -70,6 +74,12 @@ func (f *Features) Fill(s Store) *Features {
 	if x, ok := s.(Deleter); ok {
 		f.Delete = x.Delete
 	}
+	if x, ok := s.(TreeDeleter); ok {
+		f.DeleteTree = x.DeleteTree
+	}
+	if x, ok := s.(Differ); ok {
+		f.Differs = x.Differs
+	}
 	if x, ok := s.(TempCleaner); ok {
 		f.CleanTemps = x.CleanTemps
 	}
@@ -102,6 +112,12 @@ func (f Features) Mask(o Features) Features {
 	}
 	if o.Delete == nil {
 		f.Delete = nil
+	}
+	if o.DeleteTree == nil {
+		f.DeleteTree = nil
+	}
+	if o.Differs == nil {
+		f.Differs = nil
 	}
 	if o.CleanTemps == nil {
 		f.CleanTemps = nil
@@ -142,6 +158,8 @@ func (f Features) String() string {
 	add(f.OpenStat != nil, "OpenStat")
 	add(f.Sync != nil, "Sync")
 	add(f.Delete != nil, "Delete")
+	add(f.DeleteTree != nil, "DeleteTree")
+	add(f.Differs != nil, "Differs")
 	add(f.CleanTemps != nil, "CleanTemps")
 	add(f.PartDigests != nil, "PartDigests")
 	add(f.PutMultipart != nil, "PutMultipart")

@@ -67,6 +67,9 @@ type Spec struct {
 	// unlimited.
 	Schedule             Schedule
 	MaxRequestsPerSecond int
+
+	// Stream is set for a stream job (srcType=kafka), nil otherwise.
+	Stream *Stream `json:",omitempty"`
 }
 
 // Endpoint is one side of a job: a store type and where in it.
@@ -172,5 +175,6 @@ func (s Spec) Clone() Spec {
 	s.Filter.Include = slices.Clone(s.Filter.Include)
 	s.Filter.Exclude = slices.Clone(s.Filter.Exclude)
 	s.Schedule.Windows = slices.Clone(s.Schedule.Windows)
+	s.Stream = s.Stream.Clone()
 	return s
 }

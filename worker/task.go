@@ -92,8 +92,14 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 		}
 	}
 
-	st, err := w.storesFor(l.Spec)
-	if err != nil {
+	if l.Spec.IsStream() {
+		if !w.runStream(ctx, t, log, record) && ctx.Err() == nil {
+			log.Warn("stream task given up: its lease is no longer current")
+			w.taskDone()
+			return
+		}
+		copied()
+	} else if st, err := w.storesFor(l.Spec); err != nil {
 		for i, e := range l.Entries {
 			record(i, failRecord(e, task.ReadError, err))
 		}

@@ -9,19 +9,24 @@ import (
 	"time"
 
 	"ferry/store"
+	"ferry/store/azure"
 	httpstore "ferry/store/http"
 	"ferry/store/keylist"
 	"ferry/store/local"
 	"ferry/store/s3"
+	"ferry/store/upyun"
+	zkstore "ferry/store/zk"
 )
 
 // Options carry what opening a store may need beyond type and prefix.
 type Options struct {
 	FollowSymlinks bool
 
-	// Object stores (types s3, oss, cos, bos, ks3, qiniu): job.cfg's
-	// *Domain, *Bucket, *AccessKey and *SecretKey; Region and PathStyle
-	// are ferry keys. The prefix is the store's root in the bucket.
+	// Object stores (types s3, oss, cos, bos, ks3, qiniu, azure, youpai):
+	// job.cfg's *Domain, *Bucket, *AccessKey and *SecretKey (for azure the
+	// account name and key, the container; for youpai the operator, its
+	// password, the service); Region and PathStyle are ferry keys of the
+	// S3 ones. The prefix is the store's root in the bucket.
 	Domain, Bucket, AccessKey, SecretKey, Region string
 	PathStyle                                    bool
 	// PutThreshold and PartSize are multipartUploadThreshold and
@@ -124,6 +129,13 @@ func source(typ, prefix string, opt Options) (store.Store, error) {
 		cfg := objectConfig("src", typ, prefix, opt)
 		cfg.NoList = opt.ListFile != ""
 		return s3.New(context.Background(), cfg)
+	case typ == "azure":
+		return azure.New(context.Background(), azureConfig("src", prefix, opt))
+	case typ == "youpai":
+		return upyun.New(context.Background(), upyun.Config{Endpoint: opt.Domain, Operator: opt.AccessKey,
+			Password: opt.SecretKey, Bucket: opt.Bucket, Prefix: prefix, Role: "src", Timeouts: opt.timeouts(), RetryBase: retryBase()})
+	case typ == "zk":
+		return zkstore.New(context.Background(), zkConfig("src", prefix, opt))
 	}
 	return nil, fmt.Errorf("source type %q is not supported yet", typ)
 }
@@ -139,12 +151,41 @@ func Dest(typ, prefix string, opt Options) (store.Store, error) {
 		fallthrough
 	case objectTypes[typ]:
 		return s3.New(context.Background(), objectConfig("dest", typ, prefix, opt))
+	case typ == "azure":
+		return azure.New(context.Background(), azureConfig("dest", prefix, opt))
+	case typ == "zk":
+		return zkstore.New(context.Background(), zkConfig("dest", prefix, opt))
 	}
 	return nil, fmt.Errorf("destination type %q is not supported yet", typ)
+}
+
+func azureConfig(role, prefix string, opt Options) azure.Config {
+	return azure.Config{Domain: opt.Domain, Account: opt.AccessKey, Key: opt.SecretKey, Container: opt.Bucket, Prefix: prefix,
+		Role: role, Timeouts: opt.timeouts(), RetryBase: retryBase(), PutThreshold: opt.PutThreshold, BlockSize: opt.PartSize}
 }
 
 func objectConfig(role, typ, prefix string, opt Options) s3.Config {
 	return s3.Config{Endpoint: opt.Domain, Bucket: opt.Bucket, Prefix: prefix, AccessKey: opt.AccessKey,
 		SecretKey: opt.SecretKey, Region: opt.Region, PathStyle: opt.PathStyle, Provider: typ, Role: role,
 		PutThreshold: opt.PutThreshold, PartSize: opt.PartSize, Timeouts: opt.timeouts(), RetryBase: retryBase()}
+}
+
+// ZKSessionEnv is an environment variable for tests: a duration ("4s")
+// that, when set, is the ZooKeeper session timeout ferry asks for and the
+// wait for a first session, so that tests of lost sessions and
+// unreachable ensembles end in seconds. Not for production.
+const ZKSessionEnv = "FERRY_ZK_SESSION_TIMEOUT"
+
+// zkConfig is the configuration of a zk store: Domain is the connect
+// string, AccessKey and SecretKey the digest user and password.
+func zkConfig(role, prefix string, opt Options) zkstore.Config {
+	c := zkstore.Config{Connect: opt.Domain, Prefix: prefix, User: opt.AccessKey, Password: opt.SecretKey, Role: role}
+	if d, err := time.ParseDuration(os.Getenv(ZKSessionEnv)); err == nil && d > 0 {
+		c.SessionTimeout, c.ConnectTimeout = d, d
+	}
+	if d := retryBase(); d > 0 {
+		c.Retry = store.DefaultRetry
+		c.Retry.Base = d
+	}
+	return c
 }
