@@ -283,4 +283,3 @@ func Repair(ctx context.Context, src, dst DB, p Pair, diffs []Diff, mirror bool)
 	}
 	return written, deleted, nil
 }
-
