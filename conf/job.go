@@ -19,15 +19,15 @@ import (
 // is an error saying it is not supported yet.
 var (
 	SupportedJobTypes  = []string{"import", "audit"}
-	SupportedSrcTypes  = []string{"local", "s3", "oss", "cos", "bos", "ks3", "qiniu", "http"}
-	SupportedDestTypes = []string{"local", "oss", "s3"}
+	SupportedSrcTypes  = []string{"local", "s3", "oss", "cos", "bos", "ks3", "qiniu", "http", "mysql", "postgres"}
+	SupportedDestTypes = []string{"local", "oss", "s3", "mysql", "postgres"}
 )
 
 // The values ossimport (and, for destType, ferry) define for the type keys.
 var (
 	knownJobTypes  = []string{"import", "audit"}
-	knownSrcTypes  = []string{"local", "oss", "qiniu", "bos", "ks3", "s3", "youpai", "http", "cos", "azure"}
-	knownDestTypes = []string{"local", "oss", "s3"}
+	knownSrcTypes  = []string{"local", "oss", "qiniu", "bos", "ks3", "s3", "youpai", "http", "cos", "azure", "mysql", "postgres"}
+	knownDestTypes = []string{"local", "oss", "s3", "mysql", "postgres"}
 )
 
 // Limits on job values beyond ossimport's documented ranges.
@@ -132,6 +132,10 @@ type Job struct {
 	ThroughputSchedule   task.Schedule
 	MaxRequestsPerSecond int
 
+	// Table jobs (srcType and destType mysql or postgres; table.go):
+	// tables, tableChunkRows, updatedColumn, maxRowsPerSecond.
+	Table TableKeys
+
 	// Warnings lists, in line order, one line each formatted like an
 	// *Error, the keys that were accepted but are not acted on.
 	Warnings []string
@@ -169,6 +173,7 @@ func newJob(file string) *Job {
 		AuditMode:                   "general",
 		MaxDelete:                   1000,
 		PreserveMetadata:            true,
+		Table:                       TableKeys{ChunkRows: 10000},
 	}
 }
 
@@ -233,6 +238,11 @@ func (j *Job) check(d *decoder) error {
 	if j.SrcType == "" {
 		return errAt(d.file, d.line("srcType"), "srcType",
 			fmt.Sprintf("required, not set (supported: %s)", strings.Join(SupportedSrcTypes, ", ")))
+	}
+	if IsTableType(j.SrcType) || IsTableType(j.DestType) {
+		if err := j.checkTable(d); err != nil {
+			return err
+		}
 	}
 	switch {
 	case j.SrcType == "local" && j.SrcPrefix == "":
@@ -538,6 +548,9 @@ var jobSetters = map[string]setter[Job]{
 		j.MaxRequestsPerSecond, err = parseInt(v, 0, maxRequestRate)
 		return err
 	},
+	"tables":           func(j *Job, v string) (err error) { j.Table.Tables, err = parseTables(v); return err },
+	"tableChunkRows":   func(j *Job, v string) (err error) { j.Table.ChunkRows, err = parseInt(v, 1, maxChunkRows); return err },
+	"maxRowsPerSecond": func(j *Job, v string) (err error) { j.Table.MaxRowsPerSecond, err = parseInt(v, 0, 1<<30); return err },
 	"isAllowSymbolicLink": func(j *Job, v string) (err error) {
 		j.IsAllowSymbolicLink, err = parseBool(v)
 		return err

@@ -37,8 +37,11 @@ type keyInfo struct {
 	// default (or quiet) is warned about as ignored.
 	remote     string
 	remoteType string
-	secret     bool   // never quoted in a message
-	alias      string // the key this one is another spelling of
+	// table: the key is also used when its type key is mysql or postgres
+	// (the server's address, the database, the user and password).
+	table  bool
+	secret bool   // never quoted in a message
+	alias  string // the key this one is another spelling of
 }
 
 // notImplemented is the generic warning for an accepted, unimplemented key.
@@ -71,10 +74,10 @@ var keyTable = []keyInfo{
 	// job.cfg: source.
 	{name: "srcType", file: jobFile, impl: true},
 	{name: "srcPrefix", file: jobFile, impl: true},
-	{name: "srcAccessKey", file: jobFile, impl: true, remote: "srcType"},
-	{name: "srcSecretKey", file: jobFile, impl: true, remote: "srcType", secret: true},
-	{name: "srcDomain", file: jobFile, impl: true, remote: "srcType"},
-	{name: "srcBucket", file: jobFile, impl: true, remote: "srcType"},
+	{name: "srcAccessKey", file: jobFile, impl: true, remote: "srcType", table: true},
+	{name: "srcSecretKey", file: jobFile, impl: true, remote: "srcType", table: true, secret: true},
+	{name: "srcDomain", file: jobFile, impl: true, remote: "srcType", table: true},
+	{name: "srcBucket", file: jobFile, impl: true, remote: "srcType", table: true},
 	{name: "srcRegion", file: jobFile, ferry: true, impl: true, remote: "srcType"},
 	{name: "srcPathStyle", file: jobFile, ferry: true, impl: true, remote: "srcType", def: "false"},
 	{name: "appId", file: jobFile, def: "0",
@@ -90,10 +93,10 @@ var keyTable = []keyInfo{
 	// job.cfg: destination.
 	{name: "destType", file: jobFile, ferry: true, impl: true, def: "oss"},
 	{name: "destPrefix", file: jobFile, impl: true},
-	{name: "destAccessKey", file: jobFile, impl: true, remote: "destType"},
-	{name: "destSecretKey", file: jobFile, impl: true, remote: "destType", secret: true},
-	{name: "destDomain", file: jobFile, impl: true, remote: "destType"},
-	{name: "destBucket", file: jobFile, impl: true, remote: "destType"},
+	{name: "destAccessKey", file: jobFile, impl: true, remote: "destType", table: true},
+	{name: "destSecretKey", file: jobFile, impl: true, remote: "destType", table: true, secret: true},
+	{name: "destDomain", file: jobFile, impl: true, remote: "destType", table: true},
+	{name: "destBucket", file: jobFile, impl: true, remote: "destType", table: true},
 	{name: "destRegion", file: jobFile, ferry: true, impl: true, remote: "destType"},
 	{name: "destPathStyle", file: jobFile, ferry: true, impl: true, remote: "destType", def: "false"},
 	{name: "uploadThreadNumPerLargeFile", file: jobFile, impl: true, remote: "destType", def: "3"},
@@ -120,6 +123,12 @@ var keyTable = []keyInfo{
 	{name: "maxThroughput", file: jobFile, ferry: true, impl: true, def: "0"},
 	{name: "throughputSchedule", file: jobFile, ferry: true, impl: true},
 	{name: "maxRequestsPerSecond", file: jobFile, ferry: true, impl: true, def: "0"},
+
+	// job.cfg: table jobs (srcType and destType mysql or postgres).
+	{name: "tables", file: jobFile, ferry: true, impl: true},
+	{name: "tableChunkRows", file: jobFile, ferry: true, impl: true, def: "10000"},
+	{name: "updatedColumn", file: jobFile, ferry: true},
+	{name: "maxRowsPerSecond", file: jobFile, ferry: true, impl: true, def: "0"},
 
 	// job.cfg: Express Connect tunnel (ossimport 2.3.0).
 	{name: "isUseExpressTunnel", file: jobFile, def: "false"},
@@ -171,6 +180,8 @@ func (k *keyInfo) usedWith(typ string) bool {
 		return true
 	case k.remoteType != "":
 		return typ == k.remoteType
+	case k.table && IsTableType(typ):
+		return true
 	}
 	return IsObjectStore(typ)
 }

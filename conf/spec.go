@@ -50,6 +50,9 @@ func (j *Job) Spec() task.Spec {
 	if j.ImportSince > 0 {
 		s.ImportSince = time.Unix(j.ImportSince, 0)
 	}
+	if IsTableType(j.SrcType) {
+		s.Table = j.Table.spec()
+	}
 	return s
 }
 

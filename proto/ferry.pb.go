@@ -784,6 +784,7 @@ type JobSpec struct {
 	PreserveMetadata           bool                   `protobuf:"varint,23,opt,name=preserve_metadata,json=preserveMetadata,proto3" json:"preserve_metadata,omitempty"`
 	Schedule                   *Schedule              `protobuf:"bytes,24,opt,name=schedule,proto3" json:"schedule,omitempty"`
 	MaxRequestsPerSecond       int32                  `protobuf:"varint,25,opt,name=max_requests_per_second,json=maxRequestsPerSecond,proto3" json:"max_requests_per_second,omitempty"`
+	Table                      *TableSpec             `protobuf:"bytes,27,opt,name=table,proto3" json:"table,omitempty"` // set for a table job (srcType mysql or postgres)
 	unknownFields              protoimpl.UnknownFields
 	sizeCache                  protoimpl.SizeCache
 }
@@ -993,6 +994,82 @@ func (x *JobSpec) GetMaxRequestsPerSecond() int32 {
 	return 0
 }
 
+func (x *JobSpec) GetTable() *TableSpec {
+	if x != nil {
+		return x.Table
+	}
+	return nil
+}
+
+// TableSpec is what a table job adds to its spec (task.Table).
+type TableSpec struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Tables           []string               `protobuf:"bytes,1,rep,name=tables,proto3" json:"tables,omitempty"`
+	ChunkRows        int32                  `protobuf:"varint,2,opt,name=chunk_rows,json=chunkRows,proto3" json:"chunk_rows,omitempty"`
+	UpdatedColumn    string                 `protobuf:"bytes,3,opt,name=updated_column,json=updatedColumn,proto3" json:"updated_column,omitempty"`
+	MaxRowsPerSecond int32                  `protobuf:"varint,4,opt,name=max_rows_per_second,json=maxRowsPerSecond,proto3" json:"max_rows_per_second,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *TableSpec) Reset() {
+	*x = TableSpec{}
+	mi := &file_ferry_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TableSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TableSpec) ProtoMessage() {}
+
+func (x *TableSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TableSpec.ProtoReflect.Descriptor instead.
+func (*TableSpec) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *TableSpec) GetTables() []string {
+	if x != nil {
+		return x.Tables
+	}
+	return nil
+}
+
+func (x *TableSpec) GetChunkRows() int32 {
+	if x != nil {
+		return x.ChunkRows
+	}
+	return 0
+}
+
+func (x *TableSpec) GetUpdatedColumn() string {
+	if x != nil {
+		return x.UpdatedColumn
+	}
+	return ""
+}
+
+func (x *TableSpec) GetMaxRowsPerSecond() int32 {
+	if x != nil {
+		return x.MaxRowsPerSecond
+	}
+	return 0
+}
+
 type Endpoint struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
@@ -1009,7 +1086,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_ferry_proto_msgTypes[13]
+	mi := &file_ferry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1098,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[13]
+	mi := &file_ferry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1111,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{13}
+	return file_ferry_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Endpoint) GetType() string {
@@ -1104,7 +1181,7 @@ type Multipart struct {
 
 func (x *Multipart) Reset() {
 	*x = Multipart{}
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1116,7 +1193,7 @@ func (x *Multipart) String() string {
 func (*Multipart) ProtoMessage() {}
 
 func (x *Multipart) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1129,7 +1206,7 @@ func (x *Multipart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Multipart.ProtoReflect.Descriptor instead.
 func (*Multipart) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{14}
+	return file_ferry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Multipart) GetThreshold() int64 {
@@ -1164,7 +1241,7 @@ type HTTPList struct {
 
 func (x *HTTPList) Reset() {
 	*x = HTTPList{}
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1176,7 +1253,7 @@ func (x *HTTPList) String() string {
 func (*HTTPList) ProtoMessage() {}
 
 func (x *HTTPList) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1189,7 +1266,7 @@ func (x *HTTPList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPList.ProtoReflect.Descriptor instead.
 func (*HTTPList) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{15}
+	return file_ferry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *HTTPList) GetFile() []byte {
@@ -1227,7 +1304,7 @@ type Filter struct {
 
 func (x *Filter) Reset() {
 	*x = Filter{}
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1316,7 @@ func (x *Filter) String() string {
 func (*Filter) ProtoMessage() {}
 
 func (x *Filter) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1329,7 @@ func (x *Filter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filter.ProtoReflect.Descriptor instead.
 func (*Filter) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{16}
+	return file_ferry_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Filter) GetInclude() [][]byte {
@@ -1307,7 +1384,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1319,7 +1396,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1332,7 +1409,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{17}
+	return file_ferry_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Schedule) GetDefaultBytesPerSec() int64 {
@@ -1361,7 +1438,7 @@ type Window struct {
 
 func (x *Window) Reset() {
 	*x = Window{}
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1373,7 +1450,7 @@ func (x *Window) String() string {
 func (*Window) ProtoMessage() {}
 
 func (x *Window) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1386,7 +1463,7 @@ func (x *Window) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Window.ProtoReflect.Descriptor instead.
 func (*Window) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{18}
+	return file_ferry_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Window) GetStart() int32 {
@@ -1424,7 +1501,7 @@ type ManifestEntry struct {
 
 func (x *ManifestEntry) Reset() {
 	*x = ManifestEntry{}
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1436,7 +1513,7 @@ func (x *ManifestEntry) String() string {
 func (*ManifestEntry) ProtoMessage() {}
 
 func (x *ManifestEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1449,7 +1526,7 @@ func (x *ManifestEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestEntry.ProtoReflect.Descriptor instead.
 func (*ManifestEntry) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{19}
+	return file_ferry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ManifestEntry) GetKey() []byte {
@@ -1511,7 +1588,7 @@ type TaskLease struct {
 
 func (x *TaskLease) Reset() {
 	*x = TaskLease{}
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1523,7 +1600,7 @@ func (x *TaskLease) String() string {
 func (*TaskLease) ProtoMessage() {}
 
 func (x *TaskLease) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1536,7 +1613,7 @@ func (x *TaskLease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLease.ProtoReflect.Descriptor instead.
 func (*TaskLease) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{20}
+	return file_ferry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TaskLease) GetJob() string {
@@ -1605,7 +1682,7 @@ type UploadState struct {
 
 func (x *UploadState) Reset() {
 	*x = UploadState{}
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1617,7 +1694,7 @@ func (x *UploadState) String() string {
 func (*UploadState) ProtoMessage() {}
 
 func (x *UploadState) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1630,7 +1707,7 @@ func (x *UploadState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadState.ProtoReflect.Descriptor instead.
 func (*UploadState) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{21}
+	return file_ferry_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *UploadState) GetKey() []byte {
@@ -1658,7 +1735,7 @@ type SaveUploadRequest struct {
 
 func (x *SaveUploadRequest) Reset() {
 	*x = SaveUploadRequest{}
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1670,7 +1747,7 @@ func (x *SaveUploadRequest) String() string {
 func (*SaveUploadRequest) ProtoMessage() {}
 
 func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1683,7 +1760,7 @@ func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadRequest.ProtoReflect.Descriptor instead.
 func (*SaveUploadRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{22}
+	return file_ferry_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SaveUploadRequest) GetWorkerId() string {
@@ -1715,7 +1792,7 @@ type SaveUploadReply struct {
 
 func (x *SaveUploadReply) Reset() {
 	*x = SaveUploadReply{}
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1727,7 +1804,7 @@ func (x *SaveUploadReply) String() string {
 func (*SaveUploadReply) ProtoMessage() {}
 
 func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1740,7 +1817,7 @@ func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadReply.ProtoReflect.Descriptor instead.
 func (*SaveUploadReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{23}
+	return file_ferry_proto_rawDescGZIP(), []int{24}
 }
 
 type LeaseRef struct {
@@ -1754,7 +1831,7 @@ type LeaseRef struct {
 
 func (x *LeaseRef) Reset() {
 	*x = LeaseRef{}
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1766,7 +1843,7 @@ func (x *LeaseRef) String() string {
 func (*LeaseRef) ProtoMessage() {}
 
 func (x *LeaseRef) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1779,7 +1856,7 @@ func (x *LeaseRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseRef.ProtoReflect.Descriptor instead.
 func (*LeaseRef) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{24}
+	return file_ferry_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *LeaseRef) GetJob() string {
@@ -1813,7 +1890,7 @@ type RenewRequest struct {
 
 func (x *RenewRequest) Reset() {
 	*x = RenewRequest{}
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1825,7 +1902,7 @@ func (x *RenewRequest) String() string {
 func (*RenewRequest) ProtoMessage() {}
 
 func (x *RenewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1838,7 +1915,7 @@ func (x *RenewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewRequest.ProtoReflect.Descriptor instead.
 func (*RenewRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{25}
+	return file_ferry_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RenewRequest) GetWorkerId() string {
@@ -1866,7 +1943,7 @@ type RenewReply struct {
 
 func (x *RenewReply) Reset() {
 	*x = RenewReply{}
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1878,7 +1955,7 @@ func (x *RenewReply) String() string {
 func (*RenewReply) ProtoMessage() {}
 
 func (x *RenewReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1891,7 +1968,7 @@ func (x *RenewReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewReply.ProtoReflect.Descriptor instead.
 func (*RenewReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{26}
+	return file_ferry_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RenewReply) GetLost() []*LeaseRef {
@@ -1924,7 +2001,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1936,7 +2013,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1949,7 +2026,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{27}
+	return file_ferry_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *LeaveRequest) GetWorkerId() string {
@@ -1967,7 +2044,7 @@ type LeaveReply struct {
 
 func (x *LeaveReply) Reset() {
 	*x = LeaveReply{}
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1979,7 +2056,7 @@ func (x *LeaveReply) String() string {
 func (*LeaveReply) ProtoMessage() {}
 
 func (x *LeaveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1992,7 +2069,7 @@ func (x *LeaveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
 func (*LeaveReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{28}
+	return file_ferry_proto_rawDescGZIP(), []int{29}
 }
 
 // EntryResult reports one entry of a task that did not simply succeed.
@@ -2008,7 +2085,7 @@ type EntryResult struct {
 
 func (x *EntryResult) Reset() {
 	*x = EntryResult{}
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2020,7 +2097,7 @@ func (x *EntryResult) String() string {
 func (*EntryResult) ProtoMessage() {}
 
 func (x *EntryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2033,7 +2110,7 @@ func (x *EntryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntryResult.ProtoReflect.Descriptor instead.
 func (*EntryResult) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{29}
+	return file_ferry_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *EntryResult) GetIndex() uint32 {
@@ -2077,7 +2154,7 @@ type CompleteRequest struct {
 
 func (x *CompleteRequest) Reset() {
 	*x = CompleteRequest{}
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2089,7 +2166,7 @@ func (x *CompleteRequest) String() string {
 func (*CompleteRequest) ProtoMessage() {}
 
 func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2102,7 +2179,7 @@ func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteRequest.ProtoReflect.Descriptor instead.
 func (*CompleteRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{30}
+	return file_ferry_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CompleteRequest) GetWorkerId() string {
@@ -2142,7 +2219,7 @@ type CompleteReply struct {
 
 func (x *CompleteReply) Reset() {
 	*x = CompleteReply{}
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2154,7 +2231,7 @@ func (x *CompleteReply) String() string {
 func (*CompleteReply) ProtoMessage() {}
 
 func (x *CompleteReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2167,7 +2244,7 @@ func (x *CompleteReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReply.ProtoReflect.Descriptor instead.
 func (*CompleteReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{31}
+	return file_ferry_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CompleteReply) GetAttemptDir() string {
@@ -2206,7 +2283,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2218,7 +2295,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2231,7 +2308,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{32}
+	return file_ferry_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AuditRecord) GetTimeUnixMs() int64 {
@@ -2335,7 +2412,7 @@ type AuditBatch struct {
 
 func (x *AuditBatch) Reset() {
 	*x = AuditBatch{}
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2347,7 +2424,7 @@ func (x *AuditBatch) String() string {
 func (*AuditBatch) ProtoMessage() {}
 
 func (x *AuditBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2360,7 +2437,7 @@ func (x *AuditBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditBatch.ProtoReflect.Descriptor instead.
 func (*AuditBatch) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{33}
+	return file_ferry_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AuditBatch) GetLease() *LeaseRef {
@@ -2388,7 +2465,7 @@ type TaskProgress struct {
 
 func (x *TaskProgress) Reset() {
 	*x = TaskProgress{}
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2400,7 +2477,7 @@ func (x *TaskProgress) String() string {
 func (*TaskProgress) ProtoMessage() {}
 
 func (x *TaskProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2413,7 +2490,7 @@ func (x *TaskProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskProgress.ProtoReflect.Descriptor instead.
 func (*TaskProgress) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{34}
+	return file_ferry_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *TaskProgress) GetLease() *LeaseRef {
@@ -2453,7 +2530,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2465,7 +2542,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2478,7 +2555,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{35}
+	return file_ferry_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ReportRequest) GetWorkerId() string {
@@ -2526,7 +2603,7 @@ type WorkerStats struct {
 
 func (x *WorkerStats) Reset() {
 	*x = WorkerStats{}
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2538,7 +2615,7 @@ func (x *WorkerStats) String() string {
 func (*WorkerStats) ProtoMessage() {}
 
 func (x *WorkerStats) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2551,7 +2628,7 @@ func (x *WorkerStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStats.ProtoReflect.Descriptor instead.
 func (*WorkerStats) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{36}
+	return file_ferry_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *WorkerStats) GetStoreOps() []*StoreOps {
@@ -2584,7 +2661,7 @@ type StoreOps struct {
 
 func (x *StoreOps) Reset() {
 	*x = StoreOps{}
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2596,7 +2673,7 @@ func (x *StoreOps) String() string {
 func (*StoreOps) ProtoMessage() {}
 
 func (x *StoreOps) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2609,7 +2686,7 @@ func (x *StoreOps) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreOps.ProtoReflect.Descriptor instead.
 func (*StoreOps) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{37}
+	return file_ferry_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *StoreOps) GetStore() string {
@@ -2665,7 +2742,7 @@ type ReportReply struct {
 
 func (x *ReportReply) Reset() {
 	*x = ReportReply{}
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2677,7 +2754,7 @@ func (x *ReportReply) String() string {
 func (*ReportReply) ProtoMessage() {}
 
 func (x *ReportReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2690,7 +2767,7 @@ func (x *ReportReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReply.ProtoReflect.Descriptor instead.
 func (*ReportReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{38}
+	return file_ferry_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ReportReply) GetStop() bool {
@@ -2716,7 +2793,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2728,7 +2805,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2741,7 +2818,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{39}
+	return file_ferry_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SubmitRequest) GetSpec() *JobSpec {
@@ -2760,7 +2837,7 @@ type SubmitReply struct {
 
 func (x *SubmitReply) Reset() {
 	*x = SubmitReply{}
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2772,7 +2849,7 @@ func (x *SubmitReply) String() string {
 func (*SubmitReply) ProtoMessage() {}
 
 func (x *SubmitReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2785,7 +2862,7 @@ func (x *SubmitReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitReply.ProtoReflect.Descriptor instead.
 func (*SubmitReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{40}
+	return file_ferry_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SubmitReply) GetJob() string {
@@ -2809,7 +2886,7 @@ type StatRequest struct {
 
 func (x *StatRequest) Reset() {
 	*x = StatRequest{}
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2821,7 +2898,7 @@ func (x *StatRequest) String() string {
 func (*StatRequest) ProtoMessage() {}
 
 func (x *StatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2834,7 +2911,7 @@ func (x *StatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatRequest.ProtoReflect.Descriptor instead.
 func (*StatRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{41}
+	return file_ferry_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *StatRequest) GetJob() string {
@@ -2898,7 +2975,7 @@ type JobStat struct {
 
 func (x *JobStat) Reset() {
 	*x = JobStat{}
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2910,7 +2987,7 @@ func (x *JobStat) String() string {
 func (*JobStat) ProtoMessage() {}
 
 func (x *JobStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2923,7 +3000,7 @@ func (x *JobStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobStat.ProtoReflect.Descriptor instead.
 func (*JobStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{42}
+	return file_ferry_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *JobStat) GetName() string {
@@ -3151,7 +3228,7 @@ type WorkerStat struct {
 
 func (x *WorkerStat) Reset() {
 	*x = WorkerStat{}
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3163,7 +3240,7 @@ func (x *WorkerStat) String() string {
 func (*WorkerStat) ProtoMessage() {}
 
 func (x *WorkerStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3176,7 +3253,7 @@ func (x *WorkerStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStat.ProtoReflect.Descriptor instead.
 func (*WorkerStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{43}
+	return file_ferry_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *WorkerStat) GetWorkerId() string {
@@ -3239,7 +3316,7 @@ type StatReply struct {
 
 func (x *StatReply) Reset() {
 	*x = StatReply{}
-	mi := &file_ferry_proto_msgTypes[44]
+	mi := &file_ferry_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3251,7 +3328,7 @@ func (x *StatReply) String() string {
 func (*StatReply) ProtoMessage() {}
 
 func (x *StatReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[44]
+	mi := &file_ferry_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3264,7 +3341,7 @@ func (x *StatReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatReply.ProtoReflect.Descriptor instead.
 func (*StatReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{44}
+	return file_ferry_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *StatReply) GetJobs() []*JobStat {
@@ -3297,7 +3374,7 @@ type RetryRequest struct {
 
 func (x *RetryRequest) Reset() {
 	*x = RetryRequest{}
-	mi := &file_ferry_proto_msgTypes[45]
+	mi := &file_ferry_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3309,7 +3386,7 @@ func (x *RetryRequest) String() string {
 func (*RetryRequest) ProtoMessage() {}
 
 func (x *RetryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[45]
+	mi := &file_ferry_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3322,7 +3399,7 @@ func (x *RetryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRequest.ProtoReflect.Descriptor instead.
 func (*RetryRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{45}
+	return file_ferry_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RetryRequest) GetJob() string {
@@ -3342,7 +3419,7 @@ type RetryReply struct {
 
 func (x *RetryReply) Reset() {
 	*x = RetryReply{}
-	mi := &file_ferry_proto_msgTypes[46]
+	mi := &file_ferry_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3354,7 +3431,7 @@ func (x *RetryReply) String() string {
 func (*RetryReply) ProtoMessage() {}
 
 func (x *RetryReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[46]
+	mi := &file_ferry_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3367,7 +3444,7 @@ func (x *RetryReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryReply.ProtoReflect.Descriptor instead.
 func (*RetryReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{46}
+	return file_ferry_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RetryReply) GetTasks() int64 {
@@ -3394,7 +3471,7 @@ type CleanRequest struct {
 
 func (x *CleanRequest) Reset() {
 	*x = CleanRequest{}
-	mi := &file_ferry_proto_msgTypes[47]
+	mi := &file_ferry_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3406,7 +3483,7 @@ func (x *CleanRequest) String() string {
 func (*CleanRequest) ProtoMessage() {}
 
 func (x *CleanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[47]
+	mi := &file_ferry_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3419,7 +3496,7 @@ func (x *CleanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanRequest.ProtoReflect.Descriptor instead.
 func (*CleanRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{47}
+	return file_ferry_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CleanRequest) GetJob() string {
@@ -3444,7 +3521,7 @@ type CleanReply struct {
 
 func (x *CleanReply) Reset() {
 	*x = CleanReply{}
-	mi := &file_ferry_proto_msgTypes[48]
+	mi := &file_ferry_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3456,7 +3533,7 @@ func (x *CleanReply) String() string {
 func (*CleanReply) ProtoMessage() {}
 
 func (x *CleanReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[48]
+	mi := &file_ferry_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3469,7 +3546,7 @@ func (x *CleanReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanReply.ProtoReflect.Descriptor instead.
 func (*CleanReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{48}
+	return file_ferry_proto_rawDescGZIP(), []int{49}
 }
 
 type StopRequest struct {
@@ -3480,7 +3557,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_ferry_proto_msgTypes[49]
+	mi := &file_ferry_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3492,7 +3569,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[49]
+	mi := &file_ferry_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3505,7 +3582,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{49}
+	return file_ferry_proto_rawDescGZIP(), []int{50}
 }
 
 type StopReply struct {
@@ -3518,7 +3595,7 @@ type StopReply struct {
 
 func (x *StopReply) Reset() {
 	*x = StopReply{}
-	mi := &file_ferry_proto_msgTypes[50]
+	mi := &file_ferry_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3530,7 +3607,7 @@ func (x *StopReply) String() string {
 func (*StopReply) ProtoMessage() {}
 
 func (x *StopReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[50]
+	mi := &file_ferry_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3543,7 +3620,7 @@ func (x *StopReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopReply.ProtoReflect.Descriptor instead.
 func (*StopReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{50}
+	return file_ferry_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *StopReply) GetRemaining() []string {
@@ -3594,7 +3671,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\x05tasks\x18\x01 \x03(\v2\x13.ferry.v1.TaskLeaseR\x05tasks\x12$\n" +
 	"\x0eretry_after_ms\x18\x02 \x01(\x05R\fretryAfterMs\x12\x12\n" +
 	"\x04stop\x18\x03 \x01(\bR\x04stop\x12*\n" +
-	"\x06limits\x18\x04 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\xc8\a\n" +
+	"\x06limits\x18\x04 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\xf3\a\n" +
 	"\aJobSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\bjob_type\x18\x02 \x01(\tR\ajobType\x12\x1f\n" +
@@ -3629,7 +3706,14 @@ const file_ferry_proto_rawDesc = "" +
 	"max_delete\x18\x16 \x01(\x03R\tmaxDelete\x12+\n" +
 	"\x11preserve_metadata\x18\x17 \x01(\bR\x10preserveMetadata\x12.\n" +
 	"\bschedule\x18\x18 \x01(\v2\x12.ferry.v1.ScheduleR\bschedule\x125\n" +
-	"\x17max_requests_per_second\x18\x19 \x01(\x05R\x14maxRequestsPerSecond\"\xdb\x01\n" +
+	"\x17max_requests_per_second\x18\x19 \x01(\x05R\x14maxRequestsPerSecond\x12)\n" +
+	"\x05table\x18\x1b \x01(\v2\x13.ferry.v1.TableSpecR\x05table\"\x98\x01\n" +
+	"\tTableSpec\x12\x16\n" +
+	"\x06tables\x18\x01 \x03(\tR\x06tables\x12\x1d\n" +
+	"\n" +
+	"chunk_rows\x18\x02 \x01(\x05R\tchunkRows\x12%\n" +
+	"\x0eupdated_column\x18\x03 \x01(\tR\rupdatedColumn\x12-\n" +
+	"\x13max_rows_per_second\x18\x04 \x01(\x05R\x10maxRowsPerSecond\"\xdb\x01\n" +
 	"\bEndpoint\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
 	"\x06prefix\x18\x02 \x01(\fR\x06prefix\x12\x16\n" +
@@ -3878,7 +3962,7 @@ func file_ferry_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_ferry_proto_goTypes = []any{
 	(Kind)(0),                       // 0: ferry.v1.Kind
 	(Result)(0),                     // 1: ferry.v1.Result
@@ -3895,115 +3979,117 @@ var file_ferry_proto_goTypes = []any{
 	(*LeaseRequest)(nil),            // 12: ferry.v1.LeaseRequest
 	(*LeaseReply)(nil),              // 13: ferry.v1.LeaseReply
 	(*JobSpec)(nil),                 // 14: ferry.v1.JobSpec
-	(*Endpoint)(nil),                // 15: ferry.v1.Endpoint
-	(*Multipart)(nil),               // 16: ferry.v1.Multipart
-	(*HTTPList)(nil),                // 17: ferry.v1.HTTPList
-	(*Filter)(nil),                  // 18: ferry.v1.Filter
-	(*Schedule)(nil),                // 19: ferry.v1.Schedule
-	(*Window)(nil),                  // 20: ferry.v1.Window
-	(*ManifestEntry)(nil),           // 21: ferry.v1.ManifestEntry
-	(*TaskLease)(nil),               // 22: ferry.v1.TaskLease
-	(*UploadState)(nil),             // 23: ferry.v1.UploadState
-	(*SaveUploadRequest)(nil),       // 24: ferry.v1.SaveUploadRequest
-	(*SaveUploadReply)(nil),         // 25: ferry.v1.SaveUploadReply
-	(*LeaseRef)(nil),                // 26: ferry.v1.LeaseRef
-	(*RenewRequest)(nil),            // 27: ferry.v1.RenewRequest
-	(*RenewReply)(nil),              // 28: ferry.v1.RenewReply
-	(*LeaveRequest)(nil),            // 29: ferry.v1.LeaveRequest
-	(*LeaveReply)(nil),              // 30: ferry.v1.LeaveReply
-	(*EntryResult)(nil),             // 31: ferry.v1.EntryResult
-	(*CompleteRequest)(nil),         // 32: ferry.v1.CompleteRequest
-	(*CompleteReply)(nil),           // 33: ferry.v1.CompleteReply
-	(*AuditRecord)(nil),             // 34: ferry.v1.AuditRecord
-	(*AuditBatch)(nil),              // 35: ferry.v1.AuditBatch
-	(*TaskProgress)(nil),            // 36: ferry.v1.TaskProgress
-	(*ReportRequest)(nil),           // 37: ferry.v1.ReportRequest
-	(*WorkerStats)(nil),             // 38: ferry.v1.WorkerStats
-	(*StoreOps)(nil),                // 39: ferry.v1.StoreOps
-	(*ReportReply)(nil),             // 40: ferry.v1.ReportReply
-	(*SubmitRequest)(nil),           // 41: ferry.v1.SubmitRequest
-	(*SubmitReply)(nil),             // 42: ferry.v1.SubmitReply
-	(*StatRequest)(nil),             // 43: ferry.v1.StatRequest
-	(*JobStat)(nil),                 // 44: ferry.v1.JobStat
-	(*WorkerStat)(nil),              // 45: ferry.v1.WorkerStat
-	(*StatReply)(nil),               // 46: ferry.v1.StatReply
-	(*RetryRequest)(nil),            // 47: ferry.v1.RetryRequest
-	(*RetryReply)(nil),              // 48: ferry.v1.RetryReply
-	(*CleanRequest)(nil),            // 49: ferry.v1.CleanRequest
-	(*CleanReply)(nil),              // 50: ferry.v1.CleanReply
-	(*StopRequest)(nil),             // 51: ferry.v1.StopRequest
-	(*StopReply)(nil),               // 52: ferry.v1.StopReply
+	(*TableSpec)(nil),               // 15: ferry.v1.TableSpec
+	(*Endpoint)(nil),                // 16: ferry.v1.Endpoint
+	(*Multipart)(nil),               // 17: ferry.v1.Multipart
+	(*HTTPList)(nil),                // 18: ferry.v1.HTTPList
+	(*Filter)(nil),                  // 19: ferry.v1.Filter
+	(*Schedule)(nil),                // 20: ferry.v1.Schedule
+	(*Window)(nil),                  // 21: ferry.v1.Window
+	(*ManifestEntry)(nil),           // 22: ferry.v1.ManifestEntry
+	(*TaskLease)(nil),               // 23: ferry.v1.TaskLease
+	(*UploadState)(nil),             // 24: ferry.v1.UploadState
+	(*SaveUploadRequest)(nil),       // 25: ferry.v1.SaveUploadRequest
+	(*SaveUploadReply)(nil),         // 26: ferry.v1.SaveUploadReply
+	(*LeaseRef)(nil),                // 27: ferry.v1.LeaseRef
+	(*RenewRequest)(nil),            // 28: ferry.v1.RenewRequest
+	(*RenewReply)(nil),              // 29: ferry.v1.RenewReply
+	(*LeaveRequest)(nil),            // 30: ferry.v1.LeaveRequest
+	(*LeaveReply)(nil),              // 31: ferry.v1.LeaveReply
+	(*EntryResult)(nil),             // 32: ferry.v1.EntryResult
+	(*CompleteRequest)(nil),         // 33: ferry.v1.CompleteRequest
+	(*CompleteReply)(nil),           // 34: ferry.v1.CompleteReply
+	(*AuditRecord)(nil),             // 35: ferry.v1.AuditRecord
+	(*AuditBatch)(nil),              // 36: ferry.v1.AuditBatch
+	(*TaskProgress)(nil),            // 37: ferry.v1.TaskProgress
+	(*ReportRequest)(nil),           // 38: ferry.v1.ReportRequest
+	(*WorkerStats)(nil),             // 39: ferry.v1.WorkerStats
+	(*StoreOps)(nil),                // 40: ferry.v1.StoreOps
+	(*ReportReply)(nil),             // 41: ferry.v1.ReportReply
+	(*SubmitRequest)(nil),           // 42: ferry.v1.SubmitRequest
+	(*SubmitReply)(nil),             // 43: ferry.v1.SubmitReply
+	(*StatRequest)(nil),             // 44: ferry.v1.StatRequest
+	(*JobStat)(nil),                 // 45: ferry.v1.JobStat
+	(*WorkerStat)(nil),              // 46: ferry.v1.WorkerStat
+	(*StatReply)(nil),               // 47: ferry.v1.StatReply
+	(*RetryRequest)(nil),            // 48: ferry.v1.RetryRequest
+	(*RetryReply)(nil),              // 49: ferry.v1.RetryReply
+	(*CleanRequest)(nil),            // 50: ferry.v1.CleanRequest
+	(*CleanReply)(nil),              // 51: ferry.v1.CleanReply
+	(*StopRequest)(nil),             // 52: ferry.v1.StopRequest
+	(*StopReply)(nil),               // 53: ferry.v1.StopReply
 }
 var file_ferry_proto_depIdxs = []int32{
-	22, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
+	23, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
 	9,  // 1: ferry.v1.LeaseReply.limits:type_name -> ferry.v1.JobLimit
-	15, // 2: ferry.v1.JobSpec.src:type_name -> ferry.v1.Endpoint
-	15, // 3: ferry.v1.JobSpec.dest:type_name -> ferry.v1.Endpoint
-	16, // 4: ferry.v1.JobSpec.multipart:type_name -> ferry.v1.Multipart
-	17, // 5: ferry.v1.JobSpec.http_list:type_name -> ferry.v1.HTTPList
-	18, // 6: ferry.v1.JobSpec.filter:type_name -> ferry.v1.Filter
-	19, // 7: ferry.v1.JobSpec.schedule:type_name -> ferry.v1.Schedule
-	20, // 8: ferry.v1.Schedule.windows:type_name -> ferry.v1.Window
-	0,  // 9: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
-	14, // 10: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
-	21, // 11: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
-	23, // 12: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
-	26, // 13: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
-	23, // 14: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
-	26, // 15: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
-	26, // 16: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
-	1,  // 17: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
-	26, // 18: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
-	31, // 19: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
-	1,  // 20: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
-	26, // 21: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
-	34, // 22: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
-	26, // 23: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
-	35, // 24: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
-	36, // 25: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
-	38, // 26: ferry.v1.ReportRequest.stats:type_name -> ferry.v1.WorkerStats
-	39, // 27: ferry.v1.WorkerStats.store_ops:type_name -> ferry.v1.StoreOps
-	9,  // 28: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
-	14, // 29: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
-	14, // 30: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
-	44, // 31: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
-	45, // 32: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
-	6,  // 33: ferry.v1.StatReply.credentials:type_name -> ferry.v1.CredentialStat
-	10, // 34: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
-	12, // 35: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
-	27, // 36: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
-	32, // 37: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
-	29, // 38: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
-	24, // 39: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
-	37, // 40: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
-	41, // 41: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
-	43, // 42: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
-	47, // 43: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
-	49, // 44: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
-	51, // 45: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
-	7,  // 46: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
-	2,  // 47: ferry.v1.Control.IssueCredential:input_type -> ferry.v1.IssueCredentialRequest
-	4,  // 48: ferry.v1.Control.RevokeCredential:input_type -> ferry.v1.RevokeCredentialRequest
-	11, // 49: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
-	13, // 50: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
-	28, // 51: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
-	33, // 52: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
-	30, // 53: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
-	25, // 54: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
-	40, // 55: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
-	42, // 56: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
-	46, // 57: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
-	48, // 58: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
-	50, // 59: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
-	52, // 60: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
-	8,  // 61: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
-	3,  // 62: ferry.v1.Control.IssueCredential:output_type -> ferry.v1.IssueCredentialReply
-	5,  // 63: ferry.v1.Control.RevokeCredential:output_type -> ferry.v1.RevokeCredentialReply
-	49, // [49:64] is the sub-list for method output_type
-	34, // [34:49] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	16, // 2: ferry.v1.JobSpec.src:type_name -> ferry.v1.Endpoint
+	16, // 3: ferry.v1.JobSpec.dest:type_name -> ferry.v1.Endpoint
+	17, // 4: ferry.v1.JobSpec.multipart:type_name -> ferry.v1.Multipart
+	18, // 5: ferry.v1.JobSpec.http_list:type_name -> ferry.v1.HTTPList
+	19, // 6: ferry.v1.JobSpec.filter:type_name -> ferry.v1.Filter
+	20, // 7: ferry.v1.JobSpec.schedule:type_name -> ferry.v1.Schedule
+	15, // 8: ferry.v1.JobSpec.table:type_name -> ferry.v1.TableSpec
+	21, // 9: ferry.v1.Schedule.windows:type_name -> ferry.v1.Window
+	0,  // 10: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
+	14, // 11: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
+	22, // 12: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
+	24, // 13: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
+	27, // 14: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
+	24, // 15: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
+	27, // 16: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
+	27, // 17: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
+	1,  // 18: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
+	27, // 19: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
+	32, // 20: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
+	1,  // 21: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
+	27, // 22: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
+	35, // 23: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
+	27, // 24: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
+	36, // 25: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
+	37, // 26: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
+	39, // 27: ferry.v1.ReportRequest.stats:type_name -> ferry.v1.WorkerStats
+	40, // 28: ferry.v1.WorkerStats.store_ops:type_name -> ferry.v1.StoreOps
+	9,  // 29: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
+	14, // 30: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
+	14, // 31: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
+	45, // 32: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
+	46, // 33: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
+	6,  // 34: ferry.v1.StatReply.credentials:type_name -> ferry.v1.CredentialStat
+	10, // 35: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
+	12, // 36: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
+	28, // 37: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
+	33, // 38: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
+	30, // 39: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
+	25, // 40: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
+	38, // 41: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
+	42, // 42: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
+	44, // 43: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
+	48, // 44: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
+	50, // 45: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
+	52, // 46: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
+	7,  // 47: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
+	2,  // 48: ferry.v1.Control.IssueCredential:input_type -> ferry.v1.IssueCredentialRequest
+	4,  // 49: ferry.v1.Control.RevokeCredential:input_type -> ferry.v1.RevokeCredentialRequest
+	11, // 50: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
+	13, // 51: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
+	29, // 52: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
+	34, // 53: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
+	31, // 54: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
+	26, // 55: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
+	41, // 56: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
+	43, // 57: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
+	47, // 58: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
+	49, // 59: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
+	51, // 60: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
+	53, // 61: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
+	8,  // 62: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
+	3,  // 63: ferry.v1.Control.IssueCredential:output_type -> ferry.v1.IssueCredentialReply
+	5,  // 64: ferry.v1.Control.RevokeCredential:output_type -> ferry.v1.RevokeCredentialReply
+	50, // [50:65] is the sub-list for method output_type
+	35, // [35:50] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_ferry_proto_init() }
@@ -4017,7 +4103,7 @@ func file_ferry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_proto_rawDesc), len(file_ferry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   51,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -35,6 +35,10 @@ func SpecToPB(s task.Spec) *pb.JobSpec {
 	for _, w := range s.Schedule.Windows {
 		out.Schedule.Windows = append(out.Schedule.Windows, &pb.Window{Start: int32(w.Start), End: int32(w.End), BytesPerSec: w.Rate})
 	}
+	if t := s.Table; t != nil {
+		out.Table = &pb.TableSpec{Tables: t.Tables, ChunkRows: int32(t.ChunkRows), UpdatedColumn: t.UpdatedColumn,
+			MaxRowsPerSecond: int32(t.MaxRowsPerSecond)}
+	}
 	return out
 }
 
@@ -74,6 +78,10 @@ func SpecFromPB(p *pb.JobSpec) task.Spec {
 		for _, w := range sc.Windows {
 			s.Schedule.Windows = append(s.Schedule.Windows, task.Window{Start: int(w.Start), End: int(w.End), Rate: w.BytesPerSec})
 		}
+	}
+	if t := p.Table; t != nil {
+		s.Table = &task.Table{Tables: t.Tables, ChunkRows: int(t.ChunkRows), UpdatedColumn: t.UpdatedColumn,
+			MaxRowsPerSecond: int(t.MaxRowsPerSecond)}
 	}
 	return s
 }

@@ -29,6 +29,7 @@ func fullSpec() task.Spec {
 		Mirror: true, MaxDelete: 10, PreserveMetadata: true,
 		Schedule:             task.Schedule{Default: 11, Windows: []task.Window{{Start: 480, End: 1200, Rate: 12}}},
 		MaxRequestsPerSecond: 13,
+		Table:                &task.Table{Tables: []string{"orders", "shop.*"}, ChunkRows: 14, UpdatedColumn: "mtime", MaxRowsPerSecond: 15},
 	}
 }
 

@@ -61,6 +61,10 @@ type Spec struct {
 	// unlimited.
 	Schedule             Schedule
 	MaxRequestsPerSecond int
+
+	// Table is set for a table job (srcType mysql or postgres), nil
+	// otherwise.
+	Table *Table `json:",omitempty"`
 }
 
 // Endpoint is one side of a job: a store type and where in it.
@@ -164,5 +168,6 @@ func (s Spec) Clone() Spec {
 	s.Filter.Include = slices.Clone(s.Filter.Include)
 	s.Filter.Exclude = slices.Clone(s.Filter.Exclude)
 	s.Schedule.Windows = slices.Clone(s.Schedule.Windows)
+	s.Table = s.Table.Clone()
 	return s
 }
