@@ -52,6 +52,9 @@ func (j *Job) Spec() task.Spec {
 	}
 	if IsTableType(j.SrcType) {
 		s.Table = j.Table.spec()
+		// A table job makes no store request: its request limit counts
+		// rows (the worker waits for each batch's rows).
+		s.MaxRequestsPerSecond = j.Table.MaxRowsPerSecond
 	}
 	return s
 }

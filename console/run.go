@@ -71,7 +71,7 @@ func (e *env) run(ctx context.Context, spec task.Spec) error {
 		if spec.Type == task.Audit {
 			verb = "auditing (nothing is copied)"
 		}
-		fmt.Fprintf(e.out, "job %s: %s %s -> %s\n", name, verb, spec.Src.Prefix, spec.Dest.Prefix)
+		fmt.Fprintf(e.out, "job %s: %s %s -> %s\n", name, verb, endpointText(spec.Src), endpointText(spec.Dest))
 	case err != nil:
 		return failErr("job %s: %v", name, err)
 	case job.Spec.Src.Prefix != spec.Src.Prefix || job.Spec.Dest.Prefix != spec.Dest.Prefix ||
@@ -239,7 +239,7 @@ func (e *env) summary(eng *engine, name string, took time.Duration) error {
 	} else {
 		fmt.Fprintf(w, "  bytes  %s\n", humanBytes(float64(c.BytesDone)))
 	}
-	fmt.Fprintf(w, "  from   %s\n  to     %s\n", s.Spec.Src.Prefix, s.Spec.Dest.Prefix)
+	fmt.Fprintf(w, "  from   %s\n  to     %s\n", endpointText(s.Spec.Src), endpointText(s.Spec.Dest))
 	jobDir := filepath.Join(e.masterDir, "jobs", name)
 	fmt.Fprintf(w, "  audit  %s\n", rel(jobDir)+string(filepath.Separator))
 	if s.Error != "" {

@@ -35,6 +35,8 @@ type Config struct {
 	// OpenDest opens a job's destination (to abort its unfinished uploads
 	// when it is cleaned).
 	OpenDest func(task.Spec) (store.Store, error)
+	// Tables plans table jobs (srcType mysql or postgres); nil: they fail.
+	Tables TablePlanner
 	// FreshState starts with a new database even when the old one is
 	// missing or empty while jobs' audit directories remain (state.ErrLost
 	// otherwise).

@@ -29,6 +29,9 @@ import (
 // as unchanged. A mirror then deletes, within maxDelete, the destination
 // keys the source no longer has.
 func (m *Master) scan(ctx context.Context, spec task.Spec) error {
+	if spec.IsTable() {
+		return m.scanTables(ctx, spec)
+	}
 	job, err := m.db.Job(spec.Name)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package table
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -17,6 +18,12 @@ type CopyOptions struct {
 	Progress func(rows, bytes int64)
 	Mirror   bool // delete destination rows of the chunk the source lacks
 }
+
+// Errors of a chunk's copy, beside the destination's write errors.
+var (
+	errRead     = errors.New("read")
+	ErrMismatch = errors.New("rows differ after the copy")
+)
 
 // CopyResult is what a chunk's copy did.
 type CopyResult struct {
@@ -51,7 +58,7 @@ func CopyChunk(ctx context.Context, src, dst DB, p Pair, c Chunk, o CopyOptions)
 			return nil
 		})
 		if err != nil {
-			return res, fmt.Errorf("read source %s: %w", c.Name(), err)
+			return res, fmt.Errorf("%w %s: %w", errRead, c.Name(), err)
 		}
 		if len(batch) == 0 {
 			break
@@ -77,7 +84,7 @@ func CopyChunk(ctx context.Context, src, dst DB, p Pair, c Chunk, o CopyOptions)
 	for try := 0; ; try++ {
 		v, err := VerifyChunk(ctx, src, dst, p, c, o.Options)
 		if err != nil {
-			return res, fmt.Errorf("check %s: %w", c.Name(), err)
+			return res, fmt.Errorf("%w: check %s: %w", errRead, c.Name(), err)
 		}
 		res.Src, res.Dst = v.Src.Sum(), v.Dst.Sum()
 		var fix []Diff
@@ -95,7 +102,7 @@ func CopyChunk(ctx context.Context, src, dst DB, p Pair, c Chunk, o CopyOptions)
 			return res, nil
 		}
 		if try == 3 {
-			return res, fmt.Errorf("%d rows still differ after the copy: %s", len(fix), names(fix, 5))
+			return res, fmt.Errorf("%w: %d still differ: %s", ErrMismatch, len(fix), names(fix, 5))
 		}
 		w, _, err := Repair(ctx, src, dst, p, fix, o.Mirror)
 		if err != nil {

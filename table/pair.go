@@ -32,51 +32,77 @@ func Resolve(ctx context.Context, src, dst DB, patterns []string, create bool) (
 	if len(tables) == 0 {
 		return nil, fmt.Errorf("tables %s: no source table matches", strings.Join(patterns, ","))
 	}
+	// Every table is checked before any is created.
+	for _, s := range tables {
+		if err := checkPair(s, dst.Engine()); err != nil {
+			return nil, err
+		}
+	}
 	var out []Pair
 	for _, s := range tables {
-		if err := s.Check(); err != nil {
-			return nil, err
-		}
-		if s.Eng == "mysql" && dst.Engine() == "postgres" {
-			for _, k := range s.Key {
-				c := s.Cols[k]
-				if c.Kind == KText && !strings.HasSuffix(c.Collate, "_bin") && c.Collate != "binary" {
-					return nil, fmt.Errorf("table %s key column %s: collation %s does not sort as bytes; ferry needs a binary collation (such as utf8mb4_bin) on text key columns to order keys as PostgreSQL's \"C\" does",
-						s.Name, c.Name, c.Collate)
-				}
-			}
-		}
-		if s.Eng == "mysql" && dst.Engine() == "postgres" {
-			for _, c := range s.Cols {
-				if _, err := MapToPostgres(s, c); err != nil {
-					return nil, err
-				}
-			}
-		}
-		name := s.Name
-		if s.Eng != dst.Engine() {
-			name = s.Rel
-		}
-		p := Pair{Src: s}
-		d, err := dst.Describe(ctx, name)
-		if errors.Is(err, ErrNoTable) && create {
-			if err = dst.Create(ctx, s); err == nil {
-				p.Created = true
-				d, err = dst.Describe(ctx, name)
-			}
-		}
+		p, err := PairOf(ctx, s, dst, create)
 		if err != nil {
-			return nil, fmt.Errorf("destination table %s: %w", name, err)
-		}
-		if p.Dst, err = d.project(s.colNames()); err != nil {
 			return nil, err
 		}
-		p.Dst.Key = nil
-		for _, k := range s.Key {
-			p.Dst.Key = append(p.Dst.Key, k)
-		}
-		p.Dst.Name = s.Name
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// PairOf pairs source table s with its destination table, refusing what
+// Resolve refuses, creating the destination table when missing and
+// create is set.
+func PairOf(ctx context.Context, s *Schema, dst DB, create bool) (Pair, error) {
+	if err := checkPair(s, dst.Engine()); err != nil {
+		return Pair{}, err
+	}
+	name := s.Name
+	if s.Eng != dst.Engine() {
+		name = s.Rel
+	}
+	p := Pair{Src: s}
+	d, err := dst.Describe(ctx, name)
+	if errors.Is(err, ErrNoTable) && create {
+		if err = dst.Create(ctx, s); err == nil {
+			p.Created = true
+			d, err = dst.Describe(ctx, name)
+		}
+	}
+	if err != nil {
+		return Pair{}, fmt.Errorf("destination table %s: %w", name, err)
+	}
+	if p.Dst, err = d.project(s.colNames()); err != nil {
+		return Pair{}, err
+	}
+	p.Dst.Key = nil
+	for _, k := range s.Key {
+		p.Dst.Key = append(p.Dst.Key, k)
+	}
+	p.Dst.Name = s.Name
+	return p, nil
+}
+
+// checkPair refuses a source table ferry cannot move to a destination of
+// engine dstEngine.
+func checkPair(s *Schema, dstEngine string) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
+	if s.Eng == "mysql" && dstEngine == "postgres" {
+		for _, k := range s.Key {
+			c := s.Cols[k]
+			if c.Kind == KText && !strings.HasSuffix(c.Collate, "_bin") && c.Collate != "binary" {
+				return fmt.Errorf("table %s key column %s: collation %s does not sort as bytes; ferry needs a binary collation (such as utf8mb4_bin) on text key columns to order keys as PostgreSQL's \"C\" does",
+					s.Name, c.Name, c.Collate)
+			}
+		}
+	}
+	if s.Eng == "mysql" && dstEngine == "postgres" {
+		for _, c := range s.Cols {
+			if _, err := MapToPostgres(s, c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -67,6 +67,9 @@ type Config struct {
 	// OpenSource and OpenDest open a job's stores.
 	OpenSource func(task.Spec) (store.Store, error)
 	OpenDest   func(task.Spec) (store.Store, error)
+	// Tables runs the tasks of table jobs (srcType mysql or postgres);
+	// nil: such tasks fail.
+	Tables TableRunner
 	// TaskDone, when set, is called after each task's completion was
 	// accepted (or refused as stale): `run` looks at its job then, instead
 	// of waiting for its next look. It must not block.
