@@ -228,12 +228,20 @@ func (e *env) summary(eng *engine, name string, took time.Duration) error {
 	if audit {
 		done, checked = "match", "auditMode "+string(s.Spec.AuditMode)
 	}
+	unit := "files "
+	if s.Spec.IsTable() {
+		unit, checked = "chunks", "every chunk verified by a digest of its rows on both sides"
+	}
 	fmt.Fprintf(w, "job %s: %s\n", name, s.State)
-	fmt.Fprintf(w, "  files  %d %s, %d skipped, %d failed, of %d\n", c.FilesDone-c.FilesSkipped, done, c.FilesSkipped, c.FilesFailed, c.FilesTotal)
+	fmt.Fprintf(w, "  %s %d %s, %d skipped, %d failed, of %d\n", unit, c.FilesDone-c.FilesSkipped, done, c.FilesSkipped, c.FilesFailed, c.FilesTotal)
 	if c.FilesExcluded > 0 || c.FilesUnchanged > 0 || c.FilesDeleted > 0 {
 		fmt.Fprintf(w, "  also   %d excluded by filters, %d unchanged, %d deleted (mirror)\n", c.FilesExcluded, c.FilesUnchanged, c.FilesDeleted)
 	}
-	if took > 0 {
+	if s.Spec.IsTable() {
+		// A chunk's rows and digest are in its audit line; the task
+		// counters count chunks.
+		fmt.Fprintf(w, "  took   %s, %s\n", took.Round(10*time.Millisecond), checked)
+	} else if took > 0 {
 		rate := float64(c.BytesDone-c.BytesSkipped) / took.Seconds()
 		fmt.Fprintf(w, "  bytes  %s in %s (%s/s), %s\n", humanBytes(float64(c.BytesDone)), took.Round(10*time.Millisecond), humanBytes(rate), checked)
 	} else {

@@ -72,7 +72,7 @@ func (e *env) verifyTable(ctx context.Context, spec task.Spec, repair bool, thre
 		return failErr("create %s: %v", dir, err)
 	}
 	type counts struct {
-		chunks, srcRows, dstRows, missing, different, extra, written, deleted int64
+		chunks, srcRows, dstRows, missing, different, extra, written, deleted, settled int64
 	}
 	pass := func(repair bool) (counts, string, error) {
 		path := filepath.Join(dir, strconv.FormatInt(time.Now().UnixMilli(), 10)+".report")
@@ -90,6 +90,7 @@ func (e *env) verifyTable(ctx context.Context, spec task.Spec, repair bool, thre
 			c.dstRows += r.Dst.Rows
 			c.written += int64(rep.Written)
 			c.deleted += int64(rep.Deleted)
+			c.settled += int64(r.Settled)
 			for _, d := range r.Diffs {
 				switch d.Kind {
 				case table.Missing:
@@ -125,6 +126,9 @@ func (e *env) verifyTable(ctx context.Context, spec task.Spec, repair bool, thre
 		fmt.Fprintf(e.out, "verify job %s in %s: %d chunks, %d source rows, %d destination rows\n",
 			spec.Name, took.Round(time.Millisecond), c.chunks, c.srcRows, c.dstRows)
 		fmt.Fprintf(e.out, "  missing   %d\n  different %d\n  extra     %d\n", c.missing, c.different, c.extra)
+		if c.settled > 0 {
+			fmt.Fprintf(e.out, "  settled   %d (differed while read, equal when read again: the source is being written)\n", c.settled)
+		}
 		fmt.Fprintf(e.out, "  report    %s\n", rel(path))
 	}
 	start := time.Now()

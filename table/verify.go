@@ -42,10 +42,10 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.Rereads <= 0 {
-		o.Rereads = 3
+		o.Rereads = 4
 	}
 	if o.Pause <= 0 {
-		o.Pause = 100 * time.Millisecond
+		o.Pause = 200 * time.Millisecond
 	}
 	return o
 }
@@ -55,6 +55,9 @@ type ChunkResult struct {
 	Chunk    Chunk
 	Src, Dst *Digest
 	Diffs    []Diff
+	// Settled counts the rows that differed when the chunk was read and
+	// were equal when read again (a source written meanwhile).
+	Settled int
 }
 
 // VerifyChunk compares a chunk's rows on both sides: the digests of the
@@ -79,6 +82,7 @@ func VerifyChunk(ctx context.Context, src, dst DB, p Pair, c Chunk, o Options) (
 		return res, err
 	}
 	res.Diffs, err = confirm(ctx, src, dst, p, cands, o)
+	res.Settled = len(cands) - len(res.Diffs)
 	return res, err
 }
 
