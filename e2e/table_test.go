@@ -374,4 +374,3 @@ func tableAcceptance(t *testing.T, src, dst tableSide) {
 		t.Errorf("verify met no row that the writer had changed at the source only: the test did not test re-reads")
 	}
 }
-
