@@ -19,15 +19,15 @@ import (
 // is an error saying it is not supported yet.
 var (
 	SupportedJobTypes  = []string{"import", "audit"}
-	SupportedSrcTypes  = []string{"local", "s3", "oss", "cos", "bos", "ks3", "qiniu", "http", "mysql", "postgres"}
-	SupportedDestTypes = []string{"local", "oss", "s3", "mysql", "postgres"}
+	SupportedSrcTypes  = []string{"local", "s3", "oss", "cos", "bos", "ks3", "qiniu", "http", "azure", "youpai", "kafka", "zk", "mysql", "postgres"}
+	SupportedDestTypes = []string{"local", "oss", "s3", "azure", "kafka", "zk", "mysql", "postgres"}
 )
 
 // The values ossimport (and, for destType, ferry) define for the type keys.
 var (
 	knownJobTypes  = []string{"import", "audit"}
-	knownSrcTypes  = []string{"local", "oss", "qiniu", "bos", "ks3", "s3", "youpai", "http", "cos", "azure", "mysql", "postgres"}
-	knownDestTypes = []string{"local", "oss", "s3", "mysql", "postgres"}
+	knownSrcTypes  = []string{"local", "oss", "qiniu", "bos", "ks3", "s3", "youpai", "http", "cos", "azure", "kafka", "zk", "mysql", "postgres"}
+	knownDestTypes = []string{"local", "oss", "s3", "azure", "kafka", "zk", "mysql", "postgres"}
 )
 
 // Limits on job values beyond ossimport's documented ranges.
@@ -70,9 +70,17 @@ type Job struct {
 
 	// srcType=http: the list file (absolute and clean after Resolve; set,
 	// but not checked to exist) and its two columns, counted from 1,
-	// which differ. Defaults 1 and 2.
+	// which differ. Defaults 1 and 2. HTTPFollowRedirects follows
+	// redirects to other hosts too (default false: they fail the entry).
 	HTTPListFilePath                     string
 	HTTPPrefixColumn, RelativePathColumn int
+	HTTPFollowRedirects                  bool
+
+	// SrcListFile, when set, is what the scan reads instead of listing the
+	// source: a key list, or an S3 Inventory's manifest.json (a name
+	// ending in .json); see store/keylist. Absolute and clean after
+	// Resolve; not checked to exist.
+	SrcListFile string
 
 	// Object-store destinations: files larger than the threshold (1 MiB
 	// to 5 GiB; default 150 MiB) are sent in parts of the part size
@@ -81,6 +89,11 @@ type Job struct {
 	MultipartUploadThreshold    int64
 	MultipartUploadPartSize     int64
 	UploadThreadNumPerLargeFile int
+
+	// SplitFileThreshold: a file of at least this many bytes is copied by
+	// part tasks that different workers lease (task.Part); 0 never.
+	// Default 1 GiB.
+	SplitFileThreshold int64
 
 	IsAuditAfterImport bool   // verify after import; default true
 	AuditMode          string // "simple", "general" (default) or "detailed"
@@ -132,6 +145,9 @@ type Job struct {
 	ThroughputSchedule   task.Schedule
 	MaxRequestsPerSecond int
 
+	// Stream jobs (srcType=kafka, destType=kafka; stream.go): topics,
+	// consumerGroups, streamMode and the SASL and TLS keys of each side.
+	Stream StreamKeys
 	// Table jobs (srcType and destType mysql or postgres; table.go):
 	// tables, tableChunkRows, updatedColumn, maxRowsPerSecond.
 	Table TableKeys
@@ -169,6 +185,7 @@ func newJob(file string) *Job {
 		MultipartUploadThreshold:    150 << 20,
 		MultipartUploadPartSize:     50 << 20,
 		UploadThreadNumPerLargeFile: 3,
+		SplitFileThreshold:          1 << 30,
 		IsAuditAfterImport:          true,
 		AuditMode:                   "general",
 		MaxDelete:                   1000,
@@ -239,6 +256,11 @@ func (j *Job) check(d *decoder) error {
 		return errAt(d.file, d.line("srcType"), "srcType",
 			fmt.Sprintf("required, not set (supported: %s)", strings.Join(SupportedSrcTypes, ", ")))
 	}
+	if j.SrcType == "kafka" || j.DestType == "kafka" {
+		if err := j.checkStream(d); err != nil {
+			return err
+		}
+	}
 	if IsTableType(j.SrcType) || IsTableType(j.DestType) {
 		if err := j.checkTable(d); err != nil {
 			return err
@@ -255,6 +277,10 @@ func (j *Job) check(d *decoder) error {
 		if err := checkObject(d, "src", j.SrcType, j.SrcDomain, j.SrcBucket, j.SrcPrefix, j.SrcAccessKey, j.SrcSecretKey); err != nil {
 			return err
 		}
+	case j.SrcType == "azure" || j.SrcType == "youpai":
+		if err := checkOther(d, "src", j.SrcType, j.SrcBucket, j.SrcPrefix, j.SrcAccessKey, j.SrcSecretKey); err != nil {
+			return err
+		}
 	}
 	switch {
 	case j.DestType == "local" && j.DestPrefix == "":
@@ -263,6 +289,13 @@ func (j *Job) check(d *decoder) error {
 		if err := checkObject(d, "dest", j.DestType, j.DestDomain, j.DestBucket, j.DestPrefix, j.DestAccessKey, j.DestSecretKey); err != nil {
 			return err
 		}
+	case j.DestType == "azure":
+		if err := checkOther(d, "dest", j.DestType, j.DestBucket, j.DestPrefix, j.DestAccessKey, j.DestSecretKey); err != nil {
+			return err
+		}
+	}
+	if err := j.checkZK(d); err != nil {
+		return err
 	}
 	if err := j.checkSameBucket(d); err != nil {
 		return err
@@ -452,6 +485,11 @@ var jobSetters = map[string]setter[Job]{
 		return err
 	},
 	"httpListFilePath": func(j *Job, v string) error { j.HTTPListFilePath = v; return nil },
+	"srcListFile":      func(j *Job, v string) error { j.SrcListFile = v; return nil },
+	"httpFollowRedirects": func(j *Job, v string) (err error) {
+		j.HTTPFollowRedirects, err = parseBool(v)
+		return err
+	},
 	"httpPrefixColumn": func(j *Job, v string) (err error) {
 		j.HTTPPrefixColumn, err = parseColumn(v)
 		return err
@@ -462,6 +500,10 @@ var jobSetters = map[string]setter[Job]{
 	},
 	"multipartUploadThreshold": func(j *Job, v string) (err error) {
 		j.MultipartUploadThreshold, err = parseThreshold(v)
+		return err
+	},
+	"splitFileThreshold": func(j *Job, v string) (err error) {
+		j.SplitFileThreshold, err = parseSize(v, 0, math.MaxInt64)
 		return err
 	},
 	"multipartUploadPartSize": func(j *Job, v string) (err error) {
@@ -548,9 +590,16 @@ var jobSetters = map[string]setter[Job]{
 		j.MaxRequestsPerSecond, err = parseInt(v, 0, maxRequestRate)
 		return err
 	},
-	"tables":           func(j *Job, v string) (err error) { j.Table.Tables, err = parseTables(v); return err },
-	"tableChunkRows":   func(j *Job, v string) (err error) { j.Table.ChunkRows, err = parseInt(v, 1, maxChunkRows); return err },
-	"maxRowsPerSecond": func(j *Job, v string) (err error) { j.Table.MaxRowsPerSecond, err = parseInt(v, 0, 1<<30); return err },
+	"topics":            func(j *Job, v string) (err error) { j.Stream.Topics, err = parsePatterns(v, true); return err },
+	"consumerGroups":    func(j *Job, v string) (err error) { j.Stream.Groups, err = parsePatterns(v, false); return err },
+	"streamMode":        func(j *Job, v string) (err error) { j.Stream.Continuous, err = parseStreamMode(v); return err },
+	"srcSaslMechanism":  func(j *Job, v string) (err error) { j.Stream.SrcSASL, err = parseSASL(v); return err },
+	"destSaslMechanism": func(j *Job, v string) (err error) { j.Stream.DestSASL, err = parseSASL(v); return err },
+	"srcTls":            func(j *Job, v string) (err error) { j.Stream.SrcTLS, err = parseBool(v); return err },
+	"destTls":           func(j *Job, v string) (err error) { j.Stream.DestTLS, err = parseBool(v); return err },
+	"tables":            func(j *Job, v string) (err error) { j.Table.Tables, err = parseTables(v); return err },
+	"tableChunkRows":    func(j *Job, v string) (err error) { j.Table.ChunkRows, err = parseInt(v, 1, maxChunkRows); return err },
+	"maxRowsPerSecond":  func(j *Job, v string) (err error) { j.Table.MaxRowsPerSecond, err = parseInt(v, 0, 1<<30); return err },
 	"isAllowSymbolicLink": func(j *Job, v string) (err error) {
 		j.IsAllowSymbolicLink, err = parseBool(v)
 		return err

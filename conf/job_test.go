@@ -171,7 +171,11 @@ func TestParseJobValues(t *testing.T) {
 				return j.SrcType == "http" && j.HTTPListFilePath == "lists/urls.txt" && j.HTTPPrefixColumn == 2 && j.RelativePathColumn == 1
 			}},
 		{[]string{"srcType=http", "srcPrefix=-", "httpListFilePath=/l", "httpPrefixColumn=3"},
-			func(j *Job) bool { return j.HTTPPrefixColumn == 3 && j.RelativePathColumn == 2 }},
+			func(j *Job) bool {
+				return j.HTTPPrefixColumn == 3 && j.RelativePathColumn == 2 && !j.HTTPFollowRedirects
+			}},
+		{[]string{"srcType=http", "srcPrefix=-", "httpListFilePath=/l", "httpFollowRedirects=true"},
+			func(j *Job) bool { return j.HTTPFollowRedirects && j.Spec().HTTPList.FollowRedirects }},
 	}
 	for _, tc := range tests {
 		j, err := ParseJob(strings.NewReader(jobText(tc.edit...)), "job.cfg")
@@ -204,12 +208,21 @@ func TestParseJobErrors(t *testing.T) {
 		{jobText("jobName=" + strings.Repeat("x", 129)), "conf/job.cfg:1: jobName: 129 characters long (want at most 128)"},
 		{jobText("jobType=copy"), `conf/job.cfg:6: jobType: "copy" is not a known jobType (known: import, audit; supported: import, audit)`},
 		{jobText("jobType=Audit"), `conf/job.cfg:6: jobType: "Audit" is not a known jobType; values are case-sensitive (did you mean "audit"?)`},
-		{jobText("srcType=-"), "conf/job.cfg: srcType: required, not set (supported: local, s3, oss, cos, bos, ks3, qiniu, http, mysql, postgres)"},
-		{jobText("srcType=youpai"), `conf/job.cfg:2: srcType: "youpai" is not supported yet (supported: local, s3, oss, cos, bos, ks3, qiniu, http, mysql, postgres)`},
-		{jobText("srcType=azure"), `conf/job.cfg:2: srcType: "azure" is not supported yet (supported: local, s3, oss, cos, bos, ks3, qiniu, http, mysql, postgres)`},
+		{jobText("srcType=-"), "conf/job.cfg: srcType: required, not set (supported: local, s3, oss, cos, bos, ks3, qiniu, http, azure, youpai, kafka, zk, mysql, postgres)"},
+		{jobText("srcType=youpai"), `conf/job.cfg: srcBucket: required with srcType=youpai (the service name), not set`},
+		{jobText("srcType=azure"), `conf/job.cfg: srcBucket: required with srcType=azure (the container), not set`},
+		{jobText("srcType=azure", "srcBucket=My_Container", "srcAccessKey=acct", "srcSecretKey=a2V5"),
+			`conf/job.cfg:6: srcBucket: "My_Container" has "M" (an Azure container name has a-z 0-9 -)`},
+		{jobText("srcType=azure", "srcBucket=box", "srcSecretKey=a2V5"),
+			`conf/job.cfg: srcAccessKey: required with srcType=azure (the storage account name), not set`},
+		{jobText("srcType=youpai", "srcBucket=svc", "srcAccessKey=op"),
+			`conf/job.cfg: srcSecretKey: required with srcType=youpai (the operator's password), not set`},
+		{jobText("srcType=youpai", "srcBucket=svc", "srcAccessKey=op", "srcSecretKey=pw", "srcPrefix=/docs/"),
+			`conf/job.cfg:3: srcPrefix: "/docs/" starts with "/", which object keys do not (use "docs/")`},
+		{jobText("destType=azure"), `conf/job.cfg: destBucket: required with destType=azure (the container), not set`},
 		{jobText("srcType=Local"), `conf/job.cfg:2: srcType: "Local" is not a known srcType; values are case-sensitive (did you mean "local"?)`},
-		{jobText("srcType=ftp"), `conf/job.cfg:2: srcType: "ftp" is not a known srcType (known: local, oss, qiniu, bos, ks3, s3, youpai, http, cos, azure, mysql, postgres; supported: local, s3, oss, cos, bos, ks3, qiniu, http, mysql, postgres)`},
-		{jobText("destType=cos"), `conf/job.cfg:4: destType: "cos" is not a known destType (known: local, oss, s3, mysql, postgres; supported: local, oss, s3, mysql, postgres)`},
+		{jobText("srcType=ftp"), `conf/job.cfg:2: srcType: "ftp" is not a known srcType (known: local, oss, qiniu, bos, ks3, s3, youpai, http, cos, azure, kafka, zk, mysql, postgres; supported: local, s3, oss, cos, bos, ks3, qiniu, http, azure, youpai, kafka, zk, mysql, postgres)`},
+		{jobText("destType=cos"), `conf/job.cfg:4: destType: "cos" is not a known destType (known: local, oss, s3, azure, kafka, zk, mysql, postgres; supported: local, oss, s3, azure, kafka, zk, mysql, postgres)`},
 		{jobText("destType=OSS"), `conf/job.cfg:4: destType: "OSS" is not a known destType; values are case-sensitive (did you mean "oss"?)`},
 		{jobText("destType=oss"), "conf/job.cfg: destDomain: required with destType=oss, not set (the endpoint, e.g. oss-cn-hangzhou.aliyuncs.com)"},
 		{jobText("destType=s3"), "conf/job.cfg: destDomain: required with destType=s3, not set (the endpoint, e.g. s3.us-east-1.amazonaws.com)"},
@@ -236,8 +249,8 @@ func TestParseJobErrors(t *testing.T) {
 		{jobText("importSince=-1"), "conf/job.cfg:6: importSince: -1 is out of range (want at least 0)"},
 		{jobText("jobName=t2"), ""}, // control: valid
 		// The first error wins, by line.
-		{jobText("srcType=youpai", "bogus=1"), `conf/job.cfg:2: srcType: "youpai" is not supported yet (supported: local, s3, oss, cos, bos, ks3, qiniu, http, mysql, postgres)`},
-		{"bogus=1\n" + jobText("srcType=youpai"), "conf/job.cfg:1: bogus: unknown key (did you mean appId?)"},
+		{jobText("srcType=Local", "bogus=1"), `conf/job.cfg:2: srcType: "Local" is not a known srcType; values are case-sensitive (did you mean "local"?)`},
+		{"bogus=1\n" + jobText("srcType=Local"), "conf/job.cfg:1: bogus: unknown key (did you mean topics?)"},
 		{jobText() + "srcPrefix=/b\n", "conf/job.cfg:6: srcPrefix: set twice (first on line 3); keep one"},
 		{"jobName\n" + jobText(), `conf/job.cfg:1: expected key=value, found no "="`},
 	}

@@ -31,7 +31,9 @@ func (j *Job) Spec() task.Spec {
 		Multipart: task.Multipart{Threshold: j.MultipartUploadThreshold, PartSize: j.MultipartUploadPartSize,
 			Threads: j.UploadThreadNumPerLargeFile},
 		HTTPList: task.HTTPList{File: j.HTTPListFilePath, PrefixColumn: j.HTTPPrefixColumn,
-			RelativePathColumn: j.RelativePathColumn},
+			RelativePathColumn: j.RelativePathColumn, FollowRedirects: j.HTTPFollowRedirects},
+		SrcList:             j.SrcListFile,
+		SplitThreshold:      j.SplitFileThreshold,
 		AuditAfterImport:    j.IsAuditAfterImport,
 		AuditMode:           task.AuditMode(j.AuditMode),
 		Incremental:         j.IsIncremental,
@@ -49,6 +51,9 @@ func (j *Job) Spec() task.Spec {
 	}
 	if j.ImportSince > 0 {
 		s.ImportSince = time.Unix(j.ImportSince, 0)
+	}
+	if j.SrcType == "kafka" {
+		s.Stream = j.Stream.spec()
 	}
 	if IsTableType(j.SrcType) {
 		s.Table = j.Table.spec()

@@ -116,6 +116,9 @@ func submitCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if c.Bool("dry-run") && j.SrcType == "kafka" {
+				return e.dryRunStream(c.Context, j)
+			}
 			if c.Bool("dry-run") {
 				return e.dryRun(c.Context, j)
 			}

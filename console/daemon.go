@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -151,6 +152,16 @@ func (e *env) sayStarted(pid int) {
 		mode = "standalone: with a local worker"
 	}
 	fmt.Fprintf(e.out, "master started (pid %d) on %s, %s\n", pid, e.readAddress(), mode)
+	if addr := e.sys.HTTPAddress; addr != "" {
+		// The daemon serves the dashboard unless the address was taken; a
+		// dial tells which, without a second ready message.
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			fmt.Fprintf(e.out, "dashboard and /metrics on http://%s/ (log in with the token in %s)\n", addr, rel(filepath.Join(e.workdir, "master", "token")))
+		} else {
+			fmt.Fprintf(e.out, "dashboard and /metrics not served on %s: see master.log\n", addr)
+		}
+	}
 }
 
 // alreadyRunning is start's answer when another process holds the

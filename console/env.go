@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"ferry/conf"
 	"ferry/store"
 	"ferry/store/backend"
+	"ferry/stream/kafka"
 	"ferry/task"
 	"ferry/worker"
 )
@@ -99,7 +101,9 @@ func (e *env) loadJob(path string) (*conf.Job, error) {
 }
 
 func openSource(s task.Spec) (store.Store, error) {
-	return backend.Source(s.Src.Type, s.Src.Prefix, storeOptions(s, s.Src))
+	opt := storeOptions(s, s.Src)
+	opt.ListFile = s.SrcList
+	return backend.Source(s.Src.Type, s.Src.Prefix, opt)
 }
 
 func openDest(s task.Spec) (store.Store, error) {
@@ -119,7 +123,8 @@ func storeOptions(s task.Spec, e task.Endpoint) backend.Options {
 		PartSize:         s.Multipart.PartSize,
 		HTTPListFile:     s.HTTPList.File,
 		HTTPPrefixColumn: s.HTTPList.PrefixColumn, RelativePathColumn: s.HTTPList.RelativePathColumn,
-		ScanThreads: s.ScanThreads, ScanDepth: s.ScanDepth,
+		HTTPFollowRedirects: s.HTTPList.FollowRedirects,
+		ScanThreads:         s.ScanThreads, ScanDepth: s.ScanDepth,
 	}
 }
 
@@ -154,7 +159,7 @@ func rel(path string) string {
 func (e *env) newWorker(id, host string, c worker.Client, log *slog.Logger, taskDone func()) *worker.Worker {
 	return worker.New(worker.Config{ID: id, Host: host, Threads: e.sys.WorkerTaskThreadNum,
 		MaxTasks: e.sys.WorkerMaxTaskNum, RecordMD5: e.sys.WorkerRecordMd5, MaxThroughput: e.sys.WorkerRate(), Log: log,
-		OpenSource: openSource, OpenDest: openDest, Tables: tables, TaskDone: taskDone}, c)
+		OpenSource: openSource, OpenDest: openDest, Streams: kafka.Runner{}, Tables: tables, TaskDone: taskDone}, c)
 }
 
 // checkSource refuses, as a configuration error, a local source directory
@@ -184,6 +189,14 @@ func probeStores(j *conf.Job) error {
 		return probeTables(j)
 	}
 	spec := j.Spec()
+	if spec.IsStream() {
+		// Both clusters answer, every named topic is there and no
+		// destination topic has too few partitions.
+		if _, err := kafka.Discover(context.Background(), spec); err != nil {
+			return usageErr("%s: %v", j.File, err)
+		}
+		return nil
+	}
 	if j.SrcType != "local" {
 		s, err := openSource(spec)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"ferry/conf"
 	"ferry/master"
 	"ferry/state"
 	"ferry/task"
@@ -71,7 +72,7 @@ func (e *env) run(ctx context.Context, spec task.Spec) error {
 		if spec.Type == task.Audit {
 			verb = "auditing (nothing is copied)"
 		}
-		fmt.Fprintf(e.out, "job %s: %s %s -> %s\n", name, verb, endpointText(spec.Src), endpointText(spec.Dest))
+		fmt.Fprintf(e.out, "job %s: %s %s -> %s\n", name, verb, endpointText(spec, spec.Src), endpointText(spec, spec.Dest))
 	case err != nil:
 		return failErr("job %s: %v", name, err)
 	case job.Spec.Src.Prefix != spec.Src.Prefix || job.Spec.Dest.Prefix != spec.Dest.Prefix ||
@@ -80,7 +81,7 @@ func (e *env) run(ctx context.Context, spec task.Spec) error {
 			name, job.Spec.Src.Prefix, job.Spec.Dest.Prefix, name)
 	case !job.Active():
 		fmt.Fprintf(e.out, "job %s has already finished (use `console.sh clean %s` to run it again from scratch)\n", name, name)
-		return e.summary(eng, name, 0)
+		return e.summary(eng, name, 0, nil)
 	default:
 		fmt.Fprintf(e.out, "job %s: resuming (%d of %d files done)\n", name, job.Counters.FilesDone, job.Counters.FilesTotal)
 	}
@@ -108,10 +109,13 @@ func (e *env) run(ctx context.Context, spec task.Spec) error {
 	if every := spec.IncrementalInterval; spec.Incremental {
 		fmt.Fprintf(e.out, "job %s is incremental: after each round it rescans every %s, until Ctrl-C (run the same command again to go on)\n", name, every)
 	}
-	announced := 0         // the last round whose end was printed
-	var was state.Counters // the counters then
-	if job != nil {        // resumed: rounds count from here
+	announced := 0             // the last round whose end was printed
+	var was state.Counters     // the counters then
+	var before *state.Counters // resumed: what earlier runs did
+	if job != nil {            // resumed: rounds count from here
 		was = job.Counters
+		c := job.Counters
+		before = &c
 		if !job.NextRound.IsZero() {
 			announced = job.Round
 		}
@@ -181,7 +185,7 @@ func (e *env) run(ctx context.Context, spec task.Spec) error {
 			// for the master's replies.
 			stopWorker(name, 5*time.Second)
 			stopWorker = nil
-			return e.summary(eng, name, time.Since(start))
+			return e.summary(eng, name, time.Since(start), before)
 		}
 	}
 }
@@ -214,8 +218,10 @@ func progressLine(s master.JobStat) string {
 	return line
 }
 
-// summary prints how a job ended and returns its exit status.
-func (e *env) summary(eng *engine, name string, took time.Duration) error {
+// summary prints how a job ended and returns its exit status. took is how
+// long this run took (0: it did nothing), before the job's counters when
+// this run resumed it (nil: it started it).
+func (e *env) summary(eng *engine, name string, took time.Duration, before *state.Counters) error {
 	stats, err := eng.m.Stat(context.Background(), name)
 	if err != nil {
 		return failErr("job %s: %v", name, err)
@@ -241,13 +247,10 @@ func (e *env) summary(eng *engine, name string, took time.Duration) error {
 		// A chunk's rows and digest are in its audit line; the task
 		// counters count chunks.
 		fmt.Fprintf(w, "  took   %s, %s\n", took.Round(10*time.Millisecond), checked)
-	} else if took > 0 {
-		rate := float64(c.BytesDone-c.BytesSkipped) / took.Seconds()
-		fmt.Fprintf(w, "  bytes  %s in %s (%s/s), %s\n", humanBytes(float64(c.BytesDone)), took.Round(10*time.Millisecond), humanBytes(rate), checked)
 	} else {
-		fmt.Fprintf(w, "  bytes  %s\n", humanBytes(float64(c.BytesDone)))
+		fmt.Fprintf(w, "  bytes  %s\n", bytesText(c, before, took, checked))
 	}
-	fmt.Fprintf(w, "  from   %s\n  to     %s\n", endpointText(s.Spec.Src), endpointText(s.Spec.Dest))
+	fmt.Fprintf(w, "  from   %s\n  to     %s\n", endpointText(s.Spec, s.Spec.Src), endpointText(s.Spec, s.Spec.Dest))
 	jobDir := filepath.Join(e.masterDir, "jobs", name)
 	fmt.Fprintf(w, "  audit  %s\n", rel(jobDir)+string(filepath.Separator))
 	if s.Error != "" {
@@ -269,6 +272,43 @@ func (e *env) summary(eng *engine, name string, took time.Duration) error {
 		}
 	}
 	return silentExit(ExitFailed)
+}
+
+// bytesText is the summary's bytes: all the job's, and, for a run that
+// took time, how long it took and its rate, over the bytes this run moved
+// only: a resumed run (before, the counters it started from) says how many
+// earlier runs had done. Skipped bytes count in the total, not in rates.
+func bytesText(c state.Counters, before *state.Counters, took time.Duration, checked string) string {
+	all := humanBytes(float64(c.BytesDone))
+	if took <= 0 {
+		return all
+	}
+	moved := c.BytesDone - c.BytesSkipped
+	if before == nil {
+		return fmt.Sprintf("%s in %s (%s/s), %s", all, took.Round(10*time.Millisecond), humanBytes(float64(moved)/took.Seconds()), checked)
+	}
+	moved -= before.BytesDone - before.BytesSkipped
+	return fmt.Sprintf("%s: %s in this run's %s (%s/s), %s before it (resumed); %s", all, humanBytes(float64(moved)),
+		took.Round(10*time.Millisecond), humanBytes(float64(moved)/took.Seconds()), humanBytes(float64(before.BytesDone)), checked)
+}
+
+// endpointText names one side of a job for people: a directory, an
+// object store's type://bucket/prefix and endpoint, or an http source's
+// URL list.
+func endpointText(s task.Spec, e task.Endpoint) string {
+	switch {
+	case e.Type == "http":
+		return "URL list " + s.HTTPList.File
+	case e.Type == "local":
+		return e.Prefix
+	case e.Type == "kafka":
+		return "kafka " + e.Domain
+	case conf.IsTableType(e.Type):
+		return e.Type + " " + e.Domain + "/" + e.Bucket
+	case e.Domain != "":
+		return fmt.Sprintf("%s://%s/%s at %s", e.Type, e.Bucket, e.Prefix, e.Domain)
+	}
+	return fmt.Sprintf("%s://%s/%s", e.Type, e.Bucket, e.Prefix)
 }
 
 // listFailures prints the first n FAIL lines of the failed attempts.

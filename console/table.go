@@ -19,15 +19,6 @@ import (
 // its worker's: it keeps each job's database connections between chunks.
 var tables = &table.Runner{}
 
-// endpointText names one side of a job for people: its directory or key
-// prefix, or for a database its engine, address and database.
-func endpointText(e task.Endpoint) string {
-	if conf.IsTableType(e.Type) {
-		return e.Type + " " + e.Domain + "/" + e.Bucket
-	}
-	return e.Prefix
-}
-
 // probeTables checks a table job before anything is written: both
 // servers answer (else why: unreachable, authentication, no such
 // database), the tables exist and can be moved. A failure is a usage
@@ -49,7 +40,7 @@ func (e *env) dryRunTable(ctx context.Context, j *conf.Job) error {
 	if err != nil {
 		return usageErr("%s: %v", j.File, err)
 	}
-	fmt.Fprintf(e.out, "dry run of job %s: %s -> %s (nothing written)\n", j.Name, endpointText(spec.Src), endpointText(spec.Dest))
+	fmt.Fprintf(e.out, "dry run of job %s: %s -> %s (nothing written)\n", j.Name, endpointText(spec, spec.Src), endpointText(spec, spec.Dest))
 	var rows, chunks int64
 	for _, t := range infos {
 		fmt.Fprintf(e.out, "  table    %-30s ~%d rows  %d chunks  destination: %s\n", t.Name, t.Rows, t.Chunks, t.DestState)

@@ -54,6 +54,9 @@ func verifyCommand() *cli.Command {
 				return rpcErr("verify", err)
 			}
 			spec := rpc.SpecFromPB(r.Jobs[0].Spec)
+			if spec.IsStream() {
+				return e.verifyStream(c.Context, spec)
+			}
 			if spec.IsTable() {
 				return e.verifyTable(c.Context, spec, c.Bool("repair"), c.Int("threads"))
 			}

@@ -35,6 +35,8 @@ type Config struct {
 	// OpenDest opens a job's destination (to abort its unfinished uploads
 	// when it is cleaned).
 	OpenDest func(task.Spec) (store.Store, error)
+	// Streams plans stream jobs (srcType=kafka); nil: they fail.
+	Streams StreamPlanner
 	// Tables plans table jobs (srcType mysql or postgres); nil: they fail.
 	Tables TablePlanner
 	// FreshState starts with a new database even when the old one is

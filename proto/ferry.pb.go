@@ -784,9 +784,13 @@ type JobSpec struct {
 	PreserveMetadata           bool                   `protobuf:"varint,23,opt,name=preserve_metadata,json=preserveMetadata,proto3" json:"preserve_metadata,omitempty"`
 	Schedule                   *Schedule              `protobuf:"bytes,24,opt,name=schedule,proto3" json:"schedule,omitempty"`
 	MaxRequestsPerSecond       int32                  `protobuf:"varint,25,opt,name=max_requests_per_second,json=maxRequestsPerSecond,proto3" json:"max_requests_per_second,omitempty"`
-	Table                      *TableSpec             `protobuf:"bytes,27,opt,name=table,proto3" json:"table,omitempty"` // set for a table job (srcType mysql or postgres)
-	unknownFields              protoimpl.UnknownFields
-	sizeCache                  protoimpl.SizeCache
+	Stream                     *StreamSpec            `protobuf:"bytes,26,opt,name=stream,proto3" json:"stream,omitempty"` // set for a stream job (srcType=kafka)
+	Table                      *TableSpec             `protobuf:"bytes,27,opt,name=table,proto3" json:"table,omitempty"`   // set for a table job (srcType mysql or postgres)
+	// Numbers from 40 up are issue 17's (other work appends from 26).
+	SrcListFile    []byte `protobuf:"bytes,40,opt,name=src_list_file,json=srcListFile,proto3" json:"src_list_file,omitempty"`         // srcListFile: what the scan reads instead of a listing
+	SplitThreshold int64  `protobuf:"varint,41,opt,name=split_threshold,json=splitThreshold,proto3" json:"split_threshold,omitempty"` // splitFileThreshold: files from this size up become part tasks; 0 never
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *JobSpec) Reset() {
@@ -994,11 +998,125 @@ func (x *JobSpec) GetMaxRequestsPerSecond() int32 {
 	return 0
 }
 
+func (x *JobSpec) GetStream() *StreamSpec {
+	if x != nil {
+		return x.Stream
+	}
+	return nil
+}
+
 func (x *JobSpec) GetTable() *TableSpec {
 	if x != nil {
 		return x.Table
 	}
 	return nil
+}
+
+func (x *JobSpec) GetSrcListFile() []byte {
+	if x != nil {
+		return x.SrcListFile
+	}
+	return nil
+}
+
+func (x *JobSpec) GetSplitThreshold() int64 {
+	if x != nil {
+		return x.SplitThreshold
+	}
+	return 0
+}
+
+// StreamSpec is what a stream job adds to its spec (task.Stream).
+type StreamSpec struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topics        []string               `protobuf:"bytes,1,rep,name=topics,proto3" json:"topics,omitempty"`
+	Groups        []string               `protobuf:"bytes,2,rep,name=groups,proto3" json:"groups,omitempty"`
+	Continuous    bool                   `protobuf:"varint,3,opt,name=continuous,proto3" json:"continuous,omitempty"`
+	SrcSasl       string                 `protobuf:"bytes,4,opt,name=src_sasl,json=srcSasl,proto3" json:"src_sasl,omitempty"`
+	DestSasl      string                 `protobuf:"bytes,5,opt,name=dest_sasl,json=destSasl,proto3" json:"dest_sasl,omitempty"`
+	SrcTls        bool                   `protobuf:"varint,6,opt,name=src_tls,json=srcTls,proto3" json:"src_tls,omitempty"`
+	DestTls       bool                   `protobuf:"varint,7,opt,name=dest_tls,json=destTls,proto3" json:"dest_tls,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamSpec) Reset() {
+	*x = StreamSpec{}
+	mi := &file_ferry_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamSpec) ProtoMessage() {}
+
+func (x *StreamSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamSpec.ProtoReflect.Descriptor instead.
+func (*StreamSpec) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *StreamSpec) GetTopics() []string {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
+func (x *StreamSpec) GetGroups() []string {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *StreamSpec) GetContinuous() bool {
+	if x != nil {
+		return x.Continuous
+	}
+	return false
+}
+
+func (x *StreamSpec) GetSrcSasl() string {
+	if x != nil {
+		return x.SrcSasl
+	}
+	return ""
+}
+
+func (x *StreamSpec) GetDestSasl() string {
+	if x != nil {
+		return x.DestSasl
+	}
+	return ""
+}
+
+func (x *StreamSpec) GetSrcTls() bool {
+	if x != nil {
+		return x.SrcTls
+	}
+	return false
+}
+
+func (x *StreamSpec) GetDestTls() bool {
+	if x != nil {
+		return x.DestTls
+	}
+	return false
 }
 
 // TableSpec is what a table job adds to its spec (task.Table).
@@ -1014,7 +1132,7 @@ type TableSpec struct {
 
 func (x *TableSpec) Reset() {
 	*x = TableSpec{}
-	mi := &file_ferry_proto_msgTypes[13]
+	mi := &file_ferry_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1026,7 +1144,7 @@ func (x *TableSpec) String() string {
 func (*TableSpec) ProtoMessage() {}
 
 func (x *TableSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[13]
+	mi := &file_ferry_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1039,7 +1157,7 @@ func (x *TableSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TableSpec.ProtoReflect.Descriptor instead.
 func (*TableSpec) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{13}
+	return file_ferry_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TableSpec) GetTables() []string {
@@ -1086,7 +1204,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1098,7 +1216,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1111,7 +1229,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{14}
+	return file_ferry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Endpoint) GetType() string {
@@ -1181,7 +1299,7 @@ type Multipart struct {
 
 func (x *Multipart) Reset() {
 	*x = Multipart{}
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1193,7 +1311,7 @@ func (x *Multipart) String() string {
 func (*Multipart) ProtoMessage() {}
 
 func (x *Multipart) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1206,7 +1324,7 @@ func (x *Multipart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Multipart.ProtoReflect.Descriptor instead.
 func (*Multipart) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{15}
+	return file_ferry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Multipart) GetThreshold() int64 {
@@ -1235,13 +1353,14 @@ type HTTPList struct {
 	File               []byte                 `protobuf:"bytes,1,opt,name=file,proto3" json:"file,omitempty"`
 	PrefixColumn       int32                  `protobuf:"varint,2,opt,name=prefix_column,json=prefixColumn,proto3" json:"prefix_column,omitempty"`
 	RelativePathColumn int32                  `protobuf:"varint,3,opt,name=relative_path_column,json=relativePathColumn,proto3" json:"relative_path_column,omitempty"`
+	FollowRedirects    bool                   `protobuf:"varint,4,opt,name=follow_redirects,json=followRedirects,proto3" json:"follow_redirects,omitempty"` // httpFollowRedirects: to other hosts too
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
 }
 
 func (x *HTTPList) Reset() {
 	*x = HTTPList{}
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1253,7 +1372,7 @@ func (x *HTTPList) String() string {
 func (*HTTPList) ProtoMessage() {}
 
 func (x *HTTPList) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1266,7 +1385,7 @@ func (x *HTTPList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPList.ProtoReflect.Descriptor instead.
 func (*HTTPList) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{16}
+	return file_ferry_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *HTTPList) GetFile() []byte {
@@ -1290,6 +1409,13 @@ func (x *HTTPList) GetRelativePathColumn() int32 {
 	return 0
 }
 
+func (x *HTTPList) GetFollowRedirects() bool {
+	if x != nil {
+		return x.FollowRedirects
+	}
+	return false
+}
+
 type Filter struct {
 	state                protoimpl.MessageState `protogen:"open.v1"`
 	Include              [][]byte               `protobuf:"bytes,1,rep,name=include,proto3" json:"include,omitempty"`
@@ -1304,7 +1430,7 @@ type Filter struct {
 
 func (x *Filter) Reset() {
 	*x = Filter{}
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1316,7 +1442,7 @@ func (x *Filter) String() string {
 func (*Filter) ProtoMessage() {}
 
 func (x *Filter) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1329,7 +1455,7 @@ func (x *Filter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filter.ProtoReflect.Descriptor instead.
 func (*Filter) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{17}
+	return file_ferry_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Filter) GetInclude() [][]byte {
@@ -1384,7 +1510,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1396,7 +1522,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1409,7 +1535,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{18}
+	return file_ferry_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Schedule) GetDefaultBytesPerSec() int64 {
@@ -1438,7 +1564,7 @@ type Window struct {
 
 func (x *Window) Reset() {
 	*x = Window{}
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1450,7 +1576,7 @@ func (x *Window) String() string {
 func (*Window) ProtoMessage() {}
 
 func (x *Window) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1463,7 +1589,7 @@ func (x *Window) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Window.ProtoReflect.Descriptor instead.
 func (*Window) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{19}
+	return file_ferry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Window) GetStart() int32 {
@@ -1501,7 +1627,7 @@ type ManifestEntry struct {
 
 func (x *ManifestEntry) Reset() {
 	*x = ManifestEntry{}
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1513,7 +1639,7 @@ func (x *ManifestEntry) String() string {
 func (*ManifestEntry) ProtoMessage() {}
 
 func (x *ManifestEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1526,7 +1652,7 @@ func (x *ManifestEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestEntry.ProtoReflect.Descriptor instead.
 func (*ManifestEntry) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{20}
+	return file_ferry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ManifestEntry) GetKey() []byte {
@@ -1582,13 +1708,14 @@ type TaskLease struct {
 	Entries        []*ManifestEntry       `protobuf:"bytes,7,rep,name=entries,proto3" json:"entries,omitempty"`
 	// Multipart uploads an earlier attempt left unfinished, by key.
 	Uploads       []*UploadState `protobuf:"bytes,8,rep,name=uploads,proto3" json:"uploads,omitempty"`
+	Part          *PartTask      `protobuf:"bytes,40,opt,name=part,proto3" json:"part,omitempty"` // set for one of a file's part tasks (task.Part)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskLease) Reset() {
 	*x = TaskLease{}
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1600,7 +1727,7 @@ func (x *TaskLease) String() string {
 func (*TaskLease) ProtoMessage() {}
 
 func (x *TaskLease) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1613,7 +1740,7 @@ func (x *TaskLease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLease.ProtoReflect.Descriptor instead.
 func (*TaskLease) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{21}
+	return file_ferry_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TaskLease) GetJob() string {
@@ -1672,17 +1799,110 @@ func (x *TaskLease) GetUploads() []*UploadState {
 	return nil
 }
 
+func (x *TaskLease) GetPart() *PartTask {
+	if x != nil {
+		return x.Part
+	}
+	return nil
+}
+
+// PartTask is a task's role in a file split across tasks (task.Part).
+type PartTask struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         uint64                 `protobuf:"varint,1,opt,name=group,proto3" json:"group,omitempty"`
+	Index         int32                  `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	Count         int32                  `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	Off           int64                  `protobuf:"varint,4,opt,name=off,proto3" json:"off,omitempty"`
+	Len           int64                  `protobuf:"varint,5,opt,name=len,proto3" json:"len,omitempty"`
+	Unit          int64                  `protobuf:"varint,6,opt,name=unit,proto3" json:"unit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartTask) Reset() {
+	*x = PartTask{}
+	mi := &file_ferry_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartTask) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartTask) ProtoMessage() {}
+
+func (x *PartTask) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartTask.ProtoReflect.Descriptor instead.
+func (*PartTask) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *PartTask) GetGroup() uint64 {
+	if x != nil {
+		return x.Group
+	}
+	return 0
+}
+
+func (x *PartTask) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *PartTask) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *PartTask) GetOff() int64 {
+	if x != nil {
+		return x.Off
+	}
+	return 0
+}
+
+func (x *PartTask) GetLen() int64 {
+	if x != nil {
+		return x.Len
+	}
+	return 0
+}
+
+func (x *PartTask) GetUnit() int64 {
+	if x != nil {
+		return x.Unit
+	}
+	return 0
+}
+
 type UploadState struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Key           []byte                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	State         []byte                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"` // JSON of the store's multipart state
+	State         []byte                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`                  // JSON of the store's multipart state
+	TaskId        uint64                 `protobuf:"varint,3,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"` // the task that saved it
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UploadState) Reset() {
 	*x = UploadState{}
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1694,7 +1914,7 @@ func (x *UploadState) String() string {
 func (*UploadState) ProtoMessage() {}
 
 func (x *UploadState) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1707,7 +1927,7 @@ func (x *UploadState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadState.ProtoReflect.Descriptor instead.
 func (*UploadState) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{22}
+	return file_ferry_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UploadState) GetKey() []byte {
@@ -1724,6 +1944,13 @@ func (x *UploadState) GetState() []byte {
 	return nil
 }
 
+func (x *UploadState) GetTaskId() uint64 {
+	if x != nil {
+		return x.TaskId
+	}
+	return 0
+}
+
 type SaveUploadRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	WorkerId      string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
@@ -1735,7 +1962,7 @@ type SaveUploadRequest struct {
 
 func (x *SaveUploadRequest) Reset() {
 	*x = SaveUploadRequest{}
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1747,7 +1974,7 @@ func (x *SaveUploadRequest) String() string {
 func (*SaveUploadRequest) ProtoMessage() {}
 
 func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1760,7 +1987,7 @@ func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadRequest.ProtoReflect.Descriptor instead.
 func (*SaveUploadRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{23}
+	return file_ferry_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SaveUploadRequest) GetWorkerId() string {
@@ -1792,7 +2019,7 @@ type SaveUploadReply struct {
 
 func (x *SaveUploadReply) Reset() {
 	*x = SaveUploadReply{}
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1804,7 +2031,7 @@ func (x *SaveUploadReply) String() string {
 func (*SaveUploadReply) ProtoMessage() {}
 
 func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1817,7 +2044,7 @@ func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadReply.ProtoReflect.Descriptor instead.
 func (*SaveUploadReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{24}
+	return file_ferry_proto_rawDescGZIP(), []int{26}
 }
 
 type LeaseRef struct {
@@ -1831,7 +2058,7 @@ type LeaseRef struct {
 
 func (x *LeaseRef) Reset() {
 	*x = LeaseRef{}
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1843,7 +2070,7 @@ func (x *LeaseRef) String() string {
 func (*LeaseRef) ProtoMessage() {}
 
 func (x *LeaseRef) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1856,7 +2083,7 @@ func (x *LeaseRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseRef.ProtoReflect.Descriptor instead.
 func (*LeaseRef) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{25}
+	return file_ferry_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *LeaseRef) GetJob() string {
@@ -1890,7 +2117,7 @@ type RenewRequest struct {
 
 func (x *RenewRequest) Reset() {
 	*x = RenewRequest{}
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1902,7 +2129,7 @@ func (x *RenewRequest) String() string {
 func (*RenewRequest) ProtoMessage() {}
 
 func (x *RenewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1915,7 +2142,7 @@ func (x *RenewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewRequest.ProtoReflect.Descriptor instead.
 func (*RenewRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{26}
+	return file_ferry_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RenewRequest) GetWorkerId() string {
@@ -1943,7 +2170,7 @@ type RenewReply struct {
 
 func (x *RenewReply) Reset() {
 	*x = RenewReply{}
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1955,7 +2182,7 @@ func (x *RenewReply) String() string {
 func (*RenewReply) ProtoMessage() {}
 
 func (x *RenewReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1968,7 +2195,7 @@ func (x *RenewReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewReply.ProtoReflect.Descriptor instead.
 func (*RenewReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{27}
+	return file_ferry_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RenewReply) GetLost() []*LeaseRef {
@@ -2001,7 +2228,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2013,7 +2240,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2026,7 +2253,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{28}
+	return file_ferry_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *LeaveRequest) GetWorkerId() string {
@@ -2044,7 +2271,7 @@ type LeaveReply struct {
 
 func (x *LeaveReply) Reset() {
 	*x = LeaveReply{}
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2056,7 +2283,7 @@ func (x *LeaveReply) String() string {
 func (*LeaveReply) ProtoMessage() {}
 
 func (x *LeaveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2069,7 +2296,7 @@ func (x *LeaveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
 func (*LeaveReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{29}
+	return file_ferry_proto_rawDescGZIP(), []int{31}
 }
 
 // EntryResult reports one entry of a task that did not simply succeed.
@@ -2085,7 +2312,7 @@ type EntryResult struct {
 
 func (x *EntryResult) Reset() {
 	*x = EntryResult{}
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2097,7 +2324,7 @@ func (x *EntryResult) String() string {
 func (*EntryResult) ProtoMessage() {}
 
 func (x *EntryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2110,7 +2337,7 @@ func (x *EntryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntryResult.ProtoReflect.Descriptor instead.
 func (*EntryResult) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{30}
+	return file_ferry_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *EntryResult) GetIndex() uint32 {
@@ -2154,7 +2381,7 @@ type CompleteRequest struct {
 
 func (x *CompleteRequest) Reset() {
 	*x = CompleteRequest{}
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2166,7 +2393,7 @@ func (x *CompleteRequest) String() string {
 func (*CompleteRequest) ProtoMessage() {}
 
 func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2179,7 +2406,7 @@ func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteRequest.ProtoReflect.Descriptor instead.
 func (*CompleteRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{31}
+	return file_ferry_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CompleteRequest) GetWorkerId() string {
@@ -2219,7 +2446,7 @@ type CompleteReply struct {
 
 func (x *CompleteReply) Reset() {
 	*x = CompleteReply{}
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2231,7 +2458,7 @@ func (x *CompleteReply) String() string {
 func (*CompleteReply) ProtoMessage() {}
 
 func (x *CompleteReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2244,7 +2471,7 @@ func (x *CompleteReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReply.ProtoReflect.Descriptor instead.
 func (*CompleteReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{32}
+	return file_ferry_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CompleteReply) GetAttemptDir() string {
@@ -2283,7 +2510,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2295,7 +2522,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2308,7 +2535,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{33}
+	return file_ferry_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AuditRecord) GetTimeUnixMs() int64 {
@@ -2412,7 +2639,7 @@ type AuditBatch struct {
 
 func (x *AuditBatch) Reset() {
 	*x = AuditBatch{}
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2424,7 +2651,7 @@ func (x *AuditBatch) String() string {
 func (*AuditBatch) ProtoMessage() {}
 
 func (x *AuditBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2437,7 +2664,7 @@ func (x *AuditBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditBatch.ProtoReflect.Descriptor instead.
 func (*AuditBatch) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{34}
+	return file_ferry_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *AuditBatch) GetLease() *LeaseRef {
@@ -2465,7 +2692,7 @@ type TaskProgress struct {
 
 func (x *TaskProgress) Reset() {
 	*x = TaskProgress{}
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2477,7 +2704,7 @@ func (x *TaskProgress) String() string {
 func (*TaskProgress) ProtoMessage() {}
 
 func (x *TaskProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2490,7 +2717,7 @@ func (x *TaskProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskProgress.ProtoReflect.Descriptor instead.
 func (*TaskProgress) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{35}
+	return file_ferry_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *TaskProgress) GetLease() *LeaseRef {
@@ -2530,7 +2757,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2542,7 +2769,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2555,7 +2782,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{36}
+	return file_ferry_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ReportRequest) GetWorkerId() string {
@@ -2603,7 +2830,7 @@ type WorkerStats struct {
 
 func (x *WorkerStats) Reset() {
 	*x = WorkerStats{}
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2615,7 +2842,7 @@ func (x *WorkerStats) String() string {
 func (*WorkerStats) ProtoMessage() {}
 
 func (x *WorkerStats) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2628,7 +2855,7 @@ func (x *WorkerStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStats.ProtoReflect.Descriptor instead.
 func (*WorkerStats) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{37}
+	return file_ferry_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *WorkerStats) GetStoreOps() []*StoreOps {
@@ -2661,7 +2888,7 @@ type StoreOps struct {
 
 func (x *StoreOps) Reset() {
 	*x = StoreOps{}
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2673,7 +2900,7 @@ func (x *StoreOps) String() string {
 func (*StoreOps) ProtoMessage() {}
 
 func (x *StoreOps) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2686,7 +2913,7 @@ func (x *StoreOps) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreOps.ProtoReflect.Descriptor instead.
 func (*StoreOps) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{38}
+	return file_ferry_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *StoreOps) GetStore() string {
@@ -2742,7 +2969,7 @@ type ReportReply struct {
 
 func (x *ReportReply) Reset() {
 	*x = ReportReply{}
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2754,7 +2981,7 @@ func (x *ReportReply) String() string {
 func (*ReportReply) ProtoMessage() {}
 
 func (x *ReportReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2767,7 +2994,7 @@ func (x *ReportReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReply.ProtoReflect.Descriptor instead.
 func (*ReportReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{39}
+	return file_ferry_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ReportReply) GetStop() bool {
@@ -2793,7 +3020,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2805,7 +3032,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2818,7 +3045,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{40}
+	return file_ferry_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *SubmitRequest) GetSpec() *JobSpec {
@@ -2837,7 +3064,7 @@ type SubmitReply struct {
 
 func (x *SubmitReply) Reset() {
 	*x = SubmitReply{}
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2849,7 +3076,7 @@ func (x *SubmitReply) String() string {
 func (*SubmitReply) ProtoMessage() {}
 
 func (x *SubmitReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2862,7 +3089,7 @@ func (x *SubmitReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitReply.ProtoReflect.Descriptor instead.
 func (*SubmitReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{41}
+	return file_ferry_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *SubmitReply) GetJob() string {
@@ -2886,7 +3113,7 @@ type StatRequest struct {
 
 func (x *StatRequest) Reset() {
 	*x = StatRequest{}
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2898,7 +3125,7 @@ func (x *StatRequest) String() string {
 func (*StatRequest) ProtoMessage() {}
 
 func (x *StatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2911,7 +3138,7 @@ func (x *StatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatRequest.ProtoReflect.Descriptor instead.
 func (*StatRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{42}
+	return file_ferry_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *StatRequest) GetJob() string {
@@ -2975,7 +3202,7 @@ type JobStat struct {
 
 func (x *JobStat) Reset() {
 	*x = JobStat{}
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2987,7 +3214,7 @@ func (x *JobStat) String() string {
 func (*JobStat) ProtoMessage() {}
 
 func (x *JobStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3000,7 +3227,7 @@ func (x *JobStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobStat.ProtoReflect.Descriptor instead.
 func (*JobStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{43}
+	return file_ferry_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *JobStat) GetName() string {
@@ -3228,7 +3455,7 @@ type WorkerStat struct {
 
 func (x *WorkerStat) Reset() {
 	*x = WorkerStat{}
-	mi := &file_ferry_proto_msgTypes[44]
+	mi := &file_ferry_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3240,7 +3467,7 @@ func (x *WorkerStat) String() string {
 func (*WorkerStat) ProtoMessage() {}
 
 func (x *WorkerStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[44]
+	mi := &file_ferry_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3253,7 +3480,7 @@ func (x *WorkerStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStat.ProtoReflect.Descriptor instead.
 func (*WorkerStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{44}
+	return file_ferry_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *WorkerStat) GetWorkerId() string {
@@ -3316,7 +3543,7 @@ type StatReply struct {
 
 func (x *StatReply) Reset() {
 	*x = StatReply{}
-	mi := &file_ferry_proto_msgTypes[45]
+	mi := &file_ferry_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3328,7 +3555,7 @@ func (x *StatReply) String() string {
 func (*StatReply) ProtoMessage() {}
 
 func (x *StatReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[45]
+	mi := &file_ferry_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3341,7 +3568,7 @@ func (x *StatReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatReply.ProtoReflect.Descriptor instead.
 func (*StatReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{45}
+	return file_ferry_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *StatReply) GetJobs() []*JobStat {
@@ -3374,7 +3601,7 @@ type RetryRequest struct {
 
 func (x *RetryRequest) Reset() {
 	*x = RetryRequest{}
-	mi := &file_ferry_proto_msgTypes[46]
+	mi := &file_ferry_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3386,7 +3613,7 @@ func (x *RetryRequest) String() string {
 func (*RetryRequest) ProtoMessage() {}
 
 func (x *RetryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[46]
+	mi := &file_ferry_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3399,7 +3626,7 @@ func (x *RetryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRequest.ProtoReflect.Descriptor instead.
 func (*RetryRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{46}
+	return file_ferry_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RetryRequest) GetJob() string {
@@ -3419,7 +3646,7 @@ type RetryReply struct {
 
 func (x *RetryReply) Reset() {
 	*x = RetryReply{}
-	mi := &file_ferry_proto_msgTypes[47]
+	mi := &file_ferry_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3431,7 +3658,7 @@ func (x *RetryReply) String() string {
 func (*RetryReply) ProtoMessage() {}
 
 func (x *RetryReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[47]
+	mi := &file_ferry_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3444,7 +3671,7 @@ func (x *RetryReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryReply.ProtoReflect.Descriptor instead.
 func (*RetryReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{47}
+	return file_ferry_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RetryReply) GetTasks() int64 {
@@ -3471,7 +3698,7 @@ type CleanRequest struct {
 
 func (x *CleanRequest) Reset() {
 	*x = CleanRequest{}
-	mi := &file_ferry_proto_msgTypes[48]
+	mi := &file_ferry_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3483,7 +3710,7 @@ func (x *CleanRequest) String() string {
 func (*CleanRequest) ProtoMessage() {}
 
 func (x *CleanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[48]
+	mi := &file_ferry_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3496,7 +3723,7 @@ func (x *CleanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanRequest.ProtoReflect.Descriptor instead.
 func (*CleanRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{48}
+	return file_ferry_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *CleanRequest) GetJob() string {
@@ -3521,7 +3748,7 @@ type CleanReply struct {
 
 func (x *CleanReply) Reset() {
 	*x = CleanReply{}
-	mi := &file_ferry_proto_msgTypes[49]
+	mi := &file_ferry_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3533,7 +3760,7 @@ func (x *CleanReply) String() string {
 func (*CleanReply) ProtoMessage() {}
 
 func (x *CleanReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[49]
+	mi := &file_ferry_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3546,7 +3773,7 @@ func (x *CleanReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanReply.ProtoReflect.Descriptor instead.
 func (*CleanReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{49}
+	return file_ferry_proto_rawDescGZIP(), []int{51}
 }
 
 type StopRequest struct {
@@ -3557,7 +3784,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_ferry_proto_msgTypes[50]
+	mi := &file_ferry_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3569,7 +3796,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[50]
+	mi := &file_ferry_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3582,7 +3809,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{50}
+	return file_ferry_proto_rawDescGZIP(), []int{52}
 }
 
 type StopReply struct {
@@ -3595,7 +3822,7 @@ type StopReply struct {
 
 func (x *StopReply) Reset() {
 	*x = StopReply{}
-	mi := &file_ferry_proto_msgTypes[51]
+	mi := &file_ferry_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3607,7 +3834,7 @@ func (x *StopReply) String() string {
 func (*StopReply) ProtoMessage() {}
 
 func (x *StopReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[51]
+	mi := &file_ferry_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3620,7 +3847,7 @@ func (x *StopReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopReply.ProtoReflect.Descriptor instead.
 func (*StopReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{51}
+	return file_ferry_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *StopReply) GetRemaining() []string {
@@ -3671,7 +3898,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\x05tasks\x18\x01 \x03(\v2\x13.ferry.v1.TaskLeaseR\x05tasks\x12$\n" +
 	"\x0eretry_after_ms\x18\x02 \x01(\x05R\fretryAfterMs\x12\x12\n" +
 	"\x04stop\x18\x03 \x01(\bR\x04stop\x12*\n" +
-	"\x06limits\x18\x04 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\xf3\a\n" +
+	"\x06limits\x18\x04 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\xee\b\n" +
 	"\aJobSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\bjob_type\x18\x02 \x01(\tR\ajobType\x12\x1f\n" +
@@ -3706,8 +3933,22 @@ const file_ferry_proto_rawDesc = "" +
 	"max_delete\x18\x16 \x01(\x03R\tmaxDelete\x12+\n" +
 	"\x11preserve_metadata\x18\x17 \x01(\bR\x10preserveMetadata\x12.\n" +
 	"\bschedule\x18\x18 \x01(\v2\x12.ferry.v1.ScheduleR\bschedule\x125\n" +
-	"\x17max_requests_per_second\x18\x19 \x01(\x05R\x14maxRequestsPerSecond\x12)\n" +
-	"\x05table\x18\x1b \x01(\v2\x13.ferry.v1.TableSpecR\x05table\"\x98\x01\n" +
+	"\x17max_requests_per_second\x18\x19 \x01(\x05R\x14maxRequestsPerSecond\x12,\n" +
+	"\x06stream\x18\x1a \x01(\v2\x14.ferry.v1.StreamSpecR\x06stream\x12)\n" +
+	"\x05table\x18\x1b \x01(\v2\x13.ferry.v1.TableSpecR\x05table\x12\"\n" +
+	"\rsrc_list_file\x18( \x01(\fR\vsrcListFile\x12'\n" +
+	"\x0fsplit_threshold\x18) \x01(\x03R\x0esplitThreshold\"\xc8\x01\n" +
+	"\n" +
+	"StreamSpec\x12\x16\n" +
+	"\x06topics\x18\x01 \x03(\tR\x06topics\x12\x16\n" +
+	"\x06groups\x18\x02 \x03(\tR\x06groups\x12\x1e\n" +
+	"\n" +
+	"continuous\x18\x03 \x01(\bR\n" +
+	"continuous\x12\x19\n" +
+	"\bsrc_sasl\x18\x04 \x01(\tR\asrcSasl\x12\x1b\n" +
+	"\tdest_sasl\x18\x05 \x01(\tR\bdestSasl\x12\x17\n" +
+	"\asrc_tls\x18\x06 \x01(\bR\x06srcTls\x12\x19\n" +
+	"\bdest_tls\x18\a \x01(\bR\adestTls\"\x98\x01\n" +
 	"\tTableSpec\x12\x16\n" +
 	"\x06tables\x18\x01 \x03(\tR\x06tables\x12\x1d\n" +
 	"\n" +
@@ -3729,11 +3970,12 @@ const file_ferry_proto_rawDesc = "" +
 	"\tMultipart\x12\x1c\n" +
 	"\tthreshold\x18\x01 \x01(\x03R\tthreshold\x12\x1b\n" +
 	"\tpart_size\x18\x02 \x01(\x03R\bpartSize\x12\x18\n" +
-	"\athreads\x18\x03 \x01(\x05R\athreads\"u\n" +
+	"\athreads\x18\x03 \x01(\x05R\athreads\"\xa0\x01\n" +
 	"\bHTTPList\x12\x12\n" +
 	"\x04file\x18\x01 \x01(\fR\x04file\x12#\n" +
 	"\rprefix_column\x18\x02 \x01(\x05R\fprefixColumn\x120\n" +
-	"\x14relative_path_column\x18\x03 \x01(\x05R\x12relativePathColumn\"\xde\x01\n" +
+	"\x14relative_path_column\x18\x03 \x01(\x05R\x12relativePathColumn\x12)\n" +
+	"\x10follow_redirects\x18\x04 \x01(\bR\x0ffollowRedirects\"\xde\x01\n" +
 	"\x06Filter\x12\x18\n" +
 	"\ainclude\x18\x01 \x03(\fR\ainclude\x12\x18\n" +
 	"\aexclude\x18\x02 \x03(\fR\aexclude\x12\x19\n" +
@@ -3754,7 +3996,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\bmtime_ns\x18\x03 \x01(\x03R\amtimeNs\x12\x12\n" +
 	"\x04etag\x18\x04 \x01(\tR\x04etag\x12\"\n" +
 	"\x04kind\x18\x05 \x01(\x0e2\x0e.ferry.v1.KindR\x04kind\x12\x16\n" +
-	"\x06detail\x18\x06 \x01(\fR\x06detail\"\xa0\x02\n" +
+	"\x06detail\x18\x06 \x01(\fR\x06detail\"\xc8\x02\n" +
 	"\tTaskLease\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\x12\x17\n" +
 	"\atask_id\x18\x02 \x01(\x04R\x06taskId\x12\x19\n" +
@@ -3763,10 +4005,19 @@ const file_ferry_proto_rawDesc = "" +
 	"\x10deadline_unix_ms\x18\x05 \x01(\x03R\x0edeadlineUnixMs\x12%\n" +
 	"\x04spec\x18\x06 \x01(\v2\x11.ferry.v1.JobSpecR\x04spec\x121\n" +
 	"\aentries\x18\a \x03(\v2\x17.ferry.v1.ManifestEntryR\aentries\x12/\n" +
-	"\auploads\x18\b \x03(\v2\x15.ferry.v1.UploadStateR\auploads\"5\n" +
+	"\auploads\x18\b \x03(\v2\x15.ferry.v1.UploadStateR\auploads\x12&\n" +
+	"\x04part\x18( \x01(\v2\x12.ferry.v1.PartTaskR\x04part\"\x84\x01\n" +
+	"\bPartTask\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\x04R\x05group\x12\x14\n" +
+	"\x05index\x18\x02 \x01(\x05R\x05index\x12\x14\n" +
+	"\x05count\x18\x03 \x01(\x05R\x05count\x12\x10\n" +
+	"\x03off\x18\x04 \x01(\x03R\x03off\x12\x10\n" +
+	"\x03len\x18\x05 \x01(\x03R\x03len\x12\x12\n" +
+	"\x04unit\x18\x06 \x01(\x03R\x04unit\"N\n" +
 	"\vUploadState\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\fR\x03key\x12\x14\n" +
-	"\x05state\x18\x02 \x01(\fR\x05state\"\x89\x01\n" +
+	"\x05state\x18\x02 \x01(\fR\x05state\x12\x17\n" +
+	"\atask_id\x18\x03 \x01(\x04R\x06taskId\"\x89\x01\n" +
 	"\x11SaveUploadRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12(\n" +
 	"\x05lease\x18\x02 \x01(\v2\x12.ferry.v1.LeaseRefR\x05lease\x12-\n" +
@@ -3962,7 +4213,7 @@ func file_ferry_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_ferry_proto_goTypes = []any{
 	(Kind)(0),                       // 0: ferry.v1.Kind
 	(Result)(0),                     // 1: ferry.v1.Result
@@ -3979,117 +4230,121 @@ var file_ferry_proto_goTypes = []any{
 	(*LeaseRequest)(nil),            // 12: ferry.v1.LeaseRequest
 	(*LeaseReply)(nil),              // 13: ferry.v1.LeaseReply
 	(*JobSpec)(nil),                 // 14: ferry.v1.JobSpec
-	(*TableSpec)(nil),               // 15: ferry.v1.TableSpec
-	(*Endpoint)(nil),                // 16: ferry.v1.Endpoint
-	(*Multipart)(nil),               // 17: ferry.v1.Multipart
-	(*HTTPList)(nil),                // 18: ferry.v1.HTTPList
-	(*Filter)(nil),                  // 19: ferry.v1.Filter
-	(*Schedule)(nil),                // 20: ferry.v1.Schedule
-	(*Window)(nil),                  // 21: ferry.v1.Window
-	(*ManifestEntry)(nil),           // 22: ferry.v1.ManifestEntry
-	(*TaskLease)(nil),               // 23: ferry.v1.TaskLease
-	(*UploadState)(nil),             // 24: ferry.v1.UploadState
-	(*SaveUploadRequest)(nil),       // 25: ferry.v1.SaveUploadRequest
-	(*SaveUploadReply)(nil),         // 26: ferry.v1.SaveUploadReply
-	(*LeaseRef)(nil),                // 27: ferry.v1.LeaseRef
-	(*RenewRequest)(nil),            // 28: ferry.v1.RenewRequest
-	(*RenewReply)(nil),              // 29: ferry.v1.RenewReply
-	(*LeaveRequest)(nil),            // 30: ferry.v1.LeaveRequest
-	(*LeaveReply)(nil),              // 31: ferry.v1.LeaveReply
-	(*EntryResult)(nil),             // 32: ferry.v1.EntryResult
-	(*CompleteRequest)(nil),         // 33: ferry.v1.CompleteRequest
-	(*CompleteReply)(nil),           // 34: ferry.v1.CompleteReply
-	(*AuditRecord)(nil),             // 35: ferry.v1.AuditRecord
-	(*AuditBatch)(nil),              // 36: ferry.v1.AuditBatch
-	(*TaskProgress)(nil),            // 37: ferry.v1.TaskProgress
-	(*ReportRequest)(nil),           // 38: ferry.v1.ReportRequest
-	(*WorkerStats)(nil),             // 39: ferry.v1.WorkerStats
-	(*StoreOps)(nil),                // 40: ferry.v1.StoreOps
-	(*ReportReply)(nil),             // 41: ferry.v1.ReportReply
-	(*SubmitRequest)(nil),           // 42: ferry.v1.SubmitRequest
-	(*SubmitReply)(nil),             // 43: ferry.v1.SubmitReply
-	(*StatRequest)(nil),             // 44: ferry.v1.StatRequest
-	(*JobStat)(nil),                 // 45: ferry.v1.JobStat
-	(*WorkerStat)(nil),              // 46: ferry.v1.WorkerStat
-	(*StatReply)(nil),               // 47: ferry.v1.StatReply
-	(*RetryRequest)(nil),            // 48: ferry.v1.RetryRequest
-	(*RetryReply)(nil),              // 49: ferry.v1.RetryReply
-	(*CleanRequest)(nil),            // 50: ferry.v1.CleanRequest
-	(*CleanReply)(nil),              // 51: ferry.v1.CleanReply
-	(*StopRequest)(nil),             // 52: ferry.v1.StopRequest
-	(*StopReply)(nil),               // 53: ferry.v1.StopReply
+	(*StreamSpec)(nil),              // 15: ferry.v1.StreamSpec
+	(*TableSpec)(nil),               // 16: ferry.v1.TableSpec
+	(*Endpoint)(nil),                // 17: ferry.v1.Endpoint
+	(*Multipart)(nil),               // 18: ferry.v1.Multipart
+	(*HTTPList)(nil),                // 19: ferry.v1.HTTPList
+	(*Filter)(nil),                  // 20: ferry.v1.Filter
+	(*Schedule)(nil),                // 21: ferry.v1.Schedule
+	(*Window)(nil),                  // 22: ferry.v1.Window
+	(*ManifestEntry)(nil),           // 23: ferry.v1.ManifestEntry
+	(*TaskLease)(nil),               // 24: ferry.v1.TaskLease
+	(*PartTask)(nil),                // 25: ferry.v1.PartTask
+	(*UploadState)(nil),             // 26: ferry.v1.UploadState
+	(*SaveUploadRequest)(nil),       // 27: ferry.v1.SaveUploadRequest
+	(*SaveUploadReply)(nil),         // 28: ferry.v1.SaveUploadReply
+	(*LeaseRef)(nil),                // 29: ferry.v1.LeaseRef
+	(*RenewRequest)(nil),            // 30: ferry.v1.RenewRequest
+	(*RenewReply)(nil),              // 31: ferry.v1.RenewReply
+	(*LeaveRequest)(nil),            // 32: ferry.v1.LeaveRequest
+	(*LeaveReply)(nil),              // 33: ferry.v1.LeaveReply
+	(*EntryResult)(nil),             // 34: ferry.v1.EntryResult
+	(*CompleteRequest)(nil),         // 35: ferry.v1.CompleteRequest
+	(*CompleteReply)(nil),           // 36: ferry.v1.CompleteReply
+	(*AuditRecord)(nil),             // 37: ferry.v1.AuditRecord
+	(*AuditBatch)(nil),              // 38: ferry.v1.AuditBatch
+	(*TaskProgress)(nil),            // 39: ferry.v1.TaskProgress
+	(*ReportRequest)(nil),           // 40: ferry.v1.ReportRequest
+	(*WorkerStats)(nil),             // 41: ferry.v1.WorkerStats
+	(*StoreOps)(nil),                // 42: ferry.v1.StoreOps
+	(*ReportReply)(nil),             // 43: ferry.v1.ReportReply
+	(*SubmitRequest)(nil),           // 44: ferry.v1.SubmitRequest
+	(*SubmitReply)(nil),             // 45: ferry.v1.SubmitReply
+	(*StatRequest)(nil),             // 46: ferry.v1.StatRequest
+	(*JobStat)(nil),                 // 47: ferry.v1.JobStat
+	(*WorkerStat)(nil),              // 48: ferry.v1.WorkerStat
+	(*StatReply)(nil),               // 49: ferry.v1.StatReply
+	(*RetryRequest)(nil),            // 50: ferry.v1.RetryRequest
+	(*RetryReply)(nil),              // 51: ferry.v1.RetryReply
+	(*CleanRequest)(nil),            // 52: ferry.v1.CleanRequest
+	(*CleanReply)(nil),              // 53: ferry.v1.CleanReply
+	(*StopRequest)(nil),             // 54: ferry.v1.StopRequest
+	(*StopReply)(nil),               // 55: ferry.v1.StopReply
 }
 var file_ferry_proto_depIdxs = []int32{
-	23, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
+	24, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
 	9,  // 1: ferry.v1.LeaseReply.limits:type_name -> ferry.v1.JobLimit
-	16, // 2: ferry.v1.JobSpec.src:type_name -> ferry.v1.Endpoint
-	16, // 3: ferry.v1.JobSpec.dest:type_name -> ferry.v1.Endpoint
-	17, // 4: ferry.v1.JobSpec.multipart:type_name -> ferry.v1.Multipart
-	18, // 5: ferry.v1.JobSpec.http_list:type_name -> ferry.v1.HTTPList
-	19, // 6: ferry.v1.JobSpec.filter:type_name -> ferry.v1.Filter
-	20, // 7: ferry.v1.JobSpec.schedule:type_name -> ferry.v1.Schedule
-	15, // 8: ferry.v1.JobSpec.table:type_name -> ferry.v1.TableSpec
-	21, // 9: ferry.v1.Schedule.windows:type_name -> ferry.v1.Window
-	0,  // 10: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
-	14, // 11: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
-	22, // 12: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
-	24, // 13: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
-	27, // 14: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
-	24, // 15: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
-	27, // 16: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
-	27, // 17: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
-	1,  // 18: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
-	27, // 19: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
-	32, // 20: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
-	1,  // 21: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
-	27, // 22: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
-	35, // 23: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
-	27, // 24: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
-	36, // 25: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
-	37, // 26: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
-	39, // 27: ferry.v1.ReportRequest.stats:type_name -> ferry.v1.WorkerStats
-	40, // 28: ferry.v1.WorkerStats.store_ops:type_name -> ferry.v1.StoreOps
-	9,  // 29: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
-	14, // 30: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
-	14, // 31: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
-	45, // 32: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
-	46, // 33: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
-	6,  // 34: ferry.v1.StatReply.credentials:type_name -> ferry.v1.CredentialStat
-	10, // 35: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
-	12, // 36: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
-	28, // 37: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
-	33, // 38: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
-	30, // 39: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
-	25, // 40: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
-	38, // 41: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
-	42, // 42: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
-	44, // 43: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
-	48, // 44: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
-	50, // 45: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
-	52, // 46: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
-	7,  // 47: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
-	2,  // 48: ferry.v1.Control.IssueCredential:input_type -> ferry.v1.IssueCredentialRequest
-	4,  // 49: ferry.v1.Control.RevokeCredential:input_type -> ferry.v1.RevokeCredentialRequest
-	11, // 50: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
-	13, // 51: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
-	29, // 52: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
-	34, // 53: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
-	31, // 54: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
-	26, // 55: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
-	41, // 56: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
-	43, // 57: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
-	47, // 58: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
-	49, // 59: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
-	51, // 60: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
-	53, // 61: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
-	8,  // 62: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
-	3,  // 63: ferry.v1.Control.IssueCredential:output_type -> ferry.v1.IssueCredentialReply
-	5,  // 64: ferry.v1.Control.RevokeCredential:output_type -> ferry.v1.RevokeCredentialReply
-	50, // [50:65] is the sub-list for method output_type
-	35, // [35:50] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	17, // 2: ferry.v1.JobSpec.src:type_name -> ferry.v1.Endpoint
+	17, // 3: ferry.v1.JobSpec.dest:type_name -> ferry.v1.Endpoint
+	18, // 4: ferry.v1.JobSpec.multipart:type_name -> ferry.v1.Multipart
+	19, // 5: ferry.v1.JobSpec.http_list:type_name -> ferry.v1.HTTPList
+	20, // 6: ferry.v1.JobSpec.filter:type_name -> ferry.v1.Filter
+	21, // 7: ferry.v1.JobSpec.schedule:type_name -> ferry.v1.Schedule
+	15, // 8: ferry.v1.JobSpec.stream:type_name -> ferry.v1.StreamSpec
+	16, // 9: ferry.v1.JobSpec.table:type_name -> ferry.v1.TableSpec
+	22, // 10: ferry.v1.Schedule.windows:type_name -> ferry.v1.Window
+	0,  // 11: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
+	14, // 12: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
+	23, // 13: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
+	26, // 14: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
+	25, // 15: ferry.v1.TaskLease.part:type_name -> ferry.v1.PartTask
+	29, // 16: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
+	26, // 17: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
+	29, // 18: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
+	29, // 19: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
+	1,  // 20: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
+	29, // 21: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
+	34, // 22: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
+	1,  // 23: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
+	29, // 24: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
+	37, // 25: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
+	29, // 26: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
+	38, // 27: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
+	39, // 28: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
+	41, // 29: ferry.v1.ReportRequest.stats:type_name -> ferry.v1.WorkerStats
+	42, // 30: ferry.v1.WorkerStats.store_ops:type_name -> ferry.v1.StoreOps
+	9,  // 31: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
+	14, // 32: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
+	14, // 33: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
+	47, // 34: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
+	48, // 35: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
+	6,  // 36: ferry.v1.StatReply.credentials:type_name -> ferry.v1.CredentialStat
+	10, // 37: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
+	12, // 38: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
+	30, // 39: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
+	35, // 40: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
+	32, // 41: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
+	27, // 42: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
+	40, // 43: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
+	44, // 44: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
+	46, // 45: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
+	50, // 46: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
+	52, // 47: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
+	54, // 48: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
+	7,  // 49: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
+	2,  // 50: ferry.v1.Control.IssueCredential:input_type -> ferry.v1.IssueCredentialRequest
+	4,  // 51: ferry.v1.Control.RevokeCredential:input_type -> ferry.v1.RevokeCredentialRequest
+	11, // 52: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
+	13, // 53: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
+	31, // 54: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
+	36, // 55: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
+	33, // 56: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
+	28, // 57: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
+	43, // 58: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
+	45, // 59: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
+	49, // 60: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
+	51, // 61: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
+	53, // 62: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
+	55, // 63: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
+	8,  // 64: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
+	3,  // 65: ferry.v1.Control.IssueCredential:output_type -> ferry.v1.IssueCredentialReply
+	5,  // 66: ferry.v1.Control.RevokeCredential:output_type -> ferry.v1.RevokeCredentialReply
+	52, // [52:67] is the sub-list for method output_type
+	37, // [37:52] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_ferry_proto_init() }
@@ -4103,7 +4358,7 @@ func file_ferry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_proto_rawDesc), len(file_ferry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   52,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

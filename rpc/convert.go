@@ -23,7 +23,8 @@ func SpecToPB(s task.Spec) *pb.JobSpec {
 		CountLimit: int32(s.CountLimit), SizeLimit: s.SizeLimit, ScanThreads: int32(s.ScanThreads), ScanDepth: int32(s.ScanDepth),
 		Multipart: &pb.Multipart{Threshold: s.Multipart.Threshold, PartSize: s.Multipart.PartSize, Threads: int32(s.Multipart.Threads)},
 		HttpList: &pb.HTTPList{File: []byte(s.HTTPList.File), PrefixColumn: int32(s.HTTPList.PrefixColumn),
-			RelativePathColumn: int32(s.HTTPList.RelativePathColumn)},
+			RelativePathColumn: int32(s.HTTPList.RelativePathColumn), FollowRedirects: s.HTTPList.FollowRedirects},
+		SrcListFile: []byte(s.SrcList), SplitThreshold: s.SplitThreshold,
 		AuditAfterImport: s.AuditAfterImport, AuditMode: string(s.AuditMode),
 		Incremental: s.Incremental, IncrementalIntervalSeconds: int64(s.IncrementalInterval / time.Second),
 		ImportSinceUnix: unixOrZero(s.ImportSince), SkipExist: s.SkipExist, UpdateMode: string(s.Update),
@@ -34,6 +35,10 @@ func SpecToPB(s task.Spec) *pb.JobSpec {
 		MaxRequestsPerSecond: int32(s.MaxRequestsPerSecond)}
 	for _, w := range s.Schedule.Windows {
 		out.Schedule.Windows = append(out.Schedule.Windows, &pb.Window{Start: int32(w.Start), End: int32(w.End), BytesPerSec: w.Rate})
+	}
+	if st := s.Stream; st != nil {
+		out.Stream = &pb.StreamSpec{Topics: st.Topics, Groups: st.Groups, Continuous: st.Continuous,
+			SrcSasl: st.SrcSASL, DestSasl: st.DestSASL, SrcTls: st.SrcTLS, DestTls: st.DestTLS}
 	}
 	if t := s.Table; t != nil {
 		out.Table = &pb.TableSpec{Tables: t.Tables, ChunkRows: int32(t.ChunkRows), UpdatedColumn: t.UpdatedColumn,
@@ -54,7 +59,8 @@ func SpecFromPB(p *pb.JobSpec) task.Spec {
 		Incremental: p.Incremental, IncrementalInterval: time.Duration(p.IncrementalIntervalSeconds) * time.Second,
 		SkipExist: p.SkipExist, Update: task.UpdateMode(p.UpdateMode),
 		Mirror: p.Mirror, MaxDelete: p.MaxDelete, PreserveMetadata: p.PreserveMetadata,
-		MaxRequestsPerSecond: int(p.MaxRequestsPerSecond)}
+		MaxRequestsPerSecond: int(p.MaxRequestsPerSecond), SrcList: string(p.SrcListFile),
+		SplitThreshold: p.SplitThreshold}
 	if p.ImportSinceUnix != 0 {
 		s.ImportSince = time.Unix(p.ImportSinceUnix, 0)
 	}
@@ -62,7 +68,8 @@ func SpecFromPB(p *pb.JobSpec) task.Spec {
 		s.Multipart = task.Multipart{Threshold: m.Threshold, PartSize: m.PartSize, Threads: int(m.Threads)}
 	}
 	if h := p.HttpList; h != nil {
-		s.HTTPList = task.HTTPList{File: string(h.File), PrefixColumn: int(h.PrefixColumn), RelativePathColumn: int(h.RelativePathColumn)}
+		s.HTTPList = task.HTTPList{File: string(h.File), PrefixColumn: int(h.PrefixColumn), RelativePathColumn: int(h.RelativePathColumn),
+			FollowRedirects: h.FollowRedirects}
 	}
 	if f := p.Filter; f != nil {
 		s.Filter = task.Filter{Include: stringsOf(f.Include), Exclude: stringsOf(f.Exclude), MinSize: f.MinSize, MaxSize: f.MaxSize}
@@ -78,6 +85,10 @@ func SpecFromPB(p *pb.JobSpec) task.Spec {
 		for _, w := range sc.Windows {
 			s.Schedule.Windows = append(s.Schedule.Windows, task.Window{Start: int(w.Start), End: int(w.End), Rate: w.BytesPerSec})
 		}
+	}
+	if st := p.Stream; st != nil {
+		s.Stream = &task.Stream{Topics: st.Topics, Groups: st.Groups, Continuous: st.Continuous,
+			SrcSASL: st.SrcSasl, DestSASL: st.DestSasl, SrcTLS: st.SrcTls, DestTLS: st.DestTls}
 	}
 	if t := p.Table; t != nil {
 		s.Table = &task.Table{Tables: t.Tables, ChunkRows: int(t.ChunkRows), UpdatedColumn: t.UpdatedColumn,
@@ -153,7 +164,10 @@ func LeaseToPB(l task.Lease) *pb.TaskLease {
 		out.Entries[i] = EntryToPB(e)
 	}
 	for _, u := range l.Uploads {
-		out.Uploads = append(out.Uploads, &pb.UploadState{Key: []byte(u.Key), State: u.State})
+		out.Uploads = append(out.Uploads, &pb.UploadState{Key: []byte(u.Key), State: u.State, TaskId: u.Task})
+	}
+	if pt := l.Part; pt != nil {
+		out.Part = &pb.PartTask{Group: pt.Group, Index: int32(pt.Index), Count: int32(pt.Count), Off: pt.Off, Len: pt.Len, Unit: pt.Unit}
 	}
 	return out
 }
@@ -167,7 +181,10 @@ func LeaseFromPB(p *pb.TaskLease) task.Lease {
 		l.Entries[i] = EntryFromPB(e)
 	}
 	for _, u := range p.Uploads {
-		l.Uploads = append(l.Uploads, task.UploadState{Key: string(u.Key), State: u.State})
+		l.Uploads = append(l.Uploads, task.UploadState{Key: string(u.Key), State: u.State, Task: u.TaskId})
+	}
+	if pt := p.Part; pt != nil {
+		l.Part = &task.Part{Group: pt.Group, Index: int(pt.Index), Count: int(pt.Count), Off: pt.Off, Len: pt.Len, Unit: pt.Unit}
 	}
 	return l
 }

@@ -20,7 +20,7 @@ func fullSpec() task.Spec {
 		Dest:           task.Endpoint{Type: "local", Prefix: "/d\xff", SecretKey: "dsk"},
 		FollowSymlinks: true, CountLimit: 3, SizeLimit: 4, ScanThreads: 5, ScanDepth: 6,
 		Multipart:        task.Multipart{Threshold: 7, PartSize: 8, Threads: 9},
-		HTTPList:         task.HTTPList{File: "/l\xff", PrefixColumn: 2, RelativePathColumn: 3},
+		HTTPList:         task.HTTPList{File: "/l\xff", PrefixColumn: 2, RelativePathColumn: 3, FollowRedirects: true},
 		AuditAfterImport: true, AuditMode: task.AuditDetailed,
 		Incremental: true, IncrementalInterval: 900 * time.Second, ImportSince: time.Unix(1700000000, 0),
 		SkipExist: true, Update: task.UpdateChecksum,
@@ -28,8 +28,10 @@ func fullSpec() task.Spec {
 			ModifiedAfter: time.Unix(0, 1600000000123456789), ModifiedBefore: time.Unix(1800000000, 0)},
 		Mirror: true, MaxDelete: 10, PreserveMetadata: true,
 		Schedule:             task.Schedule{Default: 11, Windows: []task.Window{{Start: 480, End: 1200, Rate: 12}}},
-		MaxRequestsPerSecond: 13,
-		Table:                &task.Table{Tables: []string{"orders", "shop.*"}, ChunkRows: 14, UpdatedColumn: "mtime", MaxRowsPerSecond: 15},
+		MaxRequestsPerSecond: 13, SrcList: "/k\xffeys.txt", SplitThreshold: 14,
+		Stream: &task.Stream{Topics: []string{"t", "x.*"}, Groups: []string{"g"}, Continuous: true,
+			SrcSASL: "PLAIN", DestSASL: "SCRAM-SHA-512", SrcTLS: true, DestTLS: true},
+		Table: &task.Table{Tables: []string{"orders", "shop.*"}, ChunkRows: 14, UpdatedColumn: "mtime", MaxRowsPerSecond: 15},
 	}
 }
 

@@ -5,12 +5,14 @@ import (
 	"strings"
 )
 
-// CheckKey returns nil if key can name an object in every backend, above all
-// in a local directory: relative, staying below the root, naming a file. It
-// refuses, with an error wrapping ErrInvalidKey that quotes the key, keys
-// that are empty, absolute, contain NUL, end with '/', or have an empty, "."
-// or ".." component. Keys are bytes: any other byte, including those that are
-// not UTF-8, is allowed.
+// CheckKey returns nil if key can name a file below a directory (the local
+// store): relative, staying below the root, naming a file. It refuses, with
+// an error wrapping ErrInvalidKey that quotes the key, keys that are empty,
+// absolute, contain NUL, end with '/', or have an empty, "." or ".."
+// component. Keys are bytes: any other byte, including those that are not
+// UTF-8, is allowed. Object stores hold more: to them "a//b", "../x" or
+// "/x" are keys like any other, copied exactly between them (store/s3 says
+// what it refuses).
 func CheckKey(key string) error {
 	if why := keyProblem(key); why != "" {
 		return fmt.Errorf("%w %q: %s", ErrInvalidKey, key, why)
@@ -18,11 +20,11 @@ func CheckKey(key string) error {
 	return nil
 }
 
-// CheckObjectKey is CheckKey for object stores, where a key may end with
-// '/': such a key names an object like any other (S3 "folders" can hold
-// bytes), not a directory. Its other rules stay, so that every key it
-// accepts but a trailing '/' can still be copied to a directory. "/" alone
-// is refused.
+// CheckObjectKey is CheckKey but for a trailing '/': it accepts the keys
+// that would be file paths but for ending with '/' (in object stores such a
+// key names an object like any other; S3 "folders" can hold bytes), so that
+// the local store can say why such an object cannot land. "/" alone is
+// refused.
 func CheckObjectKey(key string) error {
 	name := strings.TrimSuffix(key, "/")
 	if why := keyProblem(name); why != "" {

@@ -5,11 +5,17 @@
 // import it and never each other, as nomad's client and server share
 // nomad/structs.
 //
-// A task is a unit of work a worker leases. Today every task is a batch of
-// keys in key order (Lease.Entries). The other kinds of DESIGN.md §10 (a
-// Kafka partition with a cursor, a table's key range) add their unit beside
-// Entries: a cursor the lease owns, which the master advances only under
-// the current lease ID, as it accepts completions today. Nothing else of
+// A task is a unit of work a worker leases: a batch of keys in key order
+// (Lease.Entries), or, for a stream job (Spec.Stream), one Unit carried as
+// the task's single entry: a source partition, or a consumer group to
+// translate. A stream task's cursor is saved with the task under its lease
+// (SaveUpload, keyed by the unit's key), so the master advances it only
+// under the current lease ID, as it accepts completions. Nothing else of
 // the lease protocol (grant, renew, fence, reap, publish) depends on what
-// the unit is.
+// the unit is. A file of at least splitFileThreshold is a group of part
+// tasks (Lease.Part, part.go), each with that file as its single entry.
+// A table job's task (Spec.Table) holds one chunk, a primary-key range of
+// a table, as its single entry, named "table/[lo,hi)"; its writes are
+// idempotent upserts, so it needs no cursor: a re-leased chunk rewrites
+// the same rows.
 package task

@@ -32,6 +32,12 @@ type Spec struct {
 
 	Multipart Multipart
 	HTTPList  HTTPList
+	// SrcList, when set, is what the scan reads instead of listing the
+	// source (srcListFile): a key list, or an S3 Inventory's manifest.json.
+	SrcList string `json:",omitempty"`
+	// SplitThreshold: a file of at least this many bytes is copied by part
+	// tasks (splitFileThreshold, part.go); 0 never.
+	SplitThreshold int64 `json:",omitempty"`
 
 	AuditAfterImport bool      // isAuditAfterImport: check each copy once landed
 	AuditMode        AuditMode // how closely audits compare
@@ -62,6 +68,8 @@ type Spec struct {
 	Schedule             Schedule
 	MaxRequestsPerSecond int
 
+	// Stream is set for a stream job (srcType=kafka), nil otherwise.
+	Stream *Stream `json:",omitempty"`
 	// Table is set for a table job (srcType mysql or postgres), nil
 	// otherwise.
 	Table *Table `json:",omitempty"`
@@ -89,10 +97,12 @@ type Multipart struct {
 }
 
 // HTTPList is a URL-list source: the list file and its two columns,
-// counted from 1.
+// counted from 1; FollowRedirects follows redirects to other hosts too
+// (httpFollowRedirects; else they fail the entry).
 type HTTPList struct {
 	File                             string
 	PrefixColumn, RelativePathColumn int
+	FollowRedirects                  bool
 }
 
 // Filter selects the entries a job copies: include and exclude patterns
@@ -168,6 +178,7 @@ func (s Spec) Clone() Spec {
 	s.Filter.Include = slices.Clone(s.Filter.Include)
 	s.Filter.Exclude = slices.Clone(s.Filter.Exclude)
 	s.Schedule.Windows = slices.Clone(s.Schedule.Windows)
+	s.Stream = s.Stream.Clone()
 	s.Table = s.Table.Clone()
 	return s
 }

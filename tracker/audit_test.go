@@ -30,6 +30,10 @@ func TestRecordLine(t *testing.T) {
 				"\tmtime=2024-01-02T03:04:05.0000006Z\tdest_crc64=0000000000000007\tdest_etag=\"e\\ttag\"\n"},
 		{Record{Time: at, Result: Skip, Kind: task.Skipped, Key: "k", Detail: "same", ETag: "x"},
 			"2025-03-04T04:06:07Z\tSKIP\t0\t-\tk\tsame\tdest_etag=x\n"},
+		// An OK line's detail with the stores' notes (a redirect
+		// followed) after the retries: still six fields, still OK.
+		{Record{Time: at, Size: 3, CRC64: 1, HasCRC: true, Key: "away.txt", Detail: "md5=00; retries=2; redirected=http://b:8080/x%20y?v=1"},
+			"2025-03-04T04:06:07Z\tOK\t3\t0000000000000001\taway.txt\tmd5=00; retries=2; redirected=http://b:8080/x%20y?v=1\n"},
 	}
 	for _, tt := range tests {
 		line := tt.r.Line()

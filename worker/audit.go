@@ -56,14 +56,21 @@ func (w *Worker) compare(ctx context.Context, src, dst store.Store, t *running, 
 		return store.Entry{}, failRecord(s, task.ReadError, err), false
 	}
 	d, err := dst.Stat(ctx, s.Key)
-	if err != nil {
-		if errors.Is(err, store.ErrNotExist) {
-			return d, failRecord(s, task.Missing, err), false
-		}
+	switch {
+	case errors.Is(err, store.ErrNotExist):
+		return d, failRecord(s, task.Missing, err), false
+	case errors.Is(err, store.ErrInvalidKey): // the destination cannot hold it
+		return d, failRecord(s, task.InvalidKey, err), false
+	case err != nil:
 		return d, failRecord(s, task.ReadError, err), false
 	}
 	if why := verify.Quick(mode, s, d); why != "" {
 		return d, failRecord(s, task.Different, errors.New(why)), false
+	}
+	if differs := store.FeaturesOf(dst).Differs; differs != nil {
+		if why := differs(s, d); why != "" {
+			return d, failRecord(s, task.Different, errors.New(why)), false
+		}
 	}
 	if mode == verify.Detailed {
 		why, _, err := verify.DeepThrough(ctx, src, dst, s, d, w.limited(ctx, t.lease.Job))

@@ -35,17 +35,20 @@ func skipRecord(key string, size int64, why string) tracker.Record {
 
 // copyEntry copies one entry and verifies it, returning its audit record.
 // t.bytes counts the task's bytes in flight for progress reports; it is
-// corrected to count only verified entries. ctx carries x.retries, which
-// copyEntry resets first.
+// corrected to count only verified entries. ctx carries x.retries and
+// x.notes, which copyEntry resets first; the record's detail ends with the
+// retries and the stores' notes (such as "redirected=URL"), each after
+// "; ".
 func (w *Worker) copyEntry(ctx context.Context, x *transfer, st *jobStores, t *running, e store.Entry) tracker.Record {
 	x.retries.Reset()
+	x.notes.Reset()
 	var rec tracker.Record
 	switch {
 	case t.x.audit:
 		rec = w.auditEntry(ctx, st.src, st.dst, t, e)
 	default:
 		rec = w.copyOne(ctx, x, st, t, e)
-		if rec.Result == tracker.OK && t.x.auditAfter {
+		if p := t.lease.Part; rec.Result == tracker.OK && t.x.auditAfter && (p == nil || p.IsFinal()) {
 			if _, bad, ok := w.compare(ctx, st.src, st.dst, t, store.Entry{Key: e.Key, Size: rec.Size, CRC64: rec.CRC64, HasCRC: rec.HasCRC}); !ok {
 				rec = bad
 			}
@@ -55,6 +58,9 @@ func (w *Worker) copyEntry(ctx context.Context, x *transfer, st *jobStores, t *r
 	if n > 0 {
 		rec.Detail = strings.TrimPrefix(rec.Detail+fmt.Sprintf("; retries=%d", n), "; ")
 		w.stats.AddRetries(n)
+	}
+	if s := x.notes.String(); s != "" {
+		rec.Detail = strings.TrimPrefix(rec.Detail+"; "+s, "; ")
 	}
 	w.pace.observe(n)
 	return rec
@@ -68,6 +74,9 @@ func (w *Worker) copyOne(ctx context.Context, x *transfer, st *jobStores, t *run
 		return failRecord(e, task.ReadError, errors.New(e.Detail))
 	case store.Symlink, store.Special:
 		return skipRecord(e.Key, 0, e.Detail)
+	}
+	if t.lease.Part != nil {
+		return x.copyPart(ctx, st, t, e)
 	}
 	return x.copy(ctx, st, t, e)
 }

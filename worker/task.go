@@ -92,7 +92,14 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 		}
 	}
 
-	if l.Spec.IsTable() {
+	if l.Spec.IsStream() {
+		if !w.runStream(ctx, t, log, record) && ctx.Err() == nil {
+			log.Warn("stream task given up: its lease is no longer current")
+			w.taskDone()
+			return
+		}
+		copied()
+	} else if l.Spec.IsTable() {
 		w.runTable(ctx, t, log, record)
 		copied()
 	} else if st, err := w.storesFor(l.Spec); err != nil {
@@ -100,7 +107,7 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 			record(i, failRecord(e, task.ReadError, err))
 		}
 	} else {
-		if l.Attempt > 1 {
+		if l.Attempt > 1 && l.Part == nil { // a part task's file is its group's
 			w.cleanTemps(ctx, st, l)
 		}
 		// A pool of copiers per task (their stacks, once grown, are reused
@@ -116,7 +123,8 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 			go func() {
 				defer wg.Done()
 				ctx, retries := store.WithRetryCounter(ctx)
-				x := &transfer{w: w, retries: retries}
+				ctx, notes := store.WithNotes(ctx)
+				x := &transfer{w: w, retries: retries, notes: notes}
 				for {
 					i := int(next.Add(1) - 1)
 					if i >= len(l.Entries) || ctx.Err() != nil {

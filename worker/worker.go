@@ -67,6 +67,9 @@ type Config struct {
 	// OpenSource and OpenDest open a job's stores.
 	OpenSource func(task.Spec) (store.Store, error)
 	OpenDest   func(task.Spec) (store.Store, error)
+	// Streams runs the tasks of stream jobs (srcType=kafka); nil: such
+	// tasks fail.
+	Streams StreamRunner
 	// Tables runs the tasks of table jobs (srcType mysql or postgres);
 	// nil: such tasks fail.
 	Tables TableRunner

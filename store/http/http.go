@@ -30,6 +30,11 @@
 // that times out is not retried: the URL is listed with "size unknown"
 // after one header timeout, so one dead URL never holds up the listing of
 // the others for long.
+//
+// Redirects (redirect.go) are followed within the URL's own origin
+// (scheme, host and port); one to another origin fails the entry, naming
+// both URLs, unless the job allows it (httpFollowRedirects). A redirect
+// that was followed is noted in the entry's audit line (store.Note).
 package httpstore
 
 import (
@@ -68,6 +73,7 @@ type HTTP struct {
 	client            *http.Client
 	timeouts          store.Timeouts
 	retry             store.RetryPolicy
+	followRedirects   bool // to other origins too (httpFollowRedirects)
 
 	once   sync.Once
 	dir    string
@@ -94,12 +100,18 @@ func New(listFile string, prefixCol, relCol int, t store.Timeouts) (*HTTP, error
 	}
 	f.Close()
 	t = t.OrDefault()
-	return &HTTP{listFile: listFile, prefixCol: prefixCol, relCol: relCol, timeouts: t,
-		client: &http.Client{Transport: t.Transport()}, retry: store.DefaultRetry}, nil
+	h := &HTTP{listFile: listFile, prefixCol: prefixCol, relCol: relCol, timeouts: t, retry: store.DefaultRetry}
+	h.client = &http.Client{Transport: t.Transport(), CheckRedirect: h.checkRedirect}
+	return h, nil
 }
 
 // SetRetry changes the retry policy (tests).
 func (h *HTTP) SetRetry(p store.RetryPolicy) { h.retry = p }
+
+// SetFollowRedirects says whether redirects to another origin are followed
+// (job.cfg's httpFollowRedirects); by default they fail the entry. Call it
+// before the store is used.
+func (h *HTTP) SetFollowRedirects(follow bool) { h.followRedirects = follow }
 
 // index returns the sorted list, building it on first use.
 func (h *HTTP) index() (*index, error) {
@@ -286,8 +298,13 @@ func (h *HTTP) do(ctx context.Context, method, u string, hdr http.Header) (*http
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		var re *redirectError
+		if errors.As(err, &re) {
+			return nil, store.Permanent(re)
+		}
 		return nil, store.Transient(err)
 	}
+	noteRedirect(ctx, req, resp)
 	return resp, nil
 }
 

@@ -3,7 +3,6 @@ package local
 import (
 	"errors"
 	"runtime"
-	"strconv"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -22,8 +21,11 @@ import (
 //
 // Linking a descriptor needs CAP_DAC_READ_SEARCH (linkat AT_EMPTY_PATH), or
 // else /proc (linkat of /proc/self/fd/N); which one works is found once per
-// store by linking a probe file in the root. Without either, or on a file
-// system without O_TMPFILE, Put uses named temporary files.
+// store by linking a probe file where the first Put writes, named as that
+// Put's temporary files (with its tag), so that a process killed between
+// the probe's link and unlink leaves a file the CleanTemps of the task's
+// next attempt removes. Without either, or on a file system without
+// O_TMPFILE, Put uses named temporary files.
 
 // How Put makes its temporary files.
 const (
@@ -33,49 +35,51 @@ const (
 	anonNone            // named temporary files
 )
 
-// anonMode says how this store links unnamed files, probing the first time.
-func (l *Local) anonMode() int32 {
+// anonMode says how this store links unnamed files, probing the first
+// time in the directory dirfd with a file named as the temporary files of
+// tag.
+func (l *Local) anonMode(dirfd int, tag string) int32 {
 	l.anonOnce.Do(func() {
 		if l.anon == anonUnknown {
-			l.anon = probeAnon(l.root)
+			l.anon = probeAnon(dirfd, tag)
 		}
 	})
 	return l.anon
 }
 
-// probeAnon finds how unnamed files can be linked in dir, if at all.
-func probeAnon(dir string) int32 {
-	fd, err := unix.Open(dir, unix.O_RDWR|unix.O_TMPFILE|unix.O_CLOEXEC, 0o600)
+// afterProbeLink, when set (tests), is called between the probe's link and
+// its unlink.
+var afterProbeLink func()
+
+// probeAnon finds how unnamed files can be linked in the directory dirfd,
+// if at all, linking a probe file named as tag's temporary files there and
+// removing it.
+func probeAnon(dirfd int, tag string) int32 {
+	fd, err := unix.Openat(dirfd, ".", unix.O_RDWR|unix.O_TMPFILE|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return anonNone
 	}
 	defer unix.Close(fd)
-	name := dir + "/" + tempName("")
+	name := tempName(tag)
 	for _, m := range []int32{anonEmptyPath, anonProc} {
-		if linkAnon(m, fd, name) == nil {
-			unix.Unlink(name)
+		if linkAnonAt(m, fd, dirfd, name) == nil {
+			if afterProbeLink != nil {
+				afterProbeLink()
+			}
+			unix.Unlinkat(dirfd, name, 0)
 			return m
 		}
 	}
 	return anonNone
 }
 
-// linkAnon gives the unnamed file fd the name name, which must not exist.
-func linkAnon(mode int32, fd int, name string) error {
-	return ignoringEINTR(func() error {
-		if mode == anonEmptyPath {
-			return unix.Linkat(fd, "", unix.AT_FDCWD, name, unix.AT_EMPTY_PATH)
-		}
-		return unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), unix.AT_FDCWD, name, unix.AT_SYMLINK_FOLLOW)
-	})
-}
-
 // createAnon opens a new unnamed file in d's directory with the
-// permission bits mode (less the umask). It returns -1 and why when it
-// cannot, such as on a file system without O_TMPFILE (Put makes a named
-// temporary file instead, which says what is wrong).
-func (l *Local) createAnon(d *dest, mode uint32) (int, error) {
-	if l.anonMode() == anonNone {
+// permission bits mode (less the umask), for a Put whose temporary files
+// carry tag. It returns -1 and why when it cannot, such as on a file
+// system without O_TMPFILE (Put makes a named temporary file instead,
+// which says what is wrong).
+func (l *Local) createAnon(d *dest, tag string, mode uint32) (int, error) {
+	if l.anonMode(d.dfd, tag) == anonNone {
 		return -1, errors.ErrUnsupported
 	}
 	for {

@@ -86,8 +86,9 @@ type Options struct {
 // Local is a Store over the directory tree below a root. It is safe for
 // concurrent use.
 type Local struct {
-	root string // absolute and clean
-	opt  Options
+	root    string // absolute and clean
+	opt     Options
+	nameMax int // the longest file name the root's file system takes (rootNameMax)
 	// portable: use the os package alone (the *_portable.go files), as on
 	// every system but Linux; tests set it on Linux.
 	portable bool
@@ -125,7 +126,7 @@ func New(root string, opt Options) (*Local, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("local store: root %s is not a directory", abs)
 	}
-	l := &Local{root: abs, opt: opt, devs: make(map[uint64]int), dirs: make(map[string]bool)}
+	l := &Local{root: abs, opt: opt, nameMax: rootNameMax(abs), devs: make(map[uint64]int), dirs: make(map[string]bool)}
 	l.init(fi)
 	return l, nil
 }

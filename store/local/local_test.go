@@ -230,6 +230,25 @@ func TestLongName(t *testing.T) {
 	}
 }
 
+// TestLongNameLeavesNothing: a key with a name longer than the file system
+// takes (300 bytes; NAME_MAX is 255) is ErrInvalidKey naming the length,
+// and leaves no directory behind, wherever the long name is (issue 15:
+// the directories before it stayed, empty).
+func TestLongNameLeavesNothing(t *testing.T) {
+	l := newStore(t, Options{})
+	long := strings.Repeat("n", 300)
+	for _, key := range []string{"new/dir/" + long, long + "/f", "a/" + long + "/b/f"} {
+		_, err := l.Put(context.Background(), key, strings.NewReader("x"), store.Entry{}, store.PutOptions{TempTag: "t-1"})
+		if !errors.Is(err, store.ErrInvalidKey) || !strings.Contains(err.Error(), "a name of 300 bytes") ||
+			!strings.Contains(err.Error(), "at most 255") {
+			t.Errorf("Put(%.20q...) = %v, want ErrInvalidKey saying the name has 300 bytes, at most 255", key, err)
+		}
+		if des, err := os.ReadDir(l.Root()); err != nil || len(des) != 0 {
+			t.Fatalf("after Put(%.20q...) the root holds %v (%v), want nothing", key, des, err)
+		}
+	}
+}
+
 func TestDeepNesting(t *testing.T) {
 	l := newStore(t, Options{})
 	deep := strings.Repeat("d/", 60) + "f"

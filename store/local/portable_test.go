@@ -4,13 +4,14 @@ package local
 
 import (
 	"context"
-	"ferry/store"
 	"maps"
 	"net"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"ferry/store"
 )
 
 // The store's own tests again, against the portable implementation, the
@@ -40,6 +41,7 @@ func TestPortable(t *testing.T) {
 		{"PutThroughFile", TestPutThroughFile},
 		{"PutMTime", TestPutMTime},
 		{"LongName", TestLongName},
+		{"LongNameLeavesNothing", TestLongNameLeavesNothing},
 		{"DeepNesting", TestDeepNesting},
 		{"DeleteKeepsNonEmptyParents", TestDeleteKeepsNonEmptyParents},
 		{"InvalidPrefix", TestInvalidPrefix},

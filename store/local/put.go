@@ -97,15 +97,23 @@ func validTag(tag string) bool {
 // Put does not fsync on Linux: call Sync before relying on durability.
 func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry, o store.PutOptions) (store.Entry, error) {
 	if err := store.CheckKey(key); err != nil {
-		if strings.HasSuffix(key, "/") && store.CheckObjectKey(key) == nil {
+		switch {
+		case strings.HasSuffix(key, "/") && store.CheckObjectKey(key) == nil:
 			// An object with bytes under a "folder" key (issue 15):
 			// say why it cannot land rather than just that it is bad.
 			err = fmt.Errorf("%w %q: an object of %d bytes, and a local file cannot be named with a trailing '/'", store.ErrInvalidKey, key, e.Size)
+		case key != "" && strings.IndexByte(key, 0) < 0:
+			// An object's key ("a//b", "../x", "/x"): fine in a bucket,
+			// no path below a directory (issue 15).
+			err = fmt.Errorf("%w: a valid object key, but not a file path below the destination directory", err)
 		}
 		return store.Entry{}, fmt.Errorf("put: %w", err)
 	}
 	if isTempName(filepath.Base(key)) {
 		return store.Entry{}, fmt.Errorf("put: %w %q: name reserved for temporary files", store.ErrInvalidKey, key)
+	}
+	if err := l.checkNameLengths(key); err != nil {
+		return store.Entry{}, fmt.Errorf("put: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return store.Entry{}, err
@@ -119,6 +127,27 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader, e store.Entry,
 		mode = e.Mode & 0o777
 	}
 	return l.put(ctx, key, r, e, tag, mode)
+}
+
+// defaultNameMax is NAME_MAX, the longest file name (in bytes) most file
+// systems take.
+const defaultNameMax = 255
+
+// checkNameLengths refuses, with store.ErrInvalidKey, a key with a
+// component longer than the file system takes: checked before Put makes
+// any directory, so that such a key leaves nothing behind (issue 15: the
+// directories before the long name stayed, empty).
+func (l *Local) checkNameLengths(key string) error {
+	for i, start := 0, 0; i <= len(key); i++ {
+		if i < len(key) && key[i] != '/' {
+			continue
+		}
+		if n := i - start; n > l.nameMax {
+			return fmt.Errorf("%w %q: a name of %d bytes (%.16q...); file names here have at most %d", store.ErrInvalidKey, key, n, key[start:i], l.nameMax)
+		}
+		start = i + 1
+	}
+	return nil
 }
 
 // putFile is what Put needs of the temporary file it writes. copyVerified

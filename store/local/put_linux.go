@@ -36,9 +36,9 @@ func (l *Local) put(ctx context.Context, key string, r io.Reader, e store.Entry,
 	}
 	// An unnamed file (anon_linux.go) where the file system has them; else
 	// a named temporary file, tmp.
-	fd, err := l.createAnon(d, mode)
+	fd, err := l.createAnon(d, tag, mode)
 	if err == unix.ENOENT && d.reopen("put") == nil { // removed by a Delete meanwhile
-		fd, _ = l.createAnon(d, mode)
+		fd, _ = l.createAnon(d, tag, mode)
 	}
 	tmp := ""
 	named := fd < 0

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"ferry/store"
+	"ferry/store/storetest"
 )
 
 // defaultACL gives dir a default ACL under which new files get at most
@@ -139,7 +140,8 @@ func TestSyncFindsMounts(t *testing.T) {
 // Put makes the directory again and publishes all the same.
 func TestPutAfterItsDirectoryWasRemoved(t *testing.T) {
 	l := newStore(t, Options{})
-	if l.anonMode() == anonNone {
+	storetest.Put(t, l, "first", "x") // probes how to make temporary files
+	if l.anon == anonNone {
 		t.Skip("no O_TMPFILE here: a named temporary file keeps its directory")
 	}
 	dir := filepath.Join(l.Root(), "d")
@@ -151,7 +153,7 @@ func TestPutAfterItsDirectoryWasRemoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fd, err := l.createAnon(d, 0o644)
+	fd, err := l.createAnon(d, "", 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}

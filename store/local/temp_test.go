@@ -69,8 +69,8 @@ func TestUnnamedTempFiles(t *testing.T) {
 	if os.Geteuid() == 0 {
 		want = anonEmptyPath
 	}
-	if l.anonMode() != want {
-		t.Fatalf("temporary files: mode %d, want %d (O_TMPFILE on %s, euid %d)", l.anonMode(), want, l.Root(), os.Geteuid())
+	if l.anon != want {
+		t.Fatalf("temporary files: mode %d, want %d (O_TMPFILE on %s, euid %d)", l.anon, want, l.Root(), os.Geteuid())
 	}
 	ctx, tagged := context.Background(), store.PutOptions{TempTag: "job1-7"}
 	p := &peekReader{dir: filepath.Join(l.Root(), "d"), r: strings.NewReader("unnamed")}

@@ -16,20 +16,10 @@ import (
 	"ferry/store"
 )
 
-// readableKey refuses keys no object can have. Reads are more lenient than
-// Put: a key store.CheckKey refuses (such as "a//b") can exist in a bucket,
-// and copying it elsewhere is refused by the destination.
-func (s *S3) readableKey(key string) error {
-	if key == "" || !utf8.ValidString(key) || strings.IndexByte(key, 0) >= 0 {
-		return fmt.Errorf("%w %q: not a possible S3 key", store.ErrInvalidKey, key)
-	}
-	return nil
-}
-
 // Stat returns the entry of key, with its metadata; a missing key is an
 // error wrapping store.ErrNotExist.
 func (s *S3) Stat(ctx context.Context, key string) (store.Entry, error) {
-	if err := s.readableKey(key); err != nil {
+	if err := s.checkKey(key); err != nil {
 		return store.Entry{}, fmt.Errorf("stat: %w", err)
 	}
 	var info minio.ObjectInfo
@@ -85,7 +75,7 @@ func entryOf(key string, info minio.ObjectInfo, h http.Header) store.Entry {
 // version of the object (by ETag): if the object changed meanwhile, reading
 // fails instead of mixing versions.
 func (s *S3) Open(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
-	if err := s.readableKey(key); err != nil {
+	if err := s.checkKey(key); err != nil {
 		return nil, fmt.Errorf("open: %w", err)
 	}
 	if off < 0 {

@@ -3,12 +3,15 @@
 // and qiniu, through their S3-compatible endpoints, with minio-go.
 //
 // Keys are relative to Config.Prefix inside the bucket (a byte prefix, as
-// ossimport's srcPrefix/destPrefix). S3 keys are UTF-8: keys that are not
-// are refused with store.ErrInvalidKey, as are the keys
-// store.CheckObjectKey refuses, so that what lands can be copied to a
-// directory again. A key may end with '/': such an object with bytes is
-// copied like any other (to a directory it fails, named); an empty one is
-// a directory marker, which List reports as store.Special.
+// ossimport's srcPrefix/destPrefix). Between object stores a key is just a
+// key: "a//b", "./x", "../y", "/lead" or "dir/" are names of objects like
+// any other, copied exactly (to a directory they fail, named, with
+// store.ErrInvalidKey: the local store refuses them). What no object can
+// be named is refused before any request, for reads and writes alike
+// (checkKey): an empty key, a NUL byte, bytes that are not UTF-8, a key of
+// blanks only, and a key (with the prefix) longer than S3's 1,024 bytes.
+// An empty object whose key ends with '/' is a directory marker, which
+// List reports as store.Special.
 //
 // What is written with each object, as user metadata:
 //
@@ -102,6 +105,11 @@ type Config struct {
 	// PartSize is the default part size of multipart uploads; 0 means
 	// DefaultPartSize.
 	PartSize int64
+	// NoList says the store is never listed (a source read from a key
+	// list or an inventory): New checks the keys and the bucket with a
+	// HEAD of the bucket rather than a listing request, which such a job
+	// may not be allowed, and must not cost.
+	NoList bool
 }
 
 // Defaults of Config.
@@ -128,6 +136,7 @@ type S3 struct {
 	tr     *transport
 	retry  store.RetryPolicy
 	where  string // "bucket B at endpoint E", for messages
+	server string // host[:port], lower case: who a server-side copy can copy from
 }
 
 // New returns the store cfg names, after checking with one listing request
@@ -149,7 +158,7 @@ func New(ctx context.Context, cfg Config) (*S3, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &S3{cfg: cfg, retry: store.DefaultRetry,
+	s := &S3{cfg: cfg, retry: store.DefaultRetry, server: strings.ToLower(host),
 		where: fmt.Sprintf("bucket %q at %s", cfg.Bucket, host)}
 	switch {
 	case cfg.MaxRetries < 0:
@@ -242,6 +251,9 @@ func parseEndpoint(cfg Config) (host string, secure bool, err error) {
 // the bucket are right (a HEAD answers 403 or 404 without saying why).
 // AccessDenied passes: a destination may be allowed to write, not list.
 func (s *S3) probe(ctx context.Context) error {
+	if s.cfg.NoList {
+		return s.probeHead(ctx)
+	}
 	err := s.do(ctx, "", func(ctx context.Context) error {
 		for o := range s.client.ListObjectsIter(ctx, s.cfg.Bucket, minio.ListObjectsOptions{
 			Prefix: s.cfg.Prefix, Recursive: true, MaxKeys: 1, UseV1: true}) {
@@ -256,23 +268,45 @@ func (s *S3) probe(ctx context.Context) error {
 	return fmt.Errorf("%s store: %w", s.cfg.Role, err)
 }
 
+// probeHead checks the bucket with a HEAD: a missing bucket is an error;
+// a 403 passes (the job's credentials may read objects and nothing more),
+// as do the answers a HEAD gives without saying why.
+func (s *S3) probeHead(ctx context.Context) error {
+	var ok bool
+	err := s.do(ctx, "", func(ctx context.Context) (err error) {
+		ok, err = s.client.BucketExists(ctx, s.cfg.Bucket)
+		return err
+	})
+	switch {
+	case err == nil && !ok:
+		return fmt.Errorf("%s store: %w: %s does not exist: check %sBucket, and that %sDomain is the endpoint of the bucket's region",
+			s.cfg.Role, store.ErrNotExist, s.where, s.cfg.Role, s.cfg.Role)
+	case err == nil, errors.Is(err, store.ErrPermission):
+		return nil
+	}
+	return fmt.Errorf("%s store: %w", s.cfg.Role, err)
+}
+
 // fullKey returns the bucket key of a store key.
 func (s *S3) fullKey(key string) string { return s.cfg.Prefix + key }
 
-// checkKey refuses keys this store cannot hold (or, but for a trailing
-// '/', could not give back to a directory).
+// checkKey refuses, with store.ErrInvalidKey and before any request, keys
+// no object of this store can have; what S3 would answer with a 400 is
+// said here, naming the key. Keys that would be odd file names ("a//b",
+// "../x", "/x") are fine: they are checked by the store they are copied to.
 func (s *S3) checkKey(key string) error {
-	if err := store.CheckObjectKey(key); err != nil {
-		return err
-	}
 	full := s.fullKey(key)
 	switch {
+	case key == "":
+		return fmt.Errorf("%w %q: empty", store.ErrInvalidKey, key)
+	case strings.IndexByte(full, 0) >= 0:
+		return fmt.Errorf("%w %q: contains a NUL byte", store.ErrInvalidKey, key)
 	case !utf8.ValidString(full):
 		return fmt.Errorf("%w %q: S3 keys must be valid UTF-8", store.ErrInvalidKey, key)
 	case strings.TrimSpace(full) == "":
 		return fmt.Errorf("%w %q: minio-go cannot name an object whose key is only blanks", store.ErrInvalidKey, key)
 	case len(full) > maxKeyLen:
-		return fmt.Errorf("%w %q: longer than S3's %d bytes", store.ErrInvalidKey, key, maxKeyLen)
+		return fmt.Errorf("%w %q: %d bytes with the prefix, longer than S3's %d", store.ErrInvalidKey, key, len(full), maxKeyLen)
 	}
 	return nil
 }

@@ -1,7 +1,10 @@
 // Package s3test starts S3-protocol servers for tests: an in-process
 // gofakes3 server over real HTTP on loopback, behind a check of AWS
-// Signature V4 (gofakes3 checks none), and a proxy that injects the faults
-// of a real network and counts the requests that pass.
+// Signature V4 (gofakes3 checks none) and of S3's longest key, with
+// UploadPartCopy (which gofakes3 lacks) and copies refused on demand
+// (DenyCopy), and a proxy
+// that injects the faults of a real network and counts the requests that
+// pass.
 //
 //	srv := s3test.Start(t)
 //	px := s3test.NewProxy(t, srv.URL, s3test.Faults{Rate503: 0.3, CutRate: 0.05})
@@ -35,6 +38,7 @@ type Server struct {
 
 	backend *s3mem.Backend
 	clock   *skewedClock
+	copies  *copyGate
 }
 
 // Start starts a server on a loopback port, stopped when the test ends.
@@ -53,7 +57,9 @@ func Start(t testing.TB) *Server {
 	}
 	s.backend = s3mem.New(s3mem.WithTimeSource(s.clock))
 	fake := gofakes3.New(s.backend, gofakes3.WithTimeSource(s.clock), gofakes3.WithTimeSkewLimit(0)) // sigV4 checks
-	auth := &sigV4{keys: map[string]string{s.AccessKey: s.SecretKey}, clock: s.clock, next: &urlLister{backend: s.backend, next: fake.Server()}}
+	s.copies = &copyGate{backend: s.backend, denied: map[string]bool{},
+		next: &urlLister{backend: s.backend, next: fake.Server()}}
+	auth := &sigV4{keys: map[string]string{s.AccessKey: s.SecretKey}, clock: s.clock, next: keyLimit{s.copies}}
 	hs := httptest.NewUnstartedServer(auth)
 	// gofakes3 logs "superfluous WriteHeader" when a proxy cuts a response.
 	hs.Config.ErrorLog = log.New(io.Discard, "", 0)
@@ -91,6 +97,22 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// MaxKeyLen is the longest key S3 takes, in bytes.
+const MaxKeyLen = 1024
+
+// keyLimit refuses, as S3 does, requests naming an object whose key is
+// longer than MaxKeyLen bytes: 400 KeyTooLongError, with no body for a
+// HEAD (gofakes3 takes any length).
+type keyLimit struct{ next http.Handler }
+
+func (k keyLimit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/"); len(key) > MaxKeyLen {
+		writeError(w, r, http.StatusBadRequest, "KeyTooLongError", "Your key is too long")
+		return
+	}
+	k.next.ServeHTTP(w, r)
 }
 
 // writeError answers with an S3 XML error.

@@ -43,10 +43,12 @@ type Options struct {
 	// reports a CRC all the same fails too, so the declaration cannot go
 	// stale.
 	PutReportsNoCRC bool
-	// ObjectKeys declares an object store, whose keys are checked by
-	// store.CheckObjectKey: a key ending with '/' names an object like any
-	// other (it holds bytes, it lists as a File under its own key). Other
-	// stores must refuse such keys with store.ErrInvalidKey.
+	// ObjectKeys declares an object store, whose keys are names, not
+	// paths: a key ending with '/', or with a leading '/', an empty, "."
+	// or ".." component (the path-like keys of InvalidKeys), names an
+	// object like any other (it holds bytes, it lists as a File under its
+	// own key, exactly). Other stores must refuse such keys with
+	// store.ErrInvalidKey.
 	ObjectKeys bool
 }
 
@@ -78,6 +80,7 @@ func RunWith(t *testing.T, opt Options, newStore func(t *testing.T) store.Store)
 		{"InvalidKeys", testInvalidKeys},
 		{"AwkwardKeys", testAwkwardKeys},
 		{"TrailingSlashKeys", testTrailingSlashKeys},
+		{"PathLikeKeys", testPathLikeKeys},
 		{"FailedPutLeavesNothing", all(testFailedPut)},
 		{"CancelledPut", all(testCancelledPut)},
 		{"ConcurrentPuts", all(testConcurrentPuts)},
@@ -251,13 +254,19 @@ func testNotExist(t *testing.T, s store.Store) {
 	}
 }
 
-// InvalidKeys are keys every backend refuses with store.ErrInvalidKey.
+// InvalidKeys are keys a directory store refuses with store.ErrInvalidKey
+// (store.CheckKey). Object stores refuse only those no object can have,
+// the empty key and NUL (objectKeyInvalid), and hold the others, which
+// are path-like names (testPathLikeKeys).
 var InvalidKeys = []string{"", "/abs", "/", "a//b", "a/", "a/./b", "./a", ".", "..", "a/../b", "../up", "a/..", "nul\x00byte"}
+
+// objectKeyInvalid reports whether no object store can hold key.
+func objectKeyInvalid(key string) bool { return key == "" || strings.IndexByte(key, 0) >= 0 }
 
 func testInvalidKeys(t *testing.T, s store.Store, opt Options) {
 	var invalid []string
 	for _, k := range InvalidKeys {
-		if !opt.ObjectKeys || store.CheckObjectKey(k) != nil {
+		if !opt.ObjectKeys || objectKeyInvalid(k) {
 			invalid = append(invalid, k)
 		}
 	}
@@ -336,6 +345,40 @@ func testTrailingSlashKeys(t *testing.T, s store.Store, opt Options) {
 		}
 		if e, err := s.Stat(context.Background(), key); err != nil || e.Key != key || e.Kind != store.File || e.Size != int64(len("content of "+key)) {
 			t.Errorf("Stat(%q) = %+v, %v; want a File of %d bytes", key, e, err, len("content of "+key))
+		}
+	}
+}
+
+// testPathLikeKeys puts, in an object store, the keys of InvalidKeys
+// that are names to it though not paths ("a//b", "../up", "/abs", ...):
+// each is kept exactly, lists under its own key in byte order, and reads
+// and stats back. (Other stores refuse them: testInvalidKeys.)
+func testPathLikeKeys(t *testing.T, s store.Store, opt Options) {
+	if !opt.ObjectKeys {
+		return
+	}
+	var keys []string
+	for _, k := range InvalidKeys {
+		if !objectKeyInvalid(k) {
+			keys = append(keys, k)
+		}
+	}
+	keys = opt.keys(keys)
+	for _, key := range keys {
+		Put(t, s, key, "content of "+key)
+	}
+	if got, want := List(t, s, "", ""), sorted(keys); !slices.Equal(got, want) {
+		t.Fatalf("List =\n%q\nwant\n%q", got, want)
+	}
+	if got, want := List(t, s, "a/", ""), opt.keys([]string{"a/", "a/..", "a/../b", "a/./b", "a//b"}); !slices.Equal(got, want) {
+		t.Errorf("List(\"a/\") = %q, want %q", got, want)
+	}
+	for _, key := range keys {
+		if c := Read(t, s, key, 0, -1); c != "content of "+key {
+			t.Errorf("content of %q = %q", key, c)
+		}
+		if e, err := s.Stat(context.Background(), key); err != nil || e.Key != key || e.Size != int64(len("content of "+key)) {
+			t.Errorf("Stat(%q) = %+v, %v", key, e, err)
 		}
 	}
 }

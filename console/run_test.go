@@ -1,0 +1,45 @@
+package console
+
+import (
+	"testing"
+	"time"
+
+	"ferry/state"
+	"ferry/task"
+)
+
+func TestBytesText(t *testing.T) {
+	done := state.Counters{BytesDone: 50 << 20, BytesSkipped: 2 << 20}
+	for _, tc := range []struct {
+		name   string
+		before *state.Counters
+		took   time.Duration
+		want   string
+	}{
+		{"nothing done by this run", nil, 0, "50.0MB"},
+		{"fresh: skipped bytes are not moved", nil, 2 * time.Second, "50.0MB in 2s (24.0MB/s), checked"},
+		{"resumed: only this run's bytes over its time", &state.Counters{BytesDone: 40 << 20, BytesSkipped: 2 << 20}, 100 * time.Millisecond,
+			"50.0MB: 10.0MB in this run's 100ms (100.0MB/s), 40.0MB before it (resumed); checked"},
+	} {
+		if got := bytesText(done, tc.before, tc.took, "checked"); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestEndpointText(t *testing.T) {
+	s := task.Spec{HTTPList: task.HTTPList{File: "/lists/urls.txt"}}
+	for _, tc := range []struct {
+		e    task.Endpoint
+		want string
+	}{
+		{task.Endpoint{Type: "http"}, "URL list /lists/urls.txt"},
+		{task.Endpoint{Type: "local", Prefix: "/data/in"}, "/data/in"},
+		{task.Endpoint{Type: "s3", Bucket: "b", Prefix: "in/", Domain: "http://127.0.0.1:9000", SecretKey: "sk"}, "s3://b/in/ at http://127.0.0.1:9000"},
+		{task.Endpoint{Type: "oss", Bucket: "b"}, "oss://b/"},
+	} {
+		if got := endpointText(s, tc.e); got != tc.want {
+			t.Errorf("endpointText(%+v) = %q, want %q", tc.e, got, tc.want)
+		}
+	}
+}
