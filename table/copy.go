@@ -30,23 +30,23 @@ type CopyResult struct {
 	Rows, Bytes int64
 	Src, Dst    string // the digests of the chunk when verified
 	Repaired    int    // rows written again after the check found them different
-	Extra       int    // destination rows the source lacks (deleted when Mirror)
+	Extra       int    // destination rows the source lacks, found after the copy (deleted when Mirror)
 }
 
 // CopyChunk copies a chunk: the source's rows of [Lo, Hi) read in key
 // order, a batch at a time, each batch upserted in one transaction (a
 // chunk copied again rewrites the same rows). Then it checks the chunk:
-// the digest of the destination's rows must equal the source's; when not
-// (the source changed while it was read, or a row did not survive the
-// trip), the rows that differ are found (VerifyChunk) and copied again,
-// up to three times. Rows that still differ fail the chunk, named in the
-// error.
+// the digest of the destination's rows, read back, must equal the digest
+// of the rows read and written; when not, the two sides are compared
+// afresh (VerifyChunk) and the rows that differ copied again, up to three
+// times. Rows that still differ fail the chunk, named in the error.
 func CopyChunk(ctx context.Context, src, dst DB, p Pair, c Chunk, o CopyOptions) (CopyResult, error) {
 	if o.Batch <= 0 {
-		o.Batch = 2000
+		o.Batch = 5000
 	}
 	var res CopyResult
 	var after Key
+	read := newDigest() // of the rows as read and written
 	for {
 		var batch []Row
 		var bytes int
@@ -71,6 +71,9 @@ func CopyChunk(ctx context.Context, src, dst DB, p Pair, c Chunk, o CopyOptions)
 		if err := dst.Write(ctx, p.Dst, batch); err != nil {
 			return res, fmt.Errorf("write destination %s: %w", c.Name(), err)
 		}
+		for _, r := range batch {
+			read.Add(r)
+		}
 		res.Rows += int64(len(batch))
 		res.Bytes += int64(bytes)
 		if o.Progress != nil {
@@ -80,6 +83,18 @@ func CopyChunk(ctx context.Context, src, dst DB, p Pair, c Chunk, o CopyOptions)
 			break
 		}
 		after = p.Src.KeyOf(batch[len(batch)-1])
+	}
+	// The destination must now hold what was read: its digest of the
+	// chunk equals the digest of the rows written. When not (a row did
+	// not survive the trip, the destination held other rows in the
+	// range, or was written meanwhile), both sides are compared afresh.
+	written, err := digestRange(ctx, dst, p.Dst, c.Lo, c.Hi)
+	if err != nil {
+		return res, fmt.Errorf("%w: check %s: %w", errRead, c.Name(), err)
+	}
+	res.Src, res.Dst = read.Sum(), written.Sum()
+	if read.Rows == written.Rows && res.Src == res.Dst {
+		return res, nil
 	}
 	for try := 0; ; try++ {
 		v, err := VerifyChunk(ctx, src, dst, p, c, o.Options)
@@ -97,7 +112,9 @@ func CopyChunk(ctx context.Context, src, dst DB, p Pair, c Chunk, o CopyOptions)
 				extra++
 			}
 		}
-		res.Extra = extra
+		if try == 0 {
+			res.Extra = extra
+		}
 		if len(fix) == 0 {
 			return res, nil
 		}

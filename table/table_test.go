@@ -289,3 +289,42 @@ func TestRefusals(t *testing.T) {
 		t.Errorf("nothing listening: %v", err)
 	}
 }
+
+// A chunk copied onto a destination that already holds rows of its range
+// (an earlier attempt, rows written behind ferry's back) ends with the
+// source's rows: different ones rewritten, extra ones kept and counted,
+// or deleted with mirror.
+func TestCopyOverExisting(t *testing.T) {
+	pg := dbtest.Postgres(t)
+	pg.CreateDB(t, "over_src")
+	pg.CreateDB(t, "over_dst")
+	pg.MustExec(t, "over_src", "CREATE TABLE t (id int PRIMARY KEY, v text)", "INSERT INTO t SELECT i, 'v' || i FROM generate_series(1, 100) i")
+	pg.MustExec(t, "over_dst", "CREATE TABLE t (id int PRIMARY KEY, v text)",
+		"INSERT INTO t VALUES (5, 'old'), (50, 'v50'), (1000, 'extra'), (-3, 'extra')")
+	src, dst := open(t, pg, "over_src"), open(t, pg, "over_dst")
+	ctx := context.Background()
+	pairs, err := Resolve(ctx, src, dst, []string{"t"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mirror := range []bool{false, true} {
+		res, err := CopyChunk(ctx, src, dst, pairs[0], Chunk{Table: "t"}, CopyOptions{Mirror: mirror, Batch: 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{false: 2, true: 2}[mirror]; res.Extra != want || res.Rows != 100 {
+			t.Errorf("mirror=%v: %+v, want 100 rows and %d extra", mirror, res, want)
+		}
+		var n int
+		dbx := pg.MustOpen(t, "over_dst")
+		dbx.QueryRow("SELECT count(*) FROM t").Scan(&n)
+		if want := map[bool]int{false: 102, true: 100}[mirror]; n != want {
+			t.Errorf("mirror=%v: %d rows at the destination, want %d", mirror, n, want)
+		}
+		var v string
+		dbx.QueryRow("SELECT v FROM t WHERE id = 5").Scan(&v)
+		if v != "v5" {
+			t.Errorf("row 5 is %q", v)
+		}
+	}
+}
