@@ -329,6 +329,19 @@ func (p *postgres) Scan(ctx context.Context, s *Schema, lo, hi, after Key, limit
 	return p.query(ctx, s, q, args, allCols(s), fn)
 }
 
+func (p *postgres) ScanChanged(ctx context.Context, s *Schema, lo, hi, after Key, col int, since Val, limit int, fn func(Row) error) error {
+	var args []any
+	where := and(rangeWhere(p, s, lo, hi, after, &args), changedWhere(p, s, col, since, &args))
+	return p.query(ctx, s, selectSQL(p, s, s.colNames(), where, limit), args, allCols(s), fn)
+}
+
+func (p *postgres) Max(ctx context.Context, s *Schema, col int) (Val, error) {
+	v := Null
+	q := "SELECT max(" + p.ident(s.Cols[col].Name) + ") FROM " + p.table(s)
+	err := p.query(ctx, s, q, nil, []int{col}, func(r Row) error { v = r[0]; return nil })
+	return v, err
+}
+
 func (p *postgres) Get(ctx context.Context, s *Schema, keys []Key) (map[string]Row, error) {
 	out := make(map[string]Row, len(keys))
 	for len(keys) > 0 {
