@@ -106,6 +106,18 @@ func TestIncrementalRound(t *testing.T) {
 	}
 }
 
+func TestUpdatedCol(t *testing.T) {
+	s := &Schema{Name: "t", Cols: []Col{{Name: "id", Kind: KNum}, {Name: "s", Kind: KText, Type: "text"}, {Name: "at", Kind: KTimestampTZ}}}
+	if i, err := UpdatedCol(s, "at"); err != nil || i != 2 {
+		t.Errorf("at: %d, %v", i, err)
+	}
+	for name, want := range map[string]string{"nope": "table t: updatedColumn nope: no such column", "s": "table t: updatedColumn s is text: it must be"} {
+		if _, err := UpdatedCol(s, name); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", name, err, want)
+		}
+	}
+}
+
 func TestSince(t *testing.T) {
 	for _, tc := range []struct {
 		mark   string
