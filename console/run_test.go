@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"ferry/master"
 	"ferry/state"
 	"ferry/task"
 )
@@ -41,5 +42,20 @@ func TestEndpointText(t *testing.T) {
 		if got := endpointText(s, tc.e); got != tc.want {
 			t.Errorf("endpointText(%+v) = %q, want %q", tc.e, got, tc.want)
 		}
+	}
+}
+
+// TestTableProgressLine: a table job's live line counts chunks and the
+// rows of the running ones, and shows the bytes moved (its total is not
+// known: a bytes total of 0 must not clamp them to 0B).
+func TestTableProgressLine(t *testing.T) {
+	s := master.JobStat{Job: state.Job{Spec: task.Spec{Table: &task.Table{Tables: []string{"t"}}}, State: state.StateRunning, ScanFinished: true},
+		Throughput: 2 << 20, InFlightFiles: 1500, InFlightBytes: 1 << 20}
+	s.Counters.FilesTotal, s.Counters.FilesDone, s.Counters.BytesDone = 50, 12, 3<<20
+	s.Counters.Tasks[state.Dispatched] = 3
+	got := progressLine(s)
+	want := "[running] chunks 12/50  running 3 (1500 rows written)  bytes 4.0MB  2.0MB/s  failed 0"
+	if got != want {
+		t.Errorf("progress line\n got %q\nwant %q", got, want)
 	}
 }
