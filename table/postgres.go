@@ -379,7 +379,12 @@ func (p *postgres) Write(ctx context.Context, s *Schema, rows []Row) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	data := copyText(rows)
+	return p.writeCopy(ctx, s, copyText(rows), s.KeyOf(rows[0]), s.KeyOf(rows[len(rows)-1]))
+}
+
+// writeCopy is Write of rows in COPY's text format, data, whose first
+// and last keys are first and last.
+func (p *postgres) writeCopy(ctx context.Context, s *Schema, data []byte, first, last Key) error {
 	cols := make([]string, len(s.Cols))
 	for i, c := range s.Cols {
 		cols[i] = p.ident(c.Name)
@@ -388,7 +393,6 @@ func (p *postgres) Write(ctx context.Context, s *Schema, rows []Row) error {
 	direct := true
 	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
 		var args []any
-		first, last := s.KeyOf(rows[0]), s.KeyOf(rows[len(rows)-1])
 		where := cmpKey(p, s, first, ">=", &args) + " AND " + cmpKey(p, s, last, "<=", &args)
 		var one int
 		err := tx.QueryRow(ctx, "SELECT 1 FROM "+p.table(s)+" WHERE "+where+" LIMIT 1", args...).Scan(&one)
