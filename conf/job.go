@@ -76,6 +76,12 @@ type Job struct {
 	HTTPPrefixColumn, RelativePathColumn int
 	HTTPFollowRedirects                  bool
 
+	// SrcListFile, when set, is what the scan reads instead of listing the
+	// source: a key list, or an S3 Inventory's manifest.json (a name
+	// ending in .json); see store/keylist. Absolute and clean after
+	// Resolve; not checked to exist.
+	SrcListFile string
+
 	// Object-store destinations: files larger than the threshold (1 MiB
 	// to 5 GiB; default 150 MiB) are sent in parts of the part size
 	// (100 KiB to 5 GiB; default 50 MiB), UploadThreadNumPerLargeFile
@@ -83,6 +89,11 @@ type Job struct {
 	MultipartUploadThreshold    int64
 	MultipartUploadPartSize     int64
 	UploadThreadNumPerLargeFile int
+
+	// SplitFileThreshold: a file of at least this many bytes is copied by
+	// part tasks that different workers lease (task.Part); 0 never.
+	// Default 1 GiB.
+	SplitFileThreshold int64
 
 	IsAuditAfterImport bool   // verify after import; default true
 	AuditMode          string // "simple", "general" (default) or "detailed"
@@ -172,6 +183,7 @@ func newJob(file string) *Job {
 		MultipartUploadThreshold:    150 << 20,
 		MultipartUploadPartSize:     50 << 20,
 		UploadThreadNumPerLargeFile: 3,
+		SplitFileThreshold:          1 << 30,
 		IsAuditAfterImport:          true,
 		AuditMode:                   "general",
 		MaxDelete:                   1000,
@@ -465,6 +477,7 @@ var jobSetters = map[string]setter[Job]{
 		return err
 	},
 	"httpListFilePath": func(j *Job, v string) error { j.HTTPListFilePath = v; return nil },
+	"srcListFile":      func(j *Job, v string) error { j.SrcListFile = v; return nil },
 	"httpFollowRedirects": func(j *Job, v string) (err error) {
 		j.HTTPFollowRedirects, err = parseBool(v)
 		return err
@@ -479,6 +492,10 @@ var jobSetters = map[string]setter[Job]{
 	},
 	"multipartUploadThreshold": func(j *Job, v string) (err error) {
 		j.MultipartUploadThreshold, err = parseThreshold(v)
+		return err
+	},
+	"splitFileThreshold": func(j *Job, v string) (err error) {
+		j.SplitFileThreshold, err = parseSize(v, 0, math.MaxInt64)
 		return err
 	},
 	"multipartUploadPartSize": func(j *Job, v string) (err error) {

@@ -93,6 +93,9 @@ var keyTable = []keyInfo{
 	{name: "relativePathColumn", file: jobFile, impl: true, remote: "srcType", remoteType: "http", def: "2"},
 	{name: "httpFollowRedirects", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "http", def: "false"},
 	{name: "getObjectMetaMode", file: jobFile, def: "stat"},
+	// A key list or an S3 Inventory manifest the scan reads instead of
+	// listing the source (any srcType).
+	{name: "srcListFile", file: jobFile, ferry: true, impl: true},
 
 	// job.cfg: destination.
 	{name: "destType", file: jobFile, ferry: true, impl: true, def: "oss"},
@@ -107,6 +110,8 @@ var keyTable = []keyInfo{
 	{name: "multipartUploadThreshold", file: jobFile, impl: true, remote: "destType", def: "150m"},
 	{name: "multipartUploadPartSize", file: jobFile, impl: true, remote: "destType", def: "50m"},
 	{name: "isServerSideEncryption", file: jobFile, def: "false"},
+	// Files from this size up are split into part tasks (task.Part).
+	{name: "splitFileThreshold", file: jobFile, ferry: true, impl: true, def: "1g"},
 
 	// job.cfg: verification.
 	{name: "isAuditAfterImport", file: jobFile, impl: true, def: "true"},

@@ -37,6 +37,11 @@ type Features struct {
 	AbortUpload func(ctx context.Context, key, uploadID string) error
 	// ListUploads lists unfinished multipart uploads (UploadLister).
 	ListUploads func(ctx context.Context, prefix string, fn func(Upload) error) error
+	// CopySource and ServerCopy come together (ServerCopier).
+	CopySource func(key string) CopySource
+	ServerCopy func(ctx context.Context, key string, src CopySource, size int64, e Entry, threshold int64, opt MultipartOptions) (Entry, error)
+	// Assembler writes a file in ranges from several writers (Assembler).
+	Assembler Assembler
 }
 
 // Featurer is implemented by stores that state their features themselves,
@@ -87,6 +92,12 @@ func (f *Features) Fill(s Store) *Features {
 	if x, ok := s.(UploadLister); ok {
 		f.ListUploads = x.ListUploads
 	}
+	if x, ok := s.(ServerCopier); ok {
+		f.CopySource, f.ServerCopy = x.CopySource, x.ServerCopy
+	}
+	if x, ok := s.(Assembler); ok {
+		f.Assembler = x
+	}
 	return f
 }
 
@@ -120,6 +131,12 @@ func (f Features) Mask(o Features) Features {
 	if o.ListUploads == nil {
 		f.ListUploads = nil
 	}
+	if o.CopySource == nil || o.ServerCopy == nil {
+		f.CopySource, f.ServerCopy = nil, nil
+	}
+	if o.Assembler == nil {
+		f.Assembler = nil
+	}
 	return f
 }
 
@@ -148,5 +165,7 @@ func (f Features) String() string {
 	add(f.PutMultipart != nil, "PutMultipart")
 	add(f.AbortUpload != nil, "AbortUpload")
 	add(f.ListUploads != nil, "ListUploads")
+	add(f.ServerCopy != nil, "ServerCopy")
+	add(f.Assembler != nil, "Assembler")
 	return string(b)
 }

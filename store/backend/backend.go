@@ -11,6 +11,7 @@ import (
 	"ferry/store"
 	"ferry/store/azure"
 	httpstore "ferry/store/http"
+	"ferry/store/keylist"
 	"ferry/store/local"
 	"ferry/store/s3"
 	"ferry/store/upyun"
@@ -37,6 +38,11 @@ type Options struct {
 	HTTPListFile                         string
 	HTTPPrefixColumn, RelativePathColumn int
 	HTTPFollowRedirects                  bool
+
+	// ListFile is srcListFile: a source is listed from it (store/keylist)
+	// instead of by its own listing, and an object store is then probed
+	// without a listing request.
+	ListFile string
 
 	// Local sources: scanThreadCount and maxMultiThreadScanDepth (see
 	// local.Options).
@@ -87,8 +93,23 @@ func (opt Options) timeouts() store.Timeouts {
 // objectTypes are the srcType/destType values served by store/s3.
 var objectTypes = map[string]bool{"s3": true, "oss": true, "cos": true, "bos": true, "ks3": true, "qiniu": true}
 
-// Source opens a job's source for listing and reading.
+// Source opens a job's source for listing and reading; with
+// opt.ListFile, listed from that list.
 func Source(typ, prefix string, opt Options) (store.Store, error) {
+	s, err := source(typ, prefix, opt)
+	if err != nil || opt.ListFile == "" {
+		return s, err
+	}
+	cfg := keylist.Config{File: opt.ListFile, Prefix: prefix}
+	if objectTypes[typ] {
+		cfg.Bucket = opt.Bucket
+	} else {
+		cfg.Prefix = "" // an inventory of a bucket lists its whole keys
+	}
+	return keylist.Wrap(s, cfg), nil
+}
+
+func source(typ, prefix string, opt Options) (store.Store, error) {
 	switch {
 	case typ == "local":
 		return local.New(prefix, local.Options{FollowSymlinks: opt.FollowSymlinks, ScanThreads: opt.ScanThreads, ScanDepth: opt.ScanDepth})
@@ -105,7 +126,9 @@ func Source(typ, prefix string, opt Options) (store.Store, error) {
 		}
 		return h, nil
 	case objectTypes[typ]:
-		return s3.New(context.Background(), objectConfig("src", typ, prefix, opt))
+		cfg := objectConfig("src", typ, prefix, opt)
+		cfg.NoList = opt.ListFile != ""
+		return s3.New(context.Background(), cfg)
 	case typ == "azure":
 		return azure.New(context.Background(), azureConfig("src", prefix, opt))
 	case typ == "youpai":

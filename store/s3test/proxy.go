@@ -38,6 +38,7 @@ type Faults struct {
 // Request kinds, as Kind names them.
 const (
 	KindList       = "list"       // GET bucket (list objects)
+	KindLocation   = "location"   // GET bucket?location
 	KindListParts  = "list-parts" // GET ?uploadId
 	KindListUpload = "list-uploads"
 	KindGet        = "get"
@@ -69,6 +70,8 @@ func Kind(r *http.Request) string {
 			return KindListUpload
 		case isObject:
 			return KindGet
+		case q.Has("location"):
+			return KindLocation
 		}
 		return KindList
 	case http.MethodHead:
