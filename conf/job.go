@@ -140,7 +140,8 @@ type Job struct {
 	// limit by time of day; its Default is MaxThroughput, so
 	// ThroughputSchedule.RateAt(time.Now()) is the limit in force.
 	// MaxRequestsPerSecond limits the job's store requests (source and
-	// destination together), job-wide; 0 = unlimited.
+	// destination together), job-wide; 0 = unlimited. A zk job's counts
+	// znodes instead (task.Spec.ThrottlesEntries).
 	MaxThroughput        int64
 	ThroughputSchedule   task.Schedule
 	MaxRequestsPerSecond int
