@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -30,7 +31,9 @@ func TestKafkaContinuous(t *testing.T) {
 	src.CreateTopic("audit", 1, map[string]string{"cleanup.policy": "compact"})
 	seq := 0
 	var seqMu sync.Mutex
-	produce := func(n int) {
+	var produceSized func(n, size int)
+	produce := func(n int) { produceSized(n, 0) }
+	produceSized = func(n, size int) {
 		seqMu.Lock()
 		first := seq
 		seq += n
@@ -38,7 +41,7 @@ func TestKafkaContinuous(t *testing.T) {
 		var rs []*kgo.Record
 		for i := first; i < first+n; i++ {
 			rs = append(rs, &kgo.Record{Topic: topic, Partition: int32(i % parts), Key: fmt.Appendf(nil, "k%d", i),
-				Value: fmt.Appendf(nil, "v%d", i), Headers: []kgo.RecordHeader{{Key: "i", Value: fmt.Appendf(nil, "%d", i)}},
+				Value: fmt.Appendf(nil, "v%d%s", i, strings.Repeat("x", size)), Headers: []kgo.RecordHeader{{Key: "i", Value: fmt.Appendf(nil, "%d", i)}},
 				Timestamp: time.UnixMilli(time.Now().UnixMilli())})
 			if i%10 == 0 {
 				rs = append(rs, &kgo.Record{Topic: "audit", Partition: 0, Key: fmt.Appendf(nil, "a%d", i%7), Value: fmt.Appendf(nil, "%d", i)})
@@ -104,6 +107,30 @@ func TestKafkaContinuous(t *testing.T) {
 		}
 	}
 	waitEqual("the records there at submit", 2*time.Minute)
+	// Caught up, stat says each topic lags nothing.
+	h.waitLag("caught up", 20*time.Second, func(l map[string]topicLag) bool {
+		return l[topic] == topicLag{Topic: topic, Partitions: parts} && l["audit"] == topicLag{Topic: "audit", Partitions: 1}
+	})
+	if out := h.must(30*time.Second, "stat", h.job); !strings.Contains(out, "\nLag:events Records:0 Seconds:0 Partitions:6\n") ||
+		!strings.Contains(out, "\nLag:audit Records:0 Seconds:0 Partitions:1\n") {
+		t.Errorf("stat of a caught-up continuous job: want a Lag line per topic, 0 records and seconds:\n%s", out)
+	}
+	// Throttled, the copy falls behind: stat shows records and seconds
+	// of lag, which go back to 0 when the limit is lifted.
+	h.must(30*time.Second, "throttle", h.job, "40KB")
+	time.Sleep(2 * time.Second) // the worker learns its limit in its next report, within a second
+	produceSized(1200, 1000)    // 1.2 MB: half a minute at 40 KB/s
+	behind := h.waitLag("throttled", 30*time.Second, func(l map[string]topicLag) bool {
+		return l[topic].Records > 0 && l[topic].Seconds >= 1
+	})
+	if e := behind[topic]; e.Records > 1200 {
+		t.Errorf("throttled: stat says %d records behind; only 1200 were produced", e.Records)
+	}
+	h.must(30*time.Second, "throttle", h.job, "0")
+	h.waitLag("limit lifted", 40*time.Second, func(l map[string]topicLag) bool {
+		return l[topic] == topicLag{Topic: topic, Partitions: parts}
+	})
+	waitEqual("after the throttled burst", time.Minute)
 
 	// Records produced during the job appear, from franz-go and from kcat.
 	produce(1500)
@@ -182,6 +209,9 @@ func TestKafkaContinuous(t *testing.T) {
 	produce(700)
 	h.start()
 	waitEqual("after stop and start", 2*time.Minute)
+	h.waitLag("after the restart", 20*time.Second, func(l map[string]topicLag) bool {
+		return l[topic] == topicLag{Topic: topic, Partitions: parts} && l["audit"] == topicLag{Topic: "audit", Partitions: 1}
+	})
 	if st := h.statJSON(); st.JobState != "Running" || st.FailedTasks != 0 {
 		t.Errorf("after the restart: want the job Running and no failed task, stat %+v", st)
 	}
@@ -200,5 +230,45 @@ func TestKafkaContinuous(t *testing.T) {
 	}
 	if out := h.must(time.Minute, "stop"); !strings.HasSuffix(out, "master stopped\n") {
 		t.Errorf("stop: %q", out)
+	}
+}
+
+// topicLag is one topic's lag in `stat --json`.
+type topicLag struct {
+	Topic      string  `json:"topic"`
+	Partitions int     `json:"partitions"`
+	Unreported int     `json:"unreported"`
+	Records    int64   `json:"records"`
+	Seconds    float64 `json:"seconds"`
+}
+
+// waitLag polls `stat --json` until ok holds of the job's lag per topic,
+// and returns it; the test fails after timeout.
+func (h *home) waitLag(what string, timeout time.Duration, ok func(map[string]topicLag) bool) map[string]topicLag {
+	h.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		r := h.ferryCtx(ctx, "stat", "--json", h.job)
+		cancel()
+		var js []struct {
+			JobState string     `json:"jobState"`
+			Lag      []topicLag `json:"lag"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &js); err != nil || len(js) != 1 {
+			h.t.Fatalf("stat --json: %v\n%s", err, r)
+		}
+		l := map[string]topicLag{}
+		for _, x := range js[0].Lag {
+			l[x.Topic] = x
+		}
+		if ok(l) {
+			h.t.Logf("%s: stat says the lag is %+v", what, js[0].Lag)
+			return l
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("%s: after %s stat says the lag is %+v (job %s)", what, timeout, js[0].Lag, js[0].JobState)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -3001,8 +3001,10 @@ type JobStat struct {
 	// directory is full), and since when; empty when none.
 	MasterError            []byte `protobuf:"bytes,29,opt,name=master_error,json=masterError,proto3" json:"master_error,omitempty"`
 	MasterErrorSinceUnixMs int64  `protobuf:"varint,30,opt,name=master_error_since_unix_ms,json=masterErrorSinceUnixMs,proto3" json:"master_error_since_unix_ms,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// An active stream job's lag, per topic.
+	Lag           []*TopicLag `protobuf:"bytes,31,rep,name=lag,proto3" json:"lag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *JobStat) Reset() {
@@ -3245,6 +3247,91 @@ func (x *JobStat) GetMasterErrorSinceUnixMs() int64 {
 	return 0
 }
 
+func (x *JobStat) GetLag() []*TopicLag {
+	if x != nil {
+		return x.Lag
+	}
+	return nil
+}
+
+// TopicLag is how far a stream job's destination is behind its source
+// for one topic (master.TopicLag).
+type TopicLag struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Partitions    int32                  `protobuf:"varint,2,opt,name=partitions,proto3" json:"partitions,omitempty"`
+	Unreported    int32                  `protobuf:"varint,3,opt,name=unreported,proto3" json:"unreported,omitempty"` // partitions whose task has said nothing yet
+	Records       int64                  `protobuf:"varint,4,opt,name=records,proto3" json:"records,omitempty"`
+	Seconds       float64                `protobuf:"fixed64,5,opt,name=seconds,proto3" json:"seconds,omitempty"` // -1 when unknown
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TopicLag) Reset() {
+	*x = TopicLag{}
+	mi := &file_ferry_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopicLag) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopicLag) ProtoMessage() {}
+
+func (x *TopicLag) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopicLag.ProtoReflect.Descriptor instead.
+func (*TopicLag) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *TopicLag) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *TopicLag) GetPartitions() int32 {
+	if x != nil {
+		return x.Partitions
+	}
+	return 0
+}
+
+func (x *TopicLag) GetUnreported() int32 {
+	if x != nil {
+		return x.Unreported
+	}
+	return 0
+}
+
+func (x *TopicLag) GetRecords() int64 {
+	if x != nil {
+		return x.Records
+	}
+	return 0
+}
+
+func (x *TopicLag) GetSeconds() float64 {
+	if x != nil {
+		return x.Seconds
+	}
+	return 0
+}
+
 type WorkerStat struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	WorkerId         string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
@@ -3260,7 +3347,7 @@ type WorkerStat struct {
 
 func (x *WorkerStat) Reset() {
 	*x = WorkerStat{}
-	mi := &file_ferry_proto_msgTypes[44]
+	mi := &file_ferry_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3272,7 +3359,7 @@ func (x *WorkerStat) String() string {
 func (*WorkerStat) ProtoMessage() {}
 
 func (x *WorkerStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[44]
+	mi := &file_ferry_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3285,7 +3372,7 @@ func (x *WorkerStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStat.ProtoReflect.Descriptor instead.
 func (*WorkerStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{44}
+	return file_ferry_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *WorkerStat) GetWorkerId() string {
@@ -3348,7 +3435,7 @@ type StatReply struct {
 
 func (x *StatReply) Reset() {
 	*x = StatReply{}
-	mi := &file_ferry_proto_msgTypes[45]
+	mi := &file_ferry_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3360,7 +3447,7 @@ func (x *StatReply) String() string {
 func (*StatReply) ProtoMessage() {}
 
 func (x *StatReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[45]
+	mi := &file_ferry_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3373,7 +3460,7 @@ func (x *StatReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatReply.ProtoReflect.Descriptor instead.
 func (*StatReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{45}
+	return file_ferry_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *StatReply) GetJobs() []*JobStat {
@@ -3406,7 +3493,7 @@ type RetryRequest struct {
 
 func (x *RetryRequest) Reset() {
 	*x = RetryRequest{}
-	mi := &file_ferry_proto_msgTypes[46]
+	mi := &file_ferry_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3418,7 +3505,7 @@ func (x *RetryRequest) String() string {
 func (*RetryRequest) ProtoMessage() {}
 
 func (x *RetryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[46]
+	mi := &file_ferry_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3431,7 +3518,7 @@ func (x *RetryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRequest.ProtoReflect.Descriptor instead.
 func (*RetryRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{46}
+	return file_ferry_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RetryRequest) GetJob() string {
@@ -3451,7 +3538,7 @@ type RetryReply struct {
 
 func (x *RetryReply) Reset() {
 	*x = RetryReply{}
-	mi := &file_ferry_proto_msgTypes[47]
+	mi := &file_ferry_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3463,7 +3550,7 @@ func (x *RetryReply) String() string {
 func (*RetryReply) ProtoMessage() {}
 
 func (x *RetryReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[47]
+	mi := &file_ferry_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3476,7 +3563,7 @@ func (x *RetryReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryReply.ProtoReflect.Descriptor instead.
 func (*RetryReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{47}
+	return file_ferry_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RetryReply) GetTasks() int64 {
@@ -3503,7 +3590,7 @@ type CleanRequest struct {
 
 func (x *CleanRequest) Reset() {
 	*x = CleanRequest{}
-	mi := &file_ferry_proto_msgTypes[48]
+	mi := &file_ferry_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3515,7 +3602,7 @@ func (x *CleanRequest) String() string {
 func (*CleanRequest) ProtoMessage() {}
 
 func (x *CleanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[48]
+	mi := &file_ferry_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3528,7 +3615,7 @@ func (x *CleanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanRequest.ProtoReflect.Descriptor instead.
 func (*CleanRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{48}
+	return file_ferry_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CleanRequest) GetJob() string {
@@ -3553,7 +3640,7 @@ type CleanReply struct {
 
 func (x *CleanReply) Reset() {
 	*x = CleanReply{}
-	mi := &file_ferry_proto_msgTypes[49]
+	mi := &file_ferry_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3565,7 +3652,7 @@ func (x *CleanReply) String() string {
 func (*CleanReply) ProtoMessage() {}
 
 func (x *CleanReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[49]
+	mi := &file_ferry_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3578,7 +3665,7 @@ func (x *CleanReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanReply.ProtoReflect.Descriptor instead.
 func (*CleanReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{49}
+	return file_ferry_proto_rawDescGZIP(), []int{50}
 }
 
 type StopRequest struct {
@@ -3589,7 +3676,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_ferry_proto_msgTypes[50]
+	mi := &file_ferry_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3601,7 +3688,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[50]
+	mi := &file_ferry_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3614,7 +3701,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{50}
+	return file_ferry_proto_rawDescGZIP(), []int{51}
 }
 
 type StopReply struct {
@@ -3627,7 +3714,7 @@ type StopReply struct {
 
 func (x *StopReply) Reset() {
 	*x = StopReply{}
-	mi := &file_ferry_proto_msgTypes[51]
+	mi := &file_ferry_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3639,7 +3726,7 @@ func (x *StopReply) String() string {
 func (*StopReply) ProtoMessage() {}
 
 func (x *StopReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[51]
+	mi := &file_ferry_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3652,7 +3739,7 @@ func (x *StopReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopReply.ProtoReflect.Descriptor instead.
 func (*StopReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{51}
+	return file_ferry_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *StopReply) GetRemaining() []string {
@@ -3893,7 +3980,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\vStatRequest\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\x12\x18\n" +
 	"\aworkers\x18\x02 \x01(\bR\aworkers\x12 \n" +
-	"\vcredentials\x18\x03 \x01(\bR\vcredentials\"\xa4\b\n" +
+	"\vcredentials\x18\x03 \x01(\bR\vcredentials\"\xca\b\n" +
 	"\aJobStat\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12#\n" +
@@ -3930,7 +4017,18 @@ const file_ferry_proto_rawDesc = "" +
 	"\x12next_round_unix_ms\x18\x1b \x01(\x03R\x0fnextRoundUnixMs\x12-\n" +
 	"\x13limit_bytes_per_sec\x18\x1c \x01(\x03R\x10limitBytesPerSec\x12!\n" +
 	"\fmaster_error\x18\x1d \x01(\fR\vmasterError\x12:\n" +
-	"\x1amaster_error_since_unix_ms\x18\x1e \x01(\x03R\x16masterErrorSinceUnixMs\"\xf8\x01\n" +
+	"\x1amaster_error_since_unix_ms\x18\x1e \x01(\x03R\x16masterErrorSinceUnixMs\x12$\n" +
+	"\x03lag\x18\x1f \x03(\v2\x12.ferry.v1.TopicLagR\x03lag\"\x94\x01\n" +
+	"\bTopicLag\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1e\n" +
+	"\n" +
+	"partitions\x18\x02 \x01(\x05R\n" +
+	"partitions\x12\x1e\n" +
+	"\n" +
+	"unreported\x18\x03 \x01(\x05R\n" +
+	"unreported\x12\x18\n" +
+	"\arecords\x18\x04 \x01(\x03R\arecords\x12\x18\n" +
+	"\aseconds\x18\x05 \x01(\x01R\aseconds\"\xf8\x01\n" +
 	"\n" +
 	"WorkerStat\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x12\n" +
@@ -4000,7 +4098,7 @@ func file_ferry_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_ferry_proto_goTypes = []any{
 	(Kind)(0),                       // 0: ferry.v1.Kind
 	(Result)(0),                     // 1: ferry.v1.Result
@@ -4048,14 +4146,15 @@ var file_ferry_proto_goTypes = []any{
 	(*SubmitReply)(nil),             // 43: ferry.v1.SubmitReply
 	(*StatRequest)(nil),             // 44: ferry.v1.StatRequest
 	(*JobStat)(nil),                 // 45: ferry.v1.JobStat
-	(*WorkerStat)(nil),              // 46: ferry.v1.WorkerStat
-	(*StatReply)(nil),               // 47: ferry.v1.StatReply
-	(*RetryRequest)(nil),            // 48: ferry.v1.RetryRequest
-	(*RetryReply)(nil),              // 49: ferry.v1.RetryReply
-	(*CleanRequest)(nil),            // 50: ferry.v1.CleanRequest
-	(*CleanReply)(nil),              // 51: ferry.v1.CleanReply
-	(*StopRequest)(nil),             // 52: ferry.v1.StopRequest
-	(*StopReply)(nil),               // 53: ferry.v1.StopReply
+	(*TopicLag)(nil),                // 46: ferry.v1.TopicLag
+	(*WorkerStat)(nil),              // 47: ferry.v1.WorkerStat
+	(*StatReply)(nil),               // 48: ferry.v1.StatReply
+	(*RetryRequest)(nil),            // 49: ferry.v1.RetryRequest
+	(*RetryReply)(nil),              // 50: ferry.v1.RetryReply
+	(*CleanRequest)(nil),            // 51: ferry.v1.CleanRequest
+	(*CleanReply)(nil),              // 52: ferry.v1.CleanReply
+	(*StopRequest)(nil),             // 53: ferry.v1.StopRequest
+	(*StopReply)(nil),               // 54: ferry.v1.StopReply
 }
 var file_ferry_proto_depIdxs = []int32{
 	23, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
@@ -4090,44 +4189,45 @@ var file_ferry_proto_depIdxs = []int32{
 	9,  // 29: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
 	14, // 30: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
 	14, // 31: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
-	45, // 32: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
-	46, // 33: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
-	6,  // 34: ferry.v1.StatReply.credentials:type_name -> ferry.v1.CredentialStat
-	10, // 35: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
-	12, // 36: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
-	28, // 37: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
-	33, // 38: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
-	30, // 39: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
-	25, // 40: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
-	38, // 41: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
-	42, // 42: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
-	44, // 43: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
-	48, // 44: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
-	50, // 45: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
-	52, // 46: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
-	7,  // 47: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
-	2,  // 48: ferry.v1.Control.IssueCredential:input_type -> ferry.v1.IssueCredentialRequest
-	4,  // 49: ferry.v1.Control.RevokeCredential:input_type -> ferry.v1.RevokeCredentialRequest
-	11, // 50: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
-	13, // 51: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
-	29, // 52: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
-	34, // 53: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
-	31, // 54: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
-	26, // 55: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
-	41, // 56: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
-	43, // 57: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
-	47, // 58: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
-	49, // 59: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
-	51, // 60: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
-	53, // 61: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
-	8,  // 62: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
-	3,  // 63: ferry.v1.Control.IssueCredential:output_type -> ferry.v1.IssueCredentialReply
-	5,  // 64: ferry.v1.Control.RevokeCredential:output_type -> ferry.v1.RevokeCredentialReply
-	50, // [50:65] is the sub-list for method output_type
-	35, // [35:50] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	46, // 32: ferry.v1.JobStat.lag:type_name -> ferry.v1.TopicLag
+	45, // 33: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
+	47, // 34: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
+	6,  // 35: ferry.v1.StatReply.credentials:type_name -> ferry.v1.CredentialStat
+	10, // 36: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
+	12, // 37: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
+	28, // 38: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
+	33, // 39: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
+	30, // 40: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
+	25, // 41: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
+	38, // 42: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
+	42, // 43: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
+	44, // 44: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
+	49, // 45: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
+	51, // 46: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
+	53, // 47: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
+	7,  // 48: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
+	2,  // 49: ferry.v1.Control.IssueCredential:input_type -> ferry.v1.IssueCredentialRequest
+	4,  // 50: ferry.v1.Control.RevokeCredential:input_type -> ferry.v1.RevokeCredentialRequest
+	11, // 51: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
+	13, // 52: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
+	29, // 53: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
+	34, // 54: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
+	31, // 55: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
+	26, // 56: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
+	41, // 57: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
+	43, // 58: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
+	48, // 59: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
+	50, // 60: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
+	52, // 61: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
+	54, // 62: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
+	8,  // 63: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
+	3,  // 64: ferry.v1.Control.IssueCredential:output_type -> ferry.v1.IssueCredentialReply
+	5,  // 65: ferry.v1.Control.RevokeCredential:output_type -> ferry.v1.RevokeCredentialReply
+	51, // [51:66] is the sub-list for method output_type
+	36, // [36:51] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_ferry_proto_init() }
@@ -4141,7 +4241,7 @@ func file_ferry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_proto_rawDesc), len(file_ferry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   52,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

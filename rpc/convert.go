@@ -289,5 +289,9 @@ func StatToPB(s master.JobStat, credentials bool) *pb.JobStat {
 	if p := s.MasterError; p.Message != "" {
 		out.MasterError, out.MasterErrorSinceUnixMs = []byte(p.Message), p.Since.UnixMilli()
 	}
+	for _, l := range s.Lag {
+		out.Lag = append(out.Lag, &pb.TopicLag{Topic: l.Topic, Partitions: int32(l.Partitions), Unreported: int32(l.Unreported),
+			Records: l.Records, Seconds: l.Seconds})
+	}
 	return out
 }
