@@ -234,11 +234,15 @@ func (e *env) summary(eng *engine, name string, took time.Duration, before *stat
 		done, checked = "match", "auditMode "+string(s.Spec.AuditMode)
 	}
 	fmt.Fprintf(w, "job %s: %s\n", name, s.State)
-	fmt.Fprintf(w, "  files  %d %s, %d skipped, %d failed, of %d\n", c.FilesDone-c.FilesSkipped, done, c.FilesSkipped, c.FilesFailed, c.FilesTotal)
-	if c.FilesExcluded > 0 || c.FilesUnchanged > 0 || c.FilesDeleted > 0 {
-		fmt.Fprintf(w, "  also   %d excluded by filters, %d unchanged, %d deleted (mirror)\n", c.FilesExcluded, c.FilesUnchanged, c.FilesDeleted)
+	if s.Spec.IsStream() {
+		streamSummary(w, s, took, before != nil)
+	} else {
+		fmt.Fprintf(w, "  files  %d %s, %d skipped, %d failed, of %d\n", c.FilesDone-c.FilesSkipped, done, c.FilesSkipped, c.FilesFailed, c.FilesTotal)
+		if c.FilesExcluded > 0 || c.FilesUnchanged > 0 || c.FilesDeleted > 0 {
+			fmt.Fprintf(w, "  also   %d excluded by filters, %d unchanged, %d deleted (mirror)\n", c.FilesExcluded, c.FilesUnchanged, c.FilesDeleted)
+		}
+		fmt.Fprintf(w, "  bytes  %s\n", bytesText(c, before, took, checked))
 	}
-	fmt.Fprintf(w, "  bytes  %s\n", bytesText(c, before, took, checked))
 	fmt.Fprintf(w, "  from   %s\n  to     %s\n", endpointText(s.Spec, s.Spec.Src), endpointText(s.Spec, s.Spec.Dest))
 	jobDir := filepath.Join(e.masterDir, "jobs", name)
 	fmt.Fprintf(w, "  audit  %s\n", rel(jobDir)+string(filepath.Separator))

@@ -14,6 +14,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"ferry/task"
 )
 
 // A checkpoint is what a partition's copier commits to CheckpointTopic in
@@ -326,4 +328,52 @@ func (m *Mapping) Translate(o int64) (dest int64, covered bool) {
 		return r.Dest + max(0, o-r.Src), true
 	}
 	return m.DestNext, o <= m.SrcNext
+}
+
+// Totals is what a job's checkpoints say was copied of one topic: the
+// partitions with records copied, the records, and their key and value
+// bytes.
+type Totals struct {
+	Partitions     int
+	Records, Bytes int64
+}
+
+// Copied reads, from the last checkpoint of each partition a job copied,
+// the records and bytes on the destination, by topic.
+func Copied(ctx context.Context, spec task.Spec) (map[string]Totals, error) {
+	_, dst := sidesOf(spec)
+	adm, err := dst.admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := checkpointPartitionsOf(ctx, adm)
+	adm.Close()
+	if err != nil {
+		return nil, dst.wrap(err)
+	}
+	from := map[int32]int64{}
+	for p := range n {
+		from[int32(p)] = 0
+	}
+	last := map[string]*Checkpoint{}
+	err = readCheckpoints(ctx, dst, from, func(k string, c *Checkpoint) error {
+		if j, _, _, ok := parseKey(k); ok && j == spec.Name {
+			c.Ranges = nil
+			last[k] = c
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]Totals{}
+	for k, c := range last {
+		_, topic, _, _ := parseKey(k)
+		t := out[topic]
+		t.Partitions++
+		t.Records += c.Records
+		t.Bytes += c.Bytes
+		out[topic] = t
+	}
+	return out, nil
 }
