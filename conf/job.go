@@ -560,6 +560,8 @@ var jobSetters = map[string]setter[Job]{
 	"destSaslMechanism": func(j *Job, v string) (err error) { j.Stream.DestSASL, err = parseSASL(v); return err },
 	"srcTls":            func(j *Job, v string) (err error) { j.Stream.SrcTLS, err = parseBool(v); return err },
 	"destTls":           func(j *Job, v string) (err error) { j.Stream.DestTLS, err = parseBool(v); return err },
+	"srcTlsCaFile":      func(j *Job, v string) error { j.Stream.SrcCAFile = v; return nil },
+	"destTlsCaFile":     func(j *Job, v string) error { j.Stream.DestCAFile = v; return nil },
 	"isAllowSymbolicLink": func(j *Job, v string) (err error) {
 		j.IsAllowSymbolicLink, err = parseBool(v)
 		return err

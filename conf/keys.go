@@ -133,6 +133,8 @@ var keyTable = []keyInfo{
 	{name: "destSaslMechanism", file: jobFile, ferry: true, impl: true, remote: "destType", remoteType: "kafka"},
 	{name: "srcTls", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka", def: "false"},
 	{name: "destTls", file: jobFile, ferry: true, impl: true, remote: "destType", remoteType: "kafka", def: "false"},
+	{name: "srcTlsCaFile", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka"},
+	{name: "destTlsCaFile", file: jobFile, ferry: true, impl: true, remote: "destType", remoteType: "kafka"},
 
 	// job.cfg: Express Connect tunnel (ossimport 2.3.0).
 	{name: "isUseExpressTunnel", file: jobFile, def: "false"},

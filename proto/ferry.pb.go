@@ -1011,6 +1011,8 @@ type StreamSpec struct {
 	DestSasl      string                 `protobuf:"bytes,5,opt,name=dest_sasl,json=destSasl,proto3" json:"dest_sasl,omitempty"`
 	SrcTls        bool                   `protobuf:"varint,6,opt,name=src_tls,json=srcTls,proto3" json:"src_tls,omitempty"`
 	DestTls       bool                   `protobuf:"varint,7,opt,name=dest_tls,json=destTls,proto3" json:"dest_tls,omitempty"`
+	SrcCa         []byte                 `protobuf:"bytes,8,opt,name=src_ca,json=srcCa,proto3" json:"src_ca,omitempty"` // PEM: the certificate authorities to trust; empty: the system's
+	DestCa        []byte                 `protobuf:"bytes,9,opt,name=dest_ca,json=destCa,proto3" json:"dest_ca,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1092,6 +1094,20 @@ func (x *StreamSpec) GetDestTls() bool {
 		return x.DestTls
 	}
 	return false
+}
+
+func (x *StreamSpec) GetSrcCa() []byte {
+	if x != nil {
+		return x.SrcCa
+	}
+	return nil
+}
+
+func (x *StreamSpec) GetDestCa() []byte {
+	if x != nil {
+		return x.DestCa
+	}
+	return nil
 }
 
 type Endpoint struct {
@@ -3826,7 +3842,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\x11preserve_metadata\x18\x17 \x01(\bR\x10preserveMetadata\x12.\n" +
 	"\bschedule\x18\x18 \x01(\v2\x12.ferry.v1.ScheduleR\bschedule\x125\n" +
 	"\x17max_requests_per_second\x18\x19 \x01(\x05R\x14maxRequestsPerSecond\x12,\n" +
-	"\x06stream\x18\x1a \x01(\v2\x14.ferry.v1.StreamSpecR\x06stream\"\xc8\x01\n" +
+	"\x06stream\x18\x1a \x01(\v2\x14.ferry.v1.StreamSpecR\x06stream\"\xf8\x01\n" +
 	"\n" +
 	"StreamSpec\x12\x16\n" +
 	"\x06topics\x18\x01 \x03(\tR\x06topics\x12\x16\n" +
@@ -3837,7 +3853,9 @@ const file_ferry_proto_rawDesc = "" +
 	"\bsrc_sasl\x18\x04 \x01(\tR\asrcSasl\x12\x1b\n" +
 	"\tdest_sasl\x18\x05 \x01(\tR\bdestSasl\x12\x17\n" +
 	"\asrc_tls\x18\x06 \x01(\bR\x06srcTls\x12\x19\n" +
-	"\bdest_tls\x18\a \x01(\bR\adestTls\"\xdb\x01\n" +
+	"\bdest_tls\x18\a \x01(\bR\adestTls\x12\x15\n" +
+	"\x06src_ca\x18\b \x01(\fR\x05srcCa\x12\x17\n" +
+	"\adest_ca\x18\t \x01(\fR\x06destCa\"\xdb\x01\n" +
 	"\bEndpoint\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
 	"\x06prefix\x18\x02 \x01(\fR\x06prefix\x12\x16\n" +

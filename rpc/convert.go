@@ -37,7 +37,7 @@ func SpecToPB(s task.Spec) *pb.JobSpec {
 	}
 	if st := s.Stream; st != nil {
 		out.Stream = &pb.StreamSpec{Topics: st.Topics, Groups: st.Groups, Continuous: st.Continuous,
-			SrcSasl: st.SrcSASL, DestSasl: st.DestSASL, SrcTls: st.SrcTLS, DestTls: st.DestTLS}
+			SrcSasl: st.SrcSASL, DestSasl: st.DestSASL, SrcTls: st.SrcTLS, DestTls: st.DestTLS, SrcCa: st.SrcCA, DestCa: st.DestCA}
 	}
 	return out
 }
@@ -82,7 +82,7 @@ func SpecFromPB(p *pb.JobSpec) task.Spec {
 	}
 	if st := p.Stream; st != nil {
 		s.Stream = &task.Stream{Topics: st.Topics, Groups: st.Groups, Continuous: st.Continuous,
-			SrcSASL: st.SrcSasl, DestSASL: st.DestSasl, SrcTLS: st.SrcTls, DestTLS: st.DestTls}
+			SrcSASL: st.SrcSasl, DestSASL: st.DestSasl, SrcTLS: st.SrcTls, DestTLS: st.DestTls, SrcCA: st.SrcCa, DestCA: st.DestCa}
 	}
 	return s
 }

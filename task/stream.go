@@ -28,6 +28,9 @@ type Stream struct {
 	// and TLS, for each side.
 	SrcSASL, DestSASL string
 	SrcTLS, DestTLS   bool
+	// SrcCA and DestCA are PEM certificates of the authorities to trust
+	// (nil: the system's).
+	SrcCA, DestCA []byte
 }
 
 // IsStream reports whether the job moves a stream (one source partition
@@ -101,6 +104,7 @@ func (s *Stream) Clone() *Stream {
 	}
 	c := *s
 	c.Topics, c.Groups = slices.Clone(s.Topics), slices.Clone(s.Groups)
+	c.SrcCA, c.DestCA = slices.Clone(s.SrcCA), slices.Clone(s.DestCA)
 	return &c
 }
 
