@@ -81,3 +81,53 @@ func TestStreamLag(t *testing.T) {
 		t.Errorf("lag %+v, want %+v (tasks %v)", got, want, st[0].Counters.Tasks)
 	}
 }
+
+// TestStreamOnceRunsWhileGroupsWait: a once stream job with consumer
+// groups is Running (its scan not finished) while its partitions copy,
+// not Scanning; when they are copied the groups are queued and the scan
+// finishes.
+func TestStreamOnceRunsWhileGroupsWait(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	units := planned{parts: []task.Unit{{Topic: "a", Partition: 0, End: 10}}, groups: []task.Unit{{Group: "g"}}}
+	m, err := master.Open(master.Config{Dir: t.TempDir(), LeaseDur: time.Minute, Streams: units})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	go m.Run(ctx)
+	spec := conf.DefaultSpec("k")
+	spec.Src, spec.Dest = task.Endpoint{Type: "kafka", Domain: "s:9092"}, task.Endpoint{Type: "kafka", Domain: "d:9092"}
+	spec.Stream = &task.Stream{Topics: []string{"a"}, Groups: []string{"g"}}
+	if err := m.Submit(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Register(ctx, "w", "host", 1); err != nil {
+		t.Fatal(err)
+	}
+	ls, err := m.Lease(ctx, "w", 1, 10*time.Second)
+	if err != nil || len(ls) != 1 || ls[0].Entries[0].Key != "a/0" {
+		t.Fatalf("lease: %v, %v", ls, err)
+	}
+	stat := func() master.JobStat {
+		st, err := m.Stat(ctx, "k")
+		if err != nil || len(st) != 1 {
+			t.Fatalf("stat: %v %v", st, err)
+		}
+		return st[0]
+	}
+	time.Sleep(300 * time.Millisecond) // a scan that would finish has
+	if s := stat(); s.State != "Running" || s.ScanFinished {
+		t.Errorf("while its partition copies: job %s, scan finished %v; want Running, not finished", s.State, s.ScanFinished)
+	}
+	if _, err := m.Complete(ctx, "w", ls[0].Ref(), nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ls, err = m.Lease(ctx, "w", 1, 10*time.Second)
+	if err != nil || len(ls) != 1 || ls[0].Entries[0].Key != "~group/g" {
+		t.Fatalf("lease after the partition: %v, %v", ls, err)
+	}
+	if s := stat(); s.State != "Running" || !s.ScanFinished {
+		t.Errorf("with the group queued: job %s, scan finished %v; want Running, finished", s.State, s.ScanFinished)
+	}
+}

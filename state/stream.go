@@ -49,3 +49,16 @@ func (d *DB) StreamUnits(name string, fn func(StreamUnit)) error {
 		return nil
 	})
 }
+
+// PlanRunning marks a job that is Scanning as Running while its scan goes
+// on: a stream job whose partitions are planned and copying, whose
+// consumer groups are added when they are copied. ScanFinished stays
+// false until then.
+func (d *DB) PlanRunning(name string) error {
+	return d.update(name, func(jt *jobTx) error {
+		if jt.job.State == StateScanning {
+			jt.job.State = StateRunning
+		}
+		return nil
+	})
+}
