@@ -206,6 +206,15 @@ func progressLine(s master.JobStat) string {
 		eta = s.ETA.String()
 	}
 	state := strings.ToLower(s.State)
+	if s.Spec.IsStream() {
+		// Tasks are partitions and groups; what is left is the lag.
+		var left int64
+		for _, l := range s.Lag {
+			left += l.Records
+		}
+		return fmt.Sprintf("[%s] tasks %d/%s  %d records to copy  %s/s  failed %d",
+			state, c.FilesDone+c.FilesFailed, total, left, humanBytes(s.Throughput), c.FilesFailed)
+	}
 	if s.ScanFinished {
 		files, bytes = min(files, c.FilesTotal), min(bytes, c.BytesTotal)
 	}
