@@ -2,7 +2,7 @@
 // ceiling of a plain franz-go consume-then-produce loop, on the same
 // clusters in the same run. It starts a kfake source cluster on loopback
 // TCP, fills one topic with -records records of -size bytes (keys of 16
-// bytes, a header, timestamps) over -partitions partitions, then, -rounds
+// bytes, values half random and half text, a header, timestamps) over -partitions partitions, then, -rounds
 // times, alternating which goes first, copies the topic into a fresh kfake
 // destination cluster with each tool:
 //
@@ -26,6 +26,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -114,10 +115,16 @@ func fill(ctx context.Context, c *kfake.Cluster, records, size, partitions int) 
 	defer cl.Close()
 	_, err = kadm.NewClient(cl).CreateTopic(ctx, int32(partitions), 1, nil, topic)
 	check(err)
-	value := bytes.Repeat([]byte("0123456789abcdef"), (size+15)/16)[:size]
+	// Values are half random bytes, half text: about as compressible as
+	// typical payloads, and each record's its own.
+	rng := rand.NewChaCha8([32]byte{21})
+	text := bytes.Repeat([]byte("order shipped; "), size/15+1)
 	base := time.Now().Add(-time.Hour)
 	var failed atomic.Value
 	for i := range records {
+		value := make([]byte, size)
+		rng.Read(value[:size/2])
+		copy(value[size/2:], text)
 		cl.Produce(ctx, &kgo.Record{Topic: topic, Partition: int32(i % partitions), Key: fmt.Appendf(nil, "key-%012d", i),
 			Value: value, Headers: []kgo.RecordHeader{{Key: "n", Value: strconv.AppendInt(nil, int64(i), 10)}},
 			Timestamp: base.Add(time.Duration(i) * time.Microsecond)}, func(_ *kgo.Record, err error) {
