@@ -30,12 +30,18 @@ const (
 // for the others. skipSame is isSkipExistFile, or true for an incremental
 // job that sets neither isSkipExistFile nor updateMode (so that its rounds
 // copy only what is new or changed). mode is updateMode, UpdateAlways when
-// it is not set.
+// it is not set (UpdateChecksum for an incremental job of znodes, whose
+// copies cannot keep the source's mtime).
 func (j *Job) UpdateRule() (skipSame bool, mode UpdateMode) {
 	skipSame, mode = j.IsSkipExistFile, j.UpdateMode
 	if mode == "" {
 		mode = UpdateAlways
-		if j.IsIncremental {
+		switch {
+		case j.IsIncremental && j.SrcType == "zk":
+			// A znode's copy has another mtime: rounds compare data
+			// CRC64s, ACLs and counters (store/zk Differs).
+			mode = UpdateChecksum
+		case j.IsIncremental:
 			skipSame = true
 		}
 	}

@@ -19,15 +19,15 @@ import (
 // is an error saying it is not supported yet.
 var (
 	SupportedJobTypes  = []string{"import", "audit"}
-	SupportedSrcTypes  = []string{"local", "s3", "oss", "cos", "bos", "ks3", "qiniu", "http", "kafka"}
-	SupportedDestTypes = []string{"local", "oss", "s3", "kafka"}
+	SupportedSrcTypes  = []string{"local", "s3", "oss", "cos", "bos", "ks3", "qiniu", "http", "azure", "youpai", "kafka", "zk"}
+	SupportedDestTypes = []string{"local", "oss", "s3", "azure", "kafka", "zk"}
 )
 
 // The values ossimport (and, for destType, ferry) define for the type keys.
 var (
 	knownJobTypes  = []string{"import", "audit"}
-	knownSrcTypes  = []string{"local", "oss", "qiniu", "bos", "ks3", "s3", "youpai", "http", "cos", "azure", "kafka"}
-	knownDestTypes = []string{"local", "oss", "s3", "kafka"}
+	knownSrcTypes  = []string{"local", "oss", "qiniu", "bos", "ks3", "s3", "youpai", "http", "cos", "azure", "kafka", "zk"}
+	knownDestTypes = []string{"local", "oss", "s3", "azure", "kafka", "zk"}
 )
 
 // Limits on job values beyond ossimport's documented ranges.
@@ -76,6 +76,12 @@ type Job struct {
 	HTTPPrefixColumn, RelativePathColumn int
 	HTTPFollowRedirects                  bool
 
+	// SrcListFile, when set, is what the scan reads instead of listing the
+	// source: a key list, or an S3 Inventory's manifest.json (a name
+	// ending in .json); see store/keylist. Absolute and clean after
+	// Resolve; not checked to exist.
+	SrcListFile string
+
 	// Object-store destinations: files larger than the threshold (1 MiB
 	// to 5 GiB; default 150 MiB) are sent in parts of the part size
 	// (100 KiB to 5 GiB; default 50 MiB), UploadThreadNumPerLargeFile
@@ -83,6 +89,11 @@ type Job struct {
 	MultipartUploadThreshold    int64
 	MultipartUploadPartSize     int64
 	UploadThreadNumPerLargeFile int
+
+	// SplitFileThreshold: a file of at least this many bytes is copied by
+	// part tasks that different workers lease (task.Part); 0 never.
+	// Default 1 GiB.
+	SplitFileThreshold int64
 
 	IsAuditAfterImport bool   // verify after import; default true
 	AuditMode          string // "simple", "general" (default) or "detailed"
@@ -171,6 +182,7 @@ func newJob(file string) *Job {
 		MultipartUploadThreshold:    150 << 20,
 		MultipartUploadPartSize:     50 << 20,
 		UploadThreadNumPerLargeFile: 3,
+		SplitFileThreshold:          1 << 30,
 		IsAuditAfterImport:          true,
 		AuditMode:                   "general",
 		MaxDelete:                   1000,
@@ -256,6 +268,10 @@ func (j *Job) check(d *decoder) error {
 		if err := checkObject(d, "src", j.SrcType, j.SrcDomain, j.SrcBucket, j.SrcPrefix, j.SrcAccessKey, j.SrcSecretKey); err != nil {
 			return err
 		}
+	case j.SrcType == "azure" || j.SrcType == "youpai":
+		if err := checkOther(d, "src", j.SrcType, j.SrcBucket, j.SrcPrefix, j.SrcAccessKey, j.SrcSecretKey); err != nil {
+			return err
+		}
 	}
 	switch {
 	case j.DestType == "local" && j.DestPrefix == "":
@@ -264,6 +280,13 @@ func (j *Job) check(d *decoder) error {
 		if err := checkObject(d, "dest", j.DestType, j.DestDomain, j.DestBucket, j.DestPrefix, j.DestAccessKey, j.DestSecretKey); err != nil {
 			return err
 		}
+	case j.DestType == "azure":
+		if err := checkOther(d, "dest", j.DestType, j.DestBucket, j.DestPrefix, j.DestAccessKey, j.DestSecretKey); err != nil {
+			return err
+		}
+	}
+	if err := j.checkZK(d); err != nil {
+		return err
 	}
 	if err := j.checkSameBucket(d); err != nil {
 		return err
@@ -453,6 +476,7 @@ var jobSetters = map[string]setter[Job]{
 		return err
 	},
 	"httpListFilePath": func(j *Job, v string) error { j.HTTPListFilePath = v; return nil },
+	"srcListFile":      func(j *Job, v string) error { j.SrcListFile = v; return nil },
 	"httpFollowRedirects": func(j *Job, v string) (err error) {
 		j.HTTPFollowRedirects, err = parseBool(v)
 		return err
@@ -467,6 +491,10 @@ var jobSetters = map[string]setter[Job]{
 	},
 	"multipartUploadThreshold": func(j *Job, v string) (err error) {
 		j.MultipartUploadThreshold, err = parseThreshold(v)
+		return err
+	},
+	"splitFileThreshold": func(j *Job, v string) (err error) {
+		j.SplitFileThreshold, err = parseSize(v, 0, math.MaxInt64)
 		return err
 	},
 	"multipartUploadPartSize": func(j *Job, v string) (err error) {

@@ -31,12 +31,15 @@ type keyInfo struct {
 	// note replaces the generic warning for an unimplemented key.
 	note string
 	// remote names the type key ("srcType", "destType") whose value
-	// decides whether this key is used: by the object-store types (s3,
-	// oss, cos, bos, ks3, qiniu), or by the one type remoteType names.
+	// decides whether this key is used: by the remote store types (the
+	// S3-protocol ones s3, oss, cos, bos, ks3, qiniu, and azure and
+	// youpai), by the S3-protocol ones alone when s3Only, or by the one
+	// type remoteType names.
 	// With any other type the key is unused, and a value that is not its
 	// default (or quiet) is warned about as ignored.
 	remote     string
 	remoteType string
+	s3Only     bool
 	// kafka: the key is also used when its type key is kafka (the
 	// endpoint's broker list and SASL user and password).
 	kafka  bool
@@ -78,8 +81,8 @@ var keyTable = []keyInfo{
 	{name: "srcSecretKey", file: jobFile, impl: true, remote: "srcType", kafka: true, secret: true},
 	{name: "srcDomain", file: jobFile, impl: true, remote: "srcType", kafka: true},
 	{name: "srcBucket", file: jobFile, impl: true, remote: "srcType"},
-	{name: "srcRegion", file: jobFile, ferry: true, impl: true, remote: "srcType"},
-	{name: "srcPathStyle", file: jobFile, ferry: true, impl: true, remote: "srcType", def: "false"},
+	{name: "srcRegion", file: jobFile, ferry: true, impl: true, s3Only: true, remote: "srcType"},
+	{name: "srcPathStyle", file: jobFile, ferry: true, impl: true, s3Only: true, remote: "srcType", def: "false"},
 	{name: "appId", file: jobFile, def: "0",
 		note: "ferry reads cos through its S3-compatible API, where the bucket name ends in the app ID (srcBucket=mybucket-1250000000); ignored"},
 	{name: "isDownloadFromCdn", file: jobFile, def: "false"},
@@ -90,6 +93,9 @@ var keyTable = []keyInfo{
 	{name: "relativePathColumn", file: jobFile, impl: true, remote: "srcType", remoteType: "http", def: "2"},
 	{name: "httpFollowRedirects", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "http", def: "false"},
 	{name: "getObjectMetaMode", file: jobFile, def: "stat"},
+	// A key list or an S3 Inventory manifest the scan reads instead of
+	// listing the source (any srcType).
+	{name: "srcListFile", file: jobFile, ferry: true, impl: true},
 
 	// job.cfg: destination.
 	{name: "destType", file: jobFile, ferry: true, impl: true, def: "oss"},
@@ -98,12 +104,14 @@ var keyTable = []keyInfo{
 	{name: "destSecretKey", file: jobFile, impl: true, remote: "destType", kafka: true, secret: true},
 	{name: "destDomain", file: jobFile, impl: true, remote: "destType", kafka: true},
 	{name: "destBucket", file: jobFile, impl: true, remote: "destType"},
-	{name: "destRegion", file: jobFile, ferry: true, impl: true, remote: "destType"},
-	{name: "destPathStyle", file: jobFile, ferry: true, impl: true, remote: "destType", def: "false"},
+	{name: "destRegion", file: jobFile, ferry: true, impl: true, s3Only: true, remote: "destType"},
+	{name: "destPathStyle", file: jobFile, ferry: true, impl: true, s3Only: true, remote: "destType", def: "false"},
 	{name: "uploadThreadNumPerLargeFile", file: jobFile, impl: true, remote: "destType", def: "3"},
 	{name: "multipartUploadThreshold", file: jobFile, impl: true, remote: "destType", def: "150m"},
 	{name: "multipartUploadPartSize", file: jobFile, impl: true, remote: "destType", def: "50m"},
 	{name: "isServerSideEncryption", file: jobFile, def: "false"},
+	// Files from this size up are split into part tasks (task.Part).
+	{name: "splitFileThreshold", file: jobFile, ferry: true, impl: true, def: "1g"},
 
 	// job.cfg: verification.
 	{name: "isAuditAfterImport", file: jobFile, impl: true, def: "true"},
@@ -184,12 +192,16 @@ func (k *keyInfo) usedWith(typ string) bool {
 	switch {
 	case k.remote == "":
 		return true
+	case typ == "zk":
+		return zkKeys[k.name]
 	case k.remoteType != "":
 		return typ == k.remoteType
+	case k.s3Only:
+		return IsObjectStore(typ)
 	case k.kafka && typ == "kafka":
 		return true
 	}
-	return IsObjectStore(typ)
+	return IsRemoteStore(typ)
 }
 
 // isDefault reports whether v is a value for which an unimplemented key stays

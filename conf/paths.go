@@ -12,7 +12,8 @@ import (
 
 // Resolve makes the local paths of the job absolute: srcPrefix when srcType
 // is local, destPrefix when destType is local and httpListFilePath when
-// srcType is http (whether it exists is left to the caller). Object-store
+// srcType is http, and srcListFile (whether they exist is left to the
+// caller). Object-store
 // prefixes are key prefixes and stay as written. A relative path is taken
 // against home (the ferry home, the directory holding console.sh); a leading
 // "~/" against the user's home directory. The results are clean, without a
@@ -39,6 +40,13 @@ func (j *Job) Resolve(home string) error {
 			return errAt(j.File, j.line("httpListFilePath"), "httpListFilePath", err.Error())
 		}
 		j.HTTPListFilePath = p
+	}
+	if j.SrcListFile != "" {
+		p, err := absPath(home, j.SrcListFile)
+		if err != nil {
+			return errAt(j.File, j.line("srcListFile"), "srcListFile", err.Error())
+		}
+		j.SrcListFile = p
 	}
 	if j.DestType == "local" {
 		p, err := absPath(home, j.DestPrefix)

@@ -32,6 +32,8 @@ func (j *Job) Spec() task.Spec {
 			Threads: j.UploadThreadNumPerLargeFile},
 		HTTPList: task.HTTPList{File: j.HTTPListFilePath, PrefixColumn: j.HTTPPrefixColumn,
 			RelativePathColumn: j.RelativePathColumn, FollowRedirects: j.HTTPFollowRedirects},
+		SrcList:             j.SrcListFile,
+		SplitThreshold:      j.SplitFileThreshold,
 		AuditAfterImport:    j.IsAuditAfterImport,
 		AuditMode:           task.AuditMode(j.AuditMode),
 		Incremental:         j.IsIncremental,

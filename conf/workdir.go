@@ -37,6 +37,7 @@ func (j *Job) CheckWorkingDir(s *Sys) error {
 	}{
 		{j.SrcType == "local", "srcPrefix", j.SrcPrefix, "copy from a directory that neither holds it nor lies in it"},
 		{j.SrcType == "http" && j.HTTPListFilePath != "", "httpListFilePath", j.HTTPListFilePath, "keep the list somewhere else"},
+		{j.SrcListFile != "", "srcListFile", j.SrcListFile, "keep the list somewhere else"},
 		{j.DestType == "local", "destPrefix", j.DestPrefix,
 			fmt.Sprintf("copy somewhere else (%q is free for copies)", copies)},
 	} {

@@ -101,7 +101,9 @@ func (e *env) loadJob(path string) (*conf.Job, error) {
 }
 
 func openSource(s task.Spec) (store.Store, error) {
-	return backend.Source(s.Src.Type, s.Src.Prefix, storeOptions(s, s.Src))
+	opt := storeOptions(s, s.Src)
+	opt.ListFile = s.SrcList
+	return backend.Source(s.Src.Type, s.Src.Prefix, opt)
 }
 
 func openDest(s task.Spec) (store.Store, error) {

@@ -53,6 +53,9 @@ func (m *Master) checkOwnDir(spec task.Spec) error {
 	if spec.Src.Type == "http" && spec.HTTPList.File != "" {
 		paths = append(paths, [2]string{"URL list", spec.HTTPList.File})
 	}
+	if spec.SrcList != "" {
+		paths = append(paths, [2]string{"key list", spec.SrcList})
+	}
 	if spec.Dest.Type == "local" {
 		paths = append(paths, [2]string{"destination", spec.Dest.Prefix})
 	}

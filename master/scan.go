@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"ferry/state"
@@ -99,6 +100,20 @@ func (m *Master) scan(ctx context.Context, spec task.Spec) error {
 		if e.Kind != store.File {
 			e.Size = 0
 		}
+		if splits(spec, e) {
+			// A file of its own group of part tasks, after the entries
+			// before it, so that the scan position stays in key order.
+			if len(batch) > 0 {
+				if err := flush(false); err != nil {
+					return err
+				}
+			}
+			if err := m.db.AddGroup(spec.Name, round, e, spec.Multipart.PartSize); err != nil {
+				return err
+			}
+			m.notify()
+			return nil
+		}
 		batch = append(batch, e)
 		bytes += e.Size
 		if len(batch) >= limit || bytes >= sizeLimit {
@@ -163,6 +178,28 @@ func (m *Master) scan(ctx context.Context, spec task.Spec) error {
 	return nil
 }
 
+// splits reports whether e is copied by part tasks (task.Part): a file of
+// at least splitFileThreshold, copied, unless the job copies between
+// buckets of one server under one access key, where the server copies
+// it and no byte passes through a worker.
+func splits(spec task.Spec, e store.Entry) bool {
+	return spec.SplitThreshold > 0 && e.Kind == store.File && e.Size >= spec.SplitThreshold &&
+		spec.Type != task.Audit && !sameServer(spec.Src, spec.Dest)
+}
+
+// sameServer reports whether two object-store endpoints are one server
+// under one access key, as far as the job's settings tell.
+func sameServer(a, b task.Endpoint) bool {
+	host := func(d string) string {
+		if _, rest, ok := strings.Cut(d, "://"); ok {
+			d = rest
+		}
+		return strings.ToLower(strings.TrimSuffix(d, "/"))
+	}
+	local := func(t string) bool { return t == "local" || t == "http" }
+	return !local(a.Type) && !local(b.Type) && a.Domain != "" && host(a.Domain) == host(b.Domain) && a.AccessKey == b.AccessKey
+}
+
 // rampStart is the most entries in the first task of a scan pass.
 const rampStart = 100
 
@@ -179,7 +216,11 @@ func (m *Master) mirror(ctx context.Context, spec task.Spec, opt plan.Options, s
 		return fmt.Errorf("open destination %s: %w", spec.Dest.Prefix, err)
 	}
 	defer store.Close(dst)
-	del := store.FeaturesOf(dst).Delete
+	feat := store.FeaturesOf(dst)
+	del := feat.Delete
+	if feat.DeleteTree != nil { // a key the source lacks has nothing below it there either
+		del = feat.DeleteTree
+	}
 	if del == nil {
 		return fmt.Errorf("mirror: destination %s cannot delete", spec.Dest.Type)
 	}

@@ -78,6 +78,12 @@ type Options struct {
 	// what Known says, when the update rules skip on size and mtime alone
 	// (see skipsUnchanged).
 	Known func(key string) (Known, bool)
+	// Differs, when set, compares what entries carry beyond their
+	// content (a znode's ACL and sequential counter: the destination
+	// store's store.Differ). In checksum mode an entry it finds different
+	// is copied even when its content is the same. Diff sets it from the
+	// destination when it is nil.
+	Differs func(s, d store.Entry) string
 }
 
 // Known is what a destination object is known to be a copy of.
@@ -113,6 +119,11 @@ func Decide(opt Options, s store.Entry, d *store.Entry) (copy bool, needCRC bool
 		}
 		return false, false, "same size (updateMode=size)"
 	case Checksum:
+		if opt.Differs != nil {
+			if why := opt.Differs(s, *d); why != "" {
+				return true, false, why
+			}
+		}
 		switch {
 		case !sameSize:
 			return true, false, "size differs"
@@ -133,6 +144,9 @@ func Decide(opt Options, s store.Entry, d *store.Entry) (copy bool, needCRC bool
 // unknown".
 // Listing starts after key after on both sides ("" from the start).
 func Diff(ctx context.Context, src, dst store.Store, opt Options, after string, fn func(Item) error) error {
+	if opt.Differs == nil {
+		opt.Differs = store.FeaturesOf(dst).Differs
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	srcCh := make(chan store.Entry, 512)
 	dstCh := make(chan store.Entry, 512)

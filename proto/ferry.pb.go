@@ -785,8 +785,11 @@ type JobSpec struct {
 	Schedule                   *Schedule              `protobuf:"bytes,24,opt,name=schedule,proto3" json:"schedule,omitempty"`
 	MaxRequestsPerSecond       int32                  `protobuf:"varint,25,opt,name=max_requests_per_second,json=maxRequestsPerSecond,proto3" json:"max_requests_per_second,omitempty"`
 	Stream                     *StreamSpec            `protobuf:"bytes,26,opt,name=stream,proto3" json:"stream,omitempty"` // set for a stream job (srcType=kafka)
-	unknownFields              protoimpl.UnknownFields
-	sizeCache                  protoimpl.SizeCache
+	// Numbers from 40 up are issue 17's (other work appends from 26).
+	SrcListFile    []byte `protobuf:"bytes,40,opt,name=src_list_file,json=srcListFile,proto3" json:"src_list_file,omitempty"`         // srcListFile: what the scan reads instead of a listing
+	SplitThreshold int64  `protobuf:"varint,41,opt,name=split_threshold,json=splitThreshold,proto3" json:"split_threshold,omitempty"` // splitFileThreshold: files from this size up become part tasks; 0 never
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *JobSpec) Reset() {
@@ -999,6 +1002,20 @@ func (x *JobSpec) GetStream() *StreamSpec {
 		return x.Stream
 	}
 	return nil
+}
+
+func (x *JobSpec) GetSrcListFile() []byte {
+	if x != nil {
+		return x.SrcListFile
+	}
+	return nil
+}
+
+func (x *JobSpec) GetSplitThreshold() int64 {
+	if x != nil {
+		return x.SplitThreshold
+	}
+	return 0
 }
 
 // StreamSpec is what a stream job adds to its spec (task.Stream).
@@ -1630,6 +1647,7 @@ type TaskLease struct {
 	Entries        []*ManifestEntry       `protobuf:"bytes,7,rep,name=entries,proto3" json:"entries,omitempty"`
 	// Multipart uploads an earlier attempt left unfinished, by key.
 	Uploads       []*UploadState `protobuf:"bytes,8,rep,name=uploads,proto3" json:"uploads,omitempty"`
+	Part          *PartTask      `protobuf:"bytes,40,opt,name=part,proto3" json:"part,omitempty"` // set for one of a file's part tasks (task.Part)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1720,17 +1738,110 @@ func (x *TaskLease) GetUploads() []*UploadState {
 	return nil
 }
 
+func (x *TaskLease) GetPart() *PartTask {
+	if x != nil {
+		return x.Part
+	}
+	return nil
+}
+
+// PartTask is a task's role in a file split across tasks (task.Part).
+type PartTask struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Group         uint64                 `protobuf:"varint,1,opt,name=group,proto3" json:"group,omitempty"`
+	Index         int32                  `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	Count         int32                  `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	Off           int64                  `protobuf:"varint,4,opt,name=off,proto3" json:"off,omitempty"`
+	Len           int64                  `protobuf:"varint,5,opt,name=len,proto3" json:"len,omitempty"`
+	Unit          int64                  `protobuf:"varint,6,opt,name=unit,proto3" json:"unit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartTask) Reset() {
+	*x = PartTask{}
+	mi := &file_ferry_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartTask) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartTask) ProtoMessage() {}
+
+func (x *PartTask) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartTask.ProtoReflect.Descriptor instead.
+func (*PartTask) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *PartTask) GetGroup() uint64 {
+	if x != nil {
+		return x.Group
+	}
+	return 0
+}
+
+func (x *PartTask) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *PartTask) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *PartTask) GetOff() int64 {
+	if x != nil {
+		return x.Off
+	}
+	return 0
+}
+
+func (x *PartTask) GetLen() int64 {
+	if x != nil {
+		return x.Len
+	}
+	return 0
+}
+
+func (x *PartTask) GetUnit() int64 {
+	if x != nil {
+		return x.Unit
+	}
+	return 0
+}
+
 type UploadState struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Key           []byte                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	State         []byte                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"` // JSON of the store's multipart state
+	State         []byte                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`                  // JSON of the store's multipart state
+	TaskId        uint64                 `protobuf:"varint,3,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"` // the task that saved it
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UploadState) Reset() {
 	*x = UploadState{}
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1742,7 +1853,7 @@ func (x *UploadState) String() string {
 func (*UploadState) ProtoMessage() {}
 
 func (x *UploadState) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1755,7 +1866,7 @@ func (x *UploadState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadState.ProtoReflect.Descriptor instead.
 func (*UploadState) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{22}
+	return file_ferry_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *UploadState) GetKey() []byte {
@@ -1772,6 +1883,13 @@ func (x *UploadState) GetState() []byte {
 	return nil
 }
 
+func (x *UploadState) GetTaskId() uint64 {
+	if x != nil {
+		return x.TaskId
+	}
+	return 0
+}
+
 type SaveUploadRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	WorkerId      string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
@@ -1783,7 +1901,7 @@ type SaveUploadRequest struct {
 
 func (x *SaveUploadRequest) Reset() {
 	*x = SaveUploadRequest{}
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1795,7 +1913,7 @@ func (x *SaveUploadRequest) String() string {
 func (*SaveUploadRequest) ProtoMessage() {}
 
 func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1808,7 +1926,7 @@ func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadRequest.ProtoReflect.Descriptor instead.
 func (*SaveUploadRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{23}
+	return file_ferry_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SaveUploadRequest) GetWorkerId() string {
@@ -1840,7 +1958,7 @@ type SaveUploadReply struct {
 
 func (x *SaveUploadReply) Reset() {
 	*x = SaveUploadReply{}
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1852,7 +1970,7 @@ func (x *SaveUploadReply) String() string {
 func (*SaveUploadReply) ProtoMessage() {}
 
 func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1865,7 +1983,7 @@ func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadReply.ProtoReflect.Descriptor instead.
 func (*SaveUploadReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{24}
+	return file_ferry_proto_rawDescGZIP(), []int{25}
 }
 
 type LeaseRef struct {
@@ -1879,7 +1997,7 @@ type LeaseRef struct {
 
 func (x *LeaseRef) Reset() {
 	*x = LeaseRef{}
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1891,7 +2009,7 @@ func (x *LeaseRef) String() string {
 func (*LeaseRef) ProtoMessage() {}
 
 func (x *LeaseRef) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1904,7 +2022,7 @@ func (x *LeaseRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseRef.ProtoReflect.Descriptor instead.
 func (*LeaseRef) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{25}
+	return file_ferry_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *LeaseRef) GetJob() string {
@@ -1938,7 +2056,7 @@ type RenewRequest struct {
 
 func (x *RenewRequest) Reset() {
 	*x = RenewRequest{}
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1950,7 +2068,7 @@ func (x *RenewRequest) String() string {
 func (*RenewRequest) ProtoMessage() {}
 
 func (x *RenewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1963,7 +2081,7 @@ func (x *RenewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewRequest.ProtoReflect.Descriptor instead.
 func (*RenewRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{26}
+	return file_ferry_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RenewRequest) GetWorkerId() string {
@@ -1991,7 +2109,7 @@ type RenewReply struct {
 
 func (x *RenewReply) Reset() {
 	*x = RenewReply{}
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2003,7 +2121,7 @@ func (x *RenewReply) String() string {
 func (*RenewReply) ProtoMessage() {}
 
 func (x *RenewReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2016,7 +2134,7 @@ func (x *RenewReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewReply.ProtoReflect.Descriptor instead.
 func (*RenewReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{27}
+	return file_ferry_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RenewReply) GetLost() []*LeaseRef {
@@ -2049,7 +2167,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2061,7 +2179,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2074,7 +2192,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{28}
+	return file_ferry_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *LeaveRequest) GetWorkerId() string {
@@ -2092,7 +2210,7 @@ type LeaveReply struct {
 
 func (x *LeaveReply) Reset() {
 	*x = LeaveReply{}
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2104,7 +2222,7 @@ func (x *LeaveReply) String() string {
 func (*LeaveReply) ProtoMessage() {}
 
 func (x *LeaveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2117,7 +2235,7 @@ func (x *LeaveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
 func (*LeaveReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{29}
+	return file_ferry_proto_rawDescGZIP(), []int{30}
 }
 
 // EntryResult reports one entry of a task that did not simply succeed.
@@ -2133,7 +2251,7 @@ type EntryResult struct {
 
 func (x *EntryResult) Reset() {
 	*x = EntryResult{}
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2145,7 +2263,7 @@ func (x *EntryResult) String() string {
 func (*EntryResult) ProtoMessage() {}
 
 func (x *EntryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2158,7 +2276,7 @@ func (x *EntryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntryResult.ProtoReflect.Descriptor instead.
 func (*EntryResult) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{30}
+	return file_ferry_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *EntryResult) GetIndex() uint32 {
@@ -2202,7 +2320,7 @@ type CompleteRequest struct {
 
 func (x *CompleteRequest) Reset() {
 	*x = CompleteRequest{}
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2214,7 +2332,7 @@ func (x *CompleteRequest) String() string {
 func (*CompleteRequest) ProtoMessage() {}
 
 func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2227,7 +2345,7 @@ func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteRequest.ProtoReflect.Descriptor instead.
 func (*CompleteRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{31}
+	return file_ferry_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CompleteRequest) GetWorkerId() string {
@@ -2267,7 +2385,7 @@ type CompleteReply struct {
 
 func (x *CompleteReply) Reset() {
 	*x = CompleteReply{}
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2279,7 +2397,7 @@ func (x *CompleteReply) String() string {
 func (*CompleteReply) ProtoMessage() {}
 
 func (x *CompleteReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2292,7 +2410,7 @@ func (x *CompleteReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReply.ProtoReflect.Descriptor instead.
 func (*CompleteReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{32}
+	return file_ferry_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CompleteReply) GetAttemptDir() string {
@@ -2331,7 +2449,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2343,7 +2461,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2356,7 +2474,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{33}
+	return file_ferry_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AuditRecord) GetTimeUnixMs() int64 {
@@ -2460,7 +2578,7 @@ type AuditBatch struct {
 
 func (x *AuditBatch) Reset() {
 	*x = AuditBatch{}
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2472,7 +2590,7 @@ func (x *AuditBatch) String() string {
 func (*AuditBatch) ProtoMessage() {}
 
 func (x *AuditBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2485,7 +2603,7 @@ func (x *AuditBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditBatch.ProtoReflect.Descriptor instead.
 func (*AuditBatch) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{34}
+	return file_ferry_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AuditBatch) GetLease() *LeaseRef {
@@ -2513,7 +2631,7 @@ type TaskProgress struct {
 
 func (x *TaskProgress) Reset() {
 	*x = TaskProgress{}
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2525,7 +2643,7 @@ func (x *TaskProgress) String() string {
 func (*TaskProgress) ProtoMessage() {}
 
 func (x *TaskProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2538,7 +2656,7 @@ func (x *TaskProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskProgress.ProtoReflect.Descriptor instead.
 func (*TaskProgress) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{35}
+	return file_ferry_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *TaskProgress) GetLease() *LeaseRef {
@@ -2578,7 +2696,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2590,7 +2708,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2603,7 +2721,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{36}
+	return file_ferry_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ReportRequest) GetWorkerId() string {
@@ -2651,7 +2769,7 @@ type WorkerStats struct {
 
 func (x *WorkerStats) Reset() {
 	*x = WorkerStats{}
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2663,7 +2781,7 @@ func (x *WorkerStats) String() string {
 func (*WorkerStats) ProtoMessage() {}
 
 func (x *WorkerStats) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2676,7 +2794,7 @@ func (x *WorkerStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStats.ProtoReflect.Descriptor instead.
 func (*WorkerStats) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{37}
+	return file_ferry_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *WorkerStats) GetStoreOps() []*StoreOps {
@@ -2709,7 +2827,7 @@ type StoreOps struct {
 
 func (x *StoreOps) Reset() {
 	*x = StoreOps{}
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2721,7 +2839,7 @@ func (x *StoreOps) String() string {
 func (*StoreOps) ProtoMessage() {}
 
 func (x *StoreOps) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2734,7 +2852,7 @@ func (x *StoreOps) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreOps.ProtoReflect.Descriptor instead.
 func (*StoreOps) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{38}
+	return file_ferry_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *StoreOps) GetStore() string {
@@ -2790,7 +2908,7 @@ type ReportReply struct {
 
 func (x *ReportReply) Reset() {
 	*x = ReportReply{}
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2802,7 +2920,7 @@ func (x *ReportReply) String() string {
 func (*ReportReply) ProtoMessage() {}
 
 func (x *ReportReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2815,7 +2933,7 @@ func (x *ReportReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReply.ProtoReflect.Descriptor instead.
 func (*ReportReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{39}
+	return file_ferry_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ReportReply) GetStop() bool {
@@ -2841,7 +2959,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2853,7 +2971,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2866,7 +2984,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{40}
+	return file_ferry_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SubmitRequest) GetSpec() *JobSpec {
@@ -2885,7 +3003,7 @@ type SubmitReply struct {
 
 func (x *SubmitReply) Reset() {
 	*x = SubmitReply{}
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2897,7 +3015,7 @@ func (x *SubmitReply) String() string {
 func (*SubmitReply) ProtoMessage() {}
 
 func (x *SubmitReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2910,7 +3028,7 @@ func (x *SubmitReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitReply.ProtoReflect.Descriptor instead.
 func (*SubmitReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{41}
+	return file_ferry_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *SubmitReply) GetJob() string {
@@ -2934,7 +3052,7 @@ type StatRequest struct {
 
 func (x *StatRequest) Reset() {
 	*x = StatRequest{}
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2946,7 +3064,7 @@ func (x *StatRequest) String() string {
 func (*StatRequest) ProtoMessage() {}
 
 func (x *StatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2959,7 +3077,7 @@ func (x *StatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatRequest.ProtoReflect.Descriptor instead.
 func (*StatRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{42}
+	return file_ferry_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *StatRequest) GetJob() string {
@@ -3025,7 +3143,7 @@ type JobStat struct {
 
 func (x *JobStat) Reset() {
 	*x = JobStat{}
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3037,7 +3155,7 @@ func (x *JobStat) String() string {
 func (*JobStat) ProtoMessage() {}
 
 func (x *JobStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3050,7 +3168,7 @@ func (x *JobStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobStat.ProtoReflect.Descriptor instead.
 func (*JobStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{43}
+	return file_ferry_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *JobStat) GetName() string {
@@ -3285,7 +3403,7 @@ type TopicLag struct {
 
 func (x *TopicLag) Reset() {
 	*x = TopicLag{}
-	mi := &file_ferry_proto_msgTypes[44]
+	mi := &file_ferry_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3297,7 +3415,7 @@ func (x *TopicLag) String() string {
 func (*TopicLag) ProtoMessage() {}
 
 func (x *TopicLag) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[44]
+	mi := &file_ferry_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3310,7 +3428,7 @@ func (x *TopicLag) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopicLag.ProtoReflect.Descriptor instead.
 func (*TopicLag) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{44}
+	return file_ferry_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *TopicLag) GetTopic() string {
@@ -3363,7 +3481,7 @@ type WorkerStat struct {
 
 func (x *WorkerStat) Reset() {
 	*x = WorkerStat{}
-	mi := &file_ferry_proto_msgTypes[45]
+	mi := &file_ferry_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3375,7 +3493,7 @@ func (x *WorkerStat) String() string {
 func (*WorkerStat) ProtoMessage() {}
 
 func (x *WorkerStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[45]
+	mi := &file_ferry_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3388,7 +3506,7 @@ func (x *WorkerStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStat.ProtoReflect.Descriptor instead.
 func (*WorkerStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{45}
+	return file_ferry_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *WorkerStat) GetWorkerId() string {
@@ -3451,7 +3569,7 @@ type StatReply struct {
 
 func (x *StatReply) Reset() {
 	*x = StatReply{}
-	mi := &file_ferry_proto_msgTypes[46]
+	mi := &file_ferry_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3463,7 +3581,7 @@ func (x *StatReply) String() string {
 func (*StatReply) ProtoMessage() {}
 
 func (x *StatReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[46]
+	mi := &file_ferry_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3476,7 +3594,7 @@ func (x *StatReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatReply.ProtoReflect.Descriptor instead.
 func (*StatReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{46}
+	return file_ferry_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *StatReply) GetJobs() []*JobStat {
@@ -3509,7 +3627,7 @@ type RetryRequest struct {
 
 func (x *RetryRequest) Reset() {
 	*x = RetryRequest{}
-	mi := &file_ferry_proto_msgTypes[47]
+	mi := &file_ferry_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3521,7 +3639,7 @@ func (x *RetryRequest) String() string {
 func (*RetryRequest) ProtoMessage() {}
 
 func (x *RetryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[47]
+	mi := &file_ferry_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3534,7 +3652,7 @@ func (x *RetryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRequest.ProtoReflect.Descriptor instead.
 func (*RetryRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{47}
+	return file_ferry_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RetryRequest) GetJob() string {
@@ -3554,7 +3672,7 @@ type RetryReply struct {
 
 func (x *RetryReply) Reset() {
 	*x = RetryReply{}
-	mi := &file_ferry_proto_msgTypes[48]
+	mi := &file_ferry_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3566,7 +3684,7 @@ func (x *RetryReply) String() string {
 func (*RetryReply) ProtoMessage() {}
 
 func (x *RetryReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[48]
+	mi := &file_ferry_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3579,7 +3697,7 @@ func (x *RetryReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryReply.ProtoReflect.Descriptor instead.
 func (*RetryReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{48}
+	return file_ferry_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RetryReply) GetTasks() int64 {
@@ -3606,7 +3724,7 @@ type CleanRequest struct {
 
 func (x *CleanRequest) Reset() {
 	*x = CleanRequest{}
-	mi := &file_ferry_proto_msgTypes[49]
+	mi := &file_ferry_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3618,7 +3736,7 @@ func (x *CleanRequest) String() string {
 func (*CleanRequest) ProtoMessage() {}
 
 func (x *CleanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[49]
+	mi := &file_ferry_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3631,7 +3749,7 @@ func (x *CleanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanRequest.ProtoReflect.Descriptor instead.
 func (*CleanRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{49}
+	return file_ferry_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *CleanRequest) GetJob() string {
@@ -3656,7 +3774,7 @@ type CleanReply struct {
 
 func (x *CleanReply) Reset() {
 	*x = CleanReply{}
-	mi := &file_ferry_proto_msgTypes[50]
+	mi := &file_ferry_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3668,7 +3786,7 @@ func (x *CleanReply) String() string {
 func (*CleanReply) ProtoMessage() {}
 
 func (x *CleanReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[50]
+	mi := &file_ferry_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3681,7 +3799,7 @@ func (x *CleanReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanReply.ProtoReflect.Descriptor instead.
 func (*CleanReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{50}
+	return file_ferry_proto_rawDescGZIP(), []int{51}
 }
 
 type StopRequest struct {
@@ -3692,7 +3810,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_ferry_proto_msgTypes[51]
+	mi := &file_ferry_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3704,7 +3822,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[51]
+	mi := &file_ferry_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3717,7 +3835,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{51}
+	return file_ferry_proto_rawDescGZIP(), []int{52}
 }
 
 type StopReply struct {
@@ -3730,7 +3848,7 @@ type StopReply struct {
 
 func (x *StopReply) Reset() {
 	*x = StopReply{}
-	mi := &file_ferry_proto_msgTypes[52]
+	mi := &file_ferry_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3742,7 +3860,7 @@ func (x *StopReply) String() string {
 func (*StopReply) ProtoMessage() {}
 
 func (x *StopReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[52]
+	mi := &file_ferry_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3755,7 +3873,7 @@ func (x *StopReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopReply.ProtoReflect.Descriptor instead.
 func (*StopReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{52}
+	return file_ferry_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *StopReply) GetRemaining() []string {
@@ -3806,7 +3924,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\x05tasks\x18\x01 \x03(\v2\x13.ferry.v1.TaskLeaseR\x05tasks\x12$\n" +
 	"\x0eretry_after_ms\x18\x02 \x01(\x05R\fretryAfterMs\x12\x12\n" +
 	"\x04stop\x18\x03 \x01(\bR\x04stop\x12*\n" +
-	"\x06limits\x18\x04 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\xf6\a\n" +
+	"\x06limits\x18\x04 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\xc3\b\n" +
 	"\aJobSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\bjob_type\x18\x02 \x01(\tR\ajobType\x12\x1f\n" +
@@ -3842,7 +3960,9 @@ const file_ferry_proto_rawDesc = "" +
 	"\x11preserve_metadata\x18\x17 \x01(\bR\x10preserveMetadata\x12.\n" +
 	"\bschedule\x18\x18 \x01(\v2\x12.ferry.v1.ScheduleR\bschedule\x125\n" +
 	"\x17max_requests_per_second\x18\x19 \x01(\x05R\x14maxRequestsPerSecond\x12,\n" +
-	"\x06stream\x18\x1a \x01(\v2\x14.ferry.v1.StreamSpecR\x06stream\"\xf8\x01\n" +
+	"\x06stream\x18\x1a \x01(\v2\x14.ferry.v1.StreamSpecR\x06stream\x12\"\n" +
+	"\rsrc_list_file\x18( \x01(\fR\vsrcListFile\x12'\n" +
+	"\x0fsplit_threshold\x18) \x01(\x03R\x0esplitThreshold\"\xf8\x01\n" +
 	"\n" +
 	"StreamSpec\x12\x16\n" +
 	"\x06topics\x18\x01 \x03(\tR\x06topics\x12\x16\n" +
@@ -3897,7 +4017,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\bmtime_ns\x18\x03 \x01(\x03R\amtimeNs\x12\x12\n" +
 	"\x04etag\x18\x04 \x01(\tR\x04etag\x12\"\n" +
 	"\x04kind\x18\x05 \x01(\x0e2\x0e.ferry.v1.KindR\x04kind\x12\x16\n" +
-	"\x06detail\x18\x06 \x01(\fR\x06detail\"\xa0\x02\n" +
+	"\x06detail\x18\x06 \x01(\fR\x06detail\"\xc8\x02\n" +
 	"\tTaskLease\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\x12\x17\n" +
 	"\atask_id\x18\x02 \x01(\x04R\x06taskId\x12\x19\n" +
@@ -3906,10 +4026,19 @@ const file_ferry_proto_rawDesc = "" +
 	"\x10deadline_unix_ms\x18\x05 \x01(\x03R\x0edeadlineUnixMs\x12%\n" +
 	"\x04spec\x18\x06 \x01(\v2\x11.ferry.v1.JobSpecR\x04spec\x121\n" +
 	"\aentries\x18\a \x03(\v2\x17.ferry.v1.ManifestEntryR\aentries\x12/\n" +
-	"\auploads\x18\b \x03(\v2\x15.ferry.v1.UploadStateR\auploads\"5\n" +
+	"\auploads\x18\b \x03(\v2\x15.ferry.v1.UploadStateR\auploads\x12&\n" +
+	"\x04part\x18( \x01(\v2\x12.ferry.v1.PartTaskR\x04part\"\x84\x01\n" +
+	"\bPartTask\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\x04R\x05group\x12\x14\n" +
+	"\x05index\x18\x02 \x01(\x05R\x05index\x12\x14\n" +
+	"\x05count\x18\x03 \x01(\x05R\x05count\x12\x10\n" +
+	"\x03off\x18\x04 \x01(\x03R\x03off\x12\x10\n" +
+	"\x03len\x18\x05 \x01(\x03R\x03len\x12\x12\n" +
+	"\x04unit\x18\x06 \x01(\x03R\x04unit\"N\n" +
 	"\vUploadState\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\fR\x03key\x12\x14\n" +
-	"\x05state\x18\x02 \x01(\fR\x05state\"\x89\x01\n" +
+	"\x05state\x18\x02 \x01(\fR\x05state\x12\x17\n" +
+	"\atask_id\x18\x03 \x01(\x04R\x06taskId\"\x89\x01\n" +
 	"\x11SaveUploadRequest\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12(\n" +
 	"\x05lease\x18\x02 \x01(\v2\x12.ferry.v1.LeaseRefR\x05lease\x12-\n" +
@@ -4116,7 +4245,7 @@ func file_ferry_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_ferry_proto_goTypes = []any{
 	(Kind)(0),                       // 0: ferry.v1.Kind
 	(Result)(0),                     // 1: ferry.v1.Result
@@ -4142,37 +4271,38 @@ var file_ferry_proto_goTypes = []any{
 	(*Window)(nil),                  // 21: ferry.v1.Window
 	(*ManifestEntry)(nil),           // 22: ferry.v1.ManifestEntry
 	(*TaskLease)(nil),               // 23: ferry.v1.TaskLease
-	(*UploadState)(nil),             // 24: ferry.v1.UploadState
-	(*SaveUploadRequest)(nil),       // 25: ferry.v1.SaveUploadRequest
-	(*SaveUploadReply)(nil),         // 26: ferry.v1.SaveUploadReply
-	(*LeaseRef)(nil),                // 27: ferry.v1.LeaseRef
-	(*RenewRequest)(nil),            // 28: ferry.v1.RenewRequest
-	(*RenewReply)(nil),              // 29: ferry.v1.RenewReply
-	(*LeaveRequest)(nil),            // 30: ferry.v1.LeaveRequest
-	(*LeaveReply)(nil),              // 31: ferry.v1.LeaveReply
-	(*EntryResult)(nil),             // 32: ferry.v1.EntryResult
-	(*CompleteRequest)(nil),         // 33: ferry.v1.CompleteRequest
-	(*CompleteReply)(nil),           // 34: ferry.v1.CompleteReply
-	(*AuditRecord)(nil),             // 35: ferry.v1.AuditRecord
-	(*AuditBatch)(nil),              // 36: ferry.v1.AuditBatch
-	(*TaskProgress)(nil),            // 37: ferry.v1.TaskProgress
-	(*ReportRequest)(nil),           // 38: ferry.v1.ReportRequest
-	(*WorkerStats)(nil),             // 39: ferry.v1.WorkerStats
-	(*StoreOps)(nil),                // 40: ferry.v1.StoreOps
-	(*ReportReply)(nil),             // 41: ferry.v1.ReportReply
-	(*SubmitRequest)(nil),           // 42: ferry.v1.SubmitRequest
-	(*SubmitReply)(nil),             // 43: ferry.v1.SubmitReply
-	(*StatRequest)(nil),             // 44: ferry.v1.StatRequest
-	(*JobStat)(nil),                 // 45: ferry.v1.JobStat
-	(*TopicLag)(nil),                // 46: ferry.v1.TopicLag
-	(*WorkerStat)(nil),              // 47: ferry.v1.WorkerStat
-	(*StatReply)(nil),               // 48: ferry.v1.StatReply
-	(*RetryRequest)(nil),            // 49: ferry.v1.RetryRequest
-	(*RetryReply)(nil),              // 50: ferry.v1.RetryReply
-	(*CleanRequest)(nil),            // 51: ferry.v1.CleanRequest
-	(*CleanReply)(nil),              // 52: ferry.v1.CleanReply
-	(*StopRequest)(nil),             // 53: ferry.v1.StopRequest
-	(*StopReply)(nil),               // 54: ferry.v1.StopReply
+	(*PartTask)(nil),                // 24: ferry.v1.PartTask
+	(*UploadState)(nil),             // 25: ferry.v1.UploadState
+	(*SaveUploadRequest)(nil),       // 26: ferry.v1.SaveUploadRequest
+	(*SaveUploadReply)(nil),         // 27: ferry.v1.SaveUploadReply
+	(*LeaseRef)(nil),                // 28: ferry.v1.LeaseRef
+	(*RenewRequest)(nil),            // 29: ferry.v1.RenewRequest
+	(*RenewReply)(nil),              // 30: ferry.v1.RenewReply
+	(*LeaveRequest)(nil),            // 31: ferry.v1.LeaveRequest
+	(*LeaveReply)(nil),              // 32: ferry.v1.LeaveReply
+	(*EntryResult)(nil),             // 33: ferry.v1.EntryResult
+	(*CompleteRequest)(nil),         // 34: ferry.v1.CompleteRequest
+	(*CompleteReply)(nil),           // 35: ferry.v1.CompleteReply
+	(*AuditRecord)(nil),             // 36: ferry.v1.AuditRecord
+	(*AuditBatch)(nil),              // 37: ferry.v1.AuditBatch
+	(*TaskProgress)(nil),            // 38: ferry.v1.TaskProgress
+	(*ReportRequest)(nil),           // 39: ferry.v1.ReportRequest
+	(*WorkerStats)(nil),             // 40: ferry.v1.WorkerStats
+	(*StoreOps)(nil),                // 41: ferry.v1.StoreOps
+	(*ReportReply)(nil),             // 42: ferry.v1.ReportReply
+	(*SubmitRequest)(nil),           // 43: ferry.v1.SubmitRequest
+	(*SubmitReply)(nil),             // 44: ferry.v1.SubmitReply
+	(*StatRequest)(nil),             // 45: ferry.v1.StatRequest
+	(*JobStat)(nil),                 // 46: ferry.v1.JobStat
+	(*TopicLag)(nil),                // 47: ferry.v1.TopicLag
+	(*WorkerStat)(nil),              // 48: ferry.v1.WorkerStat
+	(*StatReply)(nil),               // 49: ferry.v1.StatReply
+	(*RetryRequest)(nil),            // 50: ferry.v1.RetryRequest
+	(*RetryReply)(nil),              // 51: ferry.v1.RetryReply
+	(*CleanRequest)(nil),            // 52: ferry.v1.CleanRequest
+	(*CleanReply)(nil),              // 53: ferry.v1.CleanReply
+	(*StopRequest)(nil),             // 54: ferry.v1.StopRequest
+	(*StopReply)(nil),               // 55: ferry.v1.StopReply
 }
 var file_ferry_proto_depIdxs = []int32{
 	23, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
@@ -4188,64 +4318,65 @@ var file_ferry_proto_depIdxs = []int32{
 	0,  // 10: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
 	14, // 11: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
 	22, // 12: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
-	24, // 13: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
-	27, // 14: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
-	24, // 15: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
-	27, // 16: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
-	27, // 17: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
-	1,  // 18: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
-	27, // 19: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
-	32, // 20: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
-	1,  // 21: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
-	27, // 22: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
-	35, // 23: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
-	27, // 24: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
-	36, // 25: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
-	37, // 26: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
-	39, // 27: ferry.v1.ReportRequest.stats:type_name -> ferry.v1.WorkerStats
-	40, // 28: ferry.v1.WorkerStats.store_ops:type_name -> ferry.v1.StoreOps
-	9,  // 29: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
-	14, // 30: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
-	14, // 31: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
-	46, // 32: ferry.v1.JobStat.lag:type_name -> ferry.v1.TopicLag
-	45, // 33: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
-	47, // 34: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
-	6,  // 35: ferry.v1.StatReply.credentials:type_name -> ferry.v1.CredentialStat
-	10, // 36: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
-	12, // 37: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
-	28, // 38: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
-	33, // 39: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
-	30, // 40: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
-	25, // 41: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
-	38, // 42: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
-	42, // 43: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
-	44, // 44: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
-	49, // 45: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
-	51, // 46: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
-	53, // 47: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
-	7,  // 48: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
-	2,  // 49: ferry.v1.Control.IssueCredential:input_type -> ferry.v1.IssueCredentialRequest
-	4,  // 50: ferry.v1.Control.RevokeCredential:input_type -> ferry.v1.RevokeCredentialRequest
-	11, // 51: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
-	13, // 52: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
-	29, // 53: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
-	34, // 54: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
-	31, // 55: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
-	26, // 56: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
-	41, // 57: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
-	43, // 58: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
-	48, // 59: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
-	50, // 60: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
-	52, // 61: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
-	54, // 62: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
-	8,  // 63: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
-	3,  // 64: ferry.v1.Control.IssueCredential:output_type -> ferry.v1.IssueCredentialReply
-	5,  // 65: ferry.v1.Control.RevokeCredential:output_type -> ferry.v1.RevokeCredentialReply
-	51, // [51:66] is the sub-list for method output_type
-	36, // [36:51] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	25, // 13: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
+	24, // 14: ferry.v1.TaskLease.part:type_name -> ferry.v1.PartTask
+	28, // 15: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
+	25, // 16: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
+	28, // 17: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
+	28, // 18: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
+	1,  // 19: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
+	28, // 20: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
+	33, // 21: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
+	1,  // 22: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
+	28, // 23: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
+	36, // 24: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
+	28, // 25: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
+	37, // 26: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
+	38, // 27: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
+	40, // 28: ferry.v1.ReportRequest.stats:type_name -> ferry.v1.WorkerStats
+	41, // 29: ferry.v1.WorkerStats.store_ops:type_name -> ferry.v1.StoreOps
+	9,  // 30: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
+	14, // 31: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
+	14, // 32: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
+	47, // 33: ferry.v1.JobStat.lag:type_name -> ferry.v1.TopicLag
+	46, // 34: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
+	48, // 35: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
+	6,  // 36: ferry.v1.StatReply.credentials:type_name -> ferry.v1.CredentialStat
+	10, // 37: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
+	12, // 38: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
+	29, // 39: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
+	34, // 40: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
+	31, // 41: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
+	26, // 42: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
+	39, // 43: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
+	43, // 44: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
+	45, // 45: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
+	50, // 46: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
+	52, // 47: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
+	54, // 48: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
+	7,  // 49: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
+	2,  // 50: ferry.v1.Control.IssueCredential:input_type -> ferry.v1.IssueCredentialRequest
+	4,  // 51: ferry.v1.Control.RevokeCredential:input_type -> ferry.v1.RevokeCredentialRequest
+	11, // 52: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
+	13, // 53: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
+	30, // 54: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
+	35, // 55: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
+	32, // 56: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
+	27, // 57: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
+	42, // 58: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
+	44, // 59: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
+	49, // 60: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
+	51, // 61: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
+	53, // 62: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
+	55, // 63: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
+	8,  // 64: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
+	3,  // 65: ferry.v1.Control.IssueCredential:output_type -> ferry.v1.IssueCredentialReply
+	5,  // 66: ferry.v1.Control.RevokeCredential:output_type -> ferry.v1.RevokeCredentialReply
+	52, // [52:67] is the sub-list for method output_type
+	37, // [37:52] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_ferry_proto_init() }
@@ -4259,7 +4390,7 @@ func file_ferry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_proto_rawDesc), len(file_ferry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   53,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

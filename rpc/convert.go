@@ -24,6 +24,7 @@ func SpecToPB(s task.Spec) *pb.JobSpec {
 		Multipart: &pb.Multipart{Threshold: s.Multipart.Threshold, PartSize: s.Multipart.PartSize, Threads: int32(s.Multipart.Threads)},
 		HttpList: &pb.HTTPList{File: []byte(s.HTTPList.File), PrefixColumn: int32(s.HTTPList.PrefixColumn),
 			RelativePathColumn: int32(s.HTTPList.RelativePathColumn), FollowRedirects: s.HTTPList.FollowRedirects},
+		SrcListFile: []byte(s.SrcList), SplitThreshold: s.SplitThreshold,
 		AuditAfterImport: s.AuditAfterImport, AuditMode: string(s.AuditMode),
 		Incremental: s.Incremental, IncrementalIntervalSeconds: int64(s.IncrementalInterval / time.Second),
 		ImportSinceUnix: unixOrZero(s.ImportSince), SkipExist: s.SkipExist, UpdateMode: string(s.Update),
@@ -54,7 +55,8 @@ func SpecFromPB(p *pb.JobSpec) task.Spec {
 		Incremental: p.Incremental, IncrementalInterval: time.Duration(p.IncrementalIntervalSeconds) * time.Second,
 		SkipExist: p.SkipExist, Update: task.UpdateMode(p.UpdateMode),
 		Mirror: p.Mirror, MaxDelete: p.MaxDelete, PreserveMetadata: p.PreserveMetadata,
-		MaxRequestsPerSecond: int(p.MaxRequestsPerSecond)}
+		MaxRequestsPerSecond: int(p.MaxRequestsPerSecond), SrcList: string(p.SrcListFile),
+		SplitThreshold: p.SplitThreshold}
 	if p.ImportSinceUnix != 0 {
 		s.ImportSince = time.Unix(p.ImportSinceUnix, 0)
 	}
@@ -154,7 +156,10 @@ func LeaseToPB(l task.Lease) *pb.TaskLease {
 		out.Entries[i] = EntryToPB(e)
 	}
 	for _, u := range l.Uploads {
-		out.Uploads = append(out.Uploads, &pb.UploadState{Key: []byte(u.Key), State: u.State})
+		out.Uploads = append(out.Uploads, &pb.UploadState{Key: []byte(u.Key), State: u.State, TaskId: u.Task})
+	}
+	if pt := l.Part; pt != nil {
+		out.Part = &pb.PartTask{Group: pt.Group, Index: int32(pt.Index), Count: int32(pt.Count), Off: pt.Off, Len: pt.Len, Unit: pt.Unit}
 	}
 	return out
 }
@@ -168,7 +173,10 @@ func LeaseFromPB(p *pb.TaskLease) task.Lease {
 		l.Entries[i] = EntryFromPB(e)
 	}
 	for _, u := range p.Uploads {
-		l.Uploads = append(l.Uploads, task.UploadState{Key: string(u.Key), State: u.State})
+		l.Uploads = append(l.Uploads, task.UploadState{Key: string(u.Key), State: u.State, Task: u.TaskId})
+	}
+	if pt := p.Part; pt != nil {
+		l.Part = &task.Part{Group: pt.Group, Index: int(pt.Index), Count: int(pt.Count), Off: pt.Off, Len: pt.Len, Unit: pt.Unit}
 	}
 	return l
 }

@@ -28,7 +28,7 @@ func fullSpec() task.Spec {
 			ModifiedAfter: time.Unix(0, 1600000000123456789), ModifiedBefore: time.Unix(1800000000, 0)},
 		Mirror: true, MaxDelete: 10, PreserveMetadata: true,
 		Schedule:             task.Schedule{Default: 11, Windows: []task.Window{{Start: 480, End: 1200, Rate: 12}}},
-		MaxRequestsPerSecond: 13,
+		MaxRequestsPerSecond: 13, SrcList: "/k\xffeys.txt", SplitThreshold: 14,
 		Stream: &task.Stream{Topics: []string{"t", "x.*"}, Groups: []string{"g"}, Continuous: true,
 			SrcSASL: "PLAIN", DestSASL: "SCRAM-SHA-512", SrcTLS: true, DestTLS: true},
 	}

@@ -54,7 +54,13 @@ func (d *DB) LeaseTasks(worker string, max int, after string) ([]task.Lease, err
 			var ids []uint64
 			c := jt.bucket(Pending).Cursor()
 			for k, _ := c.First(); k != nil && len(out)+len(ids) < max; k, _ = c.Next() {
-				ids = append(ids, be64(k))
+				ok, err := jt.leasable(be64(k))
+				if err != nil {
+					return err
+				}
+				if ok {
+					ids = append(ids, be64(k))
+				}
 			}
 			for _, id := range ids {
 				t, err := jt.get(Pending, id)
@@ -76,12 +82,12 @@ func (d *DB) LeaseTasks(worker string, max int, after string) ([]task.Lease, err
 				if err != nil {
 					return err
 				}
-				ups, err := jt.taskUploads(id)
+				ups, err := jt.leaseUploads(t)
 				if err != nil {
 					return err
 				}
 				out = append(out, task.Lease{Job: name, Spec: jt.job.Spec, TaskID: id, LeaseID: lid,
-					Attempt: t.Attempt, Deadline: time.UnixMilli(t.Deadline), Entries: entries, Uploads: ups})
+					Attempt: t.Attempt, Deadline: time.UnixMilli(t.Deadline), Entries: entries, Uploads: ups, Part: t.Part})
 			}
 			if err := jt.save(); err != nil {
 				return err
@@ -222,19 +228,20 @@ func (d *DB) Complete(r task.LeaseRef, results []task.Outcome, name string, dir 
 			}
 		}
 		_, err = walkManifest(b, func(i int, _ []byte, size int64) {
+			files, bytes := t.weight(size)
 			skip, seen := outcome[uint32(i)]
 			switch {
 			case seen && !skip:
 				t.Failed = append(t.Failed, uint32(i))
-				c.FilesFailed++
-				c.BytesFailed += size
+				c.FilesFailed += files
+				c.BytesFailed += bytes
 				return
 			case seen && skip:
-				c.FilesSkipped++
-				c.BytesSkipped += size
+				c.FilesSkipped += files
+				c.BytesSkipped += bytes
 			}
-			c.FilesDone++
-			c.BytesDone += size
+			c.FilesDone += files
+			c.BytesDone += bytes
 		})
 		if err != nil {
 			return err
@@ -252,11 +259,16 @@ func (d *DB) Complete(r task.LeaseRef, results []task.Outcome, name string, dir 
 			to = Failed
 		} else if err := dropBig(jt.b.Bucket(bktManifests), taskKey(t.ID)); err != nil {
 			return err
-		} else if err := jt.dropUploads(t.ID); err != nil {
+		} else if err := jt.dropTaskUploads(t); err != nil {
 			return err
 		}
 		if err := jt.move(t, Dispatched, to); err != nil {
 			return err
+		}
+		if to == Failed && t.Part != nil {
+			if err := jt.failGroup(t.Part); err != nil {
+				return err
+			}
 		}
 		jt.finish(d.now())
 		return nil
@@ -362,18 +374,20 @@ func (d *DB) Retry(name string) (tasks, entries int64, err error) {
 			for _, i := range t.Failed {
 				sub = append(sub, all[i])
 			}
-			var bytes int64
+			var files, bytes int64
 			for i := range sub {
-				bytes += sub[i].Size
+				f, b := t.weight(sub[i].Size)
+				files += f
+				bytes += b
 			}
 			if err := putBig(jt.b.Bucket(bktManifests), taskKey(t.ID), encodeManifest(sub)); err != nil {
 				return err
 			}
-			c.FilesFailed -= int64(len(sub))
+			c.FilesFailed -= files
 			c.BytesFailed -= bytes
 			// The entries that succeeded stay counted as done; the task
 			// now stands for the failed ones only.
-			t.Files, t.Bytes, t.Failed = int64(len(sub)), bytes, nil
+			t.Files, t.Bytes, t.Failed = files, bytes, nil
 			if err := jt.move(t, Failed, Pending); err != nil {
 				return err
 			}

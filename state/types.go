@@ -104,4 +104,7 @@ type Task struct {
 	// restart can finish publishing its audit directory.
 	LastLease  uint64 `json:",omitempty"`
 	AttemptDir string `json:",omitempty"`
+	// Part is set on the tasks of a file split into part tasks (see
+	// task.Part and parts.go).
+	Part *task.Part `json:",omitempty"`
 }

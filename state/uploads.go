@@ -38,7 +38,7 @@ func (jt *jobTx) taskUploads(id uint64) ([]task.UploadState, error) {
 	prefix := taskKey(id)
 	c := b.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		out = append(out, task.UploadState{Key: string(k[len(prefix):]), State: bytes.Clone(v)})
+		out = append(out, task.UploadState{Key: string(k[len(prefix):]), State: bytes.Clone(v), Task: id})
 	}
 	return out, nil
 }

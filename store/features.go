@@ -22,6 +22,10 @@ type Features struct {
 	Sync func(ctx context.Context) error
 	// Delete removes a key (Deleter).
 	Delete func(ctx context.Context, key string) error
+	// DeleteTree removes a key and everything below it (TreeDeleter).
+	DeleteTree func(ctx context.Context, key string) error
+	// Differs compares what entries carry beyond content (Differ).
+	Differs func(s, d Entry) string
 	// CleanTemps removes a crashed attempt's temporary files (TempCleaner).
 	CleanTemps func(ctx context.Context, dirKey, tag string) error
 	// PartDigests reads a key's part digests without a request
@@ -33,6 +37,11 @@ type Features struct {
 	AbortUpload func(ctx context.Context, key, uploadID string) error
 	// ListUploads lists unfinished multipart uploads (UploadLister).
 	ListUploads func(ctx context.Context, prefix string, fn func(Upload) error) error
+	// CopySource and ServerCopy come together (ServerCopier).
+	CopySource func(key string) CopySource
+	ServerCopy func(ctx context.Context, key string, src CopySource, size int64, e Entry, threshold int64, opt MultipartOptions) (Entry, error)
+	// Assembler writes a file in ranges from several writers (Assembler).
+	Assembler Assembler
 }
 
 // Featurer is implemented by stores that state their features themselves,
@@ -65,6 +74,12 @@ func (f *Features) Fill(s Store) *Features {
 	if x, ok := s.(Deleter); ok {
 		f.Delete = x.Delete
 	}
+	if x, ok := s.(TreeDeleter); ok {
+		f.DeleteTree = x.DeleteTree
+	}
+	if x, ok := s.(Differ); ok {
+		f.Differs = x.Differs
+	}
 	if x, ok := s.(TempCleaner); ok {
 		f.CleanTemps = x.CleanTemps
 	}
@@ -76,6 +91,12 @@ func (f *Features) Fill(s Store) *Features {
 	}
 	if x, ok := s.(UploadLister); ok {
 		f.ListUploads = x.ListUploads
+	}
+	if x, ok := s.(ServerCopier); ok {
+		f.CopySource, f.ServerCopy = x.CopySource, x.ServerCopy
+	}
+	if x, ok := s.(Assembler); ok {
+		f.Assembler = x
 	}
 	return f
 }
@@ -92,6 +113,12 @@ func (f Features) Mask(o Features) Features {
 	if o.Delete == nil {
 		f.Delete = nil
 	}
+	if o.DeleteTree == nil {
+		f.DeleteTree = nil
+	}
+	if o.Differs == nil {
+		f.Differs = nil
+	}
 	if o.CleanTemps == nil {
 		f.CleanTemps = nil
 	}
@@ -103,6 +130,12 @@ func (f Features) Mask(o Features) Features {
 	}
 	if o.ListUploads == nil {
 		f.ListUploads = nil
+	}
+	if o.CopySource == nil || o.ServerCopy == nil {
+		f.CopySource, f.ServerCopy = nil, nil
+	}
+	if o.Assembler == nil {
+		f.Assembler = nil
 	}
 	return f
 }
@@ -125,10 +158,14 @@ func (f Features) String() string {
 	add(f.OpenStat != nil, "OpenStat")
 	add(f.Sync != nil, "Sync")
 	add(f.Delete != nil, "Delete")
+	add(f.DeleteTree != nil, "DeleteTree")
+	add(f.Differs != nil, "Differs")
 	add(f.CleanTemps != nil, "CleanTemps")
 	add(f.PartDigests != nil, "PartDigests")
 	add(f.PutMultipart != nil, "PutMultipart")
 	add(f.AbortUpload != nil, "AbortUpload")
 	add(f.ListUploads != nil, "ListUploads")
+	add(f.ServerCopy != nil, "ServerCopy")
+	add(f.Assembler != nil, "Assembler")
 	return string(b)
 }

@@ -25,14 +25,14 @@ func TestFeaturesOf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f := store.FeaturesOf(l).String(); f != "OpenStat Sync Delete CleanTemps PartDigests" {
+	if f := store.FeaturesOf(l).String(); f != "OpenStat Sync Delete CleanTemps PartDigests Assembler" {
 		t.Errorf("local's powers: %q", f)
 	}
 	if p := store.FeaturesOf(struct{ store.Store }{l}).String(); p != "" {
 		t.Errorf("a wrapper that states nothing has powers: %q", p)
 	}
 	w := store.FeaturesOf(wrapped{l})
-	if got := w.String(); got != "OpenStat Sync CleanTemps PartDigests" {
+	if got := w.String(); got != "OpenStat Sync CleanTemps PartDigests Assembler" {
 		t.Errorf("wrapper's stated powers: %q; want local's less Delete", got)
 	}
 	if err := w.Sync(context.Background()); err != nil {

@@ -118,6 +118,23 @@ type Deleter interface {
 	Delete(ctx context.Context, key string) error
 }
 
+// TreeDeleter is implemented by stores whose keys are nodes of a tree,
+// each of which may have children (ZooKeeper's znodes): DeleteTree removes
+// key and everything below it, which Delete refuses to do. A mirror uses
+// it for a key the source no longer has (nor, then, anything below it).
+type TreeDeleter interface {
+	DeleteTree(ctx context.Context, key string) error
+}
+
+// Differ is implemented by stores whose entries carry more than content
+// that a copy must keep (a znode's ACL and sequential counter, in Meta).
+// Differs says why destination entry d is not a faithful copy of source
+// entry s beyond their size and CRC64, or "" when it is as far as Differs
+// can tell (or the entries carry nothing it compares).
+type Differ interface {
+	Differs(s, d Entry) string
+}
+
 // Sentinel errors. Backends wrap them with the key and the cause so callers
 // can test with errors.Is and still print something useful.
 var (

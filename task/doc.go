@@ -12,5 +12,6 @@
 // (SaveUpload, keyed by the unit's key), so the master advances it only
 // under the current lease ID, as it accepts completions. Nothing else of
 // the lease protocol (grant, renew, fence, reap, publish) depends on what
-// the unit is.
+// the unit is. A file of at least splitFileThreshold is a group of part
+// tasks (Lease.Part, part.go), each with that file as its single entry.
 package task

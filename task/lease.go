@@ -22,6 +22,11 @@ type Lease struct {
 	Uploads []UploadState
 	// Limits are the worker's share of the job's limits when granted.
 	Limits Limits
+	// Part is set when the task is one of a file's part tasks (part.go):
+	// Entries then holds that file alone, and Uploads the states the
+	// group's tasks saved (prepare's and, for the final task, the
+	// ranges').
+	Part *Part
 }
 
 // Ref names the lease.
@@ -41,6 +46,9 @@ type LeaseRef struct {
 type UploadState struct {
 	Key   string
 	State []byte
+	// Task is the task that saved it (the task leased, or one of its
+	// part group's).
+	Task uint64
 }
 
 // Grant is the master's answer to a worker asking for tasks.

@@ -32,6 +32,12 @@ type Spec struct {
 
 	Multipart Multipart
 	HTTPList  HTTPList
+	// SrcList, when set, is what the scan reads instead of listing the
+	// source (srcListFile): a key list, or an S3 Inventory's manifest.json.
+	SrcList string `json:",omitempty"`
+	// SplitThreshold: a file of at least this many bytes is copied by part
+	// tasks (splitFileThreshold, part.go); 0 never.
+	SplitThreshold int64 `json:",omitempty"`
 
 	AuditAfterImport bool      // isAuditAfterImport: check each copy once landed
 	AuditMode        AuditMode // how closely audits compare

@@ -1,9 +1,10 @@
 // Package verify compares a job's source with its destination: it merges
 // the two sorted listings as streams (no listing is held in memory) and
-// reports keys missing at the destination, keys whose content differs, and
-// keys only the destination has. How hard it looks is the mode: simple
-// compares sizes, general sizes and mtimes, detailed the CRC64 of the
-// content too, reading what stored metadata cannot answer.
+// reports keys missing at the destination, keys whose content differs (or,
+// for stores that compare more, what their store.Differ finds, such as a
+// znode's ACL), and keys only the destination has. How hard it looks is
+// the mode: simple compares sizes, general sizes and mtimes, detailed the
+// CRC64 of the content too, reading what stored metadata cannot answer.
 package verify
 
 import (
@@ -88,6 +89,7 @@ func Compare(ctx context.Context, src, dst store.Store, opt Options, report func
 	}
 	matched := func() { mu.Lock(); c.Match++; mu.Unlock() }
 
+	differs := store.FeaturesOf(dst).Differs
 	g, ctx := errgroup.WithContext(ctx)
 	srcCh := make(chan store.Entry, 256)
 	dstCh := make(chan store.Entry, 256)
@@ -131,7 +133,11 @@ func Compare(ctx context.Context, src, dst store.Store, opt Options, report func
 			default:
 				c.Source++
 				c.Dest++
-				if reason := Quick(opt.Mode, s, d); reason != "" && opt.Mode == General && s.Size == d.Size {
+				reason := Quick(opt.Mode, s, d)
+				if reason == "" && differs != nil {
+					reason = differs(s, d) // a znode's ACL, say
+				}
+				if reason != "" && opt.Mode == General && s.Size == d.Size {
 					// A listing may give an object's upload time, not the
 					// mtime ferry kept in its metadata: ask each side.
 					s, d := s, d

@@ -67,6 +67,11 @@ func (w *Worker) compare(ctx context.Context, src, dst store.Store, t *running, 
 	if why := verify.Quick(mode, s, d); why != "" {
 		return d, failRecord(s, task.Different, errors.New(why)), false
 	}
+	if differs := store.FeaturesOf(dst).Differs; differs != nil {
+		if why := differs(s, d); why != "" {
+			return d, failRecord(s, task.Different, errors.New(why)), false
+		}
+	}
 	if mode == verify.Detailed {
 		why, _, err := verify.DeepThrough(ctx, src, dst, s, d, w.limited(ctx, t.lease.Job))
 		if err != nil {

@@ -48,7 +48,7 @@ func (w *Worker) copyEntry(ctx context.Context, x *transfer, st *jobStores, t *r
 		rec = w.auditEntry(ctx, st.src, st.dst, t, e)
 	default:
 		rec = w.copyOne(ctx, x, st, t, e)
-		if rec.Result == tracker.OK && t.x.auditAfter {
+		if p := t.lease.Part; rec.Result == tracker.OK && t.x.auditAfter && (p == nil || p.IsFinal()) {
 			if _, bad, ok := w.compare(ctx, st.src, st.dst, t, store.Entry{Key: e.Key, Size: rec.Size, CRC64: rec.CRC64, HasCRC: rec.HasCRC}); !ok {
 				rec = bad
 			}
@@ -74,6 +74,9 @@ func (w *Worker) copyOne(ctx context.Context, x *transfer, st *jobStores, t *run
 		return failRecord(e, task.ReadError, errors.New(e.Detail))
 	case store.Symlink, store.Special:
 		return skipRecord(e.Key, 0, e.Detail)
+	}
+	if t.lease.Part != nil {
+		return x.copyPart(ctx, st, t, e)
 	}
 	return x.copy(ctx, st, t, e)
 }

@@ -79,7 +79,20 @@ func (x *transfer) savedState() store.MultipartState {
 	return state
 }
 
-// saveUpload keeps state with the task, fenced by its lease.
+// How long saveUpload tries while the master does not answer, and its
+// first and longest pause between two tries.
+const (
+	saveUploadFor      = 2 * time.Minute
+	saveUploadFirst    = 250 * time.Millisecond
+	saveUploadMaxPause = 5 * time.Second
+)
+
+// saveUpload keeps state with the task, fenced by its lease. A master
+// that does not answer (it restarts, the network is cut) is asked again,
+// with pauses that double, for up to saveUploadFor: the lease still holds
+// while it restarts, and failing would fail the file. The task's context
+// ends the tries when the lease is lost or runs out; a stale lease ends
+// them at once.
 func (x *transfer) saveUpload(state store.MultipartState) error {
 	t := x.t
 	b, err := json.Marshal(savedUpload{MultipartState: state, SourceSize: x.before.Size, SourceMTime: x.before.MTime.UnixNano()})
@@ -87,7 +100,19 @@ func (x *transfer) saveUpload(state store.MultipartState) error {
 		return err
 	}
 	ref := task.LeaseRef{Job: t.lease.Job, TaskID: t.lease.TaskID, LeaseID: t.lease.LeaseID}
-	return x.w.client.SaveUpload(x.ctx, x.w.cfg.ID, ref, task.UploadState{Key: x.e.Key, State: b})
+	up := task.UploadState{Key: x.e.Key, State: b}
+	giveUp := time.Now().Add(saveUploadFor)
+	for pause := saveUploadFirst; ; pause = min(2*pause, saveUploadMaxPause) {
+		err = x.w.client.SaveUpload(x.ctx, x.w.cfg.ID, ref, up)
+		if err == nil || errors.Is(err, ErrStale) || time.Now().Add(pause).After(giveUp) {
+			return err
+		}
+		x.w.log.Warn("saving an upload with its task failed; trying again", "job", t.lease.Job, "task", t.lease.TaskID,
+			"key", x.e.Key, "err", err, "next_try", pause)
+		if !sleep(x.ctx, pause) {
+			return err
+		}
+	}
 }
 
 // putMultipart is put for a large file and a destination that takes it in

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"ferry/master"
 	"ferry/store"
 	"ferry/store/local"
@@ -19,17 +22,30 @@ import (
 	"ferry/worker"
 )
 
-// recording is a Client that notes every upload state saved.
+// recording is a Client that notes every upload state saved, and fails
+// the calls to SaveUpload that fail says to fail (by their number, from 1)
+// with the error it returns, without passing them on.
 type recording struct {
 	worker.Client
-	mu    sync.Mutex
-	saved []store.MultipartState
+	fail   func(call int) error
+	mu     sync.Mutex
+	calls  int
+	failed int
+	saved  []store.MultipartState
 }
 
 func (r *recording) SaveUpload(ctx context.Context, id string, ref task.LeaseRef, u task.UploadState) error {
+	r.mu.Lock()
+	r.calls++
+	if r.fail != nil {
+		if err := r.fail(r.calls); err != nil {
+			r.failed++
+			r.mu.Unlock()
+			return err
+		}
+	}
 	var st store.MultipartState
 	json.Unmarshal(u.State, &st)
-	r.mu.Lock()
 	r.saved = append(r.saved, st)
 	r.mu.Unlock()
 	return r.Client.SaveUpload(ctx, id, ref, u)
@@ -41,6 +57,43 @@ func (r *recording) SaveUpload(ctx context.Context, id string, ref task.LeaseRef
 // first saved ID leaves something for clean to abort; then it saves the
 // upload's ID as parts finish. The file lands whole.
 func TestUploadSavedBeforeCreated(t *testing.T) {
+	rec := &recording{}
+	uploadJob(t, rec)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.saved) < 2 || rec.saved[0].UploadID != "" || len(rec.saved[0].Parts) != 0 {
+		t.Fatalf("saved states %+v: want first one without an upload ID, before the upload was created", rec.saved)
+	}
+	if last := rec.saved[len(rec.saved)-1]; last.UploadID == "" {
+		t.Fatalf("saved states %+v: want the upload's ID saved after", rec.saved)
+	}
+}
+
+// TestUploadSavedThroughMasterRestart: saving an upload's state fails
+// while the master restarts (the chaos run found a file failed with
+// WRITE_ERROR when the master was killed in the middle of a multipart
+// upload). The worker saves it again until the master answers: the file
+// lands, nothing fails.
+func TestUploadSavedThroughMasterRestart(t *testing.T) {
+	down := status.Error(codes.Unavailable, "connection error: desc = \"transport: Error while dialing: connect: connection refused\"")
+	rec := &recording{fail: func(call int) error {
+		if call == 1 || call == 3 || call == 4 { // before the upload is created, and after its first part
+			return down
+		}
+		return nil
+	}}
+	uploadJob(t, rec)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.failed != 3 {
+		t.Fatalf("%d calls to SaveUpload failed, want 3", rec.failed)
+	}
+}
+
+// uploadJob copies one file of 11 MiB in parts of 5 MiB to the S3 test
+// server with a worker whose client is rec (over the master's in-process
+// client), and checks that it lands whole, the job counting it copied.
+func uploadJob(t *testing.T, rec *recording) {
 	srv := s3test.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -65,7 +118,7 @@ func TestUploadSavedBeforeCreated(t *testing.T) {
 	if err := m.Submit(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
-	rec := &recording{Client: master.NewInProcess(m)}
+	rec.Client = master.NewInProcess(m)
 	done := make(chan struct{}, 1)
 	w := worker.New(worker.Config{ID: "w", Host: "h", Threads: 2, OpenSource: openSrc, OpenDest: openDst,
 		TaskDone: func() { done <- struct{}{} }}, rec)
@@ -86,13 +139,5 @@ func TestUploadSavedBeforeCreated(t *testing.T) {
 	dst, _ := openDst(task.Spec{})
 	if e, err := dst.Stat(ctx, "big"); err != nil || e.Size != int64(len(data)) {
 		t.Fatalf("object: %+v, %v", e, err)
-	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	if len(rec.saved) < 2 || rec.saved[0].UploadID != "" || len(rec.saved[0].Parts) != 0 {
-		t.Fatalf("saved states %+v: want first one without an upload ID, before the upload was created", rec.saved)
-	}
-	if last := rec.saved[len(rec.saved)-1]; last.UploadID == "" {
-		t.Fatalf("saved states %+v: want the upload's ID saved after", rec.saved)
 	}
 }

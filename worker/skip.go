@@ -32,6 +32,7 @@ func (w *Worker) skip(ctx context.Context, src, dst store.Store, t *running, s s
 	if err != nil {
 		return false, "", store.Entry{} // copy: a failed look is no reason to skip
 	}
+	opt.Differs = store.FeaturesOf(dst).Differs
 	copy, needCRC, why := plan.Decide(opt, s, &d)
 	if !needCRC {
 		return !copy, why, d

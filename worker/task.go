@@ -111,7 +111,7 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 			record(i, failRecord(e, task.ReadError, err))
 		}
 	} else {
-		if l.Attempt > 1 {
+		if l.Attempt > 1 && l.Part == nil { // a part task's file is its group's
 			w.cleanTemps(ctx, st, l)
 		}
 		// A pool of copiers per task (their stacks, once grown, are reused

@@ -40,6 +40,7 @@ type transfer struct {
 
 	copied               // what verify judges
 	parts, resumed int   // of a copy in parts: its parts, and those resumed
+	server         bool  // copied on the server (servercopy.go)
 	inFlight       int64 // bytes counted in t.bytes that only a verified copy keeps
 }
 
@@ -56,6 +57,19 @@ func (x *transfer) copy(ctx context.Context, st *jobStores, t *running, e store.
 	put := x.put
 	if x.inParts() {
 		put = x.putMultipart
+	}
+	if x.serverSide() {
+		err := x.putServer()
+		switch {
+		case err == nil:
+			store.Note(ctx, "copy", "server")
+			put = func() error { return nil }
+		case errors.Is(err, store.ErrCopyRefused):
+			x.w.log.Info("server-side copy refused; streaming", "key", e.Key, "err", err)
+			store.Note(ctx, "copy", "stream")
+		default:
+			return x.failed(err)
+		}
 	}
 	if err := put(); err != nil {
 		return x.failed(err) // nothing was published
@@ -82,7 +96,7 @@ func (x *transfer) open() error {
 		return fail(task.ReadError, err)
 	}
 	openFirst := x.st.srcF.OpenStat != nil && !x.t.hasSkipRules() &&
-		!(x.st.dstF.Multipart() && x.e.Size >= x.t.x.mpThreshold)
+		!(x.st.dstF.Multipart() && x.e.Size >= x.t.x.mpThreshold) && !x.serverSide()
 	var err error
 	if openFirst {
 		x.opened, x.before, err = x.st.srcF.OpenStat(x.ctx, x.e.Key)
@@ -214,6 +228,11 @@ func (x *transfer) record() tracker.Record {
 		rec.Detail = fmt.Sprintf("multipart parts=%d", x.parts)
 		if x.resumed > 0 {
 			rec.Detail += fmt.Sprintf(" resumed=%d", x.resumed)
+		}
+	case x.server:
+		rec.Size, rec.CRC64, rec.HasCRC = x.landed.Size, x.crc, x.hasCRC
+		if !x.hasCRC {
+			rec.CRC64, rec.HasCRC = x.landed.CRC64, x.landed.HasCRC
 		}
 	default:
 		rec.Size, rec.CRC64, rec.HasCRC = x.read, x.crc, true

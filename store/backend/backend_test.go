@@ -3,9 +3,12 @@ package backend
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"ferry/store/azure/azuritetest"
 	"ferry/store/s3test"
 	"ferry/store/storetest"
+	"ferry/store/upyun/upyuntest"
 )
 
 func TestObjectStores(t *testing.T) {
@@ -27,7 +30,38 @@ func TestObjectStores(t *testing.T) {
 	if _, err := Source("s3", "", opt); err == nil || !strings.Contains(err.Error(), "check srcSecretKey") {
 		t.Fatalf("Source with a wrong secret = %v", err)
 	}
-	if _, err := Source("azure", "", opt); err == nil {
-		t.Fatalf("Source(azure) succeeded")
+	if _, err := Source("ftp", "", opt); err == nil {
+		t.Fatalf("Source(ftp) succeeded")
+	}
+}
+
+// TestAzureAndYoupai: srcType azure and youpai (and destType azure) open
+// their stores with ossimport's keys: account name and key, container;
+// operator, password, service.
+func TestAzureAndYoupai(t *testing.T) {
+	up := upyuntest.Start(t)
+	up.Put("docs/a.txt", []byte("from upyun"), time.Unix(1700000000, 0))
+	src, err := Source("youpai", "docs/", Options{Domain: up.URL, Bucket: up.Bucket, AccessKey: up.Operator, SecretKey: up.Password})
+	if err != nil {
+		t.Fatalf("Source(youpai): %v", err)
+	}
+	if got := storetest.Read(t, src, "a.txt", 0, -1); got != "from upyun" {
+		t.Fatalf("youpai read %q", got)
+	}
+
+	az := azuritetest.Start(t)
+	az.Container(t, "mycontainer")
+	opt := Options{Domain: az.ConnectionString(), Bucket: "mycontainer", AccessKey: azuritetest.Account, SecretKey: azuritetest.Key}
+	dst, err := Dest("azure", "to/", opt)
+	if err != nil {
+		t.Fatalf("Dest(azure): %v", err)
+	}
+	storetest.Put(t, dst, "a/b", "content")
+	asrc, err := Source("azure", "to/a/", opt)
+	if err != nil {
+		t.Fatalf("Source(azure): %v", err)
+	}
+	if got := storetest.Read(t, asrc, "b", 0, -1); got != "content" {
+		t.Fatalf("azure read %q", got)
 	}
 }

@@ -91,6 +91,14 @@ func (o *observed) wrapFeatures(f store.Features) store.Features {
 			return err
 		}
 	}
+	if g := f.DeleteTree; g != nil {
+		f.DeleteTree = func(ctx context.Context, key string) error {
+			start := time.Now()
+			err := g(ctx, key)
+			o.done(OpDelete, start, err)
+			return err
+		}
+	}
 	if g := f.CleanTemps; g != nil {
 		f.CleanTemps = func(ctx context.Context, dirKey, tag string) error {
 			start := time.Now()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"ferry/store"
@@ -68,4 +69,69 @@ func TestFaults(t *testing.T) {
 	if inj503 < 50 || injCut == 0 {
 		t.Fatalf("too few faults injected (%d, %d cut GETs) for the test to mean much", inj503, injCut)
 	}
+}
+
+// TestProxyWatch: a proxy listening on the address asked for tells its
+// Watch function about every request it answers: the kind, the client,
+// the key, the upload ID of a part, the status, and whether it was a
+// fault it injected, in agreement with its own counts.
+func TestProxyWatch(t *testing.T) {
+	t.Parallel()
+	srv := s3test.Start(t)
+	px := s3test.NewProxyOn(t, "127.0.0.1:0", srv.URL, s3test.Faults{Rate503: 0.3, Seed: 7})
+	var mu sync.Mutex
+	var seen []s3test.Seen
+	px.Watch(func(s s3test.Seen) {
+		mu.Lock()
+		seen = append(seen, s)
+		mu.Unlock()
+	})
+	cfg := config(srv, px.URL, "w/")
+	cfg.MaxRetries = 30
+	s := open(t, cfg)
+	storetest.Put(t, s, "small", "hello")
+	big := randomBytes(11*MiB, 3)
+	if _, err := s.PutMultipart(context.Background(), "big", source(big), int64(len(big)), store.Entry{},
+		store.MultipartOptions{PartSize: 5 * MiB, Threads: 2}, nil); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	injected, parts := 0, map[string]int{}
+	for _, x := range seen {
+		if x.Client != "127.0.0.1" {
+			t.Errorf("%+v: client %q, want 127.0.0.1", x, x.Client)
+		}
+		if x.Injected {
+			injected++
+			if x.Status != 503 {
+				t.Errorf("%+v: an injected fault answered %d, want 503", x, x.Status)
+			}
+		}
+		if x.Kind == s3test.KindPart && x.Status == 200 {
+			if x.Key != "w/big" || x.UploadID == "" {
+				t.Errorf("%+v: a part of w/big with its upload ID", x)
+			}
+			parts[x.UploadID]++
+		}
+	}
+	total := 0
+	for _, k := range []string{s3test.KindPut, s3test.KindPart, s3test.KindCreate, s3test.KindComplete, s3test.KindListUpload, s3test.KindHead, s3test.KindCopy} {
+		total += px.Injected(k)
+	}
+	if injected == 0 || injected != total {
+		t.Errorf("Watch saw %d injected faults, the proxy counts %d; want the same, more than 0", injected, total)
+	}
+	if len(parts) != 1 || parts[keysOf(parts)[0]] != 3 {
+		t.Errorf("parts seen by upload: %v; want 3 parts of one upload", parts)
+	}
+}
+
+func keysOf(m map[string]int) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
 }

@@ -124,8 +124,15 @@ func (s *S3) PutMultipart(ctx context.Context, key string, src func(off, n int64
 		}
 		*state = store.MultipartState{UploadID: id, PartSize: partSize}
 		if err := notify(); err != nil {
+			// Not saved (the lease was lost, say): nothing would resume
+			// this upload, and the key's other uploads may be the new
+			// lease holder's, so they are left alone.
+			s.abortQuietly(ctx, key, id)
 			return store.Entry{}, err
 		}
+		// Saved with the task, so this attempt holds the key: the others
+		// are earlier attempts nothing will finish.
+		s.abortOthers(ctx, key, id)
 	}
 
 	id := state.UploadID
@@ -303,7 +310,6 @@ func (s *S3) create(ctx context.Context, key string, m objMeta) (string, error) 
 	if err != nil {
 		return "", fmt.Errorf("creating a multipart upload: %w", err)
 	}
-	s.abortOthers(ctx, key, id)
 	return id, nil
 }
 

@@ -2,6 +2,7 @@ package s3
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 
@@ -43,5 +44,34 @@ func TestOrphanUploadsAborted(t *testing.T) {
 	}
 	if n := px.Count(s3test.KindAbort) - aborts; n != 2 {
 		t.Fatalf("%d aborts, want 2 (the two orphans of big.bin)", n)
+	}
+}
+
+// TestUnsavedUploadLeavesOthers: an upload whose state cannot be saved
+// with its task (the lease was lost: a newer attempt holds the key) is
+// aborted itself, and leaves the key's other uploads, which may be the
+// newer attempt's, alone. Before, creating it aborted them at once.
+func TestUnsavedUploadLeavesOthers(t *testing.T) {
+	t.Parallel()
+	srv := s3test.Start(t)
+	px := s3test.NewProxy(t, srv.URL, s3test.Faults{})
+	s := open(t, config(srv, px.URL, "stale/"))
+	ctx := context.Background()
+	holder, err := s.core.NewMultipartUpload(ctx, s.cfg.Bucket, s.fullKey("big.bin"), minio.PutObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := errors.New("stale lease")
+	data := randomBytes(11*MiB, 7)
+	opt := store.MultipartOptions{PartSize: 5 * MiB, OnPart: func(store.MultipartState) error { return stale }}
+	if _, err := s.PutMultipart(ctx, "big.bin", source(data), int64(len(data)), store.Entry{}, opt, nil); !errors.Is(err, stale) {
+		t.Fatalf("PutMultipart = %v, want the save's error", err)
+	}
+	var left []string
+	if err := s.ListUploads(ctx, "", func(u store.Upload) error { left = append(left, u.UploadID); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(left, []string{holder}) {
+		t.Fatalf("uploads left: %q, want only the holder's %q", left, holder)
 	}
 }

@@ -204,6 +204,7 @@ func (s *S3) putStream(ctx context.Context, key string, b *buffer, r io.Reader, 
 	if err != nil {
 		return store.Entry{}, fmt.Errorf("put %q: %w", key, err)
 	}
+	s.abortOthers(ctx, key, u) // nothing saves a streamed upload: the others are orphans
 	state := &store.MultipartState{UploadID: u, PartSize: s.cfg.PartSize}
 	var size int64
 	var part buffer

@@ -105,6 +105,11 @@ type Config struct {
 	// PartSize is the default part size of multipart uploads; 0 means
 	// DefaultPartSize.
 	PartSize int64
+	// NoList says the store is never listed (a source read from a key
+	// list or an inventory): New checks the keys and the bucket with a
+	// HEAD of the bucket rather than a listing request, which such a job
+	// may not be allowed, and must not cost.
+	NoList bool
 }
 
 // Defaults of Config.
@@ -131,6 +136,7 @@ type S3 struct {
 	tr     *transport
 	retry  store.RetryPolicy
 	where  string // "bucket B at endpoint E", for messages
+	server string // host[:port], lower case: who a server-side copy can copy from
 }
 
 // New returns the store cfg names, after checking with one listing request
@@ -152,7 +158,7 @@ func New(ctx context.Context, cfg Config) (*S3, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &S3{cfg: cfg, retry: store.DefaultRetry,
+	s := &S3{cfg: cfg, retry: store.DefaultRetry, server: strings.ToLower(host),
 		where: fmt.Sprintf("bucket %q at %s", cfg.Bucket, host)}
 	switch {
 	case cfg.MaxRetries < 0:
@@ -245,6 +251,9 @@ func parseEndpoint(cfg Config) (host string, secure bool, err error) {
 // the bucket are right (a HEAD answers 403 or 404 without saying why).
 // AccessDenied passes: a destination may be allowed to write, not list.
 func (s *S3) probe(ctx context.Context) error {
+	if s.cfg.NoList {
+		return s.probeHead(ctx)
+	}
 	err := s.do(ctx, "", func(ctx context.Context) error {
 		for o := range s.client.ListObjectsIter(ctx, s.cfg.Bucket, minio.ListObjectsOptions{
 			Prefix: s.cfg.Prefix, Recursive: true, MaxKeys: 1, UseV1: true}) {
@@ -254,6 +263,25 @@ func (s *S3) probe(ctx context.Context) error {
 	})
 	var er minio.ErrorResponse
 	if err == nil || errors.As(err, &er) && er.Code == "AccessDenied" {
+		return nil
+	}
+	return fmt.Errorf("%s store: %w", s.cfg.Role, err)
+}
+
+// probeHead checks the bucket with a HEAD: a missing bucket is an error;
+// a 403 passes (the job's credentials may read objects and nothing more),
+// as do the answers a HEAD gives without saying why.
+func (s *S3) probeHead(ctx context.Context) error {
+	var ok bool
+	err := s.do(ctx, "", func(ctx context.Context) (err error) {
+		ok, err = s.client.BucketExists(ctx, s.cfg.Bucket)
+		return err
+	})
+	switch {
+	case err == nil && !ok:
+		return fmt.Errorf("%s store: %w: %s does not exist: check %sBucket, and that %sDomain is the endpoint of the bucket's region",
+			s.cfg.Role, store.ErrNotExist, s.where, s.cfg.Role, s.cfg.Role)
+	case err == nil, errors.Is(err, store.ErrPermission):
 		return nil
 	}
 	return fmt.Errorf("%s store: %w", s.cfg.Role, err)

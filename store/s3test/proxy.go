@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -37,6 +38,7 @@ type Faults struct {
 // Request kinds, as Kind names them.
 const (
 	KindList       = "list"       // GET bucket (list objects)
+	KindLocation   = "location"   // GET bucket?location
 	KindListParts  = "list-parts" // GET ?uploadId
 	KindListUpload = "list-uploads"
 	KindGet        = "get"
@@ -68,6 +70,8 @@ func Kind(r *http.Request) string {
 			return KindListUpload
 		case isObject:
 			return KindGet
+		case q.Has("location"):
+			return KindLocation
 		}
 		return KindList
 	case http.MethodHead:
@@ -113,11 +117,29 @@ type Proxy struct {
 	rng       *rand.Rand
 	forwarded map[string]int
 	injected  map[string]int
+	watch     func(Seen)
 }
 
-// NewProxy starts a proxy to target (a server URL), stopped when the test
-// ends.
+// Seen is one request the proxy answered, as a Watch function sees it.
+type Seen struct {
+	Kind     string // see Kind
+	Client   string // the client's IP address
+	Key      string // the object's key ("" for a bucket request)
+	UploadID string // the uploadId parameter, if any
+	Status   int    // the status sent (0 when the connection was cut first)
+	Injected bool   // the proxy answered it with a fault
+}
+
+// NewProxy starts a proxy to target (a server URL) on a loopback port,
+// stopped when the test ends.
 func NewProxy(t testing.TB, target string, f Faults) *Proxy {
+	t.Helper()
+	return NewProxyOn(t, "127.0.0.1:0", target, f)
+}
+
+// NewProxyOn is NewProxy listening on addr ("host:port", port 0 for any):
+// another network namespace reaches a proxy on an address of a bridge.
+func NewProxyOn(t testing.TB, addr, target string, f Faults) *Proxy {
 	t.Helper()
 	u, err := url.Parse(target)
 	if err != nil {
@@ -126,7 +148,14 @@ func NewProxy(t testing.TB, target string, f Faults) *Proxy {
 	tr := &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 32}
 	p := &Proxy{target: u, client: &http.Client{Transport: tr}}
 	p.SetFaults(f)
-	hs := httptest.NewServer(p)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("s3test: proxy: %v", err)
+	}
+	hs := httptest.NewUnstartedServer(p)
+	hs.Listener.Close()
+	hs.Listener = l
+	hs.Start()
 	t.Cleanup(func() { hs.Close(); tr.CloseIdleConnections() })
 	p.URL = hs.URL
 	p.Endpoint = strings.TrimPrefix(hs.URL, "http://")
@@ -143,6 +172,32 @@ func (p *Proxy) SetFaults(f Faults) {
 	}
 	p.faults, p.stalls, p.rng = f, f.Stall, rand.New(rand.NewPCG(seed, seed>>1|1))
 	p.forwarded, p.injected = map[string]int{}, map[string]int{}
+}
+
+// Watch calls fn after each request the proxy answers (or cuts), from the
+// request's goroutine: fn must be quick and safe for concurrent use. A
+// test follows with it what the clients do, such as which client has a
+// multipart upload under way.
+func (p *Proxy) Watch(fn func(Seen)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.watch = fn
+}
+
+// seen tells the Watch function, if any, about r.
+func (p *Proxy) seen(r *http.Request, kind string, status int, injected bool) {
+	p.mu.Lock()
+	fn := p.watch
+	p.mu.Unlock()
+	if fn == nil {
+		return
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	_, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	fn(Seen{Kind: kind, Client: host, Key: key, UploadID: r.URL.Query().Get("uploadId"), Status: status, Injected: injected})
 }
 
 // Count returns how many requests of kind reached the server since the
@@ -221,11 +276,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case slowDown:
 		io.Copy(io.Discard, r.Body)
 		writeError(w, r, http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate (s3test proxy).")
+		p.seen(r, kind, http.StatusServiceUnavailable, true)
 		return
 	case cutRequest:
 		if r.ContentLength > 0 {
 			io.CopyN(io.Discard, r.Body, r.ContentLength/2)
 		}
+		p.seen(r, kind, 0, true)
 		panic(http.ErrAbortHandler) // net/http closes the connection, logging nothing
 	}
 
@@ -247,6 +304,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp, err := p.client.Do(out)
 	if err != nil {
 		writeError(w, r, http.StatusBadGateway, "InternalError", "s3test proxy: "+err.Error())
+		p.seen(r, kind, http.StatusBadGateway, false)
 		return
 	}
 	defer resp.Body.Close()
@@ -256,6 +314,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	for k, vv := range resp.Header {
 		w.Header()[k] = vv
+	}
+	if f == stall || f == cutResponse {
+		p.seen(r, kind, 0, true)
 	}
 	if f == stall {
 		if resp.ContentLength > 0 {
@@ -276,4 +337,5 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	io.Copy(w, resp.Body)
+	p.seen(r, kind, resp.StatusCode, false)
 }

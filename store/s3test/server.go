@@ -1,6 +1,8 @@
 // Package s3test starts S3-protocol servers for tests: an in-process
 // gofakes3 server over real HTTP on loopback, behind a check of AWS
-// Signature V4 (gofakes3 checks none) and of S3's longest key, and a proxy
+// Signature V4 (gofakes3 checks none) and of S3's longest key, with
+// UploadPartCopy (which gofakes3 lacks) and copies refused on demand
+// (DenyCopy), and a proxy
 // that injects the faults of a real network and counts the requests that
 // pass.
 //
@@ -36,6 +38,7 @@ type Server struct {
 
 	backend *s3mem.Backend
 	clock   *skewedClock
+	copies  *copyGate
 }
 
 // Start starts a server on a loopback port, stopped when the test ends.
@@ -54,8 +57,9 @@ func Start(t testing.TB) *Server {
 	}
 	s.backend = s3mem.New(s3mem.WithTimeSource(s.clock))
 	fake := gofakes3.New(s.backend, gofakes3.WithTimeSource(s.clock), gofakes3.WithTimeSkewLimit(0)) // sigV4 checks
-	auth := &sigV4{keys: map[string]string{s.AccessKey: s.SecretKey}, clock: s.clock,
-		next: keyLimit{&urlLister{backend: s.backend, next: fake.Server()}}}
+	s.copies = &copyGate{backend: s.backend, denied: map[string]bool{},
+		next: &urlLister{backend: s.backend, next: fake.Server()}}
+	auth := &sigV4{keys: map[string]string{s.AccessKey: s.SecretKey}, clock: s.clock, next: keyLimit{s.copies}}
 	hs := httptest.NewUnstartedServer(auth)
 	// gofakes3 logs "superfluous WriteHeader" when a proxy cuts a response.
 	hs.Config.ErrorLog = log.New(io.Discard, "", 0)

@@ -370,8 +370,8 @@ func testPathLikeKeys(t *testing.T, s store.Store, opt Options) {
 	if got, want := List(t, s, "", ""), sorted(keys); !slices.Equal(got, want) {
 		t.Fatalf("List =\n%q\nwant\n%q", got, want)
 	}
-	if got := List(t, s, "a/", ""); !slices.Equal(got, []string{"a/", "a/..", "a/../b", "a/./b", "a//b"}) {
-		t.Errorf("List(\"a/\") = %q", got)
+	if got, want := List(t, s, "a/", ""), opt.keys([]string{"a/", "a/..", "a/../b", "a/./b", "a//b"}); !slices.Equal(got, want) {
+		t.Errorf("List(\"a/\") = %q, want %q", got, want)
 	}
 	for _, key := range keys {
 		if c := Read(t, s, key, 0, -1); c != "content of "+key {

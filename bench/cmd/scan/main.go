@@ -5,6 +5,11 @@
 //
 //	scan -src /dev/shm/ferry-bench/data/scan -workdir /dev/shm/ferry-bench/scanwd
 //
+// With -list, the scan reads that key list (srcListFile) instead of
+// listing -src, which need not hold the keys:
+//
+//	scan -src /tmp/empty -list /tmp/keys.txt -workdir /tmp/scanwd
+//
 // It prints one line: entries, tasks, seconds from submit to the scan's
 // last task stored, and the process's peak RSS (VmHWM) in KiB.
 package main
@@ -24,6 +29,7 @@ import (
 	"ferry/master"
 	"ferry/state"
 	"ferry/store"
+	"ferry/store/keylist"
 	"ferry/store/local"
 	"ferry/task"
 )
@@ -35,19 +41,20 @@ func main() {
 	sizeLimit := flag.Int64("size-limit", 1000000000, "taskObjectSizeLimit (ferry's default)")
 	threads := flag.Int("threads", 1, "scanThreadCount")
 	depth := flag.Int("depth", 1, "maxMultiThreadScanDepth")
+	list := flag.String("list", "", "srcListFile: a key list the scan reads instead of listing -src")
 	flag.Parse()
 	gctune.Apply() // as ferry's own processes do
 	if *src == "" || *workdir == "" {
 		fmt.Fprintln(os.Stderr, "usage: scan -src DIR -workdir DIR")
 		os.Exit(2)
 	}
-	if err := run(*src, *workdir, *countLimit, *sizeLimit, local.Options{ScanThreads: *threads, ScanDepth: *depth}); err != nil {
+	if err := run(*src, *workdir, *list, *countLimit, *sizeLimit, local.Options{ScanThreads: *threads, ScanDepth: *depth}); err != nil {
 		fmt.Fprintln(os.Stderr, "scan:", err)
 		os.Exit(1)
 	}
 }
 
-func run(src, workdir string, countLimit int, sizeLimit int64, opt local.Options) error {
+func run(src, workdir, list string, countLimit int, sizeLimit int64, opt local.Options) error {
 	if err := os.RemoveAll(workdir); err != nil {
 		return err
 	}
@@ -57,7 +64,11 @@ func run(src, workdir string, countLimit int, sizeLimit int64, opt local.Options
 	}
 	m, err := master.Open(master.Config{Dir: filepath.Join(workdir, "master"), LeaseDur: time.Minute,
 		OpenSource: func(s task.Spec) (store.Store, error) {
-			return local.New(s.Src.Prefix, opt)
+			l, err := local.New(s.Src.Prefix, opt)
+			if err != nil || s.SrcList == "" {
+				return l, err
+			}
+			return keylist.Wrap(l, keylist.Config{File: s.SrcList}), nil
 		}})
 	if err != nil {
 		return err
@@ -69,6 +80,7 @@ func run(src, workdir string, countLimit int, sizeLimit int64, opt local.Options
 	spec.Src = task.Endpoint{Type: "local", Prefix: src}
 	spec.Dest = task.Endpoint{Type: "local", Prefix: filepath.Join(workdir, "dest")}
 	spec.CountLimit, spec.SizeLimit = countLimit, sizeLimit
+	spec.SrcList = list
 	start := time.Now()
 	if err := m.Submit(ctx, spec); err != nil {
 		cancel()
