@@ -197,6 +197,7 @@ var copiedRE = regexp.MustCompile(`copied (\d+) records in (\d+) partitions`)
 // runFerry runs `ferry run` of a once job copying the topic, in a home of
 // its own, and returns how long the command took.
 func runFerry(bin, home string, src, dst *kfake.Cluster, records, partitions int) time.Duration {
+	check(os.RemoveAll(home)) // a job of an earlier run would count as done
 	check(os.MkdirAll(filepath.Join(home, "conf"), 0o755))
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	check(err)
