@@ -28,7 +28,8 @@ func verifyCommand() *cli.Command {
 			"under the job's directory. Exit status 0 when they match, 1 when they do not.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "mode", Value: string(verify.Detailed), Usage: "simple, general or detailed"},
-			&cli.IntFlag{Name: "threads", Value: 8, Usage: "files compared at once in detailed mode"},
+			&cli.IntFlag{Name: "threads", Value: 8, Usage: "files compared at once in detailed mode (table jobs: chunks)"},
+			&cli.BoolFlag{Name: "repair", Usage: "table jobs: rewrite the rows found missing or different (source wins; extra rows deleted only with mirror=true), then verify again"},
 		},
 		Action: func(c *cli.Context) error {
 			e, err := loadEnv(c)
@@ -55,6 +56,9 @@ func verifyCommand() *cli.Command {
 			spec := rpc.SpecFromPB(r.Jobs[0].Spec)
 			if spec.IsStream() {
 				return e.verifyStream(c.Context, spec)
+			}
+			if spec.IsTable() {
+				return e.verifyTable(c.Context, spec, c.Bool("repair"), c.Int("threads"))
 			}
 			src, err := openSource(spec)
 			if err != nil {

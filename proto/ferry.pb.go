@@ -785,6 +785,7 @@ type JobSpec struct {
 	Schedule                   *Schedule              `protobuf:"bytes,24,opt,name=schedule,proto3" json:"schedule,omitempty"`
 	MaxRequestsPerSecond       int32                  `protobuf:"varint,25,opt,name=max_requests_per_second,json=maxRequestsPerSecond,proto3" json:"max_requests_per_second,omitempty"`
 	Stream                     *StreamSpec            `protobuf:"bytes,26,opt,name=stream,proto3" json:"stream,omitempty"` // set for a stream job (srcType=kafka)
+	Table                      *TableSpec             `protobuf:"bytes,27,opt,name=table,proto3" json:"table,omitempty"`   // set for a table job (srcType mysql or postgres)
 	// Numbers from 40 up are issue 17's (other work appends from 26).
 	SrcListFile    []byte `protobuf:"bytes,40,opt,name=src_list_file,json=srcListFile,proto3" json:"src_list_file,omitempty"`         // srcListFile: what the scan reads instead of a listing
 	SplitThreshold int64  `protobuf:"varint,41,opt,name=split_threshold,json=splitThreshold,proto3" json:"split_threshold,omitempty"` // splitFileThreshold: files from this size up become part tasks; 0 never
@@ -1004,6 +1005,13 @@ func (x *JobSpec) GetStream() *StreamSpec {
 	return nil
 }
 
+func (x *JobSpec) GetTable() *TableSpec {
+	if x != nil {
+		return x.Table
+	}
+	return nil
+}
+
 func (x *JobSpec) GetSrcListFile() []byte {
 	if x != nil {
 		return x.SrcListFile
@@ -1127,6 +1135,75 @@ func (x *StreamSpec) GetDestCa() []byte {
 	return nil
 }
 
+// TableSpec is what a table job adds to its spec (task.Table).
+type TableSpec struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Tables           []string               `protobuf:"bytes,1,rep,name=tables,proto3" json:"tables,omitempty"`
+	ChunkRows        int32                  `protobuf:"varint,2,opt,name=chunk_rows,json=chunkRows,proto3" json:"chunk_rows,omitempty"`
+	UpdatedColumn    string                 `protobuf:"bytes,3,opt,name=updated_column,json=updatedColumn,proto3" json:"updated_column,omitempty"`
+	MaxRowsPerSecond int32                  `protobuf:"varint,4,opt,name=max_rows_per_second,json=maxRowsPerSecond,proto3" json:"max_rows_per_second,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *TableSpec) Reset() {
+	*x = TableSpec{}
+	mi := &file_ferry_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TableSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TableSpec) ProtoMessage() {}
+
+func (x *TableSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TableSpec.ProtoReflect.Descriptor instead.
+func (*TableSpec) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *TableSpec) GetTables() []string {
+	if x != nil {
+		return x.Tables
+	}
+	return nil
+}
+
+func (x *TableSpec) GetChunkRows() int32 {
+	if x != nil {
+		return x.ChunkRows
+	}
+	return 0
+}
+
+func (x *TableSpec) GetUpdatedColumn() string {
+	if x != nil {
+		return x.UpdatedColumn
+	}
+	return ""
+}
+
+func (x *TableSpec) GetMaxRowsPerSecond() int32 {
+	if x != nil {
+		return x.MaxRowsPerSecond
+	}
+	return 0
+}
+
 type Endpoint struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
@@ -1143,7 +1220,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1155,7 +1232,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1168,7 +1245,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{14}
+	return file_ferry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Endpoint) GetType() string {
@@ -1238,7 +1315,7 @@ type Multipart struct {
 
 func (x *Multipart) Reset() {
 	*x = Multipart{}
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1250,7 +1327,7 @@ func (x *Multipart) String() string {
 func (*Multipart) ProtoMessage() {}
 
 func (x *Multipart) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1263,7 +1340,7 @@ func (x *Multipart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Multipart.ProtoReflect.Descriptor instead.
 func (*Multipart) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{15}
+	return file_ferry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Multipart) GetThreshold() int64 {
@@ -1299,7 +1376,7 @@ type HTTPList struct {
 
 func (x *HTTPList) Reset() {
 	*x = HTTPList{}
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1311,7 +1388,7 @@ func (x *HTTPList) String() string {
 func (*HTTPList) ProtoMessage() {}
 
 func (x *HTTPList) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1324,7 +1401,7 @@ func (x *HTTPList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPList.ProtoReflect.Descriptor instead.
 func (*HTTPList) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{16}
+	return file_ferry_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *HTTPList) GetFile() []byte {
@@ -1369,7 +1446,7 @@ type Filter struct {
 
 func (x *Filter) Reset() {
 	*x = Filter{}
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1381,7 +1458,7 @@ func (x *Filter) String() string {
 func (*Filter) ProtoMessage() {}
 
 func (x *Filter) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1394,7 +1471,7 @@ func (x *Filter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filter.ProtoReflect.Descriptor instead.
 func (*Filter) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{17}
+	return file_ferry_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Filter) GetInclude() [][]byte {
@@ -1449,7 +1526,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1461,7 +1538,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1474,7 +1551,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{18}
+	return file_ferry_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Schedule) GetDefaultBytesPerSec() int64 {
@@ -1503,7 +1580,7 @@ type Window struct {
 
 func (x *Window) Reset() {
 	*x = Window{}
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1515,7 +1592,7 @@ func (x *Window) String() string {
 func (*Window) ProtoMessage() {}
 
 func (x *Window) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1528,7 +1605,7 @@ func (x *Window) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Window.ProtoReflect.Descriptor instead.
 func (*Window) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{19}
+	return file_ferry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Window) GetStart() int32 {
@@ -1566,7 +1643,7 @@ type ManifestEntry struct {
 
 func (x *ManifestEntry) Reset() {
 	*x = ManifestEntry{}
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1578,7 +1655,7 @@ func (x *ManifestEntry) String() string {
 func (*ManifestEntry) ProtoMessage() {}
 
 func (x *ManifestEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1591,7 +1668,7 @@ func (x *ManifestEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestEntry.ProtoReflect.Descriptor instead.
 func (*ManifestEntry) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{20}
+	return file_ferry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ManifestEntry) GetKey() []byte {
@@ -1654,7 +1731,7 @@ type TaskLease struct {
 
 func (x *TaskLease) Reset() {
 	*x = TaskLease{}
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1666,7 +1743,7 @@ func (x *TaskLease) String() string {
 func (*TaskLease) ProtoMessage() {}
 
 func (x *TaskLease) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1679,7 +1756,7 @@ func (x *TaskLease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLease.ProtoReflect.Descriptor instead.
 func (*TaskLease) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{21}
+	return file_ferry_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TaskLease) GetJob() string {
@@ -1760,7 +1837,7 @@ type PartTask struct {
 
 func (x *PartTask) Reset() {
 	*x = PartTask{}
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1772,7 +1849,7 @@ func (x *PartTask) String() string {
 func (*PartTask) ProtoMessage() {}
 
 func (x *PartTask) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1785,7 +1862,7 @@ func (x *PartTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartTask.ProtoReflect.Descriptor instead.
 func (*PartTask) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{22}
+	return file_ferry_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PartTask) GetGroup() uint64 {
@@ -1841,7 +1918,7 @@ type UploadState struct {
 
 func (x *UploadState) Reset() {
 	*x = UploadState{}
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1853,7 +1930,7 @@ func (x *UploadState) String() string {
 func (*UploadState) ProtoMessage() {}
 
 func (x *UploadState) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1866,7 +1943,7 @@ func (x *UploadState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadState.ProtoReflect.Descriptor instead.
 func (*UploadState) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{23}
+	return file_ferry_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UploadState) GetKey() []byte {
@@ -1901,7 +1978,7 @@ type SaveUploadRequest struct {
 
 func (x *SaveUploadRequest) Reset() {
 	*x = SaveUploadRequest{}
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1913,7 +1990,7 @@ func (x *SaveUploadRequest) String() string {
 func (*SaveUploadRequest) ProtoMessage() {}
 
 func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1926,7 +2003,7 @@ func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadRequest.ProtoReflect.Descriptor instead.
 func (*SaveUploadRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{24}
+	return file_ferry_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SaveUploadRequest) GetWorkerId() string {
@@ -1958,7 +2035,7 @@ type SaveUploadReply struct {
 
 func (x *SaveUploadReply) Reset() {
 	*x = SaveUploadReply{}
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1970,7 +2047,7 @@ func (x *SaveUploadReply) String() string {
 func (*SaveUploadReply) ProtoMessage() {}
 
 func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1983,7 +2060,7 @@ func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadReply.ProtoReflect.Descriptor instead.
 func (*SaveUploadReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{25}
+	return file_ferry_proto_rawDescGZIP(), []int{26}
 }
 
 type LeaseRef struct {
@@ -1997,7 +2074,7 @@ type LeaseRef struct {
 
 func (x *LeaseRef) Reset() {
 	*x = LeaseRef{}
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2009,7 +2086,7 @@ func (x *LeaseRef) String() string {
 func (*LeaseRef) ProtoMessage() {}
 
 func (x *LeaseRef) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2022,7 +2099,7 @@ func (x *LeaseRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseRef.ProtoReflect.Descriptor instead.
 func (*LeaseRef) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{26}
+	return file_ferry_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *LeaseRef) GetJob() string {
@@ -2056,7 +2133,7 @@ type RenewRequest struct {
 
 func (x *RenewRequest) Reset() {
 	*x = RenewRequest{}
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2068,7 +2145,7 @@ func (x *RenewRequest) String() string {
 func (*RenewRequest) ProtoMessage() {}
 
 func (x *RenewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2081,7 +2158,7 @@ func (x *RenewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewRequest.ProtoReflect.Descriptor instead.
 func (*RenewRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{27}
+	return file_ferry_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RenewRequest) GetWorkerId() string {
@@ -2109,7 +2186,7 @@ type RenewReply struct {
 
 func (x *RenewReply) Reset() {
 	*x = RenewReply{}
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2121,7 +2198,7 @@ func (x *RenewReply) String() string {
 func (*RenewReply) ProtoMessage() {}
 
 func (x *RenewReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2134,7 +2211,7 @@ func (x *RenewReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewReply.ProtoReflect.Descriptor instead.
 func (*RenewReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{28}
+	return file_ferry_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RenewReply) GetLost() []*LeaseRef {
@@ -2167,7 +2244,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2179,7 +2256,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2192,7 +2269,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{29}
+	return file_ferry_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *LeaveRequest) GetWorkerId() string {
@@ -2210,7 +2287,7 @@ type LeaveReply struct {
 
 func (x *LeaveReply) Reset() {
 	*x = LeaveReply{}
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2222,7 +2299,7 @@ func (x *LeaveReply) String() string {
 func (*LeaveReply) ProtoMessage() {}
 
 func (x *LeaveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2235,7 +2312,7 @@ func (x *LeaveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
 func (*LeaveReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{30}
+	return file_ferry_proto_rawDescGZIP(), []int{31}
 }
 
 // EntryResult reports one entry of a task that did not simply succeed.
@@ -2251,7 +2328,7 @@ type EntryResult struct {
 
 func (x *EntryResult) Reset() {
 	*x = EntryResult{}
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2263,7 +2340,7 @@ func (x *EntryResult) String() string {
 func (*EntryResult) ProtoMessage() {}
 
 func (x *EntryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2276,7 +2353,7 @@ func (x *EntryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntryResult.ProtoReflect.Descriptor instead.
 func (*EntryResult) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{31}
+	return file_ferry_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *EntryResult) GetIndex() uint32 {
@@ -2320,7 +2397,7 @@ type CompleteRequest struct {
 
 func (x *CompleteRequest) Reset() {
 	*x = CompleteRequest{}
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2332,7 +2409,7 @@ func (x *CompleteRequest) String() string {
 func (*CompleteRequest) ProtoMessage() {}
 
 func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2345,7 +2422,7 @@ func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteRequest.ProtoReflect.Descriptor instead.
 func (*CompleteRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{32}
+	return file_ferry_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CompleteRequest) GetWorkerId() string {
@@ -2385,7 +2462,7 @@ type CompleteReply struct {
 
 func (x *CompleteReply) Reset() {
 	*x = CompleteReply{}
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2397,7 +2474,7 @@ func (x *CompleteReply) String() string {
 func (*CompleteReply) ProtoMessage() {}
 
 func (x *CompleteReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2410,7 +2487,7 @@ func (x *CompleteReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReply.ProtoReflect.Descriptor instead.
 func (*CompleteReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{33}
+	return file_ferry_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CompleteReply) GetAttemptDir() string {
@@ -2449,7 +2526,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2461,7 +2538,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2474,7 +2551,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{34}
+	return file_ferry_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AuditRecord) GetTimeUnixMs() int64 {
@@ -2578,7 +2655,7 @@ type AuditBatch struct {
 
 func (x *AuditBatch) Reset() {
 	*x = AuditBatch{}
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2590,7 +2667,7 @@ func (x *AuditBatch) String() string {
 func (*AuditBatch) ProtoMessage() {}
 
 func (x *AuditBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2603,7 +2680,7 @@ func (x *AuditBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditBatch.ProtoReflect.Descriptor instead.
 func (*AuditBatch) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{35}
+	return file_ferry_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *AuditBatch) GetLease() *LeaseRef {
@@ -2631,7 +2708,7 @@ type TaskProgress struct {
 
 func (x *TaskProgress) Reset() {
 	*x = TaskProgress{}
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2643,7 +2720,7 @@ func (x *TaskProgress) String() string {
 func (*TaskProgress) ProtoMessage() {}
 
 func (x *TaskProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2656,7 +2733,7 @@ func (x *TaskProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskProgress.ProtoReflect.Descriptor instead.
 func (*TaskProgress) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{36}
+	return file_ferry_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *TaskProgress) GetLease() *LeaseRef {
@@ -2696,7 +2773,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2708,7 +2785,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2721,7 +2798,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{37}
+	return file_ferry_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ReportRequest) GetWorkerId() string {
@@ -2769,7 +2846,7 @@ type WorkerStats struct {
 
 func (x *WorkerStats) Reset() {
 	*x = WorkerStats{}
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2781,7 +2858,7 @@ func (x *WorkerStats) String() string {
 func (*WorkerStats) ProtoMessage() {}
 
 func (x *WorkerStats) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2794,7 +2871,7 @@ func (x *WorkerStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStats.ProtoReflect.Descriptor instead.
 func (*WorkerStats) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{38}
+	return file_ferry_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *WorkerStats) GetStoreOps() []*StoreOps {
@@ -2827,7 +2904,7 @@ type StoreOps struct {
 
 func (x *StoreOps) Reset() {
 	*x = StoreOps{}
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2839,7 +2916,7 @@ func (x *StoreOps) String() string {
 func (*StoreOps) ProtoMessage() {}
 
 func (x *StoreOps) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2852,7 +2929,7 @@ func (x *StoreOps) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreOps.ProtoReflect.Descriptor instead.
 func (*StoreOps) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{39}
+	return file_ferry_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *StoreOps) GetStore() string {
@@ -2908,7 +2985,7 @@ type ReportReply struct {
 
 func (x *ReportReply) Reset() {
 	*x = ReportReply{}
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2920,7 +2997,7 @@ func (x *ReportReply) String() string {
 func (*ReportReply) ProtoMessage() {}
 
 func (x *ReportReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2933,7 +3010,7 @@ func (x *ReportReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReply.ProtoReflect.Descriptor instead.
 func (*ReportReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{40}
+	return file_ferry_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ReportReply) GetStop() bool {
@@ -2959,7 +3036,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2971,7 +3048,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2984,7 +3061,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{41}
+	return file_ferry_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *SubmitRequest) GetSpec() *JobSpec {
@@ -3003,7 +3080,7 @@ type SubmitReply struct {
 
 func (x *SubmitReply) Reset() {
 	*x = SubmitReply{}
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3015,7 +3092,7 @@ func (x *SubmitReply) String() string {
 func (*SubmitReply) ProtoMessage() {}
 
 func (x *SubmitReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3028,7 +3105,7 @@ func (x *SubmitReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitReply.ProtoReflect.Descriptor instead.
 func (*SubmitReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{42}
+	return file_ferry_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *SubmitReply) GetJob() string {
@@ -3052,7 +3129,7 @@ type StatRequest struct {
 
 func (x *StatRequest) Reset() {
 	*x = StatRequest{}
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3064,7 +3141,7 @@ func (x *StatRequest) String() string {
 func (*StatRequest) ProtoMessage() {}
 
 func (x *StatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3077,7 +3154,7 @@ func (x *StatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatRequest.ProtoReflect.Descriptor instead.
 func (*StatRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{43}
+	return file_ferry_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *StatRequest) GetJob() string {
@@ -3143,7 +3220,7 @@ type JobStat struct {
 
 func (x *JobStat) Reset() {
 	*x = JobStat{}
-	mi := &file_ferry_proto_msgTypes[44]
+	mi := &file_ferry_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3155,7 +3232,7 @@ func (x *JobStat) String() string {
 func (*JobStat) ProtoMessage() {}
 
 func (x *JobStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[44]
+	mi := &file_ferry_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3168,7 +3245,7 @@ func (x *JobStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobStat.ProtoReflect.Descriptor instead.
 func (*JobStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{44}
+	return file_ferry_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *JobStat) GetName() string {
@@ -3403,7 +3480,7 @@ type TopicLag struct {
 
 func (x *TopicLag) Reset() {
 	*x = TopicLag{}
-	mi := &file_ferry_proto_msgTypes[45]
+	mi := &file_ferry_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3415,7 +3492,7 @@ func (x *TopicLag) String() string {
 func (*TopicLag) ProtoMessage() {}
 
 func (x *TopicLag) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[45]
+	mi := &file_ferry_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3428,7 +3505,7 @@ func (x *TopicLag) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopicLag.ProtoReflect.Descriptor instead.
 func (*TopicLag) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{45}
+	return file_ferry_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *TopicLag) GetTopic() string {
@@ -3481,7 +3558,7 @@ type WorkerStat struct {
 
 func (x *WorkerStat) Reset() {
 	*x = WorkerStat{}
-	mi := &file_ferry_proto_msgTypes[46]
+	mi := &file_ferry_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3493,7 +3570,7 @@ func (x *WorkerStat) String() string {
 func (*WorkerStat) ProtoMessage() {}
 
 func (x *WorkerStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[46]
+	mi := &file_ferry_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3506,7 +3583,7 @@ func (x *WorkerStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStat.ProtoReflect.Descriptor instead.
 func (*WorkerStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{46}
+	return file_ferry_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *WorkerStat) GetWorkerId() string {
@@ -3569,7 +3646,7 @@ type StatReply struct {
 
 func (x *StatReply) Reset() {
 	*x = StatReply{}
-	mi := &file_ferry_proto_msgTypes[47]
+	mi := &file_ferry_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3581,7 +3658,7 @@ func (x *StatReply) String() string {
 func (*StatReply) ProtoMessage() {}
 
 func (x *StatReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[47]
+	mi := &file_ferry_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3594,7 +3671,7 @@ func (x *StatReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatReply.ProtoReflect.Descriptor instead.
 func (*StatReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{47}
+	return file_ferry_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *StatReply) GetJobs() []*JobStat {
@@ -3627,7 +3704,7 @@ type RetryRequest struct {
 
 func (x *RetryRequest) Reset() {
 	*x = RetryRequest{}
-	mi := &file_ferry_proto_msgTypes[48]
+	mi := &file_ferry_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3639,7 +3716,7 @@ func (x *RetryRequest) String() string {
 func (*RetryRequest) ProtoMessage() {}
 
 func (x *RetryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[48]
+	mi := &file_ferry_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3652,7 +3729,7 @@ func (x *RetryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRequest.ProtoReflect.Descriptor instead.
 func (*RetryRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{48}
+	return file_ferry_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RetryRequest) GetJob() string {
@@ -3672,7 +3749,7 @@ type RetryReply struct {
 
 func (x *RetryReply) Reset() {
 	*x = RetryReply{}
-	mi := &file_ferry_proto_msgTypes[49]
+	mi := &file_ferry_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3684,7 +3761,7 @@ func (x *RetryReply) String() string {
 func (*RetryReply) ProtoMessage() {}
 
 func (x *RetryReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[49]
+	mi := &file_ferry_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3697,7 +3774,7 @@ func (x *RetryReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryReply.ProtoReflect.Descriptor instead.
 func (*RetryReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{49}
+	return file_ferry_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *RetryReply) GetTasks() int64 {
@@ -3724,7 +3801,7 @@ type CleanRequest struct {
 
 func (x *CleanRequest) Reset() {
 	*x = CleanRequest{}
-	mi := &file_ferry_proto_msgTypes[50]
+	mi := &file_ferry_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3736,7 +3813,7 @@ func (x *CleanRequest) String() string {
 func (*CleanRequest) ProtoMessage() {}
 
 func (x *CleanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[50]
+	mi := &file_ferry_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3749,7 +3826,7 @@ func (x *CleanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanRequest.ProtoReflect.Descriptor instead.
 func (*CleanRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{50}
+	return file_ferry_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CleanRequest) GetJob() string {
@@ -3774,7 +3851,7 @@ type CleanReply struct {
 
 func (x *CleanReply) Reset() {
 	*x = CleanReply{}
-	mi := &file_ferry_proto_msgTypes[51]
+	mi := &file_ferry_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3786,7 +3863,7 @@ func (x *CleanReply) String() string {
 func (*CleanReply) ProtoMessage() {}
 
 func (x *CleanReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[51]
+	mi := &file_ferry_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3799,7 +3876,7 @@ func (x *CleanReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanReply.ProtoReflect.Descriptor instead.
 func (*CleanReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{51}
+	return file_ferry_proto_rawDescGZIP(), []int{52}
 }
 
 type StopRequest struct {
@@ -3810,7 +3887,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_ferry_proto_msgTypes[52]
+	mi := &file_ferry_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3822,7 +3899,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[52]
+	mi := &file_ferry_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3835,7 +3912,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{52}
+	return file_ferry_proto_rawDescGZIP(), []int{53}
 }
 
 type StopReply struct {
@@ -3848,7 +3925,7 @@ type StopReply struct {
 
 func (x *StopReply) Reset() {
 	*x = StopReply{}
-	mi := &file_ferry_proto_msgTypes[53]
+	mi := &file_ferry_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3860,7 +3937,7 @@ func (x *StopReply) String() string {
 func (*StopReply) ProtoMessage() {}
 
 func (x *StopReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[53]
+	mi := &file_ferry_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3873,7 +3950,7 @@ func (x *StopReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopReply.ProtoReflect.Descriptor instead.
 func (*StopReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{53}
+	return file_ferry_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *StopReply) GetRemaining() []string {
@@ -3924,7 +4001,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\x05tasks\x18\x01 \x03(\v2\x13.ferry.v1.TaskLeaseR\x05tasks\x12$\n" +
 	"\x0eretry_after_ms\x18\x02 \x01(\x05R\fretryAfterMs\x12\x12\n" +
 	"\x04stop\x18\x03 \x01(\bR\x04stop\x12*\n" +
-	"\x06limits\x18\x04 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\xc3\b\n" +
+	"\x06limits\x18\x04 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\xee\b\n" +
 	"\aJobSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\bjob_type\x18\x02 \x01(\tR\ajobType\x12\x1f\n" +
@@ -3960,7 +4037,8 @@ const file_ferry_proto_rawDesc = "" +
 	"\x11preserve_metadata\x18\x17 \x01(\bR\x10preserveMetadata\x12.\n" +
 	"\bschedule\x18\x18 \x01(\v2\x12.ferry.v1.ScheduleR\bschedule\x125\n" +
 	"\x17max_requests_per_second\x18\x19 \x01(\x05R\x14maxRequestsPerSecond\x12,\n" +
-	"\x06stream\x18\x1a \x01(\v2\x14.ferry.v1.StreamSpecR\x06stream\x12\"\n" +
+	"\x06stream\x18\x1a \x01(\v2\x14.ferry.v1.StreamSpecR\x06stream\x12)\n" +
+	"\x05table\x18\x1b \x01(\v2\x13.ferry.v1.TableSpecR\x05table\x12\"\n" +
 	"\rsrc_list_file\x18( \x01(\fR\vsrcListFile\x12'\n" +
 	"\x0fsplit_threshold\x18) \x01(\x03R\x0esplitThreshold\"\xf8\x01\n" +
 	"\n" +
@@ -3975,7 +4053,13 @@ const file_ferry_proto_rawDesc = "" +
 	"\asrc_tls\x18\x06 \x01(\bR\x06srcTls\x12\x19\n" +
 	"\bdest_tls\x18\a \x01(\bR\adestTls\x12\x15\n" +
 	"\x06src_ca\x18\b \x01(\fR\x05srcCa\x12\x17\n" +
-	"\adest_ca\x18\t \x01(\fR\x06destCa\"\xdb\x01\n" +
+	"\adest_ca\x18\t \x01(\fR\x06destCa\"\x98\x01\n" +
+	"\tTableSpec\x12\x16\n" +
+	"\x06tables\x18\x01 \x03(\tR\x06tables\x12\x1d\n" +
+	"\n" +
+	"chunk_rows\x18\x02 \x01(\x05R\tchunkRows\x12%\n" +
+	"\x0eupdated_column\x18\x03 \x01(\tR\rupdatedColumn\x12-\n" +
+	"\x13max_rows_per_second\x18\x04 \x01(\x05R\x10maxRowsPerSecond\"\xdb\x01\n" +
 	"\bEndpoint\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
 	"\x06prefix\x18\x02 \x01(\fR\x06prefix\x12\x16\n" +
@@ -4245,7 +4329,7 @@ func file_ferry_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
 var file_ferry_proto_goTypes = []any{
 	(Kind)(0),                       // 0: ferry.v1.Kind
 	(Result)(0),                     // 1: ferry.v1.Result
@@ -4263,120 +4347,122 @@ var file_ferry_proto_goTypes = []any{
 	(*LeaseReply)(nil),              // 13: ferry.v1.LeaseReply
 	(*JobSpec)(nil),                 // 14: ferry.v1.JobSpec
 	(*StreamSpec)(nil),              // 15: ferry.v1.StreamSpec
-	(*Endpoint)(nil),                // 16: ferry.v1.Endpoint
-	(*Multipart)(nil),               // 17: ferry.v1.Multipart
-	(*HTTPList)(nil),                // 18: ferry.v1.HTTPList
-	(*Filter)(nil),                  // 19: ferry.v1.Filter
-	(*Schedule)(nil),                // 20: ferry.v1.Schedule
-	(*Window)(nil),                  // 21: ferry.v1.Window
-	(*ManifestEntry)(nil),           // 22: ferry.v1.ManifestEntry
-	(*TaskLease)(nil),               // 23: ferry.v1.TaskLease
-	(*PartTask)(nil),                // 24: ferry.v1.PartTask
-	(*UploadState)(nil),             // 25: ferry.v1.UploadState
-	(*SaveUploadRequest)(nil),       // 26: ferry.v1.SaveUploadRequest
-	(*SaveUploadReply)(nil),         // 27: ferry.v1.SaveUploadReply
-	(*LeaseRef)(nil),                // 28: ferry.v1.LeaseRef
-	(*RenewRequest)(nil),            // 29: ferry.v1.RenewRequest
-	(*RenewReply)(nil),              // 30: ferry.v1.RenewReply
-	(*LeaveRequest)(nil),            // 31: ferry.v1.LeaveRequest
-	(*LeaveReply)(nil),              // 32: ferry.v1.LeaveReply
-	(*EntryResult)(nil),             // 33: ferry.v1.EntryResult
-	(*CompleteRequest)(nil),         // 34: ferry.v1.CompleteRequest
-	(*CompleteReply)(nil),           // 35: ferry.v1.CompleteReply
-	(*AuditRecord)(nil),             // 36: ferry.v1.AuditRecord
-	(*AuditBatch)(nil),              // 37: ferry.v1.AuditBatch
-	(*TaskProgress)(nil),            // 38: ferry.v1.TaskProgress
-	(*ReportRequest)(nil),           // 39: ferry.v1.ReportRequest
-	(*WorkerStats)(nil),             // 40: ferry.v1.WorkerStats
-	(*StoreOps)(nil),                // 41: ferry.v1.StoreOps
-	(*ReportReply)(nil),             // 42: ferry.v1.ReportReply
-	(*SubmitRequest)(nil),           // 43: ferry.v1.SubmitRequest
-	(*SubmitReply)(nil),             // 44: ferry.v1.SubmitReply
-	(*StatRequest)(nil),             // 45: ferry.v1.StatRequest
-	(*JobStat)(nil),                 // 46: ferry.v1.JobStat
-	(*TopicLag)(nil),                // 47: ferry.v1.TopicLag
-	(*WorkerStat)(nil),              // 48: ferry.v1.WorkerStat
-	(*StatReply)(nil),               // 49: ferry.v1.StatReply
-	(*RetryRequest)(nil),            // 50: ferry.v1.RetryRequest
-	(*RetryReply)(nil),              // 51: ferry.v1.RetryReply
-	(*CleanRequest)(nil),            // 52: ferry.v1.CleanRequest
-	(*CleanReply)(nil),              // 53: ferry.v1.CleanReply
-	(*StopRequest)(nil),             // 54: ferry.v1.StopRequest
-	(*StopReply)(nil),               // 55: ferry.v1.StopReply
+	(*TableSpec)(nil),               // 16: ferry.v1.TableSpec
+	(*Endpoint)(nil),                // 17: ferry.v1.Endpoint
+	(*Multipart)(nil),               // 18: ferry.v1.Multipart
+	(*HTTPList)(nil),                // 19: ferry.v1.HTTPList
+	(*Filter)(nil),                  // 20: ferry.v1.Filter
+	(*Schedule)(nil),                // 21: ferry.v1.Schedule
+	(*Window)(nil),                  // 22: ferry.v1.Window
+	(*ManifestEntry)(nil),           // 23: ferry.v1.ManifestEntry
+	(*TaskLease)(nil),               // 24: ferry.v1.TaskLease
+	(*PartTask)(nil),                // 25: ferry.v1.PartTask
+	(*UploadState)(nil),             // 26: ferry.v1.UploadState
+	(*SaveUploadRequest)(nil),       // 27: ferry.v1.SaveUploadRequest
+	(*SaveUploadReply)(nil),         // 28: ferry.v1.SaveUploadReply
+	(*LeaseRef)(nil),                // 29: ferry.v1.LeaseRef
+	(*RenewRequest)(nil),            // 30: ferry.v1.RenewRequest
+	(*RenewReply)(nil),              // 31: ferry.v1.RenewReply
+	(*LeaveRequest)(nil),            // 32: ferry.v1.LeaveRequest
+	(*LeaveReply)(nil),              // 33: ferry.v1.LeaveReply
+	(*EntryResult)(nil),             // 34: ferry.v1.EntryResult
+	(*CompleteRequest)(nil),         // 35: ferry.v1.CompleteRequest
+	(*CompleteReply)(nil),           // 36: ferry.v1.CompleteReply
+	(*AuditRecord)(nil),             // 37: ferry.v1.AuditRecord
+	(*AuditBatch)(nil),              // 38: ferry.v1.AuditBatch
+	(*TaskProgress)(nil),            // 39: ferry.v1.TaskProgress
+	(*ReportRequest)(nil),           // 40: ferry.v1.ReportRequest
+	(*WorkerStats)(nil),             // 41: ferry.v1.WorkerStats
+	(*StoreOps)(nil),                // 42: ferry.v1.StoreOps
+	(*ReportReply)(nil),             // 43: ferry.v1.ReportReply
+	(*SubmitRequest)(nil),           // 44: ferry.v1.SubmitRequest
+	(*SubmitReply)(nil),             // 45: ferry.v1.SubmitReply
+	(*StatRequest)(nil),             // 46: ferry.v1.StatRequest
+	(*JobStat)(nil),                 // 47: ferry.v1.JobStat
+	(*TopicLag)(nil),                // 48: ferry.v1.TopicLag
+	(*WorkerStat)(nil),              // 49: ferry.v1.WorkerStat
+	(*StatReply)(nil),               // 50: ferry.v1.StatReply
+	(*RetryRequest)(nil),            // 51: ferry.v1.RetryRequest
+	(*RetryReply)(nil),              // 52: ferry.v1.RetryReply
+	(*CleanRequest)(nil),            // 53: ferry.v1.CleanRequest
+	(*CleanReply)(nil),              // 54: ferry.v1.CleanReply
+	(*StopRequest)(nil),             // 55: ferry.v1.StopRequest
+	(*StopReply)(nil),               // 56: ferry.v1.StopReply
 }
 var file_ferry_proto_depIdxs = []int32{
-	23, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
+	24, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
 	9,  // 1: ferry.v1.LeaseReply.limits:type_name -> ferry.v1.JobLimit
-	16, // 2: ferry.v1.JobSpec.src:type_name -> ferry.v1.Endpoint
-	16, // 3: ferry.v1.JobSpec.dest:type_name -> ferry.v1.Endpoint
-	17, // 4: ferry.v1.JobSpec.multipart:type_name -> ferry.v1.Multipart
-	18, // 5: ferry.v1.JobSpec.http_list:type_name -> ferry.v1.HTTPList
-	19, // 6: ferry.v1.JobSpec.filter:type_name -> ferry.v1.Filter
-	20, // 7: ferry.v1.JobSpec.schedule:type_name -> ferry.v1.Schedule
+	17, // 2: ferry.v1.JobSpec.src:type_name -> ferry.v1.Endpoint
+	17, // 3: ferry.v1.JobSpec.dest:type_name -> ferry.v1.Endpoint
+	18, // 4: ferry.v1.JobSpec.multipart:type_name -> ferry.v1.Multipart
+	19, // 5: ferry.v1.JobSpec.http_list:type_name -> ferry.v1.HTTPList
+	20, // 6: ferry.v1.JobSpec.filter:type_name -> ferry.v1.Filter
+	21, // 7: ferry.v1.JobSpec.schedule:type_name -> ferry.v1.Schedule
 	15, // 8: ferry.v1.JobSpec.stream:type_name -> ferry.v1.StreamSpec
-	21, // 9: ferry.v1.Schedule.windows:type_name -> ferry.v1.Window
-	0,  // 10: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
-	14, // 11: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
-	22, // 12: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
-	25, // 13: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
-	24, // 14: ferry.v1.TaskLease.part:type_name -> ferry.v1.PartTask
-	28, // 15: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
-	25, // 16: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
-	28, // 17: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
-	28, // 18: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
-	1,  // 19: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
-	28, // 20: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
-	33, // 21: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
-	1,  // 22: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
-	28, // 23: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
-	36, // 24: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
-	28, // 25: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
-	37, // 26: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
-	38, // 27: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
-	40, // 28: ferry.v1.ReportRequest.stats:type_name -> ferry.v1.WorkerStats
-	41, // 29: ferry.v1.WorkerStats.store_ops:type_name -> ferry.v1.StoreOps
-	9,  // 30: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
-	14, // 31: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
-	14, // 32: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
-	47, // 33: ferry.v1.JobStat.lag:type_name -> ferry.v1.TopicLag
-	46, // 34: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
-	48, // 35: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
-	6,  // 36: ferry.v1.StatReply.credentials:type_name -> ferry.v1.CredentialStat
-	10, // 37: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
-	12, // 38: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
-	29, // 39: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
-	34, // 40: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
-	31, // 41: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
-	26, // 42: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
-	39, // 43: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
-	43, // 44: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
-	45, // 45: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
-	50, // 46: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
-	52, // 47: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
-	54, // 48: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
-	7,  // 49: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
-	2,  // 50: ferry.v1.Control.IssueCredential:input_type -> ferry.v1.IssueCredentialRequest
-	4,  // 51: ferry.v1.Control.RevokeCredential:input_type -> ferry.v1.RevokeCredentialRequest
-	11, // 52: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
-	13, // 53: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
-	30, // 54: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
-	35, // 55: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
-	32, // 56: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
-	27, // 57: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
-	42, // 58: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
-	44, // 59: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
-	49, // 60: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
-	51, // 61: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
-	53, // 62: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
-	55, // 63: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
-	8,  // 64: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
-	3,  // 65: ferry.v1.Control.IssueCredential:output_type -> ferry.v1.IssueCredentialReply
-	5,  // 66: ferry.v1.Control.RevokeCredential:output_type -> ferry.v1.RevokeCredentialReply
-	52, // [52:67] is the sub-list for method output_type
-	37, // [37:52] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	16, // 9: ferry.v1.JobSpec.table:type_name -> ferry.v1.TableSpec
+	22, // 10: ferry.v1.Schedule.windows:type_name -> ferry.v1.Window
+	0,  // 11: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
+	14, // 12: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
+	23, // 13: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
+	26, // 14: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
+	25, // 15: ferry.v1.TaskLease.part:type_name -> ferry.v1.PartTask
+	29, // 16: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
+	26, // 17: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
+	29, // 18: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
+	29, // 19: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
+	1,  // 20: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
+	29, // 21: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
+	34, // 22: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
+	1,  // 23: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
+	29, // 24: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
+	37, // 25: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
+	29, // 26: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
+	38, // 27: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
+	39, // 28: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
+	41, // 29: ferry.v1.ReportRequest.stats:type_name -> ferry.v1.WorkerStats
+	42, // 30: ferry.v1.WorkerStats.store_ops:type_name -> ferry.v1.StoreOps
+	9,  // 31: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
+	14, // 32: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
+	14, // 33: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
+	48, // 34: ferry.v1.JobStat.lag:type_name -> ferry.v1.TopicLag
+	47, // 35: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
+	49, // 36: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
+	6,  // 37: ferry.v1.StatReply.credentials:type_name -> ferry.v1.CredentialStat
+	10, // 38: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
+	12, // 39: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
+	30, // 40: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
+	35, // 41: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
+	32, // 42: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
+	27, // 43: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
+	40, // 44: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
+	44, // 45: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
+	46, // 46: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
+	51, // 47: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
+	53, // 48: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
+	55, // 49: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
+	7,  // 50: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
+	2,  // 51: ferry.v1.Control.IssueCredential:input_type -> ferry.v1.IssueCredentialRequest
+	4,  // 52: ferry.v1.Control.RevokeCredential:input_type -> ferry.v1.RevokeCredentialRequest
+	11, // 53: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
+	13, // 54: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
+	31, // 55: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
+	36, // 56: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
+	33, // 57: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
+	28, // 58: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
+	43, // 59: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
+	45, // 60: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
+	50, // 61: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
+	52, // 62: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
+	54, // 63: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
+	56, // 64: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
+	8,  // 65: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
+	3,  // 66: ferry.v1.Control.IssueCredential:output_type -> ferry.v1.IssueCredentialReply
+	5,  // 67: ferry.v1.Control.RevokeCredential:output_type -> ferry.v1.RevokeCredentialReply
+	53, // [53:68] is the sub-list for method output_type
+	38, // [38:53] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_ferry_proto_init() }
@@ -4390,7 +4476,7 @@ func file_ferry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_proto_rawDesc), len(file_ferry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   54,
+			NumMessages:   55,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

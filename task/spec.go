@@ -70,6 +70,9 @@ type Spec struct {
 
 	// Stream is set for a stream job (srcType=kafka), nil otherwise.
 	Stream *Stream `json:",omitempty"`
+	// Table is set for a table job (srcType mysql or postgres), nil
+	// otherwise.
+	Table *Table `json:",omitempty"`
 }
 
 // Endpoint is one side of a job: a store type and where in it.
@@ -176,5 +179,6 @@ func (s Spec) Clone() Spec {
 	s.Filter.Exclude = slices.Clone(s.Filter.Exclude)
 	s.Schedule.Windows = slices.Clone(s.Schedule.Windows)
 	s.Stream = s.Stream.Clone()
+	s.Table = s.Table.Clone()
 	return s
 }

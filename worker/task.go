@@ -106,6 +106,9 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 			return
 		}
 		copied()
+	} else if l.Spec.IsTable() {
+		w.runTable(ctx, t, log, record)
+		copied()
 	} else if st, err := w.storesFor(l.Spec); err != nil {
 		for i, e := range l.Entries {
 			record(i, failRecord(e, task.ReadError, err))

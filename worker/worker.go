@@ -70,6 +70,9 @@ type Config struct {
 	// Streams runs the tasks of stream jobs (srcType=kafka); nil: such
 	// tasks fail.
 	Streams StreamRunner
+	// Tables runs the tasks of table jobs (srcType mysql or postgres);
+	// nil: such tasks fail.
+	Tables TableRunner
 	// TaskDone, when set, is called after each task's completion was
 	// accepted (or refused as stale): `run` looks at its job then, instead
 	// of waiting for its next look. It must not block.
