@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"ferry/master"
 	"ferry/state"
 	"ferry/task"
 )
@@ -41,5 +42,18 @@ func TestEndpointText(t *testing.T) {
 		if got := endpointText(s, tc.e); got != tc.want {
 			t.Errorf("endpointText(%+v) = %q, want %q", tc.e, got, tc.want)
 		}
+	}
+}
+
+// TestProgressLineStream: run's live line of a Kafka job counts tasks
+// (partitions and groups) and the records left to copy, not files and
+// bytes.
+func TestProgressLineStream(t *testing.T) {
+	s := master.JobStat{Job: state.Job{Spec: task.Spec{Stream: &task.Stream{}}, State: state.StateRunning, ScanFinished: false}}
+	s.Counters.FilesDone, s.Counters.FilesTotal = 3, 8
+	s.Throughput = 2048
+	s.Lag = []master.TopicLag{{Topic: "a", Records: 100}, {Topic: "b", Records: 23}}
+	if got, want := progressLine(s), "[running] tasks 3/8+  123 records to copy  2.0KB/s  failed 0"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
