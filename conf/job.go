@@ -140,7 +140,8 @@ type Job struct {
 	// limit by time of day; its Default is MaxThroughput, so
 	// ThroughputSchedule.RateAt(time.Now()) is the limit in force.
 	// MaxRequestsPerSecond limits the job's store requests (source and
-	// destination together), job-wide; 0 = unlimited.
+	// destination together), job-wide; 0 = unlimited. A zk job's counts
+	// znodes instead (task.Spec.ThrottlesEntries).
 	MaxThroughput        int64
 	ThroughputSchedule   task.Schedule
 	MaxRequestsPerSecond int
@@ -597,6 +598,8 @@ var jobSetters = map[string]setter[Job]{
 	"destSaslMechanism": func(j *Job, v string) (err error) { j.Stream.DestSASL, err = parseSASL(v); return err },
 	"srcTls":            func(j *Job, v string) (err error) { j.Stream.SrcTLS, err = parseBool(v); return err },
 	"destTls":           func(j *Job, v string) (err error) { j.Stream.DestTLS, err = parseBool(v); return err },
+	"srcTlsCaFile":      func(j *Job, v string) error { j.Stream.SrcCAFile = v; return nil },
+	"destTlsCaFile":     func(j *Job, v string) error { j.Stream.DestCAFile = v; return nil },
 	"tables":            func(j *Job, v string) (err error) { j.Table.Tables, err = parseTables(v); return err },
 	"tableChunkRows":    func(j *Job, v string) (err error) { j.Table.ChunkRows, err = parseInt(v, 1, maxChunkRows); return err },
 	"updatedColumn":     func(j *Job, v string) error { j.Table.UpdatedColumn = v; return nil },

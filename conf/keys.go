@@ -144,6 +144,8 @@ var keyTable = []keyInfo{
 	{name: "destSaslMechanism", file: jobFile, ferry: true, impl: true, remote: "destType", remoteType: "kafka"},
 	{name: "srcTls", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka", def: "false"},
 	{name: "destTls", file: jobFile, ferry: true, impl: true, remote: "destType", remoteType: "kafka", def: "false"},
+	{name: "srcTlsCaFile", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka"},
+	{name: "destTlsCaFile", file: jobFile, ferry: true, impl: true, remote: "destType", remoteType: "kafka"},
 	// job.cfg: table jobs (srcType and destType mysql or postgres).
 	{name: "tables", file: jobFile, ferry: true, impl: true},
 	{name: "tableChunkRows", file: jobFile, ferry: true, impl: true, def: "10000"},

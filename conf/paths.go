@@ -55,6 +55,11 @@ func (j *Job) Resolve(home string) error {
 		}
 		j.DestPrefix = p
 	}
+	if j.SrcType == "kafka" {
+		if err := j.resolveCAs(home); err != nil {
+			return err
+		}
+	}
 	if j.SrcType == "local" && j.DestType == "local" {
 		if msg := overlap(j.SrcPrefix, j.DestPrefix, j.line("srcPrefix")); msg != "" {
 			return errAt(j.File, j.line("destPrefix"), "destPrefix", msg)

@@ -1,8 +1,10 @@
 package conf
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net"
+	"os"
 	"regexp"
 	"strings"
 
@@ -21,11 +23,46 @@ type StreamKeys struct {
 	Continuous        bool   // streamMode=continuous (default once)
 	SrcSASL, DestSASL string // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; "" none
 	SrcTLS, DestTLS   bool
+	// SrcCAFile and DestCAFile name PEM files of the certificate
+	// authorities to trust on each side (srcTlsCaFile; "" the system's);
+	// Resolve reads them into SrcCA and DestCA.
+	SrcCAFile, DestCAFile string
+	SrcCA, DestCA         []byte
 }
 
 func (k StreamKeys) spec() *task.Stream {
 	return &task.Stream{Topics: k.Topics, Groups: k.Groups, Continuous: k.Continuous,
-		SrcSASL: k.SrcSASL, DestSASL: k.DestSASL, SrcTLS: k.SrcTLS, DestTLS: k.DestTLS}
+		SrcSASL: k.SrcSASL, DestSASL: k.DestSASL, SrcTLS: k.SrcTLS, DestTLS: k.DestTLS,
+		SrcCA: k.SrcCA, DestCA: k.DestCA}
+}
+
+// resolveCAs reads the CA files of a Kafka job (relative to home) and
+// checks that each holds a certificate; a CA file turns TLS on.
+func (j *Job) resolveCAs(home string) error {
+	for _, s := range []struct {
+		key  string
+		file *string
+		pem  *[]byte
+		tls  *bool
+	}{{"srcTlsCaFile", &j.Stream.SrcCAFile, &j.Stream.SrcCA, &j.Stream.SrcTLS},
+		{"destTlsCaFile", &j.Stream.DestCAFile, &j.Stream.DestCA, &j.Stream.DestTLS}} {
+		if *s.file == "" {
+			continue
+		}
+		p, err := absPath(home, *s.file)
+		if err != nil {
+			return errAt(j.File, j.line(s.key), s.key, err.Error())
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return errAt(j.File, j.line(s.key), s.key, fmt.Sprintf("cannot read the CA file: %v", err))
+		}
+		if !x509.NewCertPool().AppendCertsFromPEM(b) {
+			return errAt(j.File, j.line(s.key), s.key, fmt.Sprintf("%s holds no PEM certificate", p))
+		}
+		*s.file, *s.pem, *s.tls = p, b, true
+	}
+	return nil
 }
 
 // saslMechanisms are the values of srcSaslMechanism and destSaslMechanism.

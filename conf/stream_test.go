@@ -1,9 +1,19 @@
 package conf
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 const kafkaBase = "jobName=k\nsrcType=kafka\nsrcDomain=127.0.0.1:9092\ndestType=kafka\ndestDomain=127.0.0.1:9093\ntopics=orders,logs\\..*\n"
@@ -45,6 +55,53 @@ func TestStreamJobErrors(t *testing.T) {
 		_, err := ParseJob(strings.NewReader(tc.text), "k.cfg")
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("input:\n%s\ngot  %v\nwant %s...", tc.text, err, tc.want)
+		}
+	}
+}
+
+// TestStreamCAFile: a CA file is read relative to the home into the spec
+// and turns TLS on; a missing one or one without a certificate is an error
+// naming the file, line and key.
+func TestStreamCAFile(t *testing.T) {
+	home := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"}, IsCA: true,
+		BasicConstraintsValid: true, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	mkfile := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(home, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mkfile("ca.pem", ca)
+	mkfile("junk.pem", "not a certificate\n")
+	j, err := ParseJob(strings.NewReader(kafkaBase+"srcTlsCaFile=ca.pem\n"), "k.cfg")
+	if err == nil {
+		err = j.Resolve(home)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := j.Spec().Stream; !s.SrcTLS || string(s.SrcCA) != ca || s.DestTLS || s.DestCA != nil {
+		t.Errorf("spec: TLS %v/%v, CA %d/%d bytes", s.SrcTLS, s.DestTLS, len(s.SrcCA), len(s.DestCA))
+	}
+	for _, tc := range []struct{ text, want string }{
+		{"destTlsCaFile=none.pem\n", "k.cfg:7: destTlsCaFile: cannot read the CA file: open " + filepath.Join(home, "none.pem")},
+		{"srcTlsCaFile=junk.pem\n", "k.cfg:7: srcTlsCaFile: " + filepath.Join(home, "junk.pem") + " holds no PEM certificate"},
+	} {
+		j, err := ParseJob(strings.NewReader(kafkaBase+tc.text), "k.cfg")
+		if err == nil {
+			err = j.Resolve(home)
+		}
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %s...", tc.text, err, tc.want)
 		}
 	}
 }

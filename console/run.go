@@ -210,6 +210,15 @@ func progressLine(s master.JobStat) string {
 		eta = s.ETA.String()
 	}
 	state := strings.ToLower(s.State)
+	if s.Spec.IsStream() {
+		// Tasks are partitions and groups; what is left is the lag.
+		var left int64
+		for _, l := range s.Lag {
+			left += l.Records
+		}
+		return fmt.Sprintf("[%s] tasks %d/%s  %d records to copy  %s/s  failed %d",
+			state, c.FilesDone+c.FilesFailed, total, left, humanBytes(s.Throughput), c.FilesFailed)
+	}
 	if s.ScanFinished {
 		files, bytes = min(files, c.FilesTotal), min(bytes, c.BytesTotal)
 	}
@@ -261,16 +270,20 @@ func (e *env) summary(eng *engine, name string, took time.Duration, before *stat
 		unit, checked = "chunks", "every chunk verified by a digest of its rows on both sides"
 	}
 	fmt.Fprintf(w, "job %s: %s\n", name, s.State)
-	fmt.Fprintf(w, "  %s %d %s, %d skipped, %d failed, of %d\n", unit, c.FilesDone-c.FilesSkipped, done, c.FilesSkipped, c.FilesFailed, c.FilesTotal)
-	if c.FilesExcluded > 0 || c.FilesUnchanged > 0 || c.FilesDeleted > 0 {
-		fmt.Fprintf(w, "  also   %d excluded by filters, %d unchanged, %d deleted (mirror)\n", c.FilesExcluded, c.FilesUnchanged, c.FilesDeleted)
-	}
-	if s.Spec.IsTable() {
-		// A chunk's rows and digest are in its audit line; the task
-		// counters count chunks.
-		fmt.Fprintf(w, "  took   %s, %s\n", took.Round(10*time.Millisecond), checked)
+	if s.Spec.IsStream() {
+		streamSummary(w, s, took, before != nil)
 	} else {
-		fmt.Fprintf(w, "  bytes  %s\n", bytesText(c, before, took, checked))
+		fmt.Fprintf(w, "  %s %d %s, %d skipped, %d failed, of %d\n", unit, c.FilesDone-c.FilesSkipped, done, c.FilesSkipped, c.FilesFailed, c.FilesTotal)
+		if c.FilesExcluded > 0 || c.FilesUnchanged > 0 || c.FilesDeleted > 0 {
+			fmt.Fprintf(w, "  also   %d excluded by filters, %d unchanged, %d deleted (mirror)\n", c.FilesExcluded, c.FilesUnchanged, c.FilesDeleted)
+		}
+		if s.Spec.IsTable() {
+			// A chunk's rows and digest are in its audit line; the task
+			// counters count chunks.
+			fmt.Fprintf(w, "  took   %s, %s\n", took.Round(10*time.Millisecond), checked)
+		} else {
+			fmt.Fprintf(w, "  bytes  %s\n", bytesText(c, before, took, checked))
+		}
 	}
 	fmt.Fprintf(w, "  from   %s\n  to     %s\n", endpointText(s.Spec, s.Spec.Src), endpointText(s.Spec, s.Spec.Dest))
 	jobDir := filepath.Join(e.masterDir, "jobs", name)

@@ -59,3 +59,16 @@ func TestTableProgressLine(t *testing.T) {
 		t.Errorf("progress line\n got %q\nwant %q", got, want)
 	}
 }
+
+// TestProgressLineStream: run's live line of a Kafka job counts tasks
+// (partitions and groups) and the records left to copy, not files and
+// bytes.
+func TestProgressLineStream(t *testing.T) {
+	s := master.JobStat{Job: state.Job{Spec: task.Spec{Stream: &task.Stream{}}, State: state.StateRunning, ScanFinished: false}}
+	s.Counters.FilesDone, s.Counters.FilesTotal = 3, 8
+	s.Throughput = 2048
+	s.Lag = []master.TopicLag{{Topic: "a", Records: 100}, {Topic: "b", Records: 23}}
+	if got, want := progressLine(s), "[running] tasks 3/8+  123 records to copy  2.0KB/s  failed 0"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}

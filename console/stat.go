@@ -38,6 +38,13 @@ func formatStat(w io.Writer, s *pb.JobStat) {
 	if s.LimitBytesPerSec > 0 {
 		fmt.Fprintf(w, "Limit:%s/s\n", humanBytes(float64(s.LimitBytesPerSec)))
 	}
+	for _, l := range s.Lag {
+		fmt.Fprintf(w, "Lag:%s Records:%d Seconds:%s Partitions:%d", l.Topic, l.Records, lagSeconds(l.Seconds), l.Partitions)
+		if l.Unreported > 0 {
+			fmt.Fprintf(w, " Unreported:%d", l.Unreported)
+		}
+		fmt.Fprintln(w)
+	}
 	if len(s.Error) > 0 {
 		fmt.Fprintf(w, "Error:%s\n", s.Error)
 	}
@@ -54,6 +61,14 @@ func eta(s *pb.JobStat) string {
 		return "-"
 	}
 	return (time.Duration(s.EtaSeconds) * time.Second).String()
+}
+
+// lagSeconds prints a lag in whole seconds, "-" when unknown.
+func lagSeconds(s float64) string {
+	if s < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", s)
 }
 
 // humanBytes prints a size with a binary unit: 35.2MB.
@@ -105,6 +120,18 @@ type jsonStat struct {
 	// directory is full); escaped as Error is.
 	MasterError      string `json:"masterError,omitempty"`
 	MasterErrorSince string `json:"masterErrorSince,omitempty"`
+	// Lag is an active stream job's lag per topic.
+	Lag []jsonLag `json:"lag,omitempty"`
+}
+
+// jsonLag is one topic's lag: records not yet copied, and seconds behind
+// (-1 unknown); Unreported partitions have said nothing yet.
+type jsonLag struct {
+	Topic      string  `json:"topic"`
+	Partitions int32   `json:"partitions"`
+	Unreported int32   `json:"unreported"`
+	Records    int64   `json:"records"`
+	Seconds    float64 `json:"seconds"`
 }
 
 func toJSON(s *pb.JobStat) jsonStat {
@@ -126,6 +153,9 @@ func toJSON(s *pb.JobStat) jsonStat {
 	if len(s.MasterError) > 0 {
 		j.MasterError = tracker.Escape(string(s.MasterError))
 		j.MasterErrorSince = time.UnixMilli(s.MasterErrorSinceUnixMs).UTC().Format(time.RFC3339)
+	}
+	for _, l := range s.Lag {
+		j.Lag = append(j.Lag, jsonLag{Topic: l.Topic, Partitions: l.Partitions, Unreported: l.Unreported, Records: l.Records, Seconds: l.Seconds})
 	}
 	return j
 }

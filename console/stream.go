@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"ferry/conf"
+	"ferry/master"
 	"ferry/stream/kafka"
 	"ferry/task"
 )
@@ -101,4 +103,40 @@ func (e *env) verifyStream(ctx context.Context, spec task.Spec) error {
 		return silentExit(ExitFailed)
 	}
 	return nil
+}
+
+// streamSummary is the run summary's middle for a stream job: its tasks
+// (partitions and groups), the records and bytes on the destination as
+// its checkpoints say, and what was checked. resumed: earlier runs copied
+// part of them, so no rate is given.
+func streamSummary(w io.Writer, s master.JobStat, took time.Duration, resumed bool) {
+	c := s.Counters
+	fmt.Fprintf(w, "  tasks  %d of %d done (partitions copied, consumer groups translated), %d skipped, %d failed\n",
+		c.FilesDone-c.FilesSkipped, c.FilesTotal, c.FilesSkipped, c.FilesFailed)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	totals, err := kafka.Copied(ctx, s.Spec)
+	if err != nil {
+		fmt.Fprintf(w, "  copied unknown: reading the checkpoints in %s: %v\n", kafka.CheckpointTopic, err)
+	} else {
+		var parts int
+		var records, bytes int64
+		for _, t := range totals {
+			parts += t.Partitions
+			records += t.Records
+			bytes += t.Bytes
+		}
+		line := fmt.Sprintf("  copied %d records in %d partitions of %d topics, %s of keys and values", records, parts, len(totals), humanBytes(float64(bytes)))
+		switch {
+		case resumed:
+			line += " (with what earlier runs copied)"
+		case took > 0:
+			line += fmt.Sprintf(" in %s (%.0f records/s, %s/s)", took.Round(10*time.Millisecond),
+				float64(records)/took.Seconds(), humanBytes(float64(bytes)/took.Seconds()))
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintf(w, "  check  exactly once: each partition's records commit on the destination in one transaction with\n"+
+		"         their source offsets (%s); `console.sh verify %s` compares both sides record by record\n",
+		kafka.CheckpointTopic, s.Spec.Name)
 }

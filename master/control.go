@@ -84,6 +84,8 @@ type JobStat struct {
 	// MasterError is the master's problem (a full working directory) that
 	// holds this active job back, if any.
 	MasterError Problem
+	// Lag is an active stream job's lag per topic.
+	Lag []TopicLag
 }
 
 // Stat returns the named job, or every job when name is empty.
@@ -131,6 +133,11 @@ func (m *Master) Stat(ctx context.Context, name string) ([]JobStat, error) {
 				s.Running = int(c.Tasks[state.Dispatched])
 			}
 			s.MasterError = problem
+			if j.Spec.IsStream() {
+				if s.Lag, err = m.streamLag(j.Spec.Name, time.Now()); err != nil {
+					return nil, err
+				}
+			}
 		}
 		out = append(out, s)
 	}

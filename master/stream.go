@@ -60,6 +60,11 @@ func (m *Master) scanStream(ctx context.Context, spec task.Spec) error {
 	}
 	m.log.Info("stream planned", "job", spec.Name, "partitions", len(parts), "groups", len(groups))
 	if !spec.Stream.Continuous && len(groups) > 0 {
+		// The partitions copy meanwhile: the job runs, its scan not
+		// finished until the groups are added.
+		if err := m.db.PlanRunning(spec.Name); err != nil {
+			return err
+		}
 		for {
 			j, err := m.db.Job(spec.Name)
 			if err != nil {

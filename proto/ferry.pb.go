@@ -1036,6 +1036,8 @@ type StreamSpec struct {
 	DestSasl      string                 `protobuf:"bytes,5,opt,name=dest_sasl,json=destSasl,proto3" json:"dest_sasl,omitempty"`
 	SrcTls        bool                   `protobuf:"varint,6,opt,name=src_tls,json=srcTls,proto3" json:"src_tls,omitempty"`
 	DestTls       bool                   `protobuf:"varint,7,opt,name=dest_tls,json=destTls,proto3" json:"dest_tls,omitempty"`
+	SrcCa         []byte                 `protobuf:"bytes,8,opt,name=src_ca,json=srcCa,proto3" json:"src_ca,omitempty"` // PEM: the certificate authorities to trust; empty: the system's
+	DestCa        []byte                 `protobuf:"bytes,9,opt,name=dest_ca,json=destCa,proto3" json:"dest_ca,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1117,6 +1119,20 @@ func (x *StreamSpec) GetDestTls() bool {
 		return x.DestTls
 	}
 	return false
+}
+
+func (x *StreamSpec) GetSrcCa() []byte {
+	if x != nil {
+		return x.SrcCa
+	}
+	return nil
+}
+
+func (x *StreamSpec) GetDestCa() []byte {
+	if x != nil {
+		return x.DestCa
+	}
+	return nil
 }
 
 // TableSpec is what a table job adds to its spec (task.Table).
@@ -3204,8 +3220,10 @@ type JobStat struct {
 	// directory is full), and since when; empty when none.
 	MasterError            []byte `protobuf:"bytes,29,opt,name=master_error,json=masterError,proto3" json:"master_error,omitempty"`
 	MasterErrorSinceUnixMs int64  `protobuf:"varint,30,opt,name=master_error_since_unix_ms,json=masterErrorSinceUnixMs,proto3" json:"master_error_since_unix_ms,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// An active stream job's lag, per topic.
+	Lag           []*TopicLag `protobuf:"bytes,31,rep,name=lag,proto3" json:"lag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *JobStat) Reset() {
@@ -3448,6 +3466,91 @@ func (x *JobStat) GetMasterErrorSinceUnixMs() int64 {
 	return 0
 }
 
+func (x *JobStat) GetLag() []*TopicLag {
+	if x != nil {
+		return x.Lag
+	}
+	return nil
+}
+
+// TopicLag is how far a stream job's destination is behind its source
+// for one topic (master.TopicLag).
+type TopicLag struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Partitions    int32                  `protobuf:"varint,2,opt,name=partitions,proto3" json:"partitions,omitempty"`
+	Unreported    int32                  `protobuf:"varint,3,opt,name=unreported,proto3" json:"unreported,omitempty"` // partitions whose task has said nothing yet
+	Records       int64                  `protobuf:"varint,4,opt,name=records,proto3" json:"records,omitempty"`
+	Seconds       float64                `protobuf:"fixed64,5,opt,name=seconds,proto3" json:"seconds,omitempty"` // -1 when unknown
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TopicLag) Reset() {
+	*x = TopicLag{}
+	mi := &file_ferry_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopicLag) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopicLag) ProtoMessage() {}
+
+func (x *TopicLag) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopicLag.ProtoReflect.Descriptor instead.
+func (*TopicLag) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *TopicLag) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *TopicLag) GetPartitions() int32 {
+	if x != nil {
+		return x.Partitions
+	}
+	return 0
+}
+
+func (x *TopicLag) GetUnreported() int32 {
+	if x != nil {
+		return x.Unreported
+	}
+	return 0
+}
+
+func (x *TopicLag) GetRecords() int64 {
+	if x != nil {
+		return x.Records
+	}
+	return 0
+}
+
+func (x *TopicLag) GetSeconds() float64 {
+	if x != nil {
+		return x.Seconds
+	}
+	return 0
+}
+
 type WorkerStat struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	WorkerId         string                 `protobuf:"bytes,1,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
@@ -3463,7 +3566,7 @@ type WorkerStat struct {
 
 func (x *WorkerStat) Reset() {
 	*x = WorkerStat{}
-	mi := &file_ferry_proto_msgTypes[46]
+	mi := &file_ferry_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3475,7 +3578,7 @@ func (x *WorkerStat) String() string {
 func (*WorkerStat) ProtoMessage() {}
 
 func (x *WorkerStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[46]
+	mi := &file_ferry_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3488,7 +3591,7 @@ func (x *WorkerStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStat.ProtoReflect.Descriptor instead.
 func (*WorkerStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{46}
+	return file_ferry_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *WorkerStat) GetWorkerId() string {
@@ -3551,7 +3654,7 @@ type StatReply struct {
 
 func (x *StatReply) Reset() {
 	*x = StatReply{}
-	mi := &file_ferry_proto_msgTypes[47]
+	mi := &file_ferry_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3563,7 +3666,7 @@ func (x *StatReply) String() string {
 func (*StatReply) ProtoMessage() {}
 
 func (x *StatReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[47]
+	mi := &file_ferry_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3576,7 +3679,7 @@ func (x *StatReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatReply.ProtoReflect.Descriptor instead.
 func (*StatReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{47}
+	return file_ferry_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *StatReply) GetJobs() []*JobStat {
@@ -3609,7 +3712,7 @@ type RetryRequest struct {
 
 func (x *RetryRequest) Reset() {
 	*x = RetryRequest{}
-	mi := &file_ferry_proto_msgTypes[48]
+	mi := &file_ferry_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3621,7 +3724,7 @@ func (x *RetryRequest) String() string {
 func (*RetryRequest) ProtoMessage() {}
 
 func (x *RetryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[48]
+	mi := &file_ferry_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3634,7 +3737,7 @@ func (x *RetryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRequest.ProtoReflect.Descriptor instead.
 func (*RetryRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{48}
+	return file_ferry_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RetryRequest) GetJob() string {
@@ -3654,7 +3757,7 @@ type RetryReply struct {
 
 func (x *RetryReply) Reset() {
 	*x = RetryReply{}
-	mi := &file_ferry_proto_msgTypes[49]
+	mi := &file_ferry_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3666,7 +3769,7 @@ func (x *RetryReply) String() string {
 func (*RetryReply) ProtoMessage() {}
 
 func (x *RetryReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[49]
+	mi := &file_ferry_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3679,7 +3782,7 @@ func (x *RetryReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryReply.ProtoReflect.Descriptor instead.
 func (*RetryReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{49}
+	return file_ferry_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *RetryReply) GetTasks() int64 {
@@ -3706,7 +3809,7 @@ type CleanRequest struct {
 
 func (x *CleanRequest) Reset() {
 	*x = CleanRequest{}
-	mi := &file_ferry_proto_msgTypes[50]
+	mi := &file_ferry_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3718,7 +3821,7 @@ func (x *CleanRequest) String() string {
 func (*CleanRequest) ProtoMessage() {}
 
 func (x *CleanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[50]
+	mi := &file_ferry_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3731,7 +3834,7 @@ func (x *CleanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanRequest.ProtoReflect.Descriptor instead.
 func (*CleanRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{50}
+	return file_ferry_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CleanRequest) GetJob() string {
@@ -3756,7 +3859,7 @@ type CleanReply struct {
 
 func (x *CleanReply) Reset() {
 	*x = CleanReply{}
-	mi := &file_ferry_proto_msgTypes[51]
+	mi := &file_ferry_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3768,7 +3871,7 @@ func (x *CleanReply) String() string {
 func (*CleanReply) ProtoMessage() {}
 
 func (x *CleanReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[51]
+	mi := &file_ferry_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3781,7 +3884,7 @@ func (x *CleanReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanReply.ProtoReflect.Descriptor instead.
 func (*CleanReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{51}
+	return file_ferry_proto_rawDescGZIP(), []int{52}
 }
 
 type StopRequest struct {
@@ -3792,7 +3895,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_ferry_proto_msgTypes[52]
+	mi := &file_ferry_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3804,7 +3907,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[52]
+	mi := &file_ferry_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3817,7 +3920,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{52}
+	return file_ferry_proto_rawDescGZIP(), []int{53}
 }
 
 type StopReply struct {
@@ -3830,7 +3933,7 @@ type StopReply struct {
 
 func (x *StopReply) Reset() {
 	*x = StopReply{}
-	mi := &file_ferry_proto_msgTypes[53]
+	mi := &file_ferry_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3842,7 +3945,7 @@ func (x *StopReply) String() string {
 func (*StopReply) ProtoMessage() {}
 
 func (x *StopReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[53]
+	mi := &file_ferry_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3855,7 +3958,7 @@ func (x *StopReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopReply.ProtoReflect.Descriptor instead.
 func (*StopReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{53}
+	return file_ferry_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *StopReply) GetRemaining() []string {
@@ -3945,7 +4048,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\x06stream\x18\x1a \x01(\v2\x14.ferry.v1.StreamSpecR\x06stream\x12)\n" +
 	"\x05table\x18\x1b \x01(\v2\x13.ferry.v1.TableSpecR\x05table\x12\"\n" +
 	"\rsrc_list_file\x18( \x01(\fR\vsrcListFile\x12'\n" +
-	"\x0fsplit_threshold\x18) \x01(\x03R\x0esplitThreshold\"\xc8\x01\n" +
+	"\x0fsplit_threshold\x18) \x01(\x03R\x0esplitThreshold\"\xf8\x01\n" +
 	"\n" +
 	"StreamSpec\x12\x16\n" +
 	"\x06topics\x18\x01 \x03(\tR\x06topics\x12\x16\n" +
@@ -3956,7 +4059,9 @@ const file_ferry_proto_rawDesc = "" +
 	"\bsrc_sasl\x18\x04 \x01(\tR\asrcSasl\x12\x1b\n" +
 	"\tdest_sasl\x18\x05 \x01(\tR\bdestSasl\x12\x17\n" +
 	"\asrc_tls\x18\x06 \x01(\bR\x06srcTls\x12\x19\n" +
-	"\bdest_tls\x18\a \x01(\bR\adestTls\"\xc4\x01\n" +
+	"\bdest_tls\x18\a \x01(\bR\adestTls\x12\x15\n" +
+	"\x06src_ca\x18\b \x01(\fR\x05srcCa\x12\x17\n" +
+	"\adest_ca\x18\t \x01(\fR\x06destCa\"\xc4\x01\n" +
 	"\tTableSpec\x12\x16\n" +
 	"\x06tables\x18\x01 \x03(\tR\x06tables\x12\x1d\n" +
 	"\n" +
@@ -4115,7 +4220,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\vStatRequest\x12\x10\n" +
 	"\x03job\x18\x01 \x01(\tR\x03job\x12\x18\n" +
 	"\aworkers\x18\x02 \x01(\bR\aworkers\x12 \n" +
-	"\vcredentials\x18\x03 \x01(\bR\vcredentials\"\xa4\b\n" +
+	"\vcredentials\x18\x03 \x01(\bR\vcredentials\"\xca\b\n" +
 	"\aJobStat\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12#\n" +
@@ -4152,7 +4257,18 @@ const file_ferry_proto_rawDesc = "" +
 	"\x12next_round_unix_ms\x18\x1b \x01(\x03R\x0fnextRoundUnixMs\x12-\n" +
 	"\x13limit_bytes_per_sec\x18\x1c \x01(\x03R\x10limitBytesPerSec\x12!\n" +
 	"\fmaster_error\x18\x1d \x01(\fR\vmasterError\x12:\n" +
-	"\x1amaster_error_since_unix_ms\x18\x1e \x01(\x03R\x16masterErrorSinceUnixMs\"\xf8\x01\n" +
+	"\x1amaster_error_since_unix_ms\x18\x1e \x01(\x03R\x16masterErrorSinceUnixMs\x12$\n" +
+	"\x03lag\x18\x1f \x03(\v2\x12.ferry.v1.TopicLagR\x03lag\"\x94\x01\n" +
+	"\bTopicLag\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1e\n" +
+	"\n" +
+	"partitions\x18\x02 \x01(\x05R\n" +
+	"partitions\x12\x1e\n" +
+	"\n" +
+	"unreported\x18\x03 \x01(\x05R\n" +
+	"unreported\x12\x18\n" +
+	"\arecords\x18\x04 \x01(\x03R\arecords\x12\x18\n" +
+	"\aseconds\x18\x05 \x01(\x01R\aseconds\"\xf8\x01\n" +
 	"\n" +
 	"WorkerStat\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x12\n" +
@@ -4222,7 +4338,7 @@ func file_ferry_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
 var file_ferry_proto_goTypes = []any{
 	(Kind)(0),                       // 0: ferry.v1.Kind
 	(Result)(0),                     // 1: ferry.v1.Result
@@ -4272,14 +4388,15 @@ var file_ferry_proto_goTypes = []any{
 	(*SubmitReply)(nil),             // 45: ferry.v1.SubmitReply
 	(*StatRequest)(nil),             // 46: ferry.v1.StatRequest
 	(*JobStat)(nil),                 // 47: ferry.v1.JobStat
-	(*WorkerStat)(nil),              // 48: ferry.v1.WorkerStat
-	(*StatReply)(nil),               // 49: ferry.v1.StatReply
-	(*RetryRequest)(nil),            // 50: ferry.v1.RetryRequest
-	(*RetryReply)(nil),              // 51: ferry.v1.RetryReply
-	(*CleanRequest)(nil),            // 52: ferry.v1.CleanRequest
-	(*CleanReply)(nil),              // 53: ferry.v1.CleanReply
-	(*StopRequest)(nil),             // 54: ferry.v1.StopRequest
-	(*StopReply)(nil),               // 55: ferry.v1.StopReply
+	(*TopicLag)(nil),                // 48: ferry.v1.TopicLag
+	(*WorkerStat)(nil),              // 49: ferry.v1.WorkerStat
+	(*StatReply)(nil),               // 50: ferry.v1.StatReply
+	(*RetryRequest)(nil),            // 51: ferry.v1.RetryRequest
+	(*RetryReply)(nil),              // 52: ferry.v1.RetryReply
+	(*CleanRequest)(nil),            // 53: ferry.v1.CleanRequest
+	(*CleanReply)(nil),              // 54: ferry.v1.CleanReply
+	(*StopRequest)(nil),             // 55: ferry.v1.StopRequest
+	(*StopReply)(nil),               // 56: ferry.v1.StopReply
 }
 var file_ferry_proto_depIdxs = []int32{
 	24, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
@@ -4316,44 +4433,45 @@ var file_ferry_proto_depIdxs = []int32{
 	9,  // 31: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
 	14, // 32: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
 	14, // 33: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
-	47, // 34: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
-	48, // 35: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
-	6,  // 36: ferry.v1.StatReply.credentials:type_name -> ferry.v1.CredentialStat
-	10, // 37: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
-	12, // 38: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
-	30, // 39: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
-	35, // 40: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
-	32, // 41: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
-	27, // 42: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
-	40, // 43: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
-	44, // 44: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
-	46, // 45: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
-	50, // 46: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
-	52, // 47: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
-	54, // 48: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
-	7,  // 49: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
-	2,  // 50: ferry.v1.Control.IssueCredential:input_type -> ferry.v1.IssueCredentialRequest
-	4,  // 51: ferry.v1.Control.RevokeCredential:input_type -> ferry.v1.RevokeCredentialRequest
-	11, // 52: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
-	13, // 53: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
-	31, // 54: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
-	36, // 55: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
-	33, // 56: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
-	28, // 57: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
-	43, // 58: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
-	45, // 59: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
-	49, // 60: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
-	51, // 61: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
-	53, // 62: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
-	55, // 63: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
-	8,  // 64: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
-	3,  // 65: ferry.v1.Control.IssueCredential:output_type -> ferry.v1.IssueCredentialReply
-	5,  // 66: ferry.v1.Control.RevokeCredential:output_type -> ferry.v1.RevokeCredentialReply
-	52, // [52:67] is the sub-list for method output_type
-	37, // [37:52] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	48, // 34: ferry.v1.JobStat.lag:type_name -> ferry.v1.TopicLag
+	47, // 35: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
+	49, // 36: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
+	6,  // 37: ferry.v1.StatReply.credentials:type_name -> ferry.v1.CredentialStat
+	10, // 38: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
+	12, // 39: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
+	30, // 40: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
+	35, // 41: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
+	32, // 42: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
+	27, // 43: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
+	40, // 44: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
+	44, // 45: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
+	46, // 46: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
+	51, // 47: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
+	53, // 48: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
+	55, // 49: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
+	7,  // 50: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
+	2,  // 51: ferry.v1.Control.IssueCredential:input_type -> ferry.v1.IssueCredentialRequest
+	4,  // 52: ferry.v1.Control.RevokeCredential:input_type -> ferry.v1.RevokeCredentialRequest
+	11, // 53: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
+	13, // 54: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
+	31, // 55: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
+	36, // 56: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
+	33, // 57: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
+	28, // 58: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
+	43, // 59: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
+	45, // 60: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
+	50, // 61: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
+	52, // 62: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
+	54, // 63: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
+	56, // 64: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
+	8,  // 65: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
+	3,  // 66: ferry.v1.Control.IssueCredential:output_type -> ferry.v1.IssueCredentialReply
+	5,  // 67: ferry.v1.Control.RevokeCredential:output_type -> ferry.v1.RevokeCredentialReply
+	53, // [53:68] is the sub-list for method output_type
+	38, // [38:53] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_ferry_proto_init() }
@@ -4367,7 +4485,7 @@ func file_ferry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_proto_rawDesc), len(file_ferry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   54,
+			NumMessages:   55,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -38,7 +38,7 @@ func SpecToPB(s task.Spec) *pb.JobSpec {
 	}
 	if st := s.Stream; st != nil {
 		out.Stream = &pb.StreamSpec{Topics: st.Topics, Groups: st.Groups, Continuous: st.Continuous,
-			SrcSasl: st.SrcSASL, DestSasl: st.DestSASL, SrcTls: st.SrcTLS, DestTls: st.DestTLS}
+			SrcSasl: st.SrcSASL, DestSasl: st.DestSASL, SrcTls: st.SrcTLS, DestTls: st.DestTLS, SrcCa: st.SrcCA, DestCa: st.DestCA}
 	}
 	if t := s.Table; t != nil {
 		out.Table = &pb.TableSpec{Tables: t.Tables, ChunkRows: int32(t.ChunkRows), UpdatedColumn: t.UpdatedColumn,
@@ -88,7 +88,7 @@ func SpecFromPB(p *pb.JobSpec) task.Spec {
 	}
 	if st := p.Stream; st != nil {
 		s.Stream = &task.Stream{Topics: st.Topics, Groups: st.Groups, Continuous: st.Continuous,
-			SrcSASL: st.SrcSasl, DestSASL: st.DestSasl, SrcTLS: st.SrcTls, DestTLS: st.DestTls}
+			SrcSASL: st.SrcSasl, DestSASL: st.DestSasl, SrcTLS: st.SrcTls, DestTLS: st.DestTls, SrcCA: st.SrcCa, DestCA: st.DestCa}
 	}
 	if t := p.Table; t != nil {
 		s.Table = &task.Table{Tables: t.Tables, ChunkRows: int(t.ChunkRows), UpdatedColumn: t.UpdatedColumn,
@@ -304,6 +304,10 @@ func StatToPB(s master.JobStat, credentials bool) *pb.JobStat {
 	out.LimitBytesPerSec = s.JobLimits(time.Now()).BytesPerSec
 	if p := s.MasterError; p.Message != "" {
 		out.MasterError, out.MasterErrorSinceUnixMs = []byte(p.Message), p.Since.UnixMilli()
+	}
+	for _, l := range s.Lag {
+		out.Lag = append(out.Lag, &pb.TopicLag{Topic: l.Topic, Partitions: int32(l.Partitions), Unreported: int32(l.Unreported),
+			Records: l.Records, Seconds: l.Seconds})
 	}
 	return out
 }

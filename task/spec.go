@@ -75,6 +75,12 @@ type Spec struct {
 	Table *Table `json:",omitempty"`
 }
 
+// ThrottlesEntries reports whether MaxRequestsPerSecond counts the job's
+// entries rather than its store requests: a ZooKeeper job is throttled in
+// znodes per second (a znode costs two or three requests, a number users
+// cannot be expected to know).
+func (s Spec) ThrottlesEntries() bool { return s.Src.Type == "zk" || s.Dest.Type == "zk" }
+
 // Endpoint is one side of a job: a store type and where in it.
 type Endpoint struct {
 	Type   string // local, s3, oss, ..., http

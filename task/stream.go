@@ -1,10 +1,12 @@
 package task
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"ferry/store"
 )
@@ -26,6 +28,9 @@ type Stream struct {
 	// and TLS, for each side.
 	SrcSASL, DestSASL string
 	SrcTLS, DestTLS   bool
+	// SrcCA and DestCA are PEM certificates of the authorities to trust
+	// (nil: the system's).
+	SrcCA, DestCA []byte
 }
 
 // IsStream reports whether the job moves a stream (one source partition
@@ -99,5 +104,51 @@ func (s *Stream) Clone() *Stream {
 	}
 	c := *s
 	c.Topics, c.Groups = slices.Clone(s.Topics), slices.Clone(s.Groups)
+	c.SrcCA, c.DestCA = slices.Clone(s.SrcCA), slices.Clone(s.DestCA)
 	return &c
+}
+
+// StreamProgress is what a stream partition's task tells the master of
+// its lag, inside the cursor it saves with its lease (as JSON fields of
+// the cursor): stat adds it up per topic. Times are unix ms.
+type StreamProgress struct {
+	// Done is the source offset below which every record is on the
+	// destination (copied, or a marker or gap that has nothing to copy);
+	// End is the source's end for read_committed readers (its last
+	// stable offset) as last seen.
+	Done int64 `json:"done,omitempty"`
+	End  int64 `json:"end,omitempty"`
+	// CaughtUp is when the task last had copied everything up to End,
+	// LastTime the timestamp of the last record copied; Saved is when
+	// this was saved (0: the cursor says nothing of its progress).
+	CaughtUp int64 `json:"caughtUp,omitempty"`
+	LastTime int64 `json:"lastTime,omitempty"`
+	Saved    int64 `json:"saved,omitempty"`
+}
+
+// ParseStreamProgress reads the progress in a stream task's cursor; ok is
+// false when the cursor holds none.
+func ParseStreamProgress(cursor []byte) (p StreamProgress, ok bool) {
+	if len(cursor) == 0 || cursor[0] != '{' || json.Unmarshal(cursor, &p) != nil || p.Saved == 0 {
+		return StreamProgress{}, false
+	}
+	return p, true
+}
+
+// Lag is how far the destination is behind the source, as of now: the
+// records (offsets) the source has past Done, and the seconds since the
+// destination last held everything the source had (the later of when
+// the task was caught up and the last copied record's timestamp). A task
+// that is copying and caught up lags 0 seconds; one that is not running
+// (live false) lags from its last report on, whatever its records.
+func (p StreamProgress) Lag(now time.Time, live bool) (records int64, seconds float64) {
+	records = max(0, p.End-p.Done)
+	if records == 0 && live {
+		return 0, 0
+	}
+	since := max(p.CaughtUp, p.LastTime)
+	if since <= 0 {
+		return records, -1
+	}
+	return records, max(0, float64(now.UnixMilli()-since)/1000)
 }

@@ -50,7 +50,7 @@ func (w *Worker) storesFor(spec task.Spec) (*jobStores, error) {
 // copied, when set, is called once the entries are copied (or the task is
 // abandoned), before the sync and the completion: the worker leases its
 // next task meanwhile, so its copying threads do not wait for this one's
-// round trips.
+// round trips. A continuous stream task calls it when it starts.
 func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 	if copied == nil {
 		copied = func() {}
@@ -75,6 +75,7 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 	}()
 	started := time.Now()
 	w.limits.set(map[string]task.Limits{l.Job: l.Limits})
+	w.limits.countEntries(l.Job, t.x.perEntry)
 	log := w.log.With("job", l.Job, "task", l.TaskID, "lease", l.LeaseID, "attempt", l.Attempt)
 	log.Info("task started", "entries", len(l.Entries))
 
@@ -93,6 +94,13 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 	}
 
 	if l.Spec.IsStream() {
+		if l.Spec.Stream.Continuous {
+			// A continuous job's tasks run until the job is stopped:
+			// holding a slot each, a job with more partitions than the
+			// worker has slots would leave the rest pending for ever.
+			// They wait on the network, not on the copying threads.
+			copied()
+		}
 		if !w.runStream(ctx, t, log, record) && ctx.Err() == nil {
 			log.Warn("stream task given up: its lease is no longer current")
 			w.taskDone()

@@ -133,6 +133,7 @@ type taskOptions struct {
 	preserve    bool        // preserveMetadata: the copy keeps mtime and mode
 	mpThreshold int64       // multipartUploadThreshold
 	incremental bool        // isIncremental
+	perEntry    bool        // maxRequestsPerSecond counts entries (task.Spec.ThrottlesEntries)
 }
 
 func optionsOf(spec task.Spec) taskOptions {
@@ -147,6 +148,7 @@ func optionsOf(spec task.Spec) taskOptions {
 		mode:        mode,
 		preserve:    spec.PreserveMetadata,
 		mpThreshold: spec.Multipart.Threshold,
+		perEntry:    spec.ThrottlesEntries(),
 	}
 }
 

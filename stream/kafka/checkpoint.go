@@ -14,6 +14,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"ferry/task"
 )
 
 // A checkpoint is what a partition's copier commits to CheckpointTopic in
@@ -157,7 +159,7 @@ func checkpointPartitionsOf(ctx context.Context, adm *kadm.Client) (int, error) 
 // readCheckpoints calls fn with every committed checkpoint in the given
 // partitions of CheckpointTopic from the given offsets on, up to their
 // ends as of the call, in order within each partition.
-func readCheckpoints(ctx context.Context, dst side, from map[int32]int64, fn func(key string, c *Checkpoint) error) error {
+func readCheckpoints(ctx context.Context, dst side, from map[int32]int64, fn func(p int32, key string, c *Checkpoint) error) error {
 	if len(from) == 0 {
 		return nil
 	}
@@ -224,7 +226,7 @@ func readCheckpoints(ctx context.Context, dst side, from map[int32]int64, fn fun
 				return
 			}
 			c.Offset = r.Offset
-			ferr = fn(string(r.Key), c)
+			ferr = fn(r.Partition, string(r.Key), c)
 		})
 		if ferr != nil {
 			return ferr
@@ -250,7 +252,7 @@ func fetchErr(fs kgo.Fetches) error {
 func lastCheckpoint(ctx context.Context, dst side, n int, job, topic string, partition int32, from int64) (*Checkpoint, error) {
 	key := checkpointKey(job, topic, partition)
 	var last *Checkpoint
-	err := readCheckpoints(ctx, dst, map[int32]int64{checkpointPartition(key, n): from}, func(k string, c *Checkpoint) error {
+	err := readCheckpoints(ctx, dst, map[int32]int64{checkpointPartition(key, n): from}, func(_ int32, k string, c *Checkpoint) error {
 		if k == key {
 			last = c
 		}
@@ -267,39 +269,55 @@ type Mapping struct {
 	Records           int64
 }
 
-// Mappings reads the offset mappings of every partition a job copied,
+// mappings reads the offset mappings of every partition a job copied,
 // by "topic/partition".
 func mappings(ctx context.Context, dst side, job string) (map[string]*Mapping, error) {
-	adm, err := dst.admin(ctx)
-	if err != nil {
-		return nil, err
+	return (&mapReader{job: job}).read(ctx, dst)
+}
+
+// mapReader keeps a job's offset mappings up to date: each read reads
+// only the checkpoints written since the one before (a continuous job's
+// groups are translated every few seconds, and its checkpoints grow by
+// one per transaction).
+type mapReader struct {
+	job  string
+	from map[int32]int64 // next offset to read in each partition of CheckpointTopic
+	maps map[string]*Mapping
+}
+
+func (mr *mapReader) read(ctx context.Context, dst side) (map[string]*Mapping, error) {
+	if mr.from == nil {
+		adm, err := dst.admin(ctx)
+		if err != nil {
+			return nil, err
+		}
+		n, err := checkpointPartitionsOf(ctx, adm)
+		adm.Close()
+		if err != nil {
+			return nil, dst.wrap(err)
+		}
+		mr.from, mr.maps = map[int32]int64{}, map[string]*Mapping{}
+		for p := range n {
+			mr.from[int32(p)] = 0
+		}
 	}
-	n, err := checkpointPartitionsOf(ctx, adm)
-	adm.Close()
-	if err != nil {
-		return nil, dst.wrap(err)
-	}
-	from := map[int32]int64{}
-	for p := range n {
-		from[int32(p)] = 0
-	}
-	out := map[string]*Mapping{}
-	err = readCheckpoints(ctx, dst, from, func(k string, c *Checkpoint) error {
-		j, topic, p, ok := parseKey(k)
-		if !ok || j != job {
+	err := readCheckpoints(ctx, dst, mr.from, func(p int32, k string, c *Checkpoint) error {
+		mr.from[p] = c.Offset + 1
+		j, topic, part, ok := parseKey(k)
+		if !ok || j != mr.job {
 			return nil
 		}
-		key := topic + "/" + strconv.Itoa(int(p))
-		m := out[key]
+		key := topic + "/" + strconv.Itoa(int(part))
+		m := mr.maps[key]
 		if m == nil {
 			m = &Mapping{}
-			out[key] = m
+			mr.maps[key] = m
 		}
 		m.Ranges = appendRanges(m.Ranges, c.Ranges)
 		m.SrcNext, m.DestNext, m.Records = c.SrcNext, c.DestNext, c.Records
 		return nil
 	})
-	return out, err
+	return mr.maps, err
 }
 
 // appendRanges appends rs to m, merging a range that continues the last
@@ -326,4 +344,52 @@ func (m *Mapping) Translate(o int64) (dest int64, covered bool) {
 		return r.Dest + max(0, o-r.Src), true
 	}
 	return m.DestNext, o <= m.SrcNext
+}
+
+// Totals is what a job's checkpoints say was copied of one topic: the
+// partitions with records copied, the records, and their key and value
+// bytes.
+type Totals struct {
+	Partitions     int
+	Records, Bytes int64
+}
+
+// Copied reads, from the last checkpoint of each partition a job copied,
+// the records and bytes on the destination, by topic.
+func Copied(ctx context.Context, spec task.Spec) (map[string]Totals, error) {
+	_, dst := sidesOf(spec)
+	adm, err := dst.admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := checkpointPartitionsOf(ctx, adm)
+	adm.Close()
+	if err != nil {
+		return nil, dst.wrap(err)
+	}
+	from := map[int32]int64{}
+	for p := range n {
+		from[int32(p)] = 0
+	}
+	last := map[string]*Checkpoint{}
+	err = readCheckpoints(ctx, dst, from, func(_ int32, k string, c *Checkpoint) error {
+		if j, _, _, ok := parseKey(k); ok && j == spec.Name {
+			c.Ranges = nil
+			last[k] = c
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]Totals{}
+	for k, c := range last {
+		_, topic, _, _ := parseKey(k)
+		t := out[topic]
+		t.Partitions++
+		t.Records += c.Records
+		t.Bytes += c.Bytes
+		out[topic] = t
+	}
+	return out, nil
 }

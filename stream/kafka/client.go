@@ -3,8 +3,10 @@ package kafka
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -27,6 +29,7 @@ type side struct {
 	pass    task.Secret
 	mech    string // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; "" none
 	tls     bool
+	ca      []byte // PEM; nil: the system's authorities
 }
 
 func sidesOf(spec task.Spec) (src, dst side) {
@@ -34,16 +37,17 @@ func sidesOf(spec task.Spec) (src, dst side) {
 	if s == nil {
 		s = &task.Stream{}
 	}
-	mk := func(role, key string, e task.Endpoint, mech string, tls bool) side {
+	mk := func(role, key string, e task.Endpoint, mech string, tls bool, ca []byte) side {
 		var brokers []string
 		for _, b := range strings.Split(e.Domain, ",") {
 			if b = strings.TrimSpace(b); b != "" {
 				brokers = append(brokers, b)
 			}
 		}
-		return side{role: role, key: key, brokers: brokers, user: e.AccessKey, pass: e.SecretKey, mech: mech, tls: tls}
+		return side{role: role, key: key, brokers: brokers, user: e.AccessKey, pass: e.SecretKey, mech: mech, tls: tls, ca: ca}
 	}
-	return mk("source", "srcDomain", spec.Src, s.SrcSASL, s.SrcTLS), mk("destination", "destDomain", spec.Dest, s.DestSASL, s.DestTLS)
+	return mk("source", "srcDomain", spec.Src, s.SrcSASL, s.SrcTLS, s.SrcCA),
+		mk("destination", "destDomain", spec.Dest, s.DestSASL, s.DestTLS, s.DestCA)
 }
 
 // opts are the client options that reach and authenticate to the side.
@@ -55,7 +59,12 @@ func (s side) opts() []kgo.Opt {
 		kgo.ClientID("ferry"),
 	}
 	if s.tls {
-		o = append(o, kgo.DialTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12}))
+		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+		if len(s.ca) > 0 {
+			cfg.RootCAs = x509.NewCertPool()
+			cfg.RootCAs.AppendCertsFromPEM(s.ca)
+		}
+		o = append(o, kgo.DialTLSConfig(cfg))
 	}
 	switch s.mech {
 	case "PLAIN":
@@ -109,6 +118,10 @@ func (s side) wrap(err error) error {
 	switch {
 	case errors.Is(err, kerr.SaslAuthenticationFailed), errors.Is(err, kerr.IllegalSaslState), errors.Is(err, kerr.UnsupportedSaslMechanism):
 		return fmt.Errorf("%s %s=%s: %w (user %q, mechanism %s): %v", s.role, s.key, strings.Join(s.brokers, ","), ErrAuth, s.user, s.mech, err)
+	case s.mech != "" && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
+		// Some brokers refuse credentials by closing the connection.
+		return fmt.Errorf("%s %s=%s: the brokers closed the connection (user %q, mechanism %s: wrong credentials?): %v",
+			s.role, s.key, strings.Join(s.brokers, ","), s.user, s.mech, err)
 	case errors.As(err, &oe), errors.As(err, &ne), errors.Is(err, context.DeadlineExceeded), errors.Is(err, kgo.ErrClientClosed):
 		return fmt.Errorf("%s %s=%s: %w: %v", s.role, s.key, strings.Join(s.brokers, ","), ErrUnreachable, err)
 	}

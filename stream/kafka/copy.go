@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -31,6 +32,10 @@ const (
 	// maxFailures is how many attempts in a row may fail without
 	// progress before the task fails.
 	maxFailures = 5
+	// progressEvery is how often an idle continuous copier asks the
+	// source for the partition's end, and tells the master its lag when
+	// that changed.
+	progressEvery = 2 * time.Second
 )
 
 var (
@@ -56,6 +61,16 @@ type copier struct {
 	first   int64      // the first source offset copied by this attempt; -1 none
 	records int64      // copied by this attempt
 	bytes   int64
+	// prog is the partition's lag as last known, saved the last
+	// reported to the master.
+	prog, saved task.StreamProgress
+}
+
+// cursor is what the copier saves with its lease.
+func (c *copier) cursor() cursor {
+	cur := cursorOf(&c.state)
+	cur.StreamProgress = c.prog
+	return cur
 }
 
 // transactionalID names the partition's producer on the destination: the
@@ -85,7 +100,7 @@ func (r *Runner) copyPartition(ctx context.Context, t worker.StreamTask) (tracke
 			return tracker.Record{}, false
 		case errors.Is(err, errFenced):
 			// Ours or theirs? The master says whose lease is current.
-			if serr := t.SaveCursor(ctx, cursorOf(&c.state).encode()); errors.Is(serr, worker.ErrStale) {
+			if serr := t.SaveCursor(ctx, c.cursor().encode()); errors.Is(serr, worker.ErrStale) {
 				t.Log.Warn("partition taken over by a newer lease", "unit", c.u.Key())
 				return tracker.Record{}, false
 			}
@@ -166,6 +181,9 @@ func (c *copier) run(ctx context.Context) error {
 	saved, hasCursor := decodeCursor(c.t.Cursor)
 	if hasCursor {
 		from = saved.Checkpoint
+		if c.prog.Saved == 0 {
+			c.prog = saved.StreamProgress
+		}
 	}
 	if c.state.Seq > 0 && c.state.Offset > from {
 		from = c.state.Offset
@@ -185,7 +203,8 @@ func (c *copier) run(ctx context.Context) error {
 		if !hasCursor || saved.Seq < ck.Seq {
 			// The transaction committed just before a crash: the master
 			// learns it now.
-			if err := c.t.SaveCursor(ctx, cursorOf(ck).encode()); err != nil {
+			c.prog.Done = max(c.prog.Done, ck.SrcNext)
+			if err := c.t.SaveCursor(ctx, c.cursor().encode()); err != nil {
 				return err
 			}
 		}
@@ -209,6 +228,13 @@ func (c *copier) run(ctx context.Context) error {
 
 	// The open transaction: its records' source offsets and the records
 	// as produced (their destination offsets set by the produce).
+	// srcEnd is the source's end as last seen: the planned end (once),
+	// else the last stable offset that fetches and idle looks report.
+	srcEnd := end
+	if end < 0 {
+		srcEnd = c.prog.End
+	}
+	var lastLook time.Time
 	var (
 		srcOffs   []int64
 		outs      []*kgo.Record
@@ -219,6 +245,18 @@ func (c *copier) run(ctx context.Context) error {
 		idle      time.Duration
 		lastTime  int64
 	)
+	// note brings the copier's progress up to now.
+	note := func(now time.Time) {
+		done := pos
+		if len(outs) > 0 {
+			done = c.state.SrcNext
+		}
+		c.prog.Done, c.prog.End = done, max(srcEnd, done)
+		if done >= c.prog.End {
+			c.prog.CaughtUp = now.UnixMilli()
+		}
+		c.prog.Saved = now.UnixMilli()
+	}
 	promise := func(_ *kgo.Record, err error) {
 		if err != nil {
 			select {
@@ -273,12 +311,13 @@ func (c *copier) run(ctx context.Context) error {
 		c.t.Progress(int64(len(outs)), openBytes)
 		c.state = next
 		c.state.Ranges = nil
-		cur := cursorOf(&c.state)
-		cur.End, cur.EndTime = end, lastTime
-		if err := c.t.SaveCursor(ctx, cur.encode()); err != nil {
+		srcOffs, outs, openBytes = srcOffs[:0], outs[:0], 0
+		c.prog.LastTime = lastTime
+		note(time.Now())
+		if err := c.t.SaveCursor(ctx, c.cursor().encode()); err != nil {
 			return err
 		}
-		srcOffs, outs, openBytes = srcOffs[:0], outs[:0], 0
+		c.saved = c.prog
 		return nil
 	}
 	for {
@@ -300,24 +339,41 @@ func (c *copier) run(ctx context.Context) error {
 			abort()
 			return fmt.Errorf("%w: %w", errRead, c.src.wrap(err))
 		}
-		var polled int
-		var pollBytes int
-		var perr error
-		fs.EachRecord(func(r *kgo.Record) {
-			if perr != nil || r.Partition != c.u.Partition || r.Offset < pos {
-				return
+		if end < 0 {
+			fs.EachPartition(func(p kgo.FetchTopicPartition) {
+				if p.Partition == c.u.Partition {
+					srcEnd = max(srcEnd, p.LastStableOffset)
+				}
+			})
+		}
+		// Each record is throttled before it is produced, and the open
+		// transaction commits as soon as it is full or old, whatever the
+		// size of the poll: a slow limit never holds a transaction open
+		// past its timeout.
+		polled := 0
+		for iter := fs.RecordIter(); !iter.Done(); {
+			r := iter.Next()
+			if r.Partition != c.u.Partition || r.Offset < pos {
+				continue
 			}
 			if end >= 0 && r.Offset >= end {
 				pos = end
-				return
+				break
+			}
+			if r.Attrs.IsControl() {
+				pos = r.Offset + 1
+				continue
+			}
+			n := len(r.Key) + len(r.Value)
+			if err := c.t.Throttle(ctx, n); err != nil {
+				abort()
+				return err
 			}
 			pos = r.Offset + 1
-			if r.Attrs.IsControl() {
-				return
-			}
 			if len(outs) == 0 {
-				if perr = prod.BeginTransaction(); perr != nil {
-					return
+				if err := prod.BeginTransaction(); err != nil {
+					abort()
+					return c.classify(fmt.Errorf("begin transaction: %w", err))
 				}
 				began = time.Now()
 			}
@@ -325,30 +381,51 @@ func (c *copier) run(ctx context.Context) error {
 				Headers: r.Headers, Timestamp: r.Timestamp}
 			srcOffs = append(srcOffs, r.Offset)
 			outs = append(outs, out)
-			n := len(r.Key) + len(r.Value)
 			openBytes += int64(n)
-			pollBytes += n
 			polled++
 			lastTime = r.Timestamp.UnixMilli()
 			prod.Produce(ctx, out, promise)
-		})
-		if perr != nil {
-			abort()
-			return c.classify(fmt.Errorf("begin transaction: %w", perr))
-		}
-		if err := c.t.Throttle(ctx, pollBytes); err != nil {
-			abort()
-			return err
+			if len(outs) >= txnRecords || openBytes >= txnBytes || time.Since(began) >= txnAge {
+				if err := commit(); err != nil {
+					abort()
+					return err
+				}
+			}
 		}
 		if polled == 0 {
 			idle += idlePoll
 		} else {
 			idle = 0
 		}
-		if len(outs) > 0 && (len(outs) >= txnRecords || openBytes >= txnBytes || time.Since(began) >= txnAge || polled == 0) {
+		if len(outs) > 0 && (polled == 0 || time.Since(began) >= txnAge) {
 			if err := commit(); err != nil {
 				abort()
 				return err
+			}
+		}
+		if end < 0 && polled == 0 && len(outs) == 0 && time.Since(lastLook) >= progressEvery {
+			// Idle: how far is the source's end?
+			lastLook = time.Now()
+			if lso, err := c.sourceEnd(ctx, cons); err == nil {
+				srcEnd = max(srcEnd, lso)
+			}
+		}
+		if now := time.Now(); now.Sub(time.UnixMilli(c.saved.Saved)) >= progressEvery {
+			// The master hears of the lag when it changed, also while a
+			// transaction is open (a slow limit), at most this often.
+			note(now)
+			if c.prog.Done != c.saved.Done || c.prog.End != c.saved.End {
+				err := c.t.SaveCursor(ctx, c.cursor().encode())
+				switch {
+				case errors.Is(err, worker.ErrStale):
+					abort()
+					return err
+				case err != nil:
+					c.t.Log.Warn("save the partition's progress", "unit", c.u.Key(), "err", err)
+					c.saved.Saved = c.prog.Saved // again in a while
+				default:
+					c.saved = c.prog
+				}
 			}
 		}
 		if end >= 0 && polled == 0 && idle >= endIdle {
@@ -367,4 +444,22 @@ func (c *copier) classify(err error) error {
 		return fmt.Errorf("%w: %w", errFenced, err)
 	}
 	return c.dst.wrap(err)
+}
+
+// sourceEnd asks the source for the partition's last stable offset.
+func (c *copier) sourceEnd(ctx context.Context, cl *kgo.Client) (int64, error) {
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	ends, err := kadm.NewClient(cl).ListCommittedOffsets(lctx, c.u.Topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return 0, err
+	}
+	o, ok := ends.Lookup(c.u.Topic, c.u.Partition)
+	if !ok {
+		return 0, fmt.Errorf("%s: no end offset", c.u.Key())
+	}
+	return o.Offset, nil
 }

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -71,5 +72,64 @@ func TestCopyPartitions(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("destination compact has no cleanup.policy=compact: %+v", c.Configs)
+	}
+}
+
+// A mapReader read again reads only the checkpoints written since, and
+// holds what a fresh read of every checkpoint holds.
+func TestMapReaderIncremental(t *testing.T) {
+	p := newPair(t)
+	p.src.CreateTopic("t", 2, nil)
+	produce := func(from, n int) {
+		var rs []*kgo.Record
+		for i := from; i < from+n; i++ {
+			rs = append(rs, rec("t", int32(i%2), i))
+		}
+		p.src.Produce(rs...)
+	}
+	produce(0, 100)
+	spec := p.spec("j", []string{"t"}, nil)
+	m := newMaster()
+	parts, _ := plan(t, spec)
+	runAll(t, m, spec, parts)
+	_, dst := sidesOf(spec)
+	ctx := context.Background()
+	mr := &mapReader{job: "j"}
+	maps, err := mr.read(ctx, dst)
+	if err != nil || maps["t/0"] == nil || maps["t/0"].Records != 50 {
+		t.Fatalf("first read: %v %v", maps, err)
+	}
+	before := map[int32]int64{}
+	for k, v := range mr.from {
+		before[k] = v
+	}
+	produce(100, 60)
+	parts, _ = plan(t, spec) // to the new end: resumes from the checkpoints
+	runAll(t, m, spec, parts)
+	maps, err = mr.read(ctx, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := mappings(ctx, dst, "j")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"t/0", "t/1"} {
+		a, b := maps[k], fresh[k]
+		if a == nil || b == nil || a.Records != 80 || fmt.Sprint(*a) != fmt.Sprint(*b) {
+			t.Errorf("%s: incremental %+v, fresh %+v; want 80 records, the same", k, a, b)
+		}
+	}
+	moved := 0
+	for k, v := range mr.from {
+		if v > before[k] {
+			moved++
+		}
+		if v < before[k] {
+			t.Errorf("checkpoint partition %d: read from %d, then from %d", k, before[k], v)
+		}
+	}
+	if moved == 0 {
+		t.Errorf("the second read advanced no checkpoint partition: %v -> %v", before, mr.from)
 	}
 }

@@ -1,6 +1,10 @@
 package kafka
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"ferry/task"
+)
 
 // cursor is what a partition task saves with its lease in the master after
 // each committed transaction: where the copy stands, and where its last
@@ -15,11 +19,8 @@ type cursor struct {
 	Records    int64  `json:"records"`
 	Bytes      int64  `json:"bytes"`
 	Checkpoint int64  `json:"checkpoint"` // the last checkpoint's offset in CheckpointTopic
-	// End is the source's last stable offset when the cursor was saved
-	// (continuous jobs: what stat's lag is counted against) and
-	// EndTime the time of the record at SrcNext-1 (unix ms; 0 unknown).
-	End     int64 `json:"end,omitempty"`
-	EndTime int64 `json:"lastTime,omitempty"`
+	// What stat shows of the partition's lag.
+	task.StreamProgress
 }
 
 func cursorOf(ck *Checkpoint) cursor {

@@ -33,8 +33,9 @@ func (r Runner) translateGroup(ctx context.Context, t worker.StreamTask) (tracke
 	rec := func(res tracker.Result, k task.Kind, detail string) tracker.Record {
 		return tracker.Record{Time: time.Now(), Result: res, Kind: k, Key: t.Unit.Key(), Detail: detail}
 	}
+	mr := &mapReader{job: t.Lease.Spec.Name}
 	for {
-		n, err := Translate(ctx, t.Lease.Spec, g, t.Lease.Spec.Stream.Continuous)
+		n, err := translate(ctx, t.Lease.Spec, g, t.Lease.Spec.Stream.Continuous, mr)
 		switch {
 		case ctx.Err() != nil:
 			return tracker.Record{}, false
@@ -71,6 +72,13 @@ func (r Runner) translateGroup(ctx context.Context, t worker.StreamTask) (tracke
 // translated in a later round); once translates it to the end of the copy.
 // It returns how many partition offsets it committed.
 func Translate(ctx context.Context, spec task.Spec, g string, continuous bool) (int, error) {
+	return translate(ctx, spec, g, continuous, &mapReader{job: spec.Name})
+}
+
+// translate is Translate with the job's mappings read by mr: a continuous
+// job's group task reads only the checkpoints written since its last
+// round.
+func translate(ctx context.Context, spec task.Spec, g string, continuous bool, mr *mapReader) (int, error) {
 	src, dst := sidesOf(spec)
 	sadm, err := src.admin(ctx)
 	if err != nil {
@@ -92,7 +100,7 @@ func Translate(ctx context.Context, spec task.Spec, g string, continuous bool) (
 	if err != nil {
 		return 0, src.wrap(fmt.Errorf("group %q: fetch offsets: %w", g, err))
 	}
-	maps, err := mappings(ctx, dst, spec.Name)
+	maps, err := mr.read(ctx, dst)
 	if err != nil {
 		return 0, err
 	}
