@@ -44,7 +44,7 @@ func (m *Master) scanTables(ctx context.Context, spec task.Spec) error {
 	round, chunks := job.Round, 0
 	var marks map[string]string
 	if spec.Incremental && spec.Table.UpdatedColumn != "" {
-		if marks, err = m.roundMarks(ctx, spec, round); err != nil {
+		if marks, err = m.roundMarks(ctx, spec, job.Submitted, round); err != nil {
 			return err
 		}
 	}
@@ -77,9 +77,10 @@ func (m *Master) scanTables(ctx context.Context, spec task.Spec) error {
 // copies every row. A chunk that fails keeps its bounds in its task, and
 // retry runs it as planned.
 type tableMarks struct {
-	Round   int               // the round Since is for
-	Since   map[string]string `json:",omitempty"` // nil: every row
-	Samples []markSample
+	Submitted time.Time         // the job's: a file of an earlier job of the name is not its
+	Round     int               // the round Since is for
+	Since     map[string]string `json:",omitempty"` // nil: every row
+	Samples   []markSample
 }
 
 type markSample struct {
@@ -94,7 +95,7 @@ const tableMarksFile = "table-marks.json"
 // sampling the source's marks at the start of a round and keeping them
 // (a master restarted during the round's planning finds them). The
 // first round copies every row.
-func (m *Master) roundMarks(ctx context.Context, spec task.Spec, round int) (map[string]string, error) {
+func (m *Master) roundMarks(ctx context.Context, spec task.Spec, submitted time.Time, round int) (map[string]string, error) {
 	path := filepath.Join(m.cfg.Dir, "jobs", spec.Name, tableMarksFile)
 	var tm tableMarks
 	switch b, err := os.ReadFile(path); {
@@ -104,6 +105,9 @@ func (m *Master) roundMarks(ctx context.Context, spec task.Spec, round int) (map
 		}
 	case !errors.Is(err, os.ErrNotExist):
 		return nil, err
+	}
+	if !tm.Submitted.Equal(submitted) {
+		tm = tableMarks{Submitted: submitted}
 	}
 	if tm.Round == round && len(tm.Samples) > 0 {
 		return tm.Since, nil

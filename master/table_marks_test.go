@@ -34,9 +34,10 @@ func TestRoundMarks(t *testing.T) {
 	m := &Master{cfg: Config{Dir: dir, Tables: f}}
 	spec := task.Spec{Name: "j", Incremental: true, Table: &task.Table{UpdatedColumn: "u", UpdatedMargin: 10 * time.Minute}}
 	ctx := context.Background()
+	submitted := time.Now().Add(-time.Hour)
 	get := func(round int) map[string]string {
 		t.Helper()
-		marks, err := m.roundMarks(ctx, spec, round)
+		marks, err := m.roundMarks(ctx, spec, submitted, round)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,5 +71,10 @@ func TestRoundMarks(t *testing.T) {
 	spec.Table.UpdatedMargin = 0
 	if got := get(4); got["t"] != "3" {
 		t.Fatalf("round 4 without a margin: %v, want round 3's marks", got)
+	}
+	// A new job of the same name starts afresh.
+	submitted = time.Now()
+	if got := get(2); got != nil || f.calls != 5 {
+		t.Fatalf("a new job's round 2: %v (%d samples), want every row", got, f.calls)
 	}
 }
