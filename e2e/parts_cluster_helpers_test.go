@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"ferry/store/s3test"
 	"ferry/task"
@@ -55,7 +56,9 @@ func partsParamsFromEnv(t *testing.T) partsParams {
 // rangeTally counts, for one key, the body bytes the proxy carried for
 // each range of a split file: request bodies of part uploads (an object
 // destination) or response bodies of ranged GETs (an object source),
-// whole or cut short. It also spots the first client to have finished
+// whole or cut short; and the time the server took to answer the
+// completion of the key's upload and the copy onto itself that adds its
+// CRC64 to its metadata. It also spots the first client to have finished
 // at least n bytes of a range it has not finished, and tells trip.
 type rangeTally struct {
 	mu     sync.Mutex
@@ -64,6 +67,7 @@ type rangeTally struct {
 	ranges []task.Part // the range tasks, in order
 	unit   int64
 	sent   []int64 // by range
+	server time.Duration
 	done   map[string][]int64
 	n      int64
 	trip   chan tripped
@@ -86,6 +90,7 @@ func (r *rangeTally) follow(kind, key string, size, unit, n int64) <-chan trippe
 	r.kind, r.key, r.unit, r.n = kind, key, unit, n
 	r.ranges = parts[1 : len(parts)-1]
 	r.sent = make([]int64, len(r.ranges))
+	r.server = 0
 	r.done = map[string][]int64{}
 	r.trip = make(chan tripped, 1)
 	return r.trip
@@ -96,7 +101,14 @@ var rangeHeaderRE = regexp.MustCompile(`^bytes=(\d+)-`)
 func (r *rangeTally) seen(s s3test.Seen) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.kind == "" || s.Kind != r.kind || s.Key != r.key {
+	if r.kind == "" || s.Key != r.key {
+		return
+	}
+	if s.Kind == s3test.KindComplete || s.Kind == s3test.KindCopy {
+		r.server += s.Took
+		return
+	}
+	if s.Kind != r.kind {
 		return
 	}
 	var off, n int64
@@ -144,12 +156,13 @@ func (r *rangeTally) index(off int64) int {
 	return -1
 }
 
-// result returns the bytes carried per range, and stops counting.
-func (r *rangeTally) result() ([]task.Part, []int64) {
+// result returns the bytes carried per range and the server's time on
+// the completion, and stops counting.
+func (r *rangeTally) result() ([]task.Part, []int64, time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.kind = ""
-	return r.ranges, append([]int64(nil), r.sent...)
+	return r.ranges, append([]int64(nil), r.sent...), r.server
 }
 
 // inMiB formats a byte count in MiB.

@@ -1,6 +1,7 @@
 package s3test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Faults says what a Proxy does to the requests it passes.
@@ -137,6 +139,10 @@ type Seen struct {
 	// signatures count), whole or not: what a client killed mid-request
 	// sent before it died counts.
 	In, Out int64
+	// Took is the time from the request's arrival to the end of its
+	// answer: mostly the server's time, for a request whose bodies are
+	// small (a completion, a copy).
+	Took time.Duration
 }
 
 // NewProxy starts a proxy to target (a server URL) on a loopback port,
@@ -195,6 +201,7 @@ func (p *Proxy) Watch(fn func(Seen)) {
 
 // seen tells the Watch function, if any, about r.
 func (p *Proxy) seen(r *http.Request, kind string, status int, injected bool, in, out int64) {
+	took := time.Since(arrival(r))
 	p.mu.Lock()
 	fn := p.watch
 	p.mu.Unlock()
@@ -209,7 +216,7 @@ func (p *Proxy) seen(r *http.Request, kind string, status int, injected bool, in
 	q := r.URL.Query()
 	part, _ := strconv.Atoi(q.Get("partNumber"))
 	fn(Seen{Kind: kind, Client: host, Key: key, UploadID: q.Get("uploadId"), Status: status, Injected: injected,
-		Part: part, Range: r.Header.Get("Range"), In: in, Out: out})
+		Part: part, Range: r.Header.Get("Range"), In: in, Out: out, Took: took})
 }
 
 // Count returns how many requests of kind reached the server since the
@@ -282,6 +289,7 @@ func contains(list []string, s string) bool {
 }
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = r.WithContext(context.WithValue(r.Context(), arrivalKey{}, time.Now()))
 	kind := Kind(r)
 	f := p.decide(kind)
 	in := &countReader{r: r.Body}
@@ -345,6 +353,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(resp.StatusCode)
 	sent, _ := io.Copy(w, resp.Body)
 	p.seen(r, kind, resp.StatusCode, false, in.n.Load(), sent)
+}
+
+type arrivalKey struct{}
+
+// arrival is when ServeHTTP got r.
+func arrival(r *http.Request) time.Time {
+	t, _ := r.Context().Value(arrivalKey{}).(time.Time)
+	return t
 }
 
 // countReader counts the bytes read through it.

@@ -70,6 +70,9 @@ func TestProxySeen(t *testing.T) {
 				t.Errorf("part: %+v, want part 2 of upload %s, %d bytes in (and the chunks' signatures)", s, id, len(part))
 			}
 		}
+		if s.Took <= 0 {
+			t.Errorf("%s: took %s", s.Kind, s.Took)
+		}
 		got = append(got, s.Kind)
 	}
 	if k := strings.Join(got, " "); !strings.Contains(k, "put") || !strings.Contains(k, "get") || !strings.Contains(k, "part") {
