@@ -6,8 +6,9 @@
 // touching any network but the private /24 on a bridge the test creates and
 // removes.
 //
-// It needs root, iproute2's ip (and tc, for Shape) and /usr/sbin/sshd. Require skips a test
-// when they are missing, except under CI=true, where it fails.
+// It needs root, iproute2's ip (and tc, for Shape) and /usr/sbin/sshd.
+// Require skips a test when they are missing, except under CI=true, where
+// it fails.
 //
 // Layout. The bridge fb<id> in the root namespace has 10.X.Y.1/24 (X and Y
 // random, chosen not to overlap any address of this machine); host i is the
