@@ -101,9 +101,14 @@ func TestPartTasksCluster(t *testing.T) {
 		t.Logf("PARTS %s: %s, one worker %s, three %s: %.2fx (%.2fx with the server's %s and %s on the completion)", d, inMiB(p.size),
 			(one[d][0] - one[d][1]).Round(time.Millisecond), (three[0] - three[1]).Round(time.Millisecond), r,
 			three[0].Seconds()/one[d][0].Seconds(), one[d][1].Round(time.Millisecond), three[1].Round(time.Millisecond))
+		// One worker's share of its link says whether the link or the
+		// machine (CPU shared with other work) held the copies back.
+		share := float64(p.size) * 8 / (one[d][0] - one[d][1]).Seconds() / float64(p.rate)
+		t.Logf("PARTS %s: one worker moved the file at %.0f%% of its link's rate", d, 100*share)
 		if r > 0.45 {
-			t.Errorf("%s: three workers took %.2fx the time of one (%s against %s, without the server's completion), want at most 0.45x",
-				d, r, three[0]-three[1], one[d][0]-one[d][1])
+			t.Errorf("%s: three workers took %.2fx the time of one (%s against %s, without the server's completion), want at most 0.45x "+
+				"(one worker used %.0f%% of its link: below some 80%%, this machine's CPU, not the links, set the pace)",
+				d, r, three[0]-three[1], one[d][0]-one[d][1], 100*share)
 		}
 	}
 	for _, d := range dests {
