@@ -58,6 +58,12 @@ func (j *Job) Spec() task.Spec {
 	if !splitsInto(j.DestType) {
 		s.SplitThreshold = 0
 	}
+	if IsTableType(j.SrcType) {
+		s.Table = j.Table.spec()
+		// A table job makes no store request: its request limit counts
+		// rows (the worker waits for each batch's rows).
+		s.MaxRequestsPerSecond = j.Table.MaxRowsPerSecond
+	}
 	return s
 }
 
