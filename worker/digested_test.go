@@ -115,8 +115,40 @@ func TestMediumFilesStreamed(t *testing.T) {
 	if px.Count(s3test.KindPut) != 3 || px.Count(s3test.KindCreate)+px.Count(s3test.KindPart)+px.Count(s3test.KindCopy) != 0 {
 		t.Fatalf("%v; want one PUT per file and no multipart upload or copy", px)
 	}
+	// isAuditAfterImport (on by default, general) asks the server nothing
+	// more: each PUT's answer proved what landed.
+	if px.Count(s3test.KindHead) != 0 {
+		t.Fatalf("%v; want no HEAD after a PUT whose ETag is the MD5 the server checked", px)
+	}
 	for name, data := range files {
 		checkLanded(t, dst, name, data)
+	}
+}
+
+// TestAuditAfterImportKept: in detailed mode, and after a multipart
+// upload, isAuditAfterImport still looks at each object (one HEAD); with
+// isAuditAfterImport off, nothing does.
+func TestAuditAfterImportKept(t *testing.T) {
+	files := map[string][]byte{"a": randomData(1000), "b": randomData(2000)}
+	for _, c := range []struct {
+		name  string
+		edit  func(*task.Spec)
+		heads int
+	}{
+		{"detailed", func(s *task.Spec) { s.AuditMode = task.AuditDetailed }, 2},
+		{"multipart", func(s *task.Spec) { s.Multipart.Threshold = 1 }, 2},
+		{"off", func(s *task.Spec) { s.AuditAfterImport = false }, 0},
+	} {
+		px, dst, st := s3Job(t, files, nil, c.edit)
+		if st.Counters.FilesDone != 2 || st.Counters.FilesFailed != 0 {
+			t.Fatalf("%s: job %+v; want 2 files copied", c.name, st.Counters)
+		}
+		if n := px.Count(s3test.KindHead); n != c.heads {
+			t.Errorf("%s: %d HEADs (%v), want %d", c.name, n, px, c.heads)
+		}
+		for name, data := range files {
+			checkLanded(t, dst, name, data)
+		}
 	}
 }
 

@@ -66,7 +66,7 @@ func (s *S3) PutDigested(ctx context.Context, key string, src func() (io.ReadClo
 	if err != nil {
 		return store.Entry{}, fmt.Errorf("put %q: %w", key, err)
 	}
-	return s.landed(key, d.Size, info, sent, e, m), nil
+	return confirmed(s.landed(key, d.Size, info, sent, e, m)), nil
 }
 
 // maxPutDigested is the largest body PutDigested sends in one request:

@@ -116,3 +116,30 @@ func TestPutDigestedRefused(t *testing.T) {
 type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// TestConfirmed: a single PUT's entry is Confirmed (its ETag, the MD5 the
+// server checked the body against, says what is stored); a multipart
+// upload's is not, nor a Put streamed in parts.
+func TestConfirmed(t *testing.T) {
+	t.Parallel()
+	srv := s3test.Start(t)
+	cfg := config(srv, srv.URL, "conf/")
+	cfg.PutThreshold, cfg.PartSize = 6*MiB, 5*MiB
+	s := open(t, cfg)
+	ctx := context.Background()
+	small := randomBytes(1000, 1)
+	if e, err := s.Put(ctx, "small", bytes.NewReader(small), store.Entry{}, store.PutOptions{}); err != nil || !e.Confirmed {
+		t.Errorf("single PUT: %+v, %v; want Confirmed", e, err)
+	}
+	big := randomBytes(7*MiB, 2)
+	if e, err := s.Put(ctx, "streamed", bytes.NewReader(big), store.Entry{}, store.PutOptions{}); err != nil || e.Confirmed {
+		t.Errorf("Put in parts: %+v, %v; want not Confirmed", e, err)
+	}
+	if e, err := s.PutMultipart(ctx, "multi", source(big), int64(len(big)), store.Entry{}, store.MultipartOptions{PartSize: 5 * MiB}, nil); err != nil || e.Confirmed {
+		t.Errorf("PutMultipart: %+v, %v; want not Confirmed", e, err)
+	}
+	src := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(big)), nil }
+	if e, err := s.PutDigested(ctx, "digested", src, digestsOfData(big, int64(len(big)))[0], store.Entry{}); err != nil || !e.Confirmed {
+		t.Errorf("PutDigested: %+v, %v; want Confirmed", e, err)
+	}
+}
