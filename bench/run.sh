@@ -216,8 +216,9 @@ bench() {
 			fi
 			runs[$name]="${runs[$name]:-} $t"
 			if [ -s "$LOGS/$wl-$name-$round.log.rss" ]; then
-				local k=$(tail -1 "$LOGS/$wl-$name-$round.log.rss")
-				[ "$k" -gt "${PEAK[$wl|$name]:-0}" ] 2>/dev/null && PEAK[$wl|$name]=$k
+				local kib
+				kib=$(tail -1 "$LOGS/$wl-$name-$round.log.rss")
+				[ "$kib" -gt "${PEAK[$wl|$name]:-0}" ] 2>/dev/null && PEAK[$wl|$name]=$kib
 			fi
 			log "$wl $name run $((round + 1))/$N: ${t}s"
 		done
