@@ -23,7 +23,9 @@ import (
 // ceiling is measured before and after ferry's run and averaged.
 //
 // It runs only with FERRY_BENCH_ZK=1; FERRY_BENCH_ZK_N sets the number of
-// znodes (default 100000).
+// znodes (default 100000); FERRY_BENCH_ZK_HOME keeps ferry's home (logs)
+// in that directory; FERRY_CPUPROFILE=path profiles ferry's run
+// (bench/cmd/ferryprof).
 func TestZKThroughput(t *testing.T) {
 	if os.Getenv("FERRY_BENCH_ZK") == "" {
 		t.Skip("the znode workload runs with FERRY_BENCH_ZK=1; see bench/run.sh")
@@ -46,8 +48,15 @@ func TestZKThroughput(t *testing.T) {
 		t.Fatal(err)
 	}
 	home := t.TempDir()
+	if h := os.Getenv("FERRY_BENCH_ZK_HOME"); h != "" {
+		home = h
+	}
 	bin := filepath.Join(home, "ferry")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/ferry")
+	pkg := "./cmd/ferry"
+	if os.Getenv("FERRY_CPUPROFILE") != "" {
+		pkg = "./bench/cmd/ferryprof" // the same ferry, profiled
+	}
+	build := exec.Command("go", "build", "-o", bin, pkg)
 	build.Dir = ".."
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

@@ -19,15 +19,15 @@ import (
 // is an error saying it is not supported yet.
 var (
 	SupportedJobTypes  = []string{"import", "audit"}
-	SupportedSrcTypes  = []string{"local", "s3", "oss", "cos", "bos", "ks3", "qiniu", "http", "azure", "youpai", "kafka", "zk"}
-	SupportedDestTypes = []string{"local", "oss", "s3", "azure", "kafka", "zk"}
+	SupportedSrcTypes  = []string{"local", "s3", "oss", "cos", "bos", "ks3", "qiniu", "http", "azure", "youpai", "kafka", "zk", "mysql", "postgres"}
+	SupportedDestTypes = []string{"local", "oss", "s3", "azure", "kafka", "zk", "mysql", "postgres"}
 )
 
 // The values ossimport (and, for destType, ferry) define for the type keys.
 var (
 	knownJobTypes  = []string{"import", "audit"}
-	knownSrcTypes  = []string{"local", "oss", "qiniu", "bos", "ks3", "s3", "youpai", "http", "cos", "azure", "kafka", "zk"}
-	knownDestTypes = []string{"local", "oss", "s3", "azure", "kafka", "zk"}
+	knownSrcTypes  = []string{"local", "oss", "qiniu", "bos", "ks3", "s3", "youpai", "http", "cos", "azure", "kafka", "zk", "mysql", "postgres"}
+	knownDestTypes = []string{"local", "oss", "s3", "azure", "kafka", "zk", "mysql", "postgres"}
 )
 
 // Limits on job values beyond ossimport's documented ranges.
@@ -140,7 +140,8 @@ type Job struct {
 	// limit by time of day; its Default is MaxThroughput, so
 	// ThroughputSchedule.RateAt(time.Now()) is the limit in force.
 	// MaxRequestsPerSecond limits the job's store requests (source and
-	// destination together), job-wide; 0 = unlimited.
+	// destination together), job-wide; 0 = unlimited. A zk job's counts
+	// znodes instead (task.Spec.ThrottlesEntries).
 	MaxThroughput        int64
 	ThroughputSchedule   task.Schedule
 	MaxRequestsPerSecond int
@@ -148,6 +149,9 @@ type Job struct {
 	// Stream jobs (srcType=kafka, destType=kafka; stream.go): topics,
 	// consumerGroups, streamMode and the SASL and TLS keys of each side.
 	Stream StreamKeys
+	// Table jobs (srcType and destType mysql or postgres; table.go):
+	// tables, tableChunkRows, updatedColumn, maxRowsPerSecond.
+	Table TableKeys
 
 	// Warnings lists, in line order, one line each formatted like an
 	// *Error, the keys that were accepted but are not acted on.
@@ -187,6 +191,7 @@ func newJob(file string) *Job {
 		AuditMode:                   "general",
 		MaxDelete:                   1000,
 		PreserveMetadata:            true,
+		Table:                       TableKeys{ChunkRows: 10000},
 	}
 }
 
@@ -254,6 +259,11 @@ func (j *Job) check(d *decoder) error {
 	}
 	if j.SrcType == "kafka" || j.DestType == "kafka" {
 		if err := j.checkStream(d); err != nil {
+			return err
+		}
+	}
+	if IsTableType(j.SrcType) || IsTableType(j.DestType) {
+		if err := j.checkTable(d); err != nil {
 			return err
 		}
 	}
@@ -588,6 +598,9 @@ var jobSetters = map[string]setter[Job]{
 	"destSaslMechanism": func(j *Job, v string) (err error) { j.Stream.DestSASL, err = parseSASL(v); return err },
 	"srcTls":            func(j *Job, v string) (err error) { j.Stream.SrcTLS, err = parseBool(v); return err },
 	"destTls":           func(j *Job, v string) (err error) { j.Stream.DestTLS, err = parseBool(v); return err },
+	"tables":            func(j *Job, v string) (err error) { j.Table.Tables, err = parseTables(v); return err },
+	"tableChunkRows":    func(j *Job, v string) (err error) { j.Table.ChunkRows, err = parseInt(v, 1, maxChunkRows); return err },
+	"maxRowsPerSecond":  func(j *Job, v string) (err error) { j.Table.MaxRowsPerSecond, err = parseInt(v, 0, 1<<30); return err },
 	"isAllowSymbolicLink": func(j *Job, v string) (err error) {
 		j.IsAllowSymbolicLink, err = parseBool(v)
 		return err

@@ -42,7 +42,10 @@ type keyInfo struct {
 	s3Only     bool
 	// kafka: the key is also used when its type key is kafka (the
 	// endpoint's broker list and SASL user and password).
-	kafka  bool
+	kafka bool
+	// table: the key is also used when its type key is mysql or postgres
+	// (the server's address, the database, the user and password).
+	table  bool
 	secret bool   // never quoted in a message
 	alias  string // the key this one is another spelling of
 }
@@ -77,10 +80,10 @@ var keyTable = []keyInfo{
 	// job.cfg: source.
 	{name: "srcType", file: jobFile, impl: true},
 	{name: "srcPrefix", file: jobFile, impl: true},
-	{name: "srcAccessKey", file: jobFile, impl: true, remote: "srcType", kafka: true},
-	{name: "srcSecretKey", file: jobFile, impl: true, remote: "srcType", kafka: true, secret: true},
-	{name: "srcDomain", file: jobFile, impl: true, remote: "srcType", kafka: true},
-	{name: "srcBucket", file: jobFile, impl: true, remote: "srcType"},
+	{name: "srcAccessKey", file: jobFile, impl: true, remote: "srcType", kafka: true, table: true},
+	{name: "srcSecretKey", file: jobFile, impl: true, remote: "srcType", kafka: true, table: true, secret: true},
+	{name: "srcDomain", file: jobFile, impl: true, remote: "srcType", kafka: true, table: true},
+	{name: "srcBucket", file: jobFile, impl: true, remote: "srcType", table: true},
 	{name: "srcRegion", file: jobFile, ferry: true, impl: true, s3Only: true, remote: "srcType"},
 	{name: "srcPathStyle", file: jobFile, ferry: true, impl: true, s3Only: true, remote: "srcType", def: "false"},
 	{name: "appId", file: jobFile, def: "0",
@@ -100,10 +103,10 @@ var keyTable = []keyInfo{
 	// job.cfg: destination.
 	{name: "destType", file: jobFile, ferry: true, impl: true, def: "oss"},
 	{name: "destPrefix", file: jobFile, impl: true},
-	{name: "destAccessKey", file: jobFile, impl: true, remote: "destType", kafka: true},
-	{name: "destSecretKey", file: jobFile, impl: true, remote: "destType", kafka: true, secret: true},
-	{name: "destDomain", file: jobFile, impl: true, remote: "destType", kafka: true},
-	{name: "destBucket", file: jobFile, impl: true, remote: "destType"},
+	{name: "destAccessKey", file: jobFile, impl: true, remote: "destType", kafka: true, table: true},
+	{name: "destSecretKey", file: jobFile, impl: true, remote: "destType", kafka: true, table: true, secret: true},
+	{name: "destDomain", file: jobFile, impl: true, remote: "destType", kafka: true, table: true},
+	{name: "destBucket", file: jobFile, impl: true, remote: "destType", table: true},
 	{name: "destRegion", file: jobFile, ferry: true, impl: true, s3Only: true, remote: "destType"},
 	{name: "destPathStyle", file: jobFile, ferry: true, impl: true, s3Only: true, remote: "destType", def: "false"},
 	{name: "uploadThreadNumPerLargeFile", file: jobFile, impl: true, remote: "destType", def: "3"},
@@ -141,6 +144,11 @@ var keyTable = []keyInfo{
 	{name: "destSaslMechanism", file: jobFile, ferry: true, impl: true, remote: "destType", remoteType: "kafka"},
 	{name: "srcTls", file: jobFile, ferry: true, impl: true, remote: "srcType", remoteType: "kafka", def: "false"},
 	{name: "destTls", file: jobFile, ferry: true, impl: true, remote: "destType", remoteType: "kafka", def: "false"},
+	// job.cfg: table jobs (srcType and destType mysql or postgres).
+	{name: "tables", file: jobFile, ferry: true, impl: true},
+	{name: "tableChunkRows", file: jobFile, ferry: true, impl: true, def: "10000"},
+	{name: "updatedColumn", file: jobFile, ferry: true},
+	{name: "maxRowsPerSecond", file: jobFile, ferry: true, impl: true, def: "0"},
 
 	// job.cfg: Express Connect tunnel (ossimport 2.3.0).
 	{name: "isUseExpressTunnel", file: jobFile, def: "false"},
@@ -196,7 +204,7 @@ func (k *keyInfo) usedWith(typ string) bool {
 		return typ == k.remoteType
 	case k.s3Only:
 		return IsObjectStore(typ)
-	case k.kafka && typ == "kafka":
+	case k.kafka && typ == "kafka", k.table && IsTableType(typ):
 		return true
 	}
 	return IsRemoteStore(typ)

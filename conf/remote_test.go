@@ -400,7 +400,7 @@ func TestResolveHTTPList(t *testing.T) {
 
 func TestIsObjectStore(t *testing.T) {
 	for _, typ := range knownSrcTypes {
-		want := typ != "local" && typ != "http" && typ != "youpai" && typ != "azure" && typ != "kafka" && typ != "zk"
+		want := typ != "local" && typ != "http" && typ != "youpai" && typ != "azure" && typ != "kafka" && typ != "zk" && !IsTableType(typ)
 		if IsObjectStore(typ) != want {
 			t.Errorf("IsObjectStore(%q) = %v", typ, !want)
 		}

@@ -55,6 +55,12 @@ func (j *Job) Spec() task.Spec {
 	if j.SrcType == "kafka" {
 		s.Stream = j.Stream.spec()
 	}
+	if IsTableType(j.SrcType) {
+		s.Table = j.Table.spec()
+		// A table job makes no store request: its request limit counts
+		// rows (the worker waits for each batch's rows).
+		s.MaxRequestsPerSecond = j.Table.MaxRowsPerSecond
+	}
 	return s
 }
 

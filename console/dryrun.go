@@ -21,6 +21,9 @@ import (
 // and mirror setting, and counts the entries and bytes it would copy,
 // skip, exclude and delete, with the first few keys of each.
 func (e *env) dryRun(ctx context.Context, j *conf.Job) error {
+	if conf.IsTableType(j.SrcType) {
+		return e.dryRunTable(ctx, j)
+	}
 	spec := j.Spec()
 	opt, err := plan.OptionsOf(spec)
 	if err != nil {

@@ -61,7 +61,7 @@ func (e *env) startEngine(parent context.Context, o engineOpts) (*engine, error)
 	}
 	own := observe.New() // the master's own store calls (its scans), for /metrics
 	m, err := master.Open(master.Config{Dir: e.masterDir, LeaseDur: time.Duration(e.sys.TaskLeaseSeconds) * time.Second,
-		Log: mlog, TrackerLog: tlog, OpenSource: observedSource(own), OpenDest: openDest, Streams: kafka.Runner{}, FreshState: e.freshState})
+		Log: mlog, TrackerLog: tlog, OpenSource: observedSource(own), OpenDest: openDest, Streams: kafka.Runner{}, Tables: tables, FreshState: e.freshState})
 	if err != nil {
 		mcl.Close()
 		tcl.Close()

@@ -159,7 +159,7 @@ func rel(path string) string {
 func (e *env) newWorker(id, host string, c worker.Client, log *slog.Logger, taskDone func()) *worker.Worker {
 	return worker.New(worker.Config{ID: id, Host: host, Threads: e.sys.WorkerTaskThreadNum,
 		MaxTasks: e.sys.WorkerMaxTaskNum, RecordMD5: e.sys.WorkerRecordMd5, MaxThroughput: e.sys.WorkerRate(), Log: log,
-		OpenSource: openSource, OpenDest: openDest, Streams: kafka.Runner{}, TaskDone: taskDone}, c)
+		OpenSource: openSource, OpenDest: openDest, Streams: kafka.Runner{}, Tables: tables, TaskDone: taskDone}, c)
 }
 
 // checkSource refuses, as a configuration error, a local source directory
@@ -185,6 +185,9 @@ func checkSource(j *conf.Job) error {
 // the bucket in the endpoint, a skewed clock) stop the command with one
 // line and exit status 2 instead of a job that fails at once.
 func probeStores(j *conf.Job) error {
+	if conf.IsTableType(j.SrcType) {
+		return probeTables(j)
+	}
 	spec := j.Spec()
 	if spec.IsStream() {
 		// Both clusters answer, every named topic is there and no

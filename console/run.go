@@ -14,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"ferry/conf"
 	"ferry/master"
 	"ferry/state"
 	"ferry/task"
@@ -233,12 +234,22 @@ func (e *env) summary(eng *engine, name string, took time.Duration, before *stat
 	if audit {
 		done, checked = "match", "auditMode "+string(s.Spec.AuditMode)
 	}
+	unit := "files "
+	if s.Spec.IsTable() {
+		unit, checked = "chunks", "every chunk verified by a digest of its rows on both sides"
+	}
 	fmt.Fprintf(w, "job %s: %s\n", name, s.State)
-	fmt.Fprintf(w, "  files  %d %s, %d skipped, %d failed, of %d\n", c.FilesDone-c.FilesSkipped, done, c.FilesSkipped, c.FilesFailed, c.FilesTotal)
+	fmt.Fprintf(w, "  %s %d %s, %d skipped, %d failed, of %d\n", unit, c.FilesDone-c.FilesSkipped, done, c.FilesSkipped, c.FilesFailed, c.FilesTotal)
 	if c.FilesExcluded > 0 || c.FilesUnchanged > 0 || c.FilesDeleted > 0 {
 		fmt.Fprintf(w, "  also   %d excluded by filters, %d unchanged, %d deleted (mirror)\n", c.FilesExcluded, c.FilesUnchanged, c.FilesDeleted)
 	}
-	fmt.Fprintf(w, "  bytes  %s\n", bytesText(c, before, took, checked))
+	if s.Spec.IsTable() {
+		// A chunk's rows and digest are in its audit line; the task
+		// counters count chunks.
+		fmt.Fprintf(w, "  took   %s, %s\n", took.Round(10*time.Millisecond), checked)
+	} else {
+		fmt.Fprintf(w, "  bytes  %s\n", bytesText(c, before, took, checked))
+	}
 	fmt.Fprintf(w, "  from   %s\n  to     %s\n", endpointText(s.Spec, s.Spec.Src), endpointText(s.Spec, s.Spec.Dest))
 	jobDir := filepath.Join(e.masterDir, "jobs", name)
 	fmt.Fprintf(w, "  audit  %s\n", rel(jobDir)+string(filepath.Separator))
@@ -292,6 +303,8 @@ func endpointText(s task.Spec, e task.Endpoint) string {
 		return e.Prefix
 	case e.Type == "kafka":
 		return "kafka " + e.Domain
+	case conf.IsTableType(e.Type):
+		return e.Type + " " + e.Domain + "/" + e.Bucket
 	case e.Domain != "":
 		return fmt.Sprintf("%s://%s/%s at %s", e.Type, e.Bucket, e.Prefix, e.Domain)
 	}

@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"ferry/internal/dbtest"
 )
 
 // ferryBin is the binary under test, built once by TestMain.
@@ -53,6 +55,7 @@ func testMain(m *testing.M) int {
 		return 2
 	}
 	ferryBin = bin
+	defer dbtest.StopAll() // the database servers the table tests started
 	return m.Run()
 }
 

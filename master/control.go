@@ -188,7 +188,8 @@ func (m *Master) Clean(ctx context.Context, name string, force bool) error {
 // that key begun since the job was submitted (less a margin for the
 // server's clock) is aborted.
 func (m *Master) abortUploads(ctx context.Context, spec task.Spec, submitted time.Time, ups []task.UploadState) {
-	if len(ups) == 0 || m.cfg.OpenDest == nil || spec.IsStream() { // a stream's saved states are cursors
+	// A stream's saved states are cursors; a table job saves none.
+	if len(ups) == 0 || m.cfg.OpenDest == nil || spec.IsStream() || spec.IsTable() {
 		return
 	}
 	dst, err := m.cfg.OpenDest(spec)

@@ -37,6 +37,8 @@ type Config struct {
 	OpenDest func(task.Spec) (store.Store, error)
 	// Streams plans stream jobs (srcType=kafka); nil: they fail.
 	Streams StreamPlanner
+	// Tables plans table jobs (srcType mysql or postgres); nil: they fail.
+	Tables TablePlanner
 	// FreshState starts with a new database even when the old one is
 	// missing or empty while jobs' audit directories remain (state.ErrLost
 	// otherwise).

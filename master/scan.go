@@ -33,6 +33,9 @@ func (m *Master) scan(ctx context.Context, spec task.Spec) error {
 	if spec.IsStream() {
 		return m.scanStream(ctx, spec)
 	}
+	if spec.IsTable() {
+		return m.scanTables(ctx, spec)
+	}
 	job, err := m.db.Job(spec.Name)
 	if err != nil {
 		return err

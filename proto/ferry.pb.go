@@ -785,6 +785,7 @@ type JobSpec struct {
 	Schedule                   *Schedule              `protobuf:"bytes,24,opt,name=schedule,proto3" json:"schedule,omitempty"`
 	MaxRequestsPerSecond       int32                  `protobuf:"varint,25,opt,name=max_requests_per_second,json=maxRequestsPerSecond,proto3" json:"max_requests_per_second,omitempty"`
 	Stream                     *StreamSpec            `protobuf:"bytes,26,opt,name=stream,proto3" json:"stream,omitempty"` // set for a stream job (srcType=kafka)
+	Table                      *TableSpec             `protobuf:"bytes,27,opt,name=table,proto3" json:"table,omitempty"`   // set for a table job (srcType mysql or postgres)
 	// Numbers from 40 up are issue 17's (other work appends from 26).
 	SrcListFile    []byte `protobuf:"bytes,40,opt,name=src_list_file,json=srcListFile,proto3" json:"src_list_file,omitempty"`         // srcListFile: what the scan reads instead of a listing
 	SplitThreshold int64  `protobuf:"varint,41,opt,name=split_threshold,json=splitThreshold,proto3" json:"split_threshold,omitempty"` // splitFileThreshold: files from this size up become part tasks; 0 never
@@ -1004,6 +1005,13 @@ func (x *JobSpec) GetStream() *StreamSpec {
 	return nil
 }
 
+func (x *JobSpec) GetTable() *TableSpec {
+	if x != nil {
+		return x.Table
+	}
+	return nil
+}
+
 func (x *JobSpec) GetSrcListFile() []byte {
 	if x != nil {
 		return x.SrcListFile
@@ -1111,6 +1119,75 @@ func (x *StreamSpec) GetDestTls() bool {
 	return false
 }
 
+// TableSpec is what a table job adds to its spec (task.Table).
+type TableSpec struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Tables           []string               `protobuf:"bytes,1,rep,name=tables,proto3" json:"tables,omitempty"`
+	ChunkRows        int32                  `protobuf:"varint,2,opt,name=chunk_rows,json=chunkRows,proto3" json:"chunk_rows,omitempty"`
+	UpdatedColumn    string                 `protobuf:"bytes,3,opt,name=updated_column,json=updatedColumn,proto3" json:"updated_column,omitempty"`
+	MaxRowsPerSecond int32                  `protobuf:"varint,4,opt,name=max_rows_per_second,json=maxRowsPerSecond,proto3" json:"max_rows_per_second,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *TableSpec) Reset() {
+	*x = TableSpec{}
+	mi := &file_ferry_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TableSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TableSpec) ProtoMessage() {}
+
+func (x *TableSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_ferry_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TableSpec.ProtoReflect.Descriptor instead.
+func (*TableSpec) Descriptor() ([]byte, []int) {
+	return file_ferry_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *TableSpec) GetTables() []string {
+	if x != nil {
+		return x.Tables
+	}
+	return nil
+}
+
+func (x *TableSpec) GetChunkRows() int32 {
+	if x != nil {
+		return x.ChunkRows
+	}
+	return 0
+}
+
+func (x *TableSpec) GetUpdatedColumn() string {
+	if x != nil {
+		return x.UpdatedColumn
+	}
+	return ""
+}
+
+func (x *TableSpec) GetMaxRowsPerSecond() int32 {
+	if x != nil {
+		return x.MaxRowsPerSecond
+	}
+	return 0
+}
+
 type Endpoint struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
@@ -1127,7 +1204,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1139,7 +1216,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[14]
+	mi := &file_ferry_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1152,7 +1229,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{14}
+	return file_ferry_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Endpoint) GetType() string {
@@ -1222,7 +1299,7 @@ type Multipart struct {
 
 func (x *Multipart) Reset() {
 	*x = Multipart{}
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1234,7 +1311,7 @@ func (x *Multipart) String() string {
 func (*Multipart) ProtoMessage() {}
 
 func (x *Multipart) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[15]
+	mi := &file_ferry_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1247,7 +1324,7 @@ func (x *Multipart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Multipart.ProtoReflect.Descriptor instead.
 func (*Multipart) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{15}
+	return file_ferry_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Multipart) GetThreshold() int64 {
@@ -1283,7 +1360,7 @@ type HTTPList struct {
 
 func (x *HTTPList) Reset() {
 	*x = HTTPList{}
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1295,7 +1372,7 @@ func (x *HTTPList) String() string {
 func (*HTTPList) ProtoMessage() {}
 
 func (x *HTTPList) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[16]
+	mi := &file_ferry_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1308,7 +1385,7 @@ func (x *HTTPList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPList.ProtoReflect.Descriptor instead.
 func (*HTTPList) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{16}
+	return file_ferry_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *HTTPList) GetFile() []byte {
@@ -1353,7 +1430,7 @@ type Filter struct {
 
 func (x *Filter) Reset() {
 	*x = Filter{}
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1365,7 +1442,7 @@ func (x *Filter) String() string {
 func (*Filter) ProtoMessage() {}
 
 func (x *Filter) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[17]
+	mi := &file_ferry_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1378,7 +1455,7 @@ func (x *Filter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Filter.ProtoReflect.Descriptor instead.
 func (*Filter) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{17}
+	return file_ferry_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Filter) GetInclude() [][]byte {
@@ -1433,7 +1510,7 @@ type Schedule struct {
 
 func (x *Schedule) Reset() {
 	*x = Schedule{}
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1445,7 +1522,7 @@ func (x *Schedule) String() string {
 func (*Schedule) ProtoMessage() {}
 
 func (x *Schedule) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[18]
+	mi := &file_ferry_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1458,7 +1535,7 @@ func (x *Schedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Schedule.ProtoReflect.Descriptor instead.
 func (*Schedule) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{18}
+	return file_ferry_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Schedule) GetDefaultBytesPerSec() int64 {
@@ -1487,7 +1564,7 @@ type Window struct {
 
 func (x *Window) Reset() {
 	*x = Window{}
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1499,7 +1576,7 @@ func (x *Window) String() string {
 func (*Window) ProtoMessage() {}
 
 func (x *Window) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[19]
+	mi := &file_ferry_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1512,7 +1589,7 @@ func (x *Window) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Window.ProtoReflect.Descriptor instead.
 func (*Window) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{19}
+	return file_ferry_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Window) GetStart() int32 {
@@ -1550,7 +1627,7 @@ type ManifestEntry struct {
 
 func (x *ManifestEntry) Reset() {
 	*x = ManifestEntry{}
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1562,7 +1639,7 @@ func (x *ManifestEntry) String() string {
 func (*ManifestEntry) ProtoMessage() {}
 
 func (x *ManifestEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[20]
+	mi := &file_ferry_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1575,7 +1652,7 @@ func (x *ManifestEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManifestEntry.ProtoReflect.Descriptor instead.
 func (*ManifestEntry) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{20}
+	return file_ferry_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ManifestEntry) GetKey() []byte {
@@ -1638,7 +1715,7 @@ type TaskLease struct {
 
 func (x *TaskLease) Reset() {
 	*x = TaskLease{}
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1650,7 +1727,7 @@ func (x *TaskLease) String() string {
 func (*TaskLease) ProtoMessage() {}
 
 func (x *TaskLease) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[21]
+	mi := &file_ferry_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1663,7 +1740,7 @@ func (x *TaskLease) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskLease.ProtoReflect.Descriptor instead.
 func (*TaskLease) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{21}
+	return file_ferry_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TaskLease) GetJob() string {
@@ -1744,7 +1821,7 @@ type PartTask struct {
 
 func (x *PartTask) Reset() {
 	*x = PartTask{}
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1756,7 +1833,7 @@ func (x *PartTask) String() string {
 func (*PartTask) ProtoMessage() {}
 
 func (x *PartTask) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[22]
+	mi := &file_ferry_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1769,7 +1846,7 @@ func (x *PartTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartTask.ProtoReflect.Descriptor instead.
 func (*PartTask) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{22}
+	return file_ferry_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PartTask) GetGroup() uint64 {
@@ -1825,7 +1902,7 @@ type UploadState struct {
 
 func (x *UploadState) Reset() {
 	*x = UploadState{}
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1837,7 +1914,7 @@ func (x *UploadState) String() string {
 func (*UploadState) ProtoMessage() {}
 
 func (x *UploadState) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[23]
+	mi := &file_ferry_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1850,7 +1927,7 @@ func (x *UploadState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadState.ProtoReflect.Descriptor instead.
 func (*UploadState) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{23}
+	return file_ferry_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UploadState) GetKey() []byte {
@@ -1885,7 +1962,7 @@ type SaveUploadRequest struct {
 
 func (x *SaveUploadRequest) Reset() {
 	*x = SaveUploadRequest{}
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1897,7 +1974,7 @@ func (x *SaveUploadRequest) String() string {
 func (*SaveUploadRequest) ProtoMessage() {}
 
 func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[24]
+	mi := &file_ferry_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1910,7 +1987,7 @@ func (x *SaveUploadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadRequest.ProtoReflect.Descriptor instead.
 func (*SaveUploadRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{24}
+	return file_ferry_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SaveUploadRequest) GetWorkerId() string {
@@ -1942,7 +2019,7 @@ type SaveUploadReply struct {
 
 func (x *SaveUploadReply) Reset() {
 	*x = SaveUploadReply{}
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1954,7 +2031,7 @@ func (x *SaveUploadReply) String() string {
 func (*SaveUploadReply) ProtoMessage() {}
 
 func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[25]
+	mi := &file_ferry_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1967,7 +2044,7 @@ func (x *SaveUploadReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveUploadReply.ProtoReflect.Descriptor instead.
 func (*SaveUploadReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{25}
+	return file_ferry_proto_rawDescGZIP(), []int{26}
 }
 
 type LeaseRef struct {
@@ -1981,7 +2058,7 @@ type LeaseRef struct {
 
 func (x *LeaseRef) Reset() {
 	*x = LeaseRef{}
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1993,7 +2070,7 @@ func (x *LeaseRef) String() string {
 func (*LeaseRef) ProtoMessage() {}
 
 func (x *LeaseRef) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[26]
+	mi := &file_ferry_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2006,7 +2083,7 @@ func (x *LeaseRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaseRef.ProtoReflect.Descriptor instead.
 func (*LeaseRef) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{26}
+	return file_ferry_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *LeaseRef) GetJob() string {
@@ -2040,7 +2117,7 @@ type RenewRequest struct {
 
 func (x *RenewRequest) Reset() {
 	*x = RenewRequest{}
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2052,7 +2129,7 @@ func (x *RenewRequest) String() string {
 func (*RenewRequest) ProtoMessage() {}
 
 func (x *RenewRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[27]
+	mi := &file_ferry_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2065,7 +2142,7 @@ func (x *RenewRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewRequest.ProtoReflect.Descriptor instead.
 func (*RenewRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{27}
+	return file_ferry_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RenewRequest) GetWorkerId() string {
@@ -2093,7 +2170,7 @@ type RenewReply struct {
 
 func (x *RenewReply) Reset() {
 	*x = RenewReply{}
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2105,7 +2182,7 @@ func (x *RenewReply) String() string {
 func (*RenewReply) ProtoMessage() {}
 
 func (x *RenewReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[28]
+	mi := &file_ferry_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2118,7 +2195,7 @@ func (x *RenewReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewReply.ProtoReflect.Descriptor instead.
 func (*RenewReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{28}
+	return file_ferry_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RenewReply) GetLost() []*LeaseRef {
@@ -2151,7 +2228,7 @@ type LeaveRequest struct {
 
 func (x *LeaveRequest) Reset() {
 	*x = LeaveRequest{}
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2163,7 +2240,7 @@ func (x *LeaveRequest) String() string {
 func (*LeaveRequest) ProtoMessage() {}
 
 func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[29]
+	mi := &file_ferry_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2176,7 +2253,7 @@ func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
 func (*LeaveRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{29}
+	return file_ferry_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *LeaveRequest) GetWorkerId() string {
@@ -2194,7 +2271,7 @@ type LeaveReply struct {
 
 func (x *LeaveReply) Reset() {
 	*x = LeaveReply{}
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2206,7 +2283,7 @@ func (x *LeaveReply) String() string {
 func (*LeaveReply) ProtoMessage() {}
 
 func (x *LeaveReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[30]
+	mi := &file_ferry_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2219,7 +2296,7 @@ func (x *LeaveReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveReply.ProtoReflect.Descriptor instead.
 func (*LeaveReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{30}
+	return file_ferry_proto_rawDescGZIP(), []int{31}
 }
 
 // EntryResult reports one entry of a task that did not simply succeed.
@@ -2235,7 +2312,7 @@ type EntryResult struct {
 
 func (x *EntryResult) Reset() {
 	*x = EntryResult{}
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2247,7 +2324,7 @@ func (x *EntryResult) String() string {
 func (*EntryResult) ProtoMessage() {}
 
 func (x *EntryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[31]
+	mi := &file_ferry_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2260,7 +2337,7 @@ func (x *EntryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntryResult.ProtoReflect.Descriptor instead.
 func (*EntryResult) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{31}
+	return file_ferry_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *EntryResult) GetIndex() uint32 {
@@ -2304,7 +2381,7 @@ type CompleteRequest struct {
 
 func (x *CompleteRequest) Reset() {
 	*x = CompleteRequest{}
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2316,7 +2393,7 @@ func (x *CompleteRequest) String() string {
 func (*CompleteRequest) ProtoMessage() {}
 
 func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[32]
+	mi := &file_ferry_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2329,7 +2406,7 @@ func (x *CompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteRequest.ProtoReflect.Descriptor instead.
 func (*CompleteRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{32}
+	return file_ferry_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CompleteRequest) GetWorkerId() string {
@@ -2369,7 +2446,7 @@ type CompleteReply struct {
 
 func (x *CompleteReply) Reset() {
 	*x = CompleteReply{}
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2381,7 +2458,7 @@ func (x *CompleteReply) String() string {
 func (*CompleteReply) ProtoMessage() {}
 
 func (x *CompleteReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[33]
+	mi := &file_ferry_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2394,7 +2471,7 @@ func (x *CompleteReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReply.ProtoReflect.Descriptor instead.
 func (*CompleteReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{33}
+	return file_ferry_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CompleteReply) GetAttemptDir() string {
@@ -2433,7 +2510,7 @@ type AuditRecord struct {
 
 func (x *AuditRecord) Reset() {
 	*x = AuditRecord{}
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2445,7 +2522,7 @@ func (x *AuditRecord) String() string {
 func (*AuditRecord) ProtoMessage() {}
 
 func (x *AuditRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[34]
+	mi := &file_ferry_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2458,7 +2535,7 @@ func (x *AuditRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditRecord.ProtoReflect.Descriptor instead.
 func (*AuditRecord) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{34}
+	return file_ferry_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AuditRecord) GetTimeUnixMs() int64 {
@@ -2562,7 +2639,7 @@ type AuditBatch struct {
 
 func (x *AuditBatch) Reset() {
 	*x = AuditBatch{}
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2574,7 +2651,7 @@ func (x *AuditBatch) String() string {
 func (*AuditBatch) ProtoMessage() {}
 
 func (x *AuditBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[35]
+	mi := &file_ferry_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2587,7 +2664,7 @@ func (x *AuditBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditBatch.ProtoReflect.Descriptor instead.
 func (*AuditBatch) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{35}
+	return file_ferry_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *AuditBatch) GetLease() *LeaseRef {
@@ -2615,7 +2692,7 @@ type TaskProgress struct {
 
 func (x *TaskProgress) Reset() {
 	*x = TaskProgress{}
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2627,7 +2704,7 @@ func (x *TaskProgress) String() string {
 func (*TaskProgress) ProtoMessage() {}
 
 func (x *TaskProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[36]
+	mi := &file_ferry_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2640,7 +2717,7 @@ func (x *TaskProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskProgress.ProtoReflect.Descriptor instead.
 func (*TaskProgress) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{36}
+	return file_ferry_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *TaskProgress) GetLease() *LeaseRef {
@@ -2680,7 +2757,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2692,7 +2769,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[37]
+	mi := &file_ferry_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2705,7 +2782,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{37}
+	return file_ferry_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ReportRequest) GetWorkerId() string {
@@ -2753,7 +2830,7 @@ type WorkerStats struct {
 
 func (x *WorkerStats) Reset() {
 	*x = WorkerStats{}
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2765,7 +2842,7 @@ func (x *WorkerStats) String() string {
 func (*WorkerStats) ProtoMessage() {}
 
 func (x *WorkerStats) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[38]
+	mi := &file_ferry_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2778,7 +2855,7 @@ func (x *WorkerStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStats.ProtoReflect.Descriptor instead.
 func (*WorkerStats) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{38}
+	return file_ferry_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *WorkerStats) GetStoreOps() []*StoreOps {
@@ -2811,7 +2888,7 @@ type StoreOps struct {
 
 func (x *StoreOps) Reset() {
 	*x = StoreOps{}
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2823,7 +2900,7 @@ func (x *StoreOps) String() string {
 func (*StoreOps) ProtoMessage() {}
 
 func (x *StoreOps) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[39]
+	mi := &file_ferry_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2836,7 +2913,7 @@ func (x *StoreOps) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreOps.ProtoReflect.Descriptor instead.
 func (*StoreOps) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{39}
+	return file_ferry_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *StoreOps) GetStore() string {
@@ -2892,7 +2969,7 @@ type ReportReply struct {
 
 func (x *ReportReply) Reset() {
 	*x = ReportReply{}
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2904,7 +2981,7 @@ func (x *ReportReply) String() string {
 func (*ReportReply) ProtoMessage() {}
 
 func (x *ReportReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[40]
+	mi := &file_ferry_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2917,7 +2994,7 @@ func (x *ReportReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportReply.ProtoReflect.Descriptor instead.
 func (*ReportReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{40}
+	return file_ferry_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ReportReply) GetStop() bool {
@@ -2943,7 +3020,7 @@ type SubmitRequest struct {
 
 func (x *SubmitRequest) Reset() {
 	*x = SubmitRequest{}
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2955,7 +3032,7 @@ func (x *SubmitRequest) String() string {
 func (*SubmitRequest) ProtoMessage() {}
 
 func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[41]
+	mi := &file_ferry_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2968,7 +3045,7 @@ func (x *SubmitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitRequest.ProtoReflect.Descriptor instead.
 func (*SubmitRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{41}
+	return file_ferry_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *SubmitRequest) GetSpec() *JobSpec {
@@ -2987,7 +3064,7 @@ type SubmitReply struct {
 
 func (x *SubmitReply) Reset() {
 	*x = SubmitReply{}
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2999,7 +3076,7 @@ func (x *SubmitReply) String() string {
 func (*SubmitReply) ProtoMessage() {}
 
 func (x *SubmitReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[42]
+	mi := &file_ferry_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3012,7 +3089,7 @@ func (x *SubmitReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitReply.ProtoReflect.Descriptor instead.
 func (*SubmitReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{42}
+	return file_ferry_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *SubmitReply) GetJob() string {
@@ -3036,7 +3113,7 @@ type StatRequest struct {
 
 func (x *StatRequest) Reset() {
 	*x = StatRequest{}
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3048,7 +3125,7 @@ func (x *StatRequest) String() string {
 func (*StatRequest) ProtoMessage() {}
 
 func (x *StatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[43]
+	mi := &file_ferry_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3061,7 +3138,7 @@ func (x *StatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatRequest.ProtoReflect.Descriptor instead.
 func (*StatRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{43}
+	return file_ferry_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *StatRequest) GetJob() string {
@@ -3125,7 +3202,7 @@ type JobStat struct {
 
 func (x *JobStat) Reset() {
 	*x = JobStat{}
-	mi := &file_ferry_proto_msgTypes[44]
+	mi := &file_ferry_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3137,7 +3214,7 @@ func (x *JobStat) String() string {
 func (*JobStat) ProtoMessage() {}
 
 func (x *JobStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[44]
+	mi := &file_ferry_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3150,7 +3227,7 @@ func (x *JobStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobStat.ProtoReflect.Descriptor instead.
 func (*JobStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{44}
+	return file_ferry_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *JobStat) GetName() string {
@@ -3378,7 +3455,7 @@ type WorkerStat struct {
 
 func (x *WorkerStat) Reset() {
 	*x = WorkerStat{}
-	mi := &file_ferry_proto_msgTypes[45]
+	mi := &file_ferry_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3390,7 +3467,7 @@ func (x *WorkerStat) String() string {
 func (*WorkerStat) ProtoMessage() {}
 
 func (x *WorkerStat) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[45]
+	mi := &file_ferry_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3403,7 +3480,7 @@ func (x *WorkerStat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerStat.ProtoReflect.Descriptor instead.
 func (*WorkerStat) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{45}
+	return file_ferry_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *WorkerStat) GetWorkerId() string {
@@ -3466,7 +3543,7 @@ type StatReply struct {
 
 func (x *StatReply) Reset() {
 	*x = StatReply{}
-	mi := &file_ferry_proto_msgTypes[46]
+	mi := &file_ferry_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3478,7 +3555,7 @@ func (x *StatReply) String() string {
 func (*StatReply) ProtoMessage() {}
 
 func (x *StatReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[46]
+	mi := &file_ferry_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3491,7 +3568,7 @@ func (x *StatReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatReply.ProtoReflect.Descriptor instead.
 func (*StatReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{46}
+	return file_ferry_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *StatReply) GetJobs() []*JobStat {
@@ -3524,7 +3601,7 @@ type RetryRequest struct {
 
 func (x *RetryRequest) Reset() {
 	*x = RetryRequest{}
-	mi := &file_ferry_proto_msgTypes[47]
+	mi := &file_ferry_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3536,7 +3613,7 @@ func (x *RetryRequest) String() string {
 func (*RetryRequest) ProtoMessage() {}
 
 func (x *RetryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[47]
+	mi := &file_ferry_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3549,7 +3626,7 @@ func (x *RetryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRequest.ProtoReflect.Descriptor instead.
 func (*RetryRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{47}
+	return file_ferry_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RetryRequest) GetJob() string {
@@ -3569,7 +3646,7 @@ type RetryReply struct {
 
 func (x *RetryReply) Reset() {
 	*x = RetryReply{}
-	mi := &file_ferry_proto_msgTypes[48]
+	mi := &file_ferry_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3581,7 +3658,7 @@ func (x *RetryReply) String() string {
 func (*RetryReply) ProtoMessage() {}
 
 func (x *RetryReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[48]
+	mi := &file_ferry_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3594,7 +3671,7 @@ func (x *RetryReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryReply.ProtoReflect.Descriptor instead.
 func (*RetryReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{48}
+	return file_ferry_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RetryReply) GetTasks() int64 {
@@ -3621,7 +3698,7 @@ type CleanRequest struct {
 
 func (x *CleanRequest) Reset() {
 	*x = CleanRequest{}
-	mi := &file_ferry_proto_msgTypes[49]
+	mi := &file_ferry_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3633,7 +3710,7 @@ func (x *CleanRequest) String() string {
 func (*CleanRequest) ProtoMessage() {}
 
 func (x *CleanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[49]
+	mi := &file_ferry_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3646,7 +3723,7 @@ func (x *CleanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanRequest.ProtoReflect.Descriptor instead.
 func (*CleanRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{49}
+	return file_ferry_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *CleanRequest) GetJob() string {
@@ -3671,7 +3748,7 @@ type CleanReply struct {
 
 func (x *CleanReply) Reset() {
 	*x = CleanReply{}
-	mi := &file_ferry_proto_msgTypes[50]
+	mi := &file_ferry_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3683,7 +3760,7 @@ func (x *CleanReply) String() string {
 func (*CleanReply) ProtoMessage() {}
 
 func (x *CleanReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[50]
+	mi := &file_ferry_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3696,7 +3773,7 @@ func (x *CleanReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CleanReply.ProtoReflect.Descriptor instead.
 func (*CleanReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{50}
+	return file_ferry_proto_rawDescGZIP(), []int{51}
 }
 
 type StopRequest struct {
@@ -3707,7 +3784,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_ferry_proto_msgTypes[51]
+	mi := &file_ferry_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3719,7 +3796,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[51]
+	mi := &file_ferry_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3732,7 +3809,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{51}
+	return file_ferry_proto_rawDescGZIP(), []int{52}
 }
 
 type StopReply struct {
@@ -3745,7 +3822,7 @@ type StopReply struct {
 
 func (x *StopReply) Reset() {
 	*x = StopReply{}
-	mi := &file_ferry_proto_msgTypes[52]
+	mi := &file_ferry_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3757,7 +3834,7 @@ func (x *StopReply) String() string {
 func (*StopReply) ProtoMessage() {}
 
 func (x *StopReply) ProtoReflect() protoreflect.Message {
-	mi := &file_ferry_proto_msgTypes[52]
+	mi := &file_ferry_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3770,7 +3847,7 @@ func (x *StopReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopReply.ProtoReflect.Descriptor instead.
 func (*StopReply) Descriptor() ([]byte, []int) {
-	return file_ferry_proto_rawDescGZIP(), []int{52}
+	return file_ferry_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *StopReply) GetRemaining() []string {
@@ -3821,7 +3898,7 @@ const file_ferry_proto_rawDesc = "" +
 	"\x05tasks\x18\x01 \x03(\v2\x13.ferry.v1.TaskLeaseR\x05tasks\x12$\n" +
 	"\x0eretry_after_ms\x18\x02 \x01(\x05R\fretryAfterMs\x12\x12\n" +
 	"\x04stop\x18\x03 \x01(\bR\x04stop\x12*\n" +
-	"\x06limits\x18\x04 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\xc3\b\n" +
+	"\x06limits\x18\x04 \x03(\v2\x12.ferry.v1.JobLimitR\x06limits\"\xee\b\n" +
 	"\aJobSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\bjob_type\x18\x02 \x01(\tR\ajobType\x12\x1f\n" +
@@ -3857,7 +3934,8 @@ const file_ferry_proto_rawDesc = "" +
 	"\x11preserve_metadata\x18\x17 \x01(\bR\x10preserveMetadata\x12.\n" +
 	"\bschedule\x18\x18 \x01(\v2\x12.ferry.v1.ScheduleR\bschedule\x125\n" +
 	"\x17max_requests_per_second\x18\x19 \x01(\x05R\x14maxRequestsPerSecond\x12,\n" +
-	"\x06stream\x18\x1a \x01(\v2\x14.ferry.v1.StreamSpecR\x06stream\x12\"\n" +
+	"\x06stream\x18\x1a \x01(\v2\x14.ferry.v1.StreamSpecR\x06stream\x12)\n" +
+	"\x05table\x18\x1b \x01(\v2\x13.ferry.v1.TableSpecR\x05table\x12\"\n" +
 	"\rsrc_list_file\x18( \x01(\fR\vsrcListFile\x12'\n" +
 	"\x0fsplit_threshold\x18) \x01(\x03R\x0esplitThreshold\"\xc8\x01\n" +
 	"\n" +
@@ -3870,7 +3948,13 @@ const file_ferry_proto_rawDesc = "" +
 	"\bsrc_sasl\x18\x04 \x01(\tR\asrcSasl\x12\x1b\n" +
 	"\tdest_sasl\x18\x05 \x01(\tR\bdestSasl\x12\x17\n" +
 	"\asrc_tls\x18\x06 \x01(\bR\x06srcTls\x12\x19\n" +
-	"\bdest_tls\x18\a \x01(\bR\adestTls\"\xdb\x01\n" +
+	"\bdest_tls\x18\a \x01(\bR\adestTls\"\x98\x01\n" +
+	"\tTableSpec\x12\x16\n" +
+	"\x06tables\x18\x01 \x03(\tR\x06tables\x12\x1d\n" +
+	"\n" +
+	"chunk_rows\x18\x02 \x01(\x05R\tchunkRows\x12%\n" +
+	"\x0eupdated_column\x18\x03 \x01(\tR\rupdatedColumn\x12-\n" +
+	"\x13max_rows_per_second\x18\x04 \x01(\x05R\x10maxRowsPerSecond\"\xdb\x01\n" +
 	"\bEndpoint\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
 	"\x06prefix\x18\x02 \x01(\fR\x06prefix\x12\x16\n" +
@@ -4129,7 +4213,7 @@ func file_ferry_proto_rawDescGZIP() []byte {
 }
 
 var file_ferry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_ferry_proto_goTypes = []any{
 	(Kind)(0),                       // 0: ferry.v1.Kind
 	(Result)(0),                     // 1: ferry.v1.Result
@@ -4147,118 +4231,120 @@ var file_ferry_proto_goTypes = []any{
 	(*LeaseReply)(nil),              // 13: ferry.v1.LeaseReply
 	(*JobSpec)(nil),                 // 14: ferry.v1.JobSpec
 	(*StreamSpec)(nil),              // 15: ferry.v1.StreamSpec
-	(*Endpoint)(nil),                // 16: ferry.v1.Endpoint
-	(*Multipart)(nil),               // 17: ferry.v1.Multipart
-	(*HTTPList)(nil),                // 18: ferry.v1.HTTPList
-	(*Filter)(nil),                  // 19: ferry.v1.Filter
-	(*Schedule)(nil),                // 20: ferry.v1.Schedule
-	(*Window)(nil),                  // 21: ferry.v1.Window
-	(*ManifestEntry)(nil),           // 22: ferry.v1.ManifestEntry
-	(*TaskLease)(nil),               // 23: ferry.v1.TaskLease
-	(*PartTask)(nil),                // 24: ferry.v1.PartTask
-	(*UploadState)(nil),             // 25: ferry.v1.UploadState
-	(*SaveUploadRequest)(nil),       // 26: ferry.v1.SaveUploadRequest
-	(*SaveUploadReply)(nil),         // 27: ferry.v1.SaveUploadReply
-	(*LeaseRef)(nil),                // 28: ferry.v1.LeaseRef
-	(*RenewRequest)(nil),            // 29: ferry.v1.RenewRequest
-	(*RenewReply)(nil),              // 30: ferry.v1.RenewReply
-	(*LeaveRequest)(nil),            // 31: ferry.v1.LeaveRequest
-	(*LeaveReply)(nil),              // 32: ferry.v1.LeaveReply
-	(*EntryResult)(nil),             // 33: ferry.v1.EntryResult
-	(*CompleteRequest)(nil),         // 34: ferry.v1.CompleteRequest
-	(*CompleteReply)(nil),           // 35: ferry.v1.CompleteReply
-	(*AuditRecord)(nil),             // 36: ferry.v1.AuditRecord
-	(*AuditBatch)(nil),              // 37: ferry.v1.AuditBatch
-	(*TaskProgress)(nil),            // 38: ferry.v1.TaskProgress
-	(*ReportRequest)(nil),           // 39: ferry.v1.ReportRequest
-	(*WorkerStats)(nil),             // 40: ferry.v1.WorkerStats
-	(*StoreOps)(nil),                // 41: ferry.v1.StoreOps
-	(*ReportReply)(nil),             // 42: ferry.v1.ReportReply
-	(*SubmitRequest)(nil),           // 43: ferry.v1.SubmitRequest
-	(*SubmitReply)(nil),             // 44: ferry.v1.SubmitReply
-	(*StatRequest)(nil),             // 45: ferry.v1.StatRequest
-	(*JobStat)(nil),                 // 46: ferry.v1.JobStat
-	(*WorkerStat)(nil),              // 47: ferry.v1.WorkerStat
-	(*StatReply)(nil),               // 48: ferry.v1.StatReply
-	(*RetryRequest)(nil),            // 49: ferry.v1.RetryRequest
-	(*RetryReply)(nil),              // 50: ferry.v1.RetryReply
-	(*CleanRequest)(nil),            // 51: ferry.v1.CleanRequest
-	(*CleanReply)(nil),              // 52: ferry.v1.CleanReply
-	(*StopRequest)(nil),             // 53: ferry.v1.StopRequest
-	(*StopReply)(nil),               // 54: ferry.v1.StopReply
+	(*TableSpec)(nil),               // 16: ferry.v1.TableSpec
+	(*Endpoint)(nil),                // 17: ferry.v1.Endpoint
+	(*Multipart)(nil),               // 18: ferry.v1.Multipart
+	(*HTTPList)(nil),                // 19: ferry.v1.HTTPList
+	(*Filter)(nil),                  // 20: ferry.v1.Filter
+	(*Schedule)(nil),                // 21: ferry.v1.Schedule
+	(*Window)(nil),                  // 22: ferry.v1.Window
+	(*ManifestEntry)(nil),           // 23: ferry.v1.ManifestEntry
+	(*TaskLease)(nil),               // 24: ferry.v1.TaskLease
+	(*PartTask)(nil),                // 25: ferry.v1.PartTask
+	(*UploadState)(nil),             // 26: ferry.v1.UploadState
+	(*SaveUploadRequest)(nil),       // 27: ferry.v1.SaveUploadRequest
+	(*SaveUploadReply)(nil),         // 28: ferry.v1.SaveUploadReply
+	(*LeaseRef)(nil),                // 29: ferry.v1.LeaseRef
+	(*RenewRequest)(nil),            // 30: ferry.v1.RenewRequest
+	(*RenewReply)(nil),              // 31: ferry.v1.RenewReply
+	(*LeaveRequest)(nil),            // 32: ferry.v1.LeaveRequest
+	(*LeaveReply)(nil),              // 33: ferry.v1.LeaveReply
+	(*EntryResult)(nil),             // 34: ferry.v1.EntryResult
+	(*CompleteRequest)(nil),         // 35: ferry.v1.CompleteRequest
+	(*CompleteReply)(nil),           // 36: ferry.v1.CompleteReply
+	(*AuditRecord)(nil),             // 37: ferry.v1.AuditRecord
+	(*AuditBatch)(nil),              // 38: ferry.v1.AuditBatch
+	(*TaskProgress)(nil),            // 39: ferry.v1.TaskProgress
+	(*ReportRequest)(nil),           // 40: ferry.v1.ReportRequest
+	(*WorkerStats)(nil),             // 41: ferry.v1.WorkerStats
+	(*StoreOps)(nil),                // 42: ferry.v1.StoreOps
+	(*ReportReply)(nil),             // 43: ferry.v1.ReportReply
+	(*SubmitRequest)(nil),           // 44: ferry.v1.SubmitRequest
+	(*SubmitReply)(nil),             // 45: ferry.v1.SubmitReply
+	(*StatRequest)(nil),             // 46: ferry.v1.StatRequest
+	(*JobStat)(nil),                 // 47: ferry.v1.JobStat
+	(*WorkerStat)(nil),              // 48: ferry.v1.WorkerStat
+	(*StatReply)(nil),               // 49: ferry.v1.StatReply
+	(*RetryRequest)(nil),            // 50: ferry.v1.RetryRequest
+	(*RetryReply)(nil),              // 51: ferry.v1.RetryReply
+	(*CleanRequest)(nil),            // 52: ferry.v1.CleanRequest
+	(*CleanReply)(nil),              // 53: ferry.v1.CleanReply
+	(*StopRequest)(nil),             // 54: ferry.v1.StopRequest
+	(*StopReply)(nil),               // 55: ferry.v1.StopReply
 }
 var file_ferry_proto_depIdxs = []int32{
-	23, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
+	24, // 0: ferry.v1.LeaseReply.tasks:type_name -> ferry.v1.TaskLease
 	9,  // 1: ferry.v1.LeaseReply.limits:type_name -> ferry.v1.JobLimit
-	16, // 2: ferry.v1.JobSpec.src:type_name -> ferry.v1.Endpoint
-	16, // 3: ferry.v1.JobSpec.dest:type_name -> ferry.v1.Endpoint
-	17, // 4: ferry.v1.JobSpec.multipart:type_name -> ferry.v1.Multipart
-	18, // 5: ferry.v1.JobSpec.http_list:type_name -> ferry.v1.HTTPList
-	19, // 6: ferry.v1.JobSpec.filter:type_name -> ferry.v1.Filter
-	20, // 7: ferry.v1.JobSpec.schedule:type_name -> ferry.v1.Schedule
+	17, // 2: ferry.v1.JobSpec.src:type_name -> ferry.v1.Endpoint
+	17, // 3: ferry.v1.JobSpec.dest:type_name -> ferry.v1.Endpoint
+	18, // 4: ferry.v1.JobSpec.multipart:type_name -> ferry.v1.Multipart
+	19, // 5: ferry.v1.JobSpec.http_list:type_name -> ferry.v1.HTTPList
+	20, // 6: ferry.v1.JobSpec.filter:type_name -> ferry.v1.Filter
+	21, // 7: ferry.v1.JobSpec.schedule:type_name -> ferry.v1.Schedule
 	15, // 8: ferry.v1.JobSpec.stream:type_name -> ferry.v1.StreamSpec
-	21, // 9: ferry.v1.Schedule.windows:type_name -> ferry.v1.Window
-	0,  // 10: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
-	14, // 11: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
-	22, // 12: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
-	25, // 13: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
-	24, // 14: ferry.v1.TaskLease.part:type_name -> ferry.v1.PartTask
-	28, // 15: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
-	25, // 16: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
-	28, // 17: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
-	28, // 18: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
-	1,  // 19: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
-	28, // 20: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
-	33, // 21: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
-	1,  // 22: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
-	28, // 23: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
-	36, // 24: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
-	28, // 25: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
-	37, // 26: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
-	38, // 27: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
-	40, // 28: ferry.v1.ReportRequest.stats:type_name -> ferry.v1.WorkerStats
-	41, // 29: ferry.v1.WorkerStats.store_ops:type_name -> ferry.v1.StoreOps
-	9,  // 30: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
-	14, // 31: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
-	14, // 32: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
-	46, // 33: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
-	47, // 34: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
-	6,  // 35: ferry.v1.StatReply.credentials:type_name -> ferry.v1.CredentialStat
-	10, // 36: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
-	12, // 37: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
-	29, // 38: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
-	34, // 39: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
-	31, // 40: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
-	26, // 41: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
-	39, // 42: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
-	43, // 43: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
-	45, // 44: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
-	49, // 45: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
-	51, // 46: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
-	53, // 47: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
-	7,  // 48: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
-	2,  // 49: ferry.v1.Control.IssueCredential:input_type -> ferry.v1.IssueCredentialRequest
-	4,  // 50: ferry.v1.Control.RevokeCredential:input_type -> ferry.v1.RevokeCredentialRequest
-	11, // 51: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
-	13, // 52: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
-	30, // 53: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
-	35, // 54: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
-	32, // 55: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
-	27, // 56: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
-	42, // 57: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
-	44, // 58: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
-	48, // 59: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
-	50, // 60: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
-	52, // 61: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
-	54, // 62: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
-	8,  // 63: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
-	3,  // 64: ferry.v1.Control.IssueCredential:output_type -> ferry.v1.IssueCredentialReply
-	5,  // 65: ferry.v1.Control.RevokeCredential:output_type -> ferry.v1.RevokeCredentialReply
-	51, // [51:66] is the sub-list for method output_type
-	36, // [36:51] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	16, // 9: ferry.v1.JobSpec.table:type_name -> ferry.v1.TableSpec
+	22, // 10: ferry.v1.Schedule.windows:type_name -> ferry.v1.Window
+	0,  // 11: ferry.v1.ManifestEntry.kind:type_name -> ferry.v1.Kind
+	14, // 12: ferry.v1.TaskLease.spec:type_name -> ferry.v1.JobSpec
+	23, // 13: ferry.v1.TaskLease.entries:type_name -> ferry.v1.ManifestEntry
+	26, // 14: ferry.v1.TaskLease.uploads:type_name -> ferry.v1.UploadState
+	25, // 15: ferry.v1.TaskLease.part:type_name -> ferry.v1.PartTask
+	29, // 16: ferry.v1.SaveUploadRequest.lease:type_name -> ferry.v1.LeaseRef
+	26, // 17: ferry.v1.SaveUploadRequest.upload:type_name -> ferry.v1.UploadState
+	29, // 18: ferry.v1.RenewRequest.leases:type_name -> ferry.v1.LeaseRef
+	29, // 19: ferry.v1.RenewReply.lost:type_name -> ferry.v1.LeaseRef
+	1,  // 20: ferry.v1.EntryResult.result:type_name -> ferry.v1.Result
+	29, // 21: ferry.v1.CompleteRequest.lease:type_name -> ferry.v1.LeaseRef
+	34, // 22: ferry.v1.CompleteRequest.results:type_name -> ferry.v1.EntryResult
+	1,  // 23: ferry.v1.AuditRecord.result:type_name -> ferry.v1.Result
+	29, // 24: ferry.v1.AuditBatch.lease:type_name -> ferry.v1.LeaseRef
+	37, // 25: ferry.v1.AuditBatch.records:type_name -> ferry.v1.AuditRecord
+	29, // 26: ferry.v1.TaskProgress.lease:type_name -> ferry.v1.LeaseRef
+	38, // 27: ferry.v1.ReportRequest.audits:type_name -> ferry.v1.AuditBatch
+	39, // 28: ferry.v1.ReportRequest.progress:type_name -> ferry.v1.TaskProgress
+	41, // 29: ferry.v1.ReportRequest.stats:type_name -> ferry.v1.WorkerStats
+	42, // 30: ferry.v1.WorkerStats.store_ops:type_name -> ferry.v1.StoreOps
+	9,  // 31: ferry.v1.ReportReply.limits:type_name -> ferry.v1.JobLimit
+	14, // 32: ferry.v1.SubmitRequest.spec:type_name -> ferry.v1.JobSpec
+	14, // 33: ferry.v1.JobStat.spec:type_name -> ferry.v1.JobSpec
+	47, // 34: ferry.v1.StatReply.jobs:type_name -> ferry.v1.JobStat
+	48, // 35: ferry.v1.StatReply.workers:type_name -> ferry.v1.WorkerStat
+	6,  // 36: ferry.v1.StatReply.credentials:type_name -> ferry.v1.CredentialStat
+	10, // 37: ferry.v1.Master.Register:input_type -> ferry.v1.RegisterRequest
+	12, // 38: ferry.v1.Master.Lease:input_type -> ferry.v1.LeaseRequest
+	30, // 39: ferry.v1.Master.Renew:input_type -> ferry.v1.RenewRequest
+	35, // 40: ferry.v1.Master.Complete:input_type -> ferry.v1.CompleteRequest
+	32, // 41: ferry.v1.Master.Leave:input_type -> ferry.v1.LeaveRequest
+	27, // 42: ferry.v1.Master.SaveUpload:input_type -> ferry.v1.SaveUploadRequest
+	40, // 43: ferry.v1.Tracker.Report:input_type -> ferry.v1.ReportRequest
+	44, // 44: ferry.v1.Control.Submit:input_type -> ferry.v1.SubmitRequest
+	46, // 45: ferry.v1.Control.Stat:input_type -> ferry.v1.StatRequest
+	50, // 46: ferry.v1.Control.Retry:input_type -> ferry.v1.RetryRequest
+	52, // 47: ferry.v1.Control.Clean:input_type -> ferry.v1.CleanRequest
+	54, // 48: ferry.v1.Control.Stop:input_type -> ferry.v1.StopRequest
+	7,  // 49: ferry.v1.Control.Throttle:input_type -> ferry.v1.ThrottleRequest
+	2,  // 50: ferry.v1.Control.IssueCredential:input_type -> ferry.v1.IssueCredentialRequest
+	4,  // 51: ferry.v1.Control.RevokeCredential:input_type -> ferry.v1.RevokeCredentialRequest
+	11, // 52: ferry.v1.Master.Register:output_type -> ferry.v1.RegisterReply
+	13, // 53: ferry.v1.Master.Lease:output_type -> ferry.v1.LeaseReply
+	31, // 54: ferry.v1.Master.Renew:output_type -> ferry.v1.RenewReply
+	36, // 55: ferry.v1.Master.Complete:output_type -> ferry.v1.CompleteReply
+	33, // 56: ferry.v1.Master.Leave:output_type -> ferry.v1.LeaveReply
+	28, // 57: ferry.v1.Master.SaveUpload:output_type -> ferry.v1.SaveUploadReply
+	43, // 58: ferry.v1.Tracker.Report:output_type -> ferry.v1.ReportReply
+	45, // 59: ferry.v1.Control.Submit:output_type -> ferry.v1.SubmitReply
+	49, // 60: ferry.v1.Control.Stat:output_type -> ferry.v1.StatReply
+	51, // 61: ferry.v1.Control.Retry:output_type -> ferry.v1.RetryReply
+	53, // 62: ferry.v1.Control.Clean:output_type -> ferry.v1.CleanReply
+	55, // 63: ferry.v1.Control.Stop:output_type -> ferry.v1.StopReply
+	8,  // 64: ferry.v1.Control.Throttle:output_type -> ferry.v1.ThrottleReply
+	3,  // 65: ferry.v1.Control.IssueCredential:output_type -> ferry.v1.IssueCredentialReply
+	5,  // 66: ferry.v1.Control.RevokeCredential:output_type -> ferry.v1.RevokeCredentialReply
+	52, // [52:67] is the sub-list for method output_type
+	37, // [37:52] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_ferry_proto_init() }
@@ -4272,7 +4358,7 @@ func file_ferry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ferry_proto_rawDesc), len(file_ferry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   53,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

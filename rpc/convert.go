@@ -40,6 +40,10 @@ func SpecToPB(s task.Spec) *pb.JobSpec {
 		out.Stream = &pb.StreamSpec{Topics: st.Topics, Groups: st.Groups, Continuous: st.Continuous,
 			SrcSasl: st.SrcSASL, DestSasl: st.DestSASL, SrcTls: st.SrcTLS, DestTls: st.DestTLS}
 	}
+	if t := s.Table; t != nil {
+		out.Table = &pb.TableSpec{Tables: t.Tables, ChunkRows: int32(t.ChunkRows), UpdatedColumn: t.UpdatedColumn,
+			MaxRowsPerSecond: int32(t.MaxRowsPerSecond)}
+	}
 	return out
 }
 
@@ -85,6 +89,10 @@ func SpecFromPB(p *pb.JobSpec) task.Spec {
 	if st := p.Stream; st != nil {
 		s.Stream = &task.Stream{Topics: st.Topics, Groups: st.Groups, Continuous: st.Continuous,
 			SrcSASL: st.SrcSasl, DestSASL: st.DestSasl, SrcTLS: st.SrcTls, DestTLS: st.DestTls}
+	}
+	if t := p.Table; t != nil {
+		s.Table = &task.Table{Tables: t.Tables, ChunkRows: int(t.ChunkRows), UpdatedColumn: t.UpdatedColumn,
+			MaxRowsPerSecond: int(t.MaxRowsPerSecond)}
 	}
 	return s
 }

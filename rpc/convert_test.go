@@ -31,6 +31,7 @@ func fullSpec() task.Spec {
 		MaxRequestsPerSecond: 13, SrcList: "/k\xffeys.txt", SplitThreshold: 14,
 		Stream: &task.Stream{Topics: []string{"t", "x.*"}, Groups: []string{"g"}, Continuous: true,
 			SrcSASL: "PLAIN", DestSASL: "SCRAM-SHA-512", SrcTLS: true, DestTLS: true},
+		Table: &task.Table{Tables: []string{"orders", "shop.*"}, ChunkRows: 14, UpdatedColumn: "mtime", MaxRowsPerSecond: 15},
 	}
 }
 

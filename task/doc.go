@@ -14,4 +14,8 @@
 // the lease protocol (grant, renew, fence, reap, publish) depends on what
 // the unit is. A file of at least splitFileThreshold is a group of part
 // tasks (Lease.Part, part.go), each with that file as its single entry.
+// A table job's task (Spec.Table) holds one chunk, a primary-key range of
+// a table, as its single entry, named "table/[lo,hi)"; its writes are
+// idempotent upserts, so it needs no cursor: a re-leased chunk rewrites
+// the same rows.
 package task

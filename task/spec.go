@@ -70,7 +70,16 @@ type Spec struct {
 
 	// Stream is set for a stream job (srcType=kafka), nil otherwise.
 	Stream *Stream `json:",omitempty"`
+	// Table is set for a table job (srcType mysql or postgres), nil
+	// otherwise.
+	Table *Table `json:",omitempty"`
 }
+
+// ThrottlesEntries reports whether MaxRequestsPerSecond counts the job's
+// entries rather than its store requests: a ZooKeeper job is throttled in
+// znodes per second (a znode costs two or three requests, a number users
+// cannot be expected to know).
+func (s Spec) ThrottlesEntries() bool { return s.Src.Type == "zk" || s.Dest.Type == "zk" }
 
 // Endpoint is one side of a job: a store type and where in it.
 type Endpoint struct {
@@ -176,5 +185,6 @@ func (s Spec) Clone() Spec {
 	s.Filter.Exclude = slices.Clone(s.Filter.Exclude)
 	s.Schedule.Windows = slices.Clone(s.Schedule.Windows)
 	s.Stream = s.Stream.Clone()
+	s.Table = s.Table.Clone()
 	return s
 }

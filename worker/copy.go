@@ -43,6 +43,9 @@ func skipRecord(key string, size int64, why string) tracker.Record {
 func (w *Worker) copyEntry(ctx context.Context, x *transfer, st *jobStores, t *running, e store.Entry) tracker.Record {
 	x.retries.Reset()
 	x.notes.Reset()
+	if err := w.limits.waitEntry(ctx, t.lease.Job); err != nil { // a limit in entries per second
+		return failRecord(e, task.ReadError, err)
+	}
 	var rec tracker.Record
 	switch {
 	case t.x.audit:

@@ -31,6 +31,9 @@ type limiters struct {
 
 type jobLimiter struct {
 	bytes, reqs *rate.Limiter
+	// entries: reqs counts entries, one wait per entry (waitEntry), not
+	// store requests (task.Spec.ThrottlesEntries).
+	entries bool
 }
 
 func newLimiters(bytesPerSec int64) *limiters {
@@ -82,6 +85,16 @@ func (l *limiters) set(shares map[string]task.Limits) {
 	}
 }
 
+// countEntries makes job's request limit count entries (on) or store
+// requests.
+func (l *limiters) countEntries(job string, on bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if jl := l.jobs[job]; jl != nil {
+		jl.entries = on
+	}
+}
+
 func (l *limiters) job(job string) *jobLimiter {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -115,12 +128,23 @@ func (l *limiters) jobBytes(job string) *rate.Limiter {
 	return nil
 }
 
-// waitRequest blocks until one more store request of job may be made.
+// waitRequest blocks until one more store request of job may be made
+// (unless job's limit counts entries).
 func (l *limiters) waitRequest(ctx context.Context, job string) error {
+	return l.wait(ctx, job, false)
+}
+
+// waitEntry blocks until one more entry of job may be copied or audited,
+// when job's limit counts entries.
+func (l *limiters) waitEntry(ctx context.Context, job string) error {
+	return l.wait(ctx, job, true)
+}
+
+func (l *limiters) wait(ctx context.Context, job string, entry bool) error {
 	if !l.limited.Load() {
 		return nil
 	}
-	if jl := l.job(job); jl != nil && jl.reqs.Limit() != rate.Inf {
+	if jl := l.job(job); jl != nil && jl.entries == entry && jl.reqs.Limit() != rate.Inf {
 		return jl.reqs.Wait(ctx)
 	}
 	return nil

@@ -75,6 +75,7 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 	}()
 	started := time.Now()
 	w.limits.set(map[string]task.Limits{l.Job: l.Limits})
+	w.limits.countEntries(l.Job, t.x.perEntry)
 	log := w.log.With("job", l.Job, "task", l.TaskID, "lease", l.LeaseID, "attempt", l.Attempt)
 	log.Info("task started", "entries", len(l.Entries))
 
@@ -98,6 +99,9 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 			w.taskDone()
 			return
 		}
+		copied()
+	} else if l.Spec.IsTable() {
+		w.runTable(ctx, t, log, record)
 		copied()
 	} else if st, err := w.storesFor(l.Spec); err != nil {
 		for i, e := range l.Entries {

@@ -70,6 +70,9 @@ type Config struct {
 	// Streams runs the tasks of stream jobs (srcType=kafka); nil: such
 	// tasks fail.
 	Streams StreamRunner
+	// Tables runs the tasks of table jobs (srcType mysql or postgres);
+	// nil: such tasks fail.
+	Tables TableRunner
 	// TaskDone, when set, is called after each task's completion was
 	// accepted (or refused as stale): `run` looks at its job then, instead
 	// of waiting for its next look. It must not block.
@@ -130,6 +133,7 @@ type taskOptions struct {
 	preserve    bool        // preserveMetadata: the copy keeps mtime and mode
 	mpThreshold int64       // multipartUploadThreshold
 	incremental bool        // isIncremental
+	perEntry    bool        // maxRequestsPerSecond counts entries (task.Spec.ThrottlesEntries)
 }
 
 func optionsOf(spec task.Spec) taskOptions {
@@ -144,6 +148,7 @@ func optionsOf(spec task.Spec) taskOptions {
 		mode:        mode,
 		preserve:    spec.PreserveMetadata,
 		mpThreshold: spec.Multipart.Threshold,
+		perEntry:    spec.ThrottlesEntries(),
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -87,7 +88,7 @@ type Options struct {
 
 // Server is one running ZooKeeper server.
 type Server struct {
-	Addr string // host:port clients connect to (127.0.0.1:PORT)
+	Addr string // host:port clients connect to (Host:PORT; 127.0.0.1:PORT for a wildcard Host)
 	Port int
 	Dir  string // holds zoo.cfg, data/ and server.log
 
@@ -118,7 +119,11 @@ func Start(t testing.TB, opt Options) *Server {
 	if opt.Port == 0 {
 		opt.Port = FreePort(t)
 	}
-	s := &Server{t: t, opt: opt, Port: opt.Port, Dir: opt.Dir, Addr: fmt.Sprintf("127.0.0.1:%d", opt.Port)}
+	connect := opt.Host
+	if connect == "0.0.0.0" || connect == "::" {
+		connect = "127.0.0.1"
+	}
+	s := &Server{t: t, opt: opt, Port: opt.Port, Dir: opt.Dir, Addr: net.JoinHostPort(connect, strconv.Itoa(opt.Port))}
 	if err := s.writeConfig(); err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 // window is how many znodes of one level are read ahead of the one being
 // listed: their reads are in flight together on the session's connection
 // instead of one round trip after another.
-const window = 64
+const window = 256
 
 // List calls fn for each znode of the subtree whose key starts with prefix
 // and sorts after startAfter, in byte order of the keys, streaming: it

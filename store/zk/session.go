@@ -36,11 +36,22 @@ func (l *connLog) lastFailure() string {
 	return l.last
 }
 
-// connect opens the session and waits for it, then adds the digest
+// connect opens the main session and waits for it, then adds the digest
 // identity. The client reconnects by itself (to another server, or with a
 // new session once the old one expired) and sends the identity again.
 func (s *Store) connect(ctx context.Context, servers []string) error {
 	s.log = &connLog{}
+	conn, err := s.dial(ctx, servers, s.log)
+	if err != nil {
+		return err
+	}
+	s.conn = conn
+	return nil
+}
+
+// dial opens a session to servers and waits for it at most
+// ConnectTimeout, then adds the digest identity.
+func (s *Store) dial(ctx context.Context, servers []string, log *connLog) (*zk.Conn, error) {
 	up := make(chan struct{}, 1)
 	cb := func(ev zk.Event) {
 		if ev.Type == zk.EventSession && ev.State == zk.StateHasSession {
@@ -50,35 +61,80 @@ func (s *Store) connect(ctx context.Context, servers []string) error {
 			}
 		}
 	}
-	conn, _, err := zk.Connect(servers, s.cfg.SessionTimeout, zk.WithLogger(s.log), zk.WithLogInfo(false),
+	conn, _, err := zk.Connect(servers, s.cfg.SessionTimeout, zk.WithLogger(log), zk.WithLogInfo(false),
 		zk.WithEventCallback(cb), zk.WithMaxBufferSize(8<<20), zk.WithMaxConnBufferSize(8<<20))
 	if err != nil {
-		return fmt.Errorf("%sDomain: %w", s.cfg.Role, err)
+		return nil, fmt.Errorf("%sDomain: %w", s.cfg.Role, err)
 	}
-	s.conn = conn
 	t := time.NewTimer(s.cfg.ConnectTimeout)
 	defer t.Stop()
 	select {
 	case <-up:
 	case <-t.C:
 		conn.Close()
-		why := s.log.lastFailure()
+		why := log.lastFailure()
 		if why == "" {
 			why = "no session was established"
 		}
-		return fmt.Errorf("%sDomain: no server of %s answered within %s (%s)", s.cfg.Role,
+		return nil, fmt.Errorf("%sDomain: no server of %s answered within %s (%s)", s.cfg.Role,
 			strings.Join(servers, ","), s.cfg.ConnectTimeout, why)
 	case <-ctx.Done():
 		conn.Close()
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 	if s.cfg.User != "" {
 		if err := conn.AddAuth("digest", []byte(s.cfg.User+":"+s.cfg.Password)); err != nil {
 			conn.Close()
-			return fmt.Errorf("%sAccessKey: adding digest user %q to the session failed: %v", s.cfg.Role, s.cfg.User, err)
+			return nil, fmt.Errorf("%sAccessKey: adding digest user %q to the session failed: %v", s.cfg.Role, s.cfg.User, err)
 		}
 	}
-	return nil
+	return conn, nil
+}
+
+// readSessions is how many sessions besides the main one a store opens
+// for its reads. The client sends a connection's requests one write at a
+// time and decodes each answer by reflection, so one connection carries
+// some 13,000 reads a second here however many are in flight; four more
+// carry about three times as many (measured with 256 readers against one
+// server on a 2-core host).
+const readSessions = 4
+
+// openReaders opens the read sessions, all to the server the main
+// session is connected to: a read there, on any session, sees every write
+// the main session has been answered for (the server applied it before
+// answering), so the store reads its own writes whatever session reads.
+// A read session that cannot connect in time is left out; one that loses
+// its server fails over to the main session (see reading).
+func (s *Store) openReaders(ctx context.Context) {
+	server := s.conn.Server()
+	if server == "" {
+		return
+	}
+	type opened struct{ c *zk.Conn }
+	out := make(chan opened, readSessions)
+	for range readSessions {
+		go func() {
+			c, err := s.dial(ctx, []string{server}, &connLog{})
+			if err != nil {
+				c = nil
+			}
+			out <- opened{c}
+		}()
+	}
+	for range readSessions {
+		if o := <-out; o.c != nil {
+			s.readers = append(s.readers, o.c)
+		}
+	}
+}
+
+// reader returns the session the next read goes to: the read sessions in
+// turn, or the main one when there are none.
+func (s *Store) reader() *zk.Conn {
+	if len(s.readers) == 0 {
+		return s.conn
+	}
+	return s.readers[s.turn.Add(1)%uint32(len(s.readers))]
 }
 
 // serverList is the configured servers, for messages.
@@ -106,30 +162,52 @@ func classify(err error) error {
 	return store.Permanent(err)
 }
 
-// do runs fn, again while it fails with a lost connection or session
-// (under the store's retry policy), and not past ctx: when ctx ends the
-// call is left to finish in the background.
+// do runs fn on the main session, again while it fails with a lost
+// connection or session (under the store's retry policy), and not past
+// ctx: when ctx ends the call is left to finish in the background.
 func (s *Store) do(ctx context.Context, fn func() error) error {
 	return s.retry.Do(ctx, func(int) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		done := make(chan error, 1)
-		go func() { done <- classify(fn()) }()
-		select {
-		case err := <-done:
-			return err
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		return s.call(ctx, s.conn, func(*zk.Conn) error { return fn() })
 	})
+}
+
+// reading is do for a read: it goes to the next read session, and to the
+// main session (as do) when that read session has lost its connection or
+// was closed (a read session does not move to another server).
+func (s *Store) reading(ctx context.Context, fn func(c *zk.Conn) error) error {
+	if len(s.readers) > 0 {
+		err := s.call(ctx, s.reader(), fn)
+		switch {
+		case err == nil:
+			return nil
+		case !transient(err) && !errors.Is(err, zk.ErrClosing):
+			return &store.AttemptsError{Err: err, Attempts: 1} // as do returns it
+		}
+	}
+	return s.retry.Do(ctx, func(int) error { return s.call(ctx, s.conn, fn) })
+}
+
+// call runs fn on c, classified for store.RetryPolicy.Do, and not past
+// ctx.
+func (s *Store) call(ctx context.Context, c *zk.Conn, fn func(c *zk.Conn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- classify(fn(c)) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // get reads a znode's data and stat.
 func (s *Store) get(ctx context.Context, p string) (data []byte, st *zk.Stat, err error) {
-	err = s.do(ctx, func() error {
+	err = s.reading(ctx, func(c *zk.Conn) error {
 		var err error
-		data, st, err = s.conn.Get(p)
+		data, st, err = c.Get(p)
 		return err
 	})
 	return data, st, err
@@ -137,9 +215,9 @@ func (s *Store) get(ctx context.Context, p string) (data []byte, st *zk.Stat, er
 
 // getACL reads a znode's ACL and stat.
 func (s *Store) getACL(ctx context.Context, p string) (acl []zk.ACL, st *zk.Stat, err error) {
-	err = s.do(ctx, func() error {
+	err = s.reading(ctx, func(c *zk.Conn) error {
 		var err error
-		acl, st, err = s.conn.GetACL(p)
+		acl, st, err = c.GetACL(p)
 		return err
 	})
 	return acl, st, err
@@ -147,9 +225,9 @@ func (s *Store) getACL(ctx context.Context, p string) (acl []zk.ACL, st *zk.Stat
 
 // exists reads a znode's stat, if it exists.
 func (s *Store) exists(ctx context.Context, p string) (ok bool, st *zk.Stat, err error) {
-	err = s.do(ctx, func() error {
+	err = s.reading(ctx, func(c *zk.Conn) error {
 		var err error
-		ok, st, err = s.conn.Exists(p)
+		ok, st, err = c.Exists(p)
 		return err
 	})
 	return ok, st, err
@@ -157,9 +235,9 @@ func (s *Store) exists(ctx context.Context, p string) (ok bool, st *zk.Stat, err
 
 // children lists a znode's children (in no order).
 func (s *Store) children(ctx context.Context, p string) (names []string, err error) {
-	err = s.do(ctx, func() error {
+	err = s.reading(ctx, func(c *zk.Conn) error {
 		var err error
-		names, _, err = s.conn.Children(p)
+		names, _, err = c.Children(p)
 		return err
 	})
 	return names, err

@@ -62,14 +62,16 @@ type Config struct {
 
 // Store is one subtree of one ensemble, over one session.
 type Store struct {
-	cfg    Config
-	conn   *zk.Conn
-	log    *connLog
-	chroot string // "" or "/app": prepended to every path sent
-	root   string // the subtree's root, as the ensemble sees it (chroot included)
-	acl    []zk.ACL
-	retry  store.RetryPolicy
-	batch  *batcher
+	cfg     Config
+	conn    *zk.Conn   // the main session: writes, and reads of what a write needs
+	readers []*zk.Conn // more sessions to the same server, for reads (session.go)
+	turn    atomic.Uint32
+	log     *connLog
+	chroot  string // "" or "/app": prepended to every path sent
+	root    string // the subtree's root, as the ensemble sees it (chroot included)
+	acl     []zk.ACL
+	retry   store.RetryPolicy
+	batch   *batcher
 
 	rootOnce sync.Once // a destination's root, created at the first Put
 	rootErr  error
@@ -120,6 +122,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err := s.connect(ctx, servers); err != nil {
 		return nil, err
 	}
+	s.openReaders(ctx)
 	s.batch = newBatcher(s)
 	if err := s.check(ctx, prefix); err != nil {
 		s.Close()
@@ -179,6 +182,9 @@ func (s *Store) servers() string { return strings.Join(s.serverList(), ",") }
 func (s *Store) Close() error {
 	if s.batch != nil {
 		s.batch.close()
+	}
+	for _, c := range s.readers {
+		c.Close()
 	}
 	s.conn.Close()
 	return nil

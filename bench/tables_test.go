@@ -1,0 +1,133 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"ferry/internal/dbtest"
+)
+
+// TestTables measures ferry's table copy (rows per second, its
+// per-chunk verification on) against the engines' own dump and restore of
+// the same table in the same run: pg_dump | psql for PostgreSQL to
+// PostgreSQL, mariadb-dump | mariadb for MariaDB to MariaDB, and ferry
+// alone for MariaDB to PostgreSQL. It runs only with FERRY_BENCH_TABLES=1;
+// FERRY_BENCH_TABLES_ROWS sets the rows (default 1,000,000) and
+// FERRY_BENCH_TABLES_RUNS the runs of each tool (default 3; medians are
+// reported). Each run copies into a fresh database.
+func TestTables(t *testing.T) {
+	if os.Getenv("FERRY_BENCH_TABLES") == "" {
+		t.Skip("the tables workload runs with FERRY_BENCH_TABLES=1 (needs postgresql and mariadb-server)")
+	}
+	rows, runs := 1_000_000, 3
+	if n, err := strconv.Atoi(os.Getenv("FERRY_BENCH_TABLES_ROWS")); err == nil && n > 0 {
+		rows = n
+	}
+	if n, err := strconv.Atoi(os.Getenv("FERRY_BENCH_TABLES_RUNS")); err == nil && n > 0 {
+		runs = n
+	}
+	pg, maria := dbtest.Postgres(t), dbtest.MariaDB(t)
+	bin := filepath.Join(t.TempDir(), "ferry")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/ferry").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// The same table on both engines: a key, a short text, an integer, a
+	// decimal and a timestamp.
+	pg.CreateDB(t, "bench_src")
+	pg.MustExec(t, "bench_src", "CREATE TABLE big (id bigint PRIMARY KEY, v varchar(40) NOT NULL, x int, d numeric(12,2), at timestamp(6))",
+		fmt.Sprintf("INSERT INTO big SELECT i, 'row-' || i, i %% 97, i / 100.0, '2024-01-01'::timestamp + i * interval '1 second' FROM generate_series(1, %d) i", rows),
+		"VACUUM ANALYZE big")
+	maria.CreateDB(t, "bench_src")
+	maria.MustExec(t, "bench_src", "CREATE TABLE big (id BIGINT PRIMARY KEY, v VARCHAR(40) NOT NULL, x INT, d DECIMAL(12,2), at DATETIME(6))",
+		fmt.Sprintf("INSERT INTO big SELECT seq, CONCAT('row-', seq), seq %% 97, seq / 100, '2024-01-01' + INTERVAL seq SECOND FROM seq_1_to_%d", rows),
+		"ANALYZE TABLE big")
+
+	type tool struct {
+		name, pair string
+		run        func(i int) error
+	}
+	pgEnv := append(os.Environ(), "PGPASSWORD="+pg.Password)
+	mariaEnv := append(os.Environ(), "MYSQL_PWD="+maria.Password)
+	shell := func(env []string, script string) error {
+		cmd := exec.Command("bash", "-o", "pipefail", "-c", script)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %v\n%s", script, err, out)
+		}
+		return nil
+	}
+	ferryRun := func(src, dst *dbtest.Server, i int) error {
+		dstDB := fmt.Sprintf("bench_dst_%d", i)
+		dst.CreateDB(t, dstDB)
+		home := filepath.Join(t.TempDir(), "home")
+		os.MkdirAll(filepath.Join(home, "conf"), 0o755)
+		sys := fmt.Sprintf("workingDir=%s\nworkerMaxTaskNum=4\n", filepath.Join(home, "work"))
+		job := fmt.Sprintf("jobName=b%d\nsrcType=%s\nsrcDomain=%s\nsrcBucket=bench_src\nsrcAccessKey=%s\nsrcSecretKey=%s\n"+
+			"destType=%s\ndestDomain=%s\ndestBucket=%s\ndestAccessKey=%s\ndestSecretKey=%s\ntables=big\ntableChunkRows=20000\n",
+			i, src.Engine, src.Addr(), src.User, src.Password, dst.Engine, dst.Addr(), dstDB, dst.User, dst.Password)
+		os.WriteFile(filepath.Join(home, "conf", "sys.properties"), []byte(sys), 0o644)
+		os.WriteFile(filepath.Join(home, "conf", "job.cfg"), []byte(job), 0o600)
+		cmd := exec.Command(bin, "--home", home, "run")
+		cmd.Dir = home
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("ferry run: %v\n%s", err, out)
+		}
+		return nil
+	}
+	tools := []tool{
+		{"ferry run", "PostgreSQL -> PostgreSQL", func(i int) error { return ferryRun(pg, pg, i) }},
+		{"pg_dump | psql", "PostgreSQL -> PostgreSQL", func(i int) error {
+			db := fmt.Sprintf("bench_dump_%d", i)
+			pg.CreateDB(t, db)
+			return shell(pgEnv, fmt.Sprintf("pg_dump -h %s -p %d -U %s -t big --no-owner bench_src | psql -q -X -v ON_ERROR_STOP=1 -h %s -p %d -U %s %s >/dev/null",
+				pg.Host, pg.Port, pg.User, pg.Host, pg.Port, pg.User, db))
+		}},
+		{"ferry run", "MariaDB -> MariaDB", func(i int) error { return ferryRun(maria, maria, 100+i) }},
+		{"mariadb-dump | mariadb", "MariaDB -> MariaDB", func(i int) error {
+			db := fmt.Sprintf("bench_dump_%d", i)
+			maria.CreateDB(t, db)
+			return shell(mariaEnv, fmt.Sprintf("mariadb-dump --no-defaults -h %s -P %d -u %s bench_src big | mariadb --no-defaults -h %s -P %d -u %s %s",
+				maria.Host, maria.Port, maria.User, maria.Host, maria.Port, maria.User, db))
+		}},
+		{"ferry run", "MariaDB -> PostgreSQL", func(i int) error { return ferryRun(maria, pg, 200+i) }},
+	}
+	took := make([][]time.Duration, len(tools))
+	for r := range runs {
+		for k := range tools {
+			i := k
+			if r%2 == 1 { // alternate the order from run to run
+				i = len(tools) - 1 - k
+			}
+			start := time.Now()
+			if err := tools[i].run(r*10 + i); err != nil {
+				t.Fatal(err)
+			}
+			took[i] = append(took[i], time.Since(start))
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n| copy | tool | median of %d | rows/s |\n|---|---|---|---|\n", runs)
+	for i, tl := range tools {
+		m := median(took[i])
+		fmt.Fprintf(&b, "| %s | %s | %s | %.0f |\n", tl.pair, tl.name, m.Round(10*time.Millisecond), float64(rows)/m.Seconds())
+	}
+	t.Log(b.String())
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	for i := range s {
+		for j := i + 1; j < len(s); j++ {
+			if s[j] < s[i] {
+				s[i], s[j] = s[j], s[i]
+			}
+		}
+	}
+	return s[len(s)/2]
+}

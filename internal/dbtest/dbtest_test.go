@@ -1,0 +1,25 @@
+package dbtest
+
+import (
+	"os"
+	"testing"
+)
+
+func TestMain(m *testing.M) { os.Exit(Run(m)) }
+
+// TestServers starts both servers and checks each answers, with its
+// version and a round trip through a database of its own.
+func TestServers(t *testing.T) {
+	for _, s := range []*Server{Postgres(t), MariaDB(t)} {
+		db := s.CreateDB(t, "probe")
+		s.MustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))", "INSERT INTO t VALUES (1, 'x')")
+		c := s.MustOpen(t, db)
+		var v string
+		if err := c.QueryRow("SELECT v FROM t WHERE id = 1").Scan(&v); err != nil || v != "x" {
+			t.Fatalf("%s: read back %q, %v", s.Engine, v, err)
+		}
+		var ver string
+		c.QueryRow("SELECT version()").Scan(&ver)
+		t.Logf("%s %s on %s", s.Engine, ver, s.Addr())
+	}
+}
