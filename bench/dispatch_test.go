@@ -36,7 +36,10 @@ const simWorkers = 100
 // task's audit record (Tracker.Report) between the two calls. cpu-us/cycle
 // is the CPU time the whole process (master and simulated workers) spent
 // per cycle: steadier than cycles/s on a shared machine, and what bounds
-// cycles/s when the cores are busy. Each cycle creates the six inodes of an
+// cycles/s when the cores are busy. writes/commit is how many writes
+// (a lease, a completion) the group commit put in each bbolt transaction,
+// commits/cycle how many transactions (two fdatasyncs each) a cycle cost.
+// Each cycle creates the six inodes of an
 // attempt directory; on an ext4 without a journal, the kernel skips inodes
 // deleted in the last minutes when it allocates one, so a TMPDIR where
 // other test runs have just deleted many files can cost milliseconds per
@@ -119,6 +122,7 @@ func benchDispatch(b *testing.B, loc location, audit bool) {
 	var tickets atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	cpu0 := cpuTime(b)
+	commits0, writes0 := m.DB().CommitStats()
 	b.StartTimer()
 	start := time.Now()
 	for _, s := range sims {
@@ -157,8 +161,14 @@ func benchDispatch(b *testing.B, loc location, audit bool) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	cpu := cpuTime(b) - cpu0
+	commits, writes := m.DB().CommitStats()
+	commits, writes = commits-commits0, writes-writes0
 	if err != nil {
 		b.Fatal(err)
+	}
+	if commits > 0 {
+		b.ReportMetric(float64(writes)/float64(commits), "writes/commit")
+		b.ReportMetric(float64(commits)/float64(n), "commits/cycle")
 	}
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "cycles/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-us/cycle")

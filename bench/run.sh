@@ -16,7 +16,10 @@
 #   bench/run.sh --pgo                # only: write cmd/ferry/default.pgo from runs on small and large
 #
 # Workloads: small (20,000 x 4 KiB in 200 dirs), large (8 x 256 MiB),
-# s3 (small and large, local -> S3 server on loopback -> local), scan
+# spread (2,000 files of 512 B to 8 MiB, log-uniform, in 40 dirs: a real
+# tree's shape), s3 (small and large, local -> S3 server on loopback ->
+# local), medium (40 x 40 MiB local -> S3 server with 60 copying threads
+# on both sides: time and peak memory), scan
 # (1,000,000 empty files in 1,000 dirs: master scan time and peak RSS),
 # dispatch (Go benchmark: lease+complete cycles/s, 100 workers over gRPC),
 # scale (Go test: 1, 2, 4 workers in network namespaces shaped to
@@ -29,9 +32,10 @@ DISK=0
 QUICK=0
 PROFILE=0
 PGO=0
-ONLY=small,large,s3,scan,dispatch,scale
+ONLY=small,large,spread,s3,medium,scan,dispatch,scale
 ROOT=
 OUT=
+DISPATCH_DIR=/tmp
 
 usage() {
 	sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -46,6 +50,8 @@ Options:
                   ferry with: CPU profiles of 40 runs on small and 3 on large, merged
   --root DIR      working directory (default /dev/shm/ferry-bench, --disk: bench/out/disk)
   --out FILE      also write the report there (default ROOT/report.md)
+  --dispatch-dir DIR  where the dispatch benchmark's "tmpdir" master keeps its bbolt
+                  and audit directories (default /tmp: this machine's disk)
 EOF
 }
 
@@ -61,6 +67,7 @@ while [ $# -gt 0 ]; do
 	--pgo) PGO=1; ONLY=small,large; shift ;;
 	--root) ROOT=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
+	--dispatch-dir) DISPATCH_DIR=$2; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
@@ -77,12 +84,15 @@ want() { case ",$ONLY," in *,"$1",*) return 0 ;; esac; return 1; }
 # Workload sizes.
 if [ "$QUICK" = 1 ]; then
 	SMALL_FILES=2000 SMALL_DIRS=20 LARGE_FILES=4 LARGE_SIZE=$((16 << 20))
+	SPREAD_FILES=200 SPREAD_DIRS=4 MEDIUM_FILES=8
 	SCAN_FILES=20000 SCAN_DIRS=20 DISPATCH_CYCLES=300 SCALE_MB=96
 else
 	SMALL_FILES=20000 SMALL_DIRS=200 LARGE_FILES=8 LARGE_SIZE=$((256 << 20))
+	SPREAD_FILES=2000 SPREAD_DIRS=40 MEDIUM_FILES=40
 	SCAN_FILES=1000000 SCAN_DIRS=1000 DISPATCH_CYCLES=4000 SCALE_MB=768
 fi
 SMALL_SIZE=4096
+SPREAD_MIN=512 SPREAD_MAX=$((8 << 20)) MEDIUM_SIZE=$((40 << 20))
 
 mkdir -p "$ROOT"/{bin,data,dst,logs,ferry}
 ROOT=$(cd "$ROOT" && pwd)
@@ -109,9 +119,15 @@ small_bytes=$((SMALL_FILES * (SMALL_SIZE + 4096)))
 large_bytes=$((LARGE_FILES * LARGE_SIZE))
 { want small || want s3; } && need_fs=$((need_fs + 2 * small_bytes))
 { want large || want s3; } && need_fs=$((need_fs + 2 * large_bytes))
+# spread: about 1.6 GB (the mean of a log-uniform size, times the files)
+spread_bytes=$((SPREAD_FILES * (SPREAD_MAX - SPREAD_MIN) / 9))
+medium_bytes=$((MEDIUM_FILES * MEDIUM_SIZE))
+want spread && need_fs=$((need_fs + 2 * spread_bytes))
+want medium && need_fs=$((need_fs + medium_bytes))
 want scan && need_fs=$((need_fs + SCAN_FILES * 1024))
 need_mem=0
 want s3 && need_mem=$((5 * large_bytes + 2 * small_bytes))
+want medium && need_mem=$((need_mem + 3 * medium_bytes))
 avail_fs=$(($(df -Pk "$ROOT" | awk 'NR==2{print $4}') * 1024))
 avail_mem=$(($(awk '/^MemAvailable:/{print $2}' /proc/meminfo) * 1024))
 have_data=$(du -sk "$DATA" 2>/dev/null | awk '{printf "%d", $1 * 1024}')
@@ -148,10 +164,13 @@ SYNC=
 
 # timeit LOG CMD: runs CMD (a shell command line) and prints its wall time in
 # seconds; in --disk mode the timed command ends in sync.
+# The command's peak memory (maximum resident set, KiB, of the largest
+# process) goes to LOG.rss when /usr/bin/time is there.
 timeit() {
-	local logf=$1 cmd=$2 t0 t1
+	local logf=$1 cmd=$2 t0 t1 tm=()
+	[ -x /usr/bin/time ] && tm=(/usr/bin/time -f %M -o "$logf.rss")
 	t0=$EPOCHREALTIME
-	if ! bash -c "$cmd$SYNC" >"$logf" 2>&1; then
+	if ! "${tm[@]}" bash -c "$cmd$SYNC" >"$logf" 2>&1; then
 		log "command failed: $cmd"
 		tail -20 "$logf" >&2
 		return 1
@@ -164,6 +183,7 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END{if (NR%2) print 
 
 # Results: one row per workload and tool.
 ROWS=()     # "workload|tool|median|runs|files|bytes|command"
+declare -A PEAK=() # "workload|tool" -> the largest peak RSS of its runs, KiB
 EXTRA=()    # free-form rows (scan, dispatch, scale)
 NOTES=()
 TARGETS=()  # "target|measured|met" (issue 6's targets)
@@ -195,6 +215,11 @@ bench() {
 				[ "$got" = "$files" ] || die "$wl/$name: $got files landed, want $files (log: $LOGS/$wl-$name-$round.log)"
 			fi
 			runs[$name]="${runs[$name]:-} $t"
+			if [ -s "$LOGS/$wl-$name-$round.log.rss" ]; then
+				local kib
+				kib=$(tail -1 "$LOGS/$wl-$name-$round.log.rss")
+				[ "$kib" -gt "${PEAK[$wl|$name]:-0}" ] 2>/dev/null && PEAK[$wl|$name]=$kib
+			fi
 			log "$wl $name run $((round + 1))/$N: ${t}s"
 		done
 	done
@@ -228,12 +253,14 @@ ferry_prep() { echo "rm -rf $1/workdir $2"; }
 
 # ---- generation --------------------------------------------------------------
 
-gen() { # name files dirs size
-	log "generating $1: $2 files of $4 bytes in $3 dirs (reused when already there)"
-	"$BIN/gen" -out "$DATA/$1" -files "$2" -dirs "$3" -size "$4" -seed 1 || die "gen $1"
+gen() { # name files dirs size [max-size: sizes log-uniform from size to it]
+	log "generating $1: $2 files of $4${5:+ to $5} bytes in $3 dirs (reused when already there)"
+	"$BIN/gen" -out "$DATA/$1" -files "$2" -dirs "$3" -size "$4" ${5:+-max-size "$5"} -seed 1 || die "gen $1"
 }
 want small || want s3 && gen small $SMALL_FILES $SMALL_DIRS $SMALL_SIZE
 want large || want s3 && gen large $LARGE_FILES 1 $LARGE_SIZE
+want spread && gen spread $SPREAD_FILES $SPREAD_DIRS $SPREAD_MIN $SPREAD_MAX
+want medium && gen medium $MEDIUM_FILES 1 $MEDIUM_SIZE
 want scan && gen scan $SCAN_FILES $SCAN_DIRS 0
 [ "$DISK" = 1 ] && sync
 
@@ -312,6 +339,9 @@ fi
 if want large; then
 	local_workload large $LARGE_FILES $((LARGE_FILES * LARGE_SIZE)) "--transfers 4"
 fi
+if want spread; then
+	local_workload spread $SPREAD_FILES "$(find "$DATA/spread" -type f -printf '%s\n' | awk '{s += $1} END{printf "%d", s}')" "--transfers 16 --checkers 16"
+fi
 
 # ---- s3 --------------------------------------------------------------------
 
@@ -319,7 +349,7 @@ S3PID=
 stop_s3() { [ -n "$S3PID" ] && kill "$S3PID" 2>/dev/null && wait "$S3PID" 2>/dev/null; S3PID=; }
 trap stop_s3 EXIT
 
-if want s3; then
+if want s3 || want medium; then
 	rm -f "$ROOT/s3.addr"
 	"$BIN/s3server" -addr 127.0.0.1:0 -addr-file "$ROOT/s3.addr" -buckets bench >"$LOGS/s3server.log" 2>&1 &
 	S3PID=$!
@@ -338,6 +368,7 @@ if want s3; then
 			"${1}SecretKey=benchsecret" "${1}Region=us-east-1" "${1}PathStyle=true"
 	}
 	for set in small large; do
+		want s3 || break
 		if [ $set = small ]; then
 			files=$SMALL_FILES bytes=$((SMALL_FILES * SMALL_SIZE)) rflags="--transfers 16 --checkers 16"
 		else
@@ -367,6 +398,22 @@ if want s3; then
 		$RC purge "bs3:bench/data/$set" >/dev/null 2>&1 || true
 		rm -rf "$d"-rclone "$d"-ferry "$h/workdir"
 	done
+	# medium: files below the multipart threshold but too large to hold
+	# whole per thread, with ossimport's template's 60 copying threads
+	# (workerTaskThreadNum, ferry's default) and rclone --transfers 60.
+	if want medium; then
+		mapfile -t keys < <(echo srcType=local "srcPrefix=$DATA/medium/" destType=s3 | tr ' ' '\n'; s3keys dest "up/medium-ferry/")
+		h=$(ferry_home "s3up-medium" "${keys[@]}")
+		printf 'workerTaskThreadNum=60\n' >>"$h/conf/sys.properties"
+		bench "s3-up-medium" "$MEDIUM_FILES" "$medium_bytes" "" \
+			"rclone|$RC purge bs3:bench/up/medium-rclone; true|$RC copy --transfers 60 --checkers 16 $DATA/medium bs3:bench/up/medium-rclone" \
+			"ferry|$RC purge bs3:bench/up/medium-ferry; $(ferry_prep "$h" ""); true|$(ferry_cmd "$h" "s3up-medium")"
+		n=$($RC size bs3:bench/up/medium-ferry 2>/dev/null | awk '/Total objects/{gsub(/[()]/,"",$4); print $4}')
+		[ "$n" = "$MEDIUM_FILES" ] || die "s3-up-medium: $n objects under up/medium-ferry, want $MEDIUM_FILES"
+		$RC purge bs3:bench/up/medium-rclone >/dev/null 2>&1 || true
+		$RC purge bs3:bench/up/medium-ferry >/dev/null 2>&1 || true
+		rm -rf "$h/workdir"
+	fi
 	stop_s3
 fi
 
@@ -413,17 +460,18 @@ fi
 
 if want dispatch; then
 	log "dispatch: go test -bench Dispatch ($DISPATCH_CYCLES cycles, $N times)"
-	cmd="TMPDIR=/tmp go test -run '^\$' -bench 'Dispatch' -benchtime ${DISPATCH_CYCLES}x -count $N ./bench/"
+	cmd="TMPDIR=$DISPATCH_DIR go test -run '^\$' -bench 'Dispatch' -benchtime ${DISPATCH_CYCLES}x -count $N ./bench/"
 	(cd "$REPO" && bash -c "$cmd") >"$LOGS/dispatch.log" 2>&1 || { tail -20 "$LOGS/dispatch.log" >&2; die "dispatch benchmark"; }
 	for v in tmpdir shm shm-audit; do
 		vals=$(awk -v v="^BenchmarkDispatch/$v(-[0-9]+)?\$" '$1 ~ v {for (i = 1; i < NF; i++) if ($(i+1) == "cycles/s") print $i}' "$LOGS/dispatch.log" | tr '\n' ' ')
 		[ -n "$vals" ] || continue
-		where="bbolt in /tmp"
+		wpc=$(awk -v v="^BenchmarkDispatch/$v(-[0-9]+)?\$" '$1 ~ v {for (i = 1; i < NF; i++) if ($(i+1) == "writes/commit") print $i}' "$LOGS/dispatch.log" | tr '\n' ' ')
+		where="bbolt in $DISPATCH_DIR"
 		[ "$v" != tmpdir ] && where="bbolt in /dev/shm"
 		[ "$v" = shm-audit ] && where="$where, plus one audit Report per task"
 		med=$(echo "$vals" | median)
 		TARGETS+=("dispatch ($v): at least 2,000 lease+complete cycles/s, 100 workers|$med cycles/s ($where)|$(met "$med >= 2000")")
-		EXTRA+=("dispatch ($v)|ferry master, 100 workers|$med cycles/s (runs: ${vals% })|$where|at least 2,000 cycles/s|\`$cmd\`")
+		EXTRA+=("dispatch ($v)|ferry master, 100 workers|$med cycles/s (runs: ${vals% })|$where; writes per bbolt commit (group commit): ${wpc% }|at least 2,000 cycles/s|\`$cmd\`")
 	done
 fi
 
@@ -511,8 +559,12 @@ report() {
 	local all=() pr
 	ratio small
 	[ -n "$fm" ] && [ -n "$cm" ] && [ -n "$rm" ] && all+=("small: ferry within 1.25x of cp -r's time (so well over 2x rclone's files/s)|$(awk -v f="$fm" -v c="$cm" -v r="$rm" -v pr="$pr" -v fl="${FLOOR_FERRY2:-}" -v flc="${FLOOR_CP:-}" 'BEGIN{printf "%.2fx cp (median of the per-round ratios: %.2fx; %.2fx rclone)", f / c, pr, r / f; if (fl != "" && flc != "") printf "; the system calls of ferry'"'"'s guarantees alone, on 2 threads: %.2fx cp", fl / flc}')|$(met "$fm / $cm <= 1.25 && $pr <= 1.25")")
+	[ -n "$fm" ] && [ -n "$cm" ] && all+=("small (issue 22): ferry at most 1.0x cp -r's time|$(awk -v f="$fm" -v c="$cm" -v pr="$pr" 'BEGIN{printf "%.2fx cp (per-round median %.2fx)", f / c, pr}')|$(met "$fm / $cm <= 1.0")")
 	ratio large
 	[ -n "$fm" ] && [ -n "$cm" ] && [ -n "$rm" ] && all+=("large: ferry faster than cp -r, at least 4x rclone|$(awk -v f="$fm" -v c="$cm" -v r="$rm" 'BEGIN{printf "%.2fx cp, %.2fx rclone", f / c, r / f}')|$(met "$fm < $cm && $rm / $fm >= 4")")
+	[ -n "$fm" ] && [ -n "$cm" ] && all+=("large (issue 22): ferry at most 0.5x cp -r's time|$(awk -v f="$fm" -v c="$cm" -v pr="$pr" 'BEGIN{printf "%.2fx cp (per-round median %.2fx)", f / c, pr}')|$(met "$fm / $cm <= 0.5")")
+	ratio spread
+	[ -n "$fm" ] && [ -n "$cm" ] && all+=("spread (issue 22): ferry at most 0.6x cp -r's time|$(awk -v f="$fm" -v c="$cm" -v pr="$pr" -v r="$rm" 'BEGIN{printf "%.2fx cp (per-round median %.2fx), %.2fx rclone", f / c, pr, r / f}')|$(met "$fm / $cm <= 0.6")")
 	local s3m= s3ok=1
 	for w in s3-up-small s3-down-small s3-up-large s3-down-large; do
 		ratio "$w"
@@ -526,10 +578,19 @@ report() {
 		[ "$QUICK" = 1 ] && v="n/a (--quick)"
 		all+=("s3: ferry at least 1.5x rclone both ways|$s3m|$v")
 	fi
+	ratio s3-up-small
+	[ -n "$fm" ] && [ -n "$rm" ] && all+=("s3 up small (issue 22): at least 2.5x rclone's files/s|$(awk -v f="$fm" -v r="$rm" 'BEGIN{printf "%.2fx", r / f}')|$(met "$rm / $fm >= 2.5")")
+	ratio s3-down-small
+	[ -n "$fm" ] && [ -n "$rm" ] && all+=("s3 down small (issue 22): at least 3x rclone's files/s|$(awk -v f="$fm" -v r="$rm" 'BEGIN{printf "%.2fx", r / f}')|$(met "$rm / $fm >= 3")")
+	ratio s3-up-medium
+	if [ -n "$fm" ] && [ -n "$rm" ]; then
+		local fp=${PEAK[s3-up-medium|ferry]:-0} rp=${PEAK[s3-up-medium|rclone]:-0}
+		all+=("s3 up medium, 40 x 40 MiB, 60 threads (issue 22): peak memory under 512 MiB, at most 0.8x rclone's time|$(awk -v f="$fm" -v r="$rm" -v fp="$fp" -v rp="$rp" 'BEGIN{printf "%.2fx rclone'"'"'s time; peak RSS %d MiB (rclone %d MiB)", f / r, fp / 1024, rp / 1024}')|$(met "$fp > 0 && $fp < 512 * 1024 && $fm / $rm <= 0.8")")
+	fi
 	TARGETS=("${all[@]}" "${TARGETS[@]}")
 	if [ "${#TARGETS[@]}" -gt 0 ]; then
 		echo
-		echo "Issue 6's targets, from this run:"
+		echo "Targets (issues 6 and 22), from this run:"
 		echo
 		echo "| target | measured | met? |"
 		echo "|---|---|---|"

@@ -91,8 +91,9 @@ type Job struct {
 	UploadThreadNumPerLargeFile int
 
 	// SplitFileThreshold: a file of at least this many bytes is copied by
-	// part tasks that different workers lease (task.Part); 0 never.
-	// Default 1 GiB.
+	// part tasks that different workers lease (task.Part); 0 never, else
+	// at least 5 MiB. Default 1 GiB. Used with local and object-store
+	// destinations only (see splitsInto).
 	SplitFileThreshold int64
 
 	IsAuditAfterImport bool   // verify after import; default true
@@ -260,6 +261,9 @@ func (j *Job) check(d *decoder) error {
 	if j.SrcType == "kafka" || j.DestType == "kafka" {
 		if err := j.checkStream(d); err != nil {
 			return err
+		}
+		if j.SrcListFile != "" {
+			return errAt(d.file, d.line("srcListFile"), "srcListFile", "a Kafka job copies topics, not a list of keys; remove it")
 		}
 	}
 	if IsTableType(j.SrcType) || IsTableType(j.DestType) {
@@ -504,7 +508,7 @@ var jobSetters = map[string]setter[Job]{
 		return err
 	},
 	"splitFileThreshold": func(j *Job, v string) (err error) {
-		j.SplitFileThreshold, err = parseSize(v, 0, math.MaxInt64)
+		j.SplitFileThreshold, err = parseSplit(v)
 		return err
 	},
 	"multipartUploadPartSize": func(j *Job, v string) (err error) {

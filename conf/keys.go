@@ -40,6 +40,9 @@ type keyInfo struct {
 	remote     string
 	remoteType string
 	s3Only     bool
+	// splits: used with the destination types part tasks write
+	// (splitsInto), rather than the remote ones.
+	splits bool
 	// kafka: the key is also used when its type key is kafka (the
 	// endpoint's broker list and SASL user and password).
 	kafka bool
@@ -114,7 +117,7 @@ var keyTable = []keyInfo{
 	{name: "multipartUploadPartSize", file: jobFile, impl: true, remote: "destType", def: "50m"},
 	{name: "isServerSideEncryption", file: jobFile, def: "false"},
 	// Files from this size up are split into part tasks (task.Part).
-	{name: "splitFileThreshold", file: jobFile, ferry: true, impl: true, def: "1g"},
+	{name: "splitFileThreshold", file: jobFile, ferry: true, impl: true, remote: "destType", splits: true, def: "1g", quiet: []string{"0"}},
 
 	// job.cfg: verification.
 	{name: "isAuditAfterImport", file: jobFile, impl: true, def: "true"},
@@ -201,6 +204,8 @@ func (k *keyInfo) usedWith(typ string) bool {
 	switch {
 	case k.remote == "":
 		return true
+	case k.splits:
+		return splitsInto(typ)
 	case typ == "zk":
 		return zkKeys[k.name]
 	case k.remoteType != "":

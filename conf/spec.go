@@ -55,6 +55,9 @@ func (j *Job) Spec() task.Spec {
 	if j.SrcType == "kafka" {
 		s.Stream = j.Stream.spec()
 	}
+	if !splitsInto(j.DestType) {
+		s.SplitThreshold = 0
+	}
 	if IsTableType(j.SrcType) {
 		s.Table = j.Table.spec()
 		// A table job makes no store request: its request limit counts

@@ -58,6 +58,11 @@ func (ch *clusterHome) dialAs(secret string) (pb.ControlClient, pb.MasterClient)
 func TestClusterCredentials(t *testing.T) {
 	ch := newClusterHome(t, "cluster-creds", 3)
 	want := mediumJob(t, ch)
+	// Tasks slow enough (8 MiB at some 8 MB/s a worker: about 1 s) that
+	// the ones host 0 holds when it is revoked are still running when the
+	// revocation lands, even on a loaded machine: at full speed (100 ms a
+	// task) it could finish them first, and nothing would be re-leased.
+	ch.writeJob(ch.jobFile, kv{"taskObjectCountLimit", "8"}, kv{"maxThroughput", "24MB"})
 	mpid := ch.start()
 	ch.mustDeploy()
 	token := strings.TrimSpace(readString(t, filepath.Join(ch.workdir, "master", "token")))

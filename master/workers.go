@@ -234,11 +234,21 @@ func (m *Master) Complete(ctx context.Context, worker string, ref task.LeaseRef,
 			return "", fmt.Errorf("job %s task %d: result for entry %d of %d", ref.Job, ref.TaskID, r.Index, files)
 		}
 	}
+	var freed bool
 	name, err := m.journal.Commit(tracker.Attempt{Job: ref.Job, Task: ref.TaskID, Lease: ref.LeaseID,
 		Attempt: attempt, Worker: worker, Failed: failed, Files: files, Started: started},
-		func(name string, dir []byte) error { return m.db.Complete(ref, results, name, dir) })
+		func(name string, dir []byte) (err error) {
+			freed, err = m.db.CompleteFreeing(ref, results, name, dir)
+			return err
+		})
 	if err != nil {
 		return "", m.noteWrite("record completions", err)
+	}
+	if freed {
+		// A part task's prepare or range: the tasks of its group that
+		// waited for it are leasable now, and idle workers are waiting
+		// in Lease, which a completion does not otherwise wake.
+		m.notify()
 	}
 	m.spaceBack()
 	m.cfg.TrackerLog.Info("attempt recorded", "job", ref.Job, "task", ref.TaskID, "lease", ref.LeaseID,

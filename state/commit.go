@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -21,6 +22,16 @@ type groupCommit struct {
 	mu         sync.Mutex
 	queue      []*groupCall
 	committing bool // a leader is committing; the queue waits for it
+
+	commits, writes atomic.Int64 // transactions committed, and writes in them
+}
+
+// CommitStats returns how many write transactions the group commit has
+// committed since the database was opened, and how many writes they held
+// (each transaction costs bbolt two fdatasyncs): writes/commits is how well
+// concurrent writers share their syncs.
+func (d *DB) CommitStats() (commits, writes int64) {
+	return d.group.commits.Load(), d.group.writes.Load()
 }
 
 type groupCall struct {
@@ -82,6 +93,8 @@ func (d *DB) commitGroup(calls []*groupCall) {
 			return nil
 		})
 		if failed < 0 {
+			d.group.commits.Add(1)
+			d.group.writes.Add(int64(len(calls)))
 			for _, c := range calls {
 				c.done <- err // nil, or the commit's own failure
 			}

@@ -53,6 +53,7 @@ func TestGroupCommit(t *testing.T) {
 	}
 	defer d.Close()
 
+	commits0, writes0 := d.CommitStats()
 	var txs sync.Map
 	release := make(chan struct{})
 	first := make(chan error, 1)
@@ -118,6 +119,11 @@ func TestGroupCommit(t *testing.T) {
 	// again after each of the three failures).
 	if committed != 2 {
 		t.Errorf("successful writes committed in %d transactions, want 2", committed)
+	}
+	// CommitStats counts the same (the three failed writes ran alone and
+	// committed nothing), after the transactions of opening the database.
+	if commits, writes := d.CommitStats(); commits-commits0 != 2 || writes-writes0 != n+1-3 {
+		t.Errorf("CommitStats: %d commits of %d writes, want 2 of %d", commits-commits0, writes-writes0, n+1-3)
 	}
 	if q, committing := queued(d); q != 0 || committing {
 		t.Error("the group commit did not wind down")

@@ -203,7 +203,18 @@ func (d *DB) CheckLease(r task.LeaseRef, want []uint32) (entries int, keys []str
 // keeps it until DropHeldDirs, so that the attempt is durable, audit
 // records included, as soon as Complete returns.
 func (d *DB) Complete(r task.LeaseRef, results []task.Outcome, name string, dir []byte) error {
-	return d.update(r.Job, func(jt *jobTx) error {
+	_, err := d.CompleteFreeing(r, results, name, dir)
+	return err
+}
+
+// CompleteFreeing is Complete, and also reports whether the completion
+// may have made pending tasks leasable that were not: a part task's
+// prepare or range that succeeded (the group's ranges wait for its
+// prepare, its final task for every range), so that the caller wakes the
+// workers waiting for work.
+func (d *DB) CompleteFreeing(r task.LeaseRef, results []task.Outcome, name string, dir []byte) (freed bool, err error) {
+	err = d.update(r.Job, func(jt *jobTx) error {
+		freed = false
 		t, err := current(jt, r)
 		if err != nil {
 			return err
@@ -270,9 +281,11 @@ func (d *DB) Complete(r task.LeaseRef, results []task.Outcome, name string, dir 
 				return err
 			}
 		}
+		freed = to == Succeeded && t.Part != nil && !t.Part.IsFinal()
 		jt.finish(d.now())
 		return nil
 	})
+	return freed && err == nil, err
 }
 
 // expire moves dispatched tasks for which drop says so back to pending.

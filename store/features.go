@@ -31,6 +31,9 @@ type Features struct {
 	// PartDigests reads a key's part digests without a request
 	// (PartDigester).
 	PartDigests func(ctx context.Context, key string, partSize int64) ([]PartDigest, int64, error)
+	// PutDigested sends a body whose digest was read before, without
+	// holding it (DigestPutter).
+	PutDigested func(ctx context.Context, key string, src func() (io.ReadCloser, error), d PartDigest, e Entry) (Entry, error)
 	// PutMultipart and AbortUpload come together (MultipartPutter).
 	PutMultipart func(ctx context.Context, key string, src func(off, n int64) (io.ReadCloser, error),
 		size int64, e Entry, opt MultipartOptions, state *MultipartState) (Entry, error)
@@ -86,6 +89,9 @@ func (f *Features) Fill(s Store) *Features {
 	if x, ok := s.(PartDigester); ok {
 		f.PartDigests = x.PartDigests
 	}
+	if x, ok := s.(DigestPutter); ok {
+		f.PutDigested = x.PutDigested
+	}
 	if x, ok := s.(MultipartPutter); ok {
 		f.PutMultipart, f.AbortUpload = x.PutMultipart, x.AbortUpload
 	}
@@ -125,6 +131,9 @@ func (f Features) Mask(o Features) Features {
 	if o.PartDigests == nil {
 		f.PartDigests = nil
 	}
+	if o.PutDigested == nil {
+		f.PutDigested = nil
+	}
 	if o.PutMultipart == nil || o.AbortUpload == nil {
 		f.PutMultipart, f.AbortUpload = nil, nil
 	}
@@ -162,6 +171,7 @@ func (f Features) String() string {
 	add(f.Differs != nil, "Differs")
 	add(f.CleanTemps != nil, "CleanTemps")
 	add(f.PartDigests != nil, "PartDigests")
+	add(f.PutDigested != nil, "PutDigested")
 	add(f.PutMultipart != nil, "PutMultipart")
 	add(f.AbortUpload != nil, "AbortUpload")
 	add(f.ListUploads != nil, "ListUploads")

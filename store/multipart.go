@@ -60,6 +60,22 @@ type PartDigest struct {
 	MD5   [16]byte
 }
 
+// DigestPutter is implemented by stores that must know a body's MD5 before
+// they send it (S3's Content-MD5) and would otherwise hold the whole body
+// in memory to learn it. Given the digest of a source read before
+// (PartDigester, one part of the whole size), PutDigested sends the
+// source's bytes as it reads them, holding none, with d's MD5 as the
+// body's declared digest; the server refuses a body that arrived with
+// another. src returns a new reader of the whole source for each attempt.
+// The bytes read must have d's size and CRC64: when they do not (the
+// source changed since it was digested), the body fails before its last
+// byte is sent and nothing lands. The returned Entry is the one Put would
+// return; its CRC64 is that of the bytes sent. Of e, MTime and Meta are
+// used.
+type DigestPutter interface {
+	PutDigested(ctx context.Context, key string, src func() (io.ReadCloser, error), d PartDigest, e Entry) (Entry, error)
+}
+
 // MultipartPutter is implemented by stores that can upload a large object
 // in parts, several at a time, and resume an upload that was interrupted.
 type MultipartPutter interface {

@@ -42,6 +42,15 @@ type Entry struct {
 	// Meta is HTTP metadata (content-type, user metadata, ...) that object
 	// stores report and keep; keys are listed in meta.go. Nil elsewhere.
 	Meta map[string]string
+	// Confirmed is set only in the Entry a write returns (Put,
+	// PutDigested), when it is the destination's own account of what it
+	// now holds under the key, checked against what was sent: a local
+	// file's bytes read back and its size once linked into place; an
+	// object whose server checked the body against its Content-MD5 and
+	// answered that MD5 as its ETag. A look at the key right after such a
+	// write (isAuditAfterImport) can learn nothing the write did not
+	// already prove.
+	Confirmed bool
 }
 
 // Store is one storage system rooted at a directory or bucket prefix.

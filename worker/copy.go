@@ -10,6 +10,7 @@ import (
 	"ferry/store"
 	"ferry/task"
 	"ferry/tracker"
+	"ferry/verify"
 )
 
 // failRecord is the record of an entry that failed: of kind k, with the
@@ -51,7 +52,7 @@ func (w *Worker) copyEntry(ctx context.Context, x *transfer, st *jobStores, t *r
 		rec = w.auditEntry(ctx, st.src, st.dst, t, e)
 	default:
 		rec = w.copyOne(ctx, x, st, t, e)
-		if p := t.lease.Part; rec.Result == tracker.OK && t.x.auditAfter && (p == nil || p.IsFinal()) {
+		if p := t.lease.Part; rec.Result == tracker.OK && t.x.auditAfter && (p == nil || p.IsFinal()) && !x.proven(st, t) {
 			if _, bad, ok := w.compare(ctx, st.src, st.dst, t, store.Entry{Key: e.Key, Size: rec.Size, CRC64: rec.CRC64, HasCRC: rec.HasCRC}); !ok {
 				rec = bad
 			}
@@ -67,6 +68,22 @@ func (w *Worker) copyEntry(ctx context.Context, x *transfer, st *jobStores, t *r
 	}
 	w.pace.observe(n)
 	return rec
+}
+
+// proven reports whether the copy just verified needs no audit after it
+// (isAuditAfterImport): the destination's write returned its own account
+// of what it holds, checked against the bytes sent (store.Entry.Confirmed:
+// a local file read back once written, a single PUT whose server checked
+// the body's MD5 and answered it as the ETag), and verify compared that
+// with the source's size and CRC64. The audit's look at the key (a stat,
+// a HEAD) would compare the same size and CRC64 again; in simple and
+// general modes it adds nothing. It still runs after a multipart upload,
+// a server-side copy or a part task (the write's answer says less), in
+// detailed mode (asked for a second reading of what is stored), and where
+// the destination compares more than content (Differs: ZooKeeper's ACLs).
+func (x *transfer) proven(st *jobStores, t *running) bool {
+	return x.landed.Confirmed && x.parts == 0 && !x.server && t.lease.Part == nil &&
+		t.x.mode != verify.Detailed && st.dstF.Differs == nil
 }
 
 // copyOne copies the entry e and returns its record; a symlink or special

@@ -38,10 +38,11 @@ type transfer struct {
 	sr     *sourceReader // what Put reads: limited, counted, hashed, settled
 	keep   bool          // sr may serve the next entry (its Put succeeded)
 
-	copied               // what verify judges
-	parts, resumed int   // of a copy in parts: its parts, and those resumed
-	server         bool  // copied on the server (servercopy.go)
-	inFlight       int64 // bytes counted in t.bytes that only a verified copy keeps
+	copied                // what verify judges
+	parts, resumed int    // of a copy in parts: its parts, and those resumed
+	server         bool   // copied on the server (servercopy.go)
+	md5            string // the MD5 (hex) of a digested copy, with RecordMD5
+	inFlight       int64  // bytes counted in t.bytes that only a verified copy keeps
 }
 
 // copy copies the file entry e of task t and returns its record.
@@ -55,8 +56,11 @@ func (x *transfer) copy(ctx context.Context, st *jobStores, t *running, e store.
 		return noted(skipRecord(e.Key, x.before.Size, why), t, x.before.MTime, d)
 	}
 	put := x.put
-	if x.inParts() {
+	switch {
+	case x.inParts():
 		put = x.putMultipart
+	case x.digestFirst(x.before.Size):
+		put = x.putDigested
 	}
 	if x.serverSide() {
 		err := x.putServer()
@@ -89,14 +93,14 @@ func (x *transfer) copy(ctx context.Context, st *jobStores, t *running, e store.
 // open looks at the source: where the source can describe what it opens (a
 // local file, an object pinned by ETag), by opening it, one lookup or
 // request instead of a Stat, an Open and a Stat. Not when update rules may
-// skip the entry, nor when its listed size says multipart, where an open
-// would be wasted.
+// skip the entry, nor when its listed size says multipart or a digested
+// stream, where an open would be wasted.
 func (x *transfer) open() error {
 	if err := x.wait(); err != nil {
 		return fail(task.ReadError, err)
 	}
 	openFirst := x.st.srcF.OpenStat != nil && !x.t.hasSkipRules() &&
-		!(x.st.dstF.Multipart() && x.e.Size >= x.t.x.mpThreshold) && !x.serverSide()
+		!(x.st.dstF.Multipart() && x.e.Size >= x.t.x.mpThreshold) && !x.serverSide() && !x.digestFirst(x.e.Size)
 	var err error
 	if openFirst {
 		x.opened, x.before, err = x.st.srcF.OpenStat(x.ctx, x.e.Key)
@@ -236,7 +240,10 @@ func (x *transfer) record() tracker.Record {
 		}
 	default:
 		rec.Size, rec.CRC64, rec.HasCRC = x.read, x.crc, true
-		if x.sr.md5 != nil {
+		switch {
+		case x.md5 != "":
+			rec.Detail = "md5=" + x.md5
+		case x.sr != nil && x.sr.md5 != nil:
 			rec.Detail = "md5=" + hex.EncodeToString(x.sr.md5.Sum(nil))
 		}
 	}

@@ -2,11 +2,13 @@
 // Linux network namespaces joined by a bridge, each running its own OpenSSH
 // sshd with a generated host key. Deploy tests and the end-to-end cluster
 // tests use it to ship ferry to several hosts over real SSH, take links down
-// and bring them back, without touching any network but the private /24 on a
-// bridge the test creates and removes.
+// and bring them back, hold them to a rate (Shape, with tc), without
+// touching any network but the private /24 on a bridge the test creates and
+// removes.
 //
-// It needs root, iproute2's ip and /usr/sbin/sshd. Require skips a test
-// when they are missing, except under CI=true, where it fails.
+// It needs root, iproute2's ip (and tc, for Shape) and /usr/sbin/sshd.
+// Require skips a test when they are missing, except under CI=true, where
+// it fails.
 //
 // Layout. The bridge fb<id> in the root namespace has 10.X.Y.1/24 (X and Y
 // random, chosen not to overlap any address of this machine); host i is the

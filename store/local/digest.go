@@ -16,7 +16,7 @@ const (
 	// a disk serves them as sequential streams.
 	digestStreams = 8
 	// mapWindow is the most bytes of a file mapped at once.
-	mapWindow = 64 << 20
+	mapWindow = 8 << 20
 	// laneMin: shorter parts are hashed by crypto/md5 (see md5lanes).
 	laneMin = 1 << 20
 )

@@ -116,7 +116,7 @@ func (l *Local) put(ctx context.Context, key string, r io.Reader, e store.Entry,
 	if dev := uint64(st.Dev); dev != l.rootDev {
 		l.noteDevice(dev, d.dfd)
 	}
-	return store.Entry{Key: key, Kind: store.File, Size: written, MTime: mtime, CRC64: sum, HasCRC: true}, nil
+	return store.Entry{Key: key, Kind: store.File, Size: written, MTime: mtime, CRC64: sum, HasCRC: true, Confirmed: true}, nil
 }
 
 // setMTime sets the mtime of the open file fd to t, to the nanosecond,

@@ -79,7 +79,7 @@ func (l *Local) putPortable(ctx context.Context, key string, r io.Reader, e stor
 	}
 	done = true
 	l.noteDirs(dir, made)
-	return store.Entry{Key: key, Kind: store.File, Size: written, MTime: mtime, CRC64: sum, HasCRC: true}, nil
+	return store.Entry{Key: key, Kind: store.File, Size: written, MTime: mtime, CRC64: sum, HasCRC: true, Confirmed: true}, nil
 }
 
 // createTemp creates a new temporary file carrying tag in dir, the

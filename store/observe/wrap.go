@@ -115,6 +115,15 @@ func (o *observed) wrapFeatures(f store.Features) store.Features {
 			return d, n, err
 		}
 	}
+	if g := f.PutDigested; g != nil {
+		f.PutDigested = func(ctx context.Context, key string, src func() (io.ReadCloser, error), d store.PartDigest,
+			e store.Entry) (store.Entry, error) {
+			start := time.Now()
+			landed, err := g(ctx, key, src, d, e)
+			o.done(OpPut, start, err)
+			return landed, err
+		}
+	}
 	if g := f.PutMultipart; g != nil {
 		f.PutMultipart = func(ctx context.Context, key string, src func(off, n int64) (io.ReadCloser, error),
 			size int64, e store.Entry, opt store.MultipartOptions, state *store.MultipartState) (store.Entry, error) {

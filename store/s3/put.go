@@ -33,7 +33,9 @@ import (
 //
 // The returned Entry carries the CRC64 of the bytes read from r, which are
 // the bytes the server acknowledged (above): the caller compares it with
-// the CRC it computed from the source. Nothing is read back.
+// the CRC it computed from the source. Nothing is read back. A single PUT
+// whose ETag is an MD5 (checked equal to the bytes') returns its Entry
+// Confirmed; a multipart one does not.
 //
 // Of e, MTime is stored as x-amz-meta-ferry-mtime and Meta as the object's
 // metadata (its content-type defaulting to one guessed from the key's
@@ -74,7 +76,16 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, e store.Entry, o 
 	if err != nil {
 		return store.Entry{}, fmt.Errorf("put %q: %w", key, err)
 	}
-	return s.landed(key, b.n, info, crc, e, m), nil
+	return confirmed(s.landed(key, b.n, info, crc, e, m)), nil
+}
+
+// confirmed marks the entry of a single PUT Confirmed when its ETag is a
+// plain MD5: the caller checked that it is the MD5 of the bytes sent,
+// which the server checked the body against (Content-MD5), so it says
+// what the server stored.
+func confirmed(e store.Entry) store.Entry {
+	e.Confirmed = isMD5(e.ETag)
+	return e
 }
 
 // landed returns the Entry Put reports.

@@ -1,6 +1,7 @@
 package s3test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -8,9 +9,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Faults says what a Proxy does to the requests it passes.
@@ -128,6 +132,17 @@ type Seen struct {
 	UploadID string // the uploadId parameter, if any
 	Status   int    // the status sent (0 when the connection was cut first)
 	Injected bool   // the proxy answered it with a fault
+	Part     int    // the partNumber parameter, if any
+	Range    string // the Range header, if any
+	// In and Out are the body bytes the proxy read from the client and
+	// wrote back to it, as on the wire (an aws-chunked body's chunk
+	// signatures count), whole or not: what a client killed mid-request
+	// sent before it died counts.
+	In, Out int64
+	// Took is the time from the request's arrival to the end of its
+	// answer: mostly the server's time, for a request whose bodies are
+	// small (a completion, a copy).
+	Took time.Duration
 }
 
 // NewProxy starts a proxy to target (a server URL) on a loopback port,
@@ -185,7 +200,8 @@ func (p *Proxy) Watch(fn func(Seen)) {
 }
 
 // seen tells the Watch function, if any, about r.
-func (p *Proxy) seen(r *http.Request, kind string, status int, injected bool) {
+func (p *Proxy) seen(r *http.Request, kind string, status int, injected bool, in, out int64) {
+	took := time.Since(arrival(r))
 	p.mu.Lock()
 	fn := p.watch
 	p.mu.Unlock()
@@ -197,7 +213,10 @@ func (p *Proxy) seen(r *http.Request, kind string, status int, injected bool) {
 		host = r.RemoteAddr
 	}
 	_, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	fn(Seen{Kind: kind, Client: host, Key: key, UploadID: r.URL.Query().Get("uploadId"), Status: status, Injected: injected})
+	q := r.URL.Query()
+	part, _ := strconv.Atoi(q.Get("partNumber"))
+	fn(Seen{Kind: kind, Client: host, Key: key, UploadID: q.Get("uploadId"), Status: status, Injected: injected,
+		Part: part, Range: r.Header.Get("Range"), In: in, Out: out, Took: took})
 }
 
 // Count returns how many requests of kind reached the server since the
@@ -270,19 +289,22 @@ func contains(list []string, s string) bool {
 }
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = r.WithContext(context.WithValue(r.Context(), arrivalKey{}, time.Now()))
 	kind := Kind(r)
 	f := p.decide(kind)
+	in := &countReader{r: r.Body}
+	r.Body = in
 	switch f {
 	case slowDown:
 		io.Copy(io.Discard, r.Body)
 		writeError(w, r, http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate (s3test proxy).")
-		p.seen(r, kind, http.StatusServiceUnavailable, true)
+		p.seen(r, kind, http.StatusServiceUnavailable, true, in.n.Load(), 0)
 		return
 	case cutRequest:
 		if r.ContentLength > 0 {
 			io.CopyN(io.Discard, r.Body, r.ContentLength/2)
 		}
-		p.seen(r, kind, 0, true)
+		p.seen(r, kind, 0, true, in.n.Load(), 0)
 		panic(http.ErrAbortHandler) // net/http closes the connection, logging nothing
 	}
 
@@ -304,7 +326,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp, err := p.client.Do(out)
 	if err != nil {
 		writeError(w, r, http.StatusBadGateway, "InternalError", "s3test proxy: "+err.Error())
-		p.seen(r, kind, http.StatusBadGateway, false)
+		p.seen(r, kind, http.StatusBadGateway, false, in.n.Load(), 0)
 		return
 	}
 	defer resp.Body.Close()
@@ -316,26 +338,41 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header()[k] = vv
 	}
 	if f == stall || f == cutResponse {
-		p.seen(r, kind, 0, true)
-	}
-	if f == stall {
+		var sent int64
 		if resp.ContentLength > 0 {
 			w.WriteHeader(resp.StatusCode)
-			io.CopyN(w, resp.Body, resp.ContentLength/2)
+			sent, _ = io.CopyN(w, resp.Body, resp.ContentLength/2)
 			w.(http.Flusher).Flush()
 		}
-		<-r.Context().Done() // the client gave up
-		panic(http.ErrAbortHandler)
-	}
-	if f == cutResponse {
-		if resp.ContentLength > 0 {
-			w.WriteHeader(resp.StatusCode)
-			io.CopyN(w, resp.Body, resp.ContentLength/2)
-			w.(http.Flusher).Flush()
+		p.seen(r, kind, 0, true, in.n.Load(), sent)
+		if f == stall {
+			<-r.Context().Done() // the client gave up
 		}
 		panic(http.ErrAbortHandler)
 	}
 	w.WriteHeader(resp.StatusCode)
-	io.Copy(w, resp.Body)
-	p.seen(r, kind, resp.StatusCode, false)
+	sent, _ := io.Copy(w, resp.Body)
+	p.seen(r, kind, resp.StatusCode, false, in.n.Load(), sent)
 }
+
+type arrivalKey struct{}
+
+// arrival is when ServeHTTP got r.
+func arrival(r *http.Request) time.Time {
+	t, _ := r.Context().Value(arrivalKey{}).(time.Time)
+	return t
+}
+
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.ReadCloser
+	n atomic.Int64
+}
+
+func (c *countReader) Read(b []byte) (int, error) {
+	k, err := c.r.Read(b)
+	c.n.Add(int64(k))
+	return k, err
+}
+
+func (c *countReader) Close() error { return c.r.Close() }
