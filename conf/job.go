@@ -192,7 +192,7 @@ func newJob(file string) *Job {
 		AuditMode:                   "general",
 		MaxDelete:                   1000,
 		PreserveMetadata:            true,
-		Table:                       TableKeys{ChunkRows: 10000},
+		Table:                       TableKeys{ChunkRows: 10000, UpdatedMargin: defaultUpdatedMargin},
 	}
 }
 
@@ -606,7 +606,13 @@ var jobSetters = map[string]setter[Job]{
 	"destTlsCaFile":     func(j *Job, v string) error { j.Stream.DestCAFile = v; return nil },
 	"tables":            func(j *Job, v string) (err error) { j.Table.Tables, err = parseTables(v); return err },
 	"tableChunkRows":    func(j *Job, v string) (err error) { j.Table.ChunkRows, err = parseInt(v, 1, maxChunkRows); return err },
-	"maxRowsPerSecond":  func(j *Job, v string) (err error) { j.Table.MaxRowsPerSecond, err = parseInt(v, 0, 1<<30); return err },
+	"updatedColumn":     func(j *Job, v string) error { j.Table.UpdatedColumn = v; return nil },
+	"updatedMargin": func(j *Job, v string) error {
+		n, err := parseInt(v, 0, maxUpdatedMargin)
+		j.Table.UpdatedMargin = time.Duration(n) * time.Second
+		return err
+	},
+	"maxRowsPerSecond": func(j *Job, v string) (err error) { j.Table.MaxRowsPerSecond, err = parseInt(v, 0, 1<<30); return err },
 	"isAllowSymbolicLink": func(j *Job, v string) (err error) {
 		j.IsAllowSymbolicLink, err = parseBool(v)
 		return err

@@ -152,7 +152,8 @@ var keyTable = []keyInfo{
 	// job.cfg: table jobs (srcType and destType mysql or postgres).
 	{name: "tables", file: jobFile, ferry: true, impl: true},
 	{name: "tableChunkRows", file: jobFile, ferry: true, impl: true, def: "10000"},
-	{name: "updatedColumn", file: jobFile, ferry: true},
+	{name: "updatedColumn", file: jobFile, ferry: true, impl: true},
+	{name: "updatedMargin", file: jobFile, ferry: true, impl: true, def: "300"},
 	{name: "maxRowsPerSecond", file: jobFile, ferry: true, impl: true, def: "0"},
 
 	// job.cfg: Express Connect tunnel (ossimport 2.3.0).

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"time"
 
 	"ferry/task"
 )
@@ -15,7 +16,19 @@ type TableKeys struct {
 	ChunkRows        int      // tableChunkRows: rows a task; default 10000
 	UpdatedColumn    string   // updatedColumn: the column incremental rounds select changed rows by
 	MaxRowsPerSecond int      // maxRowsPerSecond: the job's rows a second; 0 unlimited
+	// UpdatedMargin (updatedMargin, seconds; default 300) is how far
+	// behind its high-water mark an incremental round starts reading
+	// changed rows: transactions in flight when the mark was taken, and
+	// writers whose clocks lag, wrote values below it.
+	UpdatedMargin time.Duration
 }
+
+// defaultUpdatedMargin is updatedMargin's default; maxUpdatedMargin (in
+// seconds) bounds it at a week.
+const (
+	defaultUpdatedMargin = 300 * time.Second
+	maxUpdatedMargin     = 7 * 24 * 3600
+)
 
 // IsTableType reports whether a srcType or destType value names a
 // database.
@@ -74,6 +87,9 @@ func (j *Job) checkTable(d *decoder) error {
 	if len(j.Table.Tables) == 0 {
 		return errAt(d.file, d.line("tables"), "tables", "required with srcType="+j.SrcType+", not set (table names or patterns, comma-separated, such as orders,shop.*)")
 	}
+	if j.Table.UpdatedColumn != "" && !j.IsIncremental {
+		d.warn(d.line("updatedColumn"), "updatedColumn", "used by the rounds of an incremental job (isIncremental=true) only; a single pass copies every row")
+	}
 	if j.Type == "audit" {
 		return errAt(d.file, d.line("jobType"), "jobType", "audit is not supported for table jobs; use console.sh verify")
 	}
@@ -82,5 +98,5 @@ func (j *Job) checkTable(d *decoder) error {
 
 func (t TableKeys) spec() *task.Table {
 	return &task.Table{Tables: append([]string(nil), t.Tables...), ChunkRows: t.ChunkRows,
-		UpdatedColumn: t.UpdatedColumn, MaxRowsPerSecond: t.MaxRowsPerSecond}
+		UpdatedColumn: t.UpdatedColumn, UpdatedMargin: t.UpdatedMargin, MaxRowsPerSecond: t.MaxRowsPerSecond}
 }

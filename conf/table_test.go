@@ -3,6 +3,7 @@ package conf
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // tableBase is a table job.cfg: MariaDB to PostgreSQL.
@@ -29,8 +30,15 @@ func TestTableJob(t *testing.T) {
 		t.Errorf("default tableChunkRows %d", j.Spec().Table.ChunkRows)
 	}
 	if j, _ := ParseJob(strings.NewReader(editText(tableBase, []string{"updatedColumn=mtime"})), "conf/job.cfg"); len(j.Warnings) != 1 ||
-		!strings.Contains(j.Warnings[0], "updatedColumn") {
-		t.Errorf("updatedColumn is not implemented yet and must be warned about: %q", j.Warnings)
+		!strings.Contains(j.Warnings[0], "updatedColumn: used by the rounds of an incremental job") {
+		t.Errorf("updatedColumn without isIncremental must be warned about: %q", j.Warnings)
+	}
+	j, err = ParseJob(strings.NewReader(editText(tableBase, []string{"updatedColumn=mtime", "isIncremental=true", "updatedMargin=60"})), "conf/job.cfg")
+	if err != nil || len(j.Warnings) != 0 || j.Spec().Table.UpdatedColumn != "mtime" || j.Spec().Table.UpdatedMargin != time.Minute {
+		t.Errorf("an incremental table job: %v %q %+v", err, j.Warnings, j.Spec().Table)
+	}
+	if j, _ := ParseJob(strings.NewReader(editText(tableBase, nil)), "conf/job.cfg"); j.Spec().Table.UpdatedMargin != 5*time.Minute {
+		t.Errorf("default updatedMargin %s", j.Spec().Table.UpdatedMargin)
 	}
 	for _, tc := range []struct{ edit, want string }{
 		{"tables=-", "conf/job.cfg: tables: required with srcType=mysql"},
@@ -42,6 +50,7 @@ func TestTableJob(t *testing.T) {
 		{"srcDomain=mysql://h:3306", "srcDomain: \"mysql://h:3306\": give host:port"},
 		{"destAccessKey=-", "destAccessKey: required with destType=postgres, not set (the user)"},
 		{"tableChunkRows=0", "tableChunkRows"},
+		{"updatedMargin=-1", "updatedMargin"},
 	} {
 		_, err := ParseJob(strings.NewReader(editText(tableBase, []string{tc.edit})), "conf/job.cfg")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

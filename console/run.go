@@ -193,6 +193,9 @@ func (e *env) run(ctx context.Context, spec task.Spec) error {
 // progressLine is run's live line: files, bytes, rate, ETA. It counts the
 // entries of unfinished tasks too, so it moves smoothly.
 func progressLine(s master.JobStat) string {
+	if s.Spec.IsTable() {
+		return tableProgressLine(s)
+	}
 	c := s.Counters
 	files := c.FilesDone + c.FilesFailed + s.InFlightFiles
 	bytes := c.BytesDone + s.InFlightBytes
@@ -221,6 +224,25 @@ func progressLine(s master.JobStat) string {
 	}
 	line := fmt.Sprintf("[%s] files %d/%s  bytes %s/%s  %s/s  ETA %s  failed %d",
 		state, files, total, humanBytes(float64(bytes)), btotal, humanBytes(s.Throughput), eta, c.FilesFailed)
+	if s.MasterError.Message != "" {
+		line += "  WAITING: workdir full (see above)"
+	}
+	return line
+}
+
+// tableProgressLine is run's live line for a table job, whose tasks are
+// chunks and whose total bytes nobody knows ahead: chunks done of those
+// planned, the rows the running chunks have written so far, the bytes of
+// values moved and their rate.
+func tableProgressLine(s master.JobStat) string {
+	c := s.Counters
+	total := fmt.Sprint(c.FilesTotal)
+	if !s.ScanFinished {
+		total += "+"
+	}
+	line := fmt.Sprintf("[%s] chunks %d/%s  running %d (%d rows written)  bytes %s  %s/s  failed %d",
+		strings.ToLower(s.State), c.FilesDone+c.FilesFailed, total, c.Tasks[state.Dispatched], s.InFlightFiles,
+		humanBytes(float64(c.BytesDone+s.InFlightBytes)), humanBytes(s.Throughput), c.FilesFailed)
 	if s.MasterError.Message != "" {
 		line += "  WAITING: workdir full (see above)"
 	}

@@ -45,6 +45,21 @@ func TestEndpointText(t *testing.T) {
 	}
 }
 
+// TestTableProgressLine: a table job's live line counts chunks and the
+// rows of the running ones, and shows the bytes moved (its total is not
+// known: a bytes total of 0 must not clamp them to 0B).
+func TestTableProgressLine(t *testing.T) {
+	s := master.JobStat{Job: state.Job{Spec: task.Spec{Table: &task.Table{Tables: []string{"t"}}}, State: state.StateRunning, ScanFinished: true},
+		Throughput: 2 << 20, InFlightFiles: 1500, InFlightBytes: 1 << 20}
+	s.Counters.FilesTotal, s.Counters.FilesDone, s.Counters.BytesDone = 50, 12, 3<<20
+	s.Counters.Tasks[state.Dispatched] = 3
+	got := progressLine(s)
+	want := "[running] chunks 12/50  running 3 (1500 rows written)  bytes 4.0MB  2.0MB/s  failed 0"
+	if got != want {
+		t.Errorf("progress line\n got %q\nwant %q", got, want)
+	}
+}
+
 // TestProgressLineStream: run's live line of a Kafka job counts tasks
 // (partitions and groups) and the records left to copy, not files and
 // bytes.

@@ -1142,6 +1142,7 @@ type TableSpec struct {
 	ChunkRows        int32                  `protobuf:"varint,2,opt,name=chunk_rows,json=chunkRows,proto3" json:"chunk_rows,omitempty"`
 	UpdatedColumn    string                 `protobuf:"bytes,3,opt,name=updated_column,json=updatedColumn,proto3" json:"updated_column,omitempty"`
 	MaxRowsPerSecond int32                  `protobuf:"varint,4,opt,name=max_rows_per_second,json=maxRowsPerSecond,proto3" json:"max_rows_per_second,omitempty"`
+	UpdatedMarginMs  int64                  `protobuf:"varint,5,opt,name=updated_margin_ms,json=updatedMarginMs,proto3" json:"updated_margin_ms,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -1200,6 +1201,13 @@ func (x *TableSpec) GetUpdatedColumn() string {
 func (x *TableSpec) GetMaxRowsPerSecond() int32 {
 	if x != nil {
 		return x.MaxRowsPerSecond
+	}
+	return 0
+}
+
+func (x *TableSpec) GetUpdatedMarginMs() int64 {
+	if x != nil {
+		return x.UpdatedMarginMs
 	}
 	return 0
 }
@@ -4053,13 +4061,14 @@ const file_ferry_proto_rawDesc = "" +
 	"\asrc_tls\x18\x06 \x01(\bR\x06srcTls\x12\x19\n" +
 	"\bdest_tls\x18\a \x01(\bR\adestTls\x12\x15\n" +
 	"\x06src_ca\x18\b \x01(\fR\x05srcCa\x12\x17\n" +
-	"\adest_ca\x18\t \x01(\fR\x06destCa\"\x98\x01\n" +
+	"\adest_ca\x18\t \x01(\fR\x06destCa\"\xc4\x01\n" +
 	"\tTableSpec\x12\x16\n" +
 	"\x06tables\x18\x01 \x03(\tR\x06tables\x12\x1d\n" +
 	"\n" +
 	"chunk_rows\x18\x02 \x01(\x05R\tchunkRows\x12%\n" +
 	"\x0eupdated_column\x18\x03 \x01(\tR\rupdatedColumn\x12-\n" +
-	"\x13max_rows_per_second\x18\x04 \x01(\x05R\x10maxRowsPerSecond\"\xdb\x01\n" +
+	"\x13max_rows_per_second\x18\x04 \x01(\x05R\x10maxRowsPerSecond\x12*\n" +
+	"\x11updated_margin_ms\x18\x05 \x01(\x03R\x0fupdatedMarginMs\"\xdb\x01\n" +
 	"\bEndpoint\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
 	"\x06prefix\x18\x02 \x01(\fR\x06prefix\x12\x16\n" +

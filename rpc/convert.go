@@ -42,7 +42,7 @@ func SpecToPB(s task.Spec) *pb.JobSpec {
 	}
 	if t := s.Table; t != nil {
 		out.Table = &pb.TableSpec{Tables: t.Tables, ChunkRows: int32(t.ChunkRows), UpdatedColumn: t.UpdatedColumn,
-			MaxRowsPerSecond: int32(t.MaxRowsPerSecond)}
+			MaxRowsPerSecond: int32(t.MaxRowsPerSecond), UpdatedMarginMs: t.UpdatedMargin.Milliseconds()}
 	}
 	return out
 }
@@ -92,7 +92,7 @@ func SpecFromPB(p *pb.JobSpec) task.Spec {
 	}
 	if t := p.Table; t != nil {
 		s.Table = &task.Table{Tables: t.Tables, ChunkRows: int(t.ChunkRows), UpdatedColumn: t.UpdatedColumn,
-			MaxRowsPerSecond: int(t.MaxRowsPerSecond)}
+			MaxRowsPerSecond: int(t.MaxRowsPerSecond), UpdatedMargin: time.Duration(t.UpdatedMarginMs) * time.Millisecond}
 	}
 	return s
 }

@@ -44,6 +44,11 @@ func Survey(ctx context.Context, spec task.Spec) ([]TableInfo, error) {
 		if err := checkPair(s, dst.Engine()); err != nil {
 			return nil, err
 		}
+		if spec.Incremental && spec.Table.UpdatedColumn != "" {
+			if _, err := UpdatedCol(s, spec.Table.UpdatedColumn); err != nil {
+				return nil, err
+			}
+		}
 	}
 	var out []TableInfo
 	for _, s := range tables {

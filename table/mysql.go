@@ -391,6 +391,19 @@ func (m *mysqlDB) Scan(ctx context.Context, s *Schema, lo, hi, after Key, limit 
 	return m.query(ctx, s, q, args, allCols(s), fn)
 }
 
+func (m *mysqlDB) ScanChanged(ctx context.Context, s *Schema, lo, hi, after Key, col int, since Val, limit int, fn func(Row) error) error {
+	var args []any
+	where := and(rangeWhere(m, s, lo, hi, after, &args), changedWhere(m, s, col, since, &args))
+	return m.query(ctx, s, selectSQL(m, s, s.colNames(), where, limit), args, allCols(s), fn)
+}
+
+func (m *mysqlDB) Max(ctx context.Context, s *Schema, col int) (Val, error) {
+	v := Null
+	q := "SELECT max(" + m.ident(s.Cols[col].Name) + ") FROM " + m.table(s)
+	err := m.query(ctx, s, q, nil, []int{col}, func(r Row) error { v = r[0]; return nil })
+	return v, err
+}
+
 func (m *mysqlDB) Get(ctx context.Context, s *Schema, keys []Key) (map[string]Row, error) {
 	out := make(map[string]Row, len(keys))
 	for len(keys) > 0 {

@@ -329,6 +329,19 @@ func (p *postgres) Scan(ctx context.Context, s *Schema, lo, hi, after Key, limit
 	return p.query(ctx, s, q, args, allCols(s), fn)
 }
 
+func (p *postgres) ScanChanged(ctx context.Context, s *Schema, lo, hi, after Key, col int, since Val, limit int, fn func(Row) error) error {
+	var args []any
+	where := and(rangeWhere(p, s, lo, hi, after, &args), changedWhere(p, s, col, since, &args))
+	return p.query(ctx, s, selectSQL(p, s, s.colNames(), where, limit), args, allCols(s), fn)
+}
+
+func (p *postgres) Max(ctx context.Context, s *Schema, col int) (Val, error) {
+	v := Null
+	q := "SELECT max(" + p.ident(s.Cols[col].Name) + ") FROM " + p.table(s)
+	err := p.query(ctx, s, q, nil, []int{col}, func(r Row) error { v = r[0]; return nil })
+	return v, err
+}
+
 func (p *postgres) Get(ctx context.Context, s *Schema, keys []Key) (map[string]Row, error) {
 	out := make(map[string]Row, len(keys))
 	for len(keys) > 0 {
@@ -366,7 +379,12 @@ func (p *postgres) Write(ctx context.Context, s *Schema, rows []Row) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	data := copyText(rows)
+	return p.writeCopy(ctx, s, copyText(rows), s.KeyOf(rows[0]), s.KeyOf(rows[len(rows)-1]))
+}
+
+// writeCopy is Write of rows in COPY's text format, data, whose first
+// and last keys are first and last.
+func (p *postgres) writeCopy(ctx context.Context, s *Schema, data []byte, first, last Key) error {
 	cols := make([]string, len(s.Cols))
 	for i, c := range s.Cols {
 		cols[i] = p.ident(c.Name)
@@ -375,7 +393,6 @@ func (p *postgres) Write(ctx context.Context, s *Schema, rows []Row) error {
 	direct := true
 	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
 		var args []any
-		first, last := s.KeyOf(rows[0]), s.KeyOf(rows[len(rows)-1])
 		where := cmpKey(p, s, first, ">=", &args) + " AND " + cmpKey(p, s, last, "<=", &args)
 		var one int
 		err := tx.QueryRow(ctx, "SELECT 1 FROM "+p.table(s)+" WHERE "+where+" LIMIT 1", args...).Scan(&one)

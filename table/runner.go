@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,8 +50,10 @@ func Connect(ctx context.Context, spec task.Spec, conns int) (src, dst DB, err e
 
 // PlanTables resolves the job's tables (creating the missing ones at the
 // destination) and calls add with each chunk's name, after the chunk
-// named after.
-func (r *Runner) PlanTables(ctx context.Context, spec task.Spec, after string, add func(string) error) error {
+// named after. With marks (an incremental round), a chunk's detail is
+// "since <value>": its table's mark less the job's margin (Since); a
+// table without a mark (new to the job) is copied whole.
+func (r *Runner) PlanTables(ctx context.Context, spec task.Spec, after string, marks map[string]string, add func(chunk, detail string) error) error {
 	src, dst, err := Connect(ctx, spec, 2)
 	if err != nil {
 		return err
@@ -61,7 +64,50 @@ func (r *Runner) PlanTables(ctx context.Context, spec task.Spec, after string, a
 	if err != nil {
 		return err
 	}
-	return Plan(ctx, src, pairs, spec.Table.ChunkRows, after, func(c Chunk) error { return add(c.Name()) })
+	since := map[string]string{}
+	for _, p := range pairs {
+		mark, ok := marks[p.Src.Name]
+		if !ok {
+			continue
+		}
+		if _, err := UpdatedCol(p.Src, spec.Table.UpdatedColumn); err != nil {
+			return err
+		}
+		s, err := Since(mark, spec.Table.UpdatedMargin)
+		if err != nil {
+			return fmt.Errorf("table %s: %w", p.Src.Name, err)
+		}
+		since[p.Src.Name] = sincePrefix + s
+	}
+	return Plan(ctx, src, pairs, spec.Table.ChunkRows, after, func(c Chunk) error { return add(c.Name(), since[c.Table]) })
+}
+
+// sincePrefix starts the detail of a chunk of an incremental round.
+const sincePrefix = "since "
+
+// TableMarks returns the high-water mark of the job's updatedColumn in
+// each of its tables now (Mark), refusing a table without the column.
+func (r *Runner) TableMarks(ctx context.Context, spec task.Spec) (map[string]string, error) {
+	src, err := Open(ctx, "src", spec.Src, 2)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	all, err := src.Tables(ctx)
+	if err != nil {
+		return nil, Explain("src", spec.Src, err)
+	}
+	tables, err := Match(all, spec.Table.Tables)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, s := range tables {
+		if out[s.Name], err = Mark(ctx, src, s, spec.Table.UpdatedColumn); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (r *Runner) conns(ctx context.Context, spec task.Spec) (*jobConns, error) {
@@ -135,7 +181,11 @@ func (r *Runner) RunChunk(ctx context.Context, t worker.TableTask) tracker.Recor
 	if err != nil {
 		return fail(task.ReadError, err)
 	}
-	res, err := CopyChunk(ctx, j.src, j.dst, p, c, CopyOptions{Wait: t.Throttle, Progress: t.Progress, Mirror: t.Lease.Spec.Mirror})
+	o := CopyOptions{Wait: t.Throttle, Progress: t.Progress, Mirror: t.Lease.Spec.Mirror}
+	if lit, ok := strings.CutPrefix(t.Detail, sincePrefix); ok {
+		return r.runChanged(ctx, j, p, c, lit, o, rec, fail)
+	}
+	res, err := CopyChunk(ctx, j.src, j.dst, p, c, o)
 	rec.Size = res.Bytes
 	if err != nil {
 		kind := task.WriteError
@@ -154,6 +204,39 @@ func (r *Runner) RunChunk(ctx context.Context, t worker.TableTask) tracker.Recor
 	}
 	if res.Extra > 0 {
 		rec.Detail += fmt.Sprintf(" extra=%d", res.Extra)
+	}
+	return rec
+}
+
+// runChanged runs a chunk of an incremental round (CopyChanged): its OK
+// line's detail counts the rows changed and written, the keys found
+// missing and copied, the extra keys and those deleted.
+func (r *Runner) runChanged(ctx context.Context, j *jobConns, p Pair, c Chunk, lit string, o CopyOptions,
+	rec tracker.Record, fail func(task.Kind, error) tracker.Record) tracker.Record {
+	k, err := ParseKey(lit)
+	if err != nil || len(k) != 1 {
+		return fail(task.InvalidKey, fmt.Errorf("chunk %s: since %q: %v", c.Name(), lit, err))
+	}
+	col, err := UpdatedCol(p.Src, j.spec.Table.UpdatedColumn)
+	if err != nil {
+		return fail(task.ReadError, err)
+	}
+	res, err := CopyChanged(ctx, j.src, j.dst, p, c, col, k[0], o)
+	rec.Size = res.Bytes
+	if err != nil {
+		kind := task.WriteError
+		switch {
+		case errors.Is(err, errRead):
+			kind = task.ReadError
+		case errors.Is(err, ErrMismatch):
+			kind = task.ChecksumMismatch
+		}
+		return fail(kind, err)
+	}
+	rec.Time, rec.Result = time.Now(), tracker.OK
+	rec.Detail = fmt.Sprintf("changed=%d since=%s missing=%d extra=%d deleted=%d", res.Changed, lit, res.Missing, res.Extra, res.Deleted)
+	if res.Rewrites > 0 {
+		rec.Detail += fmt.Sprintf(" rewritten=%d", res.Rewrites)
 	}
 	return rec
 }

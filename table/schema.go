@@ -168,6 +168,11 @@ type DB interface {
 	// Scan calls fn for the rows with lo <= key < hi (nil bounds open),
 	// after key `after` when set, in key order, at most limit (0: all).
 	Scan(ctx context.Context, s *Schema, lo, hi, after Key, limit int, fn func(Row) error) error
+	// ScanChanged is Scan of the rows whose column col is at or after
+	// since (every row when since is NULL).
+	ScanChanged(ctx context.Context, s *Schema, lo, hi, after Key, col int, since Val, limit int, fn func(Row) error) error
+	// Max returns the greatest value of column col (NULL for no row).
+	Max(ctx context.Context, s *Schema, col int) (Val, error)
 	// Get returns the rows with the given keys, keyed by keyString.
 	Get(ctx context.Context, s *Schema, keys []Key) (map[string]Row, error)
 	// Write upserts rows, in one transaction.

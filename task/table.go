@@ -1,6 +1,9 @@
 package task
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // Table is what a table job (srcType and destType mysql or postgres,
 // DESIGN.md §10) adds to its spec. Each of its tasks holds one chunk: a
@@ -15,6 +18,10 @@ type Table struct {
 	// UpdatedColumn is the column incremental rounds select changed rows
 	// by ("" : every round copies every row).
 	UpdatedColumn string
+	// UpdatedMargin is how far below the high-water mark sampled at an
+	// earlier round's start a round reads changed rows from (updatedMargin;
+	// the master's planning alone uses it).
+	UpdatedMargin time.Duration
 	// MaxRowsPerSecond limits the job's rows a second (0: none), beside
 	// the bytes of maxThroughput.
 	MaxRowsPerSecond int

@@ -25,6 +25,9 @@ type TableTask struct {
 	Lease task.Lease
 	// Chunk is the chunk's name, "table/[lo,hi)", the task's one entry.
 	Chunk string
+	// Detail is the entry's detail: "since <value>" for a chunk of an
+	// incremental round, which copies the rows changed since then.
+	Detail string
 	// Progress adds to the task's progress (rows as files, bytes).
 	Progress func(rows, bytes int64)
 	// Throttle waits until rows and bytes more of the job may be moved
@@ -53,7 +56,7 @@ func (w *Worker) runTable(ctx context.Context, t *running, log *slog.Logger, rec
 		return
 	}
 	rec := w.cfg.Tables.RunChunk(ctx, TableTask{
-		Lease: l, Chunk: l.Entries[0].Key, Log: log,
+		Lease: l, Chunk: l.Entries[0].Key, Detail: l.Entries[0].Detail, Log: log,
 		Progress: func(rows, bytes int64) {
 			t.files.Add(rows)
 			t.bytes.Add(bytes)
