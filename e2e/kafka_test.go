@@ -224,8 +224,15 @@ func TestKafkaMigration(t *testing.T) {
 		t.Errorf("verify after the copy: want exit 0:\n%s", r)
 	}
 	o = kadm.Offsets{}
-	o.Add(kadm.Offset{Topic: "orders", Partition: 4, At: 10})
-	if _, err := dadm.DeleteRecords(ctx, o); err != nil {
+	// Everything up to the high watermark: kfake, unlike a real broker,
+	// keeps serving a batch that straddles the new log start, so deleting
+	// only the first few records can leave them readable.
+	o.Add(kadm.Offset{Topic: "orders", Partition: 4, At: -1})
+	dr, err := dadm.DeleteRecords(ctx, o)
+	if err == nil {
+		err = dr.Error()
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	if r := h.ferry(5*time.Minute, "verify", "kafka"); r.code != 1 || !strings.Contains(r.stdout, "orders/4") {
