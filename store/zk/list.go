@@ -23,11 +23,12 @@ const window = 256
 // znodes read ahead, never the tree. In byte order a znode comes before
 // its children, but not always right before them: "a", "a-b", "a/c".
 //
-// A destination whose root does not exist yet lists as empty.
+// A destination whose root does not exist yet lists as empty. Under
+// store.Shallow the entries carry no ACL (see readShallow).
 func (s *Store) List(ctx context.Context, prefix, startAfter string, fn func(store.Entry) error) error {
-	w := &walker{s: s, prefix: prefix, after: startAfter, fn: fn}
+	w := &walker{s: s, prefix: prefix, after: startAfter, fn: fn, shallow: store.IsShallow(ctx)}
 	root := &node{key: RootKey, path: s.root, done: make(chan struct{})}
-	s.fetch(ctx, root, true)
+	s.fetch(ctx, root, true, w.shallow)
 	switch {
 	case root.gone && s.cfg.Role != "src":
 		return nil
@@ -47,6 +48,8 @@ type walker struct {
 	prefix string
 	after  string
 	fn     func(store.Entry) error
+	// shallow: the caller keeps no ACL (store.Shallow), which is not read
+	shallow bool
 }
 
 // node is one znode of a level, read ahead of its turn.
@@ -137,7 +140,7 @@ func (w *walker) level(ctx context.Context, dirKey string, parent *node) error {
 				close(n.done)
 				continue
 			}
-			go w.s.fetch(ctx, n, w.descends(n.key))
+			go w.s.fetch(ctx, n, w.descends(n.key), w.shallow)
 		}
 	}()
 	defer func() {
@@ -173,11 +176,16 @@ func (w *walker) level(ctx context.Context, dirKey string, parent *node) error {
 }
 
 // fetch reads node n: its data (for the size and CRC64, then dropped),
-// its ACL and, when kids is set and it has children, their names. A znode
-// that vanished is gone; one this session may not read is Unreadable.
-func (s *Store) fetch(ctx context.Context, n *node, kids bool) {
+// its ACL unless shallow and, when kids is set and it has children, their
+// names. A znode that vanished is gone; one this session may not read is
+// Unreadable.
+func (s *Store) fetch(ctx context.Context, n *node, kids, shallow bool) {
 	defer close(n.done)
-	e, st, err := s.read(ctx, n.key, n.path)
+	read := s.read
+	if shallow {
+		read = s.readShallow
+	}
+	e, st, err := read(ctx, n.key, n.path)
 	switch {
 	case errors.Is(err, store.ErrNotExist):
 		n.gone = true

@@ -45,6 +45,20 @@ func (s *Store) readData(ctx context.Context, key, p string) (store.Entry, []byt
 	return entryOf(key, st, data, a.acl), data, st, nil
 }
 
+// readShallow is read for a shallow listing (store.Shallow): the data and
+// stat alone, one request; the entry's Meta has no MetaACL, so that
+// Differs compares nothing of it. A znode whose data may be read may have
+// its ACL read too (READ allows both), so it is no less readable.
+func (s *Store) readShallow(ctx context.Context, key, p string) (store.Entry, *zk.Stat, error) {
+	data, st, err := s.get(ctx, p)
+	if err != nil {
+		return store.Entry{}, nil, s.describe(err, p)
+	}
+	e := entryOf(key, st, data, nil)
+	delete(e.Meta, MetaACL)
+	return e, st, nil
+}
+
 // Stat describes the znode key: an error wrapping store.ErrNotExist when
 // there is none, store.ErrPermission when this session may not read it.
 func (s *Store) Stat(ctx context.Context, key string) (store.Entry, error) {
