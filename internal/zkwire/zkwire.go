@@ -226,14 +226,19 @@ func (c *Conn) GetACL(path string) (acl []zk.ACL, st zk.Stat, err error) {
 // Children lists a znode's children (in no order).
 func (c *Conn) Children(path string) ([]string, error) {
 	var names []string
+	err := c.GoChildren(path, &names).Wait()
+	return names, err
+}
+
+// GoChildren sends a getChildren of path; its answer fills names.
+func (c *Conn) GoChildren(path string, names *[]string) *Call {
 	b := appendString(nil, path)
 	b = append(b, 0)
-	err := c.send(opGetChildren, b, func(body []byte) error {
+	return c.send(opGetChildren, b, func(body []byte) error {
 		r := reader{b: body}
-		names = r.strings()
+		*names = r.strings()
 		return r.err
-	}).Wait()
-	return names, err
+	})
 }
 
 // Read is one read of a multiRead: the data (and stat) of Path, or with

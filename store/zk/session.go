@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"ferry/internal/zkwire"
 	"ferry/store"
 )
 
@@ -92,49 +93,58 @@ func (s *Store) dial(ctx context.Context, servers []string, log *connLog) (*zk.C
 }
 
 // readSessions is how many sessions besides the main one a store opens
-// for its reads. The client sends a connection's requests one write at a
-// time and decodes each answer by reflection, so one connection carries
-// some 13,000 reads a second here however many are in flight; four more
-// carry about three times as many (measured with 256 readers against one
-// server on a 2-core host).
-const readSessions = 4
+// for its reads, with its own read client (internal/zkwire): go-zookeeper
+// sends a connection's requests one write at a time and decodes each
+// answer by reflection (some 13,000 reads a second per connection here);
+// zkwire pipelines them, and batches a listing's reads (multiRead). Two
+// keep the server's connection threads busy.
+const readSessions = 2
 
 // openReaders opens the read sessions, all to the server the main
 // session is connected to: a read there, on any session, sees every write
 // the main session has been answered for (the server applied it before
 // answering), so the store reads its own writes whatever session reads.
 // A read session that cannot connect in time is left out; one that loses
-// its server fails over to the main session (see reading).
+// its connection leaves its reads to the main session (see reading).
 func (s *Store) openReaders(ctx context.Context) {
 	server := s.conn.Server()
 	if server == "" {
 		return
 	}
-	type opened struct{ c *zk.Conn }
-	out := make(chan opened, readSessions)
+	out := make(chan *zkwire.Conn, readSessions)
 	for range readSessions {
 		go func() {
-			c, err := s.dial(ctx, []string{server}, &connLog{})
+			dctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
+			defer cancel()
+			c, err := zkwire.Dial(dctx, server, s.cfg.SessionTimeout)
+			if err == nil && s.cfg.User != "" {
+				if err = c.AddAuth("digest", []byte(s.cfg.User+":"+s.cfg.Password)); err != nil {
+					c.Close()
+				}
+			}
 			if err != nil {
 				c = nil
 			}
-			out <- opened{c}
+			out <- c
 		}()
 	}
 	for range readSessions {
-		if o := <-out; o.c != nil {
-			s.readers = append(s.readers, o.c)
+		if c := <-out; c != nil {
+			s.readers = append(s.readers, c)
 		}
 	}
 }
 
-// reader returns the session the next read goes to: the read sessions in
-// turn, or the main one when there are none.
-func (s *Store) reader() *zk.Conn {
-	if len(s.readers) == 0 {
-		return s.conn
+// reader returns the read session the next read goes to, in turn, or nil
+// when none is left.
+func (s *Store) reader() *zkwire.Conn {
+	n := uint32(len(s.readers))
+	for range n {
+		if c := s.readers[s.turn.Add(1)%n]; c.Err() == nil {
+			return c
+		}
 	}
-	return s.readers[s.turn.Add(1)%uint32(len(s.readers))]
+	return nil
 }
 
 // serverList is the configured servers, for messages.
@@ -171,20 +181,38 @@ func (s *Store) do(ctx context.Context, fn func() error) error {
 	})
 }
 
-// reading is do for a read: it goes to the next read session, and to the
-// main session (as do) when that read session has lost its connection or
-// was closed (a read session does not move to another server).
+// reading is do for a read on the main session; the reads below go to a
+// read session first (read).
 func (s *Store) reading(ctx context.Context, fn func(c *zk.Conn) error) error {
-	if len(s.readers) > 0 {
-		err := s.call(ctx, s.reader(), fn)
+	return s.retry.Do(ctx, func(int) error { return s.call(ctx, s.conn, fn) })
+}
+
+// readOn sends a read on the next read session (send) and waits for it;
+// when there is none, or it has lost its connection, the read is made on
+// the main session (main), as do makes it.
+func (s *Store) readOn(ctx context.Context, send func(c *zkwire.Conn) *zkwire.Call, main func(c *zk.Conn) error) error {
+	if c := s.reader(); c != nil {
+		err := wait(ctx, send(c))
 		switch {
 		case err == nil:
 			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
 		case !transient(err) && !errors.Is(err, zk.ErrClosing):
 			return &store.AttemptsError{Err: err, Attempts: 1} // as do returns it
 		}
 	}
-	return s.retry.Do(ctx, func(int) error { return s.call(ctx, s.conn, fn) })
+	return s.reading(ctx, main)
+}
+
+// wait waits for call's answer, not past ctx.
+func wait(ctx context.Context, call *zkwire.Call) error {
+	select {
+	case <-call.Done():
+		return call.Err()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // call runs fn on c, classified for store.RetryPolicy.Do, and not past
@@ -205,7 +233,11 @@ func (s *Store) call(ctx context.Context, c *zk.Conn, fn func(c *zk.Conn) error)
 
 // get reads a znode's data and stat.
 func (s *Store) get(ctx context.Context, p string) (data []byte, st *zk.Stat, err error) {
-	err = s.reading(ctx, func(c *zk.Conn) error {
+	var ws zk.Stat
+	err = s.readOn(ctx, func(c *zkwire.Conn) *zkwire.Call {
+		st = &ws
+		return c.GoGetData(p, &data, &ws)
+	}, func(c *zk.Conn) error {
 		var err error
 		data, st, err = c.Get(p)
 		return err
@@ -215,7 +247,11 @@ func (s *Store) get(ctx context.Context, p string) (data []byte, st *zk.Stat, er
 
 // getACL reads a znode's ACL and stat.
 func (s *Store) getACL(ctx context.Context, p string) (acl []zk.ACL, st *zk.Stat, err error) {
-	err = s.reading(ctx, func(c *zk.Conn) error {
+	var ws zk.Stat
+	err = s.readOn(ctx, func(c *zkwire.Conn) *zkwire.Call {
+		st = &ws
+		return c.GoGetACL(p, &acl, &ws)
+	}, func(c *zk.Conn) error {
 		var err error
 		acl, st, err = c.GetACL(p)
 		return err
@@ -235,7 +271,9 @@ func (s *Store) exists(ctx context.Context, p string) (ok bool, st *zk.Stat, err
 
 // children lists a znode's children (in no order).
 func (s *Store) children(ctx context.Context, p string) (names []string, err error) {
-	err = s.reading(ctx, func(c *zk.Conn) error {
+	err = s.readOn(ctx, func(c *zkwire.Conn) *zkwire.Call {
+		return c.GoChildren(p, &names)
+	}, func(c *zk.Conn) error {
 		var err error
 		names, _, err = c.Children(p)
 		return err

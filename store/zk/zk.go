@@ -33,6 +33,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"ferry/internal/zkwire"
 	"ferry/store"
 )
 
@@ -63,8 +64,8 @@ type Config struct {
 // Store is one subtree of one ensemble, over one session.
 type Store struct {
 	cfg     Config
-	conn    *zk.Conn   // the main session: writes, and reads of what a write needs
-	readers []*zk.Conn // more sessions to the same server, for reads (session.go)
+	conn    *zk.Conn       // the main session: writes, and reads of what a write needs
+	readers []*zkwire.Conn // more sessions to the same server, for reads (session.go)
 	turn    atomic.Uint32
 	log     *connLog
 	chroot  string // "" or "/app": prepended to every path sent
