@@ -17,6 +17,10 @@ import (
 // instead of one round trip after another.
 const window = 256
 
+// batchReads is how many znodes' data one multiRead request reads (each
+// up to 1 MiB: the answer is bounded by zkwire.MaxFrame).
+const batchReads = 100
+
 // List calls fn for each znode of the subtree whose key starts with prefix
 // and sorts after startAfter, in byte order of the keys, streaming: it
 // holds the child names of the znodes on the current path and a window of
@@ -129,19 +133,37 @@ func (w *walker) level(ctx context.Context, dirKey string, parent *node) error {
 	fed := make(chan struct{})
 	go func() {
 		defer close(fed)
+		// The reads go in batches (fetchBatch) of up to batchReads
+		// znodes: as many as are queued when a slot is free at once.
+		var batch []*node
+		send := func() {
+			if len(batch) > 0 {
+				go w.s.fetchBatch(ctx, batch, w.descends, w.shallow)
+				batch = nil
+			}
+		}
 		for _, n := range nodes {
 			if n == parent {
 				continue
 			}
 			select {
 			case slots <- struct{}{}:
-			case <-ctx.Done():
-				n.err = ctx.Err()
-				close(n.done)
-				continue
+			default:
+				send()
+				select {
+				case slots <- struct{}{}:
+				case <-ctx.Done():
+					n.err = ctx.Err()
+					close(n.done)
+					continue
+				}
 			}
-			go w.s.fetch(ctx, n, w.descends(n.key), w.shallow)
+			batch = append(batch, n)
+			if len(batch) == batchReads {
+				send()
+			}
 		}
+		send()
 	}()
 	defer func() {
 		cancel()
