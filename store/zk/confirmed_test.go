@@ -68,3 +68,50 @@ func TestPutConfirmed(t *testing.T) {
 		t.Errorf("/dst/digest holds %q (%v), want the source's data", data, err)
 	}
 }
+
+// TestPutRoot: Puts do not look for the destination's root once it was
+// there (one multi-op request per Put on the main session, counted by the
+// server), and a root deleted behind the store's back is made again by
+// the next Put.
+func TestPutRoot(t *testing.T) {
+	srv := zktest.Start(t, zktest.Options{})
+	dst := newStore(t, zkstore.Config{Connect: srv.Addr, Prefix: "/a/b", Role: "dest"})
+	ctx := context.Background()
+	put := func(key string) {
+		t.Helper()
+		if _, err := dst.Put(ctx, key, bytes.NewReader([]byte(key)), store.Entry{Key: key}, store.PutOptions{}); err != nil {
+			t.Fatalf("put %s: %v", key, err)
+		}
+	}
+	put("first")
+	main := dst.MainSession().SessionID()
+	before := received(t, srv.Addr)[main]
+	const n = 40
+	for i := range n {
+		put("k" + strconv.Itoa(i))
+	}
+	if d := received(t, srv.Addr)[main] - before; d > n+3 {
+		t.Errorf("%d Puts sent %d requests on the main session, want one each", n, d)
+	}
+	c := zktest.Connect(t, srv.Addr, "", "")
+	if err := deleteAll(c, "/a"); err != nil {
+		t.Fatal(err)
+	}
+	put("x/y")
+	if data, _, err := c.Get("/a/b/x/y"); err != nil || string(data) != "x/y" {
+		t.Fatalf("after the root was deleted: /a/b/x/y %q, %v", data, err)
+	}
+}
+
+func deleteAll(c *zk.Conn, p string) error {
+	kids, _, err := c.Children(p)
+	if err != nil {
+		return err
+	}
+	for _, k := range kids {
+		if err := deleteAll(c, p+"/"+k); err != nil {
+			return err
+		}
+	}
+	return c.Delete(p, -1)
+}

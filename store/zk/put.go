@@ -203,13 +203,21 @@ func (s *Store) raise(ctx context.Context, p string, st *zk.Stat, seq int64) err
 }
 
 // ensureRoot creates a destination's root znode (and its parents) the
-// first time it is needed.
+// first time it is needed; once it was there, Puts no longer look (one
+// request each). A root deleted later makes a create fail with no parent,
+// and Put then creates the parents (ensureParents).
 func (s *Store) ensureRoot(ctx context.Context) error {
-	ok, _, err := s.conn.Exists(s.root)
-	if err != nil || ok {
-		return err
+	if s.rootSeen.Load() {
+		return nil
 	}
-	return s.ensureParents(ctx, s.root+"/x")
+	ok, _, err := s.conn.Exists(s.root)
+	if err == nil && !ok {
+		err = s.ensureParents(ctx, s.root+"/x")
+	}
+	if err == nil {
+		s.rootSeen.Store(true)
+	}
+	return err
 }
 
 // ensureParents creates the missing ancestors of znode p, from the top,

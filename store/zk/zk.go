@@ -27,7 +27,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -74,8 +73,7 @@ type Store struct {
 	retry   store.RetryPolicy
 	batch   *batcher
 
-	rootOnce sync.Once // a destination's root, created at the first Put
-	rootErr  error
+	rootSeen atomic.Bool // a destination's root was found or made (put.go)
 
 	existed atomic.Bool // the last Put found its znode there: try a set first
 }
