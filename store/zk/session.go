@@ -245,6 +245,25 @@ func (s *Store) get(ctx context.Context, p string) (data []byte, st *zk.Stat, er
 	return data, st, err
 }
 
+// getBatched reads a znode's data and stat in a batch (readbatch.go).
+func (s *Store) getBatched(ctx context.Context, p string) ([]byte, *zk.Stat, error) {
+	data, st, err := s.rbatch.get(ctx, p)
+	if err != nil && ctx.Err() == nil && !transient(err) {
+		err = &store.AttemptsError{Err: err, Attempts: 1} // as do returns it
+	}
+	return data, st, err
+}
+
+// getMain reads a znode's data and stat on the main session.
+func (s *Store) getMain(ctx context.Context, p string) (data []byte, st *zk.Stat, err error) {
+	err = s.reading(ctx, func(c *zk.Conn) error {
+		var err error
+		data, st, err = c.Get(p)
+		return err
+	})
+	return data, st, err
+}
+
 // getACL reads a znode's ACL and stat.
 func (s *Store) getACL(ctx context.Context, p string) (acl []zk.ACL, st *zk.Stat, err error) {
 	var ws zk.Stat

@@ -72,6 +72,7 @@ type Store struct {
 	acl     []zk.ACL
 	retry   store.RetryPolicy
 	batch   *batcher
+	rbatch  *readBatcher // the copy's data reads (readbatch.go)
 
 	rootSeen atomic.Bool // a destination's root was found or made (put.go)
 
@@ -123,6 +124,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s.openReaders(ctx)
 	s.batch = newBatcher(s)
+	s.rbatch = &readBatcher{s: s}
 	if err := s.check(ctx, prefix); err != nil {
 		s.Close()
 		return nil, err
