@@ -56,6 +56,7 @@ const MaxFrame = 256 << 20
 // Conn is one session.
 type Conn struct {
 	nc      net.Conn
+	addr    string
 	timeout time.Duration // the session's, as the server granted it
 	id      int64
 
@@ -132,7 +133,7 @@ func Dial(ctx context.Context, addr string, timeout time.Duration) (*Conn, error
 		return nil, fmt.Errorf("zookeeper %s: session refused (timeout %d)", addr, granted)
 	}
 	nc.SetDeadline(time.Time{})
-	c := &Conn{nc: nc, timeout: time.Duration(granted) * time.Millisecond, id: id,
+	c := &Conn{nc: nc, addr: addr, timeout: time.Duration(granted) * time.Millisecond, id: id,
 		w: bufio.NewWriterSize(nc, 256<<10), flush: make(chan struct{}, 1), done: make(chan struct{})}
 	go c.writeLoop()
 	go c.readLoop(br)
@@ -143,8 +144,8 @@ func Dial(ctx context.Context, addr string, timeout time.Duration) (*Conn, error
 // SessionID is the session's id.
 func (c *Conn) SessionID() int64 { return c.id }
 
-// Server is the address of the server the session is connected to.
-func (c *Conn) Server() string { return c.nc.RemoteAddr().String() }
+// Server is the address the session was dialed to, as given to Dial.
+func (c *Conn) Server() string { return c.addr }
 
 // Close ends the session (a closeSession request, then the connection).
 func (c *Conn) Close() error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -104,47 +105,90 @@ const readSessions = 2
 // session is connected to: a read there, on any session, sees every write
 // the main session has been answered for (the server applied it before
 // answering), so the store reads its own writes whatever session reads.
-// A read session that cannot connect in time is left out; one that loses
-// its connection leaves its reads to the main session (see reading).
+// A read session that cannot connect in time is left out, and one that
+// loses its connection leaves its reads to the main session (see readOn),
+// until it is dialed again (redial).
 func (s *Store) openReaders(ctx context.Context) {
 	server := s.conn.Server()
 	if server == "" {
 		return
 	}
-	out := make(chan *zkwire.Conn, readSessions)
-	for range readSessions {
+	s.readers = make([]atomic.Pointer[zkwire.Conn], readSessions)
+	var wg sync.WaitGroup
+	for i := range s.readers {
+		wg.Add(1)
 		go func() {
-			dctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
-			defer cancel()
-			c, err := zkwire.Dial(dctx, server, s.cfg.SessionTimeout)
-			if err == nil && s.cfg.User != "" {
-				if err = c.AddAuth("digest", []byte(s.cfg.User+":"+s.cfg.Password)); err != nil {
-					c.Close()
-				}
+			defer wg.Done()
+			if c := s.dialReader(ctx, server); c != nil {
+				s.readers[i].Store(c)
 			}
-			if err != nil {
-				c = nil
-			}
-			out <- c
 		}()
 	}
-	for range readSessions {
-		if c := <-out; c != nil {
-			s.readers = append(s.readers, c)
+	wg.Wait()
+}
+
+// dialReader opens one read session to server, or returns nil.
+func (s *Store) dialReader(ctx context.Context, server string) *zkwire.Conn {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
+	defer cancel()
+	c, err := zkwire.Dial(ctx, server, s.cfg.SessionTimeout)
+	if err != nil {
+		return nil
+	}
+	if s.cfg.User != "" {
+		if err := c.AddAuth("digest", []byte(s.cfg.User+":"+s.cfg.Password)); err != nil {
+			c.Close()
+			return nil
 		}
 	}
+	return c
 }
 
 // reader returns the read session the next read goes to, in turn, or nil
-// when none is left.
+// when none is usable. A read session that lost its connection, or is on
+// another server than the main session now is (it moved), is dialed again
+// in the background.
 func (s *Store) reader() *zkwire.Conn {
 	n := uint32(len(s.readers))
 	for range n {
-		if c := s.readers[s.turn.Add(1)%n]; c.Err() == nil {
+		slot := &s.readers[s.turn.Add(1)%n]
+		c := slot.Load()
+		if c != nil && c.Err() == nil && c.Server() == s.conn.Server() {
 			return c
 		}
+		s.redial(slot, c)
 	}
 	return nil
+}
+
+// redialEvery bounds how often a store dials a read session again.
+const redialEvery = time.Second
+
+// redial replaces the read session old in slot with a new one to the main
+// session's server, in the background, at most once per redialEvery.
+func (s *Store) redial(slot *atomic.Pointer[zkwire.Conn], old *zkwire.Conn) {
+	now := time.Now().UnixNano()
+	last := s.redialed.Load()
+	if now-last < int64(redialEvery) || !s.redialed.CompareAndSwap(last, now) {
+		return
+	}
+	go func() {
+		server := s.conn.Server()
+		if server == "" || s.closed.Load() {
+			return
+		}
+		c := s.dialReader(context.Background(), server)
+		if c == nil {
+			return
+		}
+		if !slot.CompareAndSwap(old, c) || s.closed.Load() {
+			c.Close()
+			return
+		}
+		if old != nil {
+			old.Close()
+		}
+	}()
 }
 
 // serverList is the configured servers, for messages.

@@ -62,17 +62,19 @@ type Config struct {
 
 // Store is one subtree of one ensemble, over one session.
 type Store struct {
-	cfg     Config
-	conn    *zk.Conn       // the main session: writes, and reads of what a write needs
-	readers []*zkwire.Conn // more sessions to the same server, for reads (session.go)
-	turn    atomic.Uint32
-	log     *connLog
-	chroot  string // "" or "/app": prepended to every path sent
-	root    string // the subtree's root, as the ensemble sees it (chroot included)
-	acl     []zk.ACL
-	retry   store.RetryPolicy
-	batch   *batcher
-	rbatch  *readBatcher // the copy's data reads (readbatch.go)
+	cfg      Config
+	conn     *zk.Conn                      // the main session: writes, and reads of what a write needs
+	readers  []atomic.Pointer[zkwire.Conn] // more sessions to the same server, for reads (session.go)
+	turn     atomic.Uint32
+	redialed atomic.Int64 // when a read session was last dialed again (unix ns)
+	closed   atomic.Bool
+	log      *connLog
+	chroot   string // "" or "/app": prepended to every path sent
+	root     string // the subtree's root, as the ensemble sees it (chroot included)
+	acl      []zk.ACL
+	retry    store.RetryPolicy
+	batch    *batcher
+	rbatch   *readBatcher // the copy's data reads (readbatch.go)
 
 	rootSeen atomic.Bool // a destination's root was found or made (put.go)
 
@@ -184,8 +186,11 @@ func (s *Store) Close() error {
 	if s.batch != nil {
 		s.batch.close()
 	}
-	for _, c := range s.readers {
-		c.Close()
+	s.closed.Store(true)
+	for i := range s.readers {
+		if c := s.readers[i].Load(); c != nil {
+			c.Close()
+		}
 	}
 	s.conn.Close()
 	return nil
