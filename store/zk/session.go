@@ -96,10 +96,12 @@ func (s *Store) dial(ctx context.Context, servers []string, log *connLog) (*zk.C
 // readSessions is how many sessions besides the main one a store opens
 // for its reads, with its own read client (internal/zkwire): go-zookeeper
 // sends a connection's requests one write at a time and decodes each
-// answer by reflection (some 13,000 reads a second per connection here);
-// zkwire pipelines them, and batches a listing's reads (multiRead). Two
-// keep the server's connection threads busy.
-const readSessions = 2
+// answer by reflection; zkwire pipelines them, and batches data reads
+// (multiRead: some 300,000 znodes a second). ACLs cannot be batched, and
+// a ZooKeeper 3.8 server answers one connection's getACLs at some 14,000
+// a second however many are in flight; 4 connections carry 31,000, 8
+// carry 37,000 (measured here, 2 cores): six it is.
+const readSessions = 6
 
 // openReaders opens the read sessions, all to the server the main
 // session is connected to: a read there, on any session, sees every write
