@@ -20,7 +20,9 @@ import (
 // alone for MariaDB to PostgreSQL. It runs only with FERRY_BENCH_TABLES=1;
 // FERRY_BENCH_TABLES_ROWS sets the rows (default 1,000,000) and
 // FERRY_BENCH_TABLES_RUNS the runs of each tool (default 3; medians are
-// reported). Each run copies into a fresh database.
+// reported); FERRY_BENCH_TABLES_ONLY keeps one pair's tools, by its name in
+// the table (as "PostgreSQL -> PostgreSQL"). Each run copies into a fresh
+// database.
 func TestTables(t *testing.T) {
 	if os.Getenv("FERRY_BENCH_TABLES") == "" {
 		t.Skip("the tables workload runs with FERRY_BENCH_TABLES=1 (needs postgresql and mariadb-server)")
@@ -97,6 +99,15 @@ func TestTables(t *testing.T) {
 		}},
 		{"ferry run", "MariaDB -> PostgreSQL", func(i int) error { return ferryRun(maria, pg, 200+i) }},
 	}
+	if only := os.Getenv("FERRY_BENCH_TABLES_ONLY"); only != "" { // e.g. "PostgreSQL -> PostgreSQL"
+		var kept []tool
+		for _, tl := range tools {
+			if tl.pair == only {
+				kept = append(kept, tl)
+			}
+		}
+		tools = kept
+	}
 	took := make([][]time.Duration, len(tools))
 	for r := range runs {
 		for k := range tools {
@@ -112,10 +123,14 @@ func TestTables(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n| copy | tool | median of %d | rows/s |\n|---|---|---|---|\n", runs)
+	fmt.Fprintf(&b, "\n| copy | tool | median of %d | rows/s | runs (s) |\n|---|---|---|---|---|\n", runs)
 	for i, tl := range tools {
 		m := median(took[i])
-		fmt.Fprintf(&b, "| %s | %s | %s | %.0f |\n", tl.pair, tl.name, m.Round(10*time.Millisecond), float64(rows)/m.Seconds())
+		var each []string
+		for _, d := range took[i] {
+			each = append(each, fmt.Sprintf("%.2f", d.Seconds()))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %.0f | %s |\n", tl.pair, tl.name, m.Round(10*time.Millisecond), float64(rows)/m.Seconds(), strings.Join(each, " "))
 	}
 	t.Log(b.String())
 }
