@@ -108,6 +108,7 @@ func Open(cfg Config) (*Master, error) {
 		scanners: make(map[string]context.CancelFunc), workers: make(map[string]*workerInfo),
 		completes: make(map[task.LeaseRef]bool), wake: make(chan struct{})}
 	m.journal = tracker.NewJournal(m.tr, db, cfg.TrackerLog)
+	db.SetWorkers(m.aliveWorkers)
 	if m.creds, err = loadCreds(db); err != nil {
 		m.tr.Close()
 		db.Close()

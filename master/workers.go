@@ -149,6 +149,21 @@ func (m *Master) Drain(ctx context.Context) []string {
 	}
 }
 
+// aliveWorkers counts the workers heard from within a lease period that
+// have not left and are not revoked: those a continuous stream job's
+// tasks are spread across.
+func (m *Master) aliveWorkers() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now, n := time.Now(), 0
+	for _, w := range m.workers {
+		if !w.left && !w.revoked && now.Sub(w.lastSeen) < m.cfg.LeaseDur {
+			n++
+		}
+	}
+	return n
+}
+
 // Lease grants up to max tasks to a worker, waiting up to wait for work to
 // appear when there is none.
 func (m *Master) Lease(ctx context.Context, worker string, max int, wait time.Duration) ([]task.Lease, error) {

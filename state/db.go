@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"ferry/task"
@@ -32,6 +33,7 @@ type DB struct {
 	now      func() time.Time
 	group    groupCommit
 	specs    specCache
+	workers  atomic.Pointer[func() int] // SetWorkers
 }
 
 var (

@@ -51,9 +51,13 @@ func (d *DB) LeaseTasks(worker string, max int, after string) ([]task.Lease, err
 			if !jt.job.Active() || jt.job.Counters.Tasks[Pending] == 0 {
 				continue
 			}
+			room, err := d.room(jt, worker, max-len(out))
+			if err != nil {
+				return err
+			}
 			var ids []uint64
 			c := jt.bucket(Pending).Cursor()
-			for k, _ := c.First(); k != nil && len(out)+len(ids) < max; k, _ = c.Next() {
+			for k, _ := c.First(); k != nil && len(ids) < room; k, _ = c.Next() {
 				ok, err := jt.leasable(be64(k))
 				if err != nil {
 					return err
@@ -460,4 +464,41 @@ func (d *DB) HolderCount(name, worker string) (int64, error) {
 		})
 	})
 	return int64(len(ws)), err
+}
+
+// SetWorkers gives the database a count of the workers alive, which it
+// uses to spread a continuous stream job's tasks (SpreadShare).
+func (d *DB) SetWorkers(alive func() int) { d.workers.Store(&alive) }
+
+// SpreadShare is how many of a continuous stream job's tasks one of
+// `workers` workers may hold: a fair share, rounded up. Such a task runs
+// until the job is stopped and holds no copying thread, so without a
+// share the first worker to ask would take every partition and keep
+// them, and the others would idle.
+func SpreadShare(tasks, workers int) int {
+	if workers <= 1 {
+		return tasks
+	}
+	return (tasks + workers - 1) / workers
+}
+
+// room is how many of jt's pending tasks worker may lease now, at most
+// max: all of them, but for a continuous stream job only up to the
+// worker's share.
+func (d *DB) room(jt *jobTx, worker string, max int) (int, error) {
+	alive := d.workers.Load()
+	if alive == nil || !jt.job.Spec.IsStream() || !jt.job.Spec.Stream.Continuous {
+		return max, nil
+	}
+	c := jt.job.Counters.Tasks
+	share := SpreadShare(int(c[Pending]+c[Dispatched]+c[Failed]+c[Succeeded]), (*alive)())
+	held := 0
+	err := jt.bucket(Dispatched).ForEach(func(k, _ []byte) error {
+		t, err := jt.get(Dispatched, be64(k))
+		if err == nil && t != nil && t.Worker == worker {
+			held++
+		}
+		return err
+	})
+	return min(max, share-held), err
 }

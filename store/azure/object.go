@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -280,18 +279,16 @@ func (a *Azure) List(ctx context.Context, prefix, startAfter string, fn func(sto
 		return err
 	}
 	full := a.fullKey(prefix)
-	sent := validPrefix(full)
+	sent := store.ValidPrefix(full)
 	after := ""
 	if startAfter != "" {
 		after = a.fullKey(startAfter)
 	}
 	last := "" // the last name seen, listed or skipped
-	fails := 0
-	for {
-		progressed := false
+	return a.retry.ResumeListing(ctx, prefix, func(progressed *bool) error {
 		skip := max(after, last)
 		prev := ""
-		err := a.listFrom(ctx, sent, skip, func(name string, p props) error {
+		return a.listFrom(ctx, sent, skip, func(name string, p props) error {
 			if prev != "" && name <= prev {
 				return store.Permanent(fmt.Errorf("the listing of %s is not in byte order: %q came after %q", a.where, name, prev))
 			}
@@ -299,42 +296,23 @@ func (a *Azure) List(ctx context.Context, prefix, startAfter string, fn func(sto
 			if name <= skip {
 				return nil // before where this listing resumes (a server that ignores startFrom)
 			}
-			progressed, last = true, name
+			*progressed, last = true, name
 			switch {
 			case name <= after:
 				return nil
 			case !strings.HasPrefix(name, full):
 				if name > full {
-					return errDone
+					return store.ErrListingEnd
 				}
 				return nil
 			}
 			key := name[len(a.cfg.Prefix):]
 			if err := fn(p.entry(key)); err != nil {
-				return fnError{err}
+				return store.CallbackError(err)
 			}
 			return nil
 		})
-		var fe fnError
-		switch {
-		case err == nil || err == errDone:
-			return nil
-		case errors.As(err, &fe):
-			return fe.err
-		}
-		if progressed {
-			fails = 0
-		}
-		fails++
-		if !store.IsRetryable(err) || fails >= a.retry.Attempts || ctx.Err() != nil {
-			return fmt.Errorf("list %q: %w", prefix, &store.AttemptsError{Err: err, Attempts: fails})
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(a.retry.Delay(fails)):
-		}
-	}
+	})
 }
 
 // listFrom lists the names that start with prefix from the first one after
@@ -342,7 +320,7 @@ func (a *Azure) List(ctx context.Context, prefix, startAfter string, fn func(sto
 func (a *Azure) listFrom(ctx context.Context, prefix, from string, each func(string, props) error) error {
 	opts := &container.ListBlobsFlatOptions{Prefix: &prefix, MaxResults: ptr(int32(listPage)),
 		Include: container.ListBlobsInclude{Metadata: false}}
-	if f := validPrefix(from); f != "" {
+	if f := store.ValidPrefix(from); f != "" {
 		opts.StartFrom = &f
 	}
 	pager := a.cc.NewListBlobsFlatPager(opts)
@@ -366,26 +344,6 @@ func (a *Azure) listFrom(ctx context.Context, prefix, from string, each func(str
 		}
 	}
 	return nil
-}
-
-// errDone stops a listing that is past the prefix.
-var errDone = errors.New("done")
-
-// fnError carries the error of List's fn out of the listing loop.
-type fnError struct{ err error }
-
-func (e fnError) Error() string { return e.err.Error() }
-
-// validPrefix returns the longest prefix of s that is valid UTF-8.
-func validPrefix(s string) string {
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size <= 1 {
-			return s[:i]
-		}
-		i += size
-	}
-	return s
 }
 
 // Delete removes key; a missing key is an error wrapping store.ErrNotExist.

@@ -130,7 +130,7 @@ func (h *HTTP) Close() error {
 	h.once.Do(func() { h.idxErr = errors.New("http source: the store is closed") })
 	h.client.CloseIdleConnections()
 	if h.idx != nil {
-		h.idx.f.Close()
+		h.idx.Close()
 	}
 	if h.dir != "" {
 		return os.RemoveAll(h.dir)

@@ -2,23 +2,23 @@ package httpstore
 
 import (
 	"bufio"
-	"container/heap"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
+
+	"ferry/internal/sortedfile"
 )
 
 // The list file is read once per store into a sorted file of records
-// "key TAB line TAB url LF" in a temporary directory, with an in-memory
-// index of every indexEvery-th key. List streams it from the first key it
-// needs; Stat and Open find a key's URL with one binary search in the
-// index and a short scan. Sorting is an external merge sort: runs of at
-// most runBytes are sorted in memory and written out, then merged, so
-// memory stays bounded whatever the size and order of the list.
+// (key, then the line number and URL) in a temporary directory, with an
+// in-memory index of every indexEvery-th key (internal/sortedfile). List
+// streams it from the first key it needs; Stat and Open find a key's URL
+// with one binary search in the index and a short scan. Memory stays
+// bounded whatever the size and order of the list.
 
 const (
 	indexEvery = 128
@@ -35,48 +35,29 @@ type record struct {
 	line     int
 }
 
-func (r record) String() string { return r.key + "\t" + strconv.Itoa(r.line) + "\t" + r.url + "\n" }
+// value encodes what the sorted copy keeps beside the key.
+func (r record) value() []byte { return append(binary.AppendUvarint(nil, uint64(r.line)), r.url...) }
 
-func parseRecord(s string) record {
-	k, rest, _ := strings.Cut(strings.TrimSuffix(s, "\n"), "\t")
-	ln, u, _ := strings.Cut(rest, "\t")
-	n, _ := strconv.Atoi(ln)
-	return record{key: k, line: n, url: u}
-}
-
-// mark is an indexed key and the offset of its record.
-type mark struct {
-	key string
-	off int64
+func recordOf(sr sortedfile.Record) (record, error) {
+	line, n := binary.Uvarint(sr.Val)
+	if n <= 0 {
+		return record{}, errors.New("sorted URL list: corrupt record")
+	}
+	return record{key: sr.Key, line: int(line), url: string(sr.Val[n:])}, nil
 }
 
 // index is the sorted list.
-type index struct {
-	f     *os.File
-	size  int64
-	marks []mark
-}
+type index struct{ *sortedfile.File }
 
-// buildIndex reads the list file into dir.
+// buildIndex reads the list file into dir. A key listed twice with the same
+// URL is kept once; with two URLs it is refused.
 func (h *HTTP) buildIndex(dir string) (*index, error) {
 	in, err := os.Open(h.listFile)
 	if err != nil {
 		return nil, fmt.Errorf("http list %s: %w", h.listFile, err)
 	}
 	defer in.Close()
-	var runs []string
-	var recs []record
-	size := 0
-	flush := func() error {
-		slices.SortStableFunc(recs, func(a, b record) int { return strings.Compare(a.key, b.key) })
-		name := filepath.Join(dir, fmt.Sprintf("run%05d", len(runs)))
-		if err := writeRecords(name, recs); err != nil {
-			return err
-		}
-		runs = append(runs, name)
-		recs, size = recs[:0], 0
-		return nil
-	}
+	b := sortedfile.NewBuilder(dir, runBytes)
 	br := bufio.NewReaderSize(in, 1<<16)
 	for line := 1; ; line++ {
 		s, err := br.ReadString('\n')
@@ -89,12 +70,8 @@ func (h *HTTP) buildIndex(dir string) (*index, error) {
 				return nil, perr
 			}
 			if ok {
-				recs = append(recs, r)
-				size += len(r.key) + len(r.url) + 64
-				if size >= runBytes {
-					if err := flush(); err != nil {
-						return nil, err
-					}
+				if err := b.Add(r.key, r.value()); err != nil {
+					return nil, err
 				}
 			}
 		}
@@ -105,10 +82,18 @@ func (h *HTTP) buildIndex(dir string) (*index, error) {
 			return nil, fmt.Errorf("http list %s: %w", h.listFile, err)
 		}
 	}
-	if err := flush(); err != nil {
+	f, err := b.Finish(filepath.Join(dir, "sorted"), indexEvery, func(first, later sortedfile.Record) error {
+		a, _ := recordOf(first)
+		c, _ := recordOf(later)
+		if a.url != c.url {
+			return fmt.Errorf("%s: key %q is listed twice with different URLs, lines %d and %d", h.listFile, a.key, a.line, c.line)
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	return h.merge(runs, filepath.Join(dir, "sorted"))
+	return &index{f}, nil
 }
 
 // parseLine returns the record of one line, or ok false for a blank line
@@ -170,163 +155,24 @@ func pathEscape(s string) string {
 	return b.String()
 }
 
-func writeRecords(name string, recs []record) error {
-	f, err := os.Create(name)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(f, 1<<16)
-	for _, r := range recs {
-		w.WriteString(r.String())
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// runReader is one sorted run being merged.
-type runReader struct {
-	br  *bufio.Reader
-	f   *os.File
-	cur record
-	seq int // the run's number: equal keys keep the order of the list
-}
-
-func (r *runReader) next() bool {
-	s, err := r.br.ReadString('\n')
-	if err != nil {
-		return false
-	}
-	r.cur = parseRecord(s)
-	return true
-}
-
-type runHeap []*runReader
-
-func (h runHeap) Len() int { return len(h) }
-func (h runHeap) Less(i, j int) bool {
-	if c := strings.Compare(h[i].cur.key, h[j].cur.key); c != 0 {
-		return c < 0
-	}
-	return h[i].seq < h[j].seq
-}
-func (h runHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *runHeap) Push(x any)   { *h = append(*h, x.(*runReader)) }
-func (h *runHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
-
-// merge merges the sorted runs into the file name, dropping repeated
-// lines of a key with the same URL and refusing a key listed with two
-// URLs, and returns its index. The runs are removed.
-func (h *HTTP) merge(runs []string, name string) (*index, error) {
-	var rh runHeap
-	defer func() {
-		for _, r := range rh {
-			r.f.Close()
-		}
-		for _, n := range runs {
-			os.Remove(n)
-		}
-	}()
-	for i, n := range runs {
-		f, err := os.Open(n)
-		if err != nil {
-			return nil, err
-		}
-		r := &runReader{br: bufio.NewReaderSize(f, 1<<16), f: f, seq: i}
-		if r.next() {
-			rh = append(rh, r)
-		} else {
-			f.Close()
-		}
-	}
-	heap.Init(&rh)
-	out, err := os.Create(name)
-	if err != nil {
-		return nil, err
-	}
-	idx := &index{f: out}
-	w := bufio.NewWriterSize(out, 1<<16)
-	var last record
-	n := 0
-	for rh.Len() > 0 {
-		r := rh[0]
-		rec := r.cur
-		if r.next() {
-			heap.Fix(&rh, 0)
-		} else {
-			r.f.Close()
-			heap.Pop(&rh)
-		}
-		if n > 0 && rec.key == last.key {
-			if rec.url != last.url {
-				out.Close()
-				return nil, fmt.Errorf("%s: key %q is listed twice with different URLs, lines %d and %d", h.listFile, rec.key, last.line, rec.line)
-			}
-			continue
-		}
-		if n%indexEvery == 0 {
-			idx.marks = append(idx.marks, mark{key: rec.key, off: idx.size})
-		}
-		s := rec.String()
-		w.WriteString(s)
-		idx.size += int64(len(s))
-		last = rec
-		n++
-	}
-	if err := w.Flush(); err != nil {
-		out.Close()
-		return nil, err
-	}
-	return idx, nil
-}
-
 // scan calls fn with the records from the first whose key is >= from, in
 // order, until fn returns false.
 func (x *index) scan(from string, fn func(record) (bool, error)) error {
-	i, _ := slices.BinarySearchFunc(x.marks, from, func(m mark, k string) int { return strings.Compare(m.key, k) })
-	if i == len(x.marks) || i > 0 && x.marks[i].key != from {
-		i--
-	}
-	if i < 0 {
-		i = 0
-	}
-	if len(x.marks) == 0 {
-		return nil
-	}
-	br := bufio.NewReaderSize(io.NewSectionReader(x.f, x.marks[i].off, x.size-x.marks[i].off), 1<<16)
-	for {
-		s, err := br.ReadString('\n')
-		if err == io.EOF {
-			return nil
-		}
+	return x.Scan(from, func(sr sortedfile.Record) (bool, error) {
+		r, err := recordOf(sr)
 		if err != nil {
-			return err
+			return false, err
 		}
-		r := parseRecord(s)
-		if r.key < from {
-			continue
-		}
-		if more, err := fn(r); err != nil || !more {
-			return err
-		}
-	}
+		return fn(r)
+	})
 }
 
 // lookup returns the URL of key, or "".
 func (x *index) lookup(key string) (string, error) {
-	u := ""
-	err := x.scan(key, func(r record) (bool, error) {
-		if r.key == key {
-			u = r.url
-		}
-		return false, nil
-	})
-	return u, err
+	v, ok, err := x.Lookup(key)
+	if err != nil || !ok {
+		return "", err
+	}
+	r, err := recordOf(sortedfile.Record{Key: key, Val: v})
+	return r.url, err
 }

@@ -111,7 +111,7 @@ func (s *Store) index() (*index, error) {
 		} else {
 			read = func(emit func(record) error) error { return readKeyList(s.cfg.File, emit) }
 		}
-		s.idx, s.err = build(s.dir, s.cfg.File, read)
+		s.idx, s.err = build(s.dir, read)
 	})
 	return s.idx, s.err
 }
@@ -121,7 +121,7 @@ func (s *Store) Close() error {
 	s.once.Do(func() { s.err = errors.New("source list: the store is closed") })
 	var err error
 	if s.idx != nil {
-		err = s.idx.f.Close()
+		err = s.idx.Close()
 	}
 	if s.dir != "" {
 		if rerr := os.RemoveAll(s.dir); err == nil {

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/minio/minio-go/v7"
 
@@ -194,89 +193,46 @@ func (s *S3) List(ctx context.Context, prefix, startAfter string, fn func(store.
 	full := s.fullKey(prefix)
 	// S3 takes UTF-8 only; a byte prefix or marker cut inside a character
 	// is sent cut back to a whole one, and the rest is filtered here.
-	sentPrefix := validPrefix(full)
+	sentPrefix := store.ValidPrefix(full)
 	after := ""
 	if startAfter != "" {
 		after = s.fullKey(startAfter)
 	}
-	marker := validPrefix(after)
-	fails := 0
-	for {
-		progressed := false
-		err := func() error {
-			for o := range s.client.ListObjectsIter(ctx, s.cfg.Bucket, minio.ListObjectsOptions{
-				Prefix: sentPrefix, StartAfter: marker, Recursive: true, UseV1: true, MaxKeys: listPage}) {
-				if o.Err != nil {
-					return s.classify("", o.Err)
-				}
-				marker, progressed = o.Key, true
-				switch {
-				case o.Key <= after:
-					continue
-				case !strings.HasPrefix(o.Key, full):
-					if o.Key > full {
-						return errDone
-					}
-					continue
-				}
-				key := o.Key[len(s.cfg.Prefix):]
-				if key == "" {
-					continue // the prefix itself, as a directory marker
-				}
-				e := entryOf(key, o, nil)
-				if strings.HasSuffix(key, "/") && o.Size == 0 {
-					e.Kind, e.Detail = store.Special, directoryMarker
-				}
-				if err := fn(e); err != nil {
-					return fnError{err}
-				}
+	marker := store.ValidPrefix(after)
+	return s.retry.ResumeListing(ctx, prefix, func(progressed *bool) error {
+		for o := range s.client.ListObjectsIter(ctx, s.cfg.Bucket, minio.ListObjectsOptions{
+			Prefix: sentPrefix, StartAfter: marker, Recursive: true, UseV1: true, MaxKeys: listPage}) {
+			if o.Err != nil {
+				return s.classify("", o.Err)
 			}
-			return ctx.Err()
-		}()
-		var fe fnError
-		switch {
-		case err == nil || err == errDone:
-			return nil
-		case errors.As(err, &fe):
-			return fe.err
+			marker, *progressed = o.Key, true
+			switch {
+			case o.Key <= after:
+				continue
+			case !strings.HasPrefix(o.Key, full):
+				if o.Key > full {
+					return store.ErrListingEnd
+				}
+				continue
+			}
+			key := o.Key[len(s.cfg.Prefix):]
+			if key == "" {
+				continue // the prefix itself, as a directory marker
+			}
+			e := entryOf(key, o, nil)
+			if strings.HasSuffix(key, "/") && o.Size == 0 {
+				e.Kind, e.Detail = store.Special, directoryMarker
+			}
+			if err := fn(e); err != nil {
+				return store.CallbackError(err)
+			}
 		}
-		if progressed {
-			fails = 0
-		}
-		fails++
-		if !store.IsRetryable(err) || fails >= s.retry.Attempts || ctx.Err() != nil {
-			return fmt.Errorf("list %q: %w", prefix, &store.AttemptsError{Err: err, Attempts: fails})
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(s.retry.Delay(fails)):
-		}
-	}
+		return ctx.Err()
+	})
 }
 
 // directoryMarker is the Detail of an empty object whose key ends in '/'.
 const directoryMarker = "directory marker"
-
-// errDone stops a listing that is past the prefix.
-var errDone = errors.New("done")
-
-// fnError carries the error of List's fn out of the listing loop.
-type fnError struct{ err error }
-
-func (e fnError) Error() string { return e.err.Error() }
-
-// validPrefix returns the longest prefix of s that is valid UTF-8.
-func validPrefix(s string) string {
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size <= 1 {
-			return s[:i]
-		}
-		i += size
-	}
-	return s
-}
 
 // Delete removes key; a missing key is an error wrapping store.ErrNotExist.
 func (s *S3) Delete(ctx context.Context, key string) error {

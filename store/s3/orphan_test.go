@@ -1,10 +1,13 @@
 package s3
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"slices"
 	"testing"
+	"testing/iotest"
 
 	"github.com/minio/minio-go/v7"
 
@@ -73,5 +76,45 @@ func TestUnsavedUploadLeavesOthers(t *testing.T) {
 	}
 	if !slices.Equal(left, []string{holder}) {
 		t.Fatalf("uploads left: %q, want only the holder's %q", left, holder)
+	}
+}
+
+// TestStreamedPutAbortsOthersOnlyOnceDone: a streamed Put (content over
+// PutThreshold) leaves the key's other uploads alone while it runs, so a
+// late attempt that fails takes nothing down with it, and aborts them
+// once its own object is in place, when they can only be orphans or a
+// stale attempt that would overwrite it.
+func TestStreamedPutAbortsOthersOnlyOnceDone(t *testing.T) {
+	t.Parallel()
+	srv := s3test.Start(t)
+	cfg := config(srv, srv.URL, "stream/")
+	cfg.PutThreshold, cfg.PartSize = 5*MiB, 5*MiB
+	s := open(t, cfg)
+	ctx := context.Background()
+	holder, err := s.core.NewMultipartUpload(ctx, s.cfg.Bucket, s.fullKey("big.bin"), minio.PutObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uploads := func() []string {
+		var ids []string
+		if err := s.ListUploads(ctx, "", func(u store.Upload) error { ids = append(ids, u.UploadID); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	data := randomBytes(12*MiB, 8)
+	broken := io.MultiReader(bytes.NewReader(data[:7*MiB]), iotest.ErrReader(errors.New("disk read error")))
+	if _, err := s.Put(ctx, "big.bin", broken, store.Entry{}, store.PutOptions{}); err == nil {
+		t.Fatal("Put of a source that fails: no error")
+	}
+	if got := uploads(); !slices.Equal(got, []string{holder}) {
+		t.Fatalf("after a failed streamed Put, uploads %q; want only the holder's %q", got, holder)
+	}
+	if _, err := s.Put(ctx, "big.bin", bytes.NewReader(data), store.Entry{}, store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	checkObject(t, s, "big.bin", data)
+	if got := uploads(); len(got) != 0 {
+		t.Fatalf("after a streamed Put, uploads %q left", got)
 	}
 }

@@ -208,14 +208,14 @@ func (m objMeta) entryMeta() map[string]string {
 // putStream sends content larger than PutThreshold as a multipart upload:
 // first what b holds, then the rest of r, in PartSize parts sent one at a
 // time. Its CRC64 is known only at the end, so it is stored by a copy of
-// the object onto itself (see finish). A failure aborts the upload.
+// the object onto itself (see finish). A failure aborts the upload; success
+// aborts the key's other uploads.
 func (s *S3) putStream(ctx context.Context, key string, b *buffer, r io.Reader, e store.Entry) (store.Entry, error) {
 	src := io.MultiReader(b.reader(), r)
 	u, err := s.create(ctx, key, s.metaOf(key, e, 0, false, ""))
 	if err != nil {
 		return store.Entry{}, fmt.Errorf("put %q: %w", key, err)
 	}
-	s.abortOthers(ctx, key, u) // nothing saves a streamed upload: the others are orphans
 	state := &store.MultipartState{UploadID: u, PartSize: s.cfg.PartSize}
 	var size int64
 	var part buffer
@@ -250,5 +250,10 @@ func (s *S3) putStream(ctx context.Context, key string, b *buffer, r io.Reader, 
 		s.abortQuietly(ctx, key, u)
 		return store.Entry{}, fmt.Errorf("put %q: %w", key, err)
 	}
+	// Nothing saves a streamed upload, so the key's other uploads are
+	// orphans of earlier attempts, or a stale attempt still running that
+	// would overwrite this object: aborted now, not at the start, when
+	// this one could still fail and the other be the attempt that counts.
+	s.abortOthers(ctx, key, u)
 	return ent, nil
 }
