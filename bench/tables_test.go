@@ -20,7 +20,10 @@ import (
 // alone for MariaDB to PostgreSQL. It runs only with FERRY_BENCH_TABLES=1;
 // FERRY_BENCH_TABLES_ROWS sets the rows (default 1,000,000) and
 // FERRY_BENCH_TABLES_RUNS the runs of each tool (default 3; medians are
-// reported). Each run copies into a fresh database.
+// reported); FERRY_BENCH_TABLES_ONLY keeps one pair's tools, by its name in
+// the table (as "PostgreSQL -> PostgreSQL"); FERRY_BENCH_TABLES_BASE, the
+// path of another ferry binary, adds its runs of the same-engine pairs
+// (an A/B in the same run). Each run copies into a fresh database.
 func TestTables(t *testing.T) {
 	if os.Getenv("FERRY_BENCH_TABLES") == "" {
 		t.Skip("the tables workload runs with FERRY_BENCH_TABLES=1 (needs postgresql and mariadb-server)")
@@ -62,7 +65,7 @@ func TestTables(t *testing.T) {
 		}
 		return nil
 	}
-	ferryRun := func(src, dst *dbtest.Server, i int) error {
+	ferryRunBin := func(bin string, src, dst *dbtest.Server, i int) error {
 		dstDB := fmt.Sprintf("bench_dst_%d", i)
 		dst.CreateDB(t, dstDB)
 		home := filepath.Join(t.TempDir(), "home")
@@ -80,6 +83,7 @@ func TestTables(t *testing.T) {
 		}
 		return nil
 	}
+	ferryRun := func(src, dst *dbtest.Server, i int) error { return ferryRunBin(bin, src, dst, i) }
 	tools := []tool{
 		{"ferry run", "PostgreSQL -> PostgreSQL", func(i int) error { return ferryRun(pg, pg, i) }},
 		{"pg_dump | psql", "PostgreSQL -> PostgreSQL", func(i int) error {
@@ -97,6 +101,20 @@ func TestTables(t *testing.T) {
 		}},
 		{"ferry run", "MariaDB -> PostgreSQL", func(i int) error { return ferryRun(maria, pg, 200+i) }},
 	}
+	if base := os.Getenv("FERRY_BENCH_TABLES_BASE"); base != "" { // another ferry binary, for an A/B in the same run
+		tools = append(tools,
+			tool{"ferry run (base)", "PostgreSQL -> PostgreSQL", func(i int) error { return ferryRunBin(base, pg, pg, 300+i) }},
+			tool{"ferry run (base)", "MariaDB -> MariaDB", func(i int) error { return ferryRunBin(base, maria, maria, 400+i) }})
+	}
+	if only := os.Getenv("FERRY_BENCH_TABLES_ONLY"); only != "" { // e.g. "PostgreSQL -> PostgreSQL"
+		var kept []tool
+		for _, tl := range tools {
+			if tl.pair == only {
+				kept = append(kept, tl)
+			}
+		}
+		tools = kept
+	}
 	took := make([][]time.Duration, len(tools))
 	for r := range runs {
 		for k := range tools {
@@ -112,10 +130,14 @@ func TestTables(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n| copy | tool | median of %d | rows/s |\n|---|---|---|---|\n", runs)
+	fmt.Fprintf(&b, "\n| copy | tool | median of %d | rows/s | runs (s) |\n|---|---|---|---|---|\n", runs)
 	for i, tl := range tools {
 		m := median(took[i])
-		fmt.Fprintf(&b, "| %s | %s | %s | %.0f |\n", tl.pair, tl.name, m.Round(10*time.Millisecond), float64(rows)/m.Seconds())
+		var each []string
+		for _, d := range took[i] {
+			each = append(each, fmt.Sprintf("%.2f", d.Seconds()))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %.0f | %s |\n", tl.pair, tl.name, m.Round(10*time.Millisecond), float64(rows)/m.Seconds(), strings.Join(each, " "))
 	}
 	t.Log(b.String())
 }

@@ -39,8 +39,18 @@ type CopyResult struct {
 // the digest of the destination's rows, read back, must equal the digest
 // of the rows read and written; when not, the two sides are compared
 // afresh (VerifyChunk) and the rows that differ copied again, up to three
-// times. Rows that still differ fail the chunk, named in the error.
+// times. Rows that still differ fail the chunk, named in the error. The
+// destination's identity counters are then moved past the chunk's values
+// (advanceCounters).
 func CopyChunk(ctx context.Context, src, dst DB, p Pair, c Chunk, o CopyOptions) (CopyResult, error) {
+	res, err := copyChunk(ctx, src, dst, p, c, o)
+	if err == nil {
+		err = advanceCounters(ctx, dst, p.Dst, c.Lo, c.Hi)
+	}
+	return res, err
+}
+
+func copyChunk(ctx context.Context, src, dst DB, p Pair, c Chunk, o CopyOptions) (CopyResult, error) {
 	if o.Batch <= 0 {
 		o.Batch = 5000
 	}

@@ -97,7 +97,16 @@ type IncrResult struct {
 // key and compared (a row still different after the re-reads of confirm is
 // copied again, up to three times); then the chunk's keys are compared
 // (keysOnly): missing rows are copied, extra rows deleted when o.Mirror.
+// The destination's identity counters then move past the chunk's values.
 func CopyChanged(ctx context.Context, src, dst DB, p Pair, c Chunk, col int, since Val, o CopyOptions) (IncrResult, error) {
+	res, err := copyChanged(ctx, src, dst, p, c, col, since, o)
+	if err == nil {
+		err = advanceCounters(ctx, dst, p.Dst, c.Lo, c.Hi)
+	}
+	return res, err
+}
+
+func copyChanged(ctx context.Context, src, dst DB, p Pair, c Chunk, col int, since Val, o CopyOptions) (IncrResult, error) {
 	if o.Batch <= 0 {
 		o.Batch = 5000
 	}

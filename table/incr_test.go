@@ -15,9 +15,12 @@ import (
 // old updatedColumn; the next round writes exactly the N+M changed rows,
 // finds the old-stamped row by its key, counts the K deletions (deleting
 // them only with mirror), and verify then finds nothing.
+// It runs MariaDB to PostgreSQL, PostgreSQL to PostgreSQL and MariaDB to
+// MariaDB.
 func TestIncrementalRound(t *testing.T) {
-	for _, engine := range []string{"mysql", "postgres"} {
-		t.Run(engine+"_to_postgres", func(t *testing.T) {
+	for _, tc := range []struct{ engine, dest string }{{"mysql", "postgres"}, {"postgres", "postgres"}, {"mysql", "mysql"}} {
+		engine := tc.engine
+		t.Run(engine+"_to_"+tc.dest, func(t *testing.T) {
 			ctx := context.Background()
 			pg := dbtest.Postgres(t)
 			srcServer, db := pg, "incr_p_src"
@@ -25,15 +28,19 @@ func TestIncrementalRound(t *testing.T) {
 			if engine == "mysql" {
 				srcServer, db, ts = dbtest.MariaDB(t), "incr_m_src", "DATETIME(6)"
 			}
+			dstServer := pg
+			if tc.dest == "mysql" {
+				dstServer = dbtest.MariaDB(t)
+			}
 			srcServer.CreateDB(t, db)
 			fill := "INSERT INTO items SELECT i, CONCAT('v', i), timestamp '2025-12-01' + i * interval '1 second' FROM generate_series(1, 3000) i"
 			if engine == "mysql" {
 				fill = "INSERT INTO items SELECT seq, CONCAT('v', seq), '2025-12-01' + INTERVAL seq SECOND FROM seq_1_to_3000"
 			}
 			srcServer.MustExec(t, db, "CREATE TABLE items (id BIGINT PRIMARY KEY, v VARCHAR(40) NOT NULL, upd "+ts+" NOT NULL)", fill)
-			dstDB := "incr_" + engine + "_dst"
-			pg.CreateDB(t, dstDB)
-			src, dst := open(t, srcServer, db), open(t, pg, dstDB)
+			dstDB := "incr_" + engine + "_" + tc.dest + "_dst"
+			dstServer.CreateDB(t, dstDB)
+			src, dst := open(t, srcServer, db), open(t, dstServer, dstDB)
 			pairs := copyAll(t, src, dst, []string{"items"}, 500)
 			p := pairs[0]
 			mark, err := Mark(ctx, src, p.Src, "upd")
@@ -99,7 +106,7 @@ func TestIncrementalRound(t *testing.T) {
 				t.Fatalf("verify after the mirror round: %v", d)
 			}
 			var cnt int
-			if err := pg.MustOpen(t, dstDB).QueryRow("SELECT count(*) FROM items WHERE v IN ('changed', 'new')").Scan(&cnt); err != nil || cnt != n+m {
+			if err := dstServer.MustOpen(t, dstDB).QueryRow("SELECT count(*) FROM items WHERE v IN ('changed', 'new')").Scan(&cnt); err != nil || cnt != n+m {
 				t.Errorf("destination: %d changed and new rows (%v), want %d", cnt, err, n+m)
 			}
 		})

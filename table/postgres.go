@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -385,11 +386,7 @@ func (p *postgres) Write(ctx context.Context, s *Schema, rows []Row) error {
 // writeCopy is Write of rows in COPY's text format, data, whose first
 // and last keys are first and last.
 func (p *postgres) writeCopy(ctx context.Context, s *Schema, data []byte, first, last Key) error {
-	cols := make([]string, len(s.Cols))
-	for i, c := range s.Cols {
-		cols[i] = p.ident(c.Name)
-	}
-	colList := strings.Join(cols, ", ")
+	colList := p.colList(s)
 	direct := true
 	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
 		var args []any
@@ -404,23 +401,41 @@ func (p *postgres) writeCopy(ctx context.Context, s *Schema, data []byte, first,
 			return err
 		}
 		direct = false
-		return p.upsert(ctx, tx, s, colList, data)
+		return p.upsert(ctx, tx, s, bytes.NewReader(data), "text")
 	})
-	var pe *pgconn.PgError
-	if direct && errors.As(err, &pe) && pe.Code == "23505" { // unique_violation: written meanwhile
-		err = pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error { return p.upsert(ctx, tx, s, colList, data) })
+	if direct && isUniqueViolation(err) { // written meanwhile
+		err = pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error { return p.upsert(ctx, tx, s, bytes.NewReader(data), "text") })
 	}
 	return err
 }
 
-func (p *postgres) upsert(ctx context.Context, tx pgx.Tx, s *Schema, colList string, data []byte) error {
+// isUniqueViolation reports whether err is PostgreSQL's unique_violation.
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// colList is s's columns, quoted, comma-separated.
+func (p *postgres) colList(s *Schema) string {
+	cols := make([]string, len(s.Cols))
+	for i, c := range s.Cols {
+		cols[i] = p.ident(c.Name)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// upsert writes the rows of r, in COPY's format (text or binary), into
+// s's table within tx: COPY into a temporary table, then INSERT ... ON
+// CONFLICT DO UPDATE from it.
+func (p *postgres) upsert(ctx context.Context, tx pgx.Tx, s *Schema, r io.Reader, format string) error {
+	colList := p.colList(s)
 	h := fnv.New32a()
 	h.Write([]byte(s.Space + "." + s.Rel))
 	stage := p.ident(fmt.Sprintf("ferry_stage_%08x", h.Sum32()))
 	if _, err := tx.Exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS "+stage+" (LIKE "+p.table(s)+") ON COMMIT DELETE ROWS"); err != nil {
 		return err
 	}
-	if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), "COPY "+stage+" ("+colList+") FROM STDIN"); err != nil {
+	if _, err := tx.Conn().PgConn().CopyFrom(ctx, r, "COPY "+stage+" ("+colList+") FROM STDIN (FORMAT "+format+")"); err != nil {
 		return err
 	}
 	var set []string

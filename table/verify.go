@@ -247,8 +247,9 @@ func show(v Val) string {
 
 // Repair rewrites the rows diffs name, source wins: a MISSING or DIFFERENT
 // row is read from the source again and upserted, an EXTRA row deleted
-// when mirror is set (and kept otherwise). It returns how many rows it
-// wrote and deleted.
+// when mirror is set (and kept otherwise); the destination's identity
+// counters move past what it wrote. It returns how many rows it wrote and
+// deleted.
 func Repair(ctx context.Context, src, dst DB, p Pair, diffs []Diff, mirror bool) (written, deleted int, err error) {
 	var rewrite, extra []Key
 	for _, d := range diffs {
@@ -278,6 +279,11 @@ func Repair(ctx context.Context, src, dst DB, p Pair, diffs []Diff, mirror bool)
 		}
 		written += len(batch)
 		rewrite = rewrite[n:]
+	}
+	if written > 0 {
+		if err := advanceCounters(ctx, dst, p.Dst, nil, nil); err != nil {
+			return written, deleted, err
+		}
 	}
 	if mirror && len(extra) > 0 {
 		if err := dst.Delete(ctx, p.Dst, extra); err != nil {
