@@ -54,6 +54,9 @@ func openMySQL(ctx context.Context, addr, user, password, db string, conns int) 
 	w := c.Clone()
 	w.InterpolateParams = true
 	w.ParseTime = false
+	// A chunk's read stays open while its rows are written (and the
+	// throttle waits): the server must not give up on an unread result.
+	w.Params["net_write_timeout"] = "3600"
 	wr, err := open(w)
 	if err != nil {
 		rd.Close()
