@@ -48,6 +48,7 @@ func BenchmarkDispatch(b *testing.B) {
 	for _, loc := range locations {
 		b.Run(loc.name, func(b *testing.B) { benchDispatch(b, loc, false) })
 	}
+	b.Run("tmpdir-audit", func(b *testing.B) { benchDispatch(b, locations[0], true) })
 	b.Run("shm-audit", func(b *testing.B) { benchDispatch(b, locations[1], true) })
 }
 

@@ -462,13 +462,13 @@ if want dispatch; then
 	log "dispatch: go test -bench Dispatch ($DISPATCH_CYCLES cycles, $N times)"
 	cmd="TMPDIR=$DISPATCH_DIR go test -run '^\$' -bench 'Dispatch' -benchtime ${DISPATCH_CYCLES}x -count $N ./bench/"
 	(cd "$REPO" && bash -c "$cmd") >"$LOGS/dispatch.log" 2>&1 || { tail -20 "$LOGS/dispatch.log" >&2; die "dispatch benchmark"; }
-	for v in tmpdir shm shm-audit; do
+	for v in tmpdir tmpdir-audit shm shm-audit; do
 		vals=$(awk -v v="^BenchmarkDispatch/$v(-[0-9]+)?\$" '$1 ~ v {for (i = 1; i < NF; i++) if ($(i+1) == "cycles/s") print $i}' "$LOGS/dispatch.log" | tr '\n' ' ')
 		[ -n "$vals" ] || continue
 		wpc=$(awk -v v="^BenchmarkDispatch/$v(-[0-9]+)?\$" '$1 ~ v {for (i = 1; i < NF; i++) if ($(i+1) == "writes/commit") print $i}' "$LOGS/dispatch.log" | tr '\n' ' ')
 		where="bbolt in $DISPATCH_DIR"
-		[ "$v" != tmpdir ] && where="bbolt in /dev/shm"
-		[ "$v" = shm-audit ] && where="$where, plus one audit Report per task"
+		case $v in shm*) where="bbolt in /dev/shm" ;; esac
+		case $v in *-audit) where="$where, plus one audit Report per task" ;; esac
 		med=$(echo "$vals" | median)
 		TARGETS+=("dispatch ($v): at least 2,000 lease+complete cycles/s, 100 workers|$med cycles/s ($where)|$(met "$med >= 2000")")
 		EXTRA+=("dispatch ($v)|ferry master, 100 workers|$med cycles/s (runs: ${vals% })|$where; writes per bbolt commit (group commit): ${wpc% }|at least 2,000 cycles/s|\`$cmd\`")

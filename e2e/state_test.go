@@ -50,7 +50,10 @@ func TestLostOrDamagedState(t *testing.T) {
 	}
 
 	damaged := append([]byte(nil), good...)
-	for i := 8192; i < 16384 && i < len(damaged); i++ { // pages 2 and 3, past the meta pages
+	// Every page past the two meta pages: which pages hold the live tree
+	// and freelist depends on the run's transactions, so damaging only a
+	// few fixed ones could leave the database whole.
+	for i := 8192; i < len(damaged); i++ {
 		damaged[i] = byte(i*7 + 3)
 	}
 	os.WriteFile(db, damaged, 0o600)

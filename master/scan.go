@@ -149,7 +149,9 @@ func (m *Master) scan(ctx context.Context, spec task.Spec) error {
 			return fmt.Errorf("compare source and destination: %w", err)
 		}
 	} else {
-		err = src.List(ctx, "", job.ScanAfter, func(e store.Entry) error { return take(plan.Filter(opt, e)) })
+		// A task's manifest keeps no CRC64 nor Meta: the store need not
+		// read them (store.Shallow).
+		err = src.List(store.Shallow(ctx), "", job.ScanAfter, func(e store.Entry) error { return take(plan.Filter(opt, e)) })
 		if err != nil {
 			return fmt.Errorf("list source %s: %w", spec.Src.Prefix, err)
 		}

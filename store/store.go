@@ -49,7 +49,9 @@ type Entry struct {
 	// object whose server checked the body against its Content-MD5 and
 	// answered that MD5 as its ETag. A look at the key right after such a
 	// write (isAuditAfterImport) can learn nothing the write did not
-	// already prove.
+	// already prove. On a store that compares more than content
+	// (Differ), a Confirmed entry also carries in Meta what Differs
+	// compares, as the write set it (a znode's ACL and counter).
 	Confirmed bool
 }
 

@@ -215,6 +215,9 @@ func (t *Tracker) prepare(a Attempt, st *attemptState) (Dir, error) {
 	files := []File{{"audit.log", log}, {"TASK", []byte(task)}, {"STATUS", []byte(status + "\n")}, {"error.list", []byte(el.String())}}
 	if status == "Completed" {
 		files = append(files, File{"DONE", []byte{}})
+	} else if err := os.Remove(filepath.Join(dir, "DONE")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// An earlier Prepare of this lease had it succeed.
+		return Dir{}, err
 	}
 	for _, f := range files[1:] {
 		if err := t.writeFile(filepath.Join(dir, f.Name), f.Data); err != nil {

@@ -230,3 +230,31 @@ func TestSealConcurrentFirstAttempts(t *testing.T) {
 		}
 	}
 }
+
+// TestPrepareAgainAsFailure: a lease prepared as a success and then again
+// as a failure (its first Prepare's name not published) publishes a
+// failed attempt without the first one's DONE, which would say it
+// completed.
+func TestPrepareAgainAsFailure(t *testing.T) {
+	tr := newTracker(t)
+	if err := tr.Append("j", 1, 1, []Record{{Key: "k"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Prepare(Attempt{Job: "j", Task: 1, Lease: 1, Worker: "w", Files: 1, Started: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := tr.Prepare(Attempt{Job: "j", Task: 1, Lease: 1, Worker: "w", Failed: []string{"k"}, Files: 1, Started: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Seal("j", 1, 1, d.Name); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(tr.dir, "j", d.Name)
+	if _, err := os.Stat(filepath.Join(dir, "DONE")); err == nil {
+		t.Fatalf("failed attempt %s holds the DONE of an earlier Prepare: %v", d.Name, onDisk(t, dir))
+	}
+	if got := onDisk(t, dir); !sameFiles(got, d.Files) {
+		t.Fatalf("published %q, prepared %q", got, d.Files)
+	}
+}

@@ -80,10 +80,12 @@ func (w *Worker) copyEntry(ctx context.Context, x *transfer, st *jobStores, t *r
 // general modes it adds nothing. It still runs after a multipart upload,
 // a server-side copy or a part task (the write's answer says less), in
 // detailed mode (asked for a second reading of what is stored), and where
-// the destination compares more than content (Differs: ZooKeeper's ACLs).
+// the destination compares more than content (Differs: ZooKeeper's ACLs
+// and counters) unless the write's own account of that (a Confirmed entry
+// covers it) agrees with the source as opened.
 func (x *transfer) proven(st *jobStores, t *running) bool {
 	return x.landed.Confirmed && x.parts == 0 && !x.server && t.lease.Part == nil &&
-		t.x.mode != verify.Detailed && st.dstF.Differs == nil
+		t.x.mode != verify.Detailed && (st.dstF.Differs == nil || st.dstF.Differs(x.before, x.landed) == "")
 }
 
 // copyOne copies the entry e and returns its record; a symlink or special

@@ -123,8 +123,9 @@ func (s *Store) Differs(src, dst store.Entry) string { return Differs(src, dst) 
 // beyond their data (which size and CRC64 compare): another ACL, or a
 // sequential counter behind the source's that this round's creations at
 // the destination will not bring up (each creation of a missing child
-// raises it by one). "" when they agree, or when either entry carries no
-// znode metadata.
+// raises it by one; without both children counts, as in the entry a Put
+// returns, no such creation is counted on). "" when they agree, or when
+// either entry carries no znode metadata.
 func Differs(s, d store.Entry) string {
 	sa, ok1 := s.Meta[MetaACL]
 	da, ok2 := d.Meta[MetaACL]
@@ -136,10 +137,13 @@ func Differs(s, d store.Entry) string {
 	}
 	sSeq, err1 := strconv.ParseInt(s.Meta[MetaSeq], 10, 64)
 	dSeq, err2 := strconv.ParseInt(d.Meta[MetaSeq], 10, 64)
+	if err1 != nil || err2 != nil {
+		return ""
+	}
 	sN, err3 := strconv.ParseInt(s.Meta[MetaChildren], 10, 64)
 	dN, err4 := strconv.ParseInt(d.Meta[MetaChildren], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
-		return ""
+	if err3 != nil || err4 != nil {
+		sN, dN = 0, 0
 	}
 	if dSeq+max(0, sN-dN) < sSeq {
 		return fmt.Sprintf("sequential counter %d at the source, %d at the destination", sSeq, dSeq)

@@ -17,17 +17,22 @@ import (
 // instead of one round trip after another.
 const window = 256
 
+// batchReads is how many znodes' data one multiRead request reads (each
+// up to 1 MiB: the answer is bounded by zkwire.MaxFrame).
+const batchReads = 100
+
 // List calls fn for each znode of the subtree whose key starts with prefix
 // and sorts after startAfter, in byte order of the keys, streaming: it
 // holds the child names of the znodes on the current path and a window of
 // znodes read ahead, never the tree. In byte order a znode comes before
 // its children, but not always right before them: "a", "a-b", "a/c".
 //
-// A destination whose root does not exist yet lists as empty.
+// A destination whose root does not exist yet lists as empty. Under
+// store.Shallow the entries carry no ACL (see readShallow).
 func (s *Store) List(ctx context.Context, prefix, startAfter string, fn func(store.Entry) error) error {
-	w := &walker{s: s, prefix: prefix, after: startAfter, fn: fn}
+	w := &walker{s: s, prefix: prefix, after: startAfter, fn: fn, shallow: store.IsShallow(ctx)}
 	root := &node{key: RootKey, path: s.root, done: make(chan struct{})}
-	s.fetch(ctx, root, true)
+	s.fetch(ctx, root, true, w.shallow)
 	switch {
 	case root.gone && s.cfg.Role != "src":
 		return nil
@@ -47,6 +52,8 @@ type walker struct {
 	prefix string
 	after  string
 	fn     func(store.Entry) error
+	// shallow: the caller keeps no ACL (store.Shallow), which is not read
+	shallow bool
 }
 
 // node is one znode of a level, read ahead of its turn.
@@ -126,19 +133,37 @@ func (w *walker) level(ctx context.Context, dirKey string, parent *node) error {
 	fed := make(chan struct{})
 	go func() {
 		defer close(fed)
+		// The reads go in batches (fetchBatch) of up to batchReads
+		// znodes: as many as are queued when a slot is free at once.
+		var batch []*node
+		send := func() {
+			if len(batch) > 0 {
+				go w.s.fetchBatch(ctx, batch, w.descends, w.shallow)
+				batch = nil
+			}
+		}
 		for _, n := range nodes {
 			if n == parent {
 				continue
 			}
 			select {
 			case slots <- struct{}{}:
-			case <-ctx.Done():
-				n.err = ctx.Err()
-				close(n.done)
-				continue
+			default:
+				send()
+				select {
+				case slots <- struct{}{}:
+				case <-ctx.Done():
+					n.err = ctx.Err()
+					close(n.done)
+					continue
+				}
 			}
-			go w.s.fetch(ctx, n, w.descends(n.key))
+			batch = append(batch, n)
+			if len(batch) == batchReads {
+				send()
+			}
 		}
+		send()
 	}()
 	defer func() {
 		cancel()
@@ -173,11 +198,16 @@ func (w *walker) level(ctx context.Context, dirKey string, parent *node) error {
 }
 
 // fetch reads node n: its data (for the size and CRC64, then dropped),
-// its ACL and, when kids is set and it has children, their names. A znode
-// that vanished is gone; one this session may not read is Unreadable.
-func (s *Store) fetch(ctx context.Context, n *node, kids bool) {
+// its ACL unless shallow and, when kids is set and it has children, their
+// names. A znode that vanished is gone; one this session may not read is
+// Unreadable.
+func (s *Store) fetch(ctx context.Context, n *node, kids, shallow bool) {
 	defer close(n.done)
-	e, st, err := s.read(ctx, n.key, n.path)
+	read := s.read
+	if shallow {
+		read = s.readShallow
+	}
+	e, st, err := read(ctx, n.key, n.path)
 	switch {
 	case errors.Is(err, store.ErrNotExist):
 		n.gone = true

@@ -125,11 +125,26 @@ func (s *Store) put(ctx context.Context, key, p string, data []byte, acl []zk.AC
 			return store.Entry{}, err
 		}
 	}
+	return landed(key, data, acl, st, created, seq)
+}
+
+// landed is the entry of a Put that succeeded, Confirmed: the
+// transaction that created or set the znode carried exactly data (the
+// server answers a set with the stat it now holds, whose length must be
+// data's) and either created it with acl or was followed by a set of acl
+// (or a read that found it); the counter was raised to at least seq. Its
+// Meta holds what Differs compares, as written: the ACL and the counter's
+// lower bound (MetaSeq), not the children, which the write does not know.
+func landed(key string, data []byte, acl []zk.ACL, st *zk.Stat, created bool, seq int64) (store.Entry, error) {
 	size := int64(len(data))
-	if st != nil && !created {
-		size = int64(st.DataLength)
+	if st != nil && !created && int64(st.DataLength) != size {
+		return store.Entry{Key: key, Size: int64(st.DataLength)}, nil // verify says SIZE_NOT_MATCH
 	}
-	return store.Entry{Key: key, Size: size}, nil
+	if st != nil {
+		seq = max(seq, nextSeq(st))
+	}
+	return store.Entry{Key: key, Size: size, CRC64: store.UpdateCRC64(0, data), HasCRC: true, Confirmed: true,
+		Meta: map[string]string{MetaACL: formatACL(acl), MetaSeq: strconv.FormatInt(seq, 10)}}, nil
 }
 
 // setACL gives the existing znode p the ACL acl, unless it has it.
@@ -188,13 +203,21 @@ func (s *Store) raise(ctx context.Context, p string, st *zk.Stat, seq int64) err
 }
 
 // ensureRoot creates a destination's root znode (and its parents) the
-// first time it is needed.
+// first time it is needed; once it was there, Puts no longer look (one
+// request each). A root deleted later makes a create fail with no parent,
+// and Put then creates the parents (ensureParents).
 func (s *Store) ensureRoot(ctx context.Context) error {
-	ok, _, err := s.conn.Exists(s.root)
-	if err != nil || ok {
-		return err
+	if s.rootSeen.Load() {
+		return nil
 	}
-	return s.ensureParents(ctx, s.root+"/x")
+	ok, _, err := s.conn.Exists(s.root)
+	if err == nil && !ok {
+		err = s.ensureParents(ctx, s.root+"/x")
+	}
+	if err == nil {
+		s.rootSeen.Store(true)
+	}
+	return err
 }
 
 // ensureParents creates the missing ancestors of znode p, from the top,

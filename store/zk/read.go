@@ -13,8 +13,9 @@ import (
 )
 
 // read reads the znode key at p: its entry (data CRC64, ACL, counter), and
-// its stat. The data and the ACL come from two requests, in flight
-// together; an ACL changed in between is the next round's change.
+// its stat. The data (in a batch of the copying threads' reads) and the
+// ACL come from two requests, in flight together; an ACL changed in
+// between is the next round's change.
 func (s *Store) read(ctx context.Context, key, p string) (store.Entry, *zk.Stat, error) {
 	e, _, st, err := s.readData(ctx, key, p)
 	return e, st, err
@@ -31,7 +32,7 @@ func (s *Store) readData(ctx context.Context, key, p string) (store.Entry, []byt
 		acl, _, err := s.getACL(ctx, p)
 		ar <- aclRead{acl, err}
 	}()
-	data, st, err := s.get(ctx, p)
+	data, st, err := s.getBatched(ctx, p)
 	a := <-ar
 	if err != nil {
 		return store.Entry{}, nil, nil, s.describe(err, p)
@@ -43,6 +44,20 @@ func (s *Store) readData(ctx context.Context, key, p string) (store.Entry, []byt
 		return store.Entry{}, nil, nil, s.describe(a.err, p)
 	}
 	return entryOf(key, st, data, a.acl), data, st, nil
+}
+
+// readShallow is read for a shallow listing (store.Shallow): the data and
+// stat alone, one request; the entry's Meta has no MetaACL, so that
+// Differs compares nothing of it. A znode whose data may be read may have
+// its ACL read too (READ allows both), so it is no less readable.
+func (s *Store) readShallow(ctx context.Context, key, p string) (store.Entry, *zk.Stat, error) {
+	data, st, err := s.get(ctx, p)
+	if err != nil {
+		return store.Entry{}, nil, s.describe(err, p)
+	}
+	e := entryOf(key, st, data, nil)
+	delete(e.Meta, MetaACL)
+	return e, st, nil
 }
 
 // Stat describes the znode key: an error wrapping store.ErrNotExist when

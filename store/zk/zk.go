@@ -27,12 +27,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-zookeeper/zk"
 
+	"ferry/internal/zkwire"
 	"ferry/store"
 )
 
@@ -62,19 +62,21 @@ type Config struct {
 
 // Store is one subtree of one ensemble, over one session.
 type Store struct {
-	cfg     Config
-	conn    *zk.Conn   // the main session: writes, and reads of what a write needs
-	readers []*zk.Conn // more sessions to the same server, for reads (session.go)
-	turn    atomic.Uint32
-	log     *connLog
-	chroot  string // "" or "/app": prepended to every path sent
-	root    string // the subtree's root, as the ensemble sees it (chroot included)
-	acl     []zk.ACL
-	retry   store.RetryPolicy
-	batch   *batcher
+	cfg      Config
+	conn     *zk.Conn                      // the main session: writes, and reads of what a write needs
+	readers  []atomic.Pointer[zkwire.Conn] // more sessions to the same server, for reads (session.go)
+	turn     atomic.Uint32
+	redialed atomic.Int64 // when a read session was last dialed again (unix ns)
+	closed   atomic.Bool
+	log      *connLog
+	chroot   string // "" or "/app": prepended to every path sent
+	root     string // the subtree's root, as the ensemble sees it (chroot included)
+	acl      []zk.ACL
+	retry    store.RetryPolicy
+	batch    *batcher
+	rbatch   *readBatcher // the copy's data reads (readbatch.go)
 
-	rootOnce sync.Once // a destination's root, created at the first Put
-	rootErr  error
+	rootSeen atomic.Bool // a destination's root was found or made (put.go)
 
 	existed atomic.Bool // the last Put found its znode there: try a set first
 }
@@ -124,6 +126,7 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s.openReaders(ctx)
 	s.batch = newBatcher(s)
+	s.rbatch = &readBatcher{s: s}
 	if err := s.check(ctx, prefix); err != nil {
 		s.Close()
 		return nil, err
@@ -183,8 +186,11 @@ func (s *Store) Close() error {
 	if s.batch != nil {
 		s.batch.close()
 	}
-	for _, c := range s.readers {
-		c.Close()
+	s.closed.Store(true)
+	for i := range s.readers {
+		if c := s.readers[i].Load(); c != nil {
+			c.Close()
+		}
 	}
 	s.conn.Close()
 	return nil
