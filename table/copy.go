@@ -61,6 +61,13 @@ func copyChunk(ctx context.Context, src, dst DB, p Pair, c Chunk, o CopyOptions)
 		}
 		return checkChunk(ctx, src, dst, p, c, o, res)
 	}
+	if s, d, ok := myRawPair(src, dst, p); ok {
+		res, equal, err := copyChunkMyRaw(ctx, s, d, p, c, o)
+		if err != nil || equal {
+			return res, err
+		}
+		return checkChunk(ctx, src, dst, p, c, o, res)
+	}
 	var res CopyResult
 	var after Key
 	read := newDigest() // of the rows as read and written

@@ -49,8 +49,14 @@ func openMySQL(ctx context.Context, addr, user, password, db string, conns int) 
 		rd.Close()
 		return nil, err
 	}
+	// The write pool also reads chunks as text (myraw.go): its values
+	// interpolated into the statements, times left as the server prints them.
 	w := c.Clone()
 	w.InterpolateParams = true
+	w.ParseTime = false
+	// A chunk's read stays open while its rows are written (and the
+	// throttle waits): the server must not give up on an unread result.
+	w.Params["net_write_timeout"] = "3600"
 	wr, err := open(w)
 	if err != nil {
 		rd.Close()
@@ -456,20 +462,9 @@ func (m *mysqlDB) Write(ctx context.Context, s *Schema, rows []Row) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	var cols, set []string
-	for i, c := range s.Cols {
-		cols = append(cols, m.ident(c.Name))
-		if !contains(s.Key, i) {
-			set = append(set, m.ident(c.Name)+" = VALUES("+m.ident(c.Name)+")")
-		}
-	}
-	if len(set) == 0 {
-		k := m.ident(s.Cols[s.Key[0]].Name)
-		set = append(set, k+" = "+k)
-	}
-	head := "INSERT INTO " + m.table(s) + " (" + strings.Join(cols, ", ") + ") VALUES "
-	tail := " ON DUPLICATE KEY UPDATE " + strings.Join(set, ", ")
-	ph := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	head, tail := m.upsertSQL(s)
+	ph := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(s.Cols)), ", ") + ")"
+	cols := s.Cols
 	return m.inTx(ctx, func(tx *sql.Tx) error {
 		for len(rows) > 0 {
 			var b strings.Builder
@@ -495,6 +490,24 @@ func (m *mysqlDB) Write(ctx context.Context, s *Schema, rows []Row) error {
 		}
 		return nil
 	})
+}
+
+// upsertSQL is the text around an upsert's rows: "INSERT INTO t (cols)
+// VALUES " and " ON DUPLICATE KEY UPDATE c = VALUES(c), ...".
+func (m *mysqlDB) upsertSQL(s *Schema) (head, tail string) {
+	var cols, set []string
+	for i, c := range s.Cols {
+		cols = append(cols, m.ident(c.Name))
+		if !contains(s.Key, i) {
+			set = append(set, m.ident(c.Name)+" = VALUES("+m.ident(c.Name)+")")
+		}
+	}
+	if len(set) == 0 {
+		k := m.ident(s.Cols[s.Key[0]].Name)
+		set = append(set, k+" = "+k)
+	}
+	return "INSERT INTO " + m.table(s) + " (" + strings.Join(cols, ", ") + ") VALUES ",
+		" ON DUPLICATE KEY UPDATE " + strings.Join(set, ", ")
 }
 
 // isMySQLCode reports whether err is a MySQL server error with one of
