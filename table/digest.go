@@ -11,7 +11,7 @@ import (
 // Digest is what one side holds of a key range: its row count and the
 // SHA-256 of its rows' canonical encodings in key order, each row framed
 // by its length. Equal digests mean equal rows (the same keys, the same
-// values, NULL, ” and 0 told apart).
+// values, NULL, the empty string and 0 told apart).
 type Digest struct {
 	Rows int64
 	h    hash.Hash

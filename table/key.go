@@ -14,7 +14,7 @@ type Key []Val
 
 // String is the key as written in audit lines, reports and chunk names:
 // one value, or (v1,v2,...) for a composite key. Numbers are bare, text
-// is quoted as in SQL ('it”s'), binary is x'00ff', and the other kinds
+// is quoted as in SQL, a quote inside doubled; binary is x'00ff', and the other kinds
 // carry a prefix: d'2024-01-02', ts'2024-01-02 03:04:05.000001',
 // tz'...', f4'1.5', f8'...', j'...', o'...', true, false, NULL.
 // ParseKey reads it back exactly.

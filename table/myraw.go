@@ -22,7 +22,7 @@ import (
 // escaped string literal, so every byte (0x00, tab, newline, backslash,
 // quote, 4-byte UTF-8) arrives as read; NULL is NULL. The chunk is checked
 // by reading the destination's range back the same way: the SHA-256 of
-// its values (each framed, NULL apart from ”) must equal the SHA-256 of
+// its values (each framed, NULL apart from the empty string) must equal the SHA-256 of
 // the values written. Both servers print a value of the same type alike
 // under the same session settings (time zone UTC); when they do not, or
 // the rows differ, the chunk is compared row by row as any other

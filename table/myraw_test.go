@@ -14,7 +14,7 @@ import (
 // moves as text (myRawPair), and every awkward value arrives exactly: each
 // byte of 0x00-0xff in a BLOB and a binary key ending in 0x00, text with
 // 0x00, tab, newline, CR, 0x1a, backslash, quotes, a literal \N and 'N',
-// 4-byte UTF-8, latin1, NULL against ” and 0, microseconds, 30-digit
+// 4-byte UTF-8, latin1, NULL against the empty string and 0, microseconds, 30-digit
 // decimals, the largest unsigned bigint. The check reads back what the
 // values written hash to; copied again over rows changed at the
 // destination, the chunk rewrites them.

@@ -29,7 +29,7 @@ func open(t *testing.T, s *dbtest.Server, db string) DB {
 
 // mariaFixture makes the three tables of the acceptance tests in a fresh
 // MariaDB database: big (n rows), comp (a composite key), awkward (NULL
-// and ”, binary keys ending in 0x00, 4-byte UTF-8, microseconds, 30-digit
+// and the empty string, binary keys ending in 0x00, 4-byte UTF-8, microseconds, 30-digit
 // decimals, floats, JSON, enum).
 func mariaFixture(t *testing.T, s *dbtest.Server, db string, n int) {
 	s.CreateDB(t, db)

@@ -41,7 +41,7 @@ func (k Kind) String() string {
 // bytes, big-endian, a float4 widened to float8 exactly); KText, KJSON and
 // KOther the text's bytes; KBytes the bytes; KBool "t" or "f"; KDate
 // "YYYY-MM-DD"; the timestamps the microseconds since 1970 UTC, 8 bytes
-// big-endian. NULL, ” and 0 are thus three different values.
+// big-endian. NULL, the empty string and 0 are thus three different values.
 type Val struct {
 	K Kind // 0: NULL
 	B []byte
