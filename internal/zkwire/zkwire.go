@@ -149,15 +149,15 @@ func (c *Conn) Server() string { return c.addr }
 
 // Close ends the session (a closeSession request, then the connection).
 func (c *Conn) Close() error {
+	// Done at once when the connection had already failed; call.err is
+	// not read here: the read loop may be setting it.
 	call := c.send(opClose, nil, nil)
-	if call.err == nil {
-		t := time.NewTimer(time.Second)
-		select {
-		case <-call.done:
-		case <-t.C:
-		}
-		t.Stop()
+	t := time.NewTimer(time.Second)
+	select {
+	case <-call.done:
+	case <-t.C:
 	}
+	t.Stop()
 	c.fail(zk.ErrClosing)
 	return nil
 }
