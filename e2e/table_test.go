@@ -136,9 +136,12 @@ func sameTables(t *testing.T, src, dst tableSide, wantBig int) {
 	t.Helper()
 	for _, table := range []string{"big", "comp", "awkward"} {
 		q := func(s tableSide) string {
+			key := map[string]string{"big": "id", "comp": "a, b", "awkward": "k"}[table]
 			if src.srv.Engine == "postgres" { // PostgreSQL to PostgreSQL: every column as PostgreSQL prints it
-				key := map[string]string{"big": "id", "comp": "a, b", "awkward": "k"}[table]
 				return "SELECT " + table + "::text FROM " + table + " ORDER BY " + key
+			}
+			if dst.srv.Engine == "mysql" { // MariaDB to MariaDB: every column as the client prints it
+				return "SELECT * FROM " + table + " ORDER BY " + key
 			}
 			if s.srv.Engine == "mysql" {
 				return dumpQueries[table][0]
@@ -180,6 +183,24 @@ func TestTableMariaDBToPostgres(t *testing.T) {
 	tableAcceptance(t, tableSide{dbtest.MariaDB(t), "accept_m2p"}, tableSide{dbtest.Postgres(t), "accept_m2p"})
 }
 
+// TestTableMariaDBKilled: MariaDB to MariaDB, where chunks move as text
+// (table/myraw.go), a run killed with SIGKILL during the copy, then run
+// again: equal tables, every column compared with the mariadb client, and
+// each chunk one OK line.
+func TestTableMariaDBKilled(t *testing.T) {
+	my := dbtest.MariaDB(t)
+	src, dst := tableSide{my, "kill_m2m_src"}, tableSide{my, "kill_m2m_dst"}
+	n := max(tableRows(t)/5, 100_000)
+	tableFixture(t, src, n)
+	dst.srv.CreateDB(t, dst.db)
+	h := newHome(t, "tables")
+	over := append(src.keys("src"), dst.keys("dest")...)
+	over = append(over, kv{"tables", "big,comp,awkward"}, kv{"tableChunkRows", "20000"})
+	h.writeJob(h.jobFile, over...)
+	h.writeSys(kv{"taskLeaseSeconds", "5"})
+	killThenRun(t, h, src, dst, n)
+}
+
 func TestTablePostgresToPostgres(t *testing.T) {
 	pg := dbtest.Postgres(t)
 	tableAcceptance(t, tableSide{pg, "accept_p2p_src"}, tableSide{pg, "accept_p2p_dst"})
@@ -204,49 +225,7 @@ func tableAcceptance(t *testing.T, src, dst tableSide) {
 	h.writeJob(h.jobFile, over...)
 	h.writeSys(kv{"taskLeaseSeconds", "5"})
 
-	// kill -9 while big is being copied.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	bg := h.background(ctx, "run")
-	dc := dst.conn(t)
-	for killed := false; !killed; {
-		var got int
-		if err := dc.QueryRow("SELECT count(*) FROM big").Scan(&got); err == nil && got > n/5 {
-			bg.cmd.Process.Kill()
-			t.Logf("run killed with SIGKILL at %d rows of big copied", got)
-			killed = true
-		}
-		select {
-		case err := <-bg.exited:
-			if !killed {
-				t.Fatalf("run ended before it could be killed (%v):\n%s", err, bg.out.String())
-			}
-			bg.exited <- err
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	<-bg.exited
-	start = time.Now()
-	r := h.ferry(10*time.Minute, "run")
-	if r.code != 0 {
-		t.Fatalf("run after the kill: %s", r)
-	}
-	t.Logf("run after the kill in %s:\n%s", time.Since(start).Round(time.Millisecond), r.stdout)
-	sameTables(t, src, dst, n)
-	// Each chunk one OK line.
-	oks := keyCounts(h.attempts(), "OK")
-	wantChunks := (n+19999)/20000 + 2
-	if n%20000 == 0 {
-		wantChunks++ // the last bound has no row after it: an empty open chunk
-	}
-	for k, c := range oks {
-		if c != 1 {
-			t.Errorf("chunk %s: %d OK lines", k, c)
-		}
-	}
-	if len(oks) < wantChunks-1 || len(oks) > wantChunks {
-		t.Errorf("%d chunks with an OK line, want about %d: %v", len(oks), wantChunks, oks)
-	}
+	killThenRun(t, h, src, dst, n)
 
 	// 37 rows changed behind ferry's back.
 	var want []string
@@ -285,7 +264,7 @@ func tableAcceptance(t *testing.T, src, dst tableSide) {
 	if len(want) != 37 {
 		t.Fatalf("%d changes, want 37", len(want))
 	}
-	r = h.ferry(10*time.Minute, "verify", "tables")
+	r := h.ferry(10*time.Minute, "verify", "tables")
 	if got := verifyFindings(r.stdout); r.code != 1 || strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("verify after 37 changes: exit %d, found %d:\n%s\nwant:\n%s\n%s", r.code, len(got), strings.Join(got, "\n"), strings.Join(want, "\n"), r)
 	}
@@ -305,7 +284,7 @@ func tableAcceptance(t *testing.T, src, dst tableSide) {
 	// destination 200 ms after the source (so verify can read a row
 	// between the two), and the writer changes the big table's rows and
 	// comp's.
-	sc := src.conn(t)
+	sc, dc := src.conn(t), dst.conn(t)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var writes int
@@ -372,5 +351,55 @@ func tableAcceptance(t *testing.T, src, dst tableSide) {
 	// differed when read, equal when read again.
 	if !regexp.MustCompile(`(?m)^  settled   [1-9]`).MatchString(r.stdout) {
 		t.Errorf("verify met no row that the writer had changed at the source only: the test did not test re-reads")
+	}
+}
+
+// killThenRun runs the job of h (tables big, comp and awkward, chunks of
+// 20,000 rows), kills it with SIGKILL once a fifth of big reached dst,
+// runs it again to the end, and checks the tables are equal (with the
+// engines' own clients) and each chunk has exactly one OK line.
+func killThenRun(t *testing.T, h *home, src, dst tableSide, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	bg := h.background(ctx, "run")
+	dc := dst.conn(t)
+	for killed := false; !killed; {
+		var got int
+		if err := dc.QueryRow("SELECT count(*) FROM big").Scan(&got); err == nil && got > n/5 {
+			bg.cmd.Process.Kill()
+			t.Logf("run killed with SIGKILL at %d rows of big copied", got)
+			killed = true
+		}
+		select {
+		case err := <-bg.exited:
+			if !killed {
+				t.Fatalf("run ended before it could be killed (%v):\n%s", err, bg.out.String())
+			}
+			bg.exited <- err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	<-bg.exited
+	start := time.Now()
+	r := h.ferry(10*time.Minute, "run")
+	if r.code != 0 {
+		t.Fatalf("run after the kill: %s", r)
+	}
+	t.Logf("run after the kill in %s:\n%s", time.Since(start).Round(time.Millisecond), r.stdout)
+	sameTables(t, src, dst, n)
+	// Each chunk one OK line.
+	oks := keyCounts(h.attempts(), "OK")
+	wantChunks := (n+19999)/20000 + 2
+	if n%20000 == 0 {
+		wantChunks++ // the last bound has no row after it: an empty open chunk
+	}
+	for k, c := range oks {
+		if c != 1 {
+			t.Errorf("chunk %s: %d OK lines", k, c)
+		}
+	}
+	if len(oks) < wantChunks-1 || len(oks) > wantChunks {
+		t.Errorf("%d chunks with an OK line, want about %d: %v", len(oks), wantChunks, oks)
 	}
 }
