@@ -69,44 +69,19 @@ func copyChunk(ctx context.Context, src, dst DB, p Pair, c Chunk, o CopyOptions)
 		return checkChunk(ctx, src, dst, p, c, o, res)
 	}
 	var res CopyResult
-	var after Key
 	read := newDigest() // of the rows as read and written
-	for {
-		var batch []Row
-		var bytes int
-		err := src.Scan(ctx, p.Src, c.Lo, c.Hi, after, o.Batch, func(r Row) error {
-			batch = append(batch, r)
-			for _, v := range r {
-				bytes += len(v.B)
-			}
-			return nil
-		})
-		if err != nil {
-			return res, fmt.Errorf("%w %s: %w", errRead, c.Name(), err)
-		}
-		if len(batch) == 0 {
-			break
-		}
-		if o.Wait != nil {
-			if err := o.Wait(ctx, len(batch), bytes); err != nil {
-				return res, err
-			}
-		}
-		if err := dst.Write(ctx, p.Dst, batch); err != nil {
-			return res, fmt.Errorf("write destination %s: %w", c.Name(), err)
-		}
+	err := moveBatches(ctx, dst, p, c, o, func(after Key, fn func(Row) error) error {
+		return src.Scan(ctx, p.Src, c.Lo, c.Hi, after, o.Batch, fn)
+	}, func(batch []Row, bytes int) error {
 		for _, r := range batch {
 			read.Add(r)
 		}
 		res.Rows += int64(len(batch))
 		res.Bytes += int64(bytes)
-		if o.Progress != nil {
-			o.Progress(int64(len(batch)), int64(bytes))
-		}
-		if len(batch) < o.Batch {
-			break
-		}
-		after = p.Src.KeyOf(batch[len(batch)-1])
+		return nil
+	})
+	if err != nil {
+		return res, err
 	}
 	// The destination must now hold what was read: its digest of the
 	// chunk equals the digest of the rows written. When not (a row did
@@ -174,4 +149,48 @@ func names(diffs []Diff, n int) string {
 		b.WriteString(d.Kind + " " + d.Name())
 	}
 	return b.String()
+}
+
+// moveBatches reads a chunk's rows with scan, o.Batch at a time after the
+// key of the last batch, and for each batch waits for the throttle, writes
+// it to the destination, reports progress and calls landed, until a batch
+// comes back short.
+func moveBatches(ctx context.Context, dst DB, p Pair, c Chunk, o CopyOptions,
+	scan func(after Key, fn func(Row) error) error, landed func(batch []Row, bytes int) error) error {
+	var after Key
+	for {
+		var batch []Row
+		var bytes int
+		err := scan(after, func(r Row) error {
+			batch = append(batch, r)
+			for _, v := range r {
+				bytes += len(v.B)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("%w %s: %w", errRead, c.Name(), err)
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		if o.Wait != nil {
+			if err := o.Wait(ctx, len(batch), bytes); err != nil {
+				return err
+			}
+		}
+		if err := dst.Write(ctx, p.Dst, batch); err != nil {
+			return fmt.Errorf("write destination %s: %w", c.Name(), err)
+		}
+		if o.Progress != nil {
+			o.Progress(int64(len(batch)), int64(bytes))
+		}
+		if err := landed(batch, bytes); err != nil {
+			return err
+		}
+		if len(batch) < o.Batch {
+			return nil
+		}
+		after = p.Src.KeyOf(batch[len(batch)-1])
+	}
 }

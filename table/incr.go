@@ -111,36 +111,11 @@ func copyChanged(ctx context.Context, src, dst DB, p Pair, c Chunk, col int, sin
 		o.Batch = 5000
 	}
 	var res IncrResult
-	var after Key
-	for {
-		var batch []Row
-		var bytes int
-		err := src.ScanChanged(ctx, p.Src, c.Lo, c.Hi, after, col, since, o.Batch, func(r Row) error {
-			batch = append(batch, r)
-			for _, v := range r {
-				bytes += len(v.B)
-			}
-			return nil
-		})
-		if err != nil {
-			return res, fmt.Errorf("%w %s: %w", errRead, c.Name(), err)
-		}
-		if len(batch) == 0 {
-			break
-		}
-		if o.Wait != nil {
-			if err := o.Wait(ctx, len(batch), bytes); err != nil {
-				return res, err
-			}
-		}
-		if err := dst.Write(ctx, p.Dst, batch); err != nil {
-			return res, fmt.Errorf("write destination %s: %w", c.Name(), err)
-		}
+	err := moveBatches(ctx, dst, p, c, o, func(after Key, fn func(Row) error) error {
+		return src.ScanChanged(ctx, p.Src, c.Lo, c.Hi, after, col, since, o.Batch, fn)
+	}, func(batch []Row, bytes int) error {
 		res.Changed += int64(len(batch))
 		res.Bytes += int64(bytes)
-		if o.Progress != nil {
-			o.Progress(int64(len(batch)), int64(bytes))
-		}
 		// What landed: the batch's rows read again on both sides.
 		keys := make([]Key, len(batch))
 		for i, r := range batch {
@@ -149,7 +124,7 @@ func copyChanged(ctx context.Context, src, dst DB, p Pair, c Chunk, col int, sin
 		for try := 0; ; try++ {
 			diffs, err := confirm(ctx, src, dst, p, keys, o.withDefaults())
 			if err != nil {
-				return res, fmt.Errorf("%w: check %s: %w", errRead, c.Name(), err)
+				return fmt.Errorf("%w: check %s: %w", errRead, c.Name(), err)
 			}
 			var fix []Diff
 			for _, d := range diffs {
@@ -161,18 +136,18 @@ func copyChanged(ctx context.Context, src, dst DB, p Pair, c Chunk, col int, sin
 				break
 			}
 			if try == 3 {
-				return res, fmt.Errorf("%w: %d still differ: %s", ErrMismatch, len(fix), names(fix, 5))
+				return fmt.Errorf("%w: %d still differ: %s", ErrMismatch, len(fix), names(fix, 5))
 			}
 			w, _, err := Repair(ctx, src, dst, p, fix, o.Mirror)
 			if err != nil {
-				return res, fmt.Errorf("rewrite %s: %w", c.Name(), err)
+				return fmt.Errorf("rewrite %s: %w", c.Name(), err)
 			}
 			res.Rewrites += w
 		}
-		if len(batch) < o.Batch {
-			break
-		}
-		after = p.Src.KeyOf(batch[len(batch)-1])
+		return nil
+	})
+	if err != nil {
+		return res, err
 	}
 	// Deletions (and rows the destination lacks): the chunk's keys.
 	kp := Pair{Src: p.Src.keysOnly(), Dst: p.Dst.keysOnly()}
