@@ -62,7 +62,12 @@ func TestZKThroughput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeAll(readers)
+	servers := func() (time.Duration, int64, int64) {
+		return procCPU(src.PID()) + procCPU(dst.PID()), packets(src), packets(dst)
+	}
+	e0cpu, e0src, e0dst := servers()
 	exact1, exactCPU1, rels := exactRun(t, readers, dc, "/exact1", n)
+	e1cpu, e1src, e1dst := servers()
 	aclAlone, err := aclReadsAlone(readers, "/app", rels)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +100,7 @@ func TestZKThroughput(t *testing.T) {
 		filepath.Join(home, "work"), zktest.FreePort(t), envOr("FERRY_BENCH_ZK_THREADS", "256")))
 	write("job.cfg", fmt.Sprintf("jobName=zk_bench\nsrcType=zk\nsrcDomain=%s\nsrcPrefix=/app\ndestType=zk\ndestDomain=%s\ndestPrefix=/app\n"+
 		"taskObjectCountLimit=10000\nisAuditAfterImport=%s\n", src.Addr, dst.Addr, envOr("FERRY_BENCH_ZK_AUDIT", "true")))
-	srvCPU0 := procCPU(src.PID()) + procCPU(dst.PID())
+	f0cpu, f0src, f0dst := servers()
 	start := time.Now()
 	run := exec.Command(bin, "--home", home, "run", filepath.Join(home, "conf", "job.cfg"))
 	out, err := run.CombinedOutput()
@@ -104,7 +109,7 @@ func TestZKThroughput(t *testing.T) {
 		t.Fatalf("ferry run: %v\n%s", err, out)
 	}
 	ferryCPU := run.ProcessState.UserTime() + run.ProcessState.SystemTime()
-	srvCPU := procCPU(src.PID()) + procCPU(dst.PID()) - srvCPU0
+	f1cpu, f1src, f1dst := servers()
 	ceiling2, err := zkCeiling(dc, "/ceiling2", nodes)
 	if err != nil {
 		t.Fatal(err)
@@ -126,8 +131,11 @@ func TestZKThroughput(t *testing.T) {
 		exactReaders, exact1, exact2, ferry/exact, exact/ceiling)
 	t.Logf("getACL reads alone: %d in %s (%.0f/s over %d connections)", len(rels), aclAlone.Round(time.Millisecond),
 		float64(len(rels))/aclAlone.Seconds(), exactReaders)
-	t.Logf("CPU: ferry %.1f s (%.0f us a znode), both servers during ferry's run %.1f s; exact copier %.1f s and %.1f s; load average %s -> %s",
-		ferryCPU.Seconds(), ferryCPU.Seconds()*1e6/float64(n+1), srvCPU.Seconds(), exactCPU1.Seconds(), exactCPU2.Seconds(), load0, load1)
+	t.Logf("CPU: ferry %.1f s (%.0f us a znode), exact copier %.1f s and %.1f s; both servers during ferry's run %.1f s, during the first exact copy %.1f s; load average %s -> %s",
+		ferryCPU.Seconds(), ferryCPU.Seconds()*1e6/float64(n+1), exactCPU1.Seconds(), exactCPU2.Seconds(),
+		(f1cpu - f0cpu).Seconds(), (e1cpu - e0cpu).Seconds(), load0, load1)
+	t.Logf("requests received (source, destination): ferry %d, %d; first exact copy %d, %d",
+		f1src-f0src, f1dst-f0dst, e1src-e0src, e1dst-e0dst)
 	fmt.Printf("| %d small znodes, zk to zk | %.0f znodes/s | %.0f znodes/s | %.2f |\n", n, ferry, ceiling, ferry/ceiling)
 	fmt.Printf("| %d small znodes, zk to zk, exact copier | %.0f znodes/s | %.0f znodes/s | %.2f |\n", n, ferry, exact, ferry/exact)
 }
@@ -172,6 +180,20 @@ func procCPU(pid int) time.Duration {
 	ut, _ := strconv.ParseInt(f[11], 10, 64)        // utime, field 14
 	st, _ := strconv.ParseInt(f[12], 10, 64)        // stime, field 15
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// packets is the number of requests srv has received (mntr's
+// zk_packets_received), -1 if unknown.
+func packets(srv *zktest.Server) int64 {
+	m, err := srv.Stats()
+	if err != nil {
+		return -1
+	}
+	v, err := strconv.ParseInt(m["zk_packets_received"], 10, 64)
+	if err != nil {
+		return -1
+	}
+	return v
 }
 
 // loadAvg is the 1-minute load average.
