@@ -21,18 +21,22 @@ import (
 // ended.
 func (d *DB) Rebalance(worker string) ([]task.LeaseRef, error) {
 	alive := d.workers.Load()
-	if alive == nil || (*alive)() <= 1 {
+	if alive == nil {
 		return nil, nil
 	}
-	workers := (*alive)()
-	// A read first: most calls find nothing to move, and a write would
-	// cost a commit.
+	// Reads first: most calls find no continuous job, or nothing to
+	// move, and a write would cost a commit. The count of workers alive
+	// is asked for only when there is such a job.
 	var jobs []string
+	workers := 0
 	err := d.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bktJobs).ForEachBucket(func(k []byte) error {
 			jt, err := d.openJob(tx, string(k))
-			if err != nil {
+			if err != nil || !jt.continuous() {
 				return err
+			}
+			if workers == 0 {
+				workers = (*alive)()
 			}
 			moves, err := jt.extra(worker, workers)
 			if err == nil && len(moves) > 0 {
@@ -80,7 +84,7 @@ func (d *DB) Rebalance(worker string) ([]task.LeaseRef, error) {
 // continuous stream job where worker holds less than its share with
 // nothing pending.
 func (jt *jobTx) extra(worker string, workers int) ([]*Task, error) {
-	if !jt.job.Active() || !jt.job.Spec.IsStream() || !jt.job.Spec.Stream.Continuous {
+	if !jt.continuous() || workers <= 1 {
 		return nil, nil
 	}
 	c := jt.job.Counters.Tasks
@@ -123,4 +127,9 @@ func (jt *jobTx) extra(worker string, workers int) ([]*Task, error) {
 		}
 	}
 	return out, nil
+}
+
+// continuous reports whether jt is an active continuous stream job.
+func (jt *jobTx) continuous() bool {
+	return jt.job.Active() && jt.job.Spec.IsStream() && jt.job.Spec.Stream.Continuous
 }
