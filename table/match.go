@@ -27,10 +27,10 @@ func matchKinds(src, dst *Schema) error {
 	}
 	for _, k := range src.Key {
 		c, d := src.Cols[k], dst.Cols[k]
-		if c.Kind != KText && c.Kind != KJSON && c.Kind != KOther {
+		if tagOf(c.Kind) != KText || c.Kind == KOther && !bytewise(dst, d) { // a uuid's text sorts as its bytes
 			continue
 		}
-		if !bytewise(src, c) || !bytewise(dst, d) {
+		if c.Kind != KOther && !bytewise(src, c) || !bytewise(dst, d) {
 			return fmt.Errorf("table %s key column %s: collation %s at the source and %s at the destination do not both sort as bytes; ferry orders keys alike on both sides, so it needs binary collations on text key columns (utf8mb4_bin in MySQL, \"C\" in PostgreSQL)",
 				src.Name, c.Name, collation(src, c), collation(dst, d))
 		}

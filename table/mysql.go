@@ -347,8 +347,12 @@ func (m *mysqlDB) Create(ctx context.Context, src *Schema) error {
 	if err := src.Check(); err != nil {
 		return err
 	}
+	q := src.Create
 	if src.Eng != "mysql" {
-		return fmt.Errorf("table %s: ferry creates MySQL tables only from MySQL; create it in %s yourself", src.Name, m.db)
+		var err error
+		if q, err = m.createMySQL(src); err != nil {
+			return err
+		}
 	}
 	conn, err := m.wr.Conn(ctx)
 	if err != nil {
@@ -358,7 +362,7 @@ func (m *mysqlDB) Create(ctx context.Context, src *Schema) error {
 	if _, err := conn.ExecContext(ctx, "USE "+m.ident(m.db)); err != nil {
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, src.Create); err != nil {
+	if _, err := conn.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("create table %s: %w", src.Name, err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -104,6 +105,18 @@ func checkPair(s *Schema, dstEngine string) error {
 		for _, c := range s.Cols {
 			if _, err := MapToPostgres(s, c); err != nil {
 				return err
+			}
+		}
+	}
+	if s.Eng == "postgres" && dstEngine == "mysql" {
+		for i, c := range s.Cols {
+			key := slices.Contains(s.Key, i)
+			if _, err := MapToMySQL(s, c, key); err != nil {
+				return err
+			}
+			if key && c.Kind == KText && !bytewise(s, c) {
+				return fmt.Errorf("table %s key column %s: collation %s does not sort as bytes; ferry needs the \"C\" collation on text key columns to order keys as MySQL's binary collations do",
+					s.Name, c.Name, collation(s, c))
 			}
 		}
 	}
