@@ -28,7 +28,13 @@ func openMySQL(ctx context.Context, addr, user, password, db string, conns int) 
 	c.User, c.Passwd, c.Net, c.Addr, c.DBName = user, password, "tcp", addr, db
 	c.ParseTime, c.Loc = true, time.UTC
 	c.Timeout = 10 * time.Second
-	c.Params = map[string]string{"time_zone": "'+00:00'", "sql_mode": "'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO'"}
+	// Foreign keys are not checked in ferry's sessions, as mariadb-dump's
+	// output does not check them: chunks of a table and of the tables it
+	// references land in any order, and the rows are the source's, whose
+	// own keys held. (Nor do they cascade: a row deleted by mirror or
+	// repair is the one the source no longer has, in each table.)
+	c.Params = map[string]string{"time_zone": "'+00:00'", "sql_mode": "'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO'",
+		"foreign_key_checks": "0"}
 	c.MaxAllowedPacket = 0 // ask the server
 	open := func(c *mysql.Config) (*sql.DB, error) {
 		conn, err := mysql.NewConnector(c)
@@ -116,6 +122,9 @@ func mysqlVal(k Kind, x any) (Val, error) {
 	case int64:
 		if k == KFloat32 || k == KFloat64 {
 			return FloatVal(k, float64(v)), nil
+		}
+		if k == KBool && (v == 0 || v == 1) { // a TINYINT(1) paired with a boolean (matchKinds)
+			return BoolVal(v == 1), nil
 		}
 		return Val{K: KNum, B: strconv.AppendInt(nil, v, 10)}, nil
 	case uint64:
@@ -317,15 +326,33 @@ func (m *mysqlDB) Describe(ctx context.Context, name string) (*Schema, error) {
 	if err := m.rd.QueryRowContext(ctx, "SHOW CREATE TABLE "+m.table(s)).Scan(&tn, &s.Create); err != nil {
 		return nil, err
 	}
-	return s, nil
+	rows, err = m.rd.QueryContext(ctx, `SELECT DISTINCT REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS
+		WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? AND UNIQUE_CONSTRAINT_SCHEMA = ? AND REFERENCED_TABLE_NAME <> ?
+		ORDER BY 1`, db, rel, db, rel)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ref string
+		if err := rows.Scan(&ref); err != nil {
+			return nil, err
+		}
+		s.Refs = append(s.Refs, ref)
+	}
+	return s, rows.Err()
 }
 
 func (m *mysqlDB) Create(ctx context.Context, src *Schema) error {
 	if err := src.Check(); err != nil {
 		return err
 	}
+	q := src.Create
 	if src.Eng != "mysql" {
-		return fmt.Errorf("table %s: ferry creates MySQL tables only from MySQL; create it in %s yourself", src.Name, m.db)
+		var err error
+		if q, err = m.createMySQL(src); err != nil {
+			return err
+		}
 	}
 	conn, err := m.wr.Conn(ctx)
 	if err != nil {
@@ -335,7 +362,7 @@ func (m *mysqlDB) Create(ctx context.Context, src *Schema) error {
 	if _, err := conn.ExecContext(ctx, "USE "+m.ident(m.db)); err != nil {
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, src.Create); err != nil {
+	if _, err := conn.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("create table %s: %w", src.Name, err)
 	}
 	return nil

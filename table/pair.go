@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -46,7 +47,7 @@ func Resolve(ctx context.Context, src, dst DB, patterns []string, create bool) (
 		}
 		out = append(out, p)
 	}
-	return out, nil
+	return parentsFirst(out), nil
 }
 
 // PairOf pairs source table s with its destination table, refusing what
@@ -72,6 +73,9 @@ func PairOf(ctx context.Context, s *Schema, dst DB, create bool) (Pair, error) {
 		return Pair{}, fmt.Errorf("destination table %s: %w", name, err)
 	}
 	if p.Dst, err = d.project(s.colNames()); err != nil {
+		return Pair{}, err
+	}
+	if err := matchKinds(s, p.Dst); err != nil {
 		return Pair{}, err
 	}
 	p.Dst.Key = nil
@@ -101,6 +105,18 @@ func checkPair(s *Schema, dstEngine string) error {
 		for _, c := range s.Cols {
 			if _, err := MapToPostgres(s, c); err != nil {
 				return err
+			}
+		}
+	}
+	if s.Eng == "postgres" && dstEngine == "mysql" {
+		for i, c := range s.Cols {
+			key := slices.Contains(s.Key, i)
+			if _, err := MapToMySQL(s, c, key); err != nil {
+				return err
+			}
+			if key && c.Kind == KText && !bytewise(s, c) {
+				return fmt.Errorf("table %s key column %s: collation %s does not sort as bytes; ferry needs the \"C\" collation on text key columns to order keys as MySQL's binary collations do",
+					s.Name, c.Name, collation(s, c))
 			}
 		}
 	}
