@@ -70,3 +70,6 @@ func (s *Server) CPU() (time.Duration, error) {
 	}
 	return time.Duration(ticks) * clockTick, nil
 }
+
+// PID is the server's process ID (for a profiler to attach to).
+func (s *Server) PID() int { return s.pid }
