@@ -113,9 +113,8 @@ func copyChunkMyRaw(ctx context.Context, src, dst *mysqlDB, p Pair, c Chunk, o C
 		return res, false, fmt.Errorf("write destination %s: %w", c.Name(), err)
 	}
 	defer tx.Rollback() // after Commit, a no-op; it closes the prepared statements
-	// A statement takes per rows; the upsert of n rows is prepared once a chunk.
-	per := max(1, min(o.Batch, maxPlaceholders/len(p.Dst.Cols)))
-	stmts := map[int]*sql.Stmt{}
+	per := max(1, min(o.Batch, maxPlaceholders/len(p.Dst.Cols))) // rows a statement
+	stmts := map[int]*sql.Stmt{}                                  // the upsert of n rows, prepared once a chunk
 	args := make([]any, 0, per*len(p.Dst.Cols))
 	arena := make([]byte, 0, 1<<20) // the statement's values, copied from the read (non-nil: '' is not NULL)
 	n, bytes := 0, 0
