@@ -168,6 +168,13 @@ func (m *Master) aliveWorkers() int {
 // appear when there is none.
 func (m *Master) Lease(ctx context.Context, worker string, max int, wait time.Duration) ([]task.Lease, error) {
 	m.seen(worker)
+	// A worker that joins a running continuous stream job gets its share
+	// of the partitions from the others.
+	refs, err := m.db.Rebalance(worker)
+	if err != nil {
+		return nil, m.noteWrite("rebalance tasks", err)
+	}
+	m.dropLeases(refs, "lease ended: its continuous stream task goes to worker "+worker+", which holds less than its share")
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for {

@@ -28,7 +28,13 @@ func openMySQL(ctx context.Context, addr, user, password, db string, conns int) 
 	c.User, c.Passwd, c.Net, c.Addr, c.DBName = user, password, "tcp", addr, db
 	c.ParseTime, c.Loc = true, time.UTC
 	c.Timeout = 10 * time.Second
-	c.Params = map[string]string{"time_zone": "'+00:00'", "sql_mode": "'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO'"}
+	// Foreign keys are not checked in ferry's sessions, as mariadb-dump's
+	// output does not check them: chunks of a table and of the tables it
+	// references land in any order, and the rows are the source's, whose
+	// own keys held. (Nor do they cascade: a row deleted by mirror or
+	// repair is the one the source no longer has, in each table.)
+	c.Params = map[string]string{"time_zone": "'+00:00'", "sql_mode": "'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO'",
+		"foreign_key_checks": "0"}
 	c.MaxAllowedPacket = 0 // ask the server
 	open := func(c *mysql.Config) (*sql.DB, error) {
 		conn, err := mysql.NewConnector(c)
@@ -317,7 +323,21 @@ func (m *mysqlDB) Describe(ctx context.Context, name string) (*Schema, error) {
 	if err := m.rd.QueryRowContext(ctx, "SHOW CREATE TABLE "+m.table(s)).Scan(&tn, &s.Create); err != nil {
 		return nil, err
 	}
-	return s, nil
+	rows, err = m.rd.QueryContext(ctx, `SELECT DISTINCT REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS
+		WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? AND UNIQUE_CONSTRAINT_SCHEMA = ? AND REFERENCED_TABLE_NAME <> ?
+		ORDER BY 1`, db, rel, db, rel)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ref string
+		if err := rows.Scan(&ref); err != nil {
+			return nil, err
+		}
+		s.Refs = append(s.Refs, ref)
+	}
+	return s, rows.Err()
 }
 
 func (m *mysqlDB) Create(ctx context.Context, src *Schema) error {

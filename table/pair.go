@@ -46,7 +46,7 @@ func Resolve(ctx context.Context, src, dst DB, patterns []string, create bool) (
 		}
 		out = append(out, p)
 	}
-	return out, nil
+	return parentsFirst(out), nil
 }
 
 // PairOf pairs source table s with its destination table, refusing what

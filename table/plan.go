@@ -3,11 +3,12 @@ package table
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
-// Plan cuts each table into chunks of chunkRows rows, in table order and
-// key order, and calls add for each: the first chunk of a table is open
+// Plan cuts each table into chunks of chunkRows rows, in the order of
+// pairs (Resolve's: parents first) and key order, and calls add for each: the first chunk of a table is open
 // below and its last open above, so that rows inserted later at either
 // end belong to a chunk. Bounds come from the key index alone
 // (NextBound): no row is read whole. after, a chunk's Name, resumes a
@@ -24,19 +25,26 @@ func Plan(ctx context.Context, src DB, pairs []Pair, chunkRows int, after string
 		}
 		resume = &c
 	}
-	for _, p := range pairs {
+	// The plan resumes in the resumed chunk's table; when that table has
+	// left the job, after the tables named before it.
+	at := -1
+	if resume != nil {
+		at = slices.IndexFunc(pairs, func(p Pair) bool { return p.Src.Name == resume.Table })
+	}
+	for i, p := range pairs {
 		s := p.Src
 		var lo Key
-		if resume != nil {
-			switch cmp := strings.Compare(s.Name, resume.Table); {
-			case cmp < 0:
-				continue
-			case cmp == 0:
-				if resume.Hi == nil {
-					continue // the table's last chunk was planned
-				}
-				lo = resume.Hi
+		switch {
+		case resume == nil:
+		case at >= 0 && i < at:
+			continue
+		case at >= 0 && i == at:
+			if resume.Hi == nil {
+				continue // the table's last chunk was planned
 			}
+			lo = resume.Hi
+		case at < 0 && strings.Compare(s.Name, resume.Table) < 0:
+			continue
 		}
 		for {
 			hi, err := src.NextBound(ctx, s, lo, chunkRows)

@@ -263,7 +263,22 @@ func (p *postgres) Describe(ctx context.Context, name string) (*Schema, error) {
 		}
 		s.Indexes = append(s.Indexes, Index{Name: iname, Unique: unique, Cols: names, Def: def})
 	}
-	return s, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	refs, err := p.pool.Query(ctx, `SELECT DISTINCT n.nspname, c.relname FROM pg_constraint f
+		JOIN pg_class c ON c.oid = f.confrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE f.contype = 'f' AND f.conrelid = $1 AND f.confrelid <> $1 ORDER BY 1, 2`, oid)
+	if err != nil {
+		return nil, err
+	}
+	s.Refs, err = pgx.CollectRows(refs, func(r pgx.CollectableRow) (string, error) {
+		var ns, rel string
+		err := r.Scan(&ns, &rel)
+		return pgName(ns, rel), err
+	})
+	return s, err
 }
 
 func (s *Schema) allNotNull(names []string) bool {

@@ -185,7 +185,7 @@ func (r *Runner) RunChunk(ctx context.Context, t worker.TableTask) tracker.Recor
 	if lit, ok := strings.CutPrefix(t.Detail, sincePrefix); ok {
 		return r.runChanged(ctx, j, p, c, lit, o, rec, fail)
 	}
-	res, err := CopyChunk(ctx, j.src, j.dst, p, c, o)
+	res, err := waitForRefs(ctx, func() (CopyResult, error) { return CopyChunk(ctx, j.src, j.dst, p, c, o) })
 	rec.Size = res.Bytes
 	if err != nil {
 		kind := task.WriteError
@@ -221,7 +221,7 @@ func (r *Runner) runChanged(ctx context.Context, j *jobConns, p Pair, c Chunk, l
 	if err != nil {
 		return fail(task.ReadError, err)
 	}
-	res, err := CopyChanged(ctx, j.src, j.dst, p, c, col, k[0], o)
+	res, err := waitForRefs(ctx, func() (IncrResult, error) { return CopyChanged(ctx, j.src, j.dst, p, c, col, k[0], o) })
 	rec.Size = res.Bytes
 	if err != nil {
 		kind := task.WriteError

@@ -21,6 +21,7 @@ type Schema struct {
 	Indexes    []Index
 	Checks     []string // MySQL: CHECK clauses (JSON columns are found by them)
 	Create     string   // MySQL: SHOW CREATE TABLE, for a MySQL destination
+	Refs       []string // the tables its foreign keys reference, by Name (itself excluded)
 }
 
 // Col is one column.
