@@ -123,6 +123,9 @@ func mysqlVal(k Kind, x any) (Val, error) {
 		if k == KFloat32 || k == KFloat64 {
 			return FloatVal(k, float64(v)), nil
 		}
+		if k == KBool && (v == 0 || v == 1) { // a TINYINT(1) paired with a boolean (matchKinds)
+			return BoolVal(v == 1), nil
+		}
 		return Val{K: KNum, B: strconv.AppendInt(nil, v, 10)}, nil
 	case uint64:
 		return Val{K: KNum, B: strconv.AppendUint(nil, v, 10)}, nil

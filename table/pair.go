@@ -74,6 +74,9 @@ func PairOf(ctx context.Context, s *Schema, dst DB, create bool) (Pair, error) {
 	if p.Dst, err = d.project(s.colNames()); err != nil {
 		return Pair{}, err
 	}
+	if err := matchKinds(s, p.Dst); err != nil {
+		return Pair{}, err
+	}
 	p.Dst.Key = nil
 	for _, k := range s.Key {
 		p.Dst.Key = append(p.Dst.Key, k)

@@ -199,8 +199,9 @@ func (p *postgres) Describe(ctx context.Context, name string) (*Schema, error) {
 	ns, rel := splitName(name, "public")
 	s := &Schema{Eng: "postgres", Name: pgName(ns, rel), Space: ns, Rel: rel}
 	var oid uint32
-	err := p.pool.QueryRow(ctx, `SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`, ns, rel).Scan(&oid)
+	err := p.pool.QueryRow(ctx, `SELECT c.oid, d.datcollate FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		JOIN pg_database d ON d.datname = current_database()
+		WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`, ns, rel).Scan(&oid, &s.DBCollate)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("table %s: %w", s.Name, ErrNoTable)
 	}

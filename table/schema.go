@@ -22,6 +22,7 @@ type Schema struct {
 	Checks     []string // MySQL: CHECK clauses (JSON columns are found by them)
 	Create     string   // MySQL: SHOW CREATE TABLE, for a MySQL destination
 	Refs       []string // the tables its foreign keys reference, by Name (itself excluded)
+	DBCollate  string   // PostgreSQL: the database's collation, which a column without its own (Collate "") sorts by
 }
 
 // Col is one column.
