@@ -31,6 +31,7 @@ type Server struct {
 	Port           int
 	User, Password string // a superuser that connects over TCP
 	dir            string
+	pid            int // the server's process, leader of its process group
 	stop           func() error
 	admin          *sql.DB
 }

@@ -74,7 +74,7 @@ func startMariaDB() (*Server, error) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- srv.Wait() }()
-	s := &Server{Engine: "mysql", Host: "127.0.0.1", Port: port, User: "ferry", Password: mariaPassword, dir: dir}
+	s := &Server{Engine: "mysql", Host: "127.0.0.1", Port: port, User: "ferry", Password: mariaPassword, dir: dir, pid: srv.Process.Pid}
 	s.stop = func() error { return stopProcess(srv.Process, exited, syscall.SIGTERM) }
 	fail := func(err error) (*Server, error) {
 		s.stop()

@@ -103,7 +103,7 @@ func startPostgres() (*Server, error) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- srv.Wait() }()
-	s := &Server{Engine: "postgres", Host: "127.0.0.1", Port: port, User: "postgres", Password: pgPassword, dir: dir}
+	s := &Server{Engine: "postgres", Host: "127.0.0.1", Port: port, User: "postgres", Password: pgPassword, dir: dir, pid: srv.Process.Pid}
 	s.stop = func() error { return stopProcess(srv.Process, exited, syscall.SIGINT) }
 	s.admin, err = waitUp(func() (*sql.DB, error) { return s.Open("") }, exited, 60*time.Second)
 	if err != nil {
