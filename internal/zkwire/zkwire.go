@@ -66,6 +66,8 @@ type Conn struct {
 	pending []*Call // sent, unanswered, in order
 	err     error   // set once the connection is lost or closed
 	dirty   bool    // w holds bytes not flushed
+	held    int     // Groups running: no flush is asked for meanwhile
+	flushes int64   // flushes of w (system calls, unless w overflowed)
 	flush   chan struct{}
 
 	done chan struct{}
@@ -342,7 +344,7 @@ func (c *Conn) sendXid(xid, op int32, b []byte, decode func([]byte) error) *Call
 	c.w.Write(hdr[:])
 	c.w.Write(b)
 	c.pending = append(c.pending, call)
-	kick := !c.dirty
+	kick := !c.dirty && c.held == 0
 	c.dirty = true
 	c.mu.Unlock()
 	if kick {
@@ -352,6 +354,35 @@ func (c *Conn) sendXid(xid, op int32, b []byte, decode func([]byte) error) *Call
 		}
 	}
 	return call
+}
+
+// Group runs fn, which sends requests on c, and has what it sent go out
+// in one write (as far as the buffer holds it) instead of one write for
+// the first request and another for the rest.
+func (c *Conn) Group(fn func()) {
+	c.mu.Lock()
+	c.held++
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.held--
+		kick := c.held == 0 && c.dirty
+		c.mu.Unlock()
+		if kick {
+			select {
+			case c.flush <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	fn()
+}
+
+// Flushes is how many times c has written out its queued requests.
+func (c *Conn) Flushes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.flushes
 }
 
 // writeLoop flushes what callers wrote: every request queued while the
@@ -371,6 +402,7 @@ func (c *Conn) writeLoop() {
 		c.nc.SetWriteDeadline(time.Now().Add(c.timeout))
 		err := c.w.Flush()
 		c.dirty = false
+		c.flushes++
 		c.mu.Unlock()
 		if err != nil {
 			c.fail(err)

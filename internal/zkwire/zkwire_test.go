@@ -176,3 +176,42 @@ func TestSession(t *testing.T) {
 		t.Errorf("a read after the server died: %v, want ErrConnectionClosed", err)
 	}
 }
+
+// TestGroup: the requests sent inside Group go out in one write (Flushes
+// counts one), and each gets its own answer.
+func TestGroup(t *testing.T) {
+	srv := zktest.Start(t, zktest.Options{})
+	gc := zktest.Connect(t, srv.Addr, "", "")
+	const n = 200
+	for i := range n {
+		acl := zk.WorldACL(int32(zk.PermRead | (i%16)<<1))
+		if _, err := gc.Create(fmt.Sprintf("/g%03d", i), nil, 0, acl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := dial(t, srv.Addr)
+	if _, err := c.Children("/"); err != nil { // the session is up, its first writes done
+		t.Fatal(err)
+	}
+	before := c.Flushes()
+	acls := make([][]zk.ACL, n)
+	sts := make([]zk.Stat, n)
+	calls := make([]*zkwire.Call, n)
+	c.Group(func() {
+		for i := range n {
+			calls[i] = c.GoGetACL(fmt.Sprintf("/g%03d", i), &acls[i], &sts[i])
+			time.Sleep(50 * time.Microsecond) // time for a flush, were one asked for
+		}
+	})
+	for i, call := range calls {
+		if err := call.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if want := zk.WorldACL(int32(zk.PermRead | (i%16)<<1)); !slices.Equal(acls[i], want) {
+			t.Fatalf("/g%03d: ACL %v, want %v", i, acls[i], want)
+		}
+	}
+	if d := c.Flushes() - before; d != 1 {
+		t.Fatalf("%d requests sent in a Group took %d writes, want 1", n, d)
+	}
+}

@@ -14,8 +14,8 @@ import (
 
 // read reads the znode key at p: its entry (data CRC64, ACL, counter), and
 // its stat. The data (in a batch of the copying threads' reads) and the
-// ACL come from two requests, in flight together; an ACL changed in
-// between is the next round's change.
+// ACL (sent with the batch) come from two requests, in flight together; an
+// ACL changed in between is the next round's change.
 func (s *Store) read(ctx context.Context, key, p string) (store.Entry, *zk.Stat, error) {
 	e, _, st, err := s.readData(ctx, key, p)
 	return e, st, err
@@ -23,27 +23,17 @@ func (s *Store) read(ctx context.Context, key, p string) (store.Entry, *zk.Stat,
 
 // readData is read that also returns the data.
 func (s *Store) readData(ctx context.Context, key, p string) (store.Entry, []byte, *zk.Stat, error) {
-	type aclRead struct {
-		acl []zk.ACL
-		err error
-	}
-	ar := make(chan aclRead, 1)
-	go func() {
-		acl, _, err := s.getACL(ctx, p)
-		ar <- aclRead{acl, err}
-	}()
-	data, st, err := s.getBatched(ctx, p)
-	a := <-ar
+	data, st, acl, aclErr, err := s.getBatchedWithACL(ctx, p)
 	if err != nil {
 		return store.Entry{}, nil, nil, s.describe(err, p)
 	}
 	if st.EphemeralOwner != 0 {
 		return entryOf(key, st, nil, nil), nil, st, nil
 	}
-	if a.err != nil {
-		return store.Entry{}, nil, nil, s.describe(a.err, p)
+	if aclErr != nil {
+		return store.Entry{}, nil, nil, s.describe(aclErr, p)
 	}
-	return entryOf(key, st, data, a.acl), data, st, nil
+	return entryOf(key, st, data, acl), data, st, nil
 }
 
 // readShallow is read for a shallow listing (store.Shallow): the data and

@@ -17,14 +17,23 @@ import (
 // (up to batchReads znodes) as one, on a read session. Each read succeeds
 // or fails alone. A read whose session failed under it is made again on
 // the main session, alone.
+//
+// A znode's ACL (which no multiRead reads) comes with its data: the
+// batch's getACLs are sent together, in one write, on the next
+// read session, while the multiRead is in flight on another.
 const readsInFlight = 4
 
-// dataRead is one znode's data read, queued.
+// dataRead is one znode's read (data, stat, ACL), queued.
 type dataRead struct {
 	path string
 	data []byte
 	st   zk.Stat
 	err  error
+
+	acl    []zk.ACL
+	ast    zk.Stat
+	aclErr error
+
 	done chan struct{}
 }
 
@@ -35,8 +44,22 @@ type readBatcher struct {
 	flushing int
 }
 
-// get reads the data and stat of znode p in the next batch.
-func (b *readBatcher) get(ctx context.Context, p string) ([]byte, *zk.Stat, error) {
+// getWithACL reads the data, stat and ACL of znode p in the next batch.
+// The ACL's error is apart (aclErr): the caller needs no ACL of an
+// ephemeral znode.
+func (b *readBatcher) getWithACL(ctx context.Context, p string) (data []byte, st *zk.Stat, acl []zk.ACL, aclErr, err error) {
+	r, err := b.read(ctx, p)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if r.aclErr != nil && (transient(r.aclErr) || errors.Is(r.aclErr, zk.ErrClosing)) {
+		r.acl, _, r.aclErr = b.s.getACL(ctx, p)
+	}
+	return r.data, &r.st, r.acl, r.aclErr, nil
+}
+
+// read queues the read of znode p, and waits for it.
+func (b *readBatcher) read(ctx context.Context, p string) (*dataRead, error) {
 	r := &dataRead{path: p, done: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, r)
@@ -51,15 +74,19 @@ func (b *readBatcher) get(ctx context.Context, p string) ([]byte, *zk.Stat, erro
 	select {
 	case <-r.done:
 	case <-ctx.Done():
-		return nil, nil, ctx.Err()
+		return nil, ctx.Err()
 	}
 	if r.err != nil && (transient(r.err) || errors.Is(r.err, zk.ErrClosing)) {
-		return b.s.getMain(ctx, p)
+		var st *zk.Stat
+		r.data, st, r.err = b.s.getMain(ctx, p)
+		if r.err == nil {
+			r.st = *st
+		}
 	}
 	if r.err != nil {
-		return nil, nil, r.err
+		return nil, r.err
 	}
-	return r.data, &r.st, nil
+	return r, nil
 }
 
 // flush sends batches while reads are queued.
@@ -84,9 +111,21 @@ func (b *readBatcher) send(batch []*dataRead) {
 	for i, r := range batch {
 		reads[i].Path = r.path
 	}
-	err := zk.ErrConnectionClosed
+	var call *zkwire.Call
 	if c := b.s.reader(); c != nil {
-		err = c.MultiRead(reads)
+		call = c.GoMultiRead(reads)
+	}
+	aclCalls := make([]*zkwire.Call, len(batch))
+	if ac := b.s.reader(); ac != nil {
+		ac.Group(func() {
+			for i, r := range batch {
+				aclCalls[i] = ac.GoGetACL(r.path, &r.acl, &r.ast)
+			}
+		})
+	}
+	err := zk.ErrConnectionClosed
+	if call != nil {
+		err = call.Wait()
 	}
 	for i, r := range batch {
 		switch {
@@ -94,6 +133,10 @@ func (b *readBatcher) send(batch []*dataRead) {
 			r.err = err
 		default:
 			r.data, r.st, r.err = reads[i].Data, reads[i].Stat, reads[i].Err
+		}
+		r.aclErr = zk.ErrConnectionClosed // no read session: read it again
+		if aclCalls[i] != nil {
+			r.aclErr = aclCalls[i].Wait()
 		}
 		close(r.done)
 	}

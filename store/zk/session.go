@@ -291,13 +291,17 @@ func (s *Store) get(ctx context.Context, p string) (data []byte, st *zk.Stat, er
 	return data, st, err
 }
 
-// getBatched reads a znode's data and stat in a batch (readbatch.go).
-func (s *Store) getBatched(ctx context.Context, p string) ([]byte, *zk.Stat, error) {
-	data, st, err := s.rbatch.get(ctx, p)
+// getBatchedWithACL reads a znode's data and stat in a batch, and its ACL
+// with the batch (readbatch.go); the ACL's error is apart.
+func (s *Store) getBatchedWithACL(ctx context.Context, p string) (data []byte, st *zk.Stat, acl []zk.ACL, aclErr, err error) {
+	data, st, acl, aclErr, err = s.rbatch.getWithACL(ctx, p)
 	if err != nil && ctx.Err() == nil && !transient(err) {
 		err = &store.AttemptsError{Err: err, Attempts: 1} // as do returns it
 	}
-	return data, st, err
+	if aclErr != nil && ctx.Err() == nil && !transient(aclErr) {
+		aclErr = &store.AttemptsError{Err: aclErr, Attempts: 1}
+	}
+	return data, st, acl, aclErr, err
 }
 
 // getMain reads a znode's data and stat on the main session.
