@@ -83,7 +83,7 @@ func TestForeignKeys(t *testing.T) {
 				_, err := waitForRefs(ctx, func() (CopyResult, error) {
 					return CopyChunk(ctx, src, dst, byName["child"], children[0], CopyOptions{})
 				})
-				if err == nil || !isRefViolation(err) || !strings.Contains(err.Error(), "is the referenced table in this job's tables=") {
+				if err == nil || !isRefViolation(err) || !strings.Contains(err.Error(), "is that table in this job's tables=") {
 					t.Fatalf("a child chunk without its parents: %v", err)
 				}
 				refWaitMax = time.Minute

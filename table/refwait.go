@@ -21,8 +21,9 @@ import (
 // refWaitMax bounds the time a chunk waits for the rows it references.
 var refWaitMax = 2 * time.Minute
 
-// isRefViolation reports whether err is a foreign key's refusal of a
-// row whose referenced row is missing.
+// isRefViolation reports whether err is a foreign key's refusal: of a
+// row whose referenced row is missing, or (mirror) of the deletion of a
+// row another table's rows still reference.
 func isRefViolation(err error) bool {
 	var pe *pgconn.PgError
 	var me *mysql.MySQLError
@@ -41,7 +42,7 @@ func waitForRefs[T any](ctx context.Context, try func() (T, error)) (T, error) {
 			return res, err
 		}
 		if time.Now().Add(pause).After(deadline) {
-			return res, fmt.Errorf("%w (waited %s for the referenced rows: is the referenced table in this job's tables=, or already at the destination?)",
+			return res, fmt.Errorf("%w (waited %s for the other table's rows to land or go: is that table in this job's tables=?)",
 				err, refWaitMax)
 		}
 		select {
