@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -92,32 +91,29 @@ func checkPair(s *Schema, dstEngine string) error {
 	if err := s.Check(); err != nil {
 		return err
 	}
-	if s.Eng == "mysql" && dstEngine == "postgres" {
-		for _, k := range s.Key {
-			c := s.Cols[k]
-			if c.Kind == KText && !strings.HasSuffix(c.Collate, "_bin") && c.Collate != "binary" {
-				return fmt.Errorf("table %s key column %s: collation %s does not sort as bytes; ferry needs a binary collation (such as utf8mb4_bin) on text key columns to order keys as PostgreSQL's \"C\" does",
-					s.Name, c.Name, c.Collate)
-			}
+	if s.Eng == dstEngine {
+		return nil
+	}
+	// Between engines both sides must cut chunks at the same keys.
+	need, as := `a binary collation (such as utf8mb4_bin)`, `PostgreSQL's "C" does`
+	if s.Eng == "postgres" {
+		need, as = `the "C" collation`, `MySQL's binary collations do`
+	}
+	for _, k := range s.Key {
+		if c := s.Cols[k]; c.Kind == KText && !bytewise(s, c) {
+			return fmt.Errorf("table %s key column %s: collation %s does not sort as bytes; ferry needs %s on text key columns to order keys as %s",
+				s.Name, c.Name, collation(s, c), need, as)
 		}
 	}
-	if s.Eng == "mysql" && dstEngine == "postgres" {
-		for _, c := range s.Cols {
-			if _, err := MapToPostgres(s, c); err != nil {
-				return err
-			}
+	for i, c := range s.Cols {
+		var err error
+		if dstEngine == "postgres" {
+			_, err = MapToPostgres(s, c)
+		} else {
+			_, err = MapToMySQL(s, c, contains(s.Key, i))
 		}
-	}
-	if s.Eng == "postgres" && dstEngine == "mysql" {
-		for i, c := range s.Cols {
-			key := slices.Contains(s.Key, i)
-			if _, err := MapToMySQL(s, c, key); err != nil {
-				return err
-			}
-			if key && c.Kind == KText && !bytewise(s, c) {
-				return fmt.Errorf("table %s key column %s: collation %s does not sort as bytes; ferry needs the \"C\" collation on text key columns to order keys as MySQL's binary collations do",
-					s.Name, c.Name, collation(s, c))
-			}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
