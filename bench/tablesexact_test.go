@@ -206,7 +206,7 @@ func TestTablesExact(t *testing.T) {
 		m := median(took[i])
 		rs := slices.Clone(ratios)
 		slices.Sort(rs)
-		fmt.Fprintf(&b, "| %s | %s | %.2fs | %.0f | %.2fx (%.2f-%.2f) | %s |\n", tl.engine, tl.name, m.Seconds(), float64(rows)/m.Seconds(),
+		fmt.Fprintf(&b, "| %s | %s | %.2fs | %.0f | %.2fx (%.2f-%.2f) | %s |\n", tl.engine, strings.ReplaceAll(tl.name, "|", `\|`), m.Seconds(), float64(rows)/m.Seconds(),
 			float64(median(ratios))/1e6, float64(rs[0])/1e6, float64(rs[len(rs)-1])/1e6, strings.Join(each, " "))
 	}
 	t.Log(b.String())
