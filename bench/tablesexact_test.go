@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -295,6 +296,10 @@ func pgConnect(ctx context.Context, s *dbtest.Server, db string, k int) ([]*pgx.
 
 const pgBigCols = "id, v, x, d, at"
 
+// copyBuf is the size of the pieces COPY output is passed on and hashed
+// in (ferry's copyPiece).
+const copyBuf = 64 << 10
+
 // pgRangeCopy is COPY TO of the range in key order, binary.
 func pgRangeCopy(r keyRange) string {
 	return fmt.Sprintf("COPY (SELECT %s FROM big WHERE id >= %d AND id < %d ORDER BY id) TO STDOUT (FORMAT binary)", pgBigCols, r.lo, r.hi)
@@ -338,9 +343,11 @@ func pgExactCopy(ctx context.Context, s *dbtest.Server, db, variant string, k in
 	written := map[keyRange][]byte{}
 	readBack := func(w int, r keyRange) error {
 		h := sha256.New()
-		if _, err := dsts[w].PgConn().CopyTo(ctx, h, pgRangeCopy(r)); err != nil {
+		bw := bufio.NewWriterSize(h, copyBuf) // COPY TO writes a row at a time
+		if _, err := dsts[w].PgConn().CopyTo(ctx, bw, pgRangeCopy(r)); err != nil {
 			return fmt.Errorf("read back %v: %w", r, err)
 		}
+		bw.Flush()
 		mu.Lock()
 		want := written[r]
 		mu.Unlock()
@@ -355,7 +362,12 @@ func pgExactCopy(ctx context.Context, s *dbtest.Server, db, variant string, k in
 		h := sha256.New()
 		read := make(chan error, 1)
 		go func() {
-			_, err := srcs[w].PgConn().CopyTo(ctx, io.MultiWriter(pw, h), pgRangeCopy(r))
+			// COPY TO writes a row at a time: through the pipe in pieces.
+			bw := bufio.NewWriterSize(io.MultiWriter(pw, h), copyBuf)
+			_, err := srcs[w].PgConn().CopyTo(ctx, bw, pgRangeCopy(r))
+			if err == nil {
+				err = bw.Flush()
+			}
 			pw.CloseWithError(err)
 			read <- err
 		}()
