@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"ferry/conf"
+	"ferry/internal/dbtest"
 	"ferry/master"
 	"ferry/store"
 	"ferry/store/local"
@@ -68,6 +69,7 @@ func sharedTree(b *testing.B) (string, int) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	dbtest.StopAll() // the database servers TestTables and TestTablesExact started
 	if scanTree.dir != "" {
 		os.RemoveAll(scanTree.dir)
 	}

@@ -47,16 +47,7 @@ func TestTables(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/ferry").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	// The same table on both engines: a key, a short text, an integer, a
-	// decimal and a timestamp.
-	pg.CreateDB(t, "bench_src")
-	pg.MustExec(t, "bench_src", "CREATE TABLE big (id bigint PRIMARY KEY, v varchar(40) NOT NULL, x int, d numeric(12,2), at timestamp(6))",
-		fmt.Sprintf("INSERT INTO big SELECT i, 'row-' || i, i %% 97, i / 100.0, '2024-01-01'::timestamp + i * interval '1 second' FROM generate_series(1, %d) i", rows),
-		"VACUUM ANALYZE big")
-	maria.CreateDB(t, "bench_src")
-	maria.MustExec(t, "bench_src", "CREATE TABLE big (id BIGINT PRIMARY KEY, v VARCHAR(40) NOT NULL, x INT, d DECIMAL(12,2), at DATETIME(6))",
-		fmt.Sprintf("INSERT INTO big SELECT seq, CONCAT('row-', seq), seq %% 97, seq / 100, '2024-01-01' + INTERVAL seq SECOND FROM seq_1_to_%d", rows),
-		"ANALYZE TABLE big")
+	makeBenchTables(t, pg, maria, rows)
 
 	type tool struct {
 		name, pair string
@@ -79,22 +70,9 @@ func TestTables(t *testing.T) {
 	ferryRunBin := func(bin string, src, dst *dbtest.Server, i int) error {
 		dstDB := fmt.Sprintf("bench_dst_%d", i)
 		dst.CreateDB(t, dstDB)
-		home := filepath.Join(t.TempDir(), "home")
-		os.MkdirAll(filepath.Join(home, "conf"), 0o755)
-		sys := fmt.Sprintf("workingDir=%s\nworkerMaxTaskNum=4\n", filepath.Join(home, "work"))
-		job := fmt.Sprintf("jobName=b%d\nsrcType=%s\nsrcDomain=%s\nsrcBucket=bench_src\nsrcAccessKey=%s\nsrcSecretKey=%s\n"+
-			"destType=%s\ndestDomain=%s\ndestBucket=%s\ndestAccessKey=%s\ndestSecretKey=%s\ntables=big\ntableChunkRows=%d\n",
-			i, src.Engine, src.Addr(), src.User, src.Password, dst.Engine, dst.Addr(), dstDB, dst.User, dst.Password, chunkRows)
-		os.WriteFile(filepath.Join(home, "conf", "sys.properties"), []byte(sys), 0o644)
-		os.WriteFile(filepath.Join(home, "conf", "job.cfg"), []byte(job), 0o600)
-		cmd := exec.Command(bin, "--home", home, "run")
-		cmd.Dir = home
-		out, err := cmd.CombinedOutput()
-		client = cpuOf(cmd)
-		if err != nil {
-			return fmt.Errorf("ferry run: %v\n%s", err, out)
-		}
-		return nil
+		var err error
+		client, err = ferryTableRun(t, bin, src, dst, dstDB, chunkRows)
+		return err
 	}
 	ferryRun := func(src, dst *dbtest.Server, i int) error { return ferryRunBin(bin, src, dst, i) }
 	tools := []tool{
@@ -171,6 +149,46 @@ func TestTables(t *testing.T) {
 		fmt.Fprintf(&b, "| %s | %s | %s | %.0f | %s |\n", tl.pair, tl.name, m.Round(10*time.Millisecond), float64(rows)/m.Seconds(), strings.Join(each, " "))
 	}
 	t.Log(b.String())
+}
+
+// makeBenchTables creates the bench's source table, big, of rows rows in
+// database bench_src on both servers (either may be nil): a key, a short
+// text, an integer, a decimal and a timestamp.
+func makeBenchTables(t *testing.T, pg, maria *dbtest.Server, rows int) {
+	if pg != nil {
+		pg.CreateDB(t, "bench_src")
+		pg.MustExec(t, "bench_src", "CREATE TABLE big (id bigint PRIMARY KEY, v varchar(40) NOT NULL, x int, d numeric(12,2), at timestamp(6))",
+			fmt.Sprintf("INSERT INTO big SELECT i, 'row-' || i, i %% 97, i / 100.0, '2024-01-01'::timestamp + i * interval '1 second' FROM generate_series(1, %d) i", rows),
+			"VACUUM ANALYZE big")
+	}
+	if maria != nil {
+		maria.CreateDB(t, "bench_src")
+		maria.MustExec(t, "bench_src", "CREATE TABLE big (id BIGINT PRIMARY KEY, v VARCHAR(40) NOT NULL, x INT, d DECIMAL(12,2), at DATETIME(6))",
+			fmt.Sprintf("INSERT INTO big SELECT seq, CONCAT('row-', seq), seq %% 97, seq / 100, '2024-01-01' + INTERVAL seq SECOND FROM seq_1_to_%d", rows),
+			"ANALYZE TABLE big")
+	}
+}
+
+// ferryTableRun copies bench_src's table big from src into the existing
+// database dstDB of dst with `ferry run` of the binary bin
+// (tableChunkRows=chunkRows, workerMaxTaskNum=4): the CPU time of ferry's
+// processes.
+func ferryTableRun(t *testing.T, bin string, src, dst *dbtest.Server, dstDB string, chunkRows int) (time.Duration, error) {
+	home := filepath.Join(t.TempDir(), "home")
+	os.MkdirAll(filepath.Join(home, "conf"), 0o755)
+	sys := fmt.Sprintf("workingDir=%s\nworkerMaxTaskNum=4\n", filepath.Join(home, "work"))
+	job := fmt.Sprintf("jobName=%s\nsrcType=%s\nsrcDomain=%s\nsrcBucket=bench_src\nsrcAccessKey=%s\nsrcSecretKey=%s\n"+
+		"destType=%s\ndestDomain=%s\ndestBucket=%s\ndestAccessKey=%s\ndestSecretKey=%s\ntables=big\ntableChunkRows=%d\n",
+		strings.ReplaceAll(dstDB, "_", ""), src.Engine, src.Addr(), src.User, src.Password, dst.Engine, dst.Addr(), dstDB, dst.User, dst.Password, chunkRows)
+	os.WriteFile(filepath.Join(home, "conf", "sys.properties"), []byte(sys), 0o644)
+	os.WriteFile(filepath.Join(home, "conf", "job.cfg"), []byte(job), 0o600)
+	cmd := exec.Command(bin, "--home", home, "run")
+	cmd.Dir = home
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return cpuOf(cmd), fmt.Errorf("ferry run: %v\n%s", err, out)
+	}
+	return cpuOf(cmd), nil
 }
 
 // cpuOf is the user and system CPU of a command that ended, with the
