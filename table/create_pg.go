@@ -44,6 +44,11 @@ func (p *postgres) createSQL(src *Schema) ([]string, error) {
 		return nil, err
 	}
 	mysql := src.Eng == "mysql"
+	if mysql {
+		if err := refuseGenerated(src, "postgres"); err != nil {
+			return nil, err
+		}
+	}
 	ns := src.Space
 	if mysql {
 		ns = "public"
@@ -53,7 +58,12 @@ func (p *postgres) createSQL(src *Schema) ([]string, error) {
 	if ns != "public" {
 		stmts = append(stmts, "CREATE SCHEMA IF NOT EXISTS "+p.ident(ns))
 	}
+	gen := src.Generated
 	for i, c := range src.Cols {
+		// Generated columns where the source has them (generated.go).
+		for ; len(gen) > 0 && gen[0].Pos == i; gen = gen[1:] {
+			cols = append(cols, p.generatedDef(gen[0]))
+		}
 		var def string
 		if mysql {
 			typ, err := MapToPostgres(src, c)
@@ -92,6 +102,9 @@ func (p *postgres) createSQL(src *Schema) ([]string, error) {
 		}
 		cols = append(cols, def)
 	}
+	for _, g := range gen {
+		cols = append(cols, p.generatedDef(g))
+	}
 	key := make([]string, len(src.Key))
 	for i, k := range src.Key {
 		key[i] = p.ident(src.Cols[k].Name)
@@ -120,6 +133,11 @@ func (p *postgres) createSQL(src *Schema) ([]string, error) {
 		}
 	}
 	return stmts, nil
+}
+
+// generatedDef is the definition of PostgreSQL generated column g.
+func (p *postgres) generatedDef(g GenCol) string {
+	return p.ident(g.Name) + " " + g.Type + " GENERATED ALWAYS AS (" + g.Expr + ") STORED"
 }
 
 // MapToPostgres is the PostgreSQL type a MySQL column becomes, or an

@@ -226,8 +226,9 @@ func (p *postgres) Describe(ctx context.Context, name string) (*Schema, error) {
 			return nil, err
 		}
 		c.Kind = pgKind(c.DataType)
-		if gen != "" {
-			c.Bad = "generated columns are not copied by ferry yet"
+		if gen != "" { // its expression is in pg_attrdef, read as its default
+			s.Generated = append(s.Generated, GenCol{Name: c.Name, Type: c.Type, Expr: c.Default, Stored: gen == "s", Pos: len(s.Cols)})
+			continue
 		}
 		s.Cols = append(s.Cols, c)
 	}
@@ -253,7 +254,10 @@ func (p *postgres) Describe(ctx context.Context, name string) (*Schema, error) {
 			return nil, err
 		}
 		names := strings.Split(cols, "\x01")
-		if s.Key == nil && (primary || unique && plain && s.allNotNull(names)) {
+		if primary && s.generatedIn(names) {
+			s.Bad = "its primary key " + iname + " holds a generated column; ferry copies tables by key and lets each side compute generated columns"
+		}
+		if s.Key == nil && (primary && !s.generatedIn(names) || unique && plain && s.allNotNull(names)) {
 			for _, n := range names {
 				s.Key = append(s.Key, s.col(n))
 			}
