@@ -11,8 +11,9 @@ import (
 
 // Create makes a table like src in this PostgreSQL database: from
 // PostgreSQL the same definition (columns with types, collations,
-// defaults, identity and nullability; the key; the other indexes, with
-// the sequences their defaults use); from MySQL each column's type mapped
+// defaults, identity and nullability; generated columns; the key;
+// validated CHECK constraints; the other indexes, with the sequences
+// their defaults use); from MySQL each column's type mapped
 // (MapToPostgres), text key columns in the "C" collation so that keys
 // sort as bytes, as MySQL's binary collations sort them.
 func (p *postgres) Create(ctx context.Context, src *Schema) error {
@@ -116,6 +117,10 @@ func (p *postgres) createSQL(src *Schema) ([]string, error) {
 	}
 	cols = append(cols, kind+" ("+strings.Join(key, ", ")+")")
 	stmts = append(stmts, "CREATE TABLE "+t+" (\n  "+strings.Join(cols, ",\n  ")+"\n)")
+	// CHECK constraints, from PostgreSQL only (MySQL's are in its SQL).
+	for _, c := range src.PGChecks {
+		stmts = append(stmts, "ALTER TABLE "+t+" ADD CONSTRAINT "+p.ident(c[0])+" "+c[1])
+	}
 	for _, ix := range src.Indexes {
 		switch {
 		case !mysql:

@@ -272,6 +272,17 @@ func (p *postgres) Describe(ctx context.Context, name string) (*Schema, error) {
 		return nil, err
 	}
 	rows.Close()
+	checks, err := p.pool.Query(ctx, `SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+		WHERE conrelid = $1 AND contype = 'c' AND convalidated ORDER BY conname`, oid)
+	if err != nil {
+		return nil, err
+	}
+	if s.PGChecks, err = pgx.CollectRows(checks, func(r pgx.CollectableRow) (c [2]string, err error) {
+		err = r.Scan(&c[0], &c[1])
+		return c, err
+	}); err != nil {
+		return nil, err
+	}
 	refs, err := p.pool.Query(ctx, `SELECT DISTINCT n.nspname, c.relname FROM pg_constraint f
 		JOIN pg_class c ON c.oid = f.confrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE f.contype = 'f' AND f.conrelid = $1 AND f.confrelid <> $1 ORDER BY 1, 2`, oid)

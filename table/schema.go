@@ -20,9 +20,14 @@ type Schema struct {
 	KeyName    string
 	Indexes    []Index
 	Checks     []string // MySQL: CHECK clauses (JSON columns are found by them)
-	Create     string   // MySQL: SHOW CREATE TABLE, for a MySQL destination
-	Refs       []string // the tables its foreign keys reference, by Name (itself excluded)
-	DBCollate  string   // PostgreSQL: the database's collation, which a column without its own (Collate "") sorts by
+	// PostgreSQL: validated CHECK constraints, name and
+	// pg_get_constraintdef, which a table made from this one in PostgreSQL
+	// gets (one NOT VALID at the source may be broken by its rows, which
+	// the destination would then refuse).
+	PGChecks  [][2]string
+	Create    string   // MySQL: SHOW CREATE TABLE, for a MySQL destination
+	Refs      []string // the tables its foreign keys reference, by Name (itself excluded)
+	DBCollate string   // PostgreSQL: the database's collation, which a column without its own (Collate "") sorts by
 	// Generated are its generated columns, which are not among Cols:
 	// each engine computes their values from the others, so ferry
 	// neither copies nor compares them (generated.go).
