@@ -152,40 +152,28 @@ func run(src, dst string, files []string, n int, copy func(string, string, []byt
 // open, fstat, read and write until the size, create, two closes (a small
 // file: one read, one write).
 func copyPlain(src, dst string, buf []byte) error {
-	in, err := unix.Open(src, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(in)
-	var st unix.Stat_t
-	if err := unix.Fstat(in, &st); err != nil {
-		return err
-	}
-	out, err := unix.Open(dst, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644)
-	if err != nil {
-		return err
-	}
-	for left := st.Size; left > 0; {
+	return copyBy(src, dst, func(in, out int, left int64) (int, error) {
 		n, err := unix.Read(in, buf[:min(int64(len(buf)), left)])
-		if err == nil && n == 0 {
-			err = fmt.Errorf("%s ended %d bytes early", src, left)
-		}
-		if err == nil {
+		if err == nil && n > 0 {
 			_, err = unix.Write(out, buf[:n])
 		}
-		if err != nil {
-			unix.Close(out)
-			return err
-		}
-		left -= int64(n)
-	}
-	return unix.Close(out)
+		return n, err
+	})
 }
 
 // copyKernel is what cp -r does with a large file's data: copy_file_range,
 // the kernel copying page to page with nothing read into user space and
 // nothing checked.
 func copyKernel(src, dst string, _ []byte) error {
+	return copyBy(src, dst, func(in, out int, left int64) (int, error) {
+		return unix.CopyFileRange(in, nil, out, nil, int(min(left, 1<<30)), 0)
+	})
+}
+
+// copyBy opens src, learns its size, creates dst and calls step until
+// step has moved that many bytes from in to out (step returns how many it
+// moved, 0 at an early end).
+func copyBy(src, dst string, step func(in, out int, left int64) (int, error)) error {
 	in, err := unix.Open(src, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
@@ -200,7 +188,7 @@ func copyKernel(src, dst string, _ []byte) error {
 		return err
 	}
 	for left := st.Size; left > 0; {
-		n, err := unix.CopyFileRange(in, nil, out, nil, int(min(left, 1<<30)), 0)
+		n, err := step(in, out, left)
 		if err == nil && n == 0 {
 			err = fmt.Errorf("%s ended %d bytes early", src, left)
 		}
