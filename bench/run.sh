@@ -304,43 +304,55 @@ local_workload() { # name files size rclone-flags
 	rm -rf "$d"-cp "$d"-rclone "$d"-ferry "$h/workdir"
 }
 
-# floor_small: the floor under small, the system calls of the sequence
-# ferry's guarantees take with no engine around them (bench/cmd/floor, 2
-# threads), alternated with cp -r round by round.
-floor_small() {
-	log "small: system-call floor (bench/cmd/floor -seq ferry, alternated with cp -r, $N rounds)"
-	fl_runs= fcp_runs=
+# floor WORKLOAD: the floor under a local workload, the system calls of the
+# sequence ferry's guarantees take with no engine around them
+# (bench/cmd/floor -seq ferry, 2 threads: each chunk read, CRC-64, written,
+# read back and checked), and cp's own in-kernel copy on 2 threads
+# (-seq kernel, copy_file_range, nothing checked), alternated with cp -r
+# round by round. Sets FLOOR[WORKLOAD|ferry], FLOOR[WORKLOAD|kernel] and
+# FLOOR[WORKLOAD|cp] (medians).
+declare -A FLOOR
+floor() {
+	local wl=$1 runs_f= runs_k= runs_c= round i seq t
+	log "$wl: system-call floor (bench/cmd/floor -seq ferry and -seq kernel, 2 threads, alternated with cp -r, $N rounds)"
 	for ((round = 0; round < N; round++)); do
-		for ((i = 0; i < 2; i++)); do
-			if [ $(((round + i) % 2)) = 0 ]; then
-				rm -rf "$DST/small-cp"
-				t=$(timeit "$LOGS/floor-cp-$round.log" "cp -r $DATA/small $DST/small-cp") || die "floor round: cp"
-				fcp_runs="$fcp_runs $t"
-			else
-				"$BIN/floor" -src "$DATA/small" -dst "$DST/floor" -seq ferry -threads 2 -n 1 >"$LOGS/floor-$round.log" 2>&1 || { tail -5 "$LOGS/floor-$round.log" >&2; die "floor"; }
-				t=$(sed -n 's/^FLOOR seq=ferry threads=2 .*seconds=\([0-9.]*\).*/\1/p' "$LOGS/floor-$round.log")
-				[ -n "$t" ] || die "floor: no figure in $LOGS/floor-$round.log"
-				fl_runs="$fl_runs $t"
-			fi
+		for ((i = 0; i < 3; i++)); do
+			case $(((round + i) % 3)) in
+			0)
+				rm -rf "$DST/$wl-cp"
+				t=$(timeit "$LOGS/floor-$wl-cp-$round.log" "cp -r $DATA/$wl $DST/$wl-cp") || die "floor round: cp"
+				rm -rf "$DST/$wl-cp"
+				runs_c="$runs_c $t"
+				continue
+				;;
+			1) seq=ferry ;;
+			2) seq=kernel ;;
+			esac
+			"$BIN/floor" -src "$DATA/$wl" -dst "$DST/floor" -seq $seq -threads 2 -n 1 >"$LOGS/floor-$wl-$seq-$round.log" 2>&1 || { tail -5 "$LOGS/floor-$wl-$seq-$round.log" >&2; die "floor"; }
+			t=$(sed -n "s/^FLOOR seq=$seq threads=2 .*seconds=\([0-9.]*\).*/\1/p" "$LOGS/floor-$wl-$seq-$round.log")
+			[ -n "$t" ] || die "floor: no figure in $LOGS/floor-$wl-$seq-$round.log"
+			if [ $seq = ferry ]; then runs_f="$runs_f $t"; else runs_k="$runs_k $t"; fi
 		done
 	done
-	rm -rf "$DST/small-cp" "$DST/floor"
-	FLOOR_FERRY2=$(echo "$fl_runs" | median) FLOOR_CP=$(echo "$fcp_runs" | median)
-	EXTRA+=("small floor|system calls only, no engine|ferry's guarantees' sequence, 2 threads: $FLOOR_FERRY2 s (runs:$fl_runs); cp -r in the same rounds: $FLOOR_CP s (runs:$fcp_runs)|$(awk -v a="$FLOOR_FERRY2" -v b="$FLOOR_CP" 'BEGIN{printf "%.2fx cp -r", a / b}'): what ferry's 13 calls per file cost alone, without its scan, leases, audit log or GC|-|\`$BIN/floor -src $DATA/small -dst $DST/floor -seq ferry -threads 2 -n 1\`")
+	rm -rf "$DST/$wl-cp" "$DST/floor"
+	FLOOR[$wl|ferry]=$(echo "$runs_f" | median) FLOOR[$wl|kernel]=$(echo "$runs_k" | median) FLOOR[$wl|cp]=$(echo "$runs_c" | median)
+	EXTRA+=("$wl floor|system calls only, no engine|ferry's guarantees' sequence, 2 threads: ${FLOOR[$wl|ferry]} s (runs:$runs_f); cp's copy_file_range, 2 threads: ${FLOOR[$wl|kernel]} s (runs:$runs_k); cp -r in the same rounds: ${FLOOR[$wl|cp]} s (runs:$runs_c)|$(awk -v a="${FLOOR[$wl|ferry]}" -v k="${FLOOR[$wl|kernel]}" -v b="${FLOOR[$wl|cp]}" 'BEGIN{printf "verified sequence %.2fx cp -r, unverified kernel copy on 2 threads %.2fx cp -r", a / b, k / b}'): what a verified copy costs with no engine around it, and what cp's own copy gains from a second thread|-|\`$BIN/floor -src $DATA/$wl -dst $DST/floor -seq ferry -threads 2 -n 1\`")
 }
 
 if want small; then
 	local_workload small $SMALL_FILES $((SMALL_FILES * SMALL_SIZE)) "--transfers 16 --checkers 16"
 	# Not with --disk, where cp's time includes a sync the floor's does not.
 	if [ "$DISK" = 0 ]; then
-		floor_small
+		floor small
 	fi
 fi
 if want large; then
 	local_workload large $LARGE_FILES $((LARGE_FILES * LARGE_SIZE)) "--transfers 4"
+	[ "$DISK" = 0 ] && floor large
 fi
 if want spread; then
 	local_workload spread $SPREAD_FILES "$(find "$DATA/spread" -type f -printf '%s\n' | awk '{s += $1} END{printf "%d", s}')" "--transfers 16 --checkers 16"
+	[ "$DISK" = 0 ] && floor spread
 fi
 
 # ---- s3 --------------------------------------------------------------------
@@ -557,14 +569,19 @@ report() {
 		fi
 	}
 	local all=() pr
+	# floor_note WORKLOAD: the floor's ratios, for a target's line.
+	floor_note() {
+		[ -n "${FLOOR[$1|cp]:-}" ] || return 0
+		awk -v a="${FLOOR[$1|ferry]}" -v k="${FLOOR[$1|kernel]}" -v b="${FLOOR[$1|cp]}" 'BEGIN{printf "; with no engine, the verified sequence on 2 threads: %.2fx cp, cp'"'"'s unverified copy on 2 threads: %.2fx cp", a / b, k / b}'
+	}
 	ratio small
-	[ -n "$fm" ] && [ -n "$cm" ] && [ -n "$rm" ] && all+=("small: ferry within 1.25x of cp -r's time (so well over 2x rclone's files/s)|$(awk -v f="$fm" -v c="$cm" -v r="$rm" -v pr="$pr" -v fl="${FLOOR_FERRY2:-}" -v flc="${FLOOR_CP:-}" 'BEGIN{printf "%.2fx cp (median of the per-round ratios: %.2fx; %.2fx rclone)", f / c, pr, r / f; if (fl != "" && flc != "") printf "; the system calls of ferry'"'"'s guarantees alone, on 2 threads: %.2fx cp", fl / flc}')|$(met "$fm / $cm <= 1.25 && $pr <= 1.25")")
+	[ -n "$fm" ] && [ -n "$cm" ] && [ -n "$rm" ] && all+=("small: ferry within 1.25x of cp -r's time (so well over 2x rclone's files/s)|$(awk -v f="$fm" -v c="$cm" -v r="$rm" -v pr="$pr" -v fl="${FLOOR[small|ferry]:-}" -v flc="${FLOOR[small|cp]:-}" 'BEGIN{printf "%.2fx cp (median of the per-round ratios: %.2fx; %.2fx rclone)", f / c, pr, r / f; if (fl != "" && flc != "") printf "; the system calls of ferry'"'"'s guarantees alone, on 2 threads: %.2fx cp", fl / flc}')|$(met "$fm / $cm <= 1.25 && $pr <= 1.25")")
 	[ -n "$fm" ] && [ -n "$cm" ] && all+=("small (issue 22): ferry at most 1.0x cp -r's time|$(awk -v f="$fm" -v c="$cm" -v pr="$pr" 'BEGIN{printf "%.2fx cp (per-round median %.2fx)", f / c, pr}')|$(met "$fm / $cm <= 1.0")")
 	ratio large
 	[ -n "$fm" ] && [ -n "$cm" ] && [ -n "$rm" ] && all+=("large: ferry faster than cp -r, at least 4x rclone|$(awk -v f="$fm" -v c="$cm" -v r="$rm" 'BEGIN{printf "%.2fx cp, %.2fx rclone", f / c, r / f}')|$(met "$fm < $cm && $rm / $fm >= 4")")
-	[ -n "$fm" ] && [ -n "$cm" ] && all+=("large (issue 22): ferry at most 0.5x cp -r's time|$(awk -v f="$fm" -v c="$cm" -v pr="$pr" 'BEGIN{printf "%.2fx cp (per-round median %.2fx)", f / c, pr}')|$(met "$fm / $cm <= 0.5")")
+	[ -n "$fm" ] && [ -n "$cm" ] && all+=("large (issue 22): ferry at most 0.5x cp -r's time|$(awk -v f="$fm" -v c="$cm" -v pr="$pr" 'BEGIN{printf "%.2fx cp (per-round median %.2fx)", f / c, pr}')$(floor_note large)|$(met "$fm / $cm <= 0.5")")
 	ratio spread
-	[ -n "$fm" ] && [ -n "$cm" ] && all+=("spread (issue 22): ferry at most 0.6x cp -r's time|$(awk -v f="$fm" -v c="$cm" -v pr="$pr" -v r="$rm" 'BEGIN{printf "%.2fx cp (per-round median %.2fx), %.2fx rclone", f / c, pr, r / f}')|$(met "$fm / $cm <= 0.6")")
+	[ -n "$fm" ] && [ -n "$cm" ] && all+=("spread (issue 22): ferry at most 0.6x cp -r's time|$(awk -v f="$fm" -v c="$cm" -v pr="$pr" -v r="$rm" 'BEGIN{printf "%.2fx cp (per-round median %.2fx), %.2fx rclone", f / c, pr, r / f}')$(floor_note spread)|$(met "$fm / $cm <= 0.6")")
 	local s3m= s3ok=1
 	for w in s3-up-small s3-down-small s3-up-large s3-down-large; do
 		ratio "$w"

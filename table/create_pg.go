@@ -11,8 +11,9 @@ import (
 
 // Create makes a table like src in this PostgreSQL database: from
 // PostgreSQL the same definition (columns with types, collations,
-// defaults, identity and nullability; the key; the other indexes, with
-// the sequences their defaults use); from MySQL each column's type mapped
+// defaults, identity and nullability; generated columns; the key;
+// validated CHECK constraints; the other indexes, with the sequences
+// their defaults use); from MySQL each column's type mapped
 // (MapToPostgres), text key columns in the "C" collation so that keys
 // sort as bytes, as MySQL's binary collations sort them.
 func (p *postgres) Create(ctx context.Context, src *Schema) error {
@@ -44,6 +45,11 @@ func (p *postgres) createSQL(src *Schema) ([]string, error) {
 		return nil, err
 	}
 	mysql := src.Eng == "mysql"
+	if mysql {
+		if err := refuseGenerated(src, "postgres"); err != nil {
+			return nil, err
+		}
+	}
 	ns := src.Space
 	if mysql {
 		ns = "public"
@@ -53,7 +59,12 @@ func (p *postgres) createSQL(src *Schema) ([]string, error) {
 	if ns != "public" {
 		stmts = append(stmts, "CREATE SCHEMA IF NOT EXISTS "+p.ident(ns))
 	}
+	gen := src.Generated
 	for i, c := range src.Cols {
+		// Generated columns where the source has them (generated.go).
+		for ; len(gen) > 0 && gen[0].Pos == i; gen = gen[1:] {
+			cols = append(cols, p.generatedDef(gen[0]))
+		}
 		var def string
 		if mysql {
 			typ, err := MapToPostgres(src, c)
@@ -92,6 +103,9 @@ func (p *postgres) createSQL(src *Schema) ([]string, error) {
 		}
 		cols = append(cols, def)
 	}
+	for _, g := range gen {
+		cols = append(cols, p.generatedDef(g))
+	}
 	key := make([]string, len(src.Key))
 	for i, k := range src.Key {
 		key[i] = p.ident(src.Cols[k].Name)
@@ -103,6 +117,10 @@ func (p *postgres) createSQL(src *Schema) ([]string, error) {
 	}
 	cols = append(cols, kind+" ("+strings.Join(key, ", ")+")")
 	stmts = append(stmts, "CREATE TABLE "+t+" (\n  "+strings.Join(cols, ",\n  ")+"\n)")
+	// CHECK constraints, from PostgreSQL only (MySQL's are in its SQL).
+	for _, c := range src.PGChecks {
+		stmts = append(stmts, "ALTER TABLE "+t+" ADD CONSTRAINT "+p.ident(c[0])+" "+c[1])
+	}
 	for _, ix := range src.Indexes {
 		switch {
 		case !mysql:
@@ -120,6 +138,11 @@ func (p *postgres) createSQL(src *Schema) ([]string, error) {
 		}
 	}
 	return stmts, nil
+}
+
+// generatedDef is the definition of PostgreSQL generated column g.
+func (p *postgres) generatedDef(g GenCol) string {
+	return p.ident(g.Name) + " " + g.Type + " GENERATED ALWAYS AS (" + g.Expr + ") STORED"
 }
 
 // MapToPostgres is the PostgreSQL type a MySQL column becomes, or an

@@ -244,9 +244,13 @@ func (m *mysqlDB) Describe(ctx context.Context, name string) (*Schema, error) {
 		if strings.Contains(strings.ToLower(extra), "auto_increment") {
 			c.Identity = "auto"
 		}
-		if strings.Contains(strings.ToLower(extra), "generated") || strings.Contains(strings.ToLower(extra), "virtual") ||
-			strings.Contains(strings.ToLower(extra), "persistent") || strings.Contains(strings.ToLower(extra), "stored") {
-			c.Bad = "generated columns are not copied by ferry yet"
+		// "VIRTUAL GENERATED", "STORED GENERATED" (MariaDB also
+		// "PERSISTENT GENERATED"); not MySQL 8's DEFAULT_GENERATED, a
+		// default that is an expression.
+		if x := strings.ToUpper(extra); strings.Contains(x, "VIRTUAL GENERATED") || strings.Contains(x, "STORED GENERATED") ||
+			strings.Contains(x, "PERSISTENT GENERATED") {
+			s.Generated = append(s.Generated, GenCol{Name: c.Name, Type: c.Type, Stored: !strings.Contains(x, "VIRTUAL"), Pos: len(s.Cols)})
+			continue
 		}
 		if c.Kind = mysqlKind(c.DataType); c.Kind == 0 {
 			c.Bad = "type " + c.Type + " is not moved by ferry (it moves integers, decimal, float, double, char, varchar, text, enum, binary, blob, date, datetime, timestamp, json)"
@@ -309,7 +313,10 @@ func (m *mysqlDB) Describe(ctx context.Context, name string) (*Schema, error) {
 	}
 	for _, n := range order {
 		ix := idx[n]
-		if s.Key == nil && (n == "PRIMARY" || ix.Unique && !skip[n] && s.allNotNull(ix.Cols)) {
+		if n == "PRIMARY" && s.generatedIn(ix.Cols) {
+			s.Bad = "its primary key holds a generated column; ferry copies tables by key and lets each side compute generated columns"
+		}
+		if s.Key == nil && (n == "PRIMARY" && !s.generatedIn(ix.Cols) || ix.Unique && !skip[n] && s.allNotNull(ix.Cols)) {
 			for _, c := range ix.Cols {
 				s.Key = append(s.Key, s.col(c))
 			}
@@ -349,6 +356,9 @@ func (m *mysqlDB) Create(ctx context.Context, src *Schema) error {
 	}
 	q := src.Create
 	if src.Eng != "mysql" {
+		if err := refuseGenerated(src, "mysql"); err != nil {
+			return err
+		}
 		var err error
 		if q, err = m.createMySQL(src); err != nil {
 			return err

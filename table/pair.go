@@ -71,6 +71,9 @@ func PairOf(ctx context.Context, s *Schema, dst DB, create bool) (Pair, error) {
 	if err != nil {
 		return Pair{}, fmt.Errorf("destination table %s: %w", name, err)
 	}
+	if err := matchGenerated(s, d); err != nil {
+		return Pair{}, err
+	}
 	if p.Dst, err = d.project(s.colNames()); err != nil {
 		return Pair{}, err
 	}

@@ -226,8 +226,9 @@ func (p *postgres) Describe(ctx context.Context, name string) (*Schema, error) {
 			return nil, err
 		}
 		c.Kind = pgKind(c.DataType)
-		if gen != "" {
-			c.Bad = "generated columns are not copied by ferry yet"
+		if gen != "" { // its expression is in pg_attrdef, read as its default
+			s.Generated = append(s.Generated, GenCol{Name: c.Name, Type: c.Type, Expr: c.Default, Stored: gen == "s", Pos: len(s.Cols)})
+			continue
 		}
 		s.Cols = append(s.Cols, c)
 	}
@@ -253,7 +254,10 @@ func (p *postgres) Describe(ctx context.Context, name string) (*Schema, error) {
 			return nil, err
 		}
 		names := strings.Split(cols, "\x01")
-		if s.Key == nil && (primary || unique && plain && s.allNotNull(names)) {
+		if primary && s.generatedIn(names) {
+			s.Bad = "its primary key " + iname + " holds a generated column; ferry copies tables by key and lets each side compute generated columns"
+		}
+		if s.Key == nil && (primary && !s.generatedIn(names) || unique && plain && s.allNotNull(names)) {
 			for _, n := range names {
 				s.Key = append(s.Key, s.col(n))
 			}
@@ -268,6 +272,17 @@ func (p *postgres) Describe(ctx context.Context, name string) (*Schema, error) {
 		return nil, err
 	}
 	rows.Close()
+	checks, err := p.pool.Query(ctx, `SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+		WHERE conrelid = $1 AND contype = 'c' AND convalidated ORDER BY conname`, oid)
+	if err != nil {
+		return nil, err
+	}
+	if s.PGChecks, err = pgx.CollectRows(checks, func(r pgx.CollectableRow) (c [2]string, err error) {
+		err = r.Scan(&c[0], &c[1])
+		return c, err
+	}); err != nil {
+		return nil, err
+	}
 	refs, err := p.pool.Query(ctx, `SELECT DISTINCT n.nspname, c.relname FROM pg_constraint f
 		JOIN pg_class c ON c.oid = f.confrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE f.contype = 'f' AND f.conrelid = $1 AND f.confrelid <> $1 ORDER BY 1, 2`, oid)

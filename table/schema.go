@@ -20,9 +20,28 @@ type Schema struct {
 	KeyName    string
 	Indexes    []Index
 	Checks     []string // MySQL: CHECK clauses (JSON columns are found by them)
-	Create     string   // MySQL: SHOW CREATE TABLE, for a MySQL destination
-	Refs       []string // the tables its foreign keys reference, by Name (itself excluded)
-	DBCollate  string   // PostgreSQL: the database's collation, which a column without its own (Collate "") sorts by
+	// PostgreSQL: validated CHECK constraints, name and
+	// pg_get_constraintdef, which a table made from this one in PostgreSQL
+	// gets (one NOT VALID at the source may be broken by its rows, which
+	// the destination would then refuse).
+	PGChecks  [][2]string
+	Create    string   // MySQL: SHOW CREATE TABLE, for a MySQL destination
+	Refs      []string // the tables its foreign keys reference, by Name (itself excluded)
+	DBCollate string   // PostgreSQL: the database's collation, which a column without its own (Collate "") sorts by
+	// Generated are its generated columns, which are not among Cols:
+	// each engine computes their values from the others, so ferry
+	// neither copies nor compares them (generated.go).
+	Generated []GenCol
+	Bad       string // why this table cannot be moved ("" when it can), beyond its columns'
+}
+
+// GenCol is a generated column.
+type GenCol struct {
+	Name   string
+	Type   string // as declared
+	Expr   string // PostgreSQL: the expression it is generated from
+	Stored bool
+	Pos    int // how many of Cols come before it in the table
 }
 
 // Col is one column.
@@ -140,6 +159,9 @@ func Match(all []*Schema, patterns []string) ([]*Schema, error) {
 // a unique key over NOT NULL columns), or with a column of a type it does
 // not move, naming the table and the column.
 func (s *Schema) Check() error {
+	if s.Bad != "" {
+		return fmt.Errorf("table %s: %s", s.Name, s.Bad)
+	}
 	if len(s.Key) == 0 {
 		return fmt.Errorf("table %s has no primary key (nor a unique key of NOT NULL columns): ferry copies and verifies tables by key; add one", s.Name)
 	}

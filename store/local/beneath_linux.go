@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -31,35 +32,68 @@ var beneathHow = unix.OpenHow{
 var dotPath = [2]byte{'.', 0}
 
 // rootDir returns the descriptor (O_PATH) of the root directory, opened the
-// first time it is needed: the root's own path is resolved, links and all,
-// then, and not again until Close.
+// first time it is needed, with the root's own path resolved, links and
+// all. At most once every rootRecheck it makes sure the path still leads
+// to that directory: a root renamed, replaced or mounted over since is
+// opened again by its path (so files are neither read from nor put into a
+// directory that is no longer the one named), and a root removed is an
+// error. A replaced descriptor stays open until Close, since another
+// goroutine may be using it.
 func (l *Local) rootDir() (int, error) {
-	if fd := l.rootFD.Load(); fd > 0 {
+	if fd := l.rootFD.Load(); fd > 0 && time.Now().UnixNano()-l.rootSeen.Load() < int64(rootRecheck) {
 		return int(fd - 1), nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if fd := l.rootFD.Load(); fd > 0 {
-		return int(fd - 1), nil
+	fd := int(l.rootFD.Load() - 1)
+	var err error
+	if fd >= 0 {
+		if time.Now().UnixNano()-l.rootSeen.Load() < int64(rootRecheck) {
+			return fd, nil
+		}
+		var byFD, byPath unix.Stat_t
+		err = ignoringEINTR(func() error { return unix.Fstat(fd, &byFD) })
+		if err == nil {
+			err = ignoringEINTR(func() error { return unix.Stat(l.root, &byPath) })
+		}
+		if err != nil {
+			return -1, &fs.PathError{Op: "stat", Path: l.root, Err: err}
+		}
+		if byFD.Dev == byPath.Dev && byFD.Ino == byPath.Ino {
+			l.rootSeen.Store(time.Now().UnixNano())
+			return fd, nil
+		}
+		l.staleRoots = append(l.staleRoots, fd)
+		l.rootFD.Store(0)
 	}
-	var fd int
-	err := ignoringEINTR(func() (err error) {
+	err = ignoringEINTR(func() (err error) {
 		fd, err = unix.Open(l.root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		return err
 	})
 	if err != nil {
 		return -1, &fs.PathError{Op: "open", Path: l.root, Err: err}
 	}
+	l.rootSeen.Store(time.Now().UnixNano())
 	l.rootFD.Store(int32(fd + 1))
 	return fd, nil
 }
 
-// closeRoot closes the root's descriptor, if open. l.mu is held.
+// rootRecheck is how long rootDir trusts the root's descriptor before it
+// looks at the root's path again.
+var rootRecheck = time.Second
+
+// closeRoot closes the root's descriptor, if open, and those rootDir
+// replaced. l.mu is held.
 func (l *Local) closeRoot() error {
+	var first error
 	if fd := l.rootFD.Swap(0); fd > 0 {
-		return unix.Close(int(fd - 1))
+		first = unix.Close(int(fd - 1))
 	}
-	return nil
+	for _, fd := range l.staleRoots {
+		unix.Close(fd)
+	}
+	l.staleRoots = nil
+	return first
 }
 
 // dest is a key as Put and Delete change it: its directory, open without

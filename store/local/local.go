@@ -99,9 +99,12 @@ type Local struct {
 
 	rootDev   uint64       // Linux: device of root, synced by Sync
 	rootFD    atomic.Int32 // Linux: descriptor of root plus one; 0: not open (beneath_linux.go)
+	rootSeen  atomic.Int64 // Linux: when rootDir last found root's path leading to rootFD (Unix ns)
 	noOpenat2 atomic.Bool  // Linux: openat2 is missing or refused; walk instead
 	anonOnce  sync.Once
 	anon      int32 // Linux: how Put makes temporary files: anon* in anon_linux.go
+
+	staleRoots []int // Linux: root descriptors rootDir replaced, closed by Close; l.mu
 }
 
 // New returns the store rooted at the directory root. A missing root is an

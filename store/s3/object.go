@@ -147,7 +147,26 @@ func (r *reader) get(ctx context.Context) error {
 		}
 	}
 	ctx, wrap, cancel := store.IdleRequest(ctx, r.s.cfg.Timeouts.Idle)
-	body, info, h, err := r.s.core.GetObject(ctx, r.s.cfg.Bucket, r.s.fullKey(r.Key), opts)
+	var (
+		body io.ReadCloser
+		info minio.ObjectInfo
+		h    http.Header
+		err  = errFastMiss
+	)
+	if r.etag == "" && r.Off == 0 && r.End < 0 { // the whole object, the first request (get.go)
+		if g := r.s.fastGetter(ctx); g != nil {
+			var resp *http.Response
+			if resp, err = g.get(ctx, r.s.tr, r.s.fullKey(r.Key)); err == nil {
+				body, info, h = resp.Body, infoOf(resp), resp.Header
+				r.s.fastHits.Add(1)
+			} else {
+				r.s.fastMisses.Add(1)
+			}
+		}
+	}
+	if err == errFastMiss {
+		body, info, h, err = r.s.core.GetObject(ctx, r.s.cfg.Bucket, r.s.fullKey(r.Key), opts)
+	}
 	if err != nil {
 		cancel()
 	}

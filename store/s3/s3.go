@@ -33,7 +33,8 @@
 // from Open resume after a cut connection, or a body that stalled for
 // Config.Timeouts.Idle, where they stopped, pinned to the object's ETag.
 //
-// See put.go for what Put verifies, multipart.go for multipart uploads.
+// See put.go for what Put verifies, multipart.go for multipart uploads, and
+// get.go for the whole-object GET sent without minio-go.
 package s3
 
 import (
@@ -137,6 +138,7 @@ type S3 struct {
 	retry  store.RetryPolicy
 	where  string // "bucket B at endpoint E", for messages
 	server string // host[:port], lower case: who a server-side copy can copy from
+	fastState     // a whole object's first GET, sent without minio-go (get.go)
 }
 
 // New returns the store cfg names, after checking with one listing request

@@ -1,17 +1,19 @@
 //go:build linux
 
-// Command floor measures what the system calls of copying small files cost
-// on this machine, without ferry around them: the sequence cp makes for a
-// file (open, fstat, read, create, write, close, close) against the one
-// ferry's guarantees take (the scan's lstat; open of the source, its read,
-// and fstat of it after the read, compared with the listing; an unnamed
-// file written, read back, checked, dated and linked into place; the
-// audit's lstat; two closes). It copies every file below
-// -src into -dst, with 1 and with -threads goroutines, and prints
-// microseconds per file for each sequence: the floor ferry's own time for
-// the small workload cannot go below, whatever its engine does. With -seq,
-// only one sequence runs, with -threads goroutines (bench/run.sh alternates
-// it with cp -r that way).
+// Command floor measures what the system calls of copying files cost on
+// this machine, without ferry around them: the sequence cp makes for a
+// file with its data through user space (open, fstat, read, create, write,
+// close, close), cp's in-kernel copy of a large file (copy_file_range,
+// nothing checked), and the sequence ferry's guarantees take (the scan's
+// lstat; open of the source, its reads, and fstat of it after them,
+// compared with the listing; an unnamed file written chunk by chunk, each
+// chunk read back and its CRC-64 compared with the source's; the file
+// dated and linked into place; the audit's lstat; two closes). It copies
+// every file below -src into -dst, with 1 and with -threads goroutines,
+// and prints microseconds per file for each sequence: the floor ferry's
+// own time cannot go below, whatever its engine does. With -seq, only one
+// sequence runs, with -threads goroutines (bench/run.sh alternates it with
+// cp -r that way, on small, large and spread).
 //
 //	go run ./bench/cmd/floor -src /dev/shm/ferry-bench/data/small -dst /dev/shm/floor
 package main
@@ -27,6 +29,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"ferry/internal/crc64ecma"
 )
 
 func main() {
@@ -34,10 +38,10 @@ func main() {
 	dst := flag.String("dst", "/dev/shm/ferry-floor", "scratch directory (removed first and after)")
 	threads := flag.Int("threads", 2, "goroutines for the parallel runs")
 	rounds := flag.Int("n", 3, "runs of each sequence; the median is printed")
-	only := flag.String("seq", "", `run only this sequence ("cp" or "ferry"), only with -threads goroutines`)
+	only := flag.String("seq", "", `run only this sequence ("cp", "ferry" or "kernel"), only with -threads goroutines`)
 	flag.Parse()
-	if *only != "" && *only != "cp" && *only != "ferry" {
-		fmt.Fprintf(os.Stderr, "floor: -seq %q: want cp or ferry\n", *only)
+	if *only != "" && *only != "cp" && *only != "ferry" && *only != "kernel" {
+		fmt.Fprintf(os.Stderr, "floor: -seq %q: want cp, ferry or kernel\n", *only)
 		os.Exit(2)
 	}
 	var files []string
@@ -59,7 +63,11 @@ func main() {
 		name  string
 		calls int
 		copy  func(src, dst string, buf []byte) error
-	}{{"cp", "cp (open, fstat, read, create, write, close x2)", 7, copyPlain}, {"ferry", "ferry (+ scan, checks, unnamed file, read-back, mtime, link, audit)", 13, copyFerry}} {
+	}{
+		{"cp", "cp (open, fstat, read, create, write, close x2)", 7, copyPlain},
+		{"ferry", "ferry (+ scan, checks, unnamed file, read-back and CRC-64 of both sides, mtime, link, audit)", 13, copyFerry},
+		{"kernel", "cp's large-file copy (open, fstat, create, copy_file_range, close x2), nothing checked", 6, copyKernel},
+	} {
 		counts := []int{1, *threads}
 		switch *only {
 		case "":
@@ -117,7 +125,7 @@ func run(src, dst string, files []string, n int, copy func(string, string, []byt
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, 256<<10)
+			buf := make([]byte, 512<<10) // ferry: 256 KiB read, 256 KiB read back
 			for f := range work {
 				if err := copy(filepath.Join(src, f), filepath.Join(dst, f), buf); err != nil {
 					errs <- fmt.Errorf("%s: %w", f, err)
@@ -140,8 +148,32 @@ func run(src, dst string, files []string, n int, copy func(string, string, []byt
 	return took, nil
 }
 
-// copyPlain is cp's sequence for a small file.
+// copyPlain is cp's sequence for a file, with the data through user space:
+// open, fstat, read and write until the size, create, two closes (a small
+// file: one read, one write).
 func copyPlain(src, dst string, buf []byte) error {
+	return copyBy(src, dst, func(in, out int, left int64) (int, error) {
+		n, err := unix.Read(in, buf[:min(int64(len(buf)), left)])
+		if err == nil && n > 0 {
+			_, err = unix.Write(out, buf[:n])
+		}
+		return n, err
+	})
+}
+
+// copyKernel is what cp -r does with a large file's data: copy_file_range,
+// the kernel copying page to page with nothing read into user space and
+// nothing checked.
+func copyKernel(src, dst string, _ []byte) error {
+	return copyBy(src, dst, func(in, out int, left int64) (int, error) {
+		return unix.CopyFileRange(in, nil, out, nil, int(min(left, 1<<30)), 0)
+	})
+}
+
+// copyBy opens src, learns its size, creates dst and calls step until
+// step has moved that many bytes from in to out (step returns how many it
+// moved, 0 at an early end).
+func copyBy(src, dst string, step func(in, out int, left int64) (int, error)) error {
 	in, err := unix.Open(src, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
@@ -151,17 +183,20 @@ func copyPlain(src, dst string, buf []byte) error {
 	if err := unix.Fstat(in, &st); err != nil {
 		return err
 	}
-	n, err := unix.Read(in, buf[:min(int64(len(buf)), st.Size)])
-	if err != nil {
-		return err
-	}
 	out, err := unix.Open(dst, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644)
 	if err != nil {
 		return err
 	}
-	if _, err := unix.Write(out, buf[:n]); err != nil {
-		unix.Close(out)
-		return err
+	for left := st.Size; left > 0; {
+		n, err := step(in, out, left)
+		if err == nil && n == 0 {
+			err = fmt.Errorf("%s ended %d bytes early", src, left)
+		}
+		if err != nil {
+			unix.Close(out)
+			return err
+		}
+		left -= int64(n)
 	}
 	return unix.Close(out)
 }
@@ -181,22 +216,37 @@ func copyFerry(src, dst string, buf []byte) error {
 	if err := unix.Fstat(in, &opened); err != nil { // OpenStat: what was opened
 		return err
 	}
-	n, err := unix.Read(in, buf[:min(int64(len(buf)), opened.Size)])
-	if err != nil {
-		return err
-	}
-	if err := unix.Fstat(in, &after); err != nil { // unchanged? (before publishing)
-		return err
-	}
 	out, err := unix.Open(filepath.Dir(dst), unix.O_RDWR|unix.O_TMPFILE|unix.O_CLOEXEC, 0o644)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(out)
-	if _, err := unix.Write(out, buf[:n]); err != nil {
-		return err
+	// Chunk by chunk: read, CRC-64 of what was read, write, read back from
+	// the destination into the second half of buf, CRC-64 of that; the two
+	// must match (worker and store/local's copyVerified).
+	half := len(buf) / 2
+	for off := int64(0); off < opened.Size; {
+		n, err := unix.Read(in, buf[:min(int64(half), opened.Size-off)])
+		if err == nil && n == 0 {
+			err = fmt.Errorf("%s ended at %d of %d bytes", src, off, opened.Size)
+		}
+		if err != nil {
+			return err
+		}
+		sum := crc64ecma.Checksum(buf[:n])
+		if _, err := unix.Write(out, buf[:n]); err != nil {
+			return err
+		}
+		back := buf[half : half+n]
+		if m, err := unix.Pread(out, back, off); err != nil || m != n {
+			return fmt.Errorf("read back %d bytes at %d: got %d (%v)", n, off, m, err)
+		}
+		if crc64ecma.Checksum(back) != sum {
+			return fmt.Errorf("%s: what landed at %d differs from what was read", dst, off)
+		}
+		off += int64(n)
 	}
-	if _, err := unix.Pread(out, buf[:n], 0); err != nil { // read back
+	if err := unix.Fstat(in, &after); err != nil { // unchanged? (before publishing)
 		return err
 	}
 	if err := unix.Fstat(out, &landed); err != nil {
