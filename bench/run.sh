@@ -304,17 +304,19 @@ local_workload() { # name files size rclone-flags
 	rm -rf "$d"-cp "$d"-rclone "$d"-ferry "$h/workdir"
 }
 
-# floor WORKLOAD: the floor under a local workload, the system calls of the
-# sequence ferry's guarantees take with no engine around them
-# (bench/cmd/floor -seq ferry, 2 threads: each chunk read, CRC-64, written,
-# read back and checked), and cp's own in-kernel copy on 2 threads
-# (-seq kernel, copy_file_range, nothing checked), alternated with cp -r
-# round by round. Sets FLOOR[WORKLOAD|ferry], FLOOR[WORKLOAD|kernel] and
-# FLOOR[WORKLOAD|cp] (medians).
+# floor WORKLOAD THREADS: the floor under a local workload, the system calls
+# of the sequence ferry's guarantees take with no engine around them
+# (bench/cmd/floor -seq ferry: each chunk read, CRC-64, written, read back
+# and checked), and cp's own in-kernel copy (-seq kernel, copy_file_range,
+# nothing checked), both on THREADS threads, alternated with cp -r round by
+# round. Sets FLOOR[WORKLOAD|ferry], FLOOR[WORKLOAD|kernel] and
+# FLOOR[WORKLOAD|cp] (medians). Large files need more threads than cores
+# to keep both cores busy (page allocation waits): 8, as ferry's worker
+# copies 8 of them at once.
 declare -A FLOOR
 floor() {
-	local wl=$1 runs_f= runs_k= runs_c= round i seq t
-	log "$wl: system-call floor (bench/cmd/floor -seq ferry and -seq kernel, 2 threads, alternated with cp -r, $N rounds)"
+	local wl=$1 th=$2 runs_f= runs_k= runs_c= round i seq t
+	log "$wl: system-call floor (bench/cmd/floor -seq ferry and -seq kernel, $th threads, alternated with cp -r, $N rounds)"
 	for ((round = 0; round < N; round++)); do
 		for ((i = 0; i < 3; i++)); do
 			case $(((round + i) % 3)) in
@@ -328,31 +330,32 @@ floor() {
 			1) seq=ferry ;;
 			2) seq=kernel ;;
 			esac
-			"$BIN/floor" -src "$DATA/$wl" -dst "$DST/floor" -seq $seq -threads 2 -n 1 >"$LOGS/floor-$wl-$seq-$round.log" 2>&1 || { tail -5 "$LOGS/floor-$wl-$seq-$round.log" >&2; die "floor"; }
-			t=$(sed -n "s/^FLOOR seq=$seq threads=2 .*seconds=\([0-9.]*\).*/\1/p" "$LOGS/floor-$wl-$seq-$round.log")
+			"$BIN/floor" -src "$DATA/$wl" -dst "$DST/floor" -seq $seq -threads "$th" -n 1 >"$LOGS/floor-$wl-$seq-$round.log" 2>&1 || { tail -5 "$LOGS/floor-$wl-$seq-$round.log" >&2; die "floor"; }
+			t=$(sed -n "s/^FLOOR seq=$seq threads=$th .*seconds=\([0-9.]*\).*/\1/p" "$LOGS/floor-$wl-$seq-$round.log")
 			[ -n "$t" ] || die "floor: no figure in $LOGS/floor-$wl-$seq-$round.log"
 			if [ $seq = ferry ]; then runs_f="$runs_f $t"; else runs_k="$runs_k $t"; fi
 		done
 	done
 	rm -rf "$DST/$wl-cp" "$DST/floor"
 	FLOOR[$wl|ferry]=$(echo "$runs_f" | median) FLOOR[$wl|kernel]=$(echo "$runs_k" | median) FLOOR[$wl|cp]=$(echo "$runs_c" | median)
-	EXTRA+=("$wl floor|system calls only, no engine|ferry's guarantees' sequence, 2 threads: ${FLOOR[$wl|ferry]} s (runs:$runs_f); cp's copy_file_range, 2 threads: ${FLOOR[$wl|kernel]} s (runs:$runs_k); cp -r in the same rounds: ${FLOOR[$wl|cp]} s (runs:$runs_c)|$(awk -v a="${FLOOR[$wl|ferry]}" -v k="${FLOOR[$wl|kernel]}" -v b="${FLOOR[$wl|cp]}" 'BEGIN{printf "verified sequence %.2fx cp -r, unverified kernel copy on 2 threads %.2fx cp -r", a / b, k / b}'): what a verified copy costs with no engine around it, and what cp's own copy gains from a second thread|-|\`$BIN/floor -src $DATA/$wl -dst $DST/floor -seq ferry -threads 2 -n 1\`")
+	FLOOR[$wl|threads]=$th
+	EXTRA+=("$wl floor|system calls only, no engine|ferry's guarantees' sequence, $th threads: ${FLOOR[$wl|ferry]} s (runs:$runs_f); cp's copy_file_range, $th threads: ${FLOOR[$wl|kernel]} s (runs:$runs_k); cp -r in the same rounds: ${FLOOR[$wl|cp]} s (runs:$runs_c)|$(awk -v a="${FLOOR[$wl|ferry]}" -v k="${FLOOR[$wl|kernel]}" -v b="${FLOOR[$wl|cp]}" -v th="$th" 'BEGIN{printf "verified sequence %.2fx cp -r, unverified kernel copy on %d threads %.2fx cp -r", a / b, th, k / b}'): what a verified copy costs with no engine around it, and what cp's own copy gains from more threads|-|\`$BIN/floor -src $DATA/$wl -dst $DST/floor -seq ferry -threads $th -n 1\`")
 }
 
 if want small; then
 	local_workload small $SMALL_FILES $((SMALL_FILES * SMALL_SIZE)) "--transfers 16 --checkers 16"
 	# Not with --disk, where cp's time includes a sync the floor's does not.
 	if [ "$DISK" = 0 ]; then
-		floor small
+		floor small 2
 	fi
 fi
 if want large; then
 	local_workload large $LARGE_FILES $((LARGE_FILES * LARGE_SIZE)) "--transfers 4"
-	[ "$DISK" = 0 ] && floor large
+	[ "$DISK" = 0 ] && floor large 8
 fi
 if want spread; then
 	local_workload spread $SPREAD_FILES "$(find "$DATA/spread" -type f -printf '%s\n' | awk '{s += $1} END{printf "%d", s}')" "--transfers 16 --checkers 16"
-	[ "$DISK" = 0 ] && floor spread
+	[ "$DISK" = 0 ] && floor spread 8
 fi
 
 # ---- s3 --------------------------------------------------------------------
@@ -572,7 +575,7 @@ report() {
 	# floor_note WORKLOAD: the floor's ratios, for a target's line.
 	floor_note() {
 		[ -n "${FLOOR[$1|cp]:-}" ] || return 0
-		awk -v a="${FLOOR[$1|ferry]}" -v k="${FLOOR[$1|kernel]}" -v b="${FLOOR[$1|cp]}" 'BEGIN{printf "; with no engine, the verified sequence on 2 threads: %.2fx cp, cp'"'"'s unverified copy on 2 threads: %.2fx cp", a / b, k / b}'
+		awk -v a="${FLOOR[$1|ferry]}" -v k="${FLOOR[$1|kernel]}" -v b="${FLOOR[$1|cp]}" -v th="${FLOOR[$1|threads]}" 'BEGIN{printf "; with no engine, on %d threads: the verified sequence %.2fx cp, cp'"'"'s unverified copy %.2fx cp", th, a / b, k / b}'
 	}
 	ratio small
 	[ -n "$fm" ] && [ -n "$cm" ] && [ -n "$rm" ] && all+=("small: ferry within 1.25x of cp -r's time (so well over 2x rclone's files/s)|$(awk -v f="$fm" -v c="$cm" -v r="$rm" -v pr="$pr" -v fl="${FLOOR[small|ferry]:-}" -v flc="${FLOOR[small|cp]:-}" 'BEGIN{printf "%.2fx cp (median of the per-round ratios: %.2fx; %.2fx rclone)", f / c, pr, r / f; if (fl != "" && flc != "") printf "; the system calls of ferry'"'"'s guarantees alone, on 2 threads: %.2fx cp", fl / flc}')|$(met "$fm / $cm <= 1.25 && $pr <= 1.25")")
