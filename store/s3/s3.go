@@ -138,7 +138,8 @@ type S3 struct {
 	retry  store.RetryPolicy
 	where  string // "bucket B at endpoint E", for messages
 	server string // host[:port], lower case: who a server-side copy can copy from
-	fastState     // a whole object's first GET, sent without minio-go (get.go)
+
+	fastState // a whole object's first GET, sent without minio-go (get.go)
 }
 
 // New returns the store cfg names, after checking with one listing request
