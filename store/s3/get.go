@@ -99,7 +99,10 @@ func (g *fastGet) get(ctx context.Context, rt http.RoundTripper, full string) (*
 	if err != nil {
 		return nil, errFastMiss
 	}
-	if resp.StatusCode != http.StatusOK || resp.ContentLength < 0 {
+	// The bytes as stored: a body the transport decompressed (it does
+	// not: minio-go's transport disables compression) would be copied
+	// decompressed.
+	if resp.StatusCode != http.StatusOK || resp.ContentLength < 0 || resp.Uncompressed {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // an error's XML: keep the connection
 		resp.Body.Close()
 		return nil, errFastMiss
