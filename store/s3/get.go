@@ -94,12 +94,15 @@ func (g *fastGet) get(ctx context.Context, rt http.RoundTripper, full string) (*
 	}
 	req.URL = &url.URL{Scheme: g.scheme, Host: g.host, Path: g.base + full, RawPath: path}
 	req.Host = g.host
-	g.sign(req, path, time.Now().UTC())
+	g.sign(req, path, "", time.Now().UTC())
 	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		return nil, errFastMiss
 	}
-	if resp.StatusCode != http.StatusOK || resp.ContentLength < 0 {
+	// The bytes as stored: a body the transport decompressed (it does
+	// not: minio-go's transport disables compression) would be copied
+	// decompressed.
+	if resp.StatusCode != http.StatusOK || resp.ContentLength < 0 || resp.Uncompressed {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // an error's XML: keep the connection
 		resp.Body.Close()
 		return nil, errFastMiss
@@ -110,10 +113,11 @@ func (g *fastGet) get(ctx context.Context, rt http.RoundTripper, full string) (*
 // errFastMiss is a fast GET that did not get a 200.
 var errFastMiss = errors.New("fast GET missed")
 
-// sign adds Signature V4 headers to req, a GET with no query and an empty
-// payload of the escaped path, signing Host, X-Amz-Content-Sha256 and
-// X-Amz-Date (AWS's Signature Version 4 for S3, header-based).
-func (g *fastGet) sign(req *http.Request, path string, now time.Time) {
+// sign adds Signature V4 headers to req, a GET with an empty payload of
+// the escaped path and the canonical (sorted, escaped) query, signing
+// Host, X-Amz-Content-Sha256 and X-Amz-Date (AWS's Signature Version 4
+// for S3, header-based).
+func (g *fastGet) sign(req *http.Request, path, query string, now time.Time) {
 	date := now.Format("20060102T150405Z")
 	day := date[:8]
 	req.Header["X-Amz-Date"] = []string{date}
@@ -122,7 +126,9 @@ func (g *fastGet) sign(req *http.Request, path string, now time.Time) {
 	b.Grow(256 + len(path))
 	b.WriteString("GET\n")
 	b.WriteString(path)
-	b.WriteString("\n\nhost:")
+	b.WriteString("\n")
+	b.WriteString(query)
+	b.WriteString("\nhost:")
 	b.WriteString(g.host)
 	b.WriteString("\nx-amz-content-sha256:" + emptySHA256 + "\nx-amz-date:")
 	b.WriteString(date)
@@ -196,6 +202,6 @@ type fastState struct {
 	fastOnce sync.Once
 	fast     *fastGet
 	// Whole-object GETs answered by the fast GET, and those it handed to
-	// minio-go (tests).
-	fastHits, fastMisses atomic.Int64
+	// minio-go; listing pages read by the fast listing (tests).
+	fastHits, fastMisses, fastPages atomic.Int64
 }

@@ -98,7 +98,7 @@ func TestFastGetSignature(t *testing.T) {
 			t.Fatal(err)
 		}
 		req, _ := http.NewRequest(http.MethodGet, "https://"+c.host+path, nil)
-		g.sign(req, path, at)
+		g.sign(req, path, "", at)
 		if got, want := req.Header.Get("Authorization"), ref.Header.Get("Authorization"); got != want {
 			t.Errorf("%s%s: Authorization\n got %s\nwant %s (minio-go)", c.host, path, got, want)
 		}
