@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"ferry/internal/dbtest"
+	"ferry/table"
 )
 
 // TestTablesExact is the ceiling of the tables workload (issue 19), as
@@ -616,52 +617,6 @@ func myRows(ctx context.Context, c *sql.Conn, q string, fn func([]sql.RawBytes) 
 	return rows.Err()
 }
 
-// hashRow hashes one row's values, each a NULL mark or a length and its
-// bytes.
-func hashRow(h hash.Hash, buf []byte, vals []sql.RawBytes) []byte {
-	b := buf[:0]
-	for _, v := range vals {
-		if v == nil {
-			b = append(b, 0)
-			continue
-		}
-		b = append(b, 1)
-		b = binary.AppendUvarint(b, uint64(len(v)))
-		b = append(b, v...)
-	}
-	h.Write(b)
-	return b
-}
-
-// myQuote appends v as a MySQL string literal (backslash escapes), as
-// ferry's appendQuoted does.
-func myQuote(b, v []byte) []byte {
-	b = append(b, '\'')
-	start := 0
-	for i, c := range v {
-		var e byte
-		switch c {
-		case 0:
-			e = '0'
-		case '\n':
-			e = 'n'
-		case '\r':
-			e = 'r'
-		case 0x1a:
-			e = 'Z'
-		case '\'', '"', '\\':
-			e = c
-		default:
-			continue
-		}
-		b = append(b, v[start:i]...)
-		b = append(b, '\\', e)
-		start = i + 1
-	}
-	b = append(b, v[start:]...)
-	return append(b, '\'')
-}
-
 func myRangeSelect(r keyRange) string {
 	return fmt.Sprintf("SELECT id, v, x, d, at FROM big WHERE id >= %d AND id < %d ORDER BY id", r.lo, r.hi)
 }
@@ -717,7 +672,7 @@ func myExactCopy(ctx context.Context, s *dbtest.Server, db string, k int, rangeK
 			return err
 		}
 		err = myRows(ctx, sc, myRangeSelect(r), func(vals []sql.RawBytes) error {
-			buf = hashRow(written, buf, vals)
+			buf = table.HashRawRow(written, buf, vals)
 			if n == 0 {
 				stmt = append(stmt, "INSERT INTO big (id, v, x, d, at) VALUES ("...)
 			} else {
@@ -731,7 +686,7 @@ func myExactCopy(ctx context.Context, s *dbtest.Server, db string, k int, rangeK
 				case v == nil:
 					stmt = append(stmt, "NULL"...)
 				case quoted&(1<<i) != 0:
-					stmt = myQuote(stmt, v)
+					stmt = table.AppendQuoted(stmt, v)
 				default:
 					stmt = append(stmt, v...)
 				}
@@ -752,7 +707,7 @@ func myExactCopy(ctx context.Context, s *dbtest.Server, db string, k int, rangeK
 			return fmt.Errorf("range %v: commit: %w", r, err)
 		}
 		if err := myRows(ctx, dc, myRangeSelect(r), func(vals []sql.RawBytes) error {
-			buf = hashRow(landed, buf, vals)
+			buf = table.HashRawRow(landed, buf, vals)
 			return nil
 		}); err != nil {
 			return fmt.Errorf("range %v: read back: %w", r, err)
@@ -782,7 +737,7 @@ func myDigest(ctx context.Context, s *dbtest.Server, db string) (string, error) 
 	var buf []byte
 	n := 0
 	if err := myRows(ctx, conn, "SELECT id, v, x, d, at FROM big ORDER BY id", func(vals []sql.RawBytes) error {
-		buf = hashRow(h, buf, vals)
+		buf = table.HashRawRow(h, buf, vals)
 		n++
 		return nil
 	}); err != nil {

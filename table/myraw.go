@@ -55,9 +55,15 @@ type rawHash struct {
 
 func newRawHash() *rawHash { return &rawHash{h: sha256.New()} }
 
-// add hashes one row: each value a NULL mark, or a length and its bytes.
-func (r *rawHash) add(vals []sql.RawBytes) {
-	b := r.buf[:0]
+// add hashes one row (HashRawRow).
+func (r *rawHash) add(vals []sql.RawBytes) { r.buf = HashRawRow(r.h, r.buf, vals) }
+
+// HashRawRow writes one row's values as the text protocol gave them to h,
+// each a NULL mark, or a length and its bytes, built in buf, which it
+// returns for the next row (bench/tablesexact_test.go's copier hashes
+// alike).
+func HashRawRow(h hash.Hash, buf []byte, vals []sql.RawBytes) []byte {
+	b := buf[:0]
 	for _, v := range vals {
 		if v == nil {
 			b = append(b, 0)
@@ -67,8 +73,8 @@ func (r *rawHash) add(vals []sql.RawBytes) {
 		b = binary.AppendUvarint(b, uint64(len(v)))
 		b = append(b, v...)
 	}
-	r.buf = b
-	r.h.Write(b)
+	h.Write(b)
+	return b
 }
 
 func (r *rawHash) sum() string { return hex.EncodeToString(r.h.Sum(nil)[:16]) }
@@ -168,7 +174,7 @@ func copyChunkMyRaw(ctx context.Context, src, dst *mysqlDB, p Pair, c Chunk, o C
 				if quote[i] == 'b' {
 					stmt = append(stmt, "_binary"...)
 				}
-				stmt = appendQuoted(stmt, v)
+				stmt = AppendQuoted(stmt, v)
 			}
 		}
 		stmt = append(stmt, ')')
@@ -201,9 +207,9 @@ func copyChunkMyRaw(ctx context.Context, src, dst *mysqlDB, p Pair, c Chunk, o C
 	return res, res.Src == res.Dst, nil
 }
 
-// appendQuoted appends v as a MySQL string literal, escaped with
+// AppendQuoted appends v as a MySQL string literal, escaped with
 // backslashes (ferry's sessions never set NO_BACKSLASH_ESCAPES).
-func appendQuoted(b, v []byte) []byte {
+func AppendQuoted(b, v []byte) []byte {
 	b = append(b, '\'')
 	start := 0
 	for i, c := range v {
