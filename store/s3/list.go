@@ -42,14 +42,7 @@ func (g *fastGet) list(ctx context.Context, rt http.RoundTripper, prefix, marker
 		q += "&marker=" + escapeQuery(marker)
 	}
 	q += "&max-keys=" + strconv.Itoa(max) + "&prefix=" + escapeQuery(prefix)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "", nil)
-	if err != nil {
-		return listing{}, errListMiss
-	}
-	req.URL = &url.URL{Scheme: g.scheme, Host: g.host, Path: g.base, RawQuery: q}
-	req.Host = g.host
-	g.sign(req, g.base, q, time.Now().UTC())
-	resp, err := rt.RoundTrip(req)
+	resp, err := g.send(ctx, rt, &url.URL{Scheme: g.scheme, Host: g.host, Path: g.base, RawQuery: q}, g.base, q)
 	if err != nil {
 		return listing{}, errListMiss
 	}
