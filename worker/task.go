@@ -124,13 +124,17 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 		// Each copier takes the next entry from a shared counter: no
 		// goroutine hands entries out, so an entry costs an atomic add
 		// rather than a channel handoff and a goroutine switch.
+		// The stores keep what the task's Puts share (a local
+		// destination: its directories, open) until the task ends.
+		tctx, scope := store.WithTask(ctx)
+		defer scope.End(false)
 		var next atomic.Int64
 		var wg sync.WaitGroup
 		for range min(w.cfg.Threads, len(l.Entries)) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ctx, retries := store.WithRetryCounter(ctx)
+				ctx, retries := store.WithRetryCounter(tctx)
 				ctx, notes := store.WithNotes(ctx)
 				x := &transfer{w: w, retries: retries, notes: notes}
 				for {
@@ -158,17 +162,25 @@ func (w *Worker) runTask(parent context.Context, l task.Lease, copied func()) {
 		wg.Wait()
 		copied()
 		if ctx.Err() == nil {
-			if sync := st.dstF.Sync; sync != nil {
-				if err := sync(ctx); err != nil {
-					// Nothing of this attempt is known durable: fail it all.
+			// What landed must still be at its keys (scope.End), and
+			// durable (Sync); else nothing of this attempt is known good:
+			// fail it all, for the next attempt to copy again.
+			err := scope.End(true)
+			if err != nil {
+				log.Error("destination changed under the task", "err", err)
+			} else if sync := st.dstF.Sync; sync != nil {
+				if err = sync(ctx); err != nil {
 					log.Error("sync destination failed", "err", err)
-					t.mu.Lock()
-					t.audit = t.audit[:0]
-					t.mu.Unlock()
-					results = results[:0]
-					for i, e := range l.Entries {
-						record(i, failRecord(e, task.WriteError, fmt.Errorf("sync: %w", err)))
-					}
+					err = fmt.Errorf("sync: %w", err)
+				}
+			}
+			if err != nil {
+				t.mu.Lock()
+				t.audit = t.audit[:0]
+				t.mu.Unlock()
+				results = results[:0]
+				for i, e := range l.Entries {
+					record(i, failRecord(e, task.WriteError, err))
 				}
 			}
 		}

@@ -106,6 +106,10 @@ type dest struct {
 	cut int    // where that '/' is; -1 for a key in the root
 	dfd int    // the key's directory (O_PATH), or the root's descriptor
 	own bool   // dfd is d's to close
+	// task: the task's kept directories (taskdirs_linux.go) when d was
+	// opened through them; kd: the one dfd is, if it is kept.
+	task *taskDirs
+	kd   *keptDir
 }
 
 var destPool = sync.Pool{New: func() any { return &dest{b: make([]byte, 0, 256)} }}
@@ -117,11 +121,18 @@ var destPool = sync.Pool{New: func() any { return &dest{b: make([]byte, 0, 256)}
 // without create with an error wrapping store.ErrNotExist. Close the dest
 // after use, even on error.
 func (l *Local) openDest(op, key string, create bool) (d *dest, made bool, err error) {
-	d = destPool.Get().(*dest)
-	d.l, d.key, d.cut, d.dfd, d.own = l, key, strings.LastIndexByte(key, '/'), -1, false
-	d.b = append(append(d.b[:0], key...), 0)
+	d = l.newDest(key, nil)
 	made, err = d.open(op, create)
 	return d, made, err
+}
+
+// newDest returns a pooled dest for key, not open yet, opened through the
+// task's kept directories when task is set.
+func (l *Local) newDest(key string, task *taskDirs) *dest {
+	d := destPool.Get().(*dest)
+	d.l, d.key, d.cut, d.dfd, d.own, d.task, d.kd = l, key, strings.LastIndexByte(key, '/'), -1, false, task, nil
+	d.b = append(append(d.b[:0], key...), 0)
+	return d
 }
 
 // open opens d's directory, as openDest says.
@@ -159,6 +170,10 @@ func (d *dest) open(op string, create bool) (made bool, err error) {
 // reopen opens d's directory again, making it if it is missing: after a
 // Delete of its last key removed it.
 func (d *dest) reopen(op string) error {
+	if d.kept() {
+		d.task.forget(d)
+		d.kd = nil
+	}
 	d.closeDir()
 	_, err := d.open(op, true)
 	return err
@@ -194,6 +209,10 @@ func (d *dest) closeDir() {
 // used after.
 func (d *dest) close() {
 	d.closeDir()
+	if d.task != nil {
+		d.task.release()
+		d.task, d.kd = nil, nil
+	}
 	d.l, d.key = nil, ""
 	if cap(d.b) <= 4096 {
 		destPool.Put(d)

@@ -35,6 +35,9 @@ func (l *Local) sync() error { return l.syncPortable() }
 
 func (l *Local) delete(key string) error { return l.deletePortable(key) }
 
+// unlanded has nothing to do: only Linux keeps a task's directories open.
+func (l *Local) unlanded(context.Context, string) {}
+
 func (l *Local) cleanTemps(ctx context.Context, dirKey, tag string) error {
 	return l.cleanTempsPortable(ctx, dirKey, tag)
 }

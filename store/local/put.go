@@ -233,5 +233,9 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return l.delete(key)
+	if err := l.delete(key); err != nil {
+		return err
+	}
+	l.unlanded(ctx, key)
+	return nil
 }

@@ -28,8 +28,9 @@ func (l *Local) put(ctx context.Context, key string, r io.Reader, e store.Entry,
 		return l.putPortable(ctx, key, r, e, tag, mode)
 	}
 	// The key's directory, reached without following a link (made first
-	// if missing; beneath_linux.go).
-	d, _, err := l.openDest("put", key, true)
+	// if missing; beneath_linux.go), or kept open for the task
+	// (taskdirs_linux.go).
+	d, err := l.openPutDest(ctx, key)
 	defer d.close()
 	if err != nil {
 		return store.Entry{}, err
@@ -37,13 +38,20 @@ func (l *Local) put(ctx context.Context, key string, r io.Reader, e store.Entry,
 	// An unnamed file (anon_linux.go) where the file system has them; else
 	// a named temporary file, tmp.
 	fd, err := l.createAnon(d, tag, mode)
-	if err == unix.ENOENT && d.reopen("put") == nil { // removed by a Delete meanwhile
+	if err != nil && err != errors.ErrUnsupported && (err == unix.ENOENT || d.kept()) && d.reopen("put") == nil {
+		// Removed by a Delete of its last key meanwhile (a directory
+		// kept open since may answer EPERM rather than ENOENT): made
+		// again.
 		fd, _ = l.createAnon(d, tag, mode)
 	}
 	tmp := ""
 	named := fd < 0
 	if named {
-		if fd, tmp, err = createTempAt(key, d, tag, mode); err != nil {
+		fd, tmp, err = createTempAt(key, d, tag, mode)
+		if err != nil && d.kept() && d.reopen("put") == nil {
+			fd, tmp, err = createTempAt(key, d, tag, mode)
+		}
+		if err != nil {
 			return store.Entry{}, err
 		}
 	}
@@ -106,6 +114,9 @@ func (l *Local) put(ctx context.Context, key string, r io.Reader, e store.Entry,
 		return store.Entry{}, opError("put", key, &os.LinkError{Op: "rename", Old: tmpName(), New: d.path(), Err: err})
 	}
 	done = true
+	if d.kept() {
+		d.task.landed(d)
+	}
 	if !closed {
 		closed = true
 		if err := unix.Close(fd); err != nil {

@@ -88,14 +88,7 @@ func (s *S3) fastGetter(ctx context.Context) *fastGet {
 // one, is errFastMiss (after the body is closed), for minio-go to ask again.
 func (g *fastGet) get(ctx context.Context, rt http.RoundTripper, full string) (*http.Response, error) {
 	path := g.base + escapePath(full)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "", nil)
-	if err != nil {
-		return nil, errFastMiss
-	}
-	req.URL = &url.URL{Scheme: g.scheme, Host: g.host, Path: g.base + full, RawPath: path}
-	req.Host = g.host
-	g.sign(req, path, "", time.Now().UTC())
-	resp, err := rt.RoundTrip(req)
+	resp, err := g.send(ctx, rt, &url.URL{Scheme: g.scheme, Host: g.host, Path: g.base + full, RawPath: path}, path, "")
 	if err != nil {
 		return nil, errFastMiss
 	}
@@ -108,6 +101,18 @@ func (g *fastGet) get(ctx context.Context, rt http.RoundTripper, full string) (*
 		return nil, errFastMiss
 	}
 	return resp, nil
+}
+
+// send sends a GET of u, signed for the escaped path and the canonical
+// query (both as u has them), through rt.
+func (g *fastGet) send(ctx context.Context, rt http.RoundTripper, u *url.URL, path, query string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.URL, req.Host = u, g.host
+	g.sign(req, path, query, time.Now().UTC())
+	return rt.RoundTrip(req)
 }
 
 // errFastMiss is a fast GET that did not get a 200.

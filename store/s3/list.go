@@ -42,14 +42,7 @@ func (g *fastGet) list(ctx context.Context, rt http.RoundTripper, prefix, marker
 		q += "&marker=" + escapeQuery(marker)
 	}
 	q += "&max-keys=" + strconv.Itoa(max) + "&prefix=" + escapeQuery(prefix)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "", nil)
-	if err != nil {
-		return listing{}, errListMiss
-	}
-	req.URL = &url.URL{Scheme: g.scheme, Host: g.host, Path: g.base, RawQuery: q}
-	req.Host = g.host
-	g.sign(req, g.base, q, time.Now().UTC())
-	resp, err := rt.RoundTrip(req)
+	resp, err := g.send(ctx, rt, &url.URL{Scheme: g.scheme, Host: g.host, Path: g.base, RawQuery: q}, g.base, q)
 	if err != nil {
 		return listing{}, errListMiss
 	}
@@ -74,11 +67,15 @@ func (g *fastGet) list(ctx context.Context, rt http.RoundTripper, prefix, marker
 func scanListing(b []byte) (listing, error) {
 	var (
 		p        listing
-		obj      *minio.ObjectInfo
+		obj      minio.ObjectInfo // the Contents being read, while in one
+		inObj    bool
 		encoding string
 		seen     bool
-		keys     []string // raw keys, decoded once EncodingType is known
+		keys     int // Keys read in Contents
 	)
+	// minio.ObjectInfo is large: room for the page's objects at once
+	// rather than doubling.
+	p.objects = make([]minio.ObjectInfo, 0, bytes.Count(b, []byte("<Contents>")))
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '<')
 		if i < 0 {
@@ -103,9 +100,9 @@ func scanListing(b []byte) (listing, error) {
 		tag := b[:j]
 		b = b[j+1:]
 		if len(tag) > 0 && tag[0] == '/' {
-			if string(tag) == "/Contents" && obj != nil {
-				p.objects = append(p.objects, *obj)
-				obj = nil
+			if string(tag) == "/Contents" && inObj {
+				p.objects = append(p.objects, obj)
+				inObj = false
 			}
 			continue
 		}
@@ -121,7 +118,7 @@ func scanListing(b []byte) (listing, error) {
 			seen = true
 			continue
 		case "Contents":
-			obj = &minio.ObjectInfo{}
+			obj, inObj = minio.ObjectInfo{}, true
 			continue
 		case "Key", "LastModified", "ETag", "Size", "IsTruncated", "NextMarker", "EncodingType":
 		default:
@@ -143,10 +140,10 @@ func scanListing(b []byte) (listing, error) {
 			p.nextMarker = text
 		case name == "EncodingType":
 			encoding = text
-		case obj == nil:
+		case !inObj:
 			// a Key or Size outside Contents: not a listing's
 		case name == "Key":
-			keys = append(keys, text)
+			keys++
 			obj.Key = text
 		case name == "LastModified":
 			t, err := time.Parse(time.RFC3339Nano, text)
@@ -164,7 +161,7 @@ func scanListing(b []byte) (listing, error) {
 			obj.Size = n
 		}
 	}
-	if !seen || obj != nil || len(keys) != len(p.objects) {
+	if !seen || inObj || keys != len(p.objects) {
 		return p, errors.New("not a whole ListBucketResult")
 	}
 	if encoding == "url" {
