@@ -110,24 +110,43 @@ fi
 
 # ---- space -----------------------------------------------------------------
 
-# What the selected workloads hold at once on ROOT's file system (each
-# source and one destination) and in memory: the S3 server keeps objects in
-# RAM, and gofakes3 held about five times the large set at its peak (parts,
-# assembled objects and garbage not yet collected) on the reference run.
-need_fs=$((64 << 20))
+# What the selected workloads hold at once. The generated sources stay for
+# the whole run; each workload's copies (cp's, rclone's and ferry's, or the
+# two downloads) and the S3 server's objects are removed before the next
+# workload, so at the peak ROOT holds the sources and the largest
+# workload's copies. The S3 server keeps objects in RAM, with parts,
+# assembled objects and garbage not yet collected: on the reference
+# machine (2026-12-07, a whole run) the large set's uploads took the
+# server to about 5.5 times the set (the two downloads, later, hold 2
+# more while the server holds less), and medium's about 3 times its set.
 small_bytes=$((SMALL_FILES * (SMALL_SIZE + 4096)))
 large_bytes=$((LARGE_FILES * LARGE_SIZE))
-{ want small || want s3; } && need_fs=$((need_fs + 2 * small_bytes))
-{ want large || want s3; } && need_fs=$((need_fs + 2 * large_bytes))
 # spread: about 1.6 GB (the mean of a log-uniform size, times the files)
 spread_bytes=$((SPREAD_FILES * (SPREAD_MAX - SPREAD_MIN) / 9))
 medium_bytes=$((MEDIUM_FILES * MEDIUM_SIZE))
-want spread && need_fs=$((need_fs + 2 * spread_bytes))
-want medium && need_fs=$((need_fs + medium_bytes))
-want scan && need_fs=$((need_fs + SCAN_FILES * 1024))
-need_mem=0
-want s3 && need_mem=$((5 * large_bytes + 2 * small_bytes))
-want medium && need_mem=$((need_mem + 3 * medium_bytes))
+src_bytes=$((64 << 20))
+{ want small || want s3; } && src_bytes=$((src_bytes + small_bytes))
+{ want large || want s3; } && src_bytes=$((src_bytes + large_bytes))
+want spread && src_bytes=$((src_bytes + spread_bytes))
+want medium && src_bytes=$((src_bytes + medium_bytes))
+want scan && src_bytes=$((src_bytes + SCAN_FILES * 1024))
+want scale && src_bytes=$((src_bytes + (SCALE_MB << 20)))
+copies=0 # the largest workload's copies on ROOT
+server=0 # the most the S3 server holds
+peak=0   # the most a workload holds at once: copies and server objects
+at_most() { # copies server peak
+	[ "$1" -gt "$copies" ] && copies=$1
+	[ "$2" -gt "$server" ] && server=$2
+	[ "$3" -gt "$peak" ] && peak=$3
+	return 0
+}
+want small && at_most $((3 * small_bytes)) 0 $((3 * small_bytes))
+want large && at_most $((3 * large_bytes)) 0 $((3 * large_bytes))
+want spread && at_most $((3 * spread_bytes)) 0 $((3 * spread_bytes))
+want s3 && at_most $((2 * large_bytes)) $((6 * large_bytes)) $((6 * large_bytes))
+want medium && at_most 0 $((3 * medium_bytes)) $((3 * medium_bytes))
+want scale && at_most $((SCALE_MB << 20)) 0 $((SCALE_MB << 20))
+need_fs=$((src_bytes + copies))
 avail_fs=$(($(df -Pk "$ROOT" | awk 'NR==2{print $4}') * 1024))
 avail_mem=$(($(awk '/^MemAvailable:/{print $2}' /proc/meminfo) * 1024))
 have_data=$(du -sk "$DATA" 2>/dev/null | awk '{printf "%d", $1 * 1024}')
@@ -135,8 +154,12 @@ gib() { awk -v b="$1" 'BEGIN{printf "%.1f GiB", b / 1073741824}'; }
 if [ $((avail_fs + have_data)) -lt "$need_fs" ]; then
 	die "$ROOT has $(gib "$avail_fs") free (+$(gib "$have_data") of generated data), the workloads need $(gib "$need_fs"); free some or use --root / --only"
 fi
-if [ "$DISK" = 0 ] && [ "$avail_mem" -lt $((need_fs - have_data + need_mem)) ]; then
-	die "$(gib "$avail_mem") of memory available; tmpfs data and the S3 server need about $(gib $((need_fs - have_data + need_mem)))"
+# In memory on tmpfs: the sources not generated yet and the peak; with
+# --disk, the S3 server's objects alone.
+need_mem=$((src_bytes > have_data ? src_bytes - have_data + peak : peak))
+[ "$DISK" = 1 ] && need_mem=$server
+if [ "$avail_mem" -lt "$need_mem" ]; then
+	die "$(gib "$avail_mem") of memory available; the sources still to generate, the largest workload's copies and the S3 server's objects need about $(gib "$need_mem"); free some or use --only"
 fi
 if want scan && [ ! -e "$DATA/scan.stamp" ] && [ "$(df -Pi "$ROOT" | awk 'NR==2{print $4}')" -lt "$SCAN_FILES" ] 2>/dev/null; then
 	die "$ROOT has fewer free inodes than the scan workload's $SCAN_FILES files"

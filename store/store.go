@@ -111,6 +111,17 @@ type Opened interface {
 	Stat() (Entry, error)
 }
 
+// Pinned is an Opened that describes itself from what its reader learnt:
+// an object read by GETs pinned to the version the first one answered,
+// whose reader keeps that version's entry at At.
+type Pinned struct {
+	io.ReadCloser
+	At *Entry
+}
+
+// Stat returns the entry of the version being read.
+func (p Pinned) Stat() (Entry, error) { return *p.At, nil }
+
 // PartDigester is implemented by stores that read a key's bytes without a
 // request: a local file system, where they are often in the page cache. A
 // multipart upload asks first (MultipartOptions.Digests), so that the

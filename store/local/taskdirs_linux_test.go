@@ -114,15 +114,21 @@ func TestTaskDirRenamed(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "a/b/2")); err == nil {
 		t.Errorf("a/b/2 is at its key: the kept directory was not the renamed one, and this test shows nothing")
 	}
+	// endOK ends scope, which must find nothing wrong, and checks that
+	// key holds what was put there.
+	endOK := func(scope *store.Task, key string) {
+		t.Helper()
+		if err := scope.End(true); err != nil {
+			t.Errorf("End(true) of the task that put %s: %v", key, err)
+		}
+		if b, err := os.ReadFile(filepath.Join(root, key)); err != nil || string(b) != key {
+			t.Errorf("%s after its task: %q, %v", key, b, err)
+		}
+	}
 	// A new task opens a/b as it is now.
 	ctx, scope = store.WithTask(context.Background())
 	put(ctx, "a/b/2")
-	if err := scope.End(true); err != nil {
-		t.Errorf("End(true) of the next task: %v", err)
-	}
-	if b, err := os.ReadFile(filepath.Join(root, "a/b/2")); err != nil || string(b) != "a/b/2" {
-		t.Errorf("a/b/2 after the next task: %q, %v", b, err)
-	}
+	endOK(scope, "a/b/2")
 
 	// Removed by the task's Delete of its last key (a bad copy taken
 	// away): made again, at the key.
@@ -135,12 +141,7 @@ func TestTaskDirRenamed(t *testing.T) {
 		t.Fatalf("c after deleting its last key: %v; want it removed", err)
 	}
 	put(ctx, "c/two")
-	if err := scope.End(true); err != nil {
-		t.Errorf("End(true) after c was removed and made again: %v", err)
-	}
-	if b, err := os.ReadFile(filepath.Join(root, "c/two")); err != nil || string(b) != "c/two" {
-		t.Errorf("c/two: %q, %v", b, err)
-	}
+	endOK(scope, "c/two")
 
 	// Removed by a Delete from elsewhere: the task's file is gone.
 	ctx, scope = store.WithTask(context.Background())

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"io"
 	"net/http"
 	"net/url"
@@ -44,10 +45,13 @@ type fastGet struct {
 	key          atomic.Pointer[dayKey]
 }
 
-// dayKey is Signature V4's signing key for one day (UTC, yyyymmdd).
+// dayKey is Signature V4's signing key for one day (UTC, yyyymmdd), with
+// that day's credential scope and HMACs keyed with it.
 type dayKey struct {
-	day string
-	key []byte
+	day   string
+	key   []byte
+	scope string    // day/region/s3/aws4_request
+	macs  sync.Pool // of hash.Hash: HMAC-SHA256 with key
 }
 
 // fastGetter returns the store's fastGet, set up on the first call: nil
@@ -121,44 +125,65 @@ var errFastMiss = errors.New("fast GET missed")
 // sign adds Signature V4 headers to req, a GET with an empty payload of
 // the escaped path and the canonical (sorted, escaped) query, signing
 // Host, X-Amz-Content-Sha256 and X-Amz-Date (AWS's Signature Version 4
-// for S3, header-based).
+// for S3, header-based). It builds the canonical request, the string to
+// sign and the header in one pooled buffer.
 func (g *fastGet) sign(req *http.Request, path, query string, now time.Time) {
-	date := now.Format("20060102T150405Z")
-	day := date[:8]
+	bp := signBufs.Get().(*[]byte)
+	defer signBufs.Put(bp)
+	b := now.AppendFormat((*bp)[:0], "20060102T150405Z")
+	date := string(b)
+	k := g.signingKey(date[:8])
 	req.Header["X-Amz-Date"] = []string{date}
 	req.Header["X-Amz-Content-Sha256"] = []string{emptySHA256}
-	var b strings.Builder
-	b.Grow(256 + len(path))
-	b.WriteString("GET\n")
-	b.WriteString(path)
-	b.WriteString("\n")
-	b.WriteString(query)
-	b.WriteString("\nhost:")
-	b.WriteString(g.host)
-	b.WriteString("\nx-amz-content-sha256:" + emptySHA256 + "\nx-amz-date:")
-	b.WriteString(date)
-	b.WriteString("\n\nhost;x-amz-content-sha256;x-amz-date\n" + emptySHA256)
-	canonical := sha256.Sum256([]byte(b.String()))
-	scope := day + "/" + g.region + "/s3/aws4_request"
-	toSign := "AWS4-HMAC-SHA256\n" + date + "\n" + scope + "\n" + hex.EncodeToString(canonical[:])
-	mac := hmac.New(sha256.New, g.signingKey(day))
-	mac.Write([]byte(toSign))
-	req.Header["Authorization"] = []string{"AWS4-HMAC-SHA256 Credential=" + g.access + "/" + scope +
-		", SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=" + hex.EncodeToString(mac.Sum(nil))}
+	b = append(b[:0], "GET\n"...)
+	b = append(b, path...)
+	b = append(b, '\n')
+	b = append(b, query...)
+	b = append(b, "\nhost:"...)
+	b = append(b, g.host...)
+	b = append(b, "\nx-amz-content-sha256:"+emptySHA256+"\nx-amz-date:"...)
+	b = append(b, date...)
+	b = append(b, "\n\nhost;x-amz-content-sha256;x-amz-date\n"+emptySHA256...)
+	canonical := sha256.Sum256(b)
+	b = append(b[:0], "AWS4-HMAC-SHA256\n"...)
+	b = append(b, date...)
+	b = append(b, '\n')
+	b = append(b, k.scope...)
+	b = append(b, '\n')
+	b = hex.AppendEncode(b, canonical[:])
+	mac := k.macs.Get().(hash.Hash)
+	mac.Reset()
+	mac.Write(b)
+	var sig [sha256.Size]byte
+	mac.Sum(sig[:0])
+	k.macs.Put(mac)
+	b = append(b[:0], "AWS4-HMAC-SHA256 Credential="...)
+	b = append(b, g.access...)
+	b = append(b, '/')
+	b = append(b, k.scope...)
+	b = append(b, ", SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature="...)
+	b = hex.AppendEncode(b, sig[:])
+	req.Header["Authorization"] = []string{string(b)}
+	*bp = b
 }
 
+// signBufs are sign's buffers.
+var signBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
 // signingKey returns Signature V4's signing key for day, derived once.
-func (g *fastGet) signingKey(day string) []byte {
+func (g *fastGet) signingKey(day string) *dayKey {
 	if k := g.key.Load(); k != nil && k.day == day {
-		return k.key
+		return k
 	}
 	sum := func(key []byte, data string) []byte {
 		m := hmac.New(sha256.New, key)
 		m.Write([]byte(data))
 		return m.Sum(nil)
 	}
-	k := sum(sum(sum(sum([]byte("AWS4"+g.secret), day), g.region), "s3"), "aws4_request")
-	g.key.Store(&dayKey{day: day, key: k})
+	k := &dayKey{day: day, scope: day + "/" + g.region + "/s3/aws4_request"}
+	k.key = sum(sum(sum(sum([]byte("AWS4"+g.secret), day), g.region), "s3"), "aws4_request")
+	k.macs.New = func() any { return hmac.New(sha256.New, k.key) }
+	g.key.Store(k)
 	return k
 }
 

@@ -113,14 +113,8 @@ func (s *S3) OpenStat(ctx context.Context, key string) (store.Opened, store.Entr
 		return nil, store.Entry{}, err
 	}
 	r := rc.(*reader)
-	return pinned{r}, r.entry, nil
+	return store.Pinned{ReadCloser: r, At: &r.entry}, r.entry, nil
 }
-
-// pinned is an object opened by OpenStat.
-type pinned struct{ *reader }
-
-// Stat returns the entry of the version being read.
-func (p pinned) Stat() (store.Entry, error) { return p.entry, nil }
 
 // reader reads a range of an object, resuming after failures.
 type reader struct {

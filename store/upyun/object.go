@@ -113,14 +113,8 @@ func (s *Upyun) OpenStat(ctx context.Context, key string) (store.Opened, store.E
 		return nil, store.Entry{}, err
 	}
 	r := rc.(*reader)
-	return pinned{r}, r.entry, nil
+	return store.Pinned{ReadCloser: r, At: &r.entry}, r.entry, nil
 }
-
-// pinned is a file opened by OpenStat.
-type pinned struct{ *reader }
-
-// Stat returns the entry of the file being read.
-func (p pinned) Stat() (store.Entry, error) { return p.entry, nil }
 
 // reader reads a range of a file, resuming after failures.
 type reader struct {
