@@ -22,22 +22,29 @@ func openFDs(t *testing.T) int {
 	return len(ents)
 }
 
-// A task's Puts keep each directory open once (not per file), put every
-// file at its key, and the task's end closes what they kept; Puts after
-// the end keep nothing.
-func TestTaskDirsKept(t *testing.T) {
-	root := t.TempDir()
+// keyedStore returns a store in a new directory, and a put that writes
+// each key's name as its content.
+func keyedStore(t *testing.T) (root string, l *Local, put func(ctx context.Context, key string)) {
+	t.Helper()
+	root = t.TempDir()
 	l, err := New(root, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	put := func(ctx context.Context, key string) {
+	t.Cleanup(func() { l.Close() })
+	return root, l, func(ctx context.Context, key string) {
 		t.Helper()
 		if _, err := l.Put(ctx, key, strings.NewReader(key), store.Entry{}, store.PutOptions{TempTag: "t1"}); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// A task's Puts keep each directory open once (not per file), put every
+// file at its key, and the task's end closes what they kept; Puts after
+// the end keep nothing.
+func TestTaskDirsKept(t *testing.T) {
+	root, l, put := keyedStore(t)
 	put(context.Background(), "warm/x") // the root open, anonMode probed
 	before := openFDs(t)
 	ctx, scope := store.WithTask(context.Background())
@@ -85,18 +92,7 @@ func TestTaskDirsKept(t *testing.T) {
 // meanwhile by the task's own Delete of its last key is made again, and is
 // no reason to fail; one removed with a file the task put is.
 func TestTaskDirRenamed(t *testing.T) {
-	root := t.TempDir()
-	l, err := New(root, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	put := func(ctx context.Context, key string) {
-		t.Helper()
-		if _, err := l.Put(ctx, key, strings.NewReader(key), store.Entry{}, store.PutOptions{TempTag: "t1"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	root, l, put := keyedStore(t)
 
 	ctx, scope := store.WithTask(context.Background())
 	put(ctx, "a/b/1")
@@ -107,7 +103,7 @@ func TestTaskDirRenamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	put(ctx, "a/b/2")
-	err = scope.End(true)
+	err := scope.End(true)
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(root, "a/b")+" was renamed, moved or removed") {
 		t.Errorf("End(true) after a/b was renamed: %v; want an error naming it", err)
 	}
