@@ -127,7 +127,14 @@ func TestStreamOnceRunsWhileGroupsWait(t *testing.T) {
 	if err != nil || len(ls) != 1 || ls[0].Entries[0].Key != "~group/g" {
 		t.Fatalf("lease after the partition: %v, %v", ls, err)
 	}
-	if s := stat(); s.State != "Running" || !s.ScanFinished {
+	// The scan marks itself finished in its own transaction, which may
+	// come just after the group's task is leased: wait for it, with the
+	// group's task still out, so the job must stay Running meanwhile.
+	s := stat()
+	for deadline := time.Now().Add(5 * time.Second); !s.ScanFinished && time.Now().Before(deadline); s = stat() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s.State != "Running" || !s.ScanFinished {
 		t.Errorf("with the group queued: job %s, scan finished %v; want Running, finished", s.State, s.ScanFinished)
 	}
 }
